@@ -1,0 +1,208 @@
+package parser
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Normalise turns the text found for a field into its canonical form.
+// A blank value returns ("", nil); a value that cannot be normalised
+// returns an error naming what was wrong.
+func Normalise(spec FieldSpec, raw string) (string, error) {
+	v := cleanText(raw)
+	if v == "" {
+		return "", nil
+	}
+	switch spec.Type {
+	case Date:
+		t, err := ParseDate(v)
+		if err != nil {
+			return "", err
+		}
+		return t.Format(time.DateOnly), nil
+	case YesNo:
+		b, blank, err := ParseYesNo(v)
+		if err != nil || blank {
+			return "", err
+		}
+		return strconv.FormatBool(b), nil
+	case Choice:
+		return matchChoice(v, spec.Choices)
+	case NHSNumber:
+		return NormaliseNHSNumber(v)
+	}
+	return v, nil
+}
+
+// cleanText trims every line, drops blank lines at either end and folds
+// runs of spaces, keeping line breaks (addresses are multi-line).
+func cleanText(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	lines := strings.Split(s, "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		l = strings.Join(strings.FieldsFunc(l, unicode.IsSpace), " ")
+		out = append(out, l)
+	}
+	return strings.Trim(strings.Join(out, "\n"), "\n")
+}
+
+var months = map[string]time.Month{}
+
+func init() {
+	for m := time.January; m <= time.December; m++ {
+		name := strings.ToLower(m.String())
+		months[name] = m
+		months[name[:3]] = m
+	}
+	months["sept"] = time.September
+}
+
+var (
+	numericDate = regexp.MustCompile(`^(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})$`)
+	isoDate     = regexp.MustCompile(`^(\d{4})-(\d{1,2})-(\d{1,2})$`)
+	wordDate    = regexp.MustCompile(`^(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]+)\.?,?\s+(\d{4})$`)
+)
+
+// ErrAmbiguousDate is returned for dates that only make sense month-first.
+var ErrAmbiguousDate = errors.New("looks like a month-first (US) date")
+
+// ParseDate reads the UK date forms the DSR forms meet: DD/MM/YYYY,
+// D/M/YYYY, DD-MM-YYYY, DD.MM.YYYY, D Month YYYY and ISO YYYY-MM-DD.
+// Month-first dates are never guessed.
+func ParseDate(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	var y, m, d int
+	switch {
+	case isoDate.MatchString(s):
+		p := isoDate.FindStringSubmatch(s)
+		y, m, d = atoi(p[1]), atoi(p[2]), atoi(p[3])
+	case numericDate.MatchString(s):
+		p := numericDate.FindStringSubmatch(s)
+		d, m, y = atoi(p[1]), atoi(p[2]), atoi(p[3])
+		if m > 12 && d <= 12 {
+			return time.Time{}, fmt.Errorf("date %q: %w", s, ErrAmbiguousDate)
+		}
+	case wordDate.MatchString(s):
+		p := wordDate.FindStringSubmatch(s)
+		mon, ok := months[strings.ToLower(p[2])]
+		if !ok {
+			return time.Time{}, fmt.Errorf("date %q: unknown month", s)
+		}
+		d, m, y = atoi(p[1]), int(mon), atoi(p[3])
+	default:
+		return time.Time{}, fmt.Errorf("date %q: not a DD/MM/YYYY date", s)
+	}
+	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+	if t.Day() != d || int(t.Month()) != m || t.Year() != y {
+		return time.Time{}, fmt.Errorf("date %q: no such day", s)
+	}
+	if y < 1900 {
+		return time.Time{}, fmt.Errorf("date %q: year out of range", s)
+	}
+	return t, nil
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+// checkMarks are the glyphs forms use for a ticked box.
+const checkMarks = "✓✔☑☒✗✘■⊠xX"
+
+// ParseYesNo reads a yes/no value: Yes/No, Y/N, true/false, on/off,
+// checkbox export states, a lone tick, and a ticked option of a printed
+// "Yes  No" pair ("✓ Yes  No", "☐ Yes ☒ No"). blank is true when nothing
+// was chosen (an unticked pair).
+func ParseYesNo(s string) (value, blank bool, err error) {
+	v := strings.TrimSpace(s)
+	switch strings.ToLower(v) {
+	case "yes", "y", "true", "on", "1", "ticked", "checked":
+		return true, false, nil
+	case "no", "n", "false", "off", "0", "unticked", "unchecked":
+		return false, false, nil
+	case "":
+		return false, true, nil
+	}
+	if len([]rune(v)) == 1 && strings.ContainsRune(checkMarks, []rune(v)[0]) {
+		return true, false, nil
+	}
+	// A printed pair: look for a mark immediately before Yes or No.
+	words := strings.FieldsFunc(v, func(r rune) bool { return unicode.IsSpace(r) })
+	var sawYes, sawNo bool
+	for i, w := range words {
+		lw := strings.ToLower(strings.Trim(w, ".:"))
+		mark := ""
+		if i > 0 {
+			mark = words[i-1]
+		}
+		// The mark may be glued to the word ("✓Yes").
+		if r := []rune(lw); len(r) > 1 && strings.ContainsRune(checkMarks, r[0]) && (string(r[1:]) == "yes" || string(r[1:]) == "no") {
+			mark, lw = string(r[0]), string(r[1:])
+		}
+		ticked := len([]rune(mark)) == 1 && strings.ContainsRune("✓✔☑☒✗✘■⊠xX", []rune(mark)[0])
+		switch lw {
+		case "yes":
+			sawYes = true
+			if ticked {
+				return true, false, nil
+			}
+		case "no":
+			sawNo = true
+			if ticked {
+				return false, false, nil
+			}
+		}
+	}
+	if sawYes && sawNo {
+		return false, true, nil
+	}
+	return false, false, fmt.Errorf("%q is not Yes or No", v)
+}
+
+// matchChoice finds the option the text names, tolerant of case, spacing
+// and punctuation ("parental responsibility" alone does not match: the
+// whole option must be named).
+func matchChoice(v string, choices []string) (string, error) {
+	key := choiceKey(v)
+	for _, c := range choices {
+		if choiceKey(c) == key {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("%q is not one of the options", v)
+}
+
+func choiceKey(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// NormaliseNHSNumber strips the spaces and dashes people write NHS numbers
+// with. It does not check the length or the check digit: that is a rule
+// (invalid_nhs_number), not a reading problem.
+func NormaliseNHSNumber(s string) (string, error) {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case unicode.IsSpace(r) || r == '-' || r == '.':
+		default:
+			return "", fmt.Errorf("%q is not an NHS number", s)
+		}
+	}
+	return b.String(), nil
+}

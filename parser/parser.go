@@ -1,0 +1,47 @@
+// Package parser turns the raw emails referrers send to the DSR inbox
+// into Submissions: sender, threading, attachments and the referral and
+// consent forms' fields by canonical name (see FORMS.md). It knows nothing
+// of the database, IMAP or the rules.
+package parser
+
+import (
+	"context"
+	"log/slog"
+)
+
+// PDFReader reads the forms in one PDF. Implementations must contain
+// panics and bound time and memory: PDFs arrive from anyone by email.
+type PDFReader interface {
+	ReadPDF(ctx context.Context, data []byte) ([]*RawForm, error)
+}
+
+// Options configure a Parser; zero values take safe defaults.
+type Options struct {
+	Mapping *Mapping  // nil: DefaultMapping
+	Limits  Limits    // zero fields: DefaultLimits
+	PDF     PDFReader // nil: an in-process reader (tests, dsr check without isolation)
+	Logger  *slog.Logger
+}
+
+// Parser reads emails. It is safe for concurrent use.
+type Parser struct {
+	mapping *Mapping
+	limits  Limits
+	pdf     PDFReader
+	log     *slog.Logger
+}
+
+// New returns a Parser.
+func New(opts Options) *Parser {
+	p := &Parser{mapping: opts.Mapping, limits: opts.Limits.withDefaults(), pdf: opts.PDF, log: opts.Logger}
+	if p.mapping == nil {
+		p.mapping = DefaultMapping()
+	}
+	if p.pdf == nil {
+		p.pdf = NewInProcessPDFReader(p.limits)
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	return p
+}
