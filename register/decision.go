@@ -3,6 +3,8 @@
 // records, the review queue, the outbox and the audit log.
 package register
 
+import "dsr-intake/parser"
+
 // Outcome is what happens to one email.
 type Outcome string
 
@@ -36,4 +38,11 @@ func (d Decision) Has(code string) bool {
 		}
 	}
 	return false
+}
+
+// CaseForms are the forms a case holds: from this email, earlier ones on
+// the same case, or both merged.
+type CaseForms struct {
+	Referral *parser.Form
+	Consent  *parser.Form
 }
