@@ -1,0 +1,39 @@
+# dsr-intake. `make test` is what CI runs (.ci/run); `make demo` is the
+# newcomer's first command; `make bench` measures (never part of test).
+GO      ?= go
+FUZZTIME ?= 8s
+BIN     := bin/dsr
+export DSR_TEST_POSTGRES ?=
+
+.PHONY: all build test test-short fuzz vet fmt bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/dsr
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -l -w $$(git ls-files '*.go')
+
+## test: vet, the whole suite (real Dovecot, PostgreSQL when DSR_TEST_POSTGRES is set), then each fuzz target briefly
+test: vet
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) test -count=1 -timeout 20m ./...
+	$(MAKE) fuzz
+
+## fuzz: run every fuzz target for FUZZTIME from its committed seed corpus
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+test-short:
+	$(GO) test -short -count=1 ./...
+
+clean:
+	rm -rf bin
