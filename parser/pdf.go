@@ -1,16 +1,229 @@
 package parser
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+
+	"github.com/ledongthuc/pdf"
 )
 
-// inProcessPDF is replaced by the real reader (pdf_*.go).
-type inProcessPDF struct{ limits Limits }
+// Reasons a PDF could not be read, worded for a coordinator.
+const (
+	ReasonPDFEncrypted    = "the PDF is encrypted (password-protected): ask the sender for an unprotected copy"
+	ReasonPDFScan         = "the PDF has no text layer: it looks like a scan"
+	ReasonPDFNotPDF       = "the file is not a PDF"
+	ReasonPDFDamaged      = "the PDF is damaged and could not be read"
+	ReasonPDFTruncated    = "the PDF is incomplete (cut off)"
+	ReasonPDFTooManyPages = "the PDF has too many pages to be a DSR form"
+	ReasonPDFTooManyObjs  = "the PDF is too complex to read (too many objects)"
+	ReasonPDFTimeout      = "the PDF took too long to read"
+	ReasonPDFMemory       = "the PDF needed too much memory to read"
+)
 
-// NewInProcessPDFReader reads PDFs in this process, containing panics.
-func NewInProcessPDFReader(l Limits) PDFReader { return &inProcessPDF{limits: l.withDefaults()} }
+// pdfContentBudget caps the decompressed content-stream bytes read from one
+// PDF: a form is a few hundred kilobytes, a flate bomb is gigabytes.
+const pdfContentBudget = 64 << 20
+
+// inProcessPDF reads PDFs in this process. The library panics on bad
+// objects and can loop forever (a /Prev cycle in the xref chain), so every
+// read runs on its own goroutine behind recover and a deadline; a stuck
+// goroutine is abandoned, which is why production uses the child reader.
+type inProcessPDF struct {
+	limits  Limits
+	mapping *Mapping
+}
+
+// NewInProcessPDFReader reads PDFs in this process with the default
+// mapping, containing panics and bounding time (not memory).
+func NewInProcessPDFReader(l Limits) PDFReader { return NewInProcessPDFReaderWith(l, nil) }
+
+// NewInProcessPDFReaderWith is NewInProcessPDFReader with the mapping whose
+// printed labels are looked for on flattened forms; nil means DefaultMapping.
+func NewInProcessPDFReaderWith(l Limits, m *Mapping) PDFReader {
+	if m == nil {
+		m = DefaultMapping()
+	}
+	return &inProcessPDF{limits: l.withDefaults(), mapping: m}
+}
 
 func (r *inProcessPDF) ReadPDF(ctx context.Context, data []byte) ([]*RawForm, error) {
-	return nil, unreadable("PDF reading is not built yet", errors.New("todo"))
+	tctx, cancel := context.WithTimeout(ctx, r.limits.PDFTimeout)
+	defer cancel()
+	type result struct {
+		forms []*RawForm
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if x := recover(); x != nil {
+				done <- result{err: unreadable(ReasonPDFDamaged, fmt.Errorf("pdf library panic: %v", x))}
+			}
+		}()
+		forms, err := r.read(tctx, data)
+		done <- result{forms, err}
+	}()
+	select {
+	case res := <-done:
+		return res.forms, res.err
+	case <-tctx.Done():
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("read pdf: %w", ctx.Err())
+		}
+		return nil, unreadable(ReasonPDFTimeout, fmt.Errorf("read pdf: over %s", r.limits.PDFTimeout))
+	}
+}
+
+// read does the work; it may panic (contained by ReadPDF).
+func (r *inProcessPDF) read(ctx context.Context, data []byte) ([]*RawForm, error) {
+	data, err := r.precheck(data)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := pdf.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, classifyOpenError(data, err)
+	}
+	trailer := doc.Trailer()
+	if trailer.Key("Encrypt").Kind() != pdf.Null {
+		// RC4-40 files open but decrypt to garbage: never trust them.
+		return nil, unreadable(ReasonPDFEncrypted, errors.New("trailer has /Encrypt"))
+	}
+	if n := trailer.Key("Size").Int64(); n > int64(r.limits.MaxPDFObjects) {
+		return nil, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("trailer /Size %d", n))
+	}
+	root := trailer.Key("Root")
+	pages, err := collectPages(root.Key("Pages"), r.limits.MaxPDFPages)
+	if err != nil {
+		return nil, err
+	}
+	if len(pages) == 0 {
+		return nil, unreadable(ReasonPDFDamaged, errors.New("no pages"))
+	}
+
+	ex := newTextExtractor(pdfContentBudget)
+	texts := make([]*pageText, len(pages))
+	var pageErrs []error
+	for i, p := range pages {
+		if err := ctx.Err(); err != nil {
+			return nil, unreadable(ReasonPDFTimeout, fmt.Errorf("read page %d: %w", i+1, err))
+		}
+		glyphs, err := ex.page(p)
+		if errors.Is(err, errContentBudget) {
+			return nil, unreadable(ReasonPDFMemory, fmt.Errorf("page %d: %w", i+1, err))
+		}
+		if err != nil {
+			pageErrs = append(pageErrs, fmt.Errorf("page %d: %w", i+1, err))
+		}
+		texts[i] = layoutPage(glyphs)
+	}
+	if len(pageErrs) == len(pages) {
+		return nil, unreadable(ReasonPDFDamaged, errors.Join(pageErrs...))
+	}
+
+	fields, err := readAcroForm(root, pages)
+	if err != nil {
+		return nil, err
+	}
+	hasText := false
+	for _, t := range texts {
+		if t.letters > 0 {
+			hasText = true
+			break
+		}
+	}
+	if !hasText && !anyFilled(fields) {
+		return nil, unreadable(ReasonPDFScan, fmt.Errorf("%d pages, no text", len(pages)))
+	}
+	return assembleForms(r.mapping, trailer, texts, fields), nil
+}
+
+var (
+	sizeRe     = regexp.MustCompile(`/Size\s+(\d{1,19})`)
+	xrefHeadRe = regexp.MustCompile(`(?m)^\s*(\d{1,19})[ \t]+(\d{1,19})[ \t]*\r?$`)
+	indexRe    = regexp.MustCompile(`/Index\s*\[([\d\s]*)\]`)
+)
+
+// precheck rejects what the library would choke on before it allocates:
+// it sizes its xref table from /Size and subsection numbers, so a forged
+// "2000000000" would take the process down with it.
+func (r *inProcessPDF) precheck(data []byte) ([]byte, error) {
+	head := data[:min(len(data), 1024)]
+	i := bytes.Index(head, []byte("%PDF-"))
+	if i < 0 {
+		return nil, unreadable(ReasonPDFNotPDF, errors.New("no %PDF- header"))
+	}
+	data = data[i:]
+	// The library accepts only "%PDF-1.0".."%PDF-1.7" followed by a line
+	// end; a PDF 2.0 header or a space before the line end is common and
+	// harmless, so rewrite the header comment in a copy.
+	if len(data) > 9 && (string(data[5:7]) != "1." || data[7] < '0' || data[7] > '7' || (data[8] != '\n' && data[8] != '\r')) {
+		data = bytes.Clone(data)
+		copy(data[5:9], "1.7\n")
+	}
+	if !bytes.Contains(data[max(0, len(data)-2048):], []byte("%%EOF")) {
+		if bytes.Contains(data, []byte("/Encrypt")) {
+			return nil, unreadable(ReasonPDFEncrypted, errors.New("no %%EOF, /Encrypt present"))
+		}
+		return nil, unreadable(ReasonPDFTruncated, errors.New("no %%EOF at the end"))
+	}
+	maxObjs := int64(r.limits.MaxPDFObjects)
+	tooMany := func(s []byte) bool {
+		n, err := strconv.ParseInt(string(s), 10, 64)
+		return err != nil || n > maxObjs
+	}
+	for _, m := range sizeRe.FindAllSubmatch(data, -1) {
+		if tooMany(m[1]) {
+			return nil, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("/Size %s", m[1]))
+		}
+	}
+	for _, m := range indexRe.FindAllSubmatch(data, -1) {
+		for _, f := range bytes.Fields(m[1]) {
+			if tooMany(f) {
+				return nil, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("/Index entry %s", f))
+			}
+		}
+	}
+	// Subsection headers ("start count") of classic xref tables.
+	for off := 0; ; {
+		j := bytes.Index(data[off:], []byte("xref"))
+		if j < 0 {
+			break
+		}
+		at := off + j
+		off = at + 4
+		if at > 0 && data[at-1] == 't' { // startxref
+			continue
+		}
+		end := bytes.Index(data[off:], []byte("trailer"))
+		if end < 0 {
+			end = min(len(data)-off, 1<<20)
+		}
+		for _, m := range xrefHeadRe.FindAllSubmatch(data[off:off+end], -1) {
+			a, errA := strconv.ParseInt(string(m[1]), 10, 64)
+			b, errB := strconv.ParseInt(string(m[2]), 10, 64)
+			if errA != nil || errB != nil || a+b > maxObjs {
+				return nil, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("xref subsection %s %s", m[1], m[2]))
+			}
+		}
+	}
+	return data, nil
+}
+
+// classifyOpenError words a failure of pdf.NewReader.
+func classifyOpenError(data []byte, err error) error {
+	// The library's messages embed raw /Encrypt bytes: keep them out of
+	// the error (it may be logged).
+	if bytes.Contains(data, []byte("/Encrypt")) {
+		return unreadable(ReasonPDFEncrypted, errors.New("the PDF could not be opened and has /Encrypt"))
+	}
+	msg := err.Error()
+	if len(msg) > 200 {
+		msg = msg[:200]
+	}
+	return unreadable(ReasonPDFDamaged, fmt.Errorf("open pdf: %s", msg))
 }

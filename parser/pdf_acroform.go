@@ -1,0 +1,219 @@
+package parser
+
+import (
+	"strings"
+
+	"github.com/ledongthuc/pdf"
+)
+
+// lineBreaks makes text fields' CR line ends "\n".
+var lineBreaks = strings.NewReplacer("\r\n", "\n", "\r", "\n")
+
+// acroField is one terminal AcroForm field and where its widget is.
+type acroField struct {
+	name  string // partial names joined with dots
+	value string
+	page  int // index into the document's pages; -1 when unknown
+}
+
+// Bounds of the field tree walk.
+const (
+	maxFieldDepth = 32
+	maxFieldNodes = 20_000
+)
+
+// Field flags (PDF 32000-1:2008, 12.7.4.2).
+const (
+	ffRadio      = 1 << 15
+	ffPushbutton = 1 << 16
+)
+
+func anyFilled(fields []acroField) bool {
+	for _, f := range fields {
+		if f.value != "" && f.value != "Off" {
+			return true
+		}
+	}
+	return false
+}
+
+// readAcroForm walks /Root /AcroForm /Fields. It contains the library's
+// panics itself so that a broken form dictionary still leaves the page
+// text readable.
+func readAcroForm(root pdf.Value, pages []pdf.Page) (fields []acroField, err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			fields, err = nil, nil
+		}
+	}()
+	top := root.Key("AcroForm").Key("Fields")
+	if top.Len() == 0 {
+		return nil, nil
+	}
+	pageOf := widgetPages(pages)
+	w := &fieldWalker{pageOf: pageOf, visited: map[uint64]bool{}}
+	for i := 0; i < top.Len() && w.nodes < maxFieldNodes; i++ {
+		w.walk(top.Index(i), "", 0, 0)
+	}
+	return w.out, nil
+}
+
+// widgetPages maps each annotation object on a page (by identity) to the
+// page's index, and each page object to its index, so a widget finds its
+// page by /P or by the page's /Annots.
+func widgetPages(pages []pdf.Page) map[uint64]int {
+	m := map[uint64]int{}
+	for i, p := range pages {
+		if id, ok := objID(p.V); ok {
+			m[id|1<<63] = i
+		}
+		annots := p.V.Key("Annots")
+		for j := 0; j < annots.Len() && j < 5000; j++ {
+			if id, ok := objID(annots.Index(j)); ok {
+				if _, seen := m[id]; !seen {
+					m[id] = i
+				}
+			}
+		}
+	}
+	return m
+}
+
+type fieldWalker struct {
+	pageOf  map[uint64]int
+	visited map[uint64]bool
+	nodes   int
+	out     []acroField
+}
+
+func (w *fieldWalker) walk(f pdf.Value, prefix string, parent uint64, depth int) {
+	w.nodes++
+	if depth > maxFieldDepth || w.nodes > maxFieldNodes || f.Kind() != pdf.Dict {
+		return
+	}
+	if id, ok := objID(f); ok && id != parent {
+		if w.visited[id] {
+			return
+		}
+		w.visited[id] = true
+		parent = id
+	}
+	name := prefix
+	if t := f.Key("T"); t.Kind() == pdf.String {
+		if name != "" {
+			name += "."
+		}
+		name += t.Text()
+	}
+	kids := f.Key("Kids")
+	var childFields, widgets []pdf.Value
+	for i := 0; i < kids.Len() && i < 5000; i++ {
+		k := kids.Index(i)
+		if k.Key("T").Kind() != pdf.Null {
+			childFields = append(childFields, k)
+		} else {
+			widgets = append(widgets, k)
+		}
+	}
+	if len(childFields) > 0 {
+		for _, k := range childFields {
+			w.walk(k, name, parent, depth+1)
+		}
+		return
+	}
+	if name == "" {
+		return
+	}
+	if f.Key("Subtype").Name() == "Widget" || len(widgets) == 0 {
+		widgets = append(widgets, f)
+	}
+	value, ok := fieldValue(f, widgets)
+	if !ok {
+		return
+	}
+	w.out = append(w.out, acroField{name: name, value: value, page: w.page(widgets)})
+}
+
+// page finds the page of the field's first placed widget.
+func (w *fieldWalker) page(widgets []pdf.Value) int {
+	for _, wd := range widgets {
+		if id, ok := objID(wd); ok {
+			if i, ok := w.pageOf[id]; ok {
+				return i
+			}
+		}
+		if id, ok := objID(wd.Key("P")); ok {
+			if i, ok := w.pageOf[id|1<<63]; ok {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// inherited looks a key up the /Parent chain (FT, V, Ff are inheritable).
+func inherited(f pdf.Value, key string) pdf.Value {
+	for i := 0; i < maxFieldDepth && f.Kind() == pdf.Dict; i++ {
+		if v := f.Key(key); !v.IsNull() {
+			return v
+		}
+		f = f.Key("Parent")
+	}
+	return pdf.Value{}
+}
+
+// fieldValue is the text a field holds; ok is false for fields that hold
+// no answer (push buttons, signatures).
+func fieldValue(f pdf.Value, widgets []pdf.Value) (string, bool) {
+	ft := inherited(f, "FT").Name()
+	flags := inherited(f, "Ff").Int64()
+	v := inherited(f, "V")
+	switch ft {
+	case "Sig":
+		return "", false
+	case "Btn":
+		if flags&ffPushbutton != 0 {
+			return "", false
+		}
+		state := v.Name()
+		if v.Kind() == pdf.String {
+			state = v.Text()
+		}
+		if state == "" {
+			// Some writers set only the widget's appearance state.
+			for _, wd := range widgets {
+				if as := wd.Key("AS").Name(); as != "" && as != "Off" {
+					state = as
+					break
+				}
+			}
+		}
+		if flags&ffRadio != 0 {
+			if state == "Off" {
+				state = "" // a radio group with nothing chosen is blank
+			}
+			return state, true
+		}
+		if state == "" {
+			state = "Off"
+		}
+		return state, true
+	}
+	switch v.Kind() {
+	case pdf.String:
+		return lineBreaks.Replace(v.Text()), true
+	case pdf.Name:
+		return v.Name(), true
+	case pdf.Array:
+		var parts []string
+		for i := 0; i < v.Len() && i < 1000; i++ {
+			if s := v.Index(i); s.Kind() == pdf.String {
+				parts = append(parts, lineBreaks.Replace(s.Text()))
+			}
+		}
+		return strings.Join(parts, "\n"), true
+	case pdf.Integer, pdf.Real:
+		return v.String(), true
+	}
+	return "", true
+}

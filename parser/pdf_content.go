@@ -1,0 +1,412 @@
+package parser
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/ledongthuc/pdf"
+)
+
+// glyph is one character drawn on a page, in page space (points, y up).
+type glyph struct {
+	x, y, w, size float64
+	s             string
+}
+
+// errContentBudget stops a page whose content streams inflate past the
+// document's budget.
+var errContentBudget = errors.New("content streams larger than the budget")
+
+// Bounds of the content interpreter.
+const (
+	maxXObjectDepth = 8
+	maxGlyphs       = 500_000
+)
+
+// textExtractor turns page content into glyphs. Page.Content in the library
+// cannot be used: it ignores form XObjects (where qpdf and pdftk put the
+// flattened field values), adds a phantom glyph after every TJ, measures
+// two-byte fonts as one byte per character, and re-parses font widths for
+// every glyph.
+type textExtractor struct {
+	budget int64 // decompressed content bytes left
+	glyphs int
+}
+
+func newTextExtractor(budget int64) *textExtractor { return &textExtractor{budget: budget} }
+
+type affine struct{ a, b, c, d, e, f float64 }
+
+var identity = affine{1, 0, 0, 1, 0, 0}
+
+// mul returns m×n (apply m, then n), the PDF convention.
+func (m affine) mul(n affine) affine {
+	return affine{
+		m.a*n.a + m.b*n.c, m.a*n.b + m.b*n.d,
+		m.c*n.a + m.d*n.c, m.c*n.b + m.d*n.d,
+		m.e*n.a + m.f*n.c + n.e, m.e*n.b + m.f*n.d + n.f,
+	}
+}
+
+type gstate struct {
+	ctm                affine
+	font               *fontInfo
+	fs, tc, tw, th, tl float64
+	rise               float64
+}
+
+// page returns the glyphs of one page. It recovers the library's panics:
+// a page with a broken content stream yields the glyphs read before it.
+func (e *textExtractor) page(p pdf.Page) (glyphs []glyph, err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			err = fmt.Errorf("content: %v", x)
+		}
+	}()
+	res := p.V.Key("Resources")
+	for v := p.V; res.IsNull() && !v.IsNull(); v = v.Key("Parent") {
+		res = v.Key("Resources")
+		if v.Key("Parent").IsNull() {
+			break
+		}
+	}
+	st := &interp{ex: e, out: &glyphs, active: map[uint64]bool{}}
+	err = st.run(p.V.Key("Contents"), res, gstate{ctm: identity, th: 1}, 0)
+	return glyphs, err
+}
+
+type interp struct {
+	ex     *textExtractor
+	out    *[]glyph
+	active map[uint64]bool // form XObjects being drawn (cycle guard)
+}
+
+// checkBudget reads the streams once, counting inflated bytes, so a flate
+// bomb is refused before the interpreter buffers it.
+func (in *interp) checkBudget(strm pdf.Value) error {
+	var streams []pdf.Value
+	if strm.Kind() == pdf.Array {
+		for i := 0; i < strm.Len() && i < 1000; i++ {
+			streams = append(streams, strm.Index(i))
+		}
+	} else {
+		streams = append(streams, strm)
+	}
+	for _, s := range streams {
+		if s.Kind() != pdf.Stream {
+			continue
+		}
+		rd := s.Reader()
+		n, err := io.Copy(io.Discard, io.LimitReader(rd, in.ex.budget+1))
+		rd.Close()
+		in.ex.budget -= n
+		if in.ex.budget < 0 {
+			return errContentBudget
+		}
+		if err != nil {
+			return fmt.Errorf("read content stream: %w", err)
+		}
+	}
+	return nil
+}
+
+func (in *interp) run(strm, res pdf.Value, g gstate, depth int) error {
+	if strm.Kind() != pdf.Stream && strm.Kind() != pdf.Array {
+		return nil
+	}
+	if err := in.checkBudget(strm); err != nil {
+		return err
+	}
+	fonts := map[string]*fontInfo{}
+	var stack []gstate
+	var tm, tlm affine
+	var failed error
+	showText := func(raw string) {
+		f := g.font
+		if f == nil {
+			f = &fontInfo{enc: nil}
+		}
+		for _, code := range f.codes(raw) {
+			w0 := f.width(code)
+			trm := affine{g.fs * g.th, 0, 0, g.fs, 0, g.rise}.mul(tm).mul(g.ctm)
+			s := f.decode(code)
+			if s != "" && in.ex.glyphs < maxGlyphs {
+				size := math.Hypot(trm.c, trm.d)
+				*in.out = append(*in.out, glyph{x: trm.e, y: trm.f, w: w0 * math.Hypot(trm.a, trm.b), size: size, s: s})
+				in.ex.glyphs++
+			}
+			tx := w0*g.fs + g.tc
+			if len(code) == 1 && code[0] == ' ' {
+				tx += g.tw
+			}
+			tm = affine{1, 0, 0, 1, tx * g.th, 0}.mul(tm)
+		}
+	}
+	pdf.Interpret(strm, func(stk *pdf.Stack, op string) {
+		args := make([]pdf.Value, stk.Len())
+		for i := len(args) - 1; i >= 0; i-- {
+			args[i] = stk.Pop()
+		}
+		num := func(i int) float64 {
+			if i < len(args) {
+				return args[i].Float64()
+			}
+			return 0
+		}
+		switch op {
+		case "q":
+			if len(stack) < 256 {
+				stack = append(stack, g)
+			}
+		case "Q":
+			if n := len(stack); n > 0 {
+				g, stack = stack[n-1], stack[:n-1]
+			}
+		case "cm":
+			if len(args) == 6 {
+				g.ctm = affine{num(0), num(1), num(2), num(3), num(4), num(5)}.mul(g.ctm)
+			}
+		case "BT":
+			tm, tlm = identity, identity
+		case "Tc":
+			g.tc = num(0)
+		case "Tw":
+			g.tw = num(0)
+		case "Tz":
+			g.th = num(0) / 100
+		case "TL":
+			g.tl = num(0)
+		case "Ts":
+			g.rise = num(0)
+		case "Tf":
+			if len(args) == 2 {
+				g.font = in.font(fonts, res, args[0].Name())
+				g.fs = num(1)
+			}
+		case "Td", "TD":
+			if len(args) == 2 {
+				if op == "TD" {
+					g.tl = -num(1)
+				}
+				tlm = affine{1, 0, 0, 1, num(0), num(1)}.mul(tlm)
+				tm = tlm
+			}
+		case "Tm":
+			if len(args) == 6 {
+				tlm = affine{num(0), num(1), num(2), num(3), num(4), num(5)}
+				tm = tlm
+			}
+		case "T*":
+			tlm = affine{1, 0, 0, 1, 0, -g.tl}.mul(tlm)
+			tm = tlm
+		case "Tj", "'", "\"":
+			if op != "Tj" {
+				tlm = affine{1, 0, 0, 1, 0, -g.tl}.mul(tlm)
+				tm = tlm
+			}
+			if op == "\"" && len(args) == 3 {
+				g.tw, g.tc = num(0), num(1)
+			}
+			if len(args) > 0 {
+				showText(args[len(args)-1].RawString())
+			}
+		case "TJ":
+			if len(args) == 1 {
+				arr := args[0]
+				for i := 0; i < arr.Len() && i < 100_000; i++ {
+					x := arr.Index(i)
+					if x.Kind() == pdf.String {
+						showText(x.RawString())
+					} else {
+						tm = affine{1, 0, 0, 1, -x.Float64() / 1000 * g.fs * g.th, 0}.mul(tm)
+					}
+				}
+			}
+		case "Do":
+			if len(args) == 1 && depth < maxXObjectDepth && failed == nil {
+				if err := in.xobject(res, args[0].Name(), g, depth); err != nil {
+					failed = err
+				}
+			}
+		}
+	})
+	return failed
+}
+
+// xobject draws a form XObject (flattened field appearances live there).
+func (in *interp) xobject(res pdf.Value, name string, g gstate, depth int) error {
+	xo := res.Key("XObject").Key(name)
+	if xo.Kind() != pdf.Stream || xo.Key("Subtype").Name() != "Form" {
+		return nil
+	}
+	if id, ok := objID(xo); ok {
+		if in.active[id] {
+			return nil
+		}
+		in.active[id] = true
+		defer delete(in.active, id)
+	}
+	if m := xo.Key("Matrix"); m.Len() == 6 {
+		g.ctm = affine{m.Index(0).Float64(), m.Index(1).Float64(), m.Index(2).Float64(), m.Index(3).Float64(), m.Index(4).Float64(), m.Index(5).Float64()}.mul(g.ctm)
+	}
+	xres := xo.Key("Resources")
+	if xres.IsNull() {
+		xres = res
+	}
+	return in.run(xo, xres, g, depth+1)
+}
+
+func (in *interp) font(cache map[string]*fontInfo, res pdf.Value, name string) *fontInfo {
+	if f, ok := cache[name]; ok {
+		return f
+	}
+	f := newFontInfo(res.Key("Font").Key(name))
+	cache[name] = f
+	return f
+}
+
+// fontInfo is what text extraction needs of a font, read once.
+type fontInfo struct {
+	enc      pdf.TextEncoding
+	twoByte  bool
+	first    int
+	widths   []float64
+	cidW     map[int]float64
+	dw       float64
+	symbol   map[byte]string // Dingbats/Wingdings codes without a ToUnicode map
+	puaShift bool            // Wingdings mapped to U+F0xx by its ToUnicode
+}
+
+// Tick and box glyphs of the symbol fonts forms use for check boxes.
+var (
+	dingbatsTicks  = map[byte]string{'3': "✓", '4': "✓", '7': "✘", '8': "✘", 'n': "■", 'l': "●", 'o': "☐", 'q': "☐"}
+	wingdingsTicks = map[byte]string{0xFC: "✓", 0xFB: "✘", 0xFD: "☒", 0xFE: "☑", 0xA8: "☐", 0x6F: "☐", 0x71: "☐", 0x78: "☒"}
+)
+
+func newFontInfo(v pdf.Value) *fontInfo {
+	f := &fontInfo{dw: 1000}
+	if v.Kind() != pdf.Dict {
+		return f
+	}
+	font := pdf.Font{V: v}
+	f.enc = font.Encoder()
+	base := strings.ToLower(v.Key("BaseFont").Name())
+	hasToUnicode := v.Key("ToUnicode").Kind() == pdf.Stream
+	switch {
+	case strings.Contains(base, "dingbats") && !hasToUnicode:
+		f.symbol = dingbatsTicks
+	case strings.Contains(base, "wingdings") && !hasToUnicode:
+		f.symbol = wingdingsTicks
+	case strings.Contains(base, "wingdings"):
+		f.puaShift = true
+	}
+	if v.Key("Subtype").Name() == "Type0" {
+		f.twoByte = true
+		desc := v.Key("DescendantFonts").Index(0)
+		if dw := desc.Key("DW"); dw.Kind() == pdf.Integer || dw.Kind() == pdf.Real {
+			f.dw = dw.Float64()
+		}
+		f.cidW = map[int]float64{}
+		w := desc.Key("W")
+		for i := 0; i < w.Len() && len(f.cidW) < 70_000; {
+			c := int(w.Index(i).Int64())
+			next := w.Index(i + 1)
+			if next.Kind() == pdf.Array {
+				for j := 0; j < next.Len() && len(f.cidW) < 70_000; j++ {
+					f.cidW[c+j] = next.Index(j).Float64()
+				}
+				i += 2
+				continue
+			}
+			last := int(next.Int64())
+			width := w.Index(i + 2).Float64()
+			for c2 := c; c2 <= last && c2-c < 70_000; c2++ {
+				f.cidW[c2] = width
+			}
+			i += 3
+		}
+		return f
+	}
+	f.first = int(v.Key("FirstChar").Int64())
+	ws := v.Key("Widths")
+	for i := 0; i < ws.Len() && i < 256; i++ {
+		f.widths = append(f.widths, ws.Index(i).Float64())
+	}
+	return f
+}
+
+// codes splits a shown string into character codes.
+func (f *fontInfo) codes(raw string) []string {
+	step := 1
+	if f.twoByte {
+		step = 2
+	}
+	out := make([]string, 0, len(raw)/step+1)
+	for i := 0; i < len(raw); i += step {
+		out = append(out, raw[i:min(i+step, len(raw))])
+	}
+	return out
+}
+
+// width is the code's advance in text space units ×1000.
+func (f *fontInfo) width(code string) float64 {
+	if f.twoByte {
+		c := 0
+		for i := 0; i < len(code); i++ {
+			c = c<<8 | int(code[i])
+		}
+		if w, ok := f.cidW[c]; ok {
+			return w / 1000
+		}
+		return f.dw / 1000
+	}
+	i := int(code[0]) - f.first
+	if i >= 0 && i < len(f.widths) {
+		return f.widths[i] / 1000
+	}
+	return 0.5 // a guess keeps glyphs apart when a font has no widths
+}
+
+// decode is the text of one code; "" for control codes and undecodable
+// bytes.
+func (f *fontInfo) decode(code string) string {
+	if f.symbol != nil {
+		return f.symbol[code[0]]
+	}
+	var s string
+	if f.enc != nil {
+		s = f.enc.Decode(code)
+	} else {
+		s = code
+	}
+	if f.puaShift {
+		var b strings.Builder
+		for _, r := range s {
+			if r >= 0xF000 && r <= 0xF0FF {
+				if t, ok := wingdingsTicks[byte(r-0xF000)]; ok {
+					b.WriteString(t)
+				}
+				continue
+			}
+			b.WriteRune(r)
+		}
+		s = b.String()
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "")
+	}
+	return strings.Map(func(r rune) rune {
+		if r == 0xA0 || r == '\t' {
+			return ' '
+		}
+		if unicode.IsControl(r) || r == unicode.ReplacementChar || r == 0xFEFF {
+			return -1
+		}
+		return r
+	}, s)
+}

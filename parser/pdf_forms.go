@@ -1,0 +1,171 @@
+package parser
+
+import (
+	"strings"
+
+	"github.com/ledongthuc/pdf"
+)
+
+// Markers printed on the DSR forms; a page that carries one starts that form.
+var pageMarkers = []struct {
+	text string
+	kind FormKind
+}{
+	{"DSR-REFERRAL", Referral},
+	{"DSR-CONSENT", Consent},
+}
+
+// pageKind says which form a page starts, "" for a continuation page.
+// Only markers and large-type titles count: body text names the other
+// form too ("send with the DSR consent form").
+func pageKind(m *Mapping, pt *pageText) FormKind {
+	var found FormKind
+	for _, mk := range pageMarkers {
+		if strings.Contains(pt.raw, mk.text) {
+			if found != "" && found != mk.kind {
+				found = ""
+				break
+			}
+			found = mk.kind
+		}
+	}
+	if found != "" {
+		return found
+	}
+	if k := m.KindFromTitle(strings.Join(pt.big, " ")); k != "" {
+		return k
+	}
+	// A title set in body-size type: one of the first lines alone.
+	var kind FormKind
+	for i, c := range pt.chunks {
+		if i >= 8 {
+			break
+		}
+		if k := m.KindFromTitle(c.text); k != "" {
+			if kind != "" && kind != k {
+				return ""
+			}
+			kind = k
+		}
+	}
+	return kind
+}
+
+type segment struct {
+	kind  FormKind
+	pages []int
+}
+
+// segmentPages splits a document into forms: a page with a kind different
+// from the current form's starts a new form (a combined PDF is referral
+// pages then the consent page); pages without one continue the current.
+func segmentPages(kinds []FormKind) []segment {
+	var segs []segment
+	for i, k := range kinds {
+		switch {
+		case len(segs) == 0:
+			segs = append(segs, segment{kind: k, pages: []int{i}})
+		case k != "" && segs[len(segs)-1].kind == "":
+			segs[len(segs)-1].kind = k
+			segs[len(segs)-1].pages = append(segs[len(segs)-1].pages, i)
+		case k != "" && k != segs[len(segs)-1].kind:
+			segs = append(segs, segment{kind: k, pages: []int{i}})
+		default:
+			segs[len(segs)-1].pages = append(segs[len(segs)-1].pages, i)
+		}
+	}
+	return segs
+}
+
+// assembleForms builds one RawForm per form found in the document.
+func assembleForms(m *Mapping, trailer pdf.Value, texts []*pageText, fields []acroField) []*RawForm {
+	kinds := make([]FormKind, len(texts))
+	for i, t := range texts {
+		kinds[i] = pageKind(m, t)
+	}
+	segs := segmentPages(kinds)
+	segOf := map[int]int{}
+	for si, s := range segs {
+		for _, p := range s.pages {
+			segOf[p] = si
+		}
+	}
+	segFields := make([][]acroField, len(segs))
+	for _, f := range fields {
+		si, ok := segOf[f.page]
+		if !ok {
+			si = 0
+		}
+		segFields[si] = append(segFields[si], f)
+	}
+	infoTitle := safeText(func() string { return trailer.Key("Info").Key("Title").Text() })
+
+	var forms []*RawForm
+	for si, s := range segs {
+		rf := &RawForm{Kind: s.kind}
+		for _, p := range s.pages {
+			if len(texts[p].big) > 0 {
+				rf.Title = strings.Join(texts[p].big, " ")
+				break
+			}
+		}
+		if rf.Title == "" {
+			rf.Title = infoTitle
+		}
+		if len(rf.Title) > 300 {
+			rf.Title = strings.ToValidUTF8(rf.Title[:300], "")
+		}
+		if anyFilled(segFields[si]) {
+			rf.Source = "acroform"
+			rf.ByName = map[string]string{}
+			for _, f := range segFields[si] {
+				if _, dup := rf.ByName[f.name]; !dup {
+					rf.ByName[f.name] = f.value
+				}
+			}
+		} else {
+			rf.Source = "pdf-text"
+			labels := m.Labels(s.kind)
+			if s.kind == "" {
+				labels = unionLabels(m)
+			}
+			for _, p := range s.pages {
+				rf.ByLabel = append(rf.ByLabel, findLabelValues(texts[p], labels)...)
+			}
+		}
+		if rf.Kind == "" && len(rf.ByName) == 0 && !anyValue(rf.ByLabel) {
+			continue
+		}
+		forms = append(forms, rf)
+	}
+	return forms
+}
+
+func anyValue(lvs []LabelValue) bool {
+	for _, lv := range lvs {
+		if strings.TrimSpace(lv.Value) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func unionLabels(m *Mapping) map[string]string {
+	u := map[string]string{}
+	for _, k := range []FormKind{Referral, Consent} {
+		for key, canon := range m.Labels(k) {
+			u[key] = canon
+		}
+	}
+	return u
+}
+
+// safeText reads an optional string, treating a library panic as absent.
+func safeText(f func() string) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = ""
+		}
+	}()
+	return f()
+}

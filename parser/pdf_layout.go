@@ -1,0 +1,503 @@
+package parser
+
+import (
+	"math"
+	"sort"
+	"strings"
+	"unicode"
+)
+
+// chunk is a run of text on one baseline with no wide gap inside: a
+// label, a value line, one option of a "✓ Yes   No" pair, a paragraph line.
+type chunk struct {
+	x0, x1, base, size float64
+	text               string
+	runeX              []float64 // left edge of each rune of text
+}
+
+func (c *chunk) top() float64    { return c.base + 0.8*c.size }
+func (c *chunk) bottom() float64 { return c.base - 0.25*c.size }
+
+// pageText is one page's text, laid out but not yet interpreted.
+type pageText struct {
+	chunks  []*chunk // top to bottom, left to right
+	letters int
+	raw     string   // chunk texts, one per line, for marker search
+	big     []string // texts set larger than the body text, top to bottom
+}
+
+// layoutPage groups glyphs into chunks: rows by baseline, split at gaps
+// wider than a word space. Row grouping is done here because the library's
+// GetTextByRow only follows absolute Tm positioning.
+func layoutPage(glyphs []glyph) *pageText {
+	pt := &pageText{}
+	gs := make([]glyph, 0, len(glyphs))
+	for _, g := range glyphs {
+		if g.s == "" || math.IsNaN(g.x) || math.IsNaN(g.y) || math.IsInf(g.x, 0) || math.IsInf(g.y, 0) {
+			continue
+		}
+		if g.size <= 0 || math.IsNaN(g.size) || g.size > 1000 {
+			g.size = 10
+		}
+		if g.w < 0 || math.IsNaN(g.w) || g.w > 10*g.size {
+			g.w = 0.5 * g.size
+		}
+		gs = append(gs, g)
+		for _, r := range g.s {
+			if unicode.IsLetter(r) || unicode.IsDigit(r) {
+				pt.letters++
+			}
+		}
+	}
+	sort.SliceStable(gs, func(i, j int) bool { return gs[i].y > gs[j].y })
+	var rows [][]glyph
+	for i := 0; i < len(gs); {
+		j := i + 1
+		tol := 0.3 * gs[i].size
+		for j < len(gs) && gs[i].y-gs[j].y <= tol {
+			j++
+		}
+		rows = append(rows, gs[i:j])
+		i = j
+	}
+	for _, row := range rows {
+		sort.SliceStable(row, func(i, j int) bool { return row[i].x < row[j].x })
+		var cur *chunk
+		var prev glyph
+		flush := func() {
+			if cur != nil {
+				trimChunk(cur)
+				if cur.text != "" {
+					pt.chunks = append(pt.chunks, cur)
+				}
+			}
+			cur = nil
+		}
+		for k, g := range row {
+			if k > 0 && g.s == prev.s && math.Abs(g.x-prev.x) < 0.3*g.size && math.Abs(g.y-prev.y) < 0.3*g.size {
+				continue // drawn twice for a bold effect
+			}
+			size := math.Max(g.size, prev.size)
+			gap := g.x - (prev.x + prev.w)
+			if cur != nil && gap > 1.2*size {
+				flush()
+			}
+			if cur == nil {
+				cur = &chunk{x0: g.x, base: g.y, size: g.size}
+			} else if gap > 0.2*size && !strings.HasSuffix(cur.text, " ") && g.s != " " {
+				cur.text += " "
+				cur.runeX = append(cur.runeX, prev.x+prev.w)
+			}
+			for range g.s {
+				cur.runeX = append(cur.runeX, g.x)
+			}
+			cur.text += g.s
+			cur.x1 = math.Max(cur.x1, g.x+g.w)
+			cur.size = math.Max(cur.size, g.size)
+			prev = g
+		}
+		flush()
+	}
+	var raw strings.Builder
+	sizes := make([]float64, 0, len(pt.chunks))
+	for _, c := range pt.chunks {
+		raw.WriteString(c.text)
+		raw.WriteByte('\n')
+		sizes = append(sizes, c.size)
+	}
+	pt.raw = raw.String()
+	if len(sizes) > 0 {
+		sort.Float64s(sizes)
+		median := sizes[len(sizes)/2]
+		for _, c := range pt.chunks {
+			if c.size >= 1.25*median && len(pt.big) < 20 {
+				pt.big = append(pt.big, c.text)
+			}
+		}
+	}
+	return pt
+}
+
+// trimChunk folds spaces and trims, keeping runeX aligned with text.
+func trimChunk(c *chunk) {
+	rs := []rune(c.text)
+	var out []rune
+	var xs []float64
+	for i, r := range rs {
+		if unicode.IsSpace(r) {
+			if len(out) == 0 || out[len(out)-1] == ' ' {
+				continue
+			}
+			r = ' '
+		}
+		out = append(out, r)
+		if i < len(c.runeX) {
+			xs = append(xs, c.runeX[i])
+		} else {
+			xs = append(xs, c.x1)
+		}
+	}
+	for len(out) > 0 && out[len(out)-1] == ' ' {
+		out, xs = out[:len(out)-1], xs[:len(xs)-1]
+	}
+	c.text, c.runeX = string(out), xs
+	if len(xs) > 0 {
+		c.x0 = xs[0]
+	}
+}
+
+// labelBox is a printed label found on a page, possibly over two or three
+// lines.
+type labelBox struct {
+	text                string
+	x0, x1, top, bottom float64
+	size                float64
+	lines               []string // value lines, top to bottom
+	anchored            bool
+}
+
+func (l *labelBox) center() float64 { return (l.top + l.bottom) / 2 }
+
+// valueLine is a line of value text beside the labels.
+type valueLine struct {
+	chunks          []*chunk
+	x0, top, bottom float64
+	base, size      float64
+	anchor          *labelBox
+}
+
+func (v *valueLine) text() string {
+	sort.SliceStable(v.chunks, func(i, j int) bool { return v.chunks[i].x0 < v.chunks[j].x0 })
+	parts := make([]string, len(v.chunks))
+	for i, c := range v.chunks {
+		parts[i] = c.text
+	}
+	return strings.Join(parts, " ")
+}
+
+// overlap is the share of the shorter of two vertical spans they share.
+func overlap(top1, bot1, top2, bot2 float64) float64 {
+	o := math.Min(top1, top2) - math.Max(bot1, bot2)
+	h := math.Min(top1-bot1, top2-bot2)
+	if o <= 0 || h <= 0 {
+		return 0
+	}
+	return o / h
+}
+
+// findLabelValues reads label/value pairs from a page of a flattened form.
+// labels maps normalised label keys (LabelKey) to canonical names. Nothing
+// here knows the template's coordinates: labels are found by their text,
+// values are the text to their right, grouped into blocks by line spacing
+// and alignment, and each block goes to the label on its line or, failing
+// that, the nearest label vertically.
+func findLabelValues(pt *pageText, labels map[string]string) []LabelValue {
+	isLabel := func(s string) bool {
+		k := labelKey(s)
+		_, ok := labels[k]
+		return ok && k != ""
+	}
+	var boxes []*labelBox
+	used := map[*chunk]bool{}
+	var rest []*chunk
+	// Inline "Label: value" chunks are split first.
+	var chunks []*chunk
+	for _, c := range pt.chunks {
+		if !isLabel(c.text) {
+			if l, v := splitInlineLabel(c, isLabel); l != nil {
+				chunks = append(chunks, l, v)
+				continue
+			}
+		}
+		chunks = append(chunks, c)
+	}
+	sort.SliceStable(chunks, func(i, j int) bool {
+		if math.Abs(chunks[i].base-chunks[j].base) > 0.3*chunks[i].size {
+			return chunks[i].base > chunks[j].base
+		}
+		return chunks[i].x0 < chunks[j].x0
+	})
+	// below finds the chunk starting a line under c at the same indent.
+	below := func(c *chunk) *chunk {
+		var best *chunk
+		for _, d := range chunks {
+			if used[d] || d == c || math.Abs(d.x0-c.x0) > 3 {
+				continue
+			}
+			dy := c.base - d.base
+			if dy <= 0.5*c.size || dy > 1.8*c.size {
+				continue
+			}
+			if best == nil || d.base > best.base {
+				best = d
+			}
+		}
+		return best
+	}
+	for _, c := range chunks {
+		if used[c] {
+			continue
+		}
+		// The longest label over up to three lines wins, so "Share with:
+		// SELECT key worker" + "programme" is one label.
+		text, parts, found := c.text, []*chunk{c}, 0
+		if isLabel(text) {
+			found = 1
+		}
+		for n, cur := 1, c; n < 3; n++ {
+			d := below(cur)
+			if d == nil || isLabel(d.text) {
+				break
+			}
+			text += " " + d.text
+			parts = append(parts, d)
+			cur = d
+			if isLabel(text) {
+				found = len(parts)
+			}
+		}
+		if found == 0 {
+			rest = append(rest, c)
+			continue
+		}
+		parts = parts[:found]
+		b := &labelBox{x0: c.x0, x1: c.x1, top: c.top(), bottom: c.bottom(), size: c.size}
+		texts := make([]string, len(parts))
+		for i, p := range parts {
+			used[p] = true
+			texts[i] = p.text
+			b.x1 = math.Max(b.x1, p.x1)
+			b.bottom = math.Min(b.bottom, p.bottom())
+		}
+		b.text = strings.Join(texts, " ")
+		boxes = append(boxes, b)
+	}
+	if len(boxes) == 0 {
+		return nil
+	}
+	minLabelX := math.Inf(1)
+	for _, b := range boxes {
+		minLabelX = math.Min(minLabelX, b.x0)
+	}
+	// anchorOf is the nearest label to the left on the same line.
+	anchorOf := func(c *chunk) *labelBox {
+		var best *labelBox
+		for _, b := range boxes {
+			if b.x1 > c.x0+2 || overlap(b.top, b.bottom, c.top(), c.bottom()) < 0.3 {
+				continue
+			}
+			if best == nil || b.x1 > best.x1 {
+				best = b
+			}
+		}
+		return best
+	}
+	// Value candidates start right of the label column (paragraphs and
+	// headings start at the margin, where the labels are).
+	type cand struct {
+		c      *chunk
+		anchor *labelBox
+		ok     bool
+	}
+	var cands []*cand
+	var columns []float64
+	for _, c := range rest {
+		if c.x0 < minLabelX+15 {
+			continue
+		}
+		hasLeft := false
+		for _, b := range boxes {
+			if b.x1 <= c.x0+2 {
+				hasLeft = true
+				break
+			}
+		}
+		if !hasLeft {
+			continue
+		}
+		cd := &cand{c: c, anchor: anchorOf(c)}
+		if cd.anchor != nil {
+			cd.ok = true
+			columns = append(columns, c.x0)
+		}
+		cands = append(cands, cd)
+	}
+	// Unanchored text counts when it is aligned with anchored values (the
+	// value boxes' column), or sits on a line with accepted value text.
+	inColumn := func(x float64) bool {
+		if len(columns) == 0 {
+			return true
+		}
+		for _, cx := range columns {
+			if math.Abs(cx-x) <= 8 {
+				return true
+			}
+		}
+		return false
+	}
+	for _, cd := range cands {
+		if !cd.ok && inColumn(cd.c.x0) {
+			cd.ok = true
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, cd := range cands {
+			if cd.ok {
+				continue
+			}
+			for _, o := range cands {
+				if o.ok && o.anchor == cd.anchor && overlap(o.c.top(), o.c.bottom(), cd.c.top(), cd.c.bottom()) >= 0.5 {
+					cd.ok, changed = true, true
+					break
+				}
+			}
+		}
+	}
+	// Lines of value text.
+	var lines []*valueLine
+	for _, cd := range cands {
+		if !cd.ok {
+			continue
+		}
+		c := cd.c
+		var line *valueLine
+		for _, l := range lines {
+			if l.anchor == cd.anchor && overlap(l.top, l.bottom, c.top(), c.bottom()) >= 0.5 {
+				line = l
+				break
+			}
+		}
+		if line == nil {
+			line = &valueLine{x0: c.x0, top: c.top(), bottom: c.bottom(), base: c.base, size: c.size, anchor: cd.anchor}
+			lines = append(lines, line)
+		}
+		line.chunks = append(line.chunks, c)
+		line.x0 = math.Min(line.x0, c.x0)
+		line.top = math.Max(line.top, c.top())
+		line.bottom = math.Min(line.bottom, c.bottom())
+		line.size = math.Max(line.size, c.size)
+	}
+	sort.SliceStable(lines, func(i, j int) bool { return lines[i].base > lines[j].base })
+	// Blocks: lines of one box, at one indent, one line-spacing apart.
+	var blocks [][]*valueLine
+	for _, l := range lines {
+		placed := false
+		for bi := len(blocks) - 1; bi >= 0 && !placed; bi-- {
+			last := blocks[bi][len(blocks[bi])-1]
+			gap := last.base - l.base
+			if math.Abs(last.x0-l.x0) <= 8 && gap > 0 && gap <= 1.6*math.Max(last.size, l.size) {
+				blocks[bi] = append(blocks[bi], l)
+				placed = true
+			}
+		}
+		if !placed {
+			blocks = append(blocks, []*valueLine{l})
+		}
+	}
+	for _, l := range lines {
+		if l.anchor != nil {
+			l.anchor.anchored = true
+		}
+	}
+	for _, blk := range blocks {
+		var anchors []*labelBox
+		for _, l := range blk {
+			if l.anchor != nil && !containsBox(anchors, l.anchor) {
+				anchors = append(anchors, l.anchor)
+			}
+		}
+		top, bottom := blk[0].top, blk[len(blk)-1].bottom
+		center := (top + bottom) / 2
+		switch len(anchors) {
+		case 0:
+			var best *labelBox
+			bestScore := math.Inf(1)
+			for _, b := range boxes {
+				if b.x1 > blk[0].x0+2 {
+					continue
+				}
+				d := math.Abs(b.center() - center)
+				if d > (top-bottom)/2+(b.top-b.bottom)/2+2.5*b.size {
+					continue
+				}
+				if b.anchored {
+					d *= 2
+				}
+				if d < bestScore || (d == bestScore && best != nil && overlap(b.top, b.bottom, top, bottom) > overlap(best.top, best.bottom, top, bottom)) {
+					best, bestScore = b, d
+				}
+			}
+			if best != nil {
+				for _, l := range blk {
+					best.lines = append(best.lines, l.text())
+				}
+			}
+		case 1:
+			for _, l := range blk {
+				anchors[0].lines = append(anchors[0].lines, l.text())
+			}
+		default:
+			for _, l := range blk {
+				to := l.anchor
+				if to == nil {
+					lc := (l.top + l.bottom) / 2
+					for _, a := range anchors {
+						if to == nil || math.Abs(a.center()-lc) < math.Abs(to.center()-lc) {
+							to = a
+						}
+					}
+				}
+				to.lines = append(to.lines, l.text())
+			}
+		}
+	}
+	out := make([]LabelValue, 0, len(boxes))
+	for _, b := range boxes {
+		out = append(out, LabelValue{Label: b.text, Value: cleanValue(strings.Join(b.lines, "\n"))})
+	}
+	return out
+}
+
+// cleanValue drops a value that is only empty check boxes: an unticked
+// box reads as blank, as on a form whose unticked boxes print nothing.
+func cleanValue(v string) string {
+	if strings.Trim(v, "☐ \n") == "" {
+		return ""
+	}
+	return v
+}
+
+func containsBox(bs []*labelBox, b *labelBox) bool {
+	for _, x := range bs {
+		if x == b {
+			return true
+		}
+	}
+	return false
+}
+
+// splitInlineLabel splits "Surname: Okoro" into a label chunk and a value
+// chunk when the text before a colon is a known label.
+func splitInlineLabel(c *chunk, isLabel func(string) bool) (label, value *chunk) {
+	rs := []rune(c.text)
+	if len(rs) != len(c.runeX) {
+		return nil, nil
+	}
+	for i := len(rs) - 1; i > 0; i-- {
+		if rs[i] != ':' || !isLabel(string(rs[:i])) {
+			continue
+		}
+		j := i + 1
+		for j < len(rs) && rs[j] == ' ' {
+			j++
+		}
+		if j >= len(rs) {
+			return nil, nil
+		}
+		label = &chunk{x0: c.x0, x1: c.runeX[i], base: c.base, size: c.size, text: string(rs[:i]), runeX: c.runeX[:i]}
+		value = &chunk{x0: c.runeX[j], x1: c.x1, base: c.base, size: c.size, text: string(rs[j:]), runeX: c.runeX[j:]}
+		return label, value
+	}
+	return nil, nil
+}

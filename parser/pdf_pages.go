@@ -1,0 +1,85 @@
+package parser
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+
+	"github.com/ledongthuc/pdf"
+)
+
+// objID returns the identity (object number and generation) of the
+// indirect object a Value was loaded from. pdf.Value keeps it in an
+// unexported field; reading it by reflection is the only way to detect
+// reference cycles and to match a widget's /P with a page. ok is false when
+// the library no longer has the field (TestObjIDWorks catches that) or the
+// value has no object behind it.
+func objID(v pdf.Value) (id uint64, ok bool) {
+	ptr := reflect.ValueOf(v).FieldByName("ptr")
+	if !ptr.IsValid() || ptr.Kind() != reflect.Struct {
+		return 0, false
+	}
+	num, gen := ptr.FieldByName("id"), ptr.FieldByName("gen")
+	if !num.IsValid() || !gen.IsValid() || !num.CanUint() || !gen.CanUint() {
+		return 0, false
+	}
+	if num.Uint() == 0 {
+		return 0, false
+	}
+	return num.Uint()<<16 | gen.Uint(), true
+}
+
+// Bounds of the page tree walk; a real tree is a few levels deep.
+const (
+	maxPageTreeDepth = 32
+)
+
+// collectPages walks the /Pages tree in document order. It replaces
+// Reader.Page, which re-walks the tree for every page (O(n²)) and spins
+// forever on a /Kids cycle. Cycles are found by object identity, with the
+// depth and node count bounded as well in case identity is unavailable.
+func collectPages(root pdf.Value, maxPages int) ([]pdf.Page, error) {
+	if root.Kind() != pdf.Dict {
+		return nil, unreadable(ReasonPDFDamaged, errors.New("no /Pages tree"))
+	}
+	if n := root.Key("Count").Int64(); n > int64(maxPages) {
+		return nil, unreadable(ReasonPDFTooManyPages, fmt.Errorf("%d pages (at most %d are read)", n, maxPages))
+	}
+	var pages []pdf.Page
+	visited := map[uint64]bool{}
+	nodes, maxNodes := 0, 4*maxPages+64
+	var walk func(node pdf.Value, parent uint64, depth int) error
+	walk = func(node pdf.Value, parent uint64, depth int) error {
+		nodes++
+		if depth > maxPageTreeDepth || nodes > maxNodes {
+			return unreadable(ReasonPDFDamaged, errors.New("page tree too deep or too large"))
+		}
+		// A direct object shares its container's id and cannot start a
+		// cycle by itself.
+		if id, ok := objID(node); ok && id != parent {
+			if visited[id] {
+				return unreadable(ReasonPDFDamaged, errors.New("page tree has a cycle"))
+			}
+			visited[id] = true
+			parent = id
+		}
+		kids := node.Key("Kids")
+		if node.Key("Type").Name() == "Page" || (kids.Kind() != pdf.Array && node.Kind() == pdf.Dict && depth > 0) {
+			pages = append(pages, pdf.Page{V: node})
+			if len(pages) > maxPages {
+				return unreadable(ReasonPDFTooManyPages, fmt.Errorf("more than %d pages", maxPages))
+			}
+			return nil
+		}
+		for i := 0; i < kids.Len(); i++ {
+			if err := walk(kids.Index(i), parent, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := walk(root, 0, 0); err != nil {
+		return nil, err
+	}
+	return pages, nil
+}
