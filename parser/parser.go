@@ -38,7 +38,7 @@ func New(opts Options) *Parser {
 		p.mapping = DefaultMapping()
 	}
 	if p.pdf == nil {
-		p.pdf = NewInProcessPDFReader(p.limits)
+		p.pdf = NewInProcessPDFReaderWith(p.limits, p.mapping)
 	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)

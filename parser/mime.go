@@ -1,0 +1,358 @@
+package parser
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/url"
+	"path"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/charset"
+)
+
+// part is one leaf of the MIME tree, decoded and read (up to the limit).
+type part struct {
+	mediaType   string
+	params      map[string]string
+	disposition string
+	filename    string
+	contentID   string
+	inRelated   bool // inside multipart/related (Outlook's inline images)
+	data        []byte
+	size        int64 // decoded size, counted even past the limit
+	truncated   bool  // data holds only the first MaxAttachmentBytes
+	err         string
+	depth       int
+}
+
+// walker collects the leaves of a message, including those of forwarded
+// messages, within the limits. Problems are recorded, never fatal to the
+// parts after them.
+type walker struct {
+	limits   Limits
+	parts    []*part
+	problems []string
+	count    int
+}
+
+// walk visits an entity and everything under it. A malformed multipart
+// stops that multipart only.
+func (w *walker) walk(e *message.Entity, depth int, inRelated bool) {
+	w.count++
+	if w.count > w.limits.MaxParts {
+		if w.count == w.limits.MaxParts+1 {
+			w.problems = append(w.problems, fmt.Sprintf("more than %d MIME parts: the rest were not read", w.limits.MaxParts))
+		}
+		return
+	}
+	mt, params, _ := e.Header.ContentType()
+	mt = strings.ToLower(mt)
+	if mr := e.MultipartReader(); mr != nil {
+		if depth >= w.limits.MaxDepth {
+			w.problems = append(w.problems, "MIME parts nested too deeply: the inner parts were not read")
+			return
+		}
+		related := inRelated || mt == "multipart/related"
+		for {
+			p, err := mr.NextPart()
+			if err == io.EOF {
+				break
+			}
+			if err != nil && p == nil {
+				w.problems = append(w.problems, "a malformed MIME part: "+cleanErr(err))
+				break
+			}
+			if err != nil {
+				// Unknown charset or transfer encoding: the part is still
+				// there, undecoded; note it and keep going.
+				w.problems = append(w.problems, "a part with "+cleanErr(err))
+			}
+			w.walk(p, depth+1, related)
+		}
+		return
+	}
+	if mt == "message/rfc822" || mt == "message/global" {
+		if depth >= w.limits.MaxDepth {
+			w.problems = append(w.problems, "forwarded messages nested too deeply: the inner message was not read")
+			return
+		}
+		inner, err := readEntity(io.LimitReader(e.Body, w.limits.MaxMessageBytes))
+		if inner == nil {
+			w.problems = append(w.problems, "a forwarded message that could not be read: "+cleanErr(err))
+			return
+		}
+		if err != nil {
+			w.problems = append(w.problems, "a forwarded message with "+cleanErr(err))
+		}
+		w.walk(inner, depth+1, false)
+		return
+	}
+	p := &part{mediaType: mt, params: params, depth: depth, inRelated: inRelated}
+	p.disposition, p.filename = dispositionAndName(e.Header, params)
+	p.contentID = strings.Trim(e.Header.Get("Content-Id"), "<> ")
+	// Read up to the limit, then count (and discard) the rest so the size
+	// is known without holding it.
+	lr := &io.LimitedReader{R: e.Body, N: w.limits.MaxAttachmentBytes + 1}
+	data, err := io.ReadAll(lr)
+	if err != nil {
+		p.err = "the part could not be decoded: " + cleanErr(err)
+	}
+	p.size = int64(len(data))
+	if int64(len(data)) > w.limits.MaxAttachmentBytes {
+		rest, _ := io.Copy(io.Discard, e.Body)
+		p.size += rest
+		data = nil
+		p.truncated = true
+	}
+	p.data = data
+	w.parts = append(w.parts, p)
+}
+
+// readEntity reads a message, repairing a malformed header rather than
+// giving up on the whole message: a header line without a colon is
+// dropped.
+func readEntity(r io.Reader) (*message.Entity, error) {
+	br := bufio.NewReader(r)
+	head, err := readHeaderBlock(br)
+	if err != nil {
+		return nil, err
+	}
+	e, err := message.Read(io.MultiReader(bytes.NewReader(head), br))
+	if e != nil || !isHeaderError(err) {
+		return e, err
+	}
+	repaired := repairHeader(head)
+	e, err2 := message.Read(io.MultiReader(bytes.NewReader(repaired), br))
+	if e == nil {
+		return nil, err2
+	}
+	return e, fmt.Errorf("a malformed header (repaired): %w", err)
+}
+
+// readHeaderBlock reads up to and including the blank line that ends the
+// header (at most 1 MiB).
+func readHeaderBlock(br *bufio.Reader) ([]byte, error) {
+	var head []byte
+	for {
+		line, err := br.ReadSlice('\n')
+		head = append(head, line...)
+		if len(head) > 1<<20 {
+			return nil, errors.New("header larger than 1 MiB")
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil || len(bytes.TrimRight(line, "\r\n")) == 0 {
+			return head, nil
+		}
+	}
+}
+
+func isHeaderError(err error) bool {
+	return err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err)
+}
+
+var headerLine = regexp.MustCompile(`^[!-9;-~]+:`)
+
+// repairHeader keeps well-formed header fields and their continuation
+// lines and drops the rest.
+func repairHeader(head []byte) []byte {
+	var out bytes.Buffer
+	keep := false
+	for _, line := range bytes.SplitAfter(head, []byte("\n")) {
+		t := bytes.TrimRight(line, "\r\n")
+		switch {
+		case len(t) == 0:
+			out.Write(line)
+		case t[0] == ' ' || t[0] == '\t':
+			if keep {
+				out.Write(line)
+			}
+		case headerLine.Match(t):
+			keep = true
+			out.Write(line)
+		default:
+			keep = false
+		}
+	}
+	return out.Bytes()
+}
+
+// dispositionAndName returns the part's disposition and its sanitised
+// file name, decoding RFC 2047 and RFC 2231 (in any charset go-message
+// knows, which Go's mime package does not).
+func dispositionAndName(h message.Header, ctParams map[string]string) (string, string) {
+	disp, dparams, _ := h.ContentDisposition()
+	disp = strings.ToLower(disp)
+	name := dparams["filename"]
+	if name == "" {
+		name = rfc2231Param(h.Get("Content-Disposition"), "filename")
+	}
+	if name == "" {
+		name = ctParams["name"]
+	}
+	if name == "" {
+		name = rfc2231Param(h.Get("Content-Type"), "name")
+	}
+	if name == "" && disp == "" {
+		// A Content-Disposition that failed to parse as a whole.
+		raw := h.Get("Content-Disposition")
+		if i := strings.IndexByte(raw, ';'); i > 0 {
+			disp = strings.ToLower(strings.TrimSpace(raw[:i]))
+		}
+	}
+	return disp, sanitiseFilename(decodeWords(name))
+}
+
+// rfc2231Param finds name*= or name*0*= ... in a raw header value and
+// decodes it in its declared charset.
+func rfc2231Param(raw, name string) string {
+	if raw == "" {
+		return ""
+	}
+	lower := strings.ToLower(raw)
+	var value strings.Builder
+	cs := ""
+	for i := 0; i < 64; i++ {
+		var keys []string
+		if i == 0 {
+			keys = []string{name + "*=", name + "*0*=", name + "*0="}
+		} else {
+			keys = []string{fmt.Sprintf("%s*%d*=", name, i), fmt.Sprintf("%s*%d=", name, i)}
+		}
+		found := false
+		for _, k := range keys {
+			at := paramIndex(lower, k)
+			if at < 0 {
+				continue
+			}
+			v := raw[at+len(k):]
+			if j := strings.IndexByte(v, ';'); j >= 0 {
+				v = v[:j]
+			}
+			v = strings.Trim(strings.TrimSpace(v), `"`)
+			encoded := strings.HasSuffix(k, "*=")
+			if encoded && i == 0 {
+				parts := strings.SplitN(v, "'", 3)
+				if len(parts) == 3 {
+					cs, v = parts[0], parts[2]
+				}
+			}
+			if encoded {
+				if u, err := url.PathUnescape(strings.ReplaceAll(v, "+", "%2B")); err == nil {
+					v = u
+				}
+			}
+			value.WriteString(v)
+			found = true
+			break
+		}
+		if !found {
+			break
+		}
+	}
+	s := value.String()
+	if s == "" {
+		return ""
+	}
+	if cs != "" && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "us-ascii") {
+		if r, err := charset.Reader(cs, strings.NewReader(s)); err == nil {
+			if b, err := io.ReadAll(r); err == nil {
+				s = string(b)
+			}
+		}
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// paramIndex finds a parameter key at a parameter boundary.
+func paramIndex(lower, key string) int {
+	from := 0
+	for {
+		i := strings.Index(lower[from:], key)
+		if i < 0 {
+			return -1
+		}
+		i += from
+		j := i - 1
+		for j >= 0 && (lower[j] == ' ' || lower[j] == '\t' || lower[j] == '\r' || lower[j] == '\n') {
+			j--
+		}
+		if j < 0 || lower[j] == ';' {
+			return i
+		}
+		from = i + len(key)
+	}
+}
+
+var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
+
+// decodeWords decodes RFC 2047 encoded words, leaving anything malformed
+// as it was, and makes the result valid UTF-8.
+func decodeWords(s string) string {
+	if strings.Contains(s, "=?") {
+		if d, err := wordDecoder.DecodeHeader(s); err == nil {
+			s = d
+		}
+	}
+	if !utf8.ValidString(s) {
+		// Raw 8-bit text in a header: most often Windows-1252.
+		if r, err := charset.Reader("windows-1252", strings.NewReader(s)); err == nil {
+			if b, err := io.ReadAll(r); err == nil {
+				s = string(b)
+			}
+		}
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// sanitiseFilename makes a file name safe to show and store: no path, no
+// control characters, bounded length.
+func sanitiseFilename(s string) string {
+	s = strings.ReplaceAll(s, "\\", "/")
+	s = path.Base(s)
+	if s == "." || s == "/" {
+		return ""
+	}
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if r := []rune(s); len(r) > 200 {
+		s = string(r[:200])
+	}
+	return s
+}
+
+// cleanErr keeps an error message short and free of control characters.
+func cleanErr(err error) string {
+	if err == nil {
+		return "an unknown error"
+	}
+	s := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, err.Error())
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
+}
+
+// headerText returns a header field decoded to UTF-8.
+func headerText(h message.Header, key string) string {
+	return strings.TrimSpace(decodeWords(h.Get(key)))
+}

@@ -1,0 +1,428 @@
+package parser
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// sampleAttachment pulls an attachment out of a sample email with the
+// standard library, so these tests do not depend on the code they test.
+func sampleAttachment(t testing.TB, sample, nameContains string) []byte {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "testdata", "samples", sample, "message.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, err := mail.ReadMessage(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []byte
+	var walk func(ct string, body io.Reader)
+	walk = func(ct string, body io.Reader) {
+		mt, params, err := mime.ParseMediaType(ct)
+		if err != nil || !strings.HasPrefix(mt, "multipart/") {
+			return
+		}
+		mr := multipart.NewReader(body, params["boundary"])
+		for {
+			p, err := mr.NextPart()
+			if err != nil {
+				return
+			}
+			pct := p.Header.Get("Content-Type")
+			if strings.HasPrefix(pct, "multipart/") {
+				walk(pct, p)
+				continue
+			}
+			if strings.Contains(p.FileName(), nameContains) && found == nil {
+				b, _ := io.ReadAll(base64.NewDecoder(base64.StdEncoding, p))
+				found = b
+			}
+		}
+	}
+	walk(m.Header.Get("Content-Type"), m.Body)
+	if found == nil {
+		t.Fatalf("no attachment %q in sample %s", nameContains, sample)
+	}
+	return found
+}
+
+func b64(data []byte) string {
+	s := base64.StdEncoding.EncodeToString(data)
+	var b strings.Builder
+	for len(s) > 76 {
+		b.WriteString(s[:76] + "\r\n")
+		s = s[76:]
+	}
+	b.WriteString(s + "\r\n")
+	return b.String()
+}
+
+// msg builds a raw message from header lines and a body, with CRLF.
+func msg(headers []string, body string) []byte {
+	s := strings.ReplaceAll(strings.Join(headers, "\n")+"\n\n"+body, "\r\n", "\n")
+	return []byte(strings.ReplaceAll(s, "\n", "\r\n"))
+}
+
+func pdfPart(data []byte, headers ...string) string {
+	h := "Content-Type: application/pdf\nContent-Transfer-Encoding: base64\n"
+	if len(headers) > 0 {
+		h = strings.Join(headers, "\n") + "\n"
+	}
+	return h + "\n" + strings.ReplaceAll(b64(data), "\r\n", "\n")
+}
+
+func multipartBody(boundary string, parts ...string) string {
+	var b strings.Builder
+	b.WriteString("This is a multi-part message in MIME format.\n")
+	for _, p := range parts {
+		fmt.Fprintf(&b, "--%s\n%s\n", boundary, p)
+	}
+	fmt.Fprintf(&b, "--%s--\n", boundary)
+	return b.String()
+}
+
+var stdHeaders = []string{
+	"From: Dr Test Referrer <referrer@nhs.net>",
+	"To: Bromley DSR <bromley.dsr@nhs.net>",
+	"Subject: DSR referral",
+	"Date: Mon, 23 Nov 2026 10:00:00 +0000",
+	"Message-ID: <test-1@nhs.net>",
+	"MIME-Version: 1.0",
+}
+
+func withHeaders(extra ...string) []string {
+	return append(append([]string{}, stdHeaders...), extra...)
+}
+
+func TestMIMEStructures(t *testing.T) {
+	referral := sampleAttachment(t, "01-fillable-pdf-happy", "Referral")
+	consent := sampleAttachment(t, "01-fillable-pdf-happy", "Consent")
+	png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01")
+
+	forwarded := string(msg(withHeaders(`Content-Type: multipart/mixed; boundary="in"`),
+		multipartBody("in", "Content-Type: text/plain\n\nOriginal message.",
+			pdfPart(referral, "Content-Type: application/pdf; name=\"r.pdf\"", "Content-Disposition: attachment; filename=\"r.pdf\"", "Content-Transfer-Encoding: base64"))))
+
+	tests := []struct {
+		name     string
+		raw      []byte
+		wantRef  bool
+		wantCons bool
+		check    func(t *testing.T, s *Submission)
+	}{
+		{
+			name: "a PDF marked inline is still a form",
+			raw: msg(withHeaders(`Content-Type: multipart/mixed; boundary="b1"`), multipartBody("b1",
+				"Content-Type: text/plain; charset=us-ascii\n\nPlease find the referral.",
+				pdfPart(referral, "Content-Type: application/pdf; name=\"referral.pdf\"", "Content-Disposition: inline; filename=\"referral.pdf\"", "Content-Transfer-Encoding: base64"))),
+			wantRef: true,
+			check: func(t *testing.T, s *Submission) {
+				if len(s.Attachments) != 1 || s.Attachments[0].Kind != KindReferral || s.Attachments[0].Filename != "referral.pdf" {
+					t.Errorf("attachments = %+v", summary(s))
+				}
+				if !strings.Contains(s.Body, "Please find") {
+					t.Errorf("body = %q", s.Body)
+				}
+			},
+		},
+		{
+			name: "a PDF sent as octet-stream without a name is found by its content",
+			raw: msg(withHeaders(`Content-Type: multipart/mixed; boundary="b1"`), multipartBody("b1",
+				pdfPart(consent, "Content-Type: application/octet-stream", "Content-Transfer-Encoding: base64"))),
+			wantCons: true,
+		},
+		{
+			name: "forwarded twice: forms inside message/rfc822 inside message/rfc822",
+			raw: msg(withHeaders(`Content-Type: multipart/mixed; boundary="outer"`), multipartBody("outer",
+				"Content-Type: text/plain\n\nFYI, see below.",
+				"Content-Type: message/rfc822\n\n"+string(msg([]string{"From: a@b.nhs.net", "Subject: Fwd", "MIME-Version: 1.0", `Content-Type: multipart/mixed; boundary="mid"`},
+					multipartBody("mid", "Content-Type: message/rfc822\nContent-Disposition: attachment\n\n"+forwarded))),
+				pdfPart(consent, "Content-Type: application/pdf; name=\"c.pdf\"", "Content-Transfer-Encoding: base64"))),
+			wantRef: true, wantCons: true,
+		},
+		{
+			name: "Outlook: multipart/related with an inline logo, forms attached",
+			raw: msg(withHeaders(`Content-Type: multipart/mixed; boundary="m"`), multipartBody("m",
+				`Content-Type: multipart/related; boundary="r"; type="multipart/alternative"`+"\n\n"+multipartBody("r",
+					`Content-Type: multipart/alternative; boundary="a"`+"\n\n"+multipartBody("a",
+						"Content-Type: text/plain; charset=\"utf-8\"\nContent-Transfer-Encoding: quoted-printable\n\nKind regards=2C Dr =C3=81ine",
+						"Content-Type: text/html; charset=\"utf-8\"\n\n<p>Kind regards</p>"),
+					"Content-Type: image/png; name=\"image001.png\"\nContent-Disposition: inline; filename=\"image001.png\"\nContent-ID: <image001.png@01DB>\nContent-Transfer-Encoding: base64\n\n"+b64(png)),
+				pdfPart(referral, "Content-Type: application/pdf; name=\"Referral.pdf\"", "Content-Disposition: attachment; filename=\"Referral.pdf\"", "Content-Transfer-Encoding: base64"),
+				pdfPart(consent, "Content-Type: application/pdf; name=\"Consent.pdf\"", "Content-Disposition: attachment; filename=\"Consent.pdf\"", "Content-Transfer-Encoding: base64"))),
+			wantRef: true, wantCons: true,
+			check: func(t *testing.T, s *Submission) {
+				if s.Body != "Kind regards, Dr Áine" {
+					t.Errorf("quoted-printable UTF-8 body = %q", s.Body)
+				}
+				if a := s.Attachments[0]; a.Filename != "image001.png" || a.Kind != KindNotForm {
+					t.Errorf("logo = %+v, want not_form", summary(s))
+				}
+			},
+		},
+		{
+			name: "RFC 2231 file name in ISO-8859-1 and an RFC 2047 subject",
+			raw: msg([]string{"From: =?iso-8859-1?Q?Sin=E9ad_O'Brien?= <sinead@nhs.net>", "Subject: =?ISO-8859-1?Q?R=E9f=E9rral?= [DSR-2026-000123]", "MIME-Version: 1.0", `Content-Type: multipart/mixed; boundary="b"`}, multipartBody("b",
+				pdfPart(referral, "Content-Type: application/pdf", "Content-Disposition: attachment; filename*=iso-8859-1''R%E9f%E9rral%20Zo%EB.pdf", "Content-Transfer-Encoding: base64"))),
+			wantRef: true,
+			check: func(t *testing.T, s *Submission) {
+				if got := s.Attachments[0].Filename; got != "Référral Zoë.pdf" {
+					t.Errorf("filename = %q", got)
+				}
+				if s.Subject != "Référral [DSR-2026-000123]" || s.CaseRef != "DSR-2026-000123" {
+					t.Errorf("subject %q, case ref %q", s.Subject, s.CaseRef)
+				}
+				if s.FromName != "Sinéad O'Brien" || s.From != "sinead@nhs.net" {
+					t.Errorf("from %q <%s>", s.FromName, s.From)
+				}
+			},
+		},
+		{
+			name: "RFC 2231 continuations in UTF-8",
+			raw: msg(withHeaders(`Content-Type: multipart/mixed; boundary="b"`), multipartBody("b",
+				pdfPart(consent, "Content-Type: application/pdf", "Content-Disposition: attachment;\n filename*0*=UTF-8''Consent%20form%20;\n filename*1*=Nguy%E1%BB%85n.pdf", "Content-Transfer-Encoding: base64"))),
+			wantCons: true,
+			check: func(t *testing.T, s *Submission) {
+				if got := s.Attachments[0].Filename; got != "Consent form Nguyễn.pdf" {
+					t.Errorf("filename = %q", got)
+				}
+			},
+		},
+		{
+			name: "an unknown charset and an unknown transfer encoding do not stop the parts after them",
+			raw: msg(withHeaders(`Content-Type: multipart/mixed; boundary="b"`), multipartBody("b",
+				"Content-Type: text/plain; charset=x-klingon\n\nqapla'",
+				"Content-Type: application/octet-stream; name=\"old.uue\"\nContent-Transfer-Encoding: x-uuencode\n\nbegin 644 old\n`\nend",
+				pdfPart(referral, "Content-Type: application/pdf; name=\"r.pdf\"", "Content-Transfer-Encoding: base64"),
+				pdfPart(consent, "Content-Type: application/pdf; name=\"c.pdf\"", "Content-Transfer-Encoding: base64"))),
+			wantRef: true, wantCons: true,
+			check: func(t *testing.T, s *Submission) {
+				if len(s.Problems) < 2 {
+					t.Errorf("problems = %q, want the charset and the encoding reported", s.Problems)
+				}
+			},
+		},
+		{
+			name: "a malformed header line is dropped, not fatal",
+			raw: msg(append(withHeaders(`Content-Type: multipart/mixed; boundary="b"`), "this line has no colon"), multipartBody("b",
+				pdfPart(referral, "Content-Type: application/pdf; name=\"r.pdf\"", "Content-Transfer-Encoding: base64"))),
+			wantRef: true,
+			check: func(t *testing.T, s *Submission) {
+				if s.MessageID != "test-1@nhs.net" {
+					t.Errorf("message id = %q", s.MessageID)
+				}
+				if len(s.Problems) == 0 {
+					t.Error("the repaired header is not reported")
+				}
+			},
+		},
+		{
+			name: "winmail.dat is recognised as unsupported",
+			raw: msg(withHeaders(`Content-Type: multipart/mixed; boundary="b"`), multipartBody("b",
+				"Content-Type: text/plain\n\nForms attached.",
+				"Content-Type: application/ms-tnef; name=\"winmail.dat\"\nContent-Disposition: attachment; filename=\"winmail.dat\"\nContent-Transfer-Encoding: base64\n\n"+b64([]byte{0x78, 0x9f, 0x3e, 0x22, 0, 0, 1, 6, 0x90, 8, 0}))),
+			check: func(t *testing.T, s *Submission) {
+				if len(s.Attachments) != 1 || s.Attachments[0].Kind != KindUnsupported {
+					t.Errorf("attachments = %+v", summary(s))
+				}
+			},
+		},
+		{
+			name: "a scanned image attached is unreadable, a file that is no PDF is unreadable",
+			raw: msg(withHeaders(`Content-Type: multipart/mixed; boundary="b"`), multipartBody("b",
+				"Content-Type: image/jpeg; name=\"scan.jpg\"\nContent-Disposition: attachment; filename=\"scan.jpg\"\nContent-Transfer-Encoding: base64\n\n"+b64([]byte("\xff\xd8\xff\xe0 not really a jpeg")),
+				"Content-Type: application/pdf; name=\"broken.pdf\"\nContent-Transfer-Encoding: base64\n\n"+b64([]byte("this is not a PDF at all")))),
+			check: func(t *testing.T, s *Submission) {
+				if len(s.Attachments) != 2 || s.Attachments[0].Kind != KindUnreadable || s.Attachments[1].Kind != KindUnreadable {
+					t.Fatalf("attachments = %+v", summary(s))
+				}
+				for _, a := range s.Attachments {
+					if a.Error == "" {
+						t.Errorf("%s: no reason given", a.Filename)
+					}
+				}
+			},
+		},
+		{
+			name: "threading headers",
+			raw: msg([]string{"From: referrer@nhs.net", "Subject: RE: [DSR-2026-000042] More information needed for your DSR referral", "Message-ID: <r2@nhs.net>",
+				"In-Reply-To: <q1@dsr.example>", "References: <orig@nhs.net>\n <q1@dsr.example>", "Content-Type: text/plain", "MIME-Version: 1.0"}, "Here you are."),
+			check: func(t *testing.T, s *Submission) {
+				if s.CaseRef != "DSR-2026-000042" || strings.Join(s.InReplyTo, ",") != "q1@dsr.example" || strings.Join(s.References, ",") != "orig@nhs.net,q1@dsr.example" {
+					t.Errorf("case %q in-reply-to %q references %q", s.CaseRef, s.InReplyTo, s.References)
+				}
+				if s.AutoReply {
+					t.Error("a human reply was taken for an automatic one")
+				}
+			},
+		},
+	}
+	p := New(Options{})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := p.Parse(context.Background(), tt.raw)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if (s.Referral != nil) != tt.wantRef || (s.Consent != nil) != tt.wantCons {
+				t.Errorf("referral found %v (want %v), consent found %v (want %v); %+v; problems %q",
+					s.Referral != nil, tt.wantRef, s.Consent != nil, tt.wantCons, summary(s), s.Problems)
+			}
+			if tt.wantRef && s.Referral.Get("cyp_nhs_number") != "9993149586" {
+				t.Errorf("referral NHS number = %q", s.Referral.Get("cyp_nhs_number"))
+			}
+			if tt.check != nil {
+				tt.check(t, s)
+			}
+		})
+	}
+}
+
+func summary(s *Submission) []string {
+	var out []string
+	for _, a := range s.Attachments {
+		out = append(out, fmt.Sprintf("%s(%s,%s,%s)", a.Filename, a.Detected, a.Kind, a.Error))
+	}
+	return out
+}
+
+func TestAutoReplies(t *testing.T) {
+	tests := []struct {
+		name    string
+		headers []string
+		auto    bool
+		list    bool
+	}{
+		{"Auto-Submitted auto-replied", []string{"Auto-Submitted: auto-replied", "Subject: Away"}, true, false},
+		{"Auto-Submitted no is a person", []string{"Auto-Submitted: no", "Subject: DSR referral"}, false, false},
+		{"Outlook automatic reply subject", []string{"Subject: Automatic reply: [DSR-2026-000098] Further information"}, true, false},
+		{"out of office subject", []string{"Subject: Out of Office: DSR referral"}, true, false},
+		{"undeliverable bounce", []string{"Subject: Undeliverable: DSR referral"}, true, false},
+		{"null return path", []string{"Return-Path: <>", "Subject: Re: DSR referral"}, true, false},
+		{"mailer-daemon", []string{"Subject: failure notice"}, true, false},
+		{"X-Autoreply", []string{"X-Autoreply: yes", "Subject: Re: DSR"}, true, false},
+		{"mailing list", []string{"List-Id: <news.example.org>", "Subject: Newsletter"}, false, true},
+		{"bulk precedence", []string{"Precedence: bulk", "Subject: Newsletter"}, false, true},
+		{"a reply whose subject mentions an automatic reply later", []string{"Subject: Re: DSR referral (not an automatic reply)"}, false, false},
+	}
+	p := New(Options{})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			from := "From: someone@bromley.gov.uk"
+			if tt.name == "mailer-daemon" {
+				from = "From: Mail Delivery System <MAILER-DAEMON@mx.example.org>"
+			}
+			raw := msg(append([]string{from, "MIME-Version: 1.0", "Content-Type: text/plain"}, tt.headers...), "Hello")
+			s, err := p.Parse(context.Background(), raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.AutoReply != tt.auto || s.List != tt.list {
+				t.Errorf("auto %v (%s) list %v; want auto %v list %v", s.AutoReply, s.AutoReplyReason, s.List, tt.auto, tt.list)
+			}
+		})
+	}
+	t.Run("delivery status notification", func(t *testing.T) {
+		raw := msg([]string{"From: reports@example.org", "Subject: Delivery report", "MIME-Version: 1.0", `Content-Type: multipart/report; report-type=delivery-status; boundary="d"`},
+			multipartBody("d", "Content-Type: text/plain\n\nYour message could not be delivered.", "Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\nFinal-Recipient: rfc822; x@example.org\nAction: failed\nStatus: 5.1.1"))
+		s, err := p.Parse(context.Background(), raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !s.AutoReply {
+			t.Error("a DSN was not recognised")
+		}
+	})
+}
+
+func TestLimits(t *testing.T) {
+	referral := sampleAttachment(t, "01-fillable-pdf-happy", "Referral")
+	t.Run("forwards nested past the depth limit stop without a crash", func(t *testing.T) {
+		inner := string(msg([]string{"From: a@nhs.net", "MIME-Version: 1.0", `Content-Type: multipart/mixed; boundary="z"`}, multipartBody("z", pdfPart(referral))))
+		for i := 0; i < 30; i++ {
+			inner = string(msg([]string{"From: a@nhs.net", "MIME-Version: 1.0", "Content-Type: message/rfc822"}, inner))
+		}
+		s, err := New(Options{}).Parse(context.Background(), []byte(inner))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Referral != nil || len(s.Problems) == 0 {
+			t.Errorf("depth limit not applied: referral %v problems %q", s.Referral != nil, s.Problems)
+		}
+	})
+	t.Run("too many parts", func(t *testing.T) {
+		var parts []string
+		for i := 0; i < 50; i++ {
+			parts = append(parts, "Content-Type: text/plain; name=\"n.txt\"\n\nx")
+		}
+		raw := msg(withHeaders(`Content-Type: multipart/mixed; boundary="b"`), multipartBody("b", parts...))
+		s, err := New(Options{Limits: Limits{MaxParts: 10, MaxAttachments: 5}}).Parse(context.Background(), raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.Attachments) > 5 || len(s.Problems) == 0 {
+			t.Errorf("%d attachments, problems %q", len(s.Attachments), s.Problems)
+		}
+	})
+	t.Run("an attachment over the limit is unreadable and not held in memory", func(t *testing.T) {
+		big := bytes.Repeat([]byte("%PDF-1.4 "), 300000)
+		raw := msg(withHeaders(`Content-Type: multipart/mixed; boundary="b"`), multipartBody("b", pdfPart(big, "Content-Type: application/pdf; name=\"huge.pdf\"", "Content-Transfer-Encoding: base64")))
+		s, err := New(Options{Limits: Limits{MaxAttachmentBytes: 1 << 20}}).Parse(context.Background(), raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := s.Attachments[0]
+		if a.Kind != KindUnreadable || a.Data != nil || a.Size != int64(len(big)) || !strings.Contains(a.Error, "limit") {
+			t.Errorf("huge attachment: kind %s size %d data %d error %q", a.Kind, a.Size, len(a.Data), a.Error)
+		}
+	})
+	t.Run("a message over the size limit is refused", func(t *testing.T) {
+		_, err := New(Options{Limits: Limits{MaxMessageBytes: 100}}).Parse(context.Background(), msg(stdHeaders, strings.Repeat("x", 200)))
+		if err == nil || !strings.Contains(err.Error(), "size limit") {
+			t.Errorf("err = %v", err)
+		}
+	})
+}
+
+func TestRFC2231Param(t *testing.T) {
+	tests := []struct{ raw, want string }{
+		{`attachment; filename*=iso-8859-1''r%E9f.pdf`, "réf.pdf"},
+		{`attachment; filename*=UTF-8''consent%20form%C3%A9.pdf`, "consent formé.pdf"},
+		{`attachment; filename*=windows-1252'en'%93quoted%94.pdf`, "\u201cquoted\u201d.pdf"},
+		{`attachment; filename*0*=UTF-8''a%20; filename*1=b.pdf`, "a b.pdf"},
+		{`attachment; xfilename*=UTF-8''no.pdf`, ""},
+		{`attachment; filename="plain.pdf"`, ""},
+	}
+	for _, tt := range tests {
+		if got := rfc2231Param(tt.raw, "filename"); got != tt.want {
+			t.Errorf("rfc2231Param(%q) = %q, want %q", tt.raw, got, tt.want)
+		}
+	}
+}
+
+func TestSanitiseFilename(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"../../etc/passwd", "passwd"},
+		{`C:\Users\me\Referral.pdf`, "Referral.pdf"},
+		{"bad\x00name\r\n.pdf", "badname.pdf"},
+		{strings.Repeat("a", 300) + ".pdf", strings.Repeat("a", 200)},
+	}
+	for _, tt := range tests {
+		if got := sanitiseFilename(tt.in); got != tt.want {
+			t.Errorf("sanitiseFilename(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
