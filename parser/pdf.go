@@ -146,6 +146,8 @@ var (
 	sizeRe     = regexp.MustCompile(`/Size\s+(\d{1,19})`)
 	xrefHeadRe = regexp.MustCompile(`(?m)^\s*(\d{1,19})[ \t]+(\d{1,19})[ \t]*\r?$`)
 	indexRe    = regexp.MustCompile(`/Index\s*\[([\d\s]*)\]`)
+	prevRe     = regexp.MustCompile(`/Prev\s+(\d{1,19})(\s+\d+\s+R)?`)
+	startxRe   = regexp.MustCompile(`startxref\s+(\d{1,19})`)
 )
 
 // precheck rejects what the library would choke on before it allocates:
@@ -187,6 +189,22 @@ func (r *inProcessPDF) precheck(data []byte) ([]byte, error) {
 				return nil, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("/Index entry %s", f))
 			}
 		}
+	}
+	// The library follows /Prev without remembering where it has been: a
+	// chain that comes back to a section it read loops forever. In a
+	// chain that cycles, some /Prev repeats another or the startxref.
+	seen := map[string]bool{}
+	if m := startxRe.FindAllSubmatch(data, -1); len(m) > 0 {
+		seen[string(m[len(m)-1][1])] = true
+	}
+	for _, m := range prevRe.FindAllSubmatch(data, -1) {
+		if len(m[2]) > 0 { // "/Prev 12 0 R": an outline item, not an xref
+			continue
+		}
+		if seen[string(m[1])] {
+			return nil, unreadable(ReasonPDFDamaged, fmt.Errorf("xref /Prev chain loops at %s", m[1]))
+		}
+		seen[string(m[1])] = true
 	}
 	// Subsection headers ("start count") of classic xref tables.
 	for off := 0; ; {
