@@ -218,7 +218,7 @@ func rfc2231Param(raw, name string) string {
 	if raw == "" {
 		return ""
 	}
-	lower := strings.ToLower(raw)
+	lower := asciiLower(raw) // same byte offsets as raw, unlike strings.ToLower
 	var value strings.Builder
 	cs := ""
 	for i := 0; i < 64; i++ {
@@ -271,6 +271,16 @@ func rfc2231Param(raw, name string) string {
 		}
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // paramIndex finds a parameter key at a parameter boundary.
