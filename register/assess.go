@@ -198,10 +198,12 @@ func newAssessor(in Input, sub *parser.Submission) *assessor {
 		byCode: map[string]*issue{},
 	}
 	ref, con := a.forms.Referral, a.forms.Consent
+	// A date of birth in the future is reported as such and not used:
+	// other dates measured against it would only repeat the one mistake.
 	if t, ok := ref.DateOf("cyp_dob"); ok {
-		a.dob, a.hasDOB = t, true
+		a.dob, a.hasDOB = t, !t.After(a.today)
 	} else if t, ok := con.DateOf("cyp_dob"); ok {
-		a.dob, a.hasDOB = t, true
+		a.dob, a.hasDOB = t, !t.After(a.today)
 	}
 	// Age is taken on the referral date. A missing, unreadable or future
 	// referral date is reported as such; the age then falls back to today
@@ -397,9 +399,9 @@ var svcFields = []string{"svc_health", "svc_education", "svc_social_care"}
 // checkFields reports, in the order the form prints them, every required
 // field that is blank and every value that is not well formed.
 func (a *assessor) checkFields(k parser.FormKind, f *parser.Form) {
-	noService := k == parser.Referral && !f.Has("svc_health") && !f.Has("svc_education") && !f.Has("svc_social_care")
+	noService := k == parser.Referral && !filled(f, "svc_health") && !filled(f, "svc_education") && !filled(f, "svc_social_care")
 	for _, spec := range parser.Fields(k) {
-		if !f.Has(spec.Name) {
+		if !filled(f, spec.Name) {
 			if a.required(k, f, spec) {
 				a.fieldIssue(probMissing, k, spec.Name)
 			}
@@ -418,6 +420,20 @@ func (a *assessor) checkFields(k parser.FormKind, f *parser.Form) {
 		}
 		a.checkValue(k, spec, f.Values[spec.Name])
 	}
+}
+
+// filled reports whether a field was filled in, validly or not. Unlike
+// Form.Has it takes an empty value for a blank, so a form built by hand
+// (or by a future reader) with "" values cannot pass for complete.
+func filled(f *parser.Form, name string) bool {
+	if f == nil {
+		return false
+	}
+	if strings.TrimSpace(f.Values[name]) != "" {
+		return true
+	}
+	_, ok := f.Invalid[name]
+	return ok
 }
 
 // required says whether a blank field must be reported, with the
@@ -504,7 +520,7 @@ func (a *assessor) checkValue(k parser.FormKind, spec parser.FieldSpec, v string
 
 // checkBlue: a Blue rating is for a child in hospital.
 func (a *assessor) checkBlue(ref *parser.Form) {
-	if ref.Get("rag_rating") == "Blue" && (!ref.Has("inpatient_hospital") || !ref.Has("admission_date")) {
+	if ref.Get("rag_rating") == "Blue" && (!filled(ref, "inpatient_hospital") || !filled(ref, "admission_date")) {
 		a.add(CodeBlueWithoutAdmission, msgBlue(a.child))
 	}
 }

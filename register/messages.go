@@ -110,7 +110,7 @@ func (a *assessor) missingMessage(field, lbl, on string) string {
 	fill := fmt.Sprintf("Please fill in %q on %s", lbl, on)
 	switch field {
 	case "svc_health":
-		if a.forms.Referral != nil && !a.forms.Referral.Has("svc_education") && !a.forms.Referral.Has("svc_social_care") {
+		if !filled(a.forms.Referral, "svc_education") && !filled(a.forms.Referral, "svc_social_care") {
 			return fmt.Sprintf("Please fill in at least one of %q, %q or %q on the referral form.",
 				label(parser.Referral, "svc_health"), label(parser.Referral, "svc_education"), label(parser.Referral, "svc_social_care"))
 		}
