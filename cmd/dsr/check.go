@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"dsr-intake/config"
+	"dsr-intake/parser"
+	"dsr-intake/register"
+)
+
+// checkResult is one line of `dsr check --json`.
+type checkResult struct {
+	File        string            `json:"file"`
+	MessageID   string            `json:"message_id"`
+	Outcome     register.Outcome  `json:"outcome"`
+	Reasons     []register.Reason `json:"reasons"`
+	Referral    map[string]any    `json:"referral,omitempty"`
+	Consent     map[string]any    `json:"consent,omitempty"`
+	Invalid     map[string]any    `json:"invalid,omitempty"`
+	Attachments []checkAttachment `json:"attachments"`
+	Problems    []string          `json:"problems,omitempty"`
+}
+
+type checkAttachment struct {
+	Filename    string `json:"filename"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	Kind        string `json:"kind"`
+	Error       string `json:"error,omitempty"`
+}
+
+func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "config `FILE` (for the form mapping and limits)")
+	todayFlag := fs.String("today", "", "judge dates against this day, `YYYY-MM-DD` (default: today)")
+	asJSON := fs.Bool("json", false, "print one JSON object per email (JSON Lines)")
+	showFields := fs.Bool("fields", false, "also print the fields read (personal data: use with care)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "dsr check: name at least one .eml file")
+		return 2
+	}
+	cfg := config.Default()
+	if *cfgPath != "" {
+		c, err := config.Load(*cfgPath)
+		if err != nil {
+			fmt.Fprintln(stderr, "dsr check:", err)
+			return 2
+		}
+		cfg = c
+	}
+	today := time.Now()
+	if *todayFlag != "" {
+		t, err := time.Parse(time.DateOnly, *todayFlag)
+		if err != nil {
+			fmt.Fprintf(stderr, "dsr check: --today %q is not YYYY-MM-DD\n", *todayFlag)
+			return 2
+		}
+		today = t
+	}
+	p, err := newParser(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "dsr check:", err)
+		return 2
+	}
+	failed := 0
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	for _, file := range fs.Args() {
+		res, err := checkFile(ctx, p, file, today)
+		if err != nil {
+			fmt.Fprintf(stderr, "dsr check: %s: %v\n", file, err)
+			failed++
+			continue
+		}
+		if *asJSON {
+			if err := enc.Encode(res); err != nil {
+				fmt.Fprintln(stderr, "dsr check:", err)
+				return 1
+			}
+			continue
+		}
+		printSummary(stdout, res, *showFields)
+	}
+	if failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+// newParser builds the parser the configuration describes. PDFs are read
+// in a child process of this binary unless isolation is turned off.
+func newParser(cfg *config.Config) (*parser.Parser, error) {
+	m, err := cfg.Mapping()
+	if err != nil {
+		return nil, err
+	}
+	lim := cfg.ParserLimits()
+	opts := parser.Options{Mapping: m, Limits: lim}
+	if cfg.Limits.IsolatePDF == nil || *cfg.Limits.IsolatePDF {
+		self, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("find own binary for the PDF reader: %w", err)
+		}
+		opts.PDF = parser.NewChildPDFReader([]string{self, "parse-pdf"}, lim)
+	}
+	return parser.New(opts), nil
+}
+
+func checkFile(ctx context.Context, p *parser.Parser, file string, today time.Time) (*checkResult, error) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := p.Parse(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	d := register.Assess(register.Input{Submission: sub, Today: today})
+	res := &checkResult{
+		File:        file,
+		MessageID:   sub.MessageID,
+		Outcome:     d.Outcome,
+		Reasons:     d.Reasons,
+		Referral:    formJSON(sub.Referral),
+		Consent:     formJSON(sub.Consent),
+		Attachments: []checkAttachment{},
+		Problems:    sub.Problems,
+	}
+	if res.Reasons == nil {
+		res.Reasons = []register.Reason{}
+	}
+	inv := map[string]any{}
+	for _, f := range []*parser.Form{sub.Referral, sub.Consent} {
+		if f != nil && len(f.Invalid) > 0 {
+			m := map[string]any{}
+			for k, v := range f.Invalid {
+				m[k] = v
+			}
+			inv[string(f.Kind)] = m
+		}
+	}
+	if len(inv) > 0 {
+		res.Invalid = inv
+	}
+	for _, a := range sub.Attachments {
+		res.Attachments = append(res.Attachments, checkAttachment{
+			Filename: a.Filename, ContentType: a.ContentType, Size: a.Size, Kind: string(a.Kind), Error: a.Error,
+		})
+	}
+	return res, nil
+}
+
+// formJSON gives a form's values in JSON types: yes/no as booleans, the
+// rest as the normalised strings.
+func formJSON(f *parser.Form) map[string]any {
+	if f == nil {
+		return nil
+	}
+	out := map[string]any{}
+	for k, v := range f.Values {
+		spec, _ := parser.Spec(f.Kind, k)
+		if spec.Type == parser.YesNo {
+			out[k] = v == "true"
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func printSummary(w io.Writer, r *checkResult, fields bool) {
+	fmt.Fprintf(w, "%s\n", r.File)
+	fmt.Fprintf(w, "  outcome: %s\n", strings.ToUpper(string(r.Outcome)))
+	if len(r.Attachments) == 0 {
+		fmt.Fprintln(w, "  attachments: none")
+	}
+	for _, a := range r.Attachments {
+		fmt.Fprintf(w, "  attachment: %s (%s, %s): %s", a.Filename, a.ContentType, humanSize(a.Size), a.Kind)
+		if a.Error != "" {
+			fmt.Fprintf(w, ": %s", a.Error)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "  referral form: %s\n", formSummary(r.Referral))
+	fmt.Fprintf(w, "  consent form: %s\n", formSummary(r.Consent))
+	for _, p := range r.Problems {
+		fmt.Fprintf(w, "  problem: %s\n", p)
+	}
+	if len(r.Reasons) == 0 {
+		fmt.Fprintln(w, "  reasons: none, every rule holds")
+	}
+	for _, rs := range r.Reasons {
+		fmt.Fprintf(w, "  - %s\n      %s\n", rs.Code, rs.Message)
+	}
+	if fields {
+		for _, f := range []struct {
+			name string
+			m    map[string]any
+		}{{"referral", r.Referral}, {"consent", r.Consent}, {"invalid", r.Invalid}} {
+			keys := make([]string, 0, len(f.m))
+			for k := range f.m {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				fmt.Fprintf(w, "    %s.%s = %v\n", f.name, k, strings.ReplaceAll(fmt.Sprint(f.m[k]), "\n", " / "))
+			}
+		}
+	}
+	fmt.Fprintln(w)
+}
+
+func formSummary(m map[string]any) string {
+	if m == nil {
+		return "not found"
+	}
+	return fmt.Sprintf("found, %d fields filled in", len(m))
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.0f KB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+func cmdParsePDF(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) int {
+	if err := parser.ServePDFChild(ctx, stdin, stdout, config.Default().ParserLimits()); err != nil {
+		fmt.Fprintln(stderr, "dsr parse-pdf:", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestMain lets the test binary stand in for dsr when the PDF reader
+// starts its child process ("parse-pdf"), exactly as the real binary does.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "parse-pdf" {
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+type sampleExpectation struct {
+	Outcome string            `json:"outcome"`
+	Reasons []string          `json:"reasons"`
+	Fields  map[string]string `json:"fields"`
+}
+
+// TestCheckSamples runs `dsr check --json --today 2026-11-25` over every
+// sample: exactly the expected outcome, at least the expected reasons, and
+// the expected field values, as JSON Lines.
+func TestCheckSamples(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "testdata", "samples", "*", "message.eml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no samples: %v", err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), append([]string{"check", "--json", "--today", "2026-11-25"}, files...), nil, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != len(files) {
+		t.Fatalf("%d lines of JSON for %d files", len(lines), len(files))
+	}
+	for i, line := range lines {
+		var got struct {
+			File    string `json:"file"`
+			Outcome string `json:"outcome"`
+			Reasons []struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"reasons"`
+			Referral map[string]any `json:"referral"`
+			Consent  map[string]any `json:"consent"`
+		}
+		if err := json.Unmarshal([]byte(line), &got); err != nil {
+			t.Fatalf("line %d is not JSON: %v", i+1, err)
+		}
+		if got.File != files[i] {
+			t.Errorf("line %d is for %s, want %s", i+1, got.File, files[i])
+		}
+		var exp sampleExpectation
+		b, err := os.ReadFile(filepath.Join(filepath.Dir(files[i]), "expected.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &exp); err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Base(filepath.Dir(files[i]))
+		if got.Outcome != exp.Outcome {
+			t.Errorf("%s: outcome %s, want %s (reasons %v)", name, got.Outcome, exp.Outcome, got.Reasons)
+		}
+		codes := map[string]bool{}
+		for _, r := range got.Reasons {
+			codes[r.Code] = true
+			if r.Message == "" {
+				t.Errorf("%s: reason %s has no message", name, r.Code)
+			}
+		}
+		for _, want := range exp.Reasons {
+			if !codes[want] {
+				t.Errorf("%s: reason %s missing from %v", name, want, got.Reasons)
+			}
+		}
+		for field, want := range exp.Fields {
+			v, ok := got.Referral[field]
+			if !ok {
+				v = got.Consent[field]
+			}
+			if v != want {
+				t.Errorf("%s: %s = %v, want %q", name, field, v, want)
+			}
+		}
+	}
+}
+
+// TestCheckJSONTypes pins the JSON shapes the issue asks for: yes/no as
+// booleans, NHS numbers as 10 digits, dates as YYYY-MM-DD, blank fields
+// absent.
+func TestCheckJSONTypes(t *testing.T) {
+	file := filepath.Join("..", "..", "testdata", "samples", "03-docx-happy", "message.eml")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"check", "--json", "--today", "2026-11-25", file}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var got struct {
+		Referral    map[string]any `json:"referral"`
+		Consent     map[string]any `json:"consent"`
+		Attachments []struct {
+			Filename, ContentType, Kind string
+		} `json:"attachments"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Referral["dx_autism"] != true || got.Consent["share_psg"] != false {
+		t.Errorf("yes/no not booleans: dx_autism %v share_psg %v", got.Referral["dx_autism"], got.Consent["share_psg"])
+	}
+	if got.Referral["cyp_nhs_number"] != "9991058834" || got.Referral["cyp_dob"] != "2014-02-20" {
+		t.Errorf("nhs %v dob %v", got.Referral["cyp_nhs_number"], got.Referral["cyp_dob"])
+	}
+	if _, ok := got.Referral["cyp_known_as"]; ok {
+		t.Error("a blank field is present")
+	}
+	if got.Referral["rag_rating"] != "Red" || got.Consent["consent_basis"] != "Person with parental responsibility" {
+		t.Errorf("choices: %v, %v", got.Referral["rag_rating"], got.Consent["consent_basis"])
+	}
+	if len(got.Attachments) != 2 || got.Attachments[0].Kind != "referral" || got.Attachments[1].Kind != "consent" {
+		t.Errorf("attachments %+v", got.Attachments)
+	}
+}
+
+// TestCheckErrors: an unreadable file is reported on stderr and the exit is
+// non-zero, after the other files were done.
+func TestCheckErrors(t *testing.T) {
+	good := filepath.Join("..", "..", "testdata", "samples", "08-automatic-reply", "message.eml")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"check", "--json", "no-such-file.eml", good}, nil, &stdout, &stderr)
+	if code == 0 || !strings.Contains(stderr.String(), "no-such-file.eml") {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), `"outcome":"ignore"`) {
+		t.Errorf("the good file after the bad one was not checked: %q", stdout.String())
+	}
+	stdout.Reset()
+	stderr.Reset()
+	if code := run(context.Background(), []string{"check", "--today", "25/11/2026", good}, nil, &stdout, &stderr); code != 2 {
+		t.Errorf("a bad --today gave exit %d", code)
+	}
+}
+
+// TestCheckSummaryHasNoPersonalData: the readable summary is for a
+// coordinator's terminal and logs; without --fields it carries no names,
+// dates of birth or NHS numbers.
+func TestCheckSummaryHasNoPersonalData(t *testing.T) {
+	file := filepath.Join("..", "..", "testdata", "samples", "01-fillable-pdf-happy", "message.eml")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"check", "--today", "2026-11-25", file}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	out := stdout.String()
+	if !strings.Contains(out, "REGISTER") {
+		t.Errorf("summary lacks the outcome: %s", out)
+	}
+	// The attachment file names carry the child's name in this sample, as
+	// referrers name them; the fields themselves must not appear.
+	for _, pii := range []string{"9993149586", "999 314 9586", "04/04/2013", "2013-04-04", "Kingsway"} {
+		if strings.Contains(out, pii) {
+			t.Errorf("summary shows %q", pii)
+		}
+	}
+}
