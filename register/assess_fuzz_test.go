@@ -65,12 +65,21 @@ func mutate(in *Input, intn func(int) int, n int) {
 			if sub.Consent != nil {
 				sub.Consent.Values["yp_has_capacity"] = []string{parser.CapacityYes, parser.CapacityNo, parser.CapacityNotAssessed, ""}[intn(4)]
 			}
-		case 4: // a date of birth from 20 years before to shortly after today
-			d := testToday.AddDate(-20, 0, intn(20*366+40)).Format(time.DateOnly)
+		case 4: // a date of birth near a birthday that matters, or anywhere
+			ref := date("2026-11-20") // validInput's referral date
+			age := []int{12, 15, 16, 17, 18, 19}[intn(6)]
+			off := []int{-1, 0, 1, intn(400) - 200}[intn(4)]
+			d := ref.AddDate(-age, 0, off).Format(time.DateOnly)
+			if intn(8) == 0 {
+				d = testToday.AddDate(-20, 0, intn(20*366+40)).Format(time.DateOnly)
+			}
 			for _, f := range []*parser.Form{sub.Referral, sub.Consent} {
-				if f != nil && intn(4) != 0 {
+				if f != nil && intn(8) != 0 {
 					f.Values["cyp_dob"] = d
 				}
+			}
+			if sub.Consent != nil && intn(2) == 0 {
+				sub.Consent.Values["yp_has_capacity"] = []string{parser.CapacityYes, parser.CapacityNo, parser.CapacityNotAssessed, ""}[intn(4)]
 			}
 		case 5: // another date moved around today
 			if f := pick(); f != nil {
