@@ -392,16 +392,18 @@ type docxReader struct {
 	ctx      context.Context
 	headings map[string]bool // paragraph style ids that are headings or titles
 
-	stack []string // open elements, "w:p", "w14:checkbox", "mc:Fallback", "?"
-	skip  int      // depth inside a subtree that is not read
-	root  bool
-	fail  error // set by a start handler to stop the walk
+	stack     []string // open elements, "w:p", "w14:checkbox", "mc:Fallback", "?"
+	skip      int      // depth inside a subtree that is not read
+	maxTokens int
+	root      bool
+	fail      error // set by a start handler to stop the walk
 
 	para        sink
 	paraStyle   string
 	paraOutline bool
 	inText      bool
 	placeholder bool
+	runFont     string // a symbol font of the current run, lower case
 
 	tables []*docxTable
 	sdts   []*docxSDT
@@ -415,7 +417,7 @@ type docxReader struct {
 }
 
 func newDOCXReader(ctx context.Context) *docxReader {
-	d := &docxReader{ctx: ctx, headings: map[string]bool{}}
+	d := &docxReader{ctx: ctx, headings: map[string]bool{}, maxTokens: docxMaxTokens}
 	d.para.max = docxMaxParaText
 	d.newForm()
 	return d
@@ -471,8 +473,8 @@ func (d *docxReader) tokenLoop(r io.Reader, start func(xml.StartElement), end fu
 	d.stack = d.stack[:0]
 	d.skip = 0
 	for n := 0; ; n++ {
-		if n >= docxMaxTokens {
-			return fmt.Errorf("more than %d XML tokens: %w", docxMaxTokens, errDOCXComplex)
+		if n >= d.maxTokens {
+			return fmt.Errorf("more than %d XML tokens: %w", d.maxTokens, errDOCXComplex)
 		}
 		if n%docxCtxEvery == 0 {
 			if err := d.ctx.Err(); err != nil {
@@ -590,7 +592,16 @@ func (d *docxReader) start(se xml.StartElement) {
 			}
 		}
 	case "w:r":
-		d.placeholder = false
+		d.placeholder, d.runFont = false, ""
+	case "w:rFonts":
+		if d.parent(1) == "w:rPr" && d.parent(2) == "w:r" {
+			for _, a := range []string{"ascii", "hAnsi", "cs", "eastAsia"} {
+				if f := strings.ToLower(attr(se, a)); isSymbolFont(f) {
+					d.runFont = f
+					break
+				}
+			}
+		}
 	case "w:rStyle":
 		if d.parent(1) == "w:rPr" && d.parent(2) == "w:r" && strings.EqualFold(attr(se, "val"), "PlaceholderText") {
 			d.placeholder = true
@@ -863,7 +874,26 @@ func (d *docxReader) chars(c xml.CharData) {
 		}
 		return
 	}
+	if d.runFont != "" {
+		// Text in a symbol font is glyphs: LibreOffice writes Word's
+		// inserted symbols this way, as private-use characters.
+		d.write(strings.Map(func(r rune) rune {
+			if m := symbolRune(d.runFont, strconv.FormatInt(int64(r), 16)); m != 0 {
+				return m
+			}
+			return -1
+		}, string(c)))
+		return
+	}
 	d.write(string(c))
+}
+
+func isSymbolFont(f string) bool {
+	switch f {
+	case "wingdings", "wingdings 2", "wingdings 3", "symbol", "webdings":
+		return true
+	}
+	return false
 }
 
 func (d *docxReader) table() *docxTable {
@@ -1151,6 +1181,9 @@ func stripMarks(s string) string {
 // as FORMS.md reads a single checkbox; other unticked boxes are dropped.
 func finishValue(s string) string {
 	s = cleanText(s)
+	if isPrompt(s) {
+		return ""
+	}
 	ticks := strings.Count(s, string(docxCheckedMark))
 	empties := strings.Count(s, string(docxEmptyMark))
 	if ticks+empties == 0 {
@@ -1173,6 +1206,26 @@ func finishValue(s string) string {
 		}
 		return r
 	}, s))
+}
+
+// wordPrompts are the placeholder texts Word puts in empty content
+// controls. Word marks them (showingPlcHdr), but LibreOffice and other
+// producers drop the mark and keep the text.
+var wordPrompts = []string{
+	"Click or tap here to enter text.",
+	"Click here to enter text.",
+	"Click or tap to enter a date.",
+	"Click here to enter a date.",
+	"Choose an item.",
+}
+
+func isPrompt(s string) bool {
+	for _, p := range wordPrompts {
+		if strings.EqualFold(s, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // tickedOption returns the text after the one tick of a box-before-option

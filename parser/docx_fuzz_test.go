@@ -1,0 +1,63 @@
+package parser
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+)
+
+// FuzzReadDOCX feeds readDOCX whole files and, for inputs that are not a
+// zip, the input as document.xml inside a stored (uncompressed) package,
+// so the fuzzer can reach the XML walk without fighting deflate.
+func FuzzReadDOCX(f *testing.F) {
+	for _, name := range []string{"referral-plain.docx", "consent-sdt.docx", "referral-legacy.docx", "layout.docx", "truncated.docx", "encrypted.docx"} {
+		f.Add(readFixture(f, name))
+	}
+	for _, body := range []string{
+		`<w:tbl><w:tr><w:tc><w:p><w:r><w:t>Surname</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>Lee</w:t><w:br/><w:t>☒ Yes ☐ No</w:t></w:r></w:p></w:tc></w:tr></w:tbl>`,
+		`<w:sdt><w:sdtPr><w:tag w:val="a"/><w14:checkbox><w14:checked w14:val="1"/></w14:checkbox></w:sdtPr><w:sdtContent><w:p><w:r><w:t>x</w:t></w:r></w:p></w:sdtContent></w:sdt>`,
+		`<w:p><w:r><w:fldChar w:fldCharType="begin"><w:ffData><w:name w:val="n"/><w:ddList><w:result w:val="1"/><w:listEntry w:val="a"/><w:listEntry w:val="b"/></w:ddList></w:ffData></w:fldChar></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>`,
+		`<w:p><w:pPr><w:pStyle w:val="Heading1"/></w:pPr><w:r><w:t>DSR-CONSENT</w:t></w:r></w:p><w:tbl><w:tr><w:tc><w:tcPr><w:vMerge/></w:tcPr></w:tc><w:tc><w:tbl><w:tr><w:tc/></w:tr></w:tbl></w:tc></w:tr></w:tbl>`,
+	} {
+		f.Add([]byte(docxXML(body)))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !bytes.HasPrefix(data, []byte("PK")) {
+			data = storedDOCX(t, data)
+		}
+		forms, err := readDOCX(context.Background(), data, Limits{MaxDOCXUncompressed: 4 << 20})
+		if err != nil {
+			var ue *UnreadableError
+			if !errors.As(err, &ue) || ue.Reason == "" {
+				t.Fatalf("error %v is not an UnreadableError with a reason", err)
+			}
+			return
+		}
+		if len(forms) == 0 {
+			t.Fatal("no error and no form")
+		}
+		for _, rf := range forms {
+			if rf.Source != "docx" || rf.ByName == nil {
+				t.Fatalf("form %+v", rf)
+			}
+		}
+	})
+}
+
+func storedDOCX(t *testing.T, document []byte) []byte {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "word/document.xml", Method: zip.Store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(document); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
