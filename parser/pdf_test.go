@@ -1,0 +1,523 @@
+package parser
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ledongthuc/pdf"
+)
+
+func pdfFixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "pdf", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// pdfMapForms reads a PDF and maps each form found by its kind.
+func pdfMapForms(t *testing.T, data []byte) map[FormKind]*Form {
+	t.Helper()
+	raw, err := NewInProcessPDFReader(Limits{}).ReadPDF(context.Background(), data)
+	if err != nil {
+		t.Fatalf("ReadPDF: %v", err)
+	}
+	m := DefaultMapping()
+	out := map[FormKind]*Form{}
+	for _, rf := range raw {
+		k := m.Classify(rf)
+		if k == "" {
+			t.Fatalf("form not classified: %+v", rf)
+		}
+		if _, dup := out[k]; dup {
+			t.Fatalf("two %s forms", k)
+		}
+		out[k] = m.Map(k, rf)
+	}
+	return out
+}
+
+func TestReadPDFFixtures(t *testing.T) {
+	type want struct {
+		kind   FormKind
+		source string
+		values map[string]string
+		absent []string // blank on the form: must not be read from elsewhere
+	}
+	referralFilled := map[string]string{
+		"referral_date": "2026-11-19", "cyp_first_names": "Zoë", "cyp_surname": "Nguyễn",
+		"cyp_dob": "2012-02-14", "cyp_nhs_number": "9995628198", "cyp_gender": "Female",
+		"cyp_address":            "Flat 2, Siobhán Court\n14 Masons Hill\nBromley",
+		"dx_learning_disability": "false", "dx_autism": "true", "mh_high_risk_admission": "true",
+		"plan_ehcp": "true", "plan_pbs": "false", "rag_rating": "Amber", "parent_name": "Siobhán Nguyễn",
+		"parent_has_pr": "true", "referrer_name": "Tomás Byrne",
+	}
+	// Flattening drops what the appearance fonts cannot draw (ễ), so the
+	// flattened forms are checked on the rest.
+	referralFlat := map[string]string{
+		"referral_date": "2026-11-19", "cyp_first_names": "Zoë", "cyp_known_as": "Zo",
+		"cyp_dob": "2012-02-14", "cyp_nhs_number": "9995628198", "cyp_gender": "Female",
+		"cyp_address": "Flat 2, Siobhán Court\n14 Masons Hill\nBromley", "cyp_postcode": "BR2 9HA",
+		"dx_learning_disability": "false", "dx_autism": "true", "mh_high_risk_admission": "true",
+		// The box wraps the text; the lines are kept as printed.
+		"dx_details": "Autism spectrum condition diagnosed by Bromley CAMHS\nNeurodevelopmental Team, 2019",
+		"mh_concern": "Self-harm and food refusal since September; two A&E attendances.",
+		"plan_ehcp":  "true", "plan_crisis": "true", "rag_rating": "Amber", "parent_has_pr": "true",
+		"svc_health": "Bromley CAMHS", "svc_education": "Ravensbourne School",
+		"referrer_name": "Tomás Byrne", "referrer_phone": "020 7946 0999",
+	}
+	consentValues := map[string]string{
+		"cyp_dob": "2012-02-14", "cyp_nhs_number": "9995628198", "consent_basis": BasisBestInterest,
+		"consent_given": "false", "factsheet_given": "true", "share_health": "true",
+		"bid_decision_maker": "Dr Aoife Ó Súilleabháin", "bid_date": "2026-11-18",
+		"bid_reason": "Parents decline consent; risk of admission is high.\nA DSR review is in Zoë's best interest.",
+	}
+	refAbsent := []string{"placement_breakdown_risk", "inpatient_hospital", "svc_social_care", "plan_other"}
+	conAbsent := []string{"yp_has_capacity", "signatory_name", "signatory_has_pr", "signed_date"}
+	tests := []struct {
+		file  string
+		forms []want
+	}{
+		{"referral-filled.pdf", []want{{Referral, "acroform", referralFilled, []string{"placement_breakdown_risk"}}}},
+		{"consent-filled.pdf", []want{{Consent, "acroform", pdfMerge(consentValues, map[string]string{"cyp_full_name": "Zoë Nguyễn", "share_social_care": "false"}), conAbsent}}},
+		{"referral-flat-pdftk.pdf", []want{{Referral, "pdf-text", referralFlat, refAbsent}}},
+		{"referral-flat-qpdf.pdf", []want{{Referral, "pdf-text", referralFlat, refAbsent}}},
+		{"consent-flat-pdftk.pdf", []want{{Consent, "pdf-text", consentValues, conAbsent}}},
+		{"consent-flat-qpdf.pdf", []want{{Consent, "pdf-text", consentValues, conAbsent}}},
+		{"combined-filled.pdf", []want{
+			{Referral, "acroform", referralFilled, nil},
+			{Consent, "acroform", consentValues, conAbsent},
+		}},
+		{"combined-flat.pdf", []want{
+			{Referral, "pdf-text", referralFlat, refAbsent},
+			{Consent, "pdf-text", consentValues, conAbsent},
+		}},
+		{"label-inline.pdf", []want{{Consent, "pdf-text", map[string]string{
+			"cyp_full_name": "Zoë Hart", "cyp_dob": "2012-03-03", "cyp_nhs_number": "9991058834",
+			"consent_basis": BasisParental, "consent_given": "true", "factsheet_given": "true",
+		}, nil}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			forms := pdfMapForms(t, pdfFixture(t, tc.file))
+			if len(forms) != len(tc.forms) {
+				t.Fatalf("got %d forms, want %d", len(forms), len(tc.forms))
+			}
+			for _, w := range tc.forms {
+				f := forms[w.kind]
+				if f == nil {
+					t.Fatalf("no %s form", w.kind)
+				}
+				if f.Source != w.source {
+					t.Errorf("%s source = %q, want %q", w.kind, f.Source, w.source)
+				}
+				for name, v := range w.values {
+					if got := f.Values[name]; got != v {
+						t.Errorf("%s %s = %q, want %q (invalid: %q)", w.kind, name, got, v, f.Invalid[name])
+					}
+				}
+				for _, name := range w.absent {
+					if f.Has(name) {
+						t.Errorf("%s %s = %q/%q, want blank", w.kind, name, f.Values[name], f.Invalid[name])
+					}
+				}
+				if len(f.Invalid) > 0 {
+					t.Errorf("%s invalid fields: %q", w.kind, f.Invalid)
+				}
+			}
+		})
+	}
+}
+
+func pdfMerge(a, b map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+func TestReadPDFRawDetails(t *testing.T) {
+	ctx := context.Background()
+	r := NewInProcessPDFReader(Limits{})
+	t.Run("checkbox and radio states", func(t *testing.T) {
+		forms, err := r.ReadPDF(ctx, pdfFixture(t, "referral-filled.pdf"))
+		if err != nil || len(forms) != 1 {
+			t.Fatalf("forms %d, err %v", len(forms), err)
+		}
+		for name, want := range map[string]string{
+			"plan_pbs":                 "Off", // unticked checkbox
+			"plan_ehcp":                "Yes",
+			"placement_breakdown_risk": "", // radio pair, nothing chosen
+			"dx_learning_disability":   "No",
+		} {
+			if got, ok := forms[0].ByName[name]; !ok || got != want {
+				t.Errorf("ByName[%s] = %q (present %v), want %q", name, got, ok, want)
+			}
+		}
+	})
+	t.Run("combined: renamed consent fields on the consent form", func(t *testing.T) {
+		forms, err := r.ReadPDF(ctx, pdfFixture(t, "combined-filled.pdf"))
+		if err != nil || len(forms) != 2 {
+			t.Fatalf("forms %d, err %v", len(forms), err)
+		}
+		if forms[0].Kind != Referral || forms[1].Kind != Consent {
+			t.Fatalf("kinds %s, %s", forms[0].Kind, forms[1].Kind)
+		}
+		if _, ok := forms[0].ByName["1.cyp_dob"]; ok {
+			t.Error("consent page's cyp_dob on the referral")
+		}
+		if forms[1].ByName["1.cyp_dob"] != "14/02/2012" || forms[1].ByName["cyp_full_name"] == "" {
+			t.Errorf("consent ByName = %q", forms[1].ByName)
+		}
+		if _, ok := forms[1].ByName["referral_date"]; ok {
+			t.Error("referral field on the consent form")
+		}
+	})
+	t.Run("flattened labels and tick pairs", func(t *testing.T) {
+		forms, err := r.ReadPDF(ctx, pdfFixture(t, "consent-flat-qpdf.pdf"))
+		if err != nil || len(forms) != 1 {
+			t.Fatalf("forms %d, err %v", len(forms), err)
+		}
+		got := map[string]string{}
+		for _, lv := range forms[0].ByLabel {
+			got[lv.Label] = lv.Value
+		}
+		for label, want := range map[string]string{
+			"I consent to inclusion on the DSR":               "Yes ✓ No",
+			"Share with: SELECT key worker programme":         "", // two-line label, unticked
+			"Share with: Health":                              "✓",
+			"Significant concern and reason for the decision": "Parents decline consent; risk of admission is high.\nA DSR review is in Zoë's best interest.",
+		} {
+			if v, ok := got[label]; !ok || v != want {
+				t.Errorf("label %q = %q (found %v), want %q", label, v, ok, want)
+			}
+		}
+		if !strings.Contains(forms[0].Title, "Consent Form") {
+			t.Errorf("title %q", forms[0].Title)
+		}
+	})
+	t.Run("blank fillable form falls back to page text", func(t *testing.T) {
+		forms, err := r.ReadPDF(ctx, pdfFixture(t, "referral-blank.pdf"))
+		if err != nil || len(forms) != 1 {
+			t.Fatalf("forms %d, err %v", len(forms), err)
+		}
+		f := forms[0]
+		if f.Kind != Referral || f.Source != "pdf-text" || len(f.ByLabel) < 40 {
+			t.Errorf("kind %s source %s, %d labels", f.Kind, f.Source, len(f.ByLabel))
+		}
+		// Only the printed "Yes  No" options of the radio pairs are there.
+		if mf := DefaultMapping().Map(Referral, f); len(mf.Values)+len(mf.Invalid) != 0 {
+			t.Errorf("blank form has values %q, invalid %q", mf.Values, mf.Invalid)
+		}
+	})
+}
+
+func TestReadPDFUnreadable(t *testing.T) {
+	tests := []struct {
+		file   string
+		data   []byte
+		reason string
+	}{
+		{file: "encrypted-rc4-40.pdf", reason: ReasonPDFEncrypted},
+		{file: "encrypted-aes128.pdf", reason: ReasonPDFEncrypted},
+		{file: "encrypted-aes256.pdf", reason: ReasonPDFEncrypted},
+		{file: "scan.pdf", reason: ReasonPDFScan},
+		{file: "corrupt.pdf", reason: ReasonPDFDamaged},
+		{file: "truncated.pdf", reason: ReasonPDFTruncated},
+		{file: "not-a-pdf.pdf", reason: ReasonPDFNotPDF},
+		{file: "cyclic-pages.pdf", reason: ReasonPDFDamaged},
+		{file: "many-pages.pdf", reason: ReasonPDFTooManyPages},
+		{file: "prev-loop.pdf", reason: ReasonPDFDamaged},
+		{file: "huge-size.pdf", reason: ReasonPDFTooManyObjs},
+		{file: "empty", data: []byte{}, reason: ReasonPDFNotPDF},
+	}
+	r := NewInProcessPDFReader(Limits{PDFTimeout: 5 * time.Second})
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			data := tc.data
+			if data == nil {
+				data = pdfFixture(t, tc.file)
+			}
+			start := time.Now()
+			forms, err := r.ReadPDF(context.Background(), data)
+			if time.Since(start) > 2*time.Second {
+				t.Errorf("took %s", time.Since(start))
+			}
+			var ue *UnreadableError
+			if !errors.As(err, &ue) {
+				t.Fatalf("err = %v (forms %d), want UnreadableError", err, len(forms))
+			}
+			if ue.Reason != tc.reason {
+				t.Errorf("reason = %q, want %q", ue.Reason, tc.reason)
+			}
+		})
+	}
+}
+
+func TestReadPDFPageLimit(t *testing.T) {
+	// The referral is three pages: a limit of two refuses it before any
+	// page is read.
+	r := NewInProcessPDFReader(Limits{MaxPDFPages: 2})
+	_, err := r.ReadPDF(context.Background(), pdfFixture(t, "referral-filled.pdf"))
+	if ReasonOf(err) != ReasonPDFTooManyPages {
+		t.Fatalf("err = %v", err)
+	}
+	r = NewInProcessPDFReader(Limits{MaxPDFObjects: 20})
+	_, err = r.ReadPDF(context.Background(), pdfFixture(t, "referral-filled.pdf"))
+	if ReasonOf(err) != ReasonPDFTooManyObjs {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestReadPDFContextCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := NewInProcessPDFReader(Limits{}).ReadPDF(ctx, pdfFixture(t, "referral-flat-qpdf.pdf"))
+	if err == nil || !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+// TestObjIDWorks guards the reflection objID relies on: if the library
+// renames its fields, cycle detection and widget-to-page matching stop.
+func TestObjIDWorks(t *testing.T) {
+	data := pdfFixture(t, "combined-filled.pdf")
+	doc, err := pdf.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := collectPages(doc.Trailer().Key("Root").Key("Pages"), 60)
+	if err != nil || len(pages) != 5 {
+		t.Fatalf("pages %d, err %v", len(pages), err)
+	}
+	seen := map[uint64]bool{}
+	for i, p := range pages {
+		id, ok := objID(p.V)
+		if !ok || seen[id] {
+			t.Fatalf("page %d: id %d ok %v (seen %v)", i, id, ok, seen[id])
+		}
+		seen[id] = true
+	}
+}
+
+// Samples: the PDFs attached to the sample emails, checked against each
+// sample's expected.json fields.
+func TestReadPDFSamples(t *testing.T) {
+	dirs, err := filepath.Glob(filepath.Join("..", "testdata", "samples", "*"))
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no samples: %v", err)
+	}
+	specific := map[string]map[string]string{
+		"02-flattened-pdf-happy": {
+			"cyp_address": "6 Rectory Lane\nBeckenham", "dx_autism": "true", "plan_ehcp": "true",
+			"plan_crisis": "true", "parent_has_pr": "true", "mh_high_risk_admission": "true",
+			"mh_concern":    "Distressed behaviour at home and school, self-harm by cutting,\nhearing voices telling them to self-harm. Seen by the CAMHS crisis\nteam twice.",
+			"consent_given": "true", "share_select": "true", "signed_date": "2026-11-17",
+			"consent_basis": BasisParental,
+		},
+		"07-best-interest-decision": {"consent_given": "false", "bid_date": "2026-11-23"},
+	}
+	ran := 0
+	for _, dir := range dirs {
+		pdfs := pdfSampleAttachments(t, filepath.Join(dir, "message.eml"))
+		if len(pdfs) == 0 {
+			continue
+		}
+		ran++
+		name := filepath.Base(dir)
+		t.Run(name, func(t *testing.T) {
+			var exp struct {
+				Fields map[string]string `json:"fields"`
+			}
+			b, err := os.ReadFile(filepath.Join(dir, "expected.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(b, &exp); err != nil {
+				t.Fatal(err)
+			}
+			got := map[FormKind]*Form{}
+			for _, data := range pdfs {
+				for k, f := range pdfMapForms(t, data) {
+					got[k] = f
+				}
+			}
+			want := pdfMerge(exp.Fields, specific[name])
+			for field, v := range want {
+				found := false
+				for _, k := range []FormKind{Referral, Consent} {
+					if _, ok := Spec(k, field); ok && got[k] != nil && got[k].Values[field] == v {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("%s = %q not found (referral %q, consent %q)", field, v, got[Referral].Get(field), got[Consent].Get(field))
+				}
+			}
+			for k, f := range got {
+				if len(f.Invalid) > 0 {
+					t.Errorf("%s invalid: %q", k, f.Invalid)
+				}
+			}
+		})
+	}
+	if ran < 5 {
+		t.Errorf("only %d samples had PDFs", ran)
+	}
+}
+
+// pdfSampleAttachments extracts the PDF attachments of an email.
+func pdfSampleAttachments(t *testing.T, path string) [][]byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	msg, err := mail.ReadMessage(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	var walk func(ctype, cte string, body io.Reader, depth int)
+	walk = func(ctype, cte string, body io.Reader, depth int) {
+		mt, params, err := mime.ParseMediaType(ctype)
+		if err != nil || depth > 5 {
+			return
+		}
+		if strings.HasPrefix(mt, "multipart/") {
+			mr := multipart.NewReader(body, params["boundary"])
+			for {
+				p, err := mr.NextRawPart()
+				if err != nil {
+					return
+				}
+				walk(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p, depth+1)
+			}
+		}
+		if mt != "application/pdf" && !(mt == "application/octet-stream" && strings.HasSuffix(strings.ToLower(params["name"]), ".pdf")) {
+			return
+		}
+		var rd io.Reader = body
+		switch strings.ToLower(cte) {
+		case "base64":
+			rd = base64.NewDecoder(base64.StdEncoding, body)
+		case "quoted-printable":
+			rd = quotedprintable.NewReader(body)
+		}
+		b, err := io.ReadAll(rd)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		out = append(out, b)
+	}
+	walk(msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body, 0)
+	return out
+}
+
+func TestChildPDFReader(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	self := []string{os.Args[0], "-test.run=^$"}
+	ctx := context.Background()
+	t.Run("reads a form", func(t *testing.T) {
+		r := NewChildPDFReader(self, Limits{}, childEnv+"=serve")
+		forms, err := r.ReadPDF(ctx, pdfFixture(t, "combined-filled.pdf"))
+		if err != nil || len(forms) != 2 {
+			t.Fatalf("forms %d, err %v", len(forms), err)
+		}
+		if forms[1].Kind != Consent || forms[1].ByName["cyp_full_name"] != "Zoë Nguyễn" {
+			t.Errorf("consent = %+v", forms[1])
+		}
+	})
+	t.Run("passes the reason back", func(t *testing.T) {
+		r := NewChildPDFReader(self, Limits{}, childEnv+"=serve")
+		_, err := r.ReadPDF(ctx, pdfFixture(t, "encrypted-aes128.pdf"))
+		if ReasonOf(err) != ReasonPDFEncrypted {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("kills a hung child", func(t *testing.T) {
+		r := NewChildPDFReader(self, Limits{PDFTimeout: 500 * time.Millisecond}, childEnv+"=hang")
+		start := time.Now()
+		_, err := r.ReadPDF(ctx, pdfFixture(t, "scan.pdf"))
+		if ReasonOf(err) != ReasonPDFTimeout {
+			t.Fatalf("err = %v", err)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("returned after %s", d)
+		}
+	})
+	t.Run("reports memory exhaustion", func(t *testing.T) {
+		r := NewChildPDFReader(self, Limits{PDFTimeout: 20 * time.Second}, childEnv+"=oom")
+		_, err := r.ReadPDF(ctx, pdfFixture(t, "scan.pdf"))
+		if ReasonOf(err) != ReasonPDFMemory {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("cannot start", func(t *testing.T) {
+		r := NewChildPDFReader([]string{filepath.Join(t.TempDir(), "missing")}, Limits{})
+		_, err := r.ReadPDF(ctx, []byte("%PDF-1.4"))
+		var ue *UnreadableError
+		if err == nil || errors.As(err, &ue) {
+			t.Fatalf("err = %v, want a plain error", err)
+		}
+	})
+}
+
+func FuzzReadPDF(f *testing.F) {
+	for _, name := range []string{"label-inline.pdf", "cyclic-pages.pdf", "prev-loop.pdf", "huge-size.pdf", "consent-flat-qpdf.pdf", "consent-filled.pdf"} {
+		f.Add(pdfFixture(f, name))
+	}
+	r := NewInProcessPDFReader(Limits{PDFTimeout: 2 * time.Second})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		start := time.Now()
+		forms, err := r.ReadPDF(context.Background(), data)
+		if d := time.Since(start); d > 3*time.Second {
+			t.Fatalf("ReadPDF took %s", d)
+		}
+		var ue *UnreadableError
+		if err != nil && !errors.As(err, &ue) {
+			t.Fatalf("error is not UnreadableError: %v", err)
+		}
+		for _, rf := range forms {
+			if rf == nil || (rf.Source != "acroform" && rf.Source != "pdf-text") {
+				t.Fatalf("bad form %+v", rf)
+			}
+		}
+	})
+}
+
+func BenchmarkReadPDF(b *testing.B) {
+	for _, name := range []string{"referral-filled.pdf", "referral-flat-qpdf.pdf", "combined-flat.pdf"} {
+		data := pdfFixture(b, name)
+		b.Run(name, func(b *testing.B) {
+			r := NewInProcessPDFReader(Limits{})
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if _, err := r.ReadPDF(context.Background(), data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
