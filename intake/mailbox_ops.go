@@ -19,7 +19,12 @@ import (
 func (m *Mailbox) List(ctx context.Context) ([]MessageInfo, error) {
 	var out []MessageInfo
 	err := m.do(ctx, "list", func() error {
-		// Whatever EXISTS came before this point is covered by this listing.
+		// Dovecot shows mail delivered since the last sync only after a
+		// command that syncs; FETCH is not one. Whatever EXISTS came before
+		// the FETCH is covered by this listing.
+		if err := m.c.Noop().Wait(); err != nil {
+			return err
+		}
 		m.drainNewMail()
 		// UID FETCH 1:* rather than UID SEARCH: one round trip gives sizes
 		// too, and servers answer it with nothing (not BAD) when the
@@ -154,7 +159,7 @@ func (m *Mailbox) moveOnce(ctx context.Context, uid uint32, folder string) error
 		if err != nil {
 			return err
 		}
-		if m.caps.Has(imap.CapUIDPlus) && data.UIDValidity == 0 {
+		if m.caps.Has(imap.CapUIDPlus) && (data.UIDValidity == 0 || emptyNumSet(data.SourceUIDs)) {
 			// With UIDPLUS a successful MOVE carries COPYUID; an OK
 			// without it means the UID matched nothing.
 			return fmt.Errorf("imap: move uid %d to %q: %w", uid, folder, ErrNoMessage)
@@ -171,7 +176,7 @@ func (m *Mailbox) moveOnce(ctx context.Context, uid uint32, folder string) error
 	if err != nil {
 		return fmt.Errorf("%w (message left in place)", err)
 	}
-	if m.caps.Has(imap.CapUIDPlus) && copied.UIDValidity == 0 {
+	if m.caps.Has(imap.CapUIDPlus) && (copied.UIDValidity == 0 || len(copied.SourceUIDs) == 0) {
 		return fmt.Errorf("imap: copy uid %d to %q: %w", uid, folder, ErrNoMessage)
 	}
 	err = m.do(ctx, fmt.Sprintf("flag uid %d deleted after copy to %q", uid, folder), func() error {
@@ -190,6 +195,18 @@ func (m *Mailbox) moveOnce(ctx context.Context, uid uint32, folder string) error
 	return m.do(ctx, fmt.Sprintf("expunge uid %d after copy to %q", uid, folder), func() error {
 		return m.c.UIDExpunge(set).Close()
 	})
+}
+
+func emptyNumSet(ns imap.NumSet) bool {
+	switch s := ns.(type) {
+	case nil:
+		return true
+	case imap.UIDSet:
+		return len(s) == 0
+	case imap.SeqSet:
+		return len(s) == 0
+	}
+	return false
 }
 
 // needsCreate reports a NO [TRYCREATE] or [NONEXISTENT] answer.
