@@ -133,7 +133,7 @@ type stChild struct {
 }
 
 var (
-	stQuillon = stChild{"Quillon", "Marchbanks-Oyelaran", "9993149586", "2012-03-14", "Amber"}
+	stQuillon  = stChild{"Quillon", "Marchbanks-Oyelaran", "9993149586", "2012-03-14", "Amber"}
 	stPerpetua = stChild{"Perpetua", "Vandersloot", "9995628198", "2013-07-02", "Green"}
 )
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jmoiron/sqlx"
 
 	"dsr-intake/parser"
@@ -126,11 +127,21 @@ func (s *Store) Apply(ctx context.Context, in Incoming,
 		sub = &parser.Submission{}
 	}
 	var out Applied
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var err error
-		out, err = s.apply(ctx, tx, in, sub, decide, compose)
-		return err
-	})
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+			var err error
+			out, err = s.apply(ctx, tx, in, sub, decide, compose)
+			return err
+		})
+		// PostgreSQL may pick this transaction as a deadlock victim when
+		// daemons apply mail for the same child at once; it rolled back
+		// whole, so running it again is safe.
+		if attempt == 3 || !retryable(err) {
+			break
+		}
+		s.log.Warn("apply: retrying after a conflict", "attempt", attempt)
+	}
 	if errors.Is(err, errDuplicateRollback) {
 		return out, nil
 	}
@@ -138,6 +149,12 @@ func (s *Store) Apply(ctx context.Context, in Incoming,
 		return Applied{}, fmt.Errorf("apply message: %w", err)
 	}
 	return out, nil
+}
+
+// retryable reports PostgreSQL's deadlock and serialization failures.
+func retryable(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "40P01" || pg.Code == "40001")
 }
 
 func (s *Store) apply(ctx context.Context, tx *sqlx.Tx, in Incoming, sub *parser.Submission,

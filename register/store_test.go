@@ -62,6 +62,20 @@ func testMigrate(t *testing.T, newDB stDB) {
 	if err := s.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	if s.dialect == dialectSQLite {
+		var mode string
+		var fk int
+		if err := s.db.Get(&mode, "PRAGMA journal_mode"); err != nil || mode != "wal" {
+			t.Fatalf("journal mode %q (%v)", mode, err)
+		}
+		if err := s.db.Get(&fk, "PRAGMA foreign_keys"); err != nil || fk != 1 {
+			t.Fatalf("foreign keys %d (%v)", fk, err)
+		}
+	}
+	if _, err := s.db.Exec(s.db.Rebind("INSERT INTO cases (ref, year, seq, state, record_id, created_at, updated_at) VALUES ('x', 1, 1, 'new', 999, ?, ?)"),
+		time.Now(), time.Now()); err == nil {
+		t.Fatal("foreign keys are not enforced")
+	}
 	s2 := stOpen(t, o, keys)
 	var n int
 	if err := s2.db.Get(&n, "SELECT COUNT(*) FROM schema_version"); err != nil || n != len(ms) {
