@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -275,18 +276,22 @@ func MicrosoftTokenSource(ctx context.Context, c MicrosoftOAuth) (oauth2.TokenSo
 	if len(scopes) == 0 {
 		scopes = []string{MicrosoftIMAPScope, "offline_access"}
 	}
-	endpoint.AuthStyle = oauth2.AuthStyleInParams
-	conf := &oauth2.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, Endpoint: endpoint, Scopes: scopes}
 	var mu sync.Mutex
 	refresh := c.RefreshToken
 	return tokenSourceFunc(func(ctx2 context.Context) (*oauth2.Token, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		// A source seeded with only a refresh token always refreshes,
-		// which is what the early refresh of XOAuth2Auth wants.
+		// oauth2.Config's refresh sends no scope, which Microsoft's v2.0
+		// endpoint documents as required; clientcredentials lets us send
+		// a refresh_token grant with scopes, and never caches.
+		cc := &clientcredentials.Config{
+			ClientID: c.ClientID, ClientSecret: c.ClientSecret, TokenURL: endpoint.TokenURL,
+			Scopes: scopes, AuthStyle: oauth2.AuthStyleInParams,
+			EndpointParams: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}},
+		}
 		mctx, cancel := mergeCtx(ctx, ctx2)
 		defer cancel()
-		tok, err := conf.TokenSource(mctx, &oauth2.Token{RefreshToken: refresh}).Token()
+		tok, err := cc.Token(mctx)
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Installs the Debian packages the intake tests need (a real Dovecot IMAP
+# server, started by intake/dovecot_test.go on loopback ports). Idempotent and
+# quiet: does nothing when everything is already installed.
+set -eu
+
+PACKAGES="dovecot-imapd"
+
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO="sudo"
+fi
+echo "install-test-deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null
+# shellcheck disable=SC2086 # word splitting of the package list is wanted
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
