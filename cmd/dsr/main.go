@@ -16,7 +16,22 @@ const usage = `dsr: the Bromley DSR intake
 Usage:
   dsr check [--config FILE] [--today YYYY-MM-DD] [--json] FILE.eml...
       read saved emails and print what the intake would decide (no server, no database)
+  dsr run [--config FILE] [--once]
+      watch the DSR inbox (with --once: process what is there and the outbox, then exit)
+  dsr migrate [--config FILE]
+      bring the register's schema up to date (dsr run also does this on start)
+  dsr config check [--config FILE]
+      check the configuration and that its secrets can be read
+  dsr keys init [--out FILE]
+      make a new keyring (data key + blind-index key)
+  dsr keys add-key --in FILE --id ID
+      print the keyring with a new current data key (then dsr keys rotate)
+  dsr keys rotate [--config FILE]
+      re-encrypt everything under the keyring's current key
   dsr version
+
+The configuration file comes from --config or $DSR_CONFIG; dsr.example.toml
+documents every key.
 
 Run "dsr COMMAND -h" for a command's flags.
 `
@@ -38,6 +53,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch cmd {
 	case "check":
 		return cmdCheck(ctx, rest, stdout, stderr)
+	case "run":
+		return cmdRun(ctx, rest, stdout, stderr)
+	case "migrate":
+		return cmdMigrate(ctx, rest, stdout, stderr)
+	case "config":
+		return cmdConfig(ctx, rest, stdout, stderr)
+	case "keys":
+		return cmdKeys(ctx, rest, stdout, stderr)
 	case "parse-pdf":
 		return cmdParsePDF(ctx, stdin, stdout, stderr)
 	case "version":

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"golang.org/x/oauth2"
+
+	"dsr-intake/config"
+	"dsr-intake/intake"
+	"dsr-intake/register"
+)
+
+// app is the daemon's parts, wired from a configuration.
+type app struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	store  *register.Store
+	daemon *intake.Daemon
+	sender *intake.Sender
+}
+
+// newLogger writes log/slog records as text or JSON. Records carry case
+// references, never personal values.
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func keyringSpec(k config.Keys) (string, error) {
+	switch {
+	case k.File != "":
+		return "file:" + k.File, nil
+	case k.Env != "":
+		return "env:" + k.Env, nil
+	}
+	return "", errors.New(`keys: set file = "/path/to/keyring" or env = "DSR_KEYS" (create one with dsr keys init)`)
+}
+
+// openStore opens (and migrates) the register the configuration names.
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*register.Store, error) {
+	spec, err := keyringSpec(cfg.Keys)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := register.LoadKeyring(spec)
+	if err != nil {
+		return nil, err
+	}
+	dsn := cfg.Database.DSN
+	if cfg.Database.DSNSecret.IsSet() {
+		if dsn, err = cfg.Database.DSNSecret.Read(); err != nil {
+			return nil, fmt.Errorf("database.dsn_secret: %w", err)
+		}
+	}
+	return register.Open(ctx, register.Options{Driver: cfg.Database.Driver, DSN: dsn, Keys: keys, Logger: log})
+}
+
+// authenticator builds the IMAP or SMTP login from its section.
+func authenticator(ctx context.Context, section, kind string, password config.Secret, o config.OAuth2) (intake.Authenticator, error) {
+	switch kind {
+	case "none":
+		return nil, nil
+	case "password":
+		pw, err := password.Read()
+		if err != nil {
+			return nil, fmt.Errorf("%s.password: %w", section, err)
+		}
+		return intake.PasswordAuth(pw), nil
+	case "xoauth2":
+		ts, err := tokenSource(ctx, section, o)
+		if err != nil {
+			return nil, err
+		}
+		return intake.XOAuth2Auth(ts), nil
+	}
+	return nil, fmt.Errorf("%s.auth: %q is not password, xoauth2 or none", section, kind)
+}
+
+func tokenSource(ctx context.Context, section string, o config.OAuth2) (oauth2.TokenSource, error) {
+	if len(o.Command) > 0 {
+		return intake.CommandTokenSource(o.Command), nil
+	}
+	mo := intake.MicrosoftOAuth{Tenant: o.Tenant, ClientID: o.ClientID, TokenURL: o.TokenURL, Scopes: o.Scopes}
+	if o.RefreshToken.IsSet() {
+		rt, err := o.RefreshToken.Read()
+		if err != nil {
+			return nil, fmt.Errorf("%s.oauth2.refresh_token: %w", section, err)
+		}
+		mo.RefreshToken = rt
+	}
+	if o.ClientSecret.IsSet() {
+		cs, err := o.ClientSecret.Read()
+		if err != nil {
+			return nil, fmt.Errorf("%s.oauth2.client_secret: %w", section, err)
+		}
+		mo.ClientSecret = cs
+	}
+	ts, err := intake.MicrosoftTokenSource(ctx, mo)
+	if err != nil {
+		return nil, fmt.Errorf("%s.oauth2: %w", section, err)
+	}
+	return ts, nil
+}
+
+// newApp wires the daemon from a checked configuration.
+func newApp(ctx context.Context, cfg *config.Config, logw io.Writer) (*app, error) {
+	log := newLogger(cfg.Log, logw)
+	store, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: log, store: store}
+	ok := false
+	defer func() {
+		if !ok {
+			store.Close()
+		}
+	}()
+	p, err := newParser(cfg)
+	if err != nil {
+		return nil, err
+	}
+	composer := &intake.Composer{
+		From: cfg.SMTP.From, FromName: cfg.SMTP.FromName, SecureDomains: cfg.Intake.SecureDomains,
+		SecureTag: cfg.Intake.SecureSubjectTag, Acknowledge: cfg.Intake.Acknowledge,
+	}
+	if composer.From == "" {
+		composer.From = cfg.IMAP.Username
+	}
+	pipeline := &intake.Pipeline{
+		Parser: p, Store: store, Composer: composer,
+		Trust:             intake.Trust{AuthServID: cfg.Intake.AuthServID, AllowDomains: cfg.Intake.AllowDomains},
+		MaxQueriesPerCase: cfg.Intake.MaxQueriesCase, MaxQueriesPerSender: cfg.Intake.MaxQueriesSender,
+		Log: log.With("component", "pipeline"),
+	}
+	imapAuth, err := authenticator(ctx, "imap", cfg.IMAP.Auth, cfg.IMAP.Password, cfg.IMAP.OAuth2)
+	if err != nil {
+		return nil, err
+	}
+	f := cfg.IMAP.Folders
+	a.daemon = &intake.Daemon{
+		IMAP: intake.IMAPConfig{
+			Addr: cfg.IMAP.Addr, TLS: intake.TLSMode(cfg.IMAP.TLS), CAFile: cfg.IMAP.CAFile, ServerName: cfg.IMAP.ServerName,
+			Username: cfg.IMAP.Username, Auth: imapAuth, Mailbox: cfg.IMAP.Mailbox,
+			Folders: intake.Folders{Processed: f.Processed, Queried: f.Queried, Review: f.Review, Ignored: f.Ignored, Quarantine: f.Quarantine},
+			Logger:  log.With("component", "imap"),
+		},
+		Pipeline: pipeline, Store: store,
+		MaxMessageBytes: int64(cfg.Limits.MaxMessageMB) << 20, MaxAttempts: cfg.Intake.MaxAttempts,
+		MaxIdle: cfg.Intake.MaxIdle.Duration, Poll: cfg.Intake.PollSchedule(), Watchdog: cfg.Intake.Watchdog.Duration,
+		Log: log.With("component", "daemon"),
+	}
+	if cfg.SMTP.Addr != "" {
+		smtpAuth, err := authenticator(ctx, "smtp", cfg.SMTP.Auth, cfg.SMTP.Password, cfg.SMTP.OAuth2)
+		if err != nil {
+			return nil, err
+		}
+		a.sender = &intake.Sender{
+			Store: store, Composer: composer,
+			SMTP: intake.SMTPConfig{Addr: cfg.SMTP.Addr, TLS: intake.TLSMode(cfg.SMTP.TLS), CAFile: cfg.SMTP.CAFile,
+				ServerName: cfg.SMTP.ServerName, Username: cfg.SMTP.Username, Auth: smtpAuth, HeloName: cfg.SMTP.HeloName},
+			Log: log.With("component", "outbox"),
+		}
+		a.daemon.Sender = a.sender
+	}
+	ok = true
+	return a, nil
+}
+
+func (a *app) Close() error { return a.store.Close() }
+
+// loadConfig reads the configuration, or says how to get one.
+func loadConfig(path string, stderr io.Writer) (*config.Config, bool) {
+	if path == "" {
+		path = os.Getenv("DSR_CONFIG")
+	}
+	if path == "" {
+		fmt.Fprintln(stderr, "dsr: no configuration: use --config FILE or set DSR_CONFIG (see dsr.example.toml)")
+		return nil, false
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		var p config.Problems
+		if errors.As(err, &p) {
+			fmt.Fprintf(stderr, "dsr: %s has %d problem(s):\n  %s\n", path, len(p), strings.Join(p, "\n  "))
+			return nil, false
+		}
+		fmt.Fprintln(stderr, "dsr:", err)
+		return nil, false
+	}
+	return cfg, true
+}

@@ -1,0 +1,269 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"dsr-intake/register"
+)
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "config `FILE` (default $DSR_CONFIG)")
+	once := fs.Bool("once", false, "process what is in the mailbox and the outbox, then exit")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, ok := loadConfig(*cfgPath, stderr)
+	if !ok {
+		return 2
+	}
+	a, err := newApp(ctx, cfg, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "dsr run:", err)
+		return 1
+	}
+	defer a.Close()
+	if *once {
+		return a.runOnce(ctx, stdout, stderr)
+	}
+	a.log.Info("dsr-intake starting", "mailbox", cfg.IMAP.Mailbox, "database", cfg.Database.Driver)
+	done := make(chan struct{})
+	if a.sender != nil {
+		sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		go func() { defer close(done); a.sender.Run(sctx, 30*time.Second) }()
+		defer func() { cancel(); <-done }()
+	}
+	if err := a.daemon.Run(ctx); err != nil {
+		fmt.Fprintln(stderr, "dsr run:", err)
+		return 1
+	}
+	a.log.Info("dsr-intake stopped")
+	return 0
+}
+
+// runOnce processes the mailbox once, drains the outbox and prints a
+// summary of outcomes.
+func (a *app) runOnce(ctx context.Context, stdout, stderr io.Writer) int {
+	counts := map[register.Outcome]int{}
+	progress := newProgress(stderr)
+	a.daemon.OnProcessed = func(o register.Outcome) {
+		counts[o]++
+		progress.tick()
+	}
+	err := a.daemon.RunOnce(ctx)
+	progress.done()
+	code := 0
+	if err != nil {
+		fmt.Fprintln(stderr, "dsr run --once:", err)
+		code = 1
+	}
+	if a.sender != nil {
+		n, err := a.sender.Drain(ctx)
+		if err != nil {
+			fmt.Fprintln(stderr, "dsr run --once: outbox:", err)
+			code = 1
+		}
+		fmt.Fprintf(stdout, "sent %d email(s)\n", n)
+	}
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	fmt.Fprintf(stdout, "processed %d message(s): register %d, query %d, review %d, ignore %d, quarantined %d\n",
+		total, counts[register.OutcomeRegister], counts[register.OutcomeQuery], counts[register.OutcomeReview],
+		counts[register.OutcomeIgnore], counts["quarantined"])
+	return code
+}
+
+// progress shows a count on a terminal, and a log line every so often
+// otherwise.
+type progress struct {
+	w        io.Writer
+	terminal bool
+	n        int
+	last     time.Time
+}
+
+func newProgress(w io.Writer) *progress {
+	p := &progress{w: w, last: time.Now()}
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			p.terminal = true
+		}
+	}
+	return p
+}
+
+func (p *progress) tick() {
+	p.n++
+	switch {
+	case p.terminal:
+		fmt.Fprintf(p.w, "\r%d message(s) processed", p.n)
+	case time.Since(p.last) > 10*time.Second:
+		fmt.Fprintf(p.w, "%s %d message(s) processed\n", time.Now().Format(time.TimeOnly), p.n)
+		p.last = time.Now()
+	}
+}
+
+func (p *progress) done() {
+	if p.terminal && p.n > 0 {
+		fmt.Fprintln(p.w)
+	}
+}
+
+func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "config `FILE` (default $DSR_CONFIG)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, ok := loadConfig(*cfgPath, stderr)
+	if !ok {
+		return 2
+	}
+	// Open migrates; Migrate again is a no-op that reports the version.
+	s, err := openStore(ctx, cfg, newLogger(cfg.Log, stderr))
+	if err != nil {
+		fmt.Fprintln(stderr, "dsr migrate:", err)
+		return 1
+	}
+	defer s.Close()
+	v, err := s.SchemaVersion(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "dsr migrate:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "register schema at version %d\n", v)
+	return 0
+}
+
+func cmdConfig(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "check" {
+		fmt.Fprintln(stderr, "usage: dsr config check [--config FILE]")
+		return 2
+	}
+	fs := flag.NewFlagSet("config check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "config `FILE` (default $DSR_CONFIG)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	cfg, ok := loadConfig(*cfgPath, stderr)
+	if !ok {
+		return 1
+	}
+	// Secrets are read, not just named: a missing file is found now.
+	for _, s := range []struct {
+		name string
+		read func() error
+	}{
+		{"keys", func() error { _, err := keyringSpec(cfg.Keys); return err }},
+		{"imap login", func() error { _, err := authenticator(ctx, "imap", cfg.IMAP.Auth, cfg.IMAP.Password, cfg.IMAP.OAuth2); return err }},
+	} {
+		if err := s.read(); err != nil {
+			fmt.Fprintf(stderr, "dsr config check: %s: %v\n", s.name, err)
+			return 1
+		}
+	}
+	spec, _ := keyringSpec(cfg.Keys)
+	if _, err := register.LoadKeyring(spec); err != nil {
+		fmt.Fprintln(stderr, "dsr config check:", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "configuration OK")
+	return 0
+}
+
+func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: dsr keys init [--out FILE] | dsr keys add-key --config FILE --id ID | dsr keys rotate --config FILE")
+		return 2
+	}
+	switch args[0] {
+	case "init":
+		fs := flag.NewFlagSet("keys init", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		out := fs.String("out", "", "write the new keyring to `FILE` (mode 0600) instead of stdout")
+		if err := fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		k, err := register.GenerateKeyring()
+		if err != nil {
+			fmt.Fprintln(stderr, "dsr keys init:", err)
+			return 1
+		}
+		if *out == "" {
+			stdout.Write(k.Marshal())
+			return 0
+		}
+		f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			fmt.Fprintln(stderr, "dsr keys init:", err)
+			return 1
+		}
+		if _, err := f.Write(k.Marshal()); err != nil {
+			f.Close()
+			fmt.Fprintln(stderr, "dsr keys init:", err)
+			return 1
+		}
+		if err := f.Close(); err != nil {
+			fmt.Fprintln(stderr, "dsr keys init:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "keyring written to %s; keep a copy somewhere safe: without it the register cannot be read\n", *out)
+		return 0
+	case "rotate":
+		fs := flag.NewFlagSet("keys rotate", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		cfgPath := fs.String("config", "", "config `FILE` (default $DSR_CONFIG)")
+		if err := fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		cfg, ok := loadConfig(*cfgPath, stderr)
+		if !ok {
+			return 2
+		}
+		s, err := openStore(ctx, cfg, newLogger(cfg.Log, stderr))
+		if err != nil {
+			fmt.Fprintln(stderr, "dsr keys rotate:", err)
+			return 1
+		}
+		defer s.Close()
+		n, err := s.RotateKeys(ctx)
+		if err != nil {
+			fmt.Fprintln(stderr, "dsr keys rotate:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "re-encrypted %d value(s) under the current key\n", n)
+		return 0
+	case "add-key":
+		fs := flag.NewFlagSet("keys add-key", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		in := fs.String("in", "", "the keyring `FILE` to read")
+		id := fs.String("id", "", "the new key's `ID` (letters, digits, - and _)")
+		if err := fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		k, err := register.LoadKeyring("file:" + *in)
+		if err != nil {
+			fmt.Fprintln(stderr, "dsr keys add-key:", err)
+			return 1
+		}
+		k2, err := k.WithNewKey(*id)
+		if err != nil {
+			fmt.Fprintln(stderr, "dsr keys add-key:", err)
+			return 1
+		}
+		stdout.Write(k2.Marshal())
+		return 0
+	}
+	fmt.Fprintf(stderr, "dsr keys: unknown subcommand %q\n", args[0])
+	return 2
+}

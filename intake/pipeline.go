@@ -1,0 +1,114 @@
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"dsr-intake/parser"
+	"dsr-intake/register"
+)
+
+// Pipeline turns one raw email into a committed decision: parse, check
+// the sender, assess against the case's earlier forms, and apply, all in
+// the store's one transaction.
+type Pipeline struct {
+	Parser   *parser.Parser
+	Store    *register.Store
+	Composer *Composer
+	Trust    Trust
+	// MaxQueriesPerCase and MaxQueriesPerSender (per day) stop mail loops
+	// with a referrer's system; zero means no limit.
+	MaxQueriesPerCase   int
+	MaxQueriesPerSender int
+	Now                 func() time.Time
+	Log                 *slog.Logger
+}
+
+// Location is where a message was found.
+type Location struct {
+	Mailbox     string
+	UIDValidity uint32
+	UID         uint32
+}
+
+// ErrUnparseable marks a message that no retry can read; it goes straight
+// to quarantine.
+var ErrUnparseable = errors.New("message cannot be parsed")
+
+// Process applies one message. It returns what was applied, or an error;
+// errors.Is(err, ErrUnparseable) means retrying will not help.
+func (p *Pipeline) Process(ctx context.Context, loc Location, raw []byte) (register.Applied, error) {
+	hash := parser.Hash(raw)
+	sub, err := p.Parser.Parse(ctx, raw)
+	if err != nil {
+		if ctx.Err() != nil {
+			return register.Applied{}, fmt.Errorf("parse: %w", ctx.Err())
+		}
+		return register.Applied{}, fmt.Errorf("%w: %v", ErrUnparseable, err)
+	}
+	now := p.now()
+	untrusted := p.Trust.Check(sub)
+	in := register.Incoming{
+		Hash: hash, MessageID: sub.MessageID, Mailbox: loc.Mailbox, UIDValidity: loc.UIDValidity, UID: loc.UID,
+		Raw: raw, Submission: sub, ReceivedAt: now,
+	}
+	senderQueries := 0
+	if p.MaxQueriesPerSender > 0 && sub.From != "" {
+		if senderQueries, err = p.Store.QueriesTo(ctx, replyAddress(sub), now); err != nil {
+			return register.Applied{}, err
+		}
+	}
+	decide := func(earlier register.CaseForms) register.Decision {
+		return register.Assess(register.Input{Submission: sub, Earlier: earlier, Today: now, Untrusted: untrusted})
+	}
+	compose := func(c register.CaseInfo, d register.Decision) []register.OutboxMessage {
+		msgs := p.Composer.Replies(sub, c, d)
+		if len(msgs) == 0 || d.Outcome != register.OutcomeQuery {
+			return msgs
+		}
+		if p.MaxQueriesPerSender > 0 && senderQueries >= p.MaxQueriesPerSender {
+			p.log().Warn("query not sent: daily limit for this sender reached", "case", c.Ref)
+			return nil
+		}
+		if p.MaxQueriesPerCase > 0 && !c.Created {
+			// A read outside the transaction: the count of queries this
+			// case caused before this email, which is all that matters.
+			if n, err := p.Store.QueriesForCase(ctx, c.ID); err == nil && n >= p.MaxQueriesPerCase {
+				p.log().Warn("query not sent: limit for this case reached", "case", c.Ref, "queries", n)
+				return nil
+			}
+		}
+		return msgs
+	}
+	applied, err := p.Store.Apply(ctx, in, decide, compose)
+	if err != nil {
+		return register.Applied{}, fmt.Errorf("apply: %w", err)
+	}
+	p.log().Info("message decided", "case", applied.Case.Ref, "outcome", applied.Decision.Outcome,
+		"reasons", applied.Decision.Codes(), "duplicate", applied.Duplicate, "outbox", len(applied.Outbox))
+	return applied, nil
+}
+
+func replyAddress(sub *parser.Submission) string {
+	if sub.ReplyTo != "" {
+		return sub.ReplyTo
+	}
+	return sub.From
+}
+
+func (p *Pipeline) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+func (p *Pipeline) log() *slog.Logger {
+	if p.Log != nil {
+		return p.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
