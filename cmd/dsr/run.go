@@ -165,7 +165,10 @@ func cmdConfig(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		read func() error
 	}{
 		{"keys", func() error { _, err := keyringSpec(cfg.Keys); return err }},
-		{"imap login", func() error { _, err := authenticator(ctx, "imap", cfg.IMAP.Auth, cfg.IMAP.Password, cfg.IMAP.OAuth2); return err }},
+		{"imap login", func() error {
+			_, err := authenticator(ctx, "imap", cfg.IMAP.Auth, cfg.IMAP.Password, cfg.IMAP.OAuth2)
+			return err
+		}},
 	} {
 		if err := s.read(); err != nil {
 			fmt.Fprintf(stderr, "dsr config check: %s: %v\n", s.name, err)
