@@ -77,6 +77,25 @@ type Referral struct {
 	CreatedAt time.Time
 }
 
+// Section lists the record's referral fields whose canonical names start
+// with prefix, labelled and in the form's order: "svc_" for the services
+// involved, "needs_" for needs, "plan_" for care plans. Yes/no values read
+// "Yes" or "No".
+func (r Record) Section(prefix string) []parser.LabelValue {
+	var out []parser.LabelValue
+	for _, f := range parser.ReferralFields {
+		v, ok := r.Referral[f.Name]
+		if !ok || !strings.HasPrefix(f.Name, prefix) {
+			continue
+		}
+		if f.Type == parser.YesNo {
+			v = map[string]string{"true": "Yes", "false": "No"}[v]
+		}
+		out = append(out, parser.LabelValue{Label: f.Label, Value: v})
+	}
+	return out
+}
+
 // Initials are what logs and digests may show of a child.
 func (r Record) Initials() string { return initials(r.FirstNames, r.Surname) }
 

@@ -141,7 +141,8 @@ func testApplyOutcomes(t *testing.T, newDB stDB) {
 					r.Referral["needs_education"] != "1:1 support" || r.Consent.Basis != parser.BasisParental ||
 					!r.Consent.FactsheetGiven || !r.Consent.Sharing["health"] || r.Consent.Sharing["social_care"] ||
 					r.Consent.GivenBy != "Ottoline "+stQuillon.Surname || len(r.Referrals) != 1 || r.Referrals[0].Ref != a.Case.Ref ||
-					r.Initials() != "QM" {
+					r.Initials() != "QM" || !reflect.DeepEqual(r.Section("plan_"), []parser.LabelValue{{Label: "Education, Health and Care Plan", Value: "Yes"}}) ||
+					len(r.Section("svc_")) != 2 || r.Section("needs_")[0].Value != "Sensory assessment" {
 					t.Fatalf("record read back %+v", r)
 				}
 			}
