@@ -110,6 +110,12 @@ func childFailure(runErr error, stderr string) error {
 // Limits.PDFMemoryBytes beyond what the process already has, and writes
 // the JSON result to out. It returns an error only when it cannot write.
 func ServePDFChild(ctx context.Context, in io.Reader, out io.Writer, l Limits) error {
+	return ServePDFChildWith(ctx, in, out, l, nil)
+}
+
+// ServePDFChildWith is ServePDFChild with the mapping whose labels are
+// looked for (nil: DefaultMapping), for operators' label aliases.
+func ServePDFChildWith(ctx context.Context, in io.Reader, out io.Writer, l Limits, m *Mapping) error {
 	l = l.withDefaults()
 	debug.SetMemoryLimit(l.PDFMemoryBytes / 2)
 	if err := limitAddressSpace(l.PDFMemoryBytes); err != nil {
@@ -123,7 +129,7 @@ func ServePDFChild(ctx context.Context, in io.Reader, out io.Writer, l Limits) e
 	case int64(len(data)) > l.MaxAttachmentBytes:
 		res.Reason, res.Error = ReasonPDFMemory, "PDF larger than the attachment limit"
 	default:
-		forms, err := NewInProcessPDFReader(l).ReadPDF(ctx, data)
+		forms, err := NewInProcessPDFReaderWith(l, m).ReadPDF(ctx, data)
 		res.Forms = forms
 		if err != nil {
 			res.Reason = ReasonOf(err)

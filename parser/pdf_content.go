@@ -25,7 +25,7 @@ var errContentBudget = errors.New("content streams larger than the budget")
 // Bounds of the content interpreter.
 const (
 	maxXObjectDepth = 8
-	maxGlyphs       = 500_000
+	maxGlyphs       = 200_000
 )
 
 // textExtractor turns page content into glyphs. Page.Content in the library

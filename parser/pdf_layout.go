@@ -7,6 +7,9 @@ import (
 	"unicode"
 )
 
+// maxFormChunks is more text runs than a form page has by far.
+const maxFormChunks = 4000
+
 // chunk is a run of text on one baseline with no wide gap inside: a
 // label, a value line, one option of a "✓ Yes   No" pair, a paragraph line.
 type chunk struct {
@@ -192,6 +195,9 @@ func overlap(top1, bot1, top2, bot2 float64) float64 {
 // and alignment, and each block goes to the label on its line or, failing
 // that, the nearest label vertically.
 func findLabelValues(pt *pageText, labels map[string]string) []LabelValue {
+	if len(pt.chunks) > maxFormChunks {
+		return nil // not a form page, and the pairing below is quadratic
+	}
 	isLabel := func(s string) bool {
 		k := labelKey(s)
 		_, ok := labels[k]

@@ -499,6 +499,10 @@ func FuzzReadPDF(f *testing.F) {
 		if err != nil && !errors.As(err, &ue) {
 			t.Fatalf("error is not UnreadableError: %v", err)
 		}
+		// A small input that runs out the clock is a loop to find.
+		if ReasonOf(err) == ReasonPDFTimeout && len(data) < 256<<10 {
+			t.Fatalf("time limit on a %d-byte input: %v", len(data), err)
+		}
 		for _, rf := range forms {
 			if rf == nil || (rf.Source != "acroform" && rf.Source != "pdf-text") {
 				t.Fatalf("bad form %+v", rf)
