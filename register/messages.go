@@ -71,11 +71,21 @@ func label(k parser.FormKind, field string) string {
 	return strings.ReplaceAll(field, "_", " ")
 }
 
+// quoteLabel is the label in quotes, as a message names a field. The
+// consent form's bare "Date" says which date it is.
+func quoteLabel(k parser.FormKind, field string) string {
+	q := fmt.Sprintf("%q", label(k, field))
+	if k == parser.Consent && field == "signed_date" {
+		q += " (the date it was signed)"
+	}
+	return q
+}
+
 // fieldMessage writes the message of a field problem.
 func (a *assessor) fieldMessage(is *issue) string {
-	lbl := label(is.kind, is.field)
+	lbl := quoteLabel(is.kind, is.field)
 	on := formsPhrase(is.forms)
-	the := fmt.Sprintf("The %q on %s", lbl, on)
+	the := "The " + lbl + " on " + on
 	switch is.prob {
 	case probMissing:
 		return a.missingMessage(is.field, lbl, on)
@@ -107,7 +117,7 @@ func (a *assessor) fieldMessage(is *issue) string {
 }
 
 func (a *assessor) missingMessage(field, lbl, on string) string {
-	fill := fmt.Sprintf("Please fill in %q on %s", lbl, on)
+	fill := "Please fill in " + lbl + " on " + on
 	switch field {
 	case "svc_health":
 		if !filled(a.forms.Referral, "svc_education") && !filled(a.forms.Referral, "svc_social_care") {
@@ -119,7 +129,7 @@ func (a *assessor) missingMessage(field, lbl, on string) string {
 	case "inpatient_hospital", "admission_date":
 		return fill + ": it is needed for a Blue rating."
 	case "yp_has_capacity":
-		return fmt.Sprintf("%s is %d, so please answer %q on the consent form.", upper(child(a.child)), a.age, lbl)
+		return fmt.Sprintf("%s is %d, so please answer %s on the consent form.", upper(child(a.child)), a.age, lbl)
 	case "signatory_has_pr":
 		return fill + ": it is needed when a parent or carer gives consent."
 	case "bid_decision_maker", "bid_role", "bid_date", "bid_reason":
