@@ -556,7 +556,13 @@ func (d *docxReader) readStyles(r io.Reader) error {
 }
 
 func (d *docxReader) readDocument(r io.Reader) error {
-	return d.tokenLoop(r, d.start, d.end, d.chars)
+	if err := d.tokenLoop(r, d.start, d.end, d.chars); err != nil {
+		return err
+	}
+	if !d.root {
+		return errors.New("document part has no root element")
+	}
+	return nil
 }
 
 func (d *docxReader) start(se xml.StartElement) {
@@ -869,6 +875,9 @@ func (d *docxReader) chars(c xml.CharData) {
 		return
 	}
 	if d.parent(0) == "w:instrText" {
+		if len(d.fields) == 0 {
+			return
+		}
 		if f := d.fields[len(d.fields)-1]; !f.result && len(f.instr) < 256 {
 			f.instr += string(c)
 		}
@@ -1009,7 +1018,7 @@ func markerKind(text string, heading bool) FormKind {
 		return Referral
 	case con && !ref:
 		return Consent
-	case !heading || ref:
+	case ref || con || !heading:
 		return ""
 	}
 	k := labelKey(text)
@@ -1038,7 +1047,9 @@ func (d *docxReader) endRow(t *docxTable) {
 	// the value of the row above.
 	if i == 1 && cells[0].cont && t.lastForm == d.cur() && t.lastPair >= 0 {
 		lv := &t.lastForm.rf.ByLabel[t.lastPair]
-		if v := finishValue(cells[1].text); v != "" {
+		v := finishValue(cells[1].text)
+		if v != "" && len(lv.Value)+len(v) < docxMaxSinkText && d.text+len(v) <= docxMaxText {
+			d.text += len(v)
 			lv.Value = strings.TrimLeft(lv.Value+"\n"+v, "\n")
 		}
 		return

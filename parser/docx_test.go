@@ -312,6 +312,7 @@ func TestReadDOCXUnreadable(t *testing.T) {
 		{"encrypted zip entry", encryptedEntry(t), Limits{}, reasonDOCXEncrypted},
 		{"bad xml", docxOf(t, "<w:p><w:r><w:t>a</w:r></w:p>"), Limits{}, reasonDOCXDamaged},
 		{"no document part", zipOf(t, map[string]string{"word/other.xml": "<x/>"}), Limits{}, reasonDOCXNotDOCX},
+		{"empty document part", zipOf(t, map[string]string{"word/document.xml": ""}), Limits{}, reasonDOCXDamaged},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -458,6 +459,12 @@ func TestReadDOCXMarkup(t *testing.T) {
 			body: p(r(`<w:fldChar w:fldCharType="begin"><w:ffData><w:name w:val="Check1"/><w:checkBox><w:default w:val="1"/></w:checkBox></w:ffData></w:fldChar>`) +
 				r(`<w:instrText> FORMCHECKBOX </w:instrText>`) + r(`<w:fldChar w:fldCharType="end"/>`)),
 			byName: map[string]string{"Check1": "Yes"},
+		},
+		{
+			// Malformed: the field ends inside its own instructions.
+			name:   "field ended inside its instructions",
+			body:   table(row("Surname", p(r(`<w:fldChar w:fldCharType="begin"/>`)+r(`<w:instrText><w:fldChar w:fldCharType="end"/> FORMTEXT </w:instrText>`)+r(`<w:t>Lee</w:t>`)))),
+			labels: map[string]string{"Surname": "Lee"},
 		},
 		{
 			name: "legacy text field spanning runs",
