@@ -1,0 +1,341 @@
+package intake
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"html"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-message/mail"
+
+	"dsr-intake/parser"
+	"dsr-intake/register"
+)
+
+// e2eClock is the reference day of the samples.
+var e2eClock = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+
+type e2e struct {
+	dc       *dovecotServer
+	sink     *smtpSink
+	store    *register.Store
+	daemon   *Daemon
+	sender   *Sender
+	composer *Composer
+}
+
+func newE2E(t *testing.T) *e2e {
+	t.Helper()
+	dc := startDovecot(t)
+	sink := startSMTPSink(t)
+	keys, err := register.GenerateKeyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	store, err := register.Open(ctx, register.Options{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "dsr.db"), Keys: keys,
+		Now: func() time.Time { return e2eClock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	log := testSlog(t)
+	composer := &Composer{From: "bromley.dsr@nhs.net", FromName: "Bromley DSR", SecureDomains: []string{"nhs.net", "gov.uk"}}
+	pipeline := &Pipeline{Parser: parser.New(parser.Options{}), Store: store, Composer: composer, Log: log,
+		MaxQueriesPerCase: 5, MaxQueriesPerSender: 20, Now: func() time.Time { return e2eClock }}
+	sender := &Sender{Store: store, Composer: composer, SMTP: sink.Config(TLSStartTLS), Log: log,
+		Now: func() time.Time { return e2eClock }}
+	imapCfg := dc.Config(TLSImplicit)
+	imapCfg.Logger = log
+	d := &Daemon{IMAP: imapCfg, Pipeline: pipeline, Sender: sender, Store: store, Log: log, MaxAttempts: 2}
+	return &e2e{dc: dc, sink: sink, store: store, daemon: d, sender: sender, composer: composer}
+}
+
+func readSample(t *testing.T, name string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "testdata", "samples", name, "message.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func sampleNames(t *testing.T) []string {
+	t.Helper()
+	dirs, err := filepath.Glob(filepath.Join("..", "testdata", "samples", "*"))
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no samples: %v", err)
+	}
+	var names []string
+	for _, d := range dirs {
+		names = append(names, filepath.Base(d))
+	}
+	return names
+}
+
+func expectedOutcome(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "samples", name, "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exp struct {
+		Outcome string `json:"outcome"`
+	}
+	if err := json.Unmarshal(b, &exp); err != nil {
+		t.Fatal(err)
+	}
+	return exp.Outcome
+}
+
+// subjectsIn lists the subjects of a folder's messages, sorted.
+func (e *e2e) subjectsIn(t *testing.T, folder string) []string {
+	var out []string
+	for _, m := range e.dc.Messages(t, folder) {
+		s, err := parser.New(parser.Options{}).Parse(context.Background(), m.Raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s.Subject)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestIntakeEndToEndDovecot appends every sample to a real Dovecot inbox,
+// runs the intake once, and checks folders, register, review queue and the
+// queries at the SMTP sink; then a reply with the missing consent form
+// completes a queried case.
+func TestIntakeEndToEndDovecot(t *testing.T) {
+	e := newE2E(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	want := map[string][]string{} // folder -> sample subjects
+	folderOf := map[string]string{"register": "Processed", "query": "Queried", "review": "Review", "ignore": "Ignored"}
+	for _, name := range sampleNames(t) {
+		raw := readSample(t, name)
+		e.dc.Append(t, "INBOX", raw)
+		sub, err := parser.New(parser.Options{}).Parse(ctx, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := folderOf[expectedOutcome(t, name)]
+		want[f] = append(want[f], sub.Subject)
+	}
+	if err := e.daemon.RunOnce(ctx); err != nil {
+		t.Fatalf("RunOnce: %v", err)
+	}
+	if n, err := e.sender.Drain(ctx); err != nil || n != 2 {
+		t.Fatalf("Drain sent %d, err %v; want the 2 queries", n, err)
+	}
+
+	if got := e.dc.Messages(t, "INBOX"); len(got) != 0 {
+		t.Errorf("%d messages left in INBOX", len(got))
+	}
+	for folder, subjects := range want {
+		sort.Strings(subjects)
+		if got := e.subjectsIn(t, folder); strings.Join(got, "|") != strings.Join(subjects, "|") {
+			t.Errorf("%s holds %q, want %q", folder, got, subjects)
+		}
+	}
+	for _, m := range e.dc.Messages(t, "Processed") {
+		if m.has(`\Seen`) {
+			t.Error("a processed message was marked read: the intake must only peek")
+		}
+	}
+
+	records, err := e.store.ListRecords(ctx, register.RecordFilter{Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(records) != 3 {
+		t.Errorf("%d records on the register, want 3 (the three happy samples)", len(records))
+	}
+	queue, err := e.store.ReviewQueue(ctx, register.ReviewFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(queue) != 2 {
+		t.Errorf("%d review items, want 2 (age 18, best interest decision)", len(queue))
+	}
+
+	// The queries: threaded to the referrer's email, no names for
+	// recipients outside the secure domains (all samples' queried
+	// referrers are on nhs.net, so names are allowed), automatic.
+	msgs := e.sink.Messages()
+	if len(msgs) != 2 {
+		t.Fatalf("sink has %d messages, want 2", len(msgs))
+	}
+	var harveyQuery *mail.Reader
+	var harveyQueryID, harveySubject string
+	for _, m := range msgs {
+		mr, err := mail.CreateReader(bytes.NewReader(m.Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		subj, _ := mr.Header.Subject()
+		if !strings.Contains(subj, "More information needed for your DSR referral") || !strings.HasPrefix(subj, "[DSR-2026-") {
+			t.Errorf("query subject %q", subj)
+		}
+		if mr.Header.Get("Auto-Submitted") != "auto-replied" || mr.Header.Get("X-Auto-Response-Suppress") != "All" {
+			t.Error("query lacks Auto-Submitted / X-Auto-Response-Suppress")
+		}
+		irt, _ := mr.Header.MsgIDList("In-Reply-To")
+		if len(irt) != 1 {
+			t.Errorf("query In-Reply-To %v", irt)
+		}
+		if m.To[0] == "mark.ellison1@nhs.net" {
+			harveyQuery = mr
+			harveyQueryID, _ = mr.Header.MessageID()
+			harveySubject = subj
+			if irt[0] != "202611241320.fa0a3c7847b15706@nhs.net" {
+				t.Errorf("query to Harvey's referrer replies to %v", irt)
+			}
+		}
+	}
+	if harveyQuery == nil {
+		t.Fatal("no query went to the referrer whose consent form was missing")
+	}
+	body := readBody(t, harveyQuery)
+	if !strings.Contains(body, "consent form") {
+		t.Errorf("query body does not say what is missing:\n%s", body)
+	}
+
+	// The reply: the referrer sends the consent form, threaded to the query.
+	reply := replyWithConsent(t, harveyQueryID, "RE: "+harveySubject)
+	e.dc.Append(t, "INBOX", reply)
+	if err := e.daemon.RunOnce(ctx); err != nil {
+		t.Fatalf("RunOnce (reply): %v", err)
+	}
+	if got := e.subjectsIn(t, "Processed"); len(got) != 4 || !contains(got, "RE: "+harveySubject) {
+		t.Errorf("the reply did not complete the case: Processed holds %q", got)
+	}
+	records, err = e.store.ListRecords(ctx, register.RecordFilter{Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(records) != 4 {
+		t.Errorf("%d records after the reply, want 4", len(records))
+	}
+	if _, err := e.store.RecordByNHS(ctx, "9999437753", "test"); err != nil {
+		t.Errorf("Harvey is not on the register after the reply: %v", err)
+	}
+
+	// Running again changes nothing and sends nothing.
+	if err := e.daemon.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := e.sender.Drain(ctx); n != 0 {
+		t.Errorf("a second run sent %d more emails", n)
+	}
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func readBody(t *testing.T, mr *mail.Reader) string {
+	t.Helper()
+	var b strings.Builder
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			break
+		}
+		buf := new(bytes.Buffer)
+		buf.ReadFrom(p.Body)
+		b.Write(buf.Bytes())
+	}
+	return b.String()
+}
+
+// consentDOCX makes a Word consent form the way a referrer's own template
+// might: a two-column table of label and value, under the form's title.
+func consentDOCX(t *testing.T, rows [][2]string) []byte {
+	t.Helper()
+	var cells strings.Builder
+	for _, r := range rows {
+		fmt.Fprintf(&cells, `<w:tr><w:tc><w:p><w:r><w:t>%s</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>%s</w:t></w:r></w:p></w:tc></w:tr>`,
+			html.EscapeString(r[0]), html.EscapeString(r[1]))
+	}
+	doc := `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>
+<w:p><w:r><w:t>DSR-CONSENT</w:t></w:r></w:p>
+<w:p><w:r><w:t>Bromley Children and Young People's Dynamic Support Register - Consent Form</w:t></w:r></w:p>
+<w:tbl>` + cells.String() + `</w:tbl></w:body></w:document>`
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, content := range map[string]string{
+		"[Content_Types].xml": `<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>`,
+		"word/document.xml":   doc,
+	} {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(content))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// replyWithConsent is Harvey Bell's referrer answering the query with the
+// consent form.
+func replyWithConsent(t *testing.T, queryID, subject string) []byte {
+	t.Helper()
+	docx := consentDOCX(t, [][2]string{
+		{"Name of child / young person", "Harvey Bell"},
+		{"Date of birth", "06/06/2012"},
+		{"NHS number", "999 943 7753"},
+		{"Consent is given by", "Person with parental responsibility"},
+		{"I consent to inclusion on the DSR", "Yes"},
+		{"I have been given the DSR fact sheet", "Yes"},
+		{"Name of person giving consent", "Claire Bell"},
+		{"Relationship to child", "Mother"},
+		{"Has parental responsibility", "Yes"},
+		{"Signature (typed name accepted)", "Claire Bell"},
+		{"Date", "24/11/2026"},
+	})
+	var h mail.Header
+	h.SetAddressList("From", []*mail.Address{{Name: "Mark Ellison", Address: "mark.ellison1@nhs.net"}})
+	h.SetAddressList("To", []*mail.Address{{Address: "bromley.dsr@nhs.net"}})
+	h.SetSubject(subject)
+	h.SetDate(e2eClock)
+	h.SetMessageID("reply-harvey@nhs.net")
+	h.SetMsgIDList("In-Reply-To", []string{queryID})
+	h.SetMsgIDList("References", []string{"202611241320.fa0a3c7847b15706@nhs.net", queryID})
+	var buf bytes.Buffer
+	w, err := mail.CreateWriter(&buf, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var th mail.InlineHeader
+	th.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
+	tw, _ := w.CreateSingleInline(th)
+	tw.Write([]byte("Hello, the signed consent form is attached.\r\nMark"))
+	tw.Close()
+	var ah mail.AttachmentHeader
+	ah.SetContentType("application/vnd.openxmlformats-officedocument.wordprocessingml.document", nil)
+	ah.SetFilename("DSR consent form.docx")
+	aw, _ := w.CreateAttachment(ah)
+	aw.Write(docx)
+	aw.Close()
+	w.Close()
+	return buf.Bytes()
+}
