@@ -114,7 +114,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		if err == nil {
 			// One writer at a time anyway; a few connections let readers
 			// run beside it under WAL.
-			s.db.SetMaxOpenConns(4)
+			s.db.SetMaxOpenConns(8)
 		}
 	case "postgres", "postgresql", "pgx":
 		s.dialect = dialectPostgres

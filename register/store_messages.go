@@ -54,6 +54,11 @@ type CaseInfo struct {
 	Ref     string
 	State   string
 	Created bool
+	// Queries is how many query emails the case had caused before this
+	// email, counted inside Apply's transaction, for compose's loop limit
+	// (calling the store from inside compose would need a second
+	// connection while the transaction holds one).
+	Queries int
 }
 
 // OutboxMessage is an email a decision causes, written to the outbox in the
@@ -264,6 +269,11 @@ func (s *Store) apply(ctx context.Context, tx *sqlx.Tx, in Incoming, sub *parser
 		}
 	}
 	out.Case = c.CaseInfo
+	if c.ID != 0 && !c.Created {
+		if err := s.get(ctx, tx, &out.Case.Queries, `SELECT COUNT(*) FROM outbox WHERE case_id = ? AND kind = ?`, c.ID, "query"); err != nil {
+			return Applied{}, fmt.Errorf("count queries for case: %w", err)
+		}
+	}
 
 	// (5) The emails the decision causes.
 	for _, m := range compose(out.Case, d) {

@@ -255,15 +255,22 @@ func testReplyJoinsCase(t *testing.T, newDB stDB) {
 	reply := &parser.Submission{InReplyTo: []string{q.MessageID}, References: []string{"ref-1@example.org", q.MessageID},
 		Consent: stConsent(stQuillon, parser.BasisParental)}
 	var seen CaseForms
+	var composed CaseInfo
 	a, err := s.Apply(ctx, stMessage("reply-1@example.org", reply), func(earlier CaseForms) Decision {
 		seen = earlier
 		return stRules(reply)(earlier)
-	}, stCompose(reply))
+	}, func(c CaseInfo, d Decision) []OutboxMessage {
+		composed = c
+		return stCompose(reply)(c, d)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if a.Case.ID != first.Case.ID || a.Case.Created || a.Decision.Outcome != OutcomeRegister || a.RecordID == 0 {
 		t.Fatalf("reply applied as %+v, want a register on case %s", a, first.Case.Ref)
+	}
+	if composed.Queries != 1 || composed.Ref != first.Case.Ref || first.Case.Queries != 0 {
+		t.Fatalf("compose saw %+v (first %+v), want the case with one query before", composed, first.Case)
 	}
 	if seen.Referral == nil || seen.Referral.Get("cyp_nhs_number") != stQuillon.NHS || seen.Consent != nil {
 		t.Fatalf("decide saw earlier forms %+v", seen)
