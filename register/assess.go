@@ -81,13 +81,26 @@ func NewDecision(reasons ...Reason) Decision {
 	if d.Reasons == nil {
 		d.Reasons = []Reason{}
 	}
-	rank := map[Outcome]int{OutcomeRegister: 0, OutcomeQuery: 1, OutcomeReview: 2, OutcomeIgnore: 3}
 	for _, r := range reasons {
-		if o := outcomeOf(r.Code); rank[o] > rank[d.Outcome] {
+		if o := outcomeOf(r.Code); rank(o) > rank(d.Outcome) {
 			d.Outcome = o
 		}
 	}
 	return d
+}
+
+// rank orders outcomes by precedence: ignore over review over query over
+// register.
+func rank(o Outcome) int {
+	switch o {
+	case OutcomeIgnore:
+		return 3
+	case OutcomeReview:
+		return 2
+	case OutcomeQuery:
+		return 1
+	}
+	return 0
 }
 
 // DuplicateDecision is the decision for a message processed before.
@@ -155,13 +168,13 @@ const (
 // forms under one code (cyp_dob is on both), so their message is written
 // at the end, naming every form they were found on.
 type issue struct {
-	code   string
-	msg    string
-	prob   problem
-	kind   parser.FormKind // the form whose label the message uses
-	field  string
-	forms  []parser.FormKind
-	field2 bool // true for field problems (msg is rendered later)
+	code     string
+	msg      string
+	prob     problem
+	kind     parser.FormKind // the form whose label the message uses
+	field    string
+	forms    []parser.FormKind
+	deferred bool // a field problem: msg is written once all forms are seen
 }
 
 // assessor holds what the rules share while one email is assessed.
@@ -222,10 +235,12 @@ func newAssessor(in Input, sub *parser.Submission) *assessor {
 }
 
 // ageOn is the age in whole years on a date. Someone born on 29 February
-// turns a year older on 1 March in a non-leap year (the convention in
-// England and Wales, Family Law Reform Act 1969 s.9: a person attains an
-// age at the start of the anniversary of their birth, and in a common year
-// 29 February's anniversary has passed only once 28 February is over).
+// turns a year older on 1 March in a non-leap year: the usual UK legal
+// reading (a person attains an age at the start of the anniversary of
+// their birth, Family Law Reform Act 1969 s.9, and a common year has no
+// 29 February, so the anniversary is the day after 28 February). So a
+// child born on 29 February 2008 is 17 on 28 February 2026 and 18 on
+// 1 March 2026.
 func ageOn(dob, on time.Time) int {
 	years := on.Year() - dob.Year()
 	m, d := dob.Month(), dob.Day()
@@ -308,7 +323,7 @@ func (a *assessor) fieldIssue(p problem, k parser.FormKind, field string) {
 		is.forms = append(is.forms, k)
 		return
 	}
-	is := &issue{code: code, prob: p, kind: k, field: field, forms: []parser.FormKind{k}, field2: true}
+	is := &issue{code: code, prob: p, kind: k, field: field, forms: []parser.FormKind{k}, deferred: true}
 	a.issues = append(a.issues, is)
 	a.byCode[code] = is
 }
@@ -329,7 +344,7 @@ func (a *assessor) reasons() []Reason {
 	out := make([]Reason, 0, len(a.issues))
 	for _, is := range a.issues {
 		msg := is.msg
-		if is.field2 {
+		if is.deferred {
 			msg = a.fieldMessage(is)
 		}
 		out = append(out, Reason{Code: is.code, Message: msg})
