@@ -573,7 +573,7 @@ var withdrawalRE = regexp.MustCompile(
 	`\b(?:withdraw(?:s|n|ing|al)?|revok(?:e|es|ed|ing)|retract(?:s|ed|ing)?)(?:\s+(?:of|my|our|his|her|their|the|all|this|that|any|parental))*\s+consent\b` +
 		`|\bconsent\s+(?:is\s+|has\s+been\s+|to\s+be\s+|being\s+)?(?:withdrawn|revoked)\b` +
 		`|\bno\s+longer\s+(?:consent|give\s+(?:my\s+|our\s+)?consent|agree|wish\s+to\s+consent|want\s+to\s+consent)\b` +
-		`|\bno\s+longer\s+(?:want|wish)\b[^.]{0,40}\b(?:on|part\s+of|in)\s+the\s+(?:dsr|register|dynamic\s+support\s+register)\b` +
+		`|\bno\s+longer\s+(?:wants?|wish(?:es)?)\b[^.]{0,40}\b(?:on|part\s+of|in)\s+the\s+(?:dsr|register|dynamic\s+support\s+register)\b` +
 		`|\b(?:remove|take)\s+(?:\S+\s+){1,3}?(?:off|from)\s+(?:the\s+)?(?:dsr|register|dynamic\s+support\s+register)\b`)
 
 // notARequestRE, just before a match, marks the words as information

@@ -705,3 +705,36 @@ func BenchmarkAssess(b *testing.B) {
 		}
 	}
 }
+
+func TestWithdrawalRequested(t *testing.T) {
+	tests := []struct {
+		subject, body string
+		want          bool
+	}{
+		{"Withdrawal of consent", "", true},
+		{"Consent withdrawn", "", true},
+		{"", "Please withdraw my consent.", true},
+		{"", "I'm writing to withdraw consent for my daughter to be on the DSR.", true},
+		{"", "We wish to withdraw our consent with immediate effect.", true},
+		{"", "Please remove me from the register.", true},
+		{"", "Can you take him off the DSR please", true},
+		{"", "Please remove Zoë’s details from the register", true},
+		{"", "We no longer consent to this.", true},
+		{"", "Sam no longer wants to be on the register.", true},
+		{"", "I am revoking my consent.", true},
+		{"", "Hello, can you withdraw my consent please?", true},
+		{"", "The family were told they can withdraw consent at any time.", false},
+		{"", "Dad is aware of his right to withdraw consent.", false},
+		{"", "If you wish to withdraw consent, email the DSR inbox.", false},
+		{"", "Please find the forms attached.", false},
+		{"", "Thanks.\n\nOn Mon, 23 Nov 2026 at 10:00, DSR wrote:\nYou may withdraw consent", false},
+		{"", "Thanks.\n> please remove me from the register", false},
+		{"Re: DSR referral", "Consent form attached, signed by mum.", false},
+	}
+	for _, tt := range tests {
+		sub := &parser.Submission{Subject: tt.subject, Body: tt.body}
+		if got := withdrawalRequested(sub); got != tt.want {
+			t.Errorf("withdrawalRequested(%q, %q) = %v, want %v", tt.subject, tt.body, got, tt.want)
+		}
+	}
+}
