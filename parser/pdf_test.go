@@ -287,6 +287,14 @@ func TestReadPDFPageLimit(t *testing.T) {
 	}
 }
 
+func TestReadPDFTimeLimit(t *testing.T) {
+	// An expired budget: the reader stops at its first check.
+	_, err := NewInProcessPDFReader(Limits{PDFTimeout: time.Nanosecond}).ReadPDF(context.Background(), pdfFixture(t, "referral-flat-qpdf.pdf"))
+	if ReasonOf(err) != ReasonPDFTimeout {
+		t.Fatalf("err = %v", err)
+	}
+}
+
 func TestReadPDFContextCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
