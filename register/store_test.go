@@ -42,7 +42,12 @@ func testStore(t *testing.T, newDB stDB) {
 		{"EncryptedColumns", testEncryptedColumns},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newDB) })
+		t.Run(tc.name, func(t *testing.T) {
+			// Each test has its own database (file or schema); running
+			// them side by side overlaps PostgreSQL's commit waits.
+			t.Parallel()
+			tc.fn(t, newDB)
+		})
 	}
 }
 
