@@ -1,0 +1,268 @@
+package intake
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"dsr-intake/parser"
+	"dsr-intake/register"
+)
+
+var (
+	dsrBinOnce sync.Once
+	dsrBin     string
+	dsrBinErr  error
+)
+
+// buildDSR builds the dsr command once per test run, so tests can run the
+// real daemon as a separate process and kill it.
+func buildDSR(t *testing.T) string {
+	t.Helper()
+	dsrBinOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "dsr-bin-")
+		if err != nil {
+			dsrBinErr = err
+			return
+		}
+		dsrBin = filepath.Join(dir, "dsr")
+		out, err := exec.Command("go", "build", "-o", dsrBin, "../cmd/dsr").CombinedOutput()
+		if err != nil {
+			dsrBinErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if dsrBinErr != nil {
+		t.Fatal(dsrBinErr)
+	}
+	return dsrBin
+}
+
+// uniqueCopy gives a sample a Message-ID of its own (and so a content hash
+// of its own), keeping the original as another header.
+func uniqueCopy(raw []byte, id string) []byte {
+	head, body, _ := bytes.Cut(raw, []byte("\r\n\r\n"))
+	lines := strings.Split(string(head), "\r\n")
+	for i, l := range lines {
+		if strings.HasPrefix(strings.ToLower(l), "message-id:") {
+			lines[i] = "X-Original-" + l
+		}
+	}
+	out := "Message-ID: <" + id + ">\r\n" + strings.Join(lines, "\r\n") + "\r\n\r\n"
+	return append([]byte(out), body...)
+}
+
+// daemonConfig writes a configuration for the dsr binary against the test
+// Dovecot and SMTP sink.
+func daemonConfig(t *testing.T, dc *dovecotServer, sink *smtpSink, dir string) string {
+	t.Helper()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	keys, err := register.GenerateKeyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := write("keyring", string(keys.Marshal()))
+	imapPw := write("imap-password", dc.Password)
+	smtpPw := write("smtp-password", sink.Password)
+	cfg := fmt.Sprintf(`
+[imap]
+addr = %q
+tls = "implicit"
+ca_file = %q
+username = %q
+password = { file = %q }
+
+[smtp]
+addr = %q
+tls = "starttls"
+ca_file = %q
+username = %q
+password = { file = %q }
+from = "bromley.dsr@nhs.net"
+
+[database]
+driver = "sqlite"
+dsn = %q
+
+[keys]
+file = %q
+
+[intake]
+poll = "@every 1m"
+max_attempts = 3
+max_queries_per_case = 100
+max_queries_per_sender_per_day = 10000
+
+[log]
+format = "json"
+level = "info"
+`, dc.Addr, dc.CAFile, dc.User, imapPw, sink.Addr, sink.CAFile, sink.User, smtpPw,
+		filepath.Join(dir, "dsr.db"), keyFile)
+	return write("dsr.toml", cfg)
+}
+
+// TestCrashRecoveryDovecot kills the real daemon with SIGKILL at random
+// points while it works through a few hundred emails, restarts it each
+// time, and then checks that every email ended in exactly one folder, the
+// one of its outcome, with exactly one effect, and that every query was
+// written once and delivered.
+func TestCrashRecoveryDovecot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test: skipped with -short")
+	}
+	bin := buildDSR(t)
+	dc := startDovecot(t)
+	sink := startSMTPSink(t)
+	dir := t.TempDir()
+	cfgPath := daemonConfig(t, dc, sink, dir)
+
+	const total = 200
+	names := sampleNames(t)
+	wantFolder := map[string]string{} // Message-ID -> folder
+	folderOf := map[string]string{"register": "Processed", "query": "Queried", "review": "Review", "ignore": "Ignored"}
+	wantQueries := 0
+	c := dc.client(t)
+	for i := 0; i < total; i++ {
+		name := names[i%len(names)]
+		id := fmt.Sprintf("crash-%03d@test.example", i)
+		raw := uniqueCopy(readSample(t, name), id)
+		cmd := c.Append("INBOX", int64(len(raw)), nil)
+		cmd.Write(raw)
+		cmd.Close()
+		if _, err := cmd.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		o := expectedOutcome(t, name)
+		wantFolder[id] = folderOf[o]
+		if o == "query" {
+			wantQueries++
+		}
+	}
+	c.Close()
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	kills := 0
+	for round := 0; round < 12; round++ {
+		cmd := exec.Command(bin, "run", "--config", cfgPath)
+		var logs bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &logs, &logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(300+rng.IntN(1500)) * time.Millisecond)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Wait()
+		kills++
+		if strings.Contains(logs.String(), `"level":"ERROR"`) && strings.Contains(logs.String(), "panic") {
+			t.Fatalf("daemon panicked:\n%s", logs.String())
+		}
+	}
+	// Then let it finish: --once until the inbox is empty.
+	for i := 0; i < 10 && len(dc.Messages(t, "INBOX")) > 0; i++ {
+		out, err := exec.Command(bin, "run", "--config", cfgPath, "--once").CombinedOutput()
+		if err != nil {
+			t.Fatalf("dsr run --once: %v\n%s", err, out)
+		}
+	}
+
+	keys, err := register.LoadKeyring("file:" + filepath.Join(dir, "keyring"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := register.Open(context.Background(), register.Options{Driver: "sqlite", DSN: filepath.Join(dir, "dsr.db"), Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ctx := context.Background()
+
+	// Every message in exactly one folder, the right one, and recorded as
+	// decided with the outcome of that folder.
+	outcomeOf := map[string]register.Outcome{"Processed": register.OutcomeRegister, "Queried": register.OutcomeQuery,
+		"Review": register.OutcomeReview, "Ignored": register.OutcomeIgnore}
+	seen := map[string]string{}
+	for _, folder := range []string{"INBOX", "Processed", "Queried", "Review", "Ignored", "Quarantine"} {
+		for _, m := range dc.Messages(t, folder) {
+			sub, err := parser.New(parser.Options{}).Parse(context.Background(), m.Raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if prev, dup := seen[sub.MessageID]; dup {
+				t.Errorf("%s is in both %s and %s", sub.MessageID, prev, folder)
+			}
+			seen[sub.MessageID] = folder
+			st, err := store.MessageState(ctx, parser.Hash(m.Raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Outcome != outcomeOf[folder] || (st.State != register.MessageDecided && st.State != register.MessageMoved) {
+				t.Errorf("%s in %s: store says state %q outcome %q", sub.MessageID, folder, st.State, st.Outcome)
+			}
+		}
+	}
+	for id, want := range wantFolder {
+		if seen[id] != want {
+			t.Errorf("%s is in %q, want %q", id, seen[id], want)
+		}
+	}
+
+	// Exactly one effect each: the review items and the register's records.
+	queue, err := store.ReviewQueue(ctx, register.ReviewFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantReview := 0
+	for _, f := range wantFolder {
+		if f == "Review" {
+			wantReview++
+		}
+	}
+	if len(queue) != wantReview {
+		t.Errorf("%d review items, want %d", len(queue), wantReview)
+	}
+	records, err := store.ListRecords(ctx, register.RecordFilter{Actor: "test", Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(records) != 3 {
+		t.Errorf("%d records, want 3: re-referrals of the same child must update one record", len(records))
+	}
+
+	// Queries: every one delivered, under one Message-ID each. A kill
+	// between the server's acceptance and the outbox row's commit can make
+	// one email go twice (with the same Message-ID, so mail clients show
+	// it once); that is the only duplicate allowed, at most one per kill.
+	byID := map[string]int{}
+	for _, m := range sink.Messages() {
+		sub, err := parser.New(parser.Options{}).Parse(ctx, m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byID[sub.MessageID]++
+	}
+	if len(byID) != wantQueries {
+		t.Errorf("%d distinct queries delivered, want %d", len(byID), wantQueries)
+	}
+	dups := 0
+	for _, n := range byID {
+		dups += n - 1
+	}
+	if dups > kills {
+		t.Errorf("%d duplicate deliveries for %d kills", dups, kills)
+	}
+	t.Logf("%d emails, %d kills, %d queries delivered, %d resent after a kill", total, kills, len(byID), dups)
+}
