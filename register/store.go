@@ -54,12 +54,14 @@ var ErrNotFound = errors.New("register: not found")
 // block the writer, foreign keys on, immediate transactions so a read that
 // turns into a write never fails with SQLITE_BUSY, and the SQLite time
 // format so times round-trip (the driver's default appends Go's monotonic
-// clock reading, which never compares equal).
+// clock reading, which never compares equal). secure_delete zeroes what an
+// update or delete frees, so erased ciphertexts do not linger in free pages.
 var sqlitePragmas = []string{
 	"_pragma=busy_timeout(10000)",
 	"_pragma=journal_mode(WAL)",
 	"_pragma=foreign_keys(1)",
 	"_pragma=synchronous(NORMAL)",
+	"_pragma=secure_delete(1)",
 	"_txlock=immediate",
 	"_time_format=sqlite",
 }

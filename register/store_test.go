@@ -772,3 +772,43 @@ func TestSQLitePlaintextScan(t *testing.T) {
 	}
 	scan("closed")
 }
+
+// TestSQLiteWithdrawalErases checks that what a withdrawal erases is gone
+// from the database file, not only from the rows: not even its ciphertext
+// is left in free pages.
+func TestSQLiteWithdrawalErases(t *testing.T) {
+	ctx := context.Background()
+	o := stSQLiteDB(t)
+	s := stOpen(t, o, stKeys(t))
+	in := stMessage("er-1@example.org", &parser.Submission{Referral: stReferral(stQuillon), Consent: stConsent(stQuillon, parser.BasisParental)})
+	// Attachments make raw emails span overflow pages, which a delete
+	// frees whole.
+	in.Raw = append(in.Raw, bytes.Repeat([]byte("JVBERi0xLjcKJeLjz9MK"), 1000)...)
+	a := stApply(t, s, in)
+	var data, raw []byte
+	if err := s.db.Get(&data, "SELECT data FROM records WHERE id = ?", a.RecordID); err != nil || len(data) < 64 {
+		t.Fatalf("record ciphertext: %d bytes (%v)", len(data), err)
+	}
+	if err := s.db.Get(&raw, "SELECT raw FROM messages WHERE hash = ?", in.Hash); err != nil || len(raw) < 64 {
+		t.Fatalf("raw ciphertext: %d bytes (%v)", len(raw), err)
+	}
+	if err := s.WithdrawConsent(ctx, a.RecordID, "coord", "withdrawn"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil { // checkpoints the WAL into the file
+		t.Fatal(err)
+	}
+	file, err := os.ReadFile(o.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(file, []byte(a.Case.Ref)) {
+		t.Fatal("the case reference is not in the file: the scan reads nothing")
+	}
+	// A 32-byte window of each ciphertext is enough to recognise it.
+	for name, ct := range map[string][]byte{"record": data, "raw email": raw} {
+		if bytes.Contains(file, ct[len(ct)-48:len(ct)-16]) {
+			t.Errorf("the erased %s's ciphertext is still in the database file", name)
+		}
+	}
+}
