@@ -1,0 +1,141 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestExampleLoads: dsr.example.toml is a valid configuration, and it
+// documents every key the configuration has.
+func TestExampleLoads(t *testing.T) {
+	path := filepath.Join("..", "dsr.example.toml")
+	c, err := Load(path)
+	if err != nil {
+		t.Fatalf("the example does not load: %v", err)
+	}
+	if c.IMAP.Auth != "xoauth2" || c.Intake.MaxIdle.Duration != 25*time.Minute || c.Intake.ReminderAfter.Duration != 7*24*time.Hour {
+		t.Errorf("example values not read: %+v", c.Intake)
+	}
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range tomlKeys(reflect.TypeOf(Config{})) {
+		if !regexp.MustCompile(`(?m)^#?\s*` + regexp.QuoteMeta(key) + `\s*=`).Match(text) &&
+			!strings.Contains(string(text), "["+key+"]") && !strings.Contains(string(text), "."+key+"]") && !strings.Contains(string(text), "[["+key+"]]") {
+			t.Errorf("dsr.example.toml does not document %q", key)
+		}
+	}
+}
+
+// tomlKeys lists the leaf key names of a config struct.
+func tomlKeys(t reflect.Type) []string {
+	var keys []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag := strings.Split(f.Tag.Get("toml"), ",")[0]
+		ft := f.Type
+		if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct {
+			keys = append(keys, tag)
+			keys = append(keys, tomlKeys(ft.Elem())...)
+			continue
+		}
+		if f.Anonymous && ft.Kind() == reflect.Struct {
+			keys = append(keys, tomlKeys(ft)...)
+			continue
+		}
+		switch {
+		case ft == reflect.TypeOf(Secret{}), ft == reflect.TypeOf(Duration{}):
+			keys = append(keys, tag)
+		case ft.Kind() == reflect.Struct:
+			keys = append(keys, tomlKeys(ft)...)
+		case tag != "":
+			keys = append(keys, tag)
+		}
+	}
+	return keys
+}
+
+func write(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "dsr.toml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadProblems(t *testing.T) {
+	tests := []struct {
+		name, text string
+		want       []string // fragments each problem message must contain
+	}{
+		{"unknown key", "[imap]\nadress = \"x:1\"\n", []string{"unknown key", "imap.adress"}},
+		{"password inline is not a thing", "[imap]\naddr = \"mail.example:993\"\nusername = \"u\"\n", []string{"imap.password", "file"}},
+		{"insecure to a remote host", "[imap]\naddr = \"mail.example:143\"\ntls = \"insecure\"\npassword = { env = \"X\" }\n", []string{"imap.tls", "loopback"}},
+		{"bad poll", "[intake]\npoll = \"every five minutes\"\n", []string{"intake.poll"}},
+		{"CRON_TZ alone does not panic", "[intake]\npoll = \"CRON_TZ=Europe/London\"\n", []string{"intake.poll"}},
+		{"idle too long", "[intake]\nmax_idle = \"45m\"\n", []string{"intake.max_idle", "29m"}},
+		{"bad duration", "[intake]\nwatchdog = \"soon\"\n", []string{"duration"}},
+		{"bad time zone", "[intake]\ntime_zone = \"Mars/Olympus\"\n", []string{"intake.time_zone"}},
+		{"mapping to an unknown field", "[forms.referral.fields]\n\"ChildName\" = \"child_name\"\n", []string{"forms.referral", "child_name"}},
+		{"digest without recipients", "[[digest]]\nname = \"panel\"\nschedule = \"0 7 * * 1\"\n", []string{"digest[0].recipients"}},
+		{"xoauth2 without a token source", "[imap]\nauth = \"xoauth2\"\n", []string{"imap.oauth2"}},
+		{"several problems at once", "[database]\ndriver = \"mysql\"\n[log]\nformat = \"xml\"\n", []string{"database.driver", "log.format"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(write(t, tt.text))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadMinimal(t *testing.T) {
+	c, err := Load(write(t, "[keys]\nfile = \"/etc/dsr/keyring\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Database.Driver != "sqlite" || c.IMAP.Folders.Quarantine != "Quarantine" || c.Intake.PollSchedule() == nil {
+		t.Errorf("defaults missing: %+v", c)
+	}
+	d := c.Intake.PollSchedule()
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	if next := d.Next(now); next.Sub(now) != 5*time.Minute {
+		t.Errorf("default poll next = %v", next)
+	}
+	l := c.ParserLimits()
+	if l.MaxMessageBytes != 40<<20 || l.PDFTimeout != 10*time.Second {
+		t.Errorf("parser limits = %+v", l)
+	}
+}
+
+func TestSecret(t *testing.T) {
+	t.Setenv("DSR_TEST_SECRET", "  s3cret\n")
+	if v, err := (Secret{Env: "DSR_TEST_SECRET"}).Read(); err != nil || v != "s3cret" {
+		t.Errorf("env secret = %q, %v", v, err)
+	}
+	p := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(p, []byte("from-file\n"), 0o600)
+	if v, err := (Secret{File: p}).Read(); err != nil || v != "from-file" {
+		t.Errorf("file secret = %q, %v", v, err)
+	}
+	if _, err := (Secret{Env: "DSR_TEST_UNSET_SECRET"}).Read(); err == nil {
+		t.Error("an unset variable gave no error")
+	}
+}
