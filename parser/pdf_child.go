@@ -94,7 +94,9 @@ func childFailure(runErr error, stderr string) error {
 		return fmt.Errorf("start pdf child: %w", runErr)
 	}
 	low := strings.ToLower(stderr)
-	if strings.Contains(low, "out of memory") || strings.Contains(low, "cannot allocate memory") {
+	// "address space collisions" is the race-enabled runtime's way of
+	// running out under RLIMIT_AS.
+	if strings.Contains(low, "out of memory") || strings.Contains(low, "cannot allocate memory") || strings.Contains(low, "address space") {
 		return unreadable(ReasonPDFMemory, fmt.Errorf("pdf child: %s", ee.ProcessState))
 	}
 	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
