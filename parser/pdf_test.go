@@ -106,6 +106,11 @@ func TestReadPDFFixtures(t *testing.T) {
 			{Referral, "pdf-text", referralFlat, refAbsent},
 			{Consent, "pdf-text", consentValues, conAbsent},
 		}},
+		{"type0-table.pdf", []want{{Referral, "pdf-text", map[string]string{
+			"referral_date": "2026-11-19", "cyp_surname": "Okafor-Lévesque", "cyp_dob": "2013-07-07",
+			"cyp_nhs_number": "9993149586", "cyp_address": "12 Elmfield Road\nBromley", "cyp_postcode": "BR1 1LR",
+			"dx_autism": "true", "dx_learning_disability": "false", "rag_rating": "Amber",
+		}, []string{"cyp_first_names", "mh_concern"}}}},
 		{"label-inline.pdf", []want{{Consent, "pdf-text", map[string]string{
 			"cyp_full_name": "Zoë Hart", "cyp_dob": "2012-03-03", "cyp_nhs_number": "9991058834",
 			"consent_basis": BasisParental, "consent_given": "true", "factsheet_given": "true",
@@ -493,7 +498,7 @@ func TestChildPDFReader(t *testing.T) {
 }
 
 func FuzzReadPDF(f *testing.F) {
-	for _, name := range []string{"label-inline.pdf", "cyclic-pages.pdf", "prev-loop.pdf", "huge-size.pdf", "consent-flat-qpdf.pdf", "consent-filled.pdf"} {
+	for _, name := range []string{"label-inline.pdf", "type0-table.pdf", "cyclic-pages.pdf", "prev-loop.pdf", "huge-size.pdf", "consent-flat-qpdf.pdf", "consent-filled.pdf"} {
 		f.Add(pdfFixture(f, name))
 	}
 	r := NewInProcessPDFReader(Limits{PDFTimeout: 2 * time.Second})

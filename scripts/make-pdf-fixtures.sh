@@ -135,7 +135,7 @@ head -c $((size / 2)) "$out/consent-filled.pdf" >"$out/truncated.pdf"
 printf 'Dear DSR team,\nplease find the referral attached.\n' >"$out/not-a-pdf.pdf"
 
 # Hand-made structures no tool writes.
-for k in cyclic-pages many-pages prev-loop huge-size label-inline; do
+for k in cyclic-pages many-pages prev-loop huge-size label-inline type0-table; do
 	python3 "$here/pdf/mkpdf.py" "$k" "$out/$k.pdf"
 done
 

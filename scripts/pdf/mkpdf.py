@@ -10,6 +10,9 @@ Usage: mkpdf.py KIND OUT
   huge-size     a trailer claiming 2,000,000,000 objects
   label-inline  a one-page form typed as "Label: value" lines, as a word
                 processor prints it (one text line per field)
+  type0-table   a referral laid out as a two-column table in a Type0
+                (Identity-H, two-byte) font with a ToUnicode map and
+                relative Td moves, as Word's PDF export writes it
 """
 import sys
 
@@ -103,6 +106,54 @@ def main(kind, path):
                 "I consent to inclusion on the DSR: Yes",
                 "I have been given the DSR fact sheet: Yes",
             ]),
+        ]
+        data = build(objs)
+    elif kind == "type0-table":
+        def hx(t):
+            return b"<" + "".join("%04X" % ord(c) for c in t).encode() + b">"
+        ops = [b"BT /T1 16 Tf 1 0 0 1 56 800 Tm", hx("Referral Form") + b" Tj", b"ET"]
+        rows = [
+            ("Date of referral", ["19/11/2026"]),
+            ("Surname", ["Okafor-L\u00e9vesque"]),
+            ("Date of birth", ["07/07/2013"]),
+            ("NHS number", ["999 314 9586"]),
+            ("Address", ["12 Elmfield Road", "Bromley"]),
+            ("Postcode", ["BR1 1LR"]),
+            ("Diagnosed autism", ["\u2612 Yes \u2610 No"]),
+            ("Diagnosed learning disability", ["\u2610 Yes \u2612 No"]),
+            ("Proposed RAG rating", ["Amber"]),
+        ]
+        # Each row: label at the left, value cell 190pt to the right, the
+        # value lines vertically centred on the label as Word centres cells.
+        ops.append(b"BT /T1 10 Tf 56 760 Td")
+        for label, vals in rows:
+            ops.append(hx(label) + b" Tj")
+            n = len(vals)
+            start = (n - 1) * 6.0
+            ops.append(b"190 %.1f Td" % start)
+            for i, v in enumerate(vals):
+                # Kerned as TJ arrays, the way Word writes runs.
+                parts = b" ".join(hx(ch) + (b" -15" if j % 3 == 0 else b"") for j, ch in enumerate(v))
+                ops.append(b"[" + parts + b"] TJ")
+                if i < n - 1:
+                    ops.append(b"0 -12 Td")
+            ops.append(b"-190 %.1f Td" % (-(start - (n - 1) * 12.0) - 28))
+        ops.append(b"ET")
+        cmap = b"""/CIDInit /ProcSet findresource begin 12 dict begin begincmap
+/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def
+/CMapName /Adobe-Identity-UCS def /CMapType 2 def
+1 begincodespacerange <0000> <FFFF> endcodespacerange
+1 beginbfrange <0020> <00FF> <0020> endbfrange
+2 beginbfchar <2610> <2610> <2612> <2612> endbfchar
+endcmap CMapName currentdict /CMap defineresource pop end end"""
+        objs = [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /T1 4 0 R >> >> /Contents 7 0 R >>",
+            b"<< /Type /Font /Subtype /Type0 /BaseFont /ABCDEF+Calibri /Encoding /Identity-H /DescendantFonts [5 0 R] /ToUnicode 6 0 R >>",
+            b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /ABCDEF+Calibri /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /DW 500 /W [32 [226] 48 57 507] >>",
+            stream(cmap),
+            stream(b"\n".join(ops)),
         ]
         data = build(objs)
     else:
