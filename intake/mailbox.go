@@ -136,6 +136,8 @@ type Mailbox struct {
 
 	uidValidity uint32
 	caps        imap.CapSet
+	// idleEvery is idleSegment; tests shorten it.
+	idleEvery time.Duration
 
 	// newMail gets a token, without blocking, when the server reports EXISTS.
 	// The unilateral data handler runs on go-imap's reader goroutine, so it
@@ -178,6 +180,8 @@ func DialIMAP(ctx context.Context, cfg IMAPConfig) (*Mailbox, error) {
 		log:     log,
 		folders: cfg.Folders.withDefaults(),
 		newMail: make(chan struct{}, 1),
+
+		idleEvery: idleSegment,
 	}
 	opts := &imapclient.Options{
 		TLSConfig: tlsConf,

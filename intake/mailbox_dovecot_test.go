@@ -247,6 +247,30 @@ func TestDovecotWaitForChange(t *testing.T) {
 		waitWakesOnAppend(t, d, m)
 	})
 
+	t.Run("idle re-issued", func(t *testing.T) {
+		m := dialTest(t, d.Config(TLSImplicit))
+		m.idleEvery = 150 * time.Millisecond
+		done := make(chan error, 1)
+		go func() { done <- m.WaitForChange(ctx, 20*time.Second) }()
+		// Several IDLE commands have ended and been re-issued by now; the
+		// current one must still report new mail.
+		time.Sleep(700 * time.Millisecond)
+		select {
+		case err := <-done:
+			t.Fatalf("WaitForChange returned early: %v", err)
+		default:
+		}
+		d.Append(t, "INBOX", testMessage("after re-idle", 1))
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("re-issued IDLE missed new mail")
+		}
+	})
+
 	t.Run("times out quietly", func(t *testing.T) {
 		m := dialTest(t, d.Config(TLSImplicit))
 		start := time.Now()
@@ -350,5 +374,38 @@ func TestDovecotRestartSurvived(t *testing.T) {
 	}
 	if m2.UIDValidity() != m.UIDValidity() {
 		t.Errorf("UIDVALIDITY changed across a restart: %d -> %d", m.UIDValidity(), m2.UIDValidity())
+	}
+}
+
+func TestDovecotUIDValidityChange(t *testing.T) {
+	d := startDovecot(t)
+	ctx := context.Background()
+	d.Append(t, "DSR", testMessage("first life", 1))
+	cfg := d.Config(TLSImplicit)
+	cfg.Mailbox = "DSR"
+	m := dialTest(t, cfg)
+	before := m.UIDValidity()
+	list, err := m.List(ctx)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("List = %+v, %v", list, err)
+	}
+	m.Close()
+
+	// An administrator deletes and recreates the folder: old UIDs now
+	// name nothing, and the new UIDVALIDITY says so.
+	c := d.client(t)
+	if err := c.Delete("DSR").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	uid := d.Append(t, "DSR", testMessage("second life", 1))
+
+	m2 := dialTest(t, cfg)
+	if m2.UIDValidity() == before {
+		t.Fatalf("UIDVALIDITY unchanged (%d) after the folder was recreated", before)
+	}
+	list, err = m2.List(ctx)
+	if err != nil || len(list) != 1 || list[0].UID != uid {
+		t.Fatalf("List after recreation = %+v, %v", list, err)
 	}
 }

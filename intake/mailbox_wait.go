@@ -20,7 +20,7 @@ var errConnClosed = errors.New("connection closed by server or network")
 
 // WaitForChange returns when the server reports new mail (EXISTS), when
 // maxIdle has passed (nil either way), or with an error when ctx ends or the
-// connection dies. It uses IDLE, re-issued every idleSegment, or on a server
+// connection dies. It uses IDLE, re-issued every 24 minutes, or on a server
 // without IDLE sends NOOP every PollInterval. EXPUNGE does not wake it: it
 // follows our own moves and never brings work. Callers List after it returns,
 // whatever the reason, since an IDLE notice can be missed.
@@ -40,7 +40,7 @@ func (m *Mailbox) WaitForChange(ctx context.Context, maxIdle time.Duration) erro
 		if seg <= 0 {
 			return nil
 		}
-		seg = min(seg, idleSegment)
+		seg = min(seg, m.idleEvery)
 		changed, err := m.idleOnce(ctx, seg)
 		if err != nil || changed {
 			return err
