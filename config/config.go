@@ -30,6 +30,8 @@ type Config struct {
 	Log      Log      `toml:"log"`
 	Forms    Forms    `toml:"forms"`
 	Digests  []Digest `toml:"digest"`
+	// Path is the file the configuration was read from ("" for defaults).
+	Path string `toml:"-"`
 }
 
 // Secret names where a secret is kept: a file or an environment variable.
@@ -263,6 +265,7 @@ func Load(path string) (*Config, error) {
 	if err := c.Check(); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
+	c.Path = path
 	return c, nil
 }
 

@@ -113,7 +113,13 @@ func newParser(cfg *config.Config) (*parser.Parser, error) {
 		if err != nil {
 			return nil, fmt.Errorf("find own binary for the PDF reader: %w", err)
 		}
-		opts.PDF = parser.NewChildPDFReader([]string{self, "parse-pdf"}, lim)
+		// The child reads the same configuration, so operators' label
+		// mappings and limits apply to flattened PDFs too.
+		args := []string{self, "parse-pdf"}
+		if cfg.Path != "" {
+			args = append(args, "--config", cfg.Path)
+		}
+		opts.PDF = parser.NewChildPDFReader(args, lim)
 	}
 	return parser.New(opts), nil
 }
@@ -239,8 +245,30 @@ func humanSize(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-func cmdParsePDF(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) int {
-	if err := parser.ServePDFChild(ctx, stdin, stdout, config.Default().ParserLimits()); err != nil {
+// cmdParsePDF is the PDF reader's child process: one PDF on stdin, the
+// forms found as JSON on stdout, under the configuration's limits.
+func cmdParsePDF(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("parse-pdf", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "config `FILE`")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg := config.Default()
+	if *cfgPath != "" {
+		c, err := config.Load(*cfgPath)
+		if err != nil {
+			fmt.Fprintln(stderr, "dsr parse-pdf:", err)
+			return 2
+		}
+		cfg = c
+	}
+	m, err := cfg.Mapping()
+	if err != nil {
+		fmt.Fprintln(stderr, "dsr parse-pdf:", err)
+		return 2
+	}
+	if err := parser.ServePDFChildWith(ctx, stdin, stdout, cfg.ParserLimits(), m); err != nil {
 		fmt.Fprintln(stderr, "dsr parse-pdf:", err)
 		return 1
 	}

@@ -62,7 +62,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "keys":
 		return cmdKeys(ctx, rest, stdout, stderr)
 	case "parse-pdf":
-		return cmdParsePDF(ctx, stdin, stdout, stderr)
+		return cmdParsePDF(ctx, rest, stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "dsr", version)
 		return 0
