@@ -37,6 +37,7 @@ type Daemon struct {
 	Poll            cron.Schedule // the polling safety net; nil: every 5 minutes
 	Watchdog        time.Duration // no successful fetch for this long is an error
 	Health          *Health
+	Metrics         *Metrics // optional
 	Log             *slog.Logger
 	Now             func() time.Time
 	// OnProcessed, when set, is told of every message handled (progress).
@@ -237,7 +238,9 @@ func (d *Daemon) handle(ctx context.Context, mb *Mailbox, info MessageInfo) erro
 	case register.MessageQuarantined:
 		return d.move(ctx, mb, info.UID, hash, mb.Folders().Quarantine)
 	}
+	start := time.Now()
 	applied, err := d.Pipeline.Process(ctx, loc, raw)
+	d.Metrics.Observe(time.Since(start))
 	if err != nil {
 		return d.failed(ctx, mb, info, loc, raw, hash, err)
 	}
