@@ -26,7 +26,7 @@ func TestExampleLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, key := range tomlKeys(reflect.TypeOf(Config{})) {
-		if !regexp.MustCompile(`(?m)^#?\s*` + regexp.QuoteMeta(key) + `\s*=`).Match(text) &&
+		if !regexp.MustCompile(`(?m)^#?\s*`+regexp.QuoteMeta(key)+`\s*=`).Match(text) &&
 			!strings.Contains(string(text), "["+key+"]") && !strings.Contains(string(text), "."+key+"]") && !strings.Contains(string(text), "[["+key+"]]") {
 			t.Errorf("dsr.example.toml does not document %q", key)
 		}
