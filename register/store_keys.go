@@ -26,6 +26,7 @@ var encryptedColumns = []struct{ table, column string }{
 	{"outbox", "body"},
 	{"outbox", "html"},
 	{"outbox", "last_error"},
+	{"users", "totp_secret"},
 }
 
 // rotateBatch bounds how many values (raw emails among them) are held in

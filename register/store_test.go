@@ -703,7 +703,11 @@ func testEncryptedColumns(t *testing.T, newDB stDB) {
 			t.Fatal(err)
 		}
 	} else {
-		for _, tb := range stTables {
+		var tables []string
+		if err := s.db.Select(&tables, `SELECT name FROM sqlite_master WHERE type = 'table'`); err != nil {
+			t.Fatal(err)
+		}
+		for _, tb := range tables {
 			var cols []string
 			if err := s.db.Select(&cols, `SELECT name FROM pragma_table_info(?) WHERE type = 'BLOB'`, tb); err != nil {
 				t.Fatal(err)
