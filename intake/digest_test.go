@@ -38,7 +38,9 @@ var london = func() *time.Location {
 	return l
 }()
 
-func lon(y int, m time.Month, d, h, min int) time.Time { return time.Date(y, m, d, h, min, 0, 0, london) }
+func lon(y int, m time.Month, d, h, min int) time.Time {
+	return time.Date(y, m, d, h, min, 0, 0, london)
+}
 
 type dgDB struct {
 	driver, dsn string
@@ -377,8 +379,12 @@ func applyKid(t *testing.T, s *register.Store, k dgKid, query bool) register.App
 	}
 	raw := []byte("Message-ID: " + sub.MessageID + "\r\n\r\n" + k.First + " " + k.Surname)
 	a, err := s.Apply(context.Background(), register.Incoming{Hash: parser.Hash(raw), MessageID: sub.MessageID, Raw: raw, Submission: sub},
-		func(register.CaseForms) register.Decision { return register.Decision{Outcome: outcome, Reasons: reasons} },
-		func(c register.CaseInfo, d register.Decision) []register.OutboxMessage { return testComposer.Replies(sub, c, d) })
+		func(register.CaseForms) register.Decision {
+			return register.Decision{Outcome: outcome, Reasons: reasons}
+		},
+		func(c register.CaseInfo, d register.Decision) []register.OutboxMessage {
+			return testComposer.Replies(sub, c, d)
+		})
 	if err != nil {
 		t.Fatal(err)
 	}
