@@ -5,12 +5,16 @@ FUZZTIME ?= 8s
 BIN     := bin/dsr
 export DSR_TEST_POSTGRES ?=
 
-.PHONY: all build test test-short fuzz vet fmt bench clean
+.PHONY: all build demo test test-short fuzz vet fmt bench clean assets
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/dsr
+
+## demo: everything in one process (in-memory IMAP with the samples, SMTP sink, review pages); Ctrl-C stops it
+demo: build
+	./$(BIN) demo
 
 vet:
 	$(GO) vet ./...
@@ -37,3 +41,7 @@ test-short:
 
 clean:
 	rm -rf bin
+
+## assets: fetch nhsuk-frontend and axe-core with npm ci and copy them into review/ (commit the result)
+assets:
+	bash review/assets.sh

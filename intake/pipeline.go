@@ -73,13 +73,9 @@ func (p *Pipeline) Process(ctx context.Context, loc Location, raw []byte) (regis
 			p.log().Warn("query not sent: daily limit for this sender reached", "case", c.Ref)
 			return nil
 		}
-		if p.MaxQueriesPerCase > 0 && !c.Created {
-			// A read outside the transaction: the count of queries this
-			// case caused before this email, which is all that matters.
-			if n, err := p.Store.QueriesForCase(ctx, c.ID); err == nil && n >= p.MaxQueriesPerCase {
-				p.log().Warn("query not sent: limit for this case reached", "case", c.Ref, "queries", n)
-				return nil
-			}
+		if p.MaxQueriesPerCase > 0 && c.Queries >= p.MaxQueriesPerCase {
+			p.log().Warn("query not sent: limit for this case reached", "case", c.Ref, "queries", c.Queries)
+			return nil
 		}
 		return msgs
 	}

@@ -6,14 +6,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 
 	"dsr-intake/config"
 	"dsr-intake/intake"
 	"dsr-intake/register"
+	"dsr-intake/review"
 )
 
 // app is the daemon's parts, wired from a configuration.
@@ -23,6 +26,7 @@ type app struct {
 	store  *register.Store
 	daemon *intake.Daemon
 	sender *intake.Sender
+	pages  http.Handler // the review pages with /metrics, /healthz, /readyz
 }
 
 // newLogger writes log/slog records as text or JSON. Records carry case
@@ -159,8 +163,9 @@ func newApp(ctx context.Context, cfg *config.Config, logw io.Writer) (*app, erro
 		Pipeline: pipeline, Store: store,
 		MaxMessageBytes: int64(cfg.Limits.MaxMessageMB) << 20, MaxAttempts: cfg.Intake.MaxAttempts,
 		MaxIdle: cfg.Intake.MaxIdle.Duration, Poll: cfg.Intake.PollSchedule(), Watchdog: cfg.Intake.Watchdog.Duration,
-		Log: log.With("component", "daemon"),
+		Log: log.With("component", "daemon"), Health: &intake.Health{},
 	}
+	a.daemon.Metrics = intake.NewMetrics(a.daemon.Health, store)
 	if cfg.SMTP.Addr != "" {
 		smtpAuth, err := authenticator(ctx, "smtp", cfg.SMTP.Auth, cfg.SMTP.Password, cfg.SMTP.OAuth2)
 		if err != nil {
@@ -174,6 +179,14 @@ func newApp(ctx context.Context, cfg *config.Config, logw io.Writer) (*app, erro
 		}
 		a.daemon.Sender = a.sender
 	}
+	pages, err := review.New(review.Options{Store: store, Logger: log.With("component", "web"),
+		SecureCookie: cfg.Web.SecureCookie == nil || *cfg.Web.SecureCookie,
+		IdleTimeout:  cfg.Web.IdleTimeout.Duration, MaxSession: cfg.Web.MaxSession.Duration,
+		Health: a.daemon.Health.Snapshot, Composer: composer, Parser: p, Pipeline: pipeline})
+	if err != nil {
+		return nil, err
+	}
+	a.pages = operationsMux(pages.Handler(), a.daemon, store, time.Now())
 	ok = true
 	return a, nil
 }

@@ -16,6 +16,8 @@ const usage = `dsr: the Bromley DSR intake
 Usage:
   dsr check [--config FILE] [--today YYYY-MM-DD] [--json] FILE.eml...
       read saved emails and print what the intake would decide (no server, no database)
+  dsr demo [--addr 127.0.0.1:8080]
+      everything in one process with the sample referrals: try it first
   dsr run [--config FILE] [--once]
       watch the DSR inbox (with --once: process what is there and the outbox, then exit)
   dsr migrate [--config FILE]
@@ -53,6 +55,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch cmd {
 	case "check":
 		return cmdCheck(ctx, rest, stdout, stderr)
+	case "demo":
+		return cmdDemo(ctx, rest, stdout, stderr)
 	case "run":
 		return cmdRun(ctx, rest, stdout, stderr)
 	case "migrate":

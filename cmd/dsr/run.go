@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"time"
 
@@ -38,6 +41,25 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		go func() { defer close(done); a.sender.Run(sctx, 30*time.Second) }()
 		defer func() { cancel(); <-done }()
+	}
+	if cfg.Web.Addr != "" {
+		ln, err := net.Listen("tcp", cfg.Web.Addr)
+		if err != nil {
+			fmt.Fprintln(stderr, "dsr run: web:", err)
+			return 1
+		}
+		srv := &http.Server{Handler: a.pages, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.log.Error("web server", "err", err)
+			}
+		}()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		}()
+		a.log.Info("review pages listening", "addr", ln.Addr().String())
 	}
 	if err := a.daemon.Run(ctx); err != nil {
 		fmt.Fprintln(stderr, "dsr run:", err)
