@@ -460,3 +460,16 @@ func (s *Store) ExportRecords(ctx context.Context, actor, format string) ([]Reco
 	}
 	return out, nil
 }
+
+// Note writes an audit entry for what a coordinator did that changes
+// nothing else in the store: opening an attachment, say. Detail must hold
+// codes and counts only, never personal values.
+func (s *Store) Note(ctx context.Context, e AuditEntry) error {
+	if e.Actor == "" || e.Action == "" || e.Entity == "" {
+		return errors.New("note: actor, action and entity are required")
+	}
+	if err := s.audit(ctx, s.db, e); err != nil {
+		return fmt.Errorf("note: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,142 @@
+package review
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"dsr-intake/parser"
+	"dsr-intake/register"
+)
+
+func errIsNotFound(err error) bool { return errors.Is(err, register.ErrNotFound) }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+type sharing struct {
+	Partner string
+	Shared  bool
+}
+
+type recordData struct {
+	Record    register.Record
+	Sharing   []sharing
+	Services  []parser.LabelValue
+	Needs     []parser.LabelValue
+	Plans     []parser.LabelValue
+	Referral  []parser.LabelValue
+	Consent   []parser.LabelValue
+	Dates     []register.RecordDate
+	CETR      string
+	KeyWorker string
+	RAGs      []string
+}
+
+// formFields lists a form's filled fields, labelled and in the form's order.
+func formFields(specs []parser.FieldSpec, values map[string]string) []parser.LabelValue {
+	var out []parser.LabelValue
+	for _, f := range specs {
+		v, ok := values[f.Name]
+		if !ok || v == "" {
+			continue
+		}
+		if f.Type == parser.YesNo {
+			v = map[string]string{"true": "Yes", "false": "No"}[v]
+		}
+		out = append(out, parser.LabelValue{Label: f.Label, Value: v})
+	}
+	return out
+}
+
+// recordView shows everything the DSR holds on a child. The view is
+// audited by the store under the coordinator's name.
+func (s *Server) recordView(w http.ResponseWriter, r *http.Request, p *principal) {
+	id, ok := pathID(r)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	ctx := r.Context()
+	rec, err := s.store.Record(ctx, id, p.user.Name)
+	if errIsNotFound(err) {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, p, "read the record", err)
+		return
+	}
+	d := recordData{Record: rec, Services: rec.Section("svc_"), Needs: rec.Section("needs_"), Plans: rec.Section("plan_"),
+		Referral: formFields(parser.ReferralFields, rec.Referral), Consent: formFields(parser.ConsentFields, rec.ConsentForm), RAGs: ragRatings}
+	for _, pt := range partnerOrder {
+		d.Sharing = append(d.Sharing, sharing{Partner: pt, Shared: rec.Consent.Sharing[pt]})
+	}
+	if d.Dates, err = s.store.RecordDates(ctx, id); err != nil {
+		s.fail(w, r, p, "read the record's dates", err)
+		return
+	}
+	for _, dt := range d.Dates {
+		switch dt.Kind {
+		case register.DateCETR:
+			d.CETR = dt.Date
+		case register.DateKeyWorker:
+			d.KeyWorker = dt.Date
+		}
+	}
+	s.render(w, r, p, http.StatusOK, "record", page{Title: "Record " + itoa(rec.ID), Nav: "records", D: d})
+}
+
+func redirectRecord(w http.ResponseWriter, r *http.Request, id int64, done string) {
+	http.Redirect(w, r, "/records/"+itoa(id)+"?done="+done, http.StatusSeeOther)
+}
+
+// recordRAG changes the RAG rating; a reason is required and the change is
+// kept in the record's history.
+func (s *Server) recordRAG(w http.ResponseWriter, r *http.Request, p *principal) {
+	id, ok := pathID(r)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	rag, why := r.PostForm.Get("rag"), formText(r, "why")
+	valid := false
+	for _, g := range ragRatings {
+		valid = valid || g == rag
+	}
+	if !valid {
+		s.problem(w, r, p, http.StatusBadRequest, "Choose a RAG rating", "Go back and choose Red, Amber, Green or Blue.")
+		return
+	}
+	if why == "" {
+		s.needReason(w, r, p, "changing the RAG rating")
+		return
+	}
+	if err := s.store.ChangeRAG(r.Context(), id, rag, p.user.Name, why); err != nil {
+		s.actionFailed(w, r, p, "change the RAG rating", err)
+		return
+	}
+	redirectRecord(w, r, id, "rag")
+}
+
+// recordDate records a C(E)TR or key worker date.
+func (s *Server) recordDate(w http.ResponseWriter, r *http.Request, p *principal) {
+	id, ok := pathID(r)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	kind, date := r.PostForm.Get("kind"), formText(r, "date")
+	if kind != register.DateCETR && kind != register.DateKeyWorker {
+		s.problem(w, r, p, http.StatusBadRequest, "Choose which date", "Go back and choose C(E)TR or key worker.")
+		return
+	}
+	if _, err := parseDate(date); err != nil {
+		s.problem(w, r, p, http.StatusBadRequest, "Enter a real date", "Go back and enter the date, for example 2026-11-25.")
+		return
+	}
+	if err := s.store.SetRecordDate(r.Context(), id, kind, date, p.user.Name); err != nil {
+		s.actionFailed(w, r, p, "record the date", err)
+		return
+	}
+	redirectRecord(w, r, id, "date")
+}
