@@ -42,6 +42,9 @@ func tomlKeys(t reflect.Type) []string {
 			continue
 		}
 		tag := strings.Split(f.Tag.Get("toml"), ",")[0]
+		if tag == "-" {
+			continue
+		}
 		ft := f.Type
 		if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct {
 			keys = append(keys, tag)
