@@ -143,6 +143,8 @@ type Intake struct {
 	ReviewURL        string        `toml:"review_url"`
 	ReminderAfter    Duration      `toml:"reminder_after"`
 	NoReplyAfter     Duration      `toml:"no_reply_after"`
+	ReminderSchedule string        `toml:"reminder_schedule"`                   // when reminders and no-reply escalations go out
+	MaxRemindersRcpt int           `toml:"max_reminders_per_recipient_per_day"` // reminders to one address in 24 hours
 	Workers          int           `toml:"workers"`
 	pollSchedule     cron.Schedule // parsed Poll
 }
@@ -198,6 +200,11 @@ type Digest struct {
 	Schedule   string   `toml:"schedule"`
 	Recipients []string `toml:"recipients"`
 	Sections   []string `toml:"sections"`
+	// The thresholds of three sections; zero means the default (7d, 183d,
+	// 183d).
+	QueueOlderThan  Duration `toml:"queue_older_than"`
+	Turning18Within Duration `toml:"turning_18_within"`
+	CETRReviewAfter Duration `toml:"cetr_review_after"`
 }
 
 // Duration is a time.Duration written as "90s", "5m", "2h" or "14d".
@@ -235,6 +242,7 @@ func Default() *Config {
 			MaxAttempts: 3, TimeZone: "Europe/London", SecureDomains: []string{"nhs.net", "gov.uk"},
 			MaxQueriesCase: 5, MaxQueriesSender: 20, ReminderAfter: Duration{7 * 24 * time.Hour},
 			NoReplyAfter: Duration{14 * 24 * time.Hour}, Workers: 2,
+			ReminderSchedule: "0 10 * * 1-5", MaxRemindersRcpt: 5,
 		},
 		Limits: Limits{
 			MaxMessageMB: 40, MaxAttachments: 30, MaxAttachmentMB: 35, MaxParts: 300, MaxDepth: 8,
@@ -344,6 +352,14 @@ func (c *Config) Check() error {
 	}
 	if _, err := time.LoadLocation(c.Intake.TimeZone); err != nil {
 		p = append(p, fmt.Sprintf("intake.time_zone: %q is not a time zone (try Europe/London)", c.Intake.TimeZone))
+	}
+	if c.Intake.ReminderAfter.Duration > 0 {
+		if _, err := parseSchedule(c.Intake.ReminderSchedule); err != nil {
+			p = append(p, fmt.Sprintf("intake.reminder_schedule: %v (try \"0 10 * * 1-5\")", err))
+		}
+		if c.Intake.NoReplyAfter.Duration > 0 && c.Intake.NoReplyAfter.Duration <= c.Intake.ReminderAfter.Duration {
+			p = append(p, "intake.no_reply_after: must be longer than reminder_after (both count from the query), or 0 for no escalation")
+		}
 	}
 	for i, d := range c.Digests {
 		if d.Name == "" {

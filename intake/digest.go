@@ -29,18 +29,18 @@ type DigestSpec struct {
 
 // Digest sections, in the order a digest shows them.
 const (
-	SectionActivity   = "activity"   // since the last digest: referrals, children added, RAG changes, withdrawals
-	SectionRegister   = "register"   // the register by RAG, with change since the last digest
-	SectionReview     = "review"     // the review queue
-	SectionQueries    = "queries"    // queries waiting for replies, reminders, no-reply cases
-	SectionTransition = "transition" // children turning 18
-	SectionCETR       = "cetr"       // Red and Blue children without a C(E)TR or past its review
-	SectionHealth     = "health"     // the intake's health
+	SectionSinceLast = "since_last" // since the last digest: referrals, children added, RAG changes, withdrawals
+	SectionRegister  = "register"   // the register by RAG, with change since the last digest
+	SectionQueue     = "queue"      // the review queue
+	SectionQueries   = "queries"    // queries waiting for replies, reminders, no-reply cases
+	SectionTurning18 = "turning_18" // children turning 18
+	SectionCETR      = "cetr"       // Red and Blue children without a C(E)TR or past its review
+	SectionHealth    = "health"     // the intake's health
 )
 
 // DigestSections lists every section name.
 func DigestSections() []string {
-	return []string{SectionActivity, SectionRegister, SectionReview, SectionQueries, SectionTransition, SectionCETR, SectionHealth}
+	return []string{SectionSinceLast, SectionRegister, SectionQueue, SectionQueries, SectionTurning18, SectionCETR, SectionHealth}
 }
 
 func knownSection(s string) bool { return slices.Contains(DigestSections(), s) }

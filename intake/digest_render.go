@@ -68,7 +68,7 @@ func childItems(cs []register.ChildRef, withRAG bool) []string {
 func (r digestRenderer) sections() []digestSection {
 	f := r.mail.Figures
 	var out []digestSection
-	if r.spec.has(SectionActivity) {
+	if r.spec.has(SectionSinceLast) {
 		total := 0
 		for _, n := range f.Referrals {
 			total += n
@@ -116,7 +116,7 @@ func (r digestRenderer) sections() []digestSection {
 		out = append(out, digestSection{Title: "The register", Lines: []digestLine{
 			{Text: "Children on the register: " + fmt.Sprint(total), Items: items}}})
 	}
-	if r.spec.has(SectionReview) {
+	if r.spec.has(SectionQueue) {
 		lines := []digestLine{{Text: fmt.Sprintf("Waiting for a coordinator: %d", f.ReviewOpen)}}
 		if o := f.ReviewOldest; o != nil {
 			lines = append(lines, digestLine{Text: "Oldest: " + r.reviewItem(*o)})
@@ -153,7 +153,7 @@ func (r digestRenderer) sections() []digestSection {
 			{Text: fmt.Sprintf("Sent to review for no reply: %d", len(f.NoReply)), Items: f.NoReply},
 		}})
 	}
-	if r.spec.has(SectionTransition) {
+	if r.spec.has(SectionTurning18) {
 		items := make([]string, 0, len(f.TurningEighteen))
 		for _, t := range f.TurningEighteen {
 			s := child(t.Child)
