@@ -24,6 +24,10 @@ Usage:
       bring the register's schema up to date (dsr run also does this on start)
   dsr config check [--config FILE]
       check the configuration and that its secrets can be read
+  dsr digest preview [--config FILE] [--html] [NAME]
+      print what a digest (each digest without NAME) would say now
+  dsr digest send [--config FILE] NAME
+      send a digest now, through the outbox
   dsr keys init [--out FILE]
       make a new keyring (data key + blind-index key)
   dsr keys add-key --in FILE --id ID
@@ -63,6 +67,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdMigrate(ctx, rest, stdout, stderr)
 	case "config":
 		return cmdConfig(ctx, rest, stdout, stderr)
+	case "digest":
+		return cmdDigest(ctx, rest, stdout, stderr)
 	case "keys":
 		return cmdKeys(ctx, rest, stdout, stderr)
 	case "parse-pdf":
