@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"dsr-intake/register"
+)
+
+// TestDemoInChromium starts the demo as `make demo` does, waits for the
+// inbox to be processed, signs in to the pages in a real headless Chromium,
+// checks the queue and the register are filled, and keeps screenshots of the
+// dashboard and the queue. Closing the demo leaves nothing behind.
+func TestDemoInChromium(t *testing.T) {
+	exe := ""
+	for _, p := range []string{os.Getenv("DSR_CHROMIUM"), "/usr/bin/chromium"} {
+		if p != "" {
+			if _, err := exec.LookPath(p); err == nil {
+				exe = p
+				break
+			}
+		}
+	}
+	if exe == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("chromium is not installed; scripts/install-test-deps.sh installs it")
+		}
+		t.Skip("chromium is not installed")
+	}
+	ctx := context.Background()
+	d, err := startDemo(ctx, filepath.Join("..", "..", "testdata", "samples"), "127.0.0.1:0", io.Discard, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := d.dir
+	closed := false
+	defer func() {
+		if !closed {
+			d.Close()
+		}
+	}()
+
+	// The samples: three to add, two to query, two to review, one to ignore.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		h := d.daemon.Health.Snapshot()
+		n := 0
+		for _, c := range h.Processed {
+			n += c
+		}
+		if n >= 8 && d.sink.count() >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("demo processed %d of 8 samples and sent %d queries in 60s", n, d.sink.count())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
+		chromedp.ExecPath(exe),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	bctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	bctx, cancelT := context.WithTimeout(bctx, 2*time.Minute)
+	defer cancelT()
+
+	base := "http://" + d.webAddr
+	if err := chromedp.Do(bctx,
+		chromedp.Navigate(base+"/signin"),
+		chromedp.SendKeys(chromedp.CSS("#name"), d.user),
+		chromedp.SendKeys(chromedp.CSS("#password"), d.password),
+		chromedp.Submit(chromedp.CSS("#password")),
+		chromedp.WaitVisible(chromedp.CSS("main")),
+	); err != nil {
+		t.Fatalf("sign in to the demo: %v", err)
+	}
+	page := func(path string) (string, []byte) {
+		t.Helper()
+		if err := chromedp.Do(bctx, chromedp.Navigate(base+path), chromedp.WaitVisible(chromedp.CSS("main"))); err != nil {
+			t.Fatalf("open %s: %v", path, err)
+		}
+		text, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("main")))
+		if err != nil {
+			t.Fatalf("read %s: %v", path, err)
+		}
+		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", path, err)
+		}
+		return text, png
+	}
+	dashboard, dashPNG := page("/")
+	queue, queuePNG := page("/queue")
+	records, _ := page("/records")
+
+	// The queue names the two cases a person must decide, in plain words.
+	reviews, err := d.store.ReviewQueue(ctx, register.ReviewFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reviews) != 2 {
+		t.Fatalf("%d review items, want 2", len(reviews))
+	}
+	for _, it := range reviews {
+		if !strings.Contains(queue, it.CaseRef) {
+			t.Errorf("the queue page does not show %s:\n%s", it.CaseRef, queue)
+		}
+	}
+	if !strings.Contains(strings.ToLower(queue), "best interest") || !strings.Contains(queue, "18") {
+		t.Errorf("the queue page does not give the reasons in words:\n%s", queue)
+	}
+	// The register holds the three complete referrals; their case
+	// references are on the register page.
+	recs, err := d.store.ListRecords(ctx, register.RecordFilter{Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 3 {
+		t.Fatalf("%d records, want 3", len(recs))
+	}
+	if strings.Contains(strings.ToLower(records), "no children") || strings.TrimSpace(records) == "" {
+		t.Errorf("the register page shows no records:\n%s", records)
+	}
+	if strings.TrimSpace(dashboard) == "" || !strings.Contains(dashboard, "Red") {
+		t.Errorf("the dashboard shows no figures by RAG:\n%s", dashboard)
+	}
+
+	art := os.Getenv("DSR_ARTIFACTS")
+	if art == "" {
+		art = filepath.Join("testdata", "artifacts")
+	}
+	if err := os.MkdirAll(art, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, png := range map[string][]byte{"demo-dashboard.png": dashPNG, "demo-queue.png": queuePNG} {
+		if len(png) < 10000 {
+			t.Errorf("%s is only %d bytes: the page looks empty", name, len(png))
+		}
+		if err := os.WriteFile(filepath.Join(art, name), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	abs, _ := filepath.Abs(art)
+	t.Logf("screenshots in %s", abs)
+
+	d.Close()
+	closed = true
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the demo left %s behind", dir)
+	}
+}
