@@ -4,15 +4,19 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -27,55 +31,110 @@ type childResult struct {
 // maxChildOutput bounds what the parent reads back: forms are a few KB.
 const maxChildOutput = 8 << 20
 
-// childPDF reads PDFs in a child process, so that a PDF which hangs the
-// library or exhausts memory costs only that process.
+// childPDF reads PDFs in child processes, so that a PDF which hangs the
+// library or exhausts memory costs only that process. Starting the child
+// costs more than reading a typical form (the binary is large), so each
+// child serves many PDFs in turn over its stdin and stdout: a pool of up
+// to one child per CPU, each reading one PDF at a time under the same
+// time limit, and killed (with its process group) when a PDF runs out the
+// clock. The address-space limit is set once in each child; the child
+// collects its garbage after every PDF, so each PDF has the whole budget,
+// and a child is replaced after maxChildPDFs PDFs to bound any leak.
 type childPDF struct {
 	cmd    []string
 	env    []string
 	limits Limits
+
+	slots chan struct{} // one per child that may run
+	mu    sync.Mutex
+	idle  []*pdfWorker
 }
+
+const (
+	// maxChildPDFs is how many PDFs one child reads before it is replaced.
+	maxChildPDFs = 200
+	// childIdle is how long an unused child is kept.
+	childIdle = 30 * time.Second
+	// streamMagic opens the many-PDF protocol: each request is an 8-byte
+	// big-endian length and the PDF, each answer a 4-byte length and the
+	// JSON result. Without it the child reads one PDF to EOF, as before.
+	streamMagic = "DSR-PDF-STREAM-1\n"
+)
 
 // NewChildPDFReader reads each PDF by running cmd (e.g. [os.Executable(),
 // "parse-pdf"]), which must call ServePDFChild. env is added to the
 // child's environment. The child is killed, with its process group, when
-// Limits.PDFTimeout passes.
+// Limits.PDFTimeout passes. Children are reused for later PDFs; at most
+// one per CPU runs at a time.
 func NewChildPDFReader(cmd []string, l Limits, env ...string) PDFReader {
-	return &childPDF{cmd: cmd, env: env, limits: l.withDefaults()}
+	return &childPDF{cmd: cmd, env: env, limits: l.withDefaults(), slots: make(chan struct{}, max(1, runtime.NumCPU()))}
+}
+
+// pdfWorker is one running child.
+type pdfWorker struct {
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	stdout  *bufio.Reader
+	stderr  *limitedBuffer
+	exited  chan struct{} // closed once Wait has returned
+	waitErr error
+	served  int
+	timer   *time.Timer // reaps the child when idle too long
 }
 
 func (c *childPDF) ReadPDF(ctx context.Context, data []byte) ([]*RawForm, error) {
 	if len(c.cmd) == 0 {
 		return nil, errors.New("pdf child: no command")
 	}
-	tctx, cancel := context.WithTimeout(ctx, c.limits.PDFTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(tctx, c.cmd[0], c.cmd[1:]...)
-	cmd.Env = append(os.Environ(), c.env...)
-	cmd.Stdin = bytes.NewReader(data)
-	var stdout, stderr limitedBuffer
-	stdout.max, stderr.max = maxChildOutput, 64<<10
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error {
-		// The whole group: the child may have started helpers.
-		if cmd.Process != nil {
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		}
-		return nil
-	}
-	cmd.WaitDelay = time.Second
-	runErr := cmd.Run()
-	if ctx.Err() != nil {
+	select {
+	case c.slots <- struct{}{}:
+	case <-ctx.Done():
 		return nil, fmt.Errorf("read pdf in child: %w", ctx.Err())
 	}
-	if tctx.Err() != nil {
+	defer func() { <-c.slots }()
+
+	tctx, cancel := context.WithTimeout(ctx, c.limits.PDFTimeout)
+	defer cancel()
+	w := c.take()
+	if w == nil {
+		var err error
+		if w, err = c.start(); err != nil {
+			return nil, err
+		}
+	}
+	type answer struct {
+		out []byte
+		err error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		out, err := w.exchange(data)
+		got <- answer{out, err}
+	}()
+	var a answer
+	select {
+	case a = <-got:
+	case <-tctx.Done():
+		w.kill()
+		<-got
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("read pdf in child: %w", ctx.Err())
+		}
 		return nil, unreadable(ReasonPDFTimeout, fmt.Errorf("pdf child killed after %s", c.limits.PDFTimeout))
 	}
-	if runErr != nil {
-		return nil, childFailure(runErr, stderr.String())
+	if a.err != nil {
+		// The child died under this PDF (or closed its end): how it died
+		// says why.
+		w.kill()
+		if w.waitErr == nil {
+			return nil, unreadable(ReasonPDFDamaged, fmt.Errorf("pdf child: %w", a.err))
+		}
+		return nil, childFailure(w.waitErr, w.stderr.String())
 	}
+	w.served++
+	c.put(w)
 	var res childResult
-	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+	if err := json.Unmarshal(a.out, &res); err != nil {
 		return nil, unreadable(ReasonPDFDamaged, fmt.Errorf("pdf child output: %w", err))
 	}
 	if res.Reason != "" {
@@ -85,6 +144,119 @@ func (c *childPDF) ReadPDF(ctx context.Context, data []byte) ([]*RawForm, error)
 		return nil, fmt.Errorf("pdf child: %s", res.Error)
 	}
 	return res.Forms, nil
+}
+
+// start runs a new child and opens the many-PDF protocol with it.
+func (c *childPDF) start() (*pdfWorker, error) {
+	cmd := exec.Command(c.cmd[0], c.cmd[1:]...)
+	cmd.Env = append(os.Environ(), c.env...)
+	w := &pdfWorker{cmd: cmd, stderr: &limitedBuffer{max: 64 << 10}, exited: make(chan struct{})}
+	cmd.Stderr = w.stderr
+	// Its own group, so a kill takes any helper it started; and it dies
+	// with us.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("start pdf child: %w", err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("start pdf child: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start pdf child: %w", err)
+	}
+	w.stdin, w.stdout = stdin, bufio.NewReader(stdout)
+	go func() {
+		w.waitErr = cmd.Wait()
+		close(w.exited)
+	}()
+	if _, err := io.WriteString(w.stdin, streamMagic); err != nil {
+		w.kill()
+		return nil, fmt.Errorf("start pdf child: %w", err)
+	}
+	return w, nil
+}
+
+// exchange sends one PDF and reads its answer.
+func (w *pdfWorker) exchange(data []byte) ([]byte, error) {
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(data)))
+	if _, err := w.stdin.Write(n[:]); err != nil {
+		return nil, err
+	}
+	if _, err := w.stdin.Write(data); err != nil {
+		return nil, err
+	}
+	var l [4]byte
+	if _, err := io.ReadFull(w.stdout, l[:]); err != nil {
+		return nil, err
+	}
+	size := binary.BigEndian.Uint32(l[:])
+	if size > maxChildOutput {
+		return nil, fmt.Errorf("answer of %d bytes", size)
+	}
+	out := make([]byte, size)
+	if _, err := io.ReadFull(w.stdout, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// kill ends the child's whole group and waits for it.
+func (w *pdfWorker) kill() {
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	_ = syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
+	_ = w.stdin.Close()
+	select {
+	case <-w.exited:
+	case <-time.After(5 * time.Second):
+	}
+}
+
+// take returns an idle child, or nil.
+func (c *childPDF) take() *pdfWorker {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.idle) > 0 {
+		w := c.idle[len(c.idle)-1]
+		c.idle = c.idle[:len(c.idle)-1]
+		w.timer.Stop()
+		select {
+		case <-w.exited: // died while idle
+			continue
+		default:
+		}
+		return w
+	}
+	return nil
+}
+
+// put keeps a child for the next PDF, or retires it.
+func (c *childPDF) put(w *pdfWorker) {
+	if w.served >= maxChildPDFs {
+		go w.kill()
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w.timer = time.AfterFunc(childIdle, func() { c.reap(w) })
+	c.idle = append(c.idle, w)
+}
+
+// reap retires a child that has been idle too long, unless it was taken.
+func (c *childPDF) reap(w *pdfWorker) {
+	c.mu.Lock()
+	i := slices.Index(c.idle, w)
+	if i >= 0 {
+		c.idle = slices.Delete(c.idle, i, i+1)
+	}
+	c.mu.Unlock()
+	if i >= 0 {
+		w.kill()
+	}
 }
 
 // childFailure maps how the child died to a reason.
@@ -123,11 +295,67 @@ func ServePDFChildWith(ctx context.Context, in io.Reader, out io.Writer, l Limit
 	if err := limitAddressSpace(l.PDFMemoryBytes); err != nil {
 		return fmt.Errorf("pdf child: %w", err)
 	}
+	br := bufio.NewReader(in)
+	if head, err := br.Peek(len(streamMagic)); err == nil && string(head) == streamMagic {
+		_, _ = br.Discard(len(streamMagic))
+		return servePDFStream(ctx, br, out, l, m)
+	}
+	data, err := io.ReadAll(io.LimitReader(br, l.MaxAttachmentBytes+1))
+	res := readInChild(ctx, data, err, l, m)
+	w := bufio.NewWriter(out)
+	if err := json.NewEncoder(w).Encode(res); err != nil {
+		return fmt.Errorf("pdf child: write result: %w", err)
+	}
+	return w.Flush()
+}
+
+// servePDFStream reads PDFs one after another until in ends.
+func servePDFStream(ctx context.Context, in *bufio.Reader, out io.Writer, l Limits, m *Mapping) error {
+	for {
+		var n [8]byte
+		if _, err := io.ReadFull(in, n[:]); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil // the parent is done with us
+			}
+			return fmt.Errorf("pdf child: read request: %w", err)
+		}
+		size := binary.BigEndian.Uint64(n[:])
+		var res childResult
+		if size > uint64(l.MaxAttachmentBytes) {
+			// Keep the stream in step: read and drop it.
+			if _, err := io.CopyN(io.Discard, in, int64(size)); err != nil {
+				return fmt.Errorf("pdf child: read request: %w", err)
+			}
+			res.Reason, res.Error = ReasonPDFMemory, "PDF larger than the attachment limit"
+		} else {
+			data := make([]byte, size)
+			_, err := io.ReadFull(in, data)
+			if err != nil {
+				return fmt.Errorf("pdf child: read request: %w", err)
+			}
+			res = readInChild(ctx, data, nil, l, m)
+		}
+		b, err := json.Marshal(res)
+		if err != nil {
+			return fmt.Errorf("pdf child: write result: %w", err)
+		}
+		var hdr [4]byte
+		binary.BigEndian.PutUint32(hdr[:], uint32(len(b)))
+		if _, err := out.Write(append(hdr[:], b...)); err != nil {
+			return fmt.Errorf("pdf child: write result: %w", err)
+		}
+		// The next PDF gets the whole budget, and the parent's RSS
+		// figures are not our garbage.
+		debug.FreeOSMemory()
+	}
+}
+
+// readInChild reads one PDF (or reports why it could not be read).
+func readInChild(ctx context.Context, data []byte, readErr error, l Limits, m *Mapping) childResult {
 	var res childResult
-	data, err := io.ReadAll(io.LimitReader(in, l.MaxAttachmentBytes+1))
 	switch {
-	case err != nil:
-		res.Error = "read stdin: " + err.Error()
+	case readErr != nil:
+		res.Error = "read stdin: " + readErr.Error()
 	case int64(len(data)) > l.MaxAttachmentBytes:
 		res.Reason, res.Error = ReasonPDFMemory, "PDF larger than the attachment limit"
 	default:
@@ -142,11 +370,7 @@ func ServePDFChildWith(ctx context.Context, in io.Reader, out io.Writer, l Limit
 			res.Error = err.Error()
 		}
 	}
-	w := bufio.NewWriter(out)
-	if err := json.NewEncoder(w).Encode(res); err != nil {
-		return fmt.Errorf("pdf child: write result: %w", err)
-	}
-	return w.Flush()
+	return res
 }
 
 // limitAddressSpace sets RLIMIT_AS to the current address space plus

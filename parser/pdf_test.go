@@ -487,6 +487,39 @@ func TestChildPDFReader(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
+	t.Run("one child reads many PDFs in turn", func(t *testing.T) {
+		r := NewChildPDFReader(self, Limits{}, childEnv+"=serve").(*childPDF)
+		var pids []int
+		for i, name := range []string{"referral-filled.pdf", "encrypted-aes128.pdf", "consent-flat-qpdf.pdf"} {
+			forms, err := r.ReadPDF(ctx, pdfFixture(t, name))
+			if (i == 1) != (ReasonOf(err) == ReasonPDFEncrypted) || (i != 1 && (err != nil || len(forms) != 1)) {
+				t.Fatalf("%s: forms %d, err %v", name, len(forms), err)
+			}
+			if len(r.idle) != 1 {
+				t.Fatalf("after %s: %d idle children, want 1", name, len(r.idle))
+			}
+			pids = append(pids, r.idle[0].cmd.Process.Pid)
+		}
+		if pids[0] != pids[1] || pids[1] != pids[2] {
+			t.Errorf("children %v: want one reused", pids)
+		}
+		// A child that died while idle is replaced, not used.
+		r.idle[0].kill()
+		if _, err := r.ReadPDF(ctx, pdfFixture(t, "referral-filled.pdf")); err != nil {
+			t.Fatalf("after the child died: %v", err)
+		}
+	})
+	t.Run("a hung child is replaced", func(t *testing.T) {
+		r := NewChildPDFReader(self, Limits{PDFTimeout: 500 * time.Millisecond}, childEnv+"=hang").(*childPDF)
+		for i := 0; i < 2; i++ {
+			if _, err := r.ReadPDF(ctx, pdfFixture(t, "scan.pdf")); ReasonOf(err) != ReasonPDFTimeout {
+				t.Fatalf("read %d: err = %v", i, err)
+			}
+			if len(r.idle) != 0 {
+				t.Fatalf("a killed child was kept")
+			}
+		}
+	})
 	t.Run("cannot start", func(t *testing.T) {
 		r := NewChildPDFReader([]string{filepath.Join(t.TempDir(), "missing")}, Limits{})
 		_, err := r.ReadPDF(ctx, []byte("%PDF-1.4"))
