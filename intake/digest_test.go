@@ -546,3 +546,72 @@ func TestReminderCapAndAnswer(t *testing.T) {
 		}
 	}
 }
+
+// TestRemindersTwoDaemonsPostgres: two daemons sweep at the same moments;
+// the per-address cap, the one reminder per query and the one escalation
+// per case hold across them.
+func TestRemindersTwoDaemonsPostgres(t *testing.T) {
+	db := newPostgresDB(t)
+	clock := &dgClock{t: lon(2026, 11, 2, 9, 0)}
+	stores := []*register.Store{db.open(t, clock), db.open(t, clock)}
+	ctx := context.Background()
+	for _, k := range dgKids {
+		applyKid(t, stores[0], k, true) // five queries to one address
+	}
+	for _, it := range outboxOf(t, stores[0], "query") {
+		if err := stores[0].MarkSent(ctx, it.ID, clock.now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var scs []*Scheduler
+	for _, s := range stores {
+		scs = append(scs, newTestScheduler(t, s, clock, func(o *SchedulerOptions) {
+			o.Digests = nil
+			o.ReminderAfter, o.NoReplyAfter, o.MaxRemindersPerRecipient = 7*24*time.Hour, 14*24*time.Hour, 2
+		}))
+	}
+	sweep := func(at time.Time) (total ReminderReport) {
+		clock.set(at)
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for _, sc := range scs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rep, err := sc.Reminders(ctx, at)
+				if err != nil {
+					t.Error(err)
+				}
+				mu.Lock()
+				total.Queued += rep.Queued
+				total.NoReply += rep.NoReply
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		return total
+	}
+	for i, tc := range []struct {
+		at              time.Time
+		queued, noReply int
+	}{
+		{lon(2026, 11, 9, 10, 0), 2, 0},
+		{lon(2026, 11, 9, 10, 5), 0, 0},
+		{lon(2026, 11, 10, 10, 1), 2, 0},
+		{lon(2026, 11, 11, 10, 2), 1, 0},
+		{lon(2026, 11, 16, 10, 0), 0, 2}, // a week after the first two reminders
+		{lon(2026, 11, 18, 10, 2), 0, 3},
+		{lon(2026, 11, 19, 10, 0), 0, 0},
+	} {
+		if got := sweep(tc.at); got.Queued != tc.queued || got.NoReply != tc.noReply {
+			t.Fatalf("sweep %d at %s: %+v, want queued %d no_reply %d", i, tc.at, got, tc.queued, tc.noReply)
+		}
+	}
+	if n := len(outboxOf(t, stores[0], "reminder")); n != 5 {
+		t.Fatalf("%d reminders, want one for each of the five queries", n)
+	}
+	items, err := stores[1].ReviewQueue(ctx, register.ReviewFilter{})
+	if err != nil || len(items) != 5 {
+		t.Fatalf("%d review items (%v), want five no_reply", len(items), err)
+	}
+}
