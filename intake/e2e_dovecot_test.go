@@ -7,10 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +27,7 @@ import (
 var e2eClock = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 
 type e2e struct {
+	logs     *syncBuffer // everything the intake logged, to scan for personal data
 	dc       *dovecotServer
 	sink     *smtpSink
 	store    *register.Store
@@ -47,7 +51,8 @@ func newE2E(t *testing.T) *e2e {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	log := testSlog(t)
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, tWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	composer := &Composer{From: "bromley.dsr@nhs.net", FromName: "Bromley DSR", SecureDomains: []string{"nhs.net", "gov.uk"}}
 	pipeline := &Pipeline{Parser: parser.New(parser.Options{}), Store: store, Composer: composer, Log: log,
 		MaxQueriesPerCase: 5, MaxQueriesPerSender: 20, Now: func() time.Time { return e2eClock }}
@@ -56,7 +61,7 @@ func newE2E(t *testing.T) *e2e {
 	imapCfg := dc.Config(TLSImplicit)
 	imapCfg.Logger = log
 	d := &Daemon{IMAP: imapCfg, Pipeline: pipeline, Sender: sender, Store: store, Log: log, MaxAttempts: 2}
-	return &e2e{dc: dc, sink: sink, store: store, daemon: d, sender: sender, composer: composer}
+	return &e2e{logs: logs, dc: dc, sink: sink, store: store, daemon: d, sender: sender, composer: composer}
 }
 
 func readSample(t *testing.T, name string) []byte {
@@ -230,6 +235,19 @@ func TestIntakeEndToEndDovecot(t *testing.T) {
 		t.Errorf("Harvey is not on the register after the reply: %v", err)
 	}
 
+	// The logs carry case references, never the children's names, dates
+	// of birth or NHS numbers (in any of the forms the forms use).
+	if !strings.Contains(e.logs.String(), "case=DSR-2026-") {
+		t.Fatal("the decisions were not logged with their case references: the scan below would prove nothing")
+	}
+	for _, name := range sampleNames(t) {
+		for _, v := range personalValues(t, name) {
+			if strings.Contains(e.logs.String(), v) {
+				t.Errorf("the intake logged %q (from sample %s)", v, name)
+			}
+		}
+	}
+
 	// Running again changes nothing and sends nothing.
 	if err := e.daemon.RunOnce(ctx); err != nil {
 		t.Fatal(err)
@@ -237,6 +255,54 @@ func TestIntakeEndToEndDovecot(t *testing.T) {
 	if n, _ := e.sender.Drain(ctx); n != 0 {
 		t.Errorf("a second run sent %d more emails", n)
 	}
+}
+
+// personalValues are a sample's identifying values as expected.json
+// gives them, and the other ways forms write them.
+func personalValues(t *testing.T, name string) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "samples", name, "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exp struct {
+		Fields map[string]string `json:"fields"`
+	}
+	if err := json.Unmarshal(b, &exp); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for k, v := range exp.Fields {
+		switch {
+		case strings.HasPrefix(k, "cyp_first") || k == "cyp_surname":
+			out = append(out, v)
+		case k == "cyp_nhs_number" && len(v) == 10:
+			out = append(out, v, v[:3]+" "+v[3:6]+" "+v[6:])
+		case k == "cyp_dob":
+			if d, err := time.Parse(time.DateOnly, v); err == nil {
+				out = append(out, v, d.Format("02/01/2006"))
+			}
+		}
+	}
+	return out
+}
+
+// syncBuffer is a bytes.Buffer safe for the daemon's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func contains(ss []string, s string) bool {
