@@ -1,6 +1,7 @@
 package review
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -125,13 +126,17 @@ func newFixture(t *testing.T, fo fixtureOptions) *fixture {
 
 	// An email the pipeline failed on three times: quarantined. Its bytes
 	// are a good referral, so reprocessing it works.
-	raw, err := os.ReadFile(filepath.Join(sampleDir, "02-flattened-pdf-happy", "message.eml"))
+	origRaw, err := os.ReadFile(filepath.Join(sampleDir, "02-flattened-pdf-happy", "message.eml"))
+	raw := bytes.Clone(origRaw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw = []byte(strings.Replace(string(raw), "Message-ID: <", "Message-ID: <quarantined-", 1))
+	raw = regexp.MustCompile(`(?im)^message-id:\s*<`).ReplaceAll(raw, []byte("Message-ID: <quarantined-"))
 	hash := parser.Hash(raw)
 	in := register.Incoming{Hash: hash, Mailbox: "INBOX", UIDValidity: 1, UID: 99, Raw: raw, ReceivedAt: today}
+	if bytes.Equal(raw, origRaw) {
+		t.Fatal("the quarantined email is the same as sample 02")
+	}
 	if _, err := store.RecordFailure(ctx, in, "pdf reader crashed"); err != nil {
 		t.Fatal(err)
 	}
@@ -146,6 +151,9 @@ func newFixture(t *testing.T, fo fixtureOptions) *fixture {
 		if it.MessageHash == hash {
 			f.quarItem = it.ID
 		}
+	}
+	if f.quarItem == 0 {
+		t.Fatal("the quarantined email is not in the review queue")
 	}
 
 	for _, u := range []struct{ name, role, pass string }{

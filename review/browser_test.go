@@ -1,0 +1,255 @@
+package review
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"dsr-intake/register"
+)
+
+// chromiumPath finds the system Chromium (Debian's chromium package,
+// installed by scripts/install-test-deps.sh). Without it the browser tests
+// skip on a developer's machine and fail under CI, so CI can never pass by
+// not running them.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("DSR_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if _, err := exec.LookPath(p); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("chromium is not installed; scripts/install-test-deps.sh installs it")
+	}
+	t.Skip("chromium is not installed (apt-get install chromium); the browser tests need it")
+	return ""
+}
+
+// artifactsDir is where screenshots go: $DSR_ARTIFACTS, or
+// review/testdata/artifacts (git-ignored).
+func artifactsDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("DSR_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("testdata", "artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs(dir)
+	t.Logf("screenshots are kept in %s", abs)
+	return dir
+}
+
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	exe := chromiumPath(t)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+type axeViolation struct {
+	ID     string   `json:"id"`
+	Impact string   `json:"impact"`
+	Help   string   `json:"help"`
+	Nodes  []string `json:"nodes"`
+}
+
+// axeCheck runs axe-core (committed under testdata by assets.sh) on the
+// current page against WCAG 2.2 A and AA, and fails on any serious or
+// critical violation.
+func axeCheck(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("testdata", "axe.min.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := `axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})
+		.then(r => r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+		.map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))})))`
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](string(src)+";true")); err != nil {
+		t.Fatalf("load axe on %s: %v", name, err)
+	}
+	violations, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](run, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("axe on %s: %v", name, err)
+	}
+	for _, v := range violations {
+		t.Errorf("axe: %s page: %s (%s): %s at %v", name, v.ID, v.Impact, v.Help, v.Nodes)
+	}
+}
+
+func screenshot(t *testing.T, ctx context.Context, dir, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func text(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text("body"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestBrowserCoordinatorWorkflow drives the pages in a real headless
+// Chromium as a coordinator would: sign in, work a best interest decision
+// into the register, send an edited query and see it in the outbox, find a
+// child by NHS number and change their RAG rating; with axe-core on the
+// sign-in page, the queue, a case and a record.
+func TestBrowserCoordinatorWorkflow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	f := newFixture(t, fixtureOptions{})
+	ctx := newBrowser(t)
+	dir := artifactsDir(t)
+	base := f.http.URL
+	store := f.store
+	bg := context.Background()
+
+	// Sign in.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible("#name")); err != nil {
+		t.Fatalf("open the sign-in page: %v", err)
+	}
+	screenshot(t, ctx, dir, "signin")
+	axeCheck(t, ctx, "sign-in")
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys("#name", coordinatorName),
+		chromedp.SendKeys("#password", coordinatorPass),
+		chromedp.Click("form[action='/signin'] button"),
+		chromedp.WaitVisible("svg.dsr-chart"),
+	); err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+	screenshot(t, ctx, dir, "dashboard")
+
+	// The queue.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/queue"), chromedp.WaitVisible("table.nhsuk-table")); err != nil {
+		t.Fatal(err)
+	}
+	q := text(t, ctx)
+	for _, want := range []string{"Consent is a best interest decision: confirm it", "The young person is 18 or over", "The email could not be processed", "pdf reader crashed"} {
+		if !strings.Contains(q, want) {
+			t.Errorf("the queue does not say %q", want)
+		}
+	}
+	screenshot(t, ctx, dir, "queue")
+	axeCheck(t, ctx, "queue")
+
+	// A best interest decision, confirmed into the register.
+	bid := f.cases["07-best-interest-decision"]
+	if err := chromedp.Do(ctx, chromedp.Navigate(fmt.Sprintf("%s/cases/%d", base, bid)), chromedp.WaitVisible("#register-why")); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, dir, "case")
+	axeCheck(t, ctx, "case")
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys("#register-why", "Best interest decision seen and signed by the social worker"),
+		chromedp.Click(fmt.Sprintf("form[action='/cases/%d/register'] button", bid)),
+		chromedp.WaitVisible("div.nhsuk-inset-text"),
+	); err != nil {
+		t.Fatalf("confirm the best interest decision: %v", err)
+	}
+	if s := text(t, ctx); !strings.Contains(s, "The child has been added to the register.") || !strings.Contains(s, "Registered") {
+		t.Error("the case page does not say the child was added")
+	}
+	if _, err := store.RecordByNHS(bg, "9995186357", "test"); err != nil {
+		t.Errorf("the confirmed child is not on the register: %v", err)
+	}
+
+	// An edited query, through the outbox.
+	adult := f.cases["06-age-18"]
+	const edit = "A coordinator's own words: please confirm the date of birth."
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(fmt.Sprintf("%s/cases/%d/query", base, adult)),
+		chromedp.WaitVisible("#body"),
+		chromedp.SetValue("#body", "Hello,\n\n"+edit+"\n\nBromley DSR"),
+		chromedp.Click(fmt.Sprintf("form[action='/cases/%d/query'] button", adult)),
+		chromedp.WaitVisible("div.nhsuk-inset-text"),
+	); err != nil {
+		t.Fatalf("send the edited query: %v", err)
+	}
+	if s := text(t, ctx); !strings.Contains(s, "Waiting to be sent") || !strings.Contains(s, "The query has been put in the outbox") {
+		t.Error("the case page does not show the query waiting in the outbox")
+	}
+	sent, err := store.CaseOutbox(bg, adult)
+	if err != nil || len(sent) != 1 || !strings.Contains(sent[0].Body, edit) || sent[0].State != register.OutboxPending || sent[0].Kind != "query" {
+		t.Errorf("outbox for the case: %+v, %v", sent, err)
+	}
+
+	// Find a child by NHS number (a POST: the number is in no URL).
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/find"),
+		chromedp.WaitVisible("#q"),
+		chromedp.SendKeys("#q", "999 314 9586"),
+		chromedp.Click("form[action='/find'] button"),
+		chromedp.WaitVisible("#rag-why"),
+	); err != nil {
+		t.Fatalf("find a child: %v", err)
+	}
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(loc, "9586") || !strings.HasSuffix(loc, fmt.Sprintf("/records/%d", f.records["9993149586"])) {
+		t.Errorf("record URL %q", loc)
+	}
+	screenshot(t, ctx, dir, "record")
+	axeCheck(t, ctx, "record")
+
+	// Change the RAG rating, with a reason.
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue("#rag", "Green"),
+		chromedp.SendKeys("#rag-why", "Stable at home since the new care package"),
+		chromedp.Click("form[action$='/rag'] button"),
+		chromedp.WaitVisible("div.nhsuk-inset-text"),
+	); err != nil {
+		t.Fatalf("change the RAG rating: %v", err)
+	}
+	if s := text(t, ctx); !strings.Contains(s, "Red to Green") || !strings.Contains(s, "Stable at home since the new care package") {
+		t.Error("the RAG history does not show the change")
+	}
+	rec, err := store.Record(bg, f.records["9993149586"], "test")
+	if err != nil || rec.RAG != "Green" || rec.RAGHistory[len(rec.RAGHistory)-1].Actor != coordinatorName {
+		t.Errorf("record after the change: %q %+v %v", rec.RAG, rec.RAGHistory, err)
+	}
+}
