@@ -1,10 +1,11 @@
 #!/bin/sh
-# Installs the Debian packages the intake tests need (a real Dovecot IMAP
-# server, started by intake/dovecot_test.go on loopback ports). Idempotent and
-# quiet: does nothing when everything is already installed.
+# Installs the Debian packages the tests need: a real Dovecot IMAP server,
+# started by intake/dovecot_test.go on loopback ports, and Chromium, which
+# review/browser_test.go drives headless. Idempotent and quiet: does nothing
+# when everything is already installed.
 set -eu
 
-PACKAGES="dovecot-imapd"
+PACKAGES="dovecot-imapd chromium"
 
 missing=""
 for p in $PACKAGES; do
