@@ -34,6 +34,9 @@ Usage:
       print the keyring with a new current data key (then dsr keys rotate)
   dsr keys rotate [--config FILE]
       re-encrypt everything under the keyring's current key
+  dsr user add NAME --role coordinator|viewer|admin [--config FILE]
+      add an account for the review pages (password from a prompt or stdin);
+      also: dsr user passwd|role|disable|enable|totp|list
   dsr version
 
 The configuration file comes from --config or $DSR_CONFIG; dsr.example.toml
@@ -71,6 +74,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdDigest(ctx, rest, stdout, stderr)
 	case "keys":
 		return cmdKeys(ctx, rest, stdout, stderr)
+	case "user":
+		return cmdUser(ctx, rest, stdin, stdout, stderr)
 	case "parse-pdf":
 		return cmdParsePDF(ctx, rest, stdin, stdout, stderr)
 	case "version":
