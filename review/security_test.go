@@ -387,3 +387,21 @@ func TestFindByPostOnly(t *testing.T) {
 		t.Errorf("record views audited: %d, want 1", len(entries))
 	}
 }
+
+func TestInsecureCookiesOnlyOnLoopback(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	for _, tc := range []struct {
+		addr   string
+		secure bool
+		ok     bool
+	}{
+		{"127.0.0.1:8080", false, true}, {"localhost:8080", false, true}, {"[::1]:8080", false, true},
+		{"0.0.0.0:8080", false, false}, {"10.1.2.3:8080", false, false}, {":8080", false, false},
+		{"0.0.0.0:8080", true, true}, {"", false, true},
+	} {
+		_, err := New(Options{Store: f.store, Addr: tc.addr, SecureCookie: tc.secure})
+		if (err == nil) != tc.ok {
+			t.Errorf("New(addr %q, secure %t): %v", tc.addr, tc.secure, err)
+		}
+	}
+}

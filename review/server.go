@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -33,8 +34,12 @@ type Options struct {
 	Store  *register.Store // required
 	Logger *slog.Logger
 	// SecureCookie marks the cookies Secure. Turn it off only when the
-	// pages are served on loopback without TLS (the demo, tests).
+	// pages are served on loopback without TLS (the demo, tests): New
+	// refuses it off when Addr is set and is not a loopback address.
 	SecureCookie bool
+	// Addr is where the pages will listen (host:port), for that check and
+	// for HTTPServer; empty skips the check.
+	Addr string
 	// IdleTimeout ends a session unused for this long (30 minutes when
 	// zero); MaxSession ends any session this long after sign-in (12 hours
 	// when zero).
@@ -56,6 +61,7 @@ type Options struct {
 
 // Server is the coordinators' web pages.
 type Server struct {
+	addr     string
 	store    *register.Store
 	log      *slog.Logger
 	secure   bool
@@ -78,7 +84,10 @@ func New(o Options) (*Server, error) {
 	if o.Store == nil {
 		return nil, errors.New("review: no store")
 	}
-	s := &Server{store: o.Store, log: o.Logger, secure: o.SecureCookie, idle: o.IdleTimeout, maxAge: o.MaxSession,
+	if !o.SecureCookie && o.Addr != "" && !loopback(o.Addr) {
+		return nil, fmt.Errorf("review: cookies without Secure are only allowed on a loopback address, not %q: set [web] secure_cookie = true and serve behind TLS", o.Addr)
+	}
+	s := &Server{addr: o.Addr, store: o.Store, log: o.Logger, secure: o.SecureCookie, idle: o.IdleTimeout, maxAge: o.MaxSession,
 		health: o.Health, composer: o.Composer, parser: o.Parser, pipeline: o.Pipeline, now: o.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -191,4 +200,31 @@ func securityHeaders(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// HTTPServer is an http.Server for the pages on Options.Addr, with
+// timeouts that keep slow or idle clients from holding connections.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{
+		Addr:              s.addr,
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      2 * time.Minute, // an export of the whole register
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
 }

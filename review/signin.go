@@ -150,6 +150,11 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	record(true, "")
+	// Sign-in is rare enough to sweep the register of ended sessions here,
+	// with no goroutine of its own.
+	if _, err := s.store.ExpireSessions(ctx, s.now().Add(-s.idle), s.now().Add(-s.maxAge)); err != nil {
+		s.log.Error("expire sessions", "err", err)
+	}
 	http.SetCookie(w, s.cookie(s.sessionCookie(), token, 0))
 	http.SetCookie(w, s.cookie(signinCookie, "", -1))
 	http.Redirect(w, r, "/", http.StatusSeeOther)
