@@ -615,3 +615,40 @@ func TestRemindersTwoDaemonsPostgres(t *testing.T) {
 		t.Fatalf("%d review items (%v), want five no_reply", len(items), err)
 	}
 }
+
+// TestSchedulerRun: Run catches up at start (the slot missed while no
+// daemon ran) and returns when its context ends.
+func TestSchedulerRun(t *testing.T) {
+	db := newSQLiteDB(t)
+	clock := &dgClock{t: lon(2026, 11, 23, 6, 0)}
+	s := db.open(t, clock)
+	sc := newTestScheduler(t, s, clock, nil)
+	if err := sc.Tick(context.Background(), clock.now()); err != nil { // the first start's baseline
+		t.Fatal(err)
+	}
+	clock.set(lon(2026, 11, 24, 12, 0)) // down over two slots
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sc.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(outboxOf(t, s, "digest")) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+	got := digestTimes(t, outboxOf(t, s, "digest"), 2)
+	if len(got) != 1 || !got[0].Equal(lon(2026, 11, 24, 12, 0)) {
+		t.Fatalf("catch-up digests at %v, want one at start", got)
+	}
+	last, _, _ := s.LastDigestRun(context.Background(), "panel", register.DigestScheduled)
+	if !last.Slot.Equal(lon(2026, 11, 24, 7, 0)) {
+		t.Fatalf("catch-up took slot %s, want the latest missed one", last.Slot)
+	}
+}
