@@ -27,6 +27,9 @@ type app struct {
 	daemon *intake.Daemon
 	sender *intake.Sender
 	pages  http.Handler // the review pages with /metrics, /healthz, /readyz
+	// composer writes the intake's emails; shared by the pipeline, the
+	// sender, the pages and the scheduler.
+	composer *intake.Composer
 }
 
 // newLogger writes log/slog records as text or JSON. Records carry case
@@ -135,13 +138,8 @@ func newApp(ctx context.Context, cfg *config.Config, logw io.Writer) (*app, erro
 	if err != nil {
 		return nil, err
 	}
-	composer := &intake.Composer{
-		From: cfg.SMTP.From, FromName: cfg.SMTP.FromName, SecureDomains: cfg.Intake.SecureDomains,
-		SecureTag: cfg.Intake.SecureSubjectTag, Acknowledge: cfg.Intake.Acknowledge,
-	}
-	if composer.From == "" {
-		composer.From = cfg.IMAP.Username
-	}
+	composer := composerFor(cfg)
+	a.composer = composer
 	pipeline := &intake.Pipeline{
 		Parser: p, Store: store, Composer: composer,
 		Trust:             intake.Trust{AuthServID: cfg.Intake.AuthServID, AllowDomains: cfg.Intake.AllowDomains},

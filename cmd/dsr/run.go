@@ -61,6 +61,19 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}()
 		a.log.Info("review pages listening", "addr", ln.Addr().String())
 	}
+	sched, err := newScheduler(cfg, a.store, a.composer, a.daemon.Health, a.sender, a.log)
+	if err != nil {
+		fmt.Fprintln(stderr, "dsr run:", err)
+		return 1
+	}
+	schedDone := make(chan struct{})
+	go func() {
+		defer close(schedDone)
+		if err := sched.Run(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("schedules stopped", "err", err)
+		}
+	}()
+	defer func() { <-schedDone }()
 	if err := a.daemon.Run(ctx); err != nil {
 		fmt.Fprintln(stderr, "dsr run:", err)
 		return 1
