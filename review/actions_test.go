@@ -78,7 +78,7 @@ func TestCaseActions(t *testing.T) {
 		for _, tc := range []struct {
 			kind, date string
 			status     int
-		}{{"cetr", "2026-10-30", 303}, {"key_worker", "2026-11-02", 303}, {"cetr", "30/10/2026", 400}, {"birthday", "2026-01-01", 400}} {
+		}{{"cetr", "2026-10-30", 303}, {"key_worker", "2/11/2026", 303}, {"cetr", "10/30/2026", 400}, {"cetr", "soon", 400}, {"birthday", "2026-01-01", 400}} {
 			if resp, _ := c.post(pathf("/records/%d/dates", rec), url.Values{"kind": {tc.kind}, "date": {tc.date}}); resp.StatusCode != tc.status {
 				t.Errorf("%s %s: %d, want %d", tc.kind, tc.date, resp.StatusCode, tc.status)
 			}
@@ -250,5 +250,17 @@ func TestDashboardChart(t *testing.T) {
 	ch := weekChart([]register.WeekCount{{Count: 0}, {Count: 4}, {Count: 2}})
 	if ch.Max != 4 || ch.Bars[1].H != 170 || ch.Bars[2].H != 85 || ch.Bars[0].H != 0 {
 		t.Errorf("chart %+v", ch)
+	}
+}
+
+func TestAge(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for d, want := range map[time.Duration]string{
+		10 * time.Second: "less than a minute", time.Minute: "1 minute", 59 * time.Minute: "59 minutes",
+		time.Hour: "1 hour", 47 * time.Hour: "47 hours", 48 * time.Hour: "2 days", 24 * 30 * time.Hour: "30 days",
+	} {
+		if got := age(now, now.Add(-d)); got != want {
+			t.Errorf("age(%v) = %q, want %q", d, got, want)
+		}
 	}
 }

@@ -78,7 +78,7 @@ func weekChart(weeks []register.WeekCount) chart {
 		h := wk.Count * 170 / scale
 		x := 10 + i*slot
 		c.Bars = append(c.Bars, bar{X: x + 4, Y: c.Base - h, W: slot - 8, H: h, Count: wk.Count, TextY: c.Base - h - 6,
-			Label: wk.Start.Format("2 Jan"), ShowLabel: i%2 == len(weeks)%2 || len(weeks) <= 6})
+			Label: wk.Start.Format("2 Jan"), ShowLabel: (len(weeks)-1-i)%2 == 0 || len(weeks) <= 6})
 		total += wk.Count
 	}
 	if len(weeks) > 0 {

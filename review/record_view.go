@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"dsr-intake/parser"
 	"dsr-intake/register"
@@ -130,10 +131,17 @@ func (s *Server) recordDate(w http.ResponseWriter, r *http.Request, p *principal
 		s.problem(w, r, p, http.StatusBadRequest, "Choose which date", "Go back and choose C(E)TR or key worker.")
 		return
 	}
-	if _, err := parseDate(date); err != nil {
-		s.problem(w, r, p, http.StatusBadRequest, "Enter a real date", "Go back and enter the date, for example 2026-11-25.")
+	// The browser's date picker sends YYYY-MM-DD; typed by hand where there
+	// is no picker, a British date reads day first.
+	d, err := parseDate(date)
+	if err != nil {
+		d, err = time.Parse("2/1/2006", date)
+	}
+	if err != nil {
+		s.problem(w, r, p, http.StatusBadRequest, "Enter a real date", "Go back and enter the date, for example 25/11/2026.")
 		return
 	}
+	date = d.Format("2006-01-02")
 	if err := s.store.SetRecordDate(r.Context(), id, kind, date, p.user.Name); err != nil {
 		s.actionFailed(w, r, p, "record the date", err)
 		return

@@ -276,11 +276,17 @@ func fieldLabel(name string) string {
 // age says how long ago t was, as a person would.
 func age(now, t time.Time) string {
 	d := now.Sub(t)
+	n, unit := int(d.Hours()/24), "day"
 	switch {
+	case d < time.Minute:
+		return "less than a minute"
 	case d < time.Hour:
-		return fmt.Sprintf("%d minutes", int(d.Minutes()))
+		n, unit = int(d.Minutes()), "minute"
 	case d < 48*time.Hour:
-		return fmt.Sprintf("%d hours", int(d.Hours()))
+		n, unit = int(d.Hours()), "hour"
 	}
-	return fmt.Sprintf("%d days", int(d.Hours()/24))
+	if n != 1 {
+		unit += "s"
+	}
+	return fmt.Sprintf("%d %s", n, unit)
 }
