@@ -6,9 +6,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/emersion/go-message/mail"
 
@@ -161,21 +162,65 @@ func childNames(sub *parser.Submission) []string {
 }
 
 // anonymise replaces the child's names in a message with "the child".
+// Names are matched as whole words in any case; word boundaries are
+// Unicode-aware, as regexp's \b is not (it would miss "Zoë,").
 func anonymise(msg string, names []string) string {
 	for _, n := range names {
-		re := regexp.MustCompile(`(?i)\b` + regexp.QuoteMeta(n) + `\b('s)?`)
-		msg = re.ReplaceAllStringFunc(msg, func(m string) string {
-			if strings.HasSuffix(strings.ToLower(m), "'s") {
-				return "the child's"
-			}
-			return "the child"
-		})
+		msg = replaceName(msg, n)
 	}
 	// "the child the child" when both names were written out.
 	for strings.Contains(msg, "the child the child") {
 		msg = strings.ReplaceAll(msg, "the child the child", "the child")
 	}
 	return msg
+}
+
+func replaceName(msg, name string) string {
+	lowerMsg, lowerName := strings.ToLower(msg), strings.ToLower(name)
+	if len(lowerMsg) != len(msg) || lowerName == "" {
+		// Lower-casing changed byte lengths: compare exactly instead.
+		lowerMsg, lowerName = msg, name
+	}
+	var b strings.Builder
+	i := 0
+	for {
+		j := strings.Index(lowerMsg[i:], lowerName)
+		if j < 0 {
+			b.WriteString(msg[i:])
+			return b.String()
+		}
+		start, end := i+j, i+j+len(lowerName)
+		if !wordBoundary(msg, start, end) {
+			b.WriteString(msg[i:end])
+			i = end
+			continue
+		}
+		b.WriteString(msg[i:start])
+		if strings.HasPrefix(msg[end:], "'s") || strings.HasPrefix(msg[end:], "’s") {
+			b.WriteString("the child's")
+			_, size := utf8.DecodeRuneInString(msg[end:])
+			end += size + 1
+		} else {
+			b.WriteString("the child")
+		}
+		i = end
+	}
+}
+
+func wordBoundary(s string, start, end int) bool {
+	if start > 0 {
+		r, _ := utf8.DecodeLastRuneInString(s[:start])
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return false
+		}
+	}
+	if end < len(s) {
+		r, _ := utf8.DecodeRuneInString(s[end:])
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *Composer) newMessageID() string {
