@@ -1,0 +1,92 @@
+package intake
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"dsr-intake/parser"
+	"dsr-intake/register"
+)
+
+// TestOversizeAndUnreadableDovecot: a message over the size limit is
+// quarantined without being read into memory and its sender told once; a
+// message nothing can parse is quarantined at once; a referral after them
+// is still processed.
+func TestOversizeAndUnreadableDovecot(t *testing.T) {
+	e := newE2E(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	// Over the limit: a referral with 2 MB of padding after its last part.
+	big := uniqueCopy(readSample(t, "01-fillable-pdf-happy"), "big@nhs.net")
+	big = append(big, []byte(strings.Repeat(strings.Repeat("x", 998)+"\r\n", 2100))...)
+	// A header line over the 1 MiB header limit: no parser reads it.
+	broken := []byte("From: someone@nhs.net\r\nX-Junk: " + strings.Repeat("a", 1100<<10) + "\r\nSubject: junk\r\n\r\nbody\r\n")
+	small := readSample(t, "04-missing-consent-form")
+	for _, raw := range [][]byte{big, broken, small} {
+		e.dc.Append(t, "INBOX", raw)
+	}
+	e.daemon.MaxMessageBytes = 1536 << 10 // the broken one (1.1 MB) reaches the parser; big does not
+	if err := e.daemon.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	quarantined := e.dc.Messages(t, "Quarantine")
+	if len(quarantined) != 2 {
+		t.Fatalf("%d messages in Quarantine, want the oversize and the broken one", len(quarantined))
+	}
+	if q := e.dc.Messages(t, "Queried"); len(q) != 1 {
+		t.Errorf("the referral after them was not processed: Queried holds %d", len(q))
+	}
+	for _, m := range quarantined {
+		st, err := e.store.MessageState(ctx, parser.Hash(m.Raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.State != register.MessageQuarantined || st.LastError == "" {
+			t.Errorf("store: state %q error %q, want quarantined with a reason", st.State, st.LastError)
+		}
+	}
+	queue, err := e.store.ReviewQueue(ctx, register.ReviewFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(queue) != 2 {
+		t.Errorf("%d review items, want the two quarantined messages for a coordinator", len(queue))
+	}
+
+	if _, err := e.sender.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	notices := 0
+	for _, m := range e.sink.Messages() {
+		if strings.Contains(string(m.Data), "too large to read") {
+			notices++
+			if m.To[0] != "priya.raman@nhs.net" {
+				t.Errorf("the size notice went to %v", m.To)
+			}
+		}
+	}
+	if notices != 1 {
+		t.Errorf("%d size notices, want 1", notices)
+	}
+
+	// Seen again (a person drags it back into the inbox): moved again, no
+	// second notice.
+	e.dc.Append(t, "INBOX", big)
+	if err := e.daemon.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.sender.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	again := 0
+	for _, m := range e.sink.Messages() {
+		if strings.Contains(string(m.Data), "too large to read") {
+			again++
+		}
+	}
+	if again != 1 || len(e.dc.Messages(t, "INBOX")) != 0 {
+		t.Errorf("after the message came back: %d notices, %d left in INBOX", again, len(e.dc.Messages(t, "INBOX")))
+	}
+}
