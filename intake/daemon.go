@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
 	"github.com/robfig/cron/v3"
 
 	"dsr-intake/parser"
@@ -34,6 +36,7 @@ type Daemon struct {
 	MaxMessageBytes int64         // larger messages are quarantined unread
 	MaxAttempts     int           // pipeline failures before quarantine
 	MaxIdle         time.Duration // IDLE is re-issued after this (under 29 minutes)
+	Workers         int           // messages parsed at once; 0: one per CPU
 	Poll            cron.Schedule // the polling safety net; nil: every 5 minutes
 	Watchdog        time.Duration // no successful fetch for this long is an error
 	Health          *Health
@@ -111,33 +114,78 @@ func (d *Daemon) Run(ctx context.Context) error {
 	go d.watchdog(ctx)
 	attempt := 0
 	for ctx.Err() == nil {
+		lock, ok, err := d.Store.TryLockMailbox(ctx, d.lockName())
+		if err != nil || !ok {
+			if err != nil {
+				d.Log.Warn("mailbox lock", "err", err)
+			} else {
+				d.Log.Info("another daemon is watching this mailbox; standing by")
+			}
+			sleep(ctx, 30*time.Second)
+			continue
+		}
+		err = d.watch(ctx, lock, &attempt)
+		lock.Release()
+		if err != nil && ctx.Err() == nil {
+			d.Log.Warn("mailbox lock lost; taking it again", "err", err)
+		}
+	}
+	return nil
+}
+
+// errLockLost ends a watch when the mailbox lock's connection has gone.
+var errLockLost = errors.New("mailbox lock lost")
+
+// watch connects and serves while the mailbox lock is held.
+func (d *Daemon) watch(ctx context.Context, lock *register.MailboxLock, attempt *int) error {
+	for ctx.Err() == nil {
+		if !lock.Held(ctx) {
+			return errLockLost
+		}
 		mb, err := DialIMAP(ctx, d.IMAP)
 		if err != nil {
 			d.Health.Disconnected()
-			wait := Backoff(attempt)
-			attempt++
+			wait := Backoff(*attempt)
+			*attempt++
 			d.Log.Warn("imap connect failed", "err", err, "retry_in", wait.Round(time.Second))
 			sleep(ctx, wait)
 			continue
 		}
-		attempt = 0
-		err = d.serve(ctx, mb)
+		*attempt = 0
+		err = d.serve(ctx, mb, lock)
 		_ = mb.Close()
 		d.Health.Disconnected()
 		if ctx.Err() != nil {
 			return nil
 		}
-		wait := Backoff(attempt)
-		attempt++
+		if errors.Is(err, errLockLost) {
+			return err
+		}
+		wait := Backoff(*attempt)
+		*attempt++
 		d.Log.Warn("imap connection lost", "err", err, "retry_in", wait.Round(time.Second))
 		sleep(ctx, wait)
 	}
 	return nil
 }
 
-// RunOnce processes what is in the mailbox now, then returns.
+// lockName identifies the watched mailbox across daemons.
+func (d *Daemon) lockName() string {
+	return d.IMAP.Username + "@" + d.IMAP.Addr + "/" + d.IMAP.mailbox()
+}
+
+// RunOnce processes what is in the mailbox now, then returns. It refuses
+// to run while a daemon is watching the same mailbox.
 func (d *Daemon) RunOnce(ctx context.Context) error {
 	d.defaults()
+	lock, ok, err := d.Store.TryLockMailbox(ctx, d.lockName())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("another daemon is watching this mailbox: stop it first, or let it do the work")
+	}
+	defer lock.Release()
 	mb, err := DialIMAP(ctx, d.IMAP)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
@@ -149,11 +197,14 @@ func (d *Daemon) RunOnce(ctx context.Context) error {
 	return d.Sync(ctx, mb)
 }
 
-func (d *Daemon) serve(ctx context.Context, mb *Mailbox) error {
+func (d *Daemon) serve(ctx context.Context, mb *Mailbox, lock *register.MailboxLock) error {
 	if err := mb.EnsureFolders(ctx); err != nil {
 		return err
 	}
 	for {
+		if !lock.Held(ctx) {
+			return errLockLost
+		}
 		if err := d.Sync(ctx, mb); err != nil {
 			return err
 		}
@@ -175,7 +226,10 @@ func (d *Daemon) serve(ctx context.Context, mb *Mailbox) error {
 	}
 }
 
-// Sync handles every message in the mailbox once.
+// Sync handles every message in the mailbox once. Messages are fetched,
+// committed and moved one at a time in UID order on the one connection,
+// while up to Workers of the next ones are parsed in parallel: parsing
+// the forms is most of the work.
 func (d *Daemon) Sync(ctx context.Context, mb *Mailbox) error {
 	d.defaults()
 	infos, err := mb.List(ctx)
@@ -183,21 +237,79 @@ func (d *Daemon) Sync(ctx context.Context, mb *Mailbox) error {
 		return fmt.Errorf("list: %w", err)
 	}
 	d.Health.FetchOK(d.now())
+	var pending []*inHand
+	inFlight := map[string]bool{}
+	moves := &moveBatch{}
+	commitOldest := func() error {
+		j := pending[0]
+		pending = pending[1:]
+		delete(inFlight, j.hash)
+		defer j.cancel()
+		if err := d.commit(j.ctx, mb, j, moves); err != nil {
+			return err
+		}
+		if moves.n >= maxMoveBatch {
+			return d.flushMoves(ctx, mb, moves)
+		}
+		return nil
+	}
+	flush := func() error {
+		for len(pending) > 0 {
+			if err := commitOldest(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// On a failure the messages in hand stay in the inbox for the next
+	// sync; their parsing is stopped.
+	abandon := func() {
+		for _, j := range pending {
+			j.cancel()
+		}
+	}
 	for _, info := range infos {
 		if ctx.Err() != nil {
-			return nil
+			break
 		}
 		if info.Deleted {
 			continue
 		}
-		// The message in hand is finished even if we are asked to stop:
-		// only waits for the network are cut short.
+		// The messages in hand are finished even if we are asked to
+		// stop: only waits for the network are cut short.
 		work, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
-		err := d.handle(work, mb, info)
-		cancel()
-		if err != nil {
-			return err
+		j, err := d.take(work, mb, info, func(hash string) error {
+			// The same bytes twice: the first copy's decision is
+			// committed before the second is looked at.
+			if inFlight[hash] {
+				return flush()
+			}
+			return nil
+		})
+		if err != nil || j == nil {
+			cancel()
+			if err != nil {
+				abandon()
+				return err
+			}
+			continue
 		}
+		j.ctx, j.cancel = work, cancel
+		pending = append(pending, j)
+		inFlight[j.hash] = true
+		if len(pending) > d.Workers {
+			if err := commitOldest(); err != nil {
+				abandon()
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		abandon()
+		return err
+	}
+	if err := d.flushMoves(ctx, mb, moves); err != nil {
+		return err
 	}
 	d.Health.FetchOK(d.now())
 	if d.Sender != nil {
@@ -206,49 +318,169 @@ func (d *Daemon) Sync(ctx context.Context, mb *Mailbox) error {
 	return nil
 }
 
-// handle processes one message. It returns an error only when the
-// connection is no longer usable; a failing message is recorded and, after
-// MaxAttempts, quarantined.
-func (d *Daemon) handle(ctx context.Context, mb *Mailbox, info MessageInfo) error {
+// inHand is a fetched message being parsed.
+type inHand struct {
+	info   MessageInfo
+	loc    Location
+	raw    []byte
+	hash   string
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{} // closed when sub and err are set
+	sub    *parser.Submission
+	err    error
+	parse  time.Duration
+}
+
+// take fetches one message and, unless it was decided before, starts
+// parsing it. It returns nil when nothing more is to be done with the
+// message now, and an error only when the connection is no longer
+// usable. seen is called with the message's hash before its state is
+// read.
+func (d *Daemon) take(ctx context.Context, mb *Mailbox, info MessageInfo, seen func(hash string) error) (*inHand, error) {
 	loc := Location{Mailbox: d.IMAP.mailbox(), UIDValidity: mb.UIDValidity(), UID: info.UID}
 	if info.Size > d.MaxMessageBytes {
-		return d.oversize(ctx, mb, info, loc)
+		return nil, d.oversize(ctx, mb, info, loc)
 	}
 	var buf bytes.Buffer
 	buf.Grow(int(info.Size))
 	if _, err := mb.Fetch(ctx, info.UID, &buf, d.MaxMessageBytes); err != nil {
 		switch {
 		case errors.Is(err, ErrTooLarge):
-			return d.oversize(ctx, mb, info, loc)
+			return nil, d.oversize(ctx, mb, info, loc)
 		case errors.Is(err, ErrNoMessage):
-			return nil // moved or deleted by someone else meanwhile
+			return nil, nil // moved or deleted by someone else meanwhile
 		}
-		return fmt.Errorf("fetch uid %d: %w", info.UID, err)
+		return nil, fmt.Errorf("fetch uid %d: %w", info.UID, err)
 	}
 	raw := buf.Bytes()
 	hash := parser.Hash(raw)
+	if err := seen(hash); err != nil {
+		return nil, err
+	}
 	st, err := d.Store.MessageState(ctx, hash)
 	if err != nil {
-		return fmt.Errorf("message state uid %d: %w", info.UID, err)
+		return nil, fmt.Errorf("message state uid %d: %w", info.UID, err)
 	}
 	switch st.State {
 	case register.MessageDecided, register.MessageMoved:
 		// Decided before a crash or a failed move: only move it.
-		return d.move(ctx, mb, info.UID, hash, d.folderFor(st.Outcome, false))
+		return nil, d.move(ctx, mb, info.UID, hash, d.folderFor(st.Outcome, false))
 	case register.MessageQuarantined:
-		return d.move(ctx, mb, info.UID, hash, mb.Folders().Quarantine)
+		return nil, d.move(ctx, mb, info.UID, hash, mb.Folders().Quarantine)
 	}
+	j := &inHand{info: info, loc: loc, raw: raw, hash: hash, done: make(chan struct{})}
+	go func() {
+		defer close(j.done)
+		start := time.Now()
+		j.sub, j.err = d.Pipeline.Parse(ctx, raw)
+		j.parse = time.Since(start)
+	}()
+	return j, nil
+}
+
+// commit waits for j's parse, then decides and commits it, and adds it to
+// the moves. It returns an error only when the connection is no longer
+// usable; a failing message is recorded and, after MaxAttempts,
+// quarantined.
+func (d *Daemon) commit(ctx context.Context, mb *Mailbox, j *inHand, moves *moveBatch) error {
+	<-j.done
 	start := time.Now()
-	applied, err := d.Pipeline.Process(ctx, loc, raw)
-	d.Metrics.Observe(time.Since(start))
+	err := j.err
+	var applied register.Applied
+	if err == nil {
+		applied, err = d.Pipeline.Apply(ctx, j.loc, j.raw, j.sub)
+	}
+	d.Metrics.Observe(j.parse + time.Since(start))
 	if err != nil {
-		return d.failed(ctx, mb, info, loc, raw, hash, err)
+		return d.failed(ctx, mb, j.info, j.loc, j.raw, j.hash, err)
 	}
 	d.Health.count(applied.Decision.Outcome)
 	if d.OnProcessed != nil {
 		d.OnProcessed(applied.Decision.Outcome)
 	}
-	return d.move(ctx, mb, info.UID, hash, d.folderFor(applied.Decision.Outcome, applied.Duplicate))
+	moves.add(j.info.UID, j.hash, d.folderFor(applied.Decision.Outcome, applied.Duplicate))
+	return nil
+}
+
+// maxMoveBatch is how many committed messages wait for one MOVE per
+// folder. A move is a round trip and, on Dovecot, an fsync; a message
+// decided but not yet moved is safe (the next sync finds it decided and
+// only moves it), so moving in batches keeps the exactly-once promise.
+const maxMoveBatch = 64
+
+// moveBatch is committed messages waiting to be moved, by folder.
+type moveBatch struct {
+	folders  []string
+	byFolder map[string][]committed
+	n        int
+}
+
+type committed struct {
+	uid  uint32
+	hash string
+}
+
+func (b *moveBatch) add(uid uint32, hash, folder string) {
+	if b.byFolder == nil {
+		b.byFolder = map[string][]committed{}
+	}
+	if _, ok := b.byFolder[folder]; !ok {
+		b.folders = append(b.folders, folder)
+	}
+	b.byFolder[folder] = append(b.byFolder[folder], committed{uid, hash})
+	b.n++
+}
+
+// flushMoves moves the batch, one UID MOVE per folder on a server with
+// MOVE, and empties it.
+func (d *Daemon) flushMoves(ctx context.Context, mb *Mailbox, b *moveBatch) error {
+	if b.n == 0 {
+		return nil
+	}
+	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+	defer cancel()
+	defer func() { *b = moveBatch{} }()
+	for _, folder := range b.folders {
+		ms := b.byFolder[folder]
+		if len(ms) == 1 || !mb.caps.Has(imap.CapMove) {
+			for _, m := range ms {
+				if err := d.move(work, mb, m.uid, m.hash, folder); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		var set imap.UIDSet
+		for _, m := range ms {
+			set.AddNum(imap.UID(m.uid))
+		}
+		moveAll := func() error {
+			return mb.do(work, fmt.Sprintf("move %d messages to %q", len(ms), folder), func() error {
+				_, err := mb.c.Move(set, folder).Wait()
+				return err
+			})
+		}
+		err := moveAll()
+		if err != nil && needsCreate(err) {
+			if cerr := mb.create(work, folder); cerr != nil {
+				err = fmt.Errorf("%w; then %w", err, cerr)
+			} else {
+				err = moveAll()
+			}
+		}
+		if err != nil {
+			// The decisions are committed: the next sync moves them.
+			d.Log.Error("move failed", "messages", len(ms), "folder", folder, "err", err)
+			return fmt.Errorf("move %d messages to %s: %w", len(ms), folder, err)
+		}
+		for _, m := range ms {
+			if err := d.Store.MarkMoved(work, m.hash, folder, 0, 0); err != nil && !errors.Is(err, register.ErrNotFound) {
+				d.Log.Warn("mark moved", "err", err)
+			}
+		}
+	}
+	return nil
 }
 
 func (d *Daemon) failed(ctx context.Context, mb *Mailbox, info MessageInfo, loc Location, raw []byte, hash string, cause error) error {
@@ -381,6 +613,9 @@ func (d *Daemon) defaults() {
 	}
 	if d.MaxMessageBytes <= 0 {
 		d.MaxMessageBytes = 40 << 20
+	}
+	if d.Workers <= 0 {
+		d.Workers = runtime.NumCPU()
 	}
 	if d.MaxIdle <= 0 || d.MaxIdle >= 29*time.Minute {
 		d.MaxIdle = 25 * time.Minute
