@@ -176,7 +176,7 @@ func startDemo(ctx context.Context, samplesDir, webAddr string, out io.Writer, l
 	if _, err := d.store.AddUser(ctx, d.user, "admin", hash, "demo"); err != nil {
 		return nil, err
 	}
-	pages, err := review.New(review.Options{Store: d.store, Logger: logger, SecureCookie: false, Composer: composer, Parser: p,
+	pages, err := review.New(review.Options{Store: d.store, Logger: logger, SecureCookie: false, Addr: webAddr, Composer: composer, Parser: p,
 		Pipeline: pipeline, Health: health.Snapshot})
 	if err != nil {
 		return nil, err
