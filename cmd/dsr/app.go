@@ -179,7 +179,7 @@ func newApp(ctx context.Context, cfg *config.Config, logw io.Writer) (*app, erro
 	}
 	pages, err := review.New(review.Options{Store: store, Logger: log.With("component", "web"),
 		SecureCookie: cfg.Web.SecureCookie == nil || *cfg.Web.SecureCookie, Addr: cfg.Web.Addr,
-		IdleTimeout:  cfg.Web.IdleTimeout.Duration, MaxSession: cfg.Web.MaxSession.Duration,
+		IdleTimeout: cfg.Web.IdleTimeout.Duration, MaxSession: cfg.Web.MaxSession.Duration,
 		Health: a.daemon.Health.Snapshot, Composer: composer, Parser: p, Pipeline: pipeline})
 	if err != nil {
 		return nil, err
