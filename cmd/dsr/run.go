@@ -159,23 +159,35 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	cfg, ok := loadConfig(*cfgPath, stderr)
+	// Opening the store migrates; this only reports the version.
+	return withStore(ctx, "dsr migrate", *cfgPath, stderr, func(s *register.Store) error {
+		v, err := s.SchemaVersion(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "register schema at version %d\n", v)
+		return nil
+	})
+}
+
+// withStore loads the configuration, opens (and migrates) the register,
+// runs fn and closes it; it returns the exit code, having said what went
+// wrong under the command's name.
+func withStore(ctx context.Context, name, cfgPath string, stderr io.Writer, fn func(*register.Store) error) int {
+	cfg, ok := loadConfig(cfgPath, stderr)
 	if !ok {
 		return 2
 	}
-	// Open migrates; Migrate again is a no-op that reports the version.
 	s, err := openStore(ctx, cfg, newLogger(cfg.Log, stderr))
 	if err != nil {
-		fmt.Fprintln(stderr, "dsr migrate:", err)
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}
 	defer s.Close()
-	v, err := s.SchemaVersion(ctx)
-	if err != nil {
-		fmt.Fprintln(stderr, "dsr migrate:", err)
+	if err := fn(s); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "register schema at version %d\n", v)
 	return 0
 }
 
@@ -264,23 +276,14 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if err := fs.Parse(args[1:]); err != nil {
 			return 2
 		}
-		cfg, ok := loadConfig(*cfgPath, stderr)
-		if !ok {
-			return 2
-		}
-		s, err := openStore(ctx, cfg, newLogger(cfg.Log, stderr))
-		if err != nil {
-			fmt.Fprintln(stderr, "dsr keys rotate:", err)
-			return 1
-		}
-		defer s.Close()
-		n, err := s.RotateKeys(ctx)
-		if err != nil {
-			fmt.Fprintln(stderr, "dsr keys rotate:", err)
-			return 1
-		}
-		fmt.Fprintf(stdout, "re-encrypted %d value(s) under the current key\n", n)
-		return 0
+		return withStore(ctx, "dsr keys rotate", *cfgPath, stderr, func(s *register.Store) error {
+			n, err := s.RotateKeys(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "re-encrypted %d value(s) under the current key\n", n)
+			return nil
+		})
 	case "add-key":
 		fs := flag.NewFlagSet("keys add-key", flag.ContinueOnError)
 		fs.SetOutput(stderr)

@@ -65,21 +65,9 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintln(stderr, "dsr user add: --role must be coordinator, viewer or admin")
 		return 2
 	}
-	cfg, ok := loadConfig(*cfgPath, stderr)
-	if !ok {
-		return 2
-	}
-	s, err := openStore(ctx, cfg, newLogger(cfg.Log, stderr))
-	if err != nil {
-		fmt.Fprintln(stderr, "dsr user:", err)
-		return 1
-	}
-	defer s.Close()
-	if err := userCommand(ctx, s, sub, words, *role, *off, stdin, stdout, stderr); err != nil {
-		fmt.Fprintf(stderr, "dsr user %s: %v\n", sub, err)
-		return 1
-	}
-	return 0
+	return withStore(ctx, "dsr user "+sub, *cfgPath, stderr, func(s *register.Store) error {
+		return userCommand(ctx, s, sub, words, *role, *off, stdin, stdout, stderr)
+	})
 }
 
 func userCommand(ctx context.Context, s *register.Store, sub string, words []string, role string, off bool,
