@@ -41,14 +41,32 @@ var ErrUnparseable = errors.New("message cannot be parsed")
 // Process applies one message. It returns what was applied, or an error;
 // errors.Is(err, ErrUnparseable) means retrying will not help.
 func (p *Pipeline) Process(ctx context.Context, loc Location, raw []byte) (register.Applied, error) {
-	hash := parser.Hash(raw)
+	sub, err := p.Parse(ctx, raw)
+	if err != nil {
+		return register.Applied{}, err
+	}
+	return p.Apply(ctx, loc, raw, sub)
+}
+
+// Parse is Process's first half, which touches no shared state: the
+// daemon parses the next messages with it while it commits earlier ones
+// in order. errors.Is(err, ErrUnparseable) means retrying will not help.
+func (p *Pipeline) Parse(ctx context.Context, raw []byte) (*parser.Submission, error) {
 	sub, err := p.Parser.Parse(ctx, raw)
 	if err != nil {
 		if ctx.Err() != nil {
-			return register.Applied{}, fmt.Errorf("parse: %w", ctx.Err())
+			return nil, fmt.Errorf("parse: %w", ctx.Err())
 		}
-		return register.Applied{}, fmt.Errorf("%w: %v", ErrUnparseable, err)
+		return nil, fmt.Errorf("%w: %v", ErrUnparseable, err)
 	}
+	return sub, nil
+}
+
+// Apply is Process's second half: it decides on sub, parsed from raw, and
+// commits the decision in one transaction.
+func (p *Pipeline) Apply(ctx context.Context, loc Location, raw []byte, sub *parser.Submission) (register.Applied, error) {
+	hash := parser.Hash(raw)
+	var err error
 	now := p.now()
 	untrusted := p.Trust.Check(sub)
 	in := register.Incoming{
