@@ -36,9 +36,16 @@ const (
 type textExtractor struct {
 	budget int64 // decompressed content bytes left
 	glyphs int
+	// fonts are the fonts read so far, by object: flattened forms draw
+	// each field as a form XObject with its own resources naming the same
+	// few fonts, and reading a font (its ToUnicode CMap above all) once
+	// per XObject was most of the time spent on such a PDF.
+	fonts map[uint64]*fontInfo
 }
 
-func newTextExtractor(budget int64) *textExtractor { return &textExtractor{budget: budget} }
+func newTextExtractor(budget int64) *textExtractor {
+	return &textExtractor{budget: budget, fonts: map[uint64]*fontInfo{}}
+}
 
 type affine struct{ a, b, c, d, e, f float64 }
 
@@ -265,8 +272,17 @@ func (in *interp) font(cache map[string]*fontInfo, res pdf.Value, name string) *
 	if f, ok := cache[name]; ok {
 		return f
 	}
-	f := newFontInfo(res.Key("Font").Key(name))
+	v := res.Key("Font").Key(name)
+	id, shared := objID(v)
+	if f, ok := in.ex.fonts[id]; shared && ok {
+		cache[name] = f
+		return f
+	}
+	f := newFontInfo(v)
 	cache[name] = f
+	if shared {
+		in.ex.fonts[id] = f
+	}
 	return f
 }
 

@@ -1,0 +1,57 @@
+package parser
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// BenchmarkParse parses each sample email whole (MIME, attachments, every
+// form in them), one sub-benchmark per kind of form: fillable PDF,
+// flattened PDF, Word, and an email with no form at all. PDFs are read in
+// process: the child-process reader adds its pipe round trip, measured by
+// BenchmarkChildPDF.
+func BenchmarkParse(b *testing.B) {
+	for _, tc := range []struct{ name, sample string }{
+		{"fillable-pdf", "01-fillable-pdf-happy"},
+		{"flattened-pdf", "02-flattened-pdf-happy"},
+		{"docx", "03-docx-happy"},
+		{"referral-only-pdf", "04-missing-consent-form"},
+		{"auto-reply", "08-automatic-reply"},
+	} {
+		raw, err := os.ReadFile(filepath.Join("..", "testdata", "samples", tc.sample, "message.eml"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(tc.name, func(b *testing.B) {
+			p := New(Options{})
+			b.SetBytes(int64(len(raw)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := p.Parse(context.Background(), raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkChildPDF reads a fillable and a flattened form through the
+// child-process reader, the way dsr does with isolation on: the pool's
+// child is started once and then reused, so this is the per-PDF cost.
+func BenchmarkChildPDF(b *testing.B) {
+	self := []string{os.Args[0], "-test.run=^$"}
+	for _, name := range []string{"referral-filled.pdf", "referral-flat-qpdf.pdf"} {
+		data := pdfFixture(b, name)
+		b.Run(name, func(b *testing.B) {
+			r := NewChildPDFReader(self, Limits{}, childEnv+"=serve")
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if _, err := r.ReadPDF(context.Background(), data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
