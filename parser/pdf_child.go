@@ -37,9 +37,10 @@ const maxChildOutput = 8 << 20
 // child serves many PDFs in turn over its stdin and stdout: a pool of up
 // to one child per CPU, each reading one PDF at a time under the same
 // time limit, and killed (with its process group) when a PDF runs out the
-// clock. The address-space limit is set once in each child; the child
-// collects its garbage after every PDF, so each PDF has the whole budget,
-// and a child is replaced after maxChildPDFs PDFs to bound any leak.
+// clock. The address-space limit is set once in each child; what one PDF
+// allocated is garbage once it is answered and its address space is
+// reused by the next, and a child is replaced after maxChildPDFs PDFs to
+// bound any leak or fragmentation.
 type childPDF struct {
 	cmd    []string
 	env    []string
@@ -344,9 +345,11 @@ func servePDFStream(ctx context.Context, in *bufio.Reader, out io.Writer, l Limi
 		if _, err := out.Write(append(hdr[:], b...)); err != nil {
 			return fmt.Errorf("pdf child: write result: %w", err)
 		}
-		// The next PDF gets the whole budget, and the parent's RSS
-		// figures are not our garbage.
-		debug.FreeOSMemory()
+		// After a large PDF, give its memory back rather than hold it
+		// while idle; after a form it costs more than the read did.
+		if size > 4<<20 {
+			debug.FreeOSMemory()
+		}
 	}
 }
 
