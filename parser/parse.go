@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"html"
 	"regexp"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // every charset go-message knows, for bodies and headers
@@ -50,6 +52,7 @@ func (p *Parser) Parse(ctx context.Context, raw []byte) (*Submission, error) {
 	sub.Problems = append(sub.Problems, w.problems...)
 
 	plainBody := false
+	var attachments []*part
 	for _, pt := range w.parts {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("parse: %w", err)
@@ -62,12 +65,15 @@ func (p *Parser) Parse(ctx context.Context, raw []byte) (*Submission, error) {
 			}
 			continue
 		}
-		if len(sub.Attachments) >= p.limits.MaxAttachments {
+		if len(attachments) >= p.limits.MaxAttachments {
 			sub.Problems = append(sub.Problems, fmt.Sprintf("more than %d attachments: the rest were not read", p.limits.MaxAttachments))
 			break
 		}
-		a := p.readAttachment(ctx, pt)
-		sub.Attachments = append(sub.Attachments, a)
+		attachments = append(attachments, pt)
+	}
+	sub.Attachments = p.readAttachments(ctx, attachments)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("parse: %w", err)
 	}
 	p.assignForms(sub)
 	if !sub.AutoReply && isDSN(e.Header) {
@@ -258,6 +264,29 @@ func isImageMagic(d []byte) bool {
 		}
 	}
 	return false
+}
+
+// readAttachments reads the attachments at once, up to one per CPU: a
+// referral comes with two forms, and the time to a decision is that of
+// the slower one rather than of both.
+func (p *Parser) readAttachments(ctx context.Context, parts []*part) []Attachment {
+	out := make([]Attachment, len(parts))
+	if len(parts) == 1 {
+		out[0] = p.readAttachment(ctx, parts[0])
+		return out
+	}
+	sem := make(chan struct{}, max(1, runtime.NumCPU()))
+	var wg sync.WaitGroup
+	for i, pt := range parts {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out[i] = p.readAttachment(ctx, pt)
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
