@@ -39,6 +39,10 @@ fuzz:
 test-short:
 	$(GO) test -short -count=1 ./...
 
+## bench: Go benchmarks and the end-to-end figures against a private Dovecot (see BENCHMARKS.md); slow, root, not CI
+bench:
+	bash scripts/bench/run.sh
+
 clean:
 	rm -rf bin
 

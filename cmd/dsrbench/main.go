@@ -139,6 +139,14 @@ func run(ctx context.Context, o options) error {
 			b.printf("PostgreSQL: skipped (no -pg URL)\n\n")
 			continue
 		}
+		if p.name == "pg" {
+			c, err := pgx.Connect(ctx, o.pg)
+			if err != nil {
+				b.printf("PostgreSQL: skipped (cannot connect to -pg: %v)\n\n", err)
+				continue
+			}
+			c.Close(ctx)
+		}
 		logf("part %s", p.name)
 		if err := p.f(ctx); err != nil {
 			return fmt.Errorf("%s: %w", p.name, err)
