@@ -241,7 +241,7 @@ func Default() *Config {
 			Poll: "@every 5m", MaxIdle: Duration{25 * time.Minute}, Watchdog: Duration{30 * time.Minute},
 			MaxAttempts: 3, TimeZone: "Europe/London", SecureDomains: []string{"nhs.net", "gov.uk"},
 			MaxQueriesCase: 5, MaxQueriesSender: 20, ReminderAfter: Duration{7 * 24 * time.Hour},
-			NoReplyAfter: Duration{14 * 24 * time.Hour}, Workers: 2,
+			NoReplyAfter:     Duration{14 * 24 * time.Hour},
 			ReminderSchedule: "0 10 * * 1-5", MaxRemindersRcpt: 5,
 		},
 		Limits: Limits{

@@ -160,7 +160,7 @@ func newApp(ctx context.Context, cfg *config.Config, logw io.Writer) (*app, erro
 		},
 		Pipeline: pipeline, Store: store,
 		MaxMessageBytes: int64(cfg.Limits.MaxMessageMB) << 20, MaxAttempts: cfg.Intake.MaxAttempts,
-		MaxIdle: cfg.Intake.MaxIdle.Duration, Poll: cfg.Intake.PollSchedule(), Watchdog: cfg.Intake.Watchdog.Duration,
+		MaxIdle: cfg.Intake.MaxIdle.Duration, Workers: cfg.Intake.Workers, Poll: cfg.Intake.PollSchedule(), Watchdog: cfg.Intake.Watchdog.Duration,
 		Log: log.With("component", "daemon"), Health: &intake.Health{},
 	}
 	a.daemon.Metrics = intake.NewMetrics(a.daemon.Health, store)
