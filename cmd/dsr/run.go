@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"dsr-intake/register"
@@ -25,6 +26,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg, ok := loadConfig(*cfgPath, stderr)
 	if !ok {
 		return 2
+	}
+	// A soft heap limit the size of the work: Go lets the heap grow to
+	// twice the live set by default, which for one large email is twice
+	// what it needs. GOMEMLIMIT, when set, wins.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(2*(int64(cfg.Limits.MaxMessageMB)<<20) + 64<<20)
 	}
 	a, err := newApp(ctx, cfg, stderr)
 	if err != nil {
