@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -169,5 +170,43 @@ func TestCheckSummaryHasNoPersonalData(t *testing.T) {
 		if strings.Contains(out, pii) {
 			t.Errorf("summary shows %q", pii)
 		}
+	}
+}
+
+// TestConfigCheck: dsr config check names what is wrong, reads the secrets
+// it names, and passes a complete configuration.
+func TestConfigCheck(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	var keys bytes.Buffer
+	if code := run(context.Background(), []string{"keys", "init"}, nil, &keys, io.Discard); code != 0 {
+		t.Fatal("keys init failed")
+	}
+	keyFile := write("keyring", keys.String())
+	pw := write("pw", "secret")
+	base := "[keys]\nfile = \"" + keyFile + "\"\n[database]\ndsn = \"" + filepath.Join(dir, "dsr.db") + "\"\n"
+	tests := []struct {
+		name, text, want string
+		code             int
+	}{
+		{"no inbox", base, "imap.addr", 1},
+		{"password file missing", base + "[imap]\naddr = \"mail.example:993\"\nusername = \"u\"\npassword = { file = \"" + filepath.Join(dir, "nope") + "\" }\n", "imap.password", 1},
+		{"complete", base + "[imap]\naddr = \"mail.example:993\"\nusername = \"u\"\npassword = { file = \"" + pw + "\" }\n", "configuration OK", 0},
+		{"keyring missing", "[keys]\nfile = \"" + filepath.Join(dir, "nokeys") + "\"\n[imap]\naddr = \"mail.example:993\"\npassword = { file = \"" + pw + "\" }\n", "keyring", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			code := run(context.Background(), []string{"config", "check", "--config", write("dsr.toml", tt.text)}, nil, &out, &out)
+			if code != tt.code || !strings.Contains(out.String(), tt.want) {
+				t.Errorf("exit %d, output %q; want exit %d mentioning %q", code, out.String(), tt.code, tt.want)
+			}
+		})
 	}
 }

@@ -213,6 +213,10 @@ func cmdConfig(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if !ok {
 		return 1
 	}
+	if cfg.IMAP.Addr == "" {
+		fmt.Fprintln(stderr, `dsr config check: imap.addr: set the DSR inbox's host:port (NHSmail: "outlook.office365.com:993")`)
+		return 1
+	}
 	// Secrets are read, not just named: a missing file is found now.
 	for _, s := range []struct {
 		name string
