@@ -44,22 +44,29 @@ type Secret struct {
 func (s Secret) IsSet() bool { return s.File != "" || s.Env != "" }
 
 // Read returns the secret's value, trimmed of surrounding white space.
+// An empty secret is an error: an empty password file is a mistake, not
+// a password.
 func (s Secret) Read() (string, error) {
+	var v string
 	switch {
+	case s.File != "" && s.Env != "":
+		return "", errors.New("give a file or an environment variable, not both")
 	case s.File != "":
 		b, err := os.ReadFile(s.File)
 		if err != nil {
 			return "", fmt.Errorf("read secret file: %w", err)
 		}
-		return strings.TrimSpace(string(b)), nil
+		if v = strings.TrimSpace(string(b)); v == "" {
+			return "", fmt.Errorf("secret file %s is empty", s.File)
+		}
 	case s.Env != "":
-		v, ok := os.LookupEnv(s.Env)
-		if !ok || strings.TrimSpace(v) == "" {
+		if v = strings.TrimSpace(os.Getenv(s.Env)); v == "" {
 			return "", fmt.Errorf("environment variable %s is not set", s.Env)
 		}
-		return strings.TrimSpace(v), nil
+	default:
+		return "", errors.New("no file or env given")
 	}
-	return "", errors.New("no file or env given")
+	return v, nil
 }
 
 // OAuth2 configures XOAUTH2 logins. Exactly one way to get a token:

@@ -129,16 +129,29 @@ func TestLoadMinimal(t *testing.T) {
 }
 
 func TestSecret(t *testing.T) {
-	t.Setenv("DSR_TEST_SECRET", "  s3cret\n")
-	if v, err := (Secret{Env: "DSR_TEST_SECRET"}).Read(); err != nil || v != "s3cret" {
-		t.Errorf("env secret = %q, %v", v, err)
+	dir := t.TempDir()
+	good := filepath.Join(dir, "pw")
+	os.WriteFile(good, []byte("s3cret\n"), 0o600)
+	empty := filepath.Join(dir, "empty")
+	os.WriteFile(empty, []byte("\n"), 0o600)
+	t.Setenv("DSR_TEST_SECRET", "  from-env\n")
+	tests := []struct {
+		s       Secret
+		want    string
+		wantErr bool
+	}{
+		{Secret{File: good}, "s3cret", false},
+		{Secret{Env: "DSR_TEST_SECRET"}, "from-env", false},
+		{Secret{File: empty}, "", true},
+		{Secret{File: filepath.Join(dir, "absent")}, "", true},
+		{Secret{Env: "DSR_TEST_SECRET_UNSET"}, "", true},
+		{Secret{File: good, Env: "DSR_TEST_SECRET"}, "", true},
+		{Secret{}, "", true},
 	}
-	p := filepath.Join(t.TempDir(), "pw")
-	os.WriteFile(p, []byte("from-file\n"), 0o600)
-	if v, err := (Secret{File: p}).Read(); err != nil || v != "from-file" {
-		t.Errorf("file secret = %q, %v", v, err)
-	}
-	if _, err := (Secret{Env: "DSR_TEST_UNSET_SECRET"}).Read(); err == nil {
-		t.Error("an unset variable gave no error")
+	for _, tt := range tests {
+		got, err := tt.s.Read()
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("%+v.Read() = %q, %v", tt.s, got, err)
+		}
 	}
 }

@@ -25,7 +25,7 @@ type Authenticator interface {
 
 // PasswordAuth logs in with a password: AUTHENTICATE PLAIN where the server
 // offers it, LOGIN otherwise. Read the password from a file or the
-// environment (see ReadSecret), never from the configuration file itself.
+// environment (see config.Secret), never from the configuration file itself.
 func PasswordAuth(password string) Authenticator { return passwordAuth{password: password} }
 
 type passwordAuth struct{ password string }

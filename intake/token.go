@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -32,35 +31,6 @@ const commandTokenTimeout = 30 * time.Second
 
 // maxTokenOutput bounds what we read from the token command.
 const maxTokenOutput = 64 << 10
-
-// ReadSecret returns a secret from a file (first line, trailing newline
-// removed) or, when file is empty, from the environment variable env.
-// Secrets never come from the configuration file itself, so that the file
-// can be read by more people than the secret.
-func ReadSecret(file, env string) (string, error) {
-	switch {
-	case file != "" && env != "":
-		return "", errors.New("secret: give a file or an environment variable, not both")
-	case file != "":
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return "", fmt.Errorf("secret: %w", err)
-		}
-		s := strings.TrimRight(string(b), "\r\n")
-		if s == "" {
-			return "", fmt.Errorf("secret: %s is empty", file)
-		}
-		return s, nil
-	case env != "":
-		s, ok := os.LookupEnv(env)
-		if !ok || s == "" {
-			return "", fmt.Errorf("secret: environment variable %s is not set", env)
-		}
-		return s, nil
-	default:
-		return "", errors.New("secret: no file or environment variable given")
-	}
-}
 
 // CommandTokenSource runs argv (no shell) whenever a token is needed. The
 // command prints either the bare access token or JSON with access_token and
@@ -226,7 +196,7 @@ type MicrosoftOAuth struct {
 	// Tenant is the directory (tenant) ID or domain.
 	Tenant   string
 	ClientID string
-	// ClientSecret comes from ReadSecret. Empty is allowed for a public
+	// ClientSecret is read by the caller (config.Secret). Empty is allowed for a public
 	// client with a refresh token.
 	ClientSecret string
 	// RefreshToken selects the delegated flow; without it the client

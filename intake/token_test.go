@@ -236,34 +236,6 @@ func TestMicrosoftTokenSource(t *testing.T) {
 	})
 }
 
-func TestReadSecret(t *testing.T) {
-	dir := t.TempDir()
-	good := filepath.Join(dir, "pw")
-	os.WriteFile(good, []byte("s3cret\n"), 0o600)
-	empty := filepath.Join(dir, "empty")
-	os.WriteFile(empty, []byte("\n"), 0o600)
-	t.Setenv("DSR_TEST_SECRET", "from-env")
-
-	cases := []struct {
-		file, env, want string
-		wantErr         bool
-	}{
-		{file: good, want: "s3cret"},
-		{env: "DSR_TEST_SECRET", want: "from-env"},
-		{file: empty, wantErr: true},
-		{file: filepath.Join(dir, "absent"), wantErr: true},
-		{env: "DSR_TEST_SECRET_UNSET", wantErr: true},
-		{file: good, env: "DSR_TEST_SECRET", wantErr: true},
-		{wantErr: true},
-	}
-	for _, c := range cases {
-		got, err := ReadSecret(c.file, c.env)
-		if (err != nil) != c.wantErr || got != c.want {
-			t.Errorf("ReadSecret(%q, %q) = %q, %v", c.file, c.env, got, err)
-		}
-	}
-}
-
 func TestBackoff(t *testing.T) {
 	for attempt := -1; attempt < 40; attempt++ {
 		full := 5 * time.Minute
