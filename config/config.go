@@ -346,7 +346,12 @@ func (c *Config) Check() error {
 	if c.Database.Driver == "postgres" && strings.Contains(c.Database.DSN, "password=") {
 		p = append(p, "database.dsn: do not put a password in the config; use dsn_secret")
 	}
-	sched, err := parseSchedule(c.Intake.Poll)
+	tz := c.Intake.TimeZone
+	if _, err := time.LoadLocation(tz); err != nil {
+		p = append(p, fmt.Sprintf("intake.time_zone: %q is not a time zone (try Europe/London)", tz))
+		tz = "" // reported once, here, not again with every schedule
+	}
+	sched, err := ParseSchedule(c.Intake.Poll, tz)
 	if err != nil {
 		p = append(p, fmt.Sprintf("intake.poll: %v (try \"@every 5m\" or \"*/5 * * * *\")", err))
 	}
@@ -357,11 +362,8 @@ func (c *Config) Check() error {
 	if c.Intake.MaxAttempts < 1 {
 		p = append(p, "intake.max_attempts: must be at least 1")
 	}
-	if _, err := time.LoadLocation(c.Intake.TimeZone); err != nil {
-		p = append(p, fmt.Sprintf("intake.time_zone: %q is not a time zone (try Europe/London)", c.Intake.TimeZone))
-	}
 	if c.Intake.ReminderAfter.Duration > 0 {
-		if _, err := parseSchedule(c.Intake.ReminderSchedule); err != nil {
+		if _, err := ParseSchedule(c.Intake.ReminderSchedule, tz); err != nil {
 			p = append(p, fmt.Sprintf("intake.reminder_schedule: %v (try \"0 10 * * 1-5\")", err))
 		}
 		if c.Intake.NoReplyAfter.Duration > 0 && c.Intake.NoReplyAfter.Duration <= c.Intake.ReminderAfter.Duration {
@@ -372,7 +374,7 @@ func (c *Config) Check() error {
 		if d.Name == "" {
 			p = append(p, fmt.Sprintf("digest[%d].name: give the digest a name", i))
 		}
-		if _, err := parseSchedule(d.Schedule); err != nil {
+		if _, err := ParseSchedule(d.Schedule, tz); err != nil {
 			p = append(p, fmt.Sprintf("digest[%d].schedule: %v", i, err))
 		}
 		if len(d.Recipients) == 0 {
@@ -436,22 +438,29 @@ func checkOAuth2(section string, o OAuth2) []string {
 	return nil
 }
 
-// parseSchedule parses a cron spec, containing the panics robfig/cron
-// has on some malformed specs ("CRON_TZ=X" alone).
-func parseSchedule(spec string) (s cron.Schedule, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%q is not a schedule", spec)
-		}
-	}()
-	if strings.TrimSpace(spec) == "" {
+// ParseSchedule parses a cron spec (five fields or a descriptor such as
+// @daily or @every 5m), in the time zone tz unless the spec names its own
+// with TZ= or CRON_TZ=. robfig/cron panics on some malformed specs
+// ("CRON_TZ=X" alone); that is an error here.
+func ParseSchedule(spec, tz string) (sched cron.Schedule, err error) {
+	spec = strings.TrimSpace(spec)
+	if spec == "" {
 		return nil, errors.New("empty schedule")
 	}
-	return cron.ParseStandard(spec)
+	if !strings.HasPrefix(spec, "TZ=") && !strings.HasPrefix(spec, "CRON_TZ=") && tz != "" {
+		spec = "CRON_TZ=" + tz + " " + spec
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			sched, err = nil, fmt.Errorf("%q is not a schedule", spec)
+		}
+	}()
+	sched, err = cron.ParseStandard(spec)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a schedule: %w", spec, err)
+	}
+	return sched, nil
 }
-
-// ParseSchedule is parseSchedule for other packages (digests).
-func ParseSchedule(spec string) (cron.Schedule, error) { return parseSchedule(spec) }
 
 // Mapping builds the parser's field mapping from the forms section.
 func (c *Config) Mapping() (*parser.Mapping, error) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"dsr-intake/config"
 	"dsr-intake/parser"
 	"dsr-intake/register"
 )
@@ -287,7 +288,7 @@ func TestSchedulerTwoDaemonsPostgres(t *testing.T) {
 // happens twice but is one slot; in spring 01:30 does not happen and
 // robfig/cron skips that day.
 func TestDueSlotDST(t *testing.T) {
-	sched, err := ParseSchedule("30 1 * * *", "Europe/London")
+	sched, err := config.ParseSchedule("30 1 * * *", "Europe/London")
 	if err != nil {
 		t.Fatal(err)
 	}

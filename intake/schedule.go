@@ -11,6 +11,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"dsr-intake/config"
 	"dsr-intake/register"
 )
 
@@ -92,7 +93,7 @@ func NewScheduler(o SchedulerOptions) (*Scheduler, error) {
 			return nil, fmt.Errorf("digest %q: the name is used twice", d.Name)
 		}
 		seen[d.Name] = true
-		sched, err := ParseSchedule(d.Schedule, o.TimeZone)
+		sched, err := config.ParseSchedule(d.Schedule, o.TimeZone)
 		if err != nil {
 			return nil, fmt.Errorf("digest %q: %w", d.Name, err)
 		}
@@ -111,34 +112,11 @@ func NewScheduler(o SchedulerOptions) (*Scheduler, error) {
 		if spec == "" {
 			spec = DefaultReminderSchedule
 		}
-		if s.reminders, err = ParseSchedule(spec, o.TimeZone); err != nil {
+		if s.reminders, err = config.ParseSchedule(spec, o.TimeZone); err != nil {
 			return nil, fmt.Errorf("reminder schedule: %w", err)
 		}
 	}
 	return s, nil
-}
-
-// ParseSchedule parses a cron spec (five fields or a descriptor such as
-// @daily), in tz unless the spec names its own with TZ= or CRON_TZ=.
-// robfig/cron panics on some malformed specs; that is an error here.
-func ParseSchedule(spec, tz string) (sched cron.Schedule, err error) {
-	spec = strings.TrimSpace(spec)
-	if spec == "" {
-		return nil, errors.New("empty schedule")
-	}
-	if !strings.HasPrefix(spec, "TZ=") && !strings.HasPrefix(spec, "CRON_TZ=") && tz != "" {
-		spec = "CRON_TZ=" + tz + " " + spec
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			sched, err = nil, fmt.Errorf("%q is not a schedule", spec)
-		}
-	}()
-	sched, err = cron.ParseStandard(spec)
-	if err != nil {
-		return nil, fmt.Errorf("%q is not a schedule: %w", spec, err)
-	}
-	return sched, nil
 }
 
 // maxCatchUp bounds how far back a catch-up looks for the latest missed
