@@ -237,12 +237,9 @@ func detect(pt *part) string {
 		return detectOLE
 	case strings.HasPrefix(pt.mediaType, "image/") || isImageMagic(d):
 		return detectImage
-	case pt.truncated && (strings.HasSuffix(name, ".pdf") || pt.mediaType == "application/pdf"):
-		return detectPDF
-	case pt.truncated && strings.HasSuffix(name, ".docx"):
-		return detectDOCX
 	case strings.HasSuffix(name, ".pdf") || pt.mediaType == "application/pdf":
-		// Named a PDF but not one: the reader will say why.
+		// Named a PDF but not one (the reader will say why), or over the
+		// size limit, when no bytes were kept and the name is all we have.
 		return detectPDF
 	case strings.HasSuffix(name, ".docx"):
 		return detectDOCX
