@@ -255,6 +255,33 @@ func TestIntakeEndToEndDovecot(t *testing.T) {
 	if n, _ := e.sender.Drain(ctx); n != 0 {
 		t.Errorf("a second run sent %d more emails", n)
 	}
+
+	// Messages seen again under new UIDs (as after a UIDVALIDITY change, or
+	// a person copying them back into the inbox) are recognised by their
+	// content: moved to their folder again, with no second effect.
+	for _, name := range []string{"04-missing-consent-form", "07-best-interest-decision", "01-fillable-pdf-happy"} {
+		e.dc.Append(t, "INBOX", readSample(t, name))
+	}
+	if err := e.daemon.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := e.sender.Drain(ctx); n != 0 {
+		t.Errorf("messages seen again sent %d more emails", n)
+	}
+	if n := len(e.dc.Messages(t, "INBOX")); n != 0 {
+		t.Errorf("%d messages seen again were left in INBOX", n)
+	}
+	for folder, want := range map[string]int{"Queried": 3, "Review": 3} {
+		if got := len(e.dc.Messages(t, folder)); got != want {
+			t.Errorf("%s holds %d messages, want %d (the copies join their originals)", folder, got, want)
+		}
+	}
+	if queue, err := e.store.ReviewQueue(ctx, register.ReviewFilter{}); err != nil || len(queue) != 2 {
+		t.Errorf("review items after messages seen again: %d (err %v), want still 2", len(queue), err)
+	}
+	if records, err := e.store.ListRecords(ctx, register.RecordFilter{Actor: "test"}); err != nil || len(records) != 4 {
+		t.Errorf("records after messages seen again: %d (err %v), want still 4", len(records), err)
+	}
 }
 
 // personalValues are a sample's identifying values as expected.json
