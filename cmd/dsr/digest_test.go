@@ -3,9 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -13,19 +10,8 @@ import (
 // TestDigestCommand: preview prints a digest and queues nothing; send
 // queues it for every recipient; unknown names and bad usage are refused.
 func TestDigestCommand(t *testing.T) {
-	dir := t.TempDir()
 	ctx := context.Background()
-	keys := filepath.Join(dir, "keyring")
-	var out, errb bytes.Buffer
-	if code := run(ctx, []string{"keys", "init", "--out", keys}, nil, &out, &errb); code != 0 {
-		t.Fatalf("keys init: %d %s", code, errb.String())
-	}
-	cfg := filepath.Join(dir, "dsr.toml")
-	text := fmt.Sprintf(`[database]
-dsn = %q
-[keys]
-file = %q
-[intake]
+	cfg := testConfig(t, `[intake]
 review_url = "https://dsr.example.nhs.uk/review"
 [[digest]]
 name = "panel"
@@ -36,10 +22,7 @@ name = "queue"
 schedule = "CRON_TZ=UTC 30 8 * * *"
 recipients = ["coord@nhs.net"]
 sections = ["queue", "health"]
-`, filepath.Join(dir, "dsr.db"), keys)
-	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`)
 	dsr := func(args ...string) (int, string, string) {
 		var o, e bytes.Buffer
 		code := run(ctx, append([]string{"digest"}, args...), nil, &o, &e)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -18,6 +19,25 @@ func TestMain(m *testing.M) {
 		os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
+}
+
+// testConfig writes a configuration with a fresh keyring and a SQLite
+// register in a temporary folder, plus the extra TOML given, and returns
+// its path.
+func testConfig(t *testing.T, extra string) string {
+	t.Helper()
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keyring")
+	var errb bytes.Buffer
+	if code := run(context.Background(), []string{"keys", "init", "--out", keys}, nil, io.Discard, &errb); code != 0 {
+		t.Fatalf("keys init: %d %s", code, errb.String())
+	}
+	cfg := filepath.Join(dir, "dsr.toml")
+	text := fmt.Sprintf("[database]\ndsn = %q\n[keys]\nfile = %q\n", filepath.Join(dir, "dsr.db"), keys) + extra
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
 
 type sampleExpectation struct {

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,17 +12,8 @@ import (
 )
 
 func TestUserCommand(t *testing.T) {
-	dir := t.TempDir()
 	ctx := context.Background()
-	keys := filepath.Join(dir, "keyring")
-	var out, errb bytes.Buffer
-	if code := run(ctx, []string{"keys", "init", "--out", keys}, nil, &out, &errb); code != 0 {
-		t.Fatalf("keys init: %d %s", code, errb.String())
-	}
-	cfg := filepath.Join(dir, "dsr.toml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("[database]\ndsn = %q\n[keys]\nfile = %q\n", filepath.Join(dir, "dsr.db"), keys)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := testConfig(t, "")
 	dsr := func(stdin string, args ...string) (int, string, string) {
 		var o, e bytes.Buffer
 		code := run(ctx, append([]string{"user"}, args...), strings.NewReader(stdin), &o, &e)
