@@ -521,9 +521,10 @@ func (d *Daemon) oversize(ctx context.Context, mb *Mailbox, info MessageInfo, lo
 		return err
 	}
 	if st.State == "" || st.State == register.MessageFailed {
-		sub, _ := d.Pipeline.Parser.Parse(ctx, head.headerOnly())
+		header := head.headerOnly()
+		sub, _ := d.Pipeline.Parser.Parse(ctx, header)
 		in := register.Incoming{Hash: hash, Mailbox: loc.Mailbox, UIDValidity: loc.UIDValidity, UID: loc.UID,
-			Raw: head.headerOnly(), Submission: sub, ReceivedAt: d.now()}
+			Raw: header, Submission: sub, ReceivedAt: d.now()}
 		if sub != nil {
 			in.MessageID = sub.MessageID
 		}
