@@ -2,6 +2,7 @@ package intake
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -88,5 +89,34 @@ func TestOversizeAndUnreadableDovecot(t *testing.T) {
 	}
 	if again != 1 || len(e.dc.Messages(t, "INBOX")) != 0 {
 		t.Errorf("after the message came back: %d notices, %d left in INBOX", again, len(e.dc.Messages(t, "INBOX")))
+	}
+}
+
+// TestUntrustedSenderDovecot: a complete referral whose sender failed DMARC
+// at our boundary (Microsoft 365's Authentication-Results, topmost) goes
+// to review as sender_not_trusted instead of onto the register, and no
+// email goes back to the (possibly forged) sender.
+func TestUntrustedSenderDovecot(t *testing.T) {
+	e := newE2E(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	forged := append([]byte("Authentication-Results: spf=fail (sender IP is 203.0.113.9) smtp.mailfrom=nhs.net; dkim=none (message not signed) header.d=none;dmarc=fail action=quarantine header.from=nhs.net;compauth=fail reason=000\r\n"),
+		readSample(t, "01-fillable-pdf-happy")...)
+	e.dc.Append(t, "INBOX", forged)
+	if err := e.daemon.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.dc.Messages(t, "Review")); n != 1 {
+		t.Fatalf("Review holds %d messages, want the forged referral", n)
+	}
+	queue, err := e.store.ReviewQueue(ctx, register.ReviewFilter{})
+	if err != nil || len(queue) != 1 || !slices.Contains(queue[0].Codes, "sender_not_trusted") {
+		t.Fatalf("review queue %+v, err %v: want one item with sender_not_trusted", queue, err)
+	}
+	if recs, err := e.store.ListRecords(ctx, register.RecordFilter{Actor: "test"}); err != nil || len(recs) != 0 {
+		t.Errorf("%d records (err %v): an untrusted sender's child was added", len(recs), err)
+	}
+	if n, _ := e.sender.Drain(ctx); n != 0 {
+		t.Errorf("%d emails went back to an untrusted sender", n)
 	}
 }
