@@ -97,6 +97,19 @@ func sqliteDSN(dsn string) string {
 // Open connects to the database, sets SQLite's pragmas and runs the
 // migrations the database has not seen.
 func Open(ctx context.Context, o Options) (*Store, error) {
+	s, err := open(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Migrate(ctx); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return s, nil
+}
+
+// open connects without migrating.
+func open(ctx context.Context, o Options) (*Store, error) {
 	if o.Keys == nil {
 		return nil, errors.New("open store: no keyring")
 	}
@@ -133,10 +146,6 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err := s.db.PingContext(ctx); err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("open store: connect: %w", err)
-	}
-	if err := s.Migrate(ctx); err != nil {
-		s.db.Close()
-		return nil, fmt.Errorf("open store: %w", err)
 	}
 	return s, nil
 }

@@ -16,7 +16,7 @@ var encryptedColumns = []struct{ table, column string }{
 	{"cases", "forms"},
 	{"cases", "reasons"},
 	{"messages", "sender"},
-	{"messages", "raw"},
+	{"message_raw", "raw"},
 	{"messages", "reasons"},
 	{"messages", "last_error"},
 	{"review_items", "reasons"},
@@ -27,6 +27,16 @@ var encryptedColumns = []struct{ table, column string }{
 	{"outbox", "html"},
 	{"outbox", "last_error"},
 	{"users", "totp_secret"},
+}
+
+// columnAD is the associated data a column's values are sealed with: its
+// name, except for the raw emails, sealed as messages.raw where they lived
+// before migration 0004 moved them, unchanged, to message_raw.
+func columnAD(table, column string) string {
+	if table == "message_raw" {
+		return "messages.raw"
+	}
+	return table + "." + column
 }
 
 // rotateBatch bounds how many values (raw emails among them) are held in
@@ -40,7 +50,7 @@ const rotateBatch = 100
 func (s *Store) RotateKeys(ctx context.Context) (n int, err error) {
 	cur := s.keys.Current()
 	for _, c := range encryptedColumns {
-		ad := c.table + "." + c.column
+		ad := columnAD(c.table, c.column)
 		lastID := int64(0)
 		for {
 			var rows []struct {

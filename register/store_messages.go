@@ -301,11 +301,14 @@ func (s *Store) apply(ctx context.Context, tx *sqlx.Tx, in Incoming, sub *parser
 		return Applied{}, err
 	}
 	if _, err := s.exec(ctx, tx, `UPDATE messages SET message_id = ?, sender_index = ?, sender = ?, mailbox = ?,
-		uid_validity = ?, uid = ?, raw = ?, case_id = ?, state = ?, outcome = ?, reason_codes = ?, reasons = ?,
+		uid_validity = ?, uid = ?, case_id = ?, state = ?, outcome = ?, reason_codes = ?, reasons = ?,
 		last_error = NULL, received_at = ?, updated_at = ?, decided_at = ? WHERE id = ?`,
-		in.MessageID, senderIdx, sender, in.Mailbox, int64(in.UIDValidity), int64(in.UID), raw,
+		in.MessageID, senderIdx, sender, in.Mailbox, int64(in.UIDValidity), int64(in.UID),
 		nullID(c.ID), MessageDecided, string(d.Outcome), reasonCodes(d), reasons, received, now, now, msgID); err != nil {
 		return Applied{}, fmt.Errorf("update message: %w", err)
+	}
+	if err := s.putRaw(ctx, tx, msgID, raw); err != nil {
+		return Applied{}, err
 	}
 	if err := s.audit(ctx, tx, AuditEntry{At: now, Actor: ActorIntake, Action: "message.decide", Entity: "message",
 		EntityID: msgID, CaseRef: c.Ref, Detail: "outcome=" + string(d.Outcome) + " reasons=" + reasonCodes(d)}); err != nil {
@@ -470,6 +473,28 @@ func (s *Store) MarkMoved(ctx context.Context, hash, mailbox string, uidValidity
 	return nil
 }
 
+// MarkMovedAll is MarkMoved for a batch of messages moved to one folder
+// together, in one statement: a daemon moves committed messages in
+// batches, and a write per message was most of a batch's cost. Hashes not
+// applied are skipped; it returns how many were marked.
+func (s *Store) MarkMovedAll(ctx context.Context, hashes []string, mailbox string) (int, error) {
+	if len(hashes) == 0 {
+		return 0, nil
+	}
+	args := []any{MessageMoved, mailbox, s.stamp()}
+	for _, h := range hashes {
+		args = append(args, h)
+	}
+	args = append(args, MessageDecided, MessageMoved)
+	res, err := s.exec(ctx, s.db, `UPDATE messages SET state = ?, mailbox = ?, uid_validity = 0, uid = 0, updated_at = ?
+		WHERE hash IN (?`+strings.Repeat(", ?", len(hashes)-1)+`) AND state IN (?, ?)`, args...)
+	if err != nil {
+		return 0, fmt.Errorf("mark %d moved: %w", len(hashes), err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 // RecordFailure notes that the pipeline failed on a message, keeping its raw
 // bytes (encrypted) and the error, and returns how many times it has failed.
 // A message already applied is left alone.
@@ -502,12 +527,15 @@ func (s *Store) RecordFailure(ctx context.Context, in Incoming, errText string) 
 					return err
 				}
 			}
-			_, err = s.insert(ctx, tx, `INSERT INTO messages (hash, message_id, sender_index, sender, mailbox, uid_validity, uid, raw,
-				state, attempts, last_error, received_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`,
-				in.Hash, in.MessageID, senderIdx, sender, in.Mailbox, int64(in.UIDValidity), int64(in.UID), raw,
+			id, err := s.insert(ctx, tx, `INSERT INTO messages (hash, message_id, sender_index, sender, mailbox, uid_validity, uid,
+				state, attempts, last_error, received_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`,
+				in.Hash, in.MessageID, senderIdx, sender, in.Mailbox, int64(in.UIDValidity), int64(in.UID),
 				MessageFailed, lastErr, received, now, now)
 			if err != nil {
 				return fmt.Errorf("insert failed message: %w", err)
+			}
+			if err := s.putRaw(ctx, tx, id, raw); err != nil {
+				return err
 			}
 			attempts = 1
 			return nil
@@ -613,10 +641,24 @@ func (s *Store) messageStatus(r messageRow) (MessageStatus, error) {
 		UIDValidity: uint32(r.UIDValidity), UID: uint32(r.UID), ReceivedAt: r.ReceivedAt.UTC(), DecidedAt: nullTime(r.DecidedAt)}, nil
 }
 
-// RawMessage returns a message's raw bytes, for reprocessing.
+// putRaw stores a message's encrypted raw bytes, replacing what a failed
+// attempt kept (an oversize message keeps only its header).
+func (s *Store) putRaw(ctx context.Context, tx *sqlx.Tx, msgID int64, ct []byte) error {
+	if ct == nil {
+		return nil
+	}
+	if _, err := s.exec(ctx, tx, `INSERT INTO message_raw (id, raw) VALUES (?, ?)
+		ON CONFLICT (id) DO UPDATE SET raw = excluded.raw`, msgID, ct); err != nil {
+		return fmt.Errorf("store raw message: %w", err)
+	}
+	return nil
+}
+
+// RawMessage returns a message's raw bytes, for reprocessing; nil once
+// erased.
 func (s *Store) RawMessage(ctx context.Context, hash string) ([]byte, error) {
 	var ct []byte
-	err := s.get(ctx, s.db, &ct, `SELECT raw FROM messages WHERE hash = ?`, hash)
+	err := s.get(ctx, s.db, &ct, `SELECT r.raw FROM messages m LEFT JOIN message_raw r ON r.id = m.id WHERE m.hash = ?`, hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}

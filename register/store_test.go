@@ -28,6 +28,7 @@ func testStore(t *testing.T, newDB stDB) {
 		fn   func(t *testing.T, newDB stDB)
 	}{
 		{"Migrate", testMigrate},
+		{"MigrateRawOut", testMigrateRawOut},
 		{"ApplyOutcomes", testApplyOutcomes},
 		{"Idempotent", testIdempotent},
 		{"ReplyJoinsCase", testReplyJoinsCase},
@@ -86,6 +87,66 @@ func testMigrate(t *testing.T, newDB stDB) {
 	if err := s2.db.Get(&n, "SELECT COUNT(*) FROM schema_version"); err != nil || n != len(ms) {
 		t.Fatalf("schema_version rows %d (%v), want %d", n, err, len(ms))
 	}
+}
+
+// testMigrateRawOut upgrades a register written before 0004, with raw
+// emails in the messages rows, and reads them back from message_raw, then
+// rotates them to a new key.
+func testMigrateRawOut(t *testing.T, newDB stDB) {
+	ctx := context.Background()
+	o := newDB(t)
+	keys := stKeys(t)
+	o.Keys = keys
+	s, err := open(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ms, _ := loadMigrations(s.dialect)
+	for _, m := range ms[:3] {
+		if _, err := s.applyMigration(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw := []byte("From: sam.referrer@example.org\r\nSubject: DSR referral\r\n\r\nforms attached\r\n")
+	ct, err := s.enc("messages.raw", raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	if _, err := s.db.Exec(s.db.Rebind(`INSERT INTO messages (hash, raw, state, received_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`),
+		"old-hash", ct, MessageFailed, now, now, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.RawMessage(ctx, "old-hash")
+	if err != nil || !bytes.Equal(got, raw) {
+		t.Fatalf("raw after migration %q (%v)", got, err)
+	}
+	var cols int
+	if err := s.db.Get(&cols, s.db.Rebind(stColumnCount(s.dialect)), "messages", "raw"); err != nil || cols != 0 {
+		t.Fatalf("messages.raw still there (%d, %v)", cols, err)
+	}
+	rotated, err := keys.WithNewKey("k-new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.keys = rotated
+	if n, err := s.RotateKeys(ctx); err != nil || n == 0 {
+		t.Fatalf("rotate: %d (%v)", n, err)
+	}
+	if got, err := s.RawMessage(ctx, "old-hash"); err != nil || !bytes.Equal(got, raw) {
+		t.Fatalf("raw after rotation %q (%v)", got, err)
+	}
+}
+
+func stColumnCount(dialect string) string {
+	if dialect == dialectPostgres {
+		return `SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? AND column_name = ?`
+	}
+	return `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`
 }
 
 func testApplyOutcomes(t *testing.T, newDB stDB) {
@@ -245,6 +306,28 @@ func testIdempotent(t *testing.T, newDB stDB) {
 	}
 	if st, err := s.MessageState(ctx, "never-seen"); err != nil || st.State != "" {
 		t.Fatalf("unknown message: %+v %v", st, err)
+	}
+	// A batch: applied messages are marked in one go; a failed one and an
+	// unknown hash are left alone.
+	a1 := stMessage("batch-1@example.org", &parser.Submission{Referral: stReferral(stQuillon)})
+	a2 := stMessage("batch-2@example.org", &parser.Submission{Referral: stReferral(stPerpetua)})
+	stApply(t, s, a1)
+	stApply(t, s, a2)
+	bad := stMessage("batch-3@example.org", &parser.Submission{})
+	if _, err := s.RecordFailure(ctx, bad, "parse failed"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.MarkMovedAll(ctx, []string{a1.Hash, a2.Hash, bad.Hash, "never-seen"}, "Registered")
+	if err != nil || n != 2 {
+		t.Fatalf("MarkMovedAll marked %d (%v), want 2", n, err)
+	}
+	for _, h := range []string{a1.Hash, a2.Hash} {
+		if st, _ := s.MessageState(ctx, h); st.State != MessageMoved || st.Mailbox != "Registered" {
+			t.Fatalf("after MarkMovedAll: %+v", st)
+		}
+	}
+	if st, _ := s.MessageState(ctx, bad.Hash); st.State != MessageFailed {
+		t.Fatalf("a failed message was marked moved: %+v", st)
 	}
 }
 
@@ -793,7 +876,7 @@ func TestSQLiteWithdrawalErases(t *testing.T) {
 	if err := s.db.Get(&data, "SELECT data FROM records WHERE id = ?", a.RecordID); err != nil || len(data) < 64 {
 		t.Fatalf("record ciphertext: %d bytes (%v)", len(data), err)
 	}
-	if err := s.db.Get(&raw, "SELECT raw FROM messages WHERE hash = ?", in.Hash); err != nil || len(raw) < 64 {
+	if err := s.db.Get(&raw, "SELECT r.raw FROM message_raw r JOIN messages m ON m.id = r.id WHERE m.hash = ?", in.Hash); err != nil || len(raw) < 64 {
 		t.Fatalf("raw ciphertext: %d bytes (%v)", len(raw), err)
 	}
 	if err := s.WithdrawConsent(ctx, a.RecordID, "coord", "withdrawn"); err != nil {
