@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"time"
 
 	"dsr-intake/register"
@@ -20,8 +21,17 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "config `FILE` (default $DSR_CONFIG)")
 	once := fs.Bool("once", false, "process what is in the mailbox and the outbox, then exit")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process to `FILE` (for make bench; the PDF children are not in it)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "dsr run:", err)
+			return 1
+		}
+		defer stop()
 	}
 	cfg, ok := loadConfig(*cfgPath, stderr)
 	if !ok {
@@ -87,6 +97,23 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	a.log.Info("dsr-intake stopped")
 	return 0
+}
+
+// startCPUProfile profiles this process into path until the returned
+// function is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // runOnce processes the mailbox once, drains the outbox and prints a

@@ -39,6 +39,7 @@ type options struct {
 	n, reps, memSmall, memLarge       int
 	bigMB, latencyN, checkN           int
 	keep                              bool
+	profile                           string
 }
 
 func main() {
@@ -57,6 +58,7 @@ func main() {
 	flag.IntVar(&o.latencyN, "latency-n", 10, "APPEND-to-decision samples")
 	flag.IntVar(&o.checkN, "check-n", 40, "emails for dsr check against pdftotext")
 	flag.BoolVar(&o.keep, "keep", false, "keep the working directory")
+	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of each timed `dsr run --once` to `PREFIX`-<driver>.prof (the last run's is kept)")
 	flag.Parse()
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
@@ -263,7 +265,15 @@ func (b *bench) dsrOnce(ctx context.Context, driver string, want, maxMessageMB i
 	if err != nil {
 		return procResult{}, err
 	}
-	res, err := runMeasured(ctx, dir, b.dsr, "run", "--config", cfg, "--once")
+	args := []string{"run", "--config", cfg, "--once"}
+	if b.o.profile != "" && want == b.o.n {
+		p, err := filepath.Abs(b.o.profile + "-" + driver + ".prof")
+		if err != nil {
+			return procResult{}, err
+		}
+		args = append(args, "--cpuprofile", p)
+	}
+	res, err := runMeasured(ctx, dir, b.dsr, args...)
 	if err != nil {
 		return res, err
 	}
@@ -380,6 +390,12 @@ func (b *bench) intake(ctx context.Context, driver string) error {
 		last = d
 		logf("%s rep %d: mbsync %s, dsr %s (cpu %s user %s sys)", driver, rep+1, m.Wall.Round(time.Millisecond),
 			d.Wall.Round(time.Millisecond), d.UserCPU.Round(time.Millisecond), d.Sys.Round(time.Millisecond))
+		// The daemon's own account of its serial stages.
+		for _, line := range strings.Split(d.Stderr, "\n") {
+			if strings.Contains(line, "sync done") {
+				logf("  %s", line)
+			}
+		}
 	}
 	mm, dm := median(mb), median(ds)
 	rate := func(d time.Duration) float64 { return float64(b.o.n) / d.Seconds() }
