@@ -105,41 +105,79 @@ func (r *inProcessPDF) read(ctx context.Context, data []byte) ([]*RawForm, error
 		return nil, unreadable(ReasonPDFDamaged, errors.New("no pages"))
 	}
 
-	ex := newTextExtractor(pdfContentBudget)
-	texts := make([]*pageText, len(pages))
-	var pageErrs []error
-	for i, p := range pages {
-		if err := ctx.Err(); err != nil {
-			return nil, unreadable(ReasonPDFTimeout, fmt.Errorf("read page %d: %w", i+1, err))
-		}
-		glyphs, err := ex.page(p)
-		if errors.Is(err, errContentBudget) {
-			return nil, unreadable(ReasonPDFMemory, fmt.Errorf("page %d: %w", i+1, err))
-		}
-		if err != nil {
-			pageErrs = append(pageErrs, fmt.Errorf("page %d: %w", i+1, err))
-		}
-		texts[i] = layoutPage(glyphs)
-	}
-	if len(pageErrs) == len(pages) {
-		return nil, unreadable(ReasonPDFDamaged, errors.Join(pageErrs...))
-	}
-
 	fields, err := readAcroForm(root, pages)
 	if err != nil {
 		return nil, err
 	}
-	hasText := false
-	for _, t := range texts {
-		if t.letters > 0 {
-			hasText = true
-			break
+	filled := anyFilled(fields)
+	d := &docText{ctx: ctx, ex: newTextExtractor(pdfContentBudget), pages: pages, texts: make([]*pageText, len(pages))}
+	// A page's kind comes from its printed marker or title, which needs its
+	// text laid out. When the AcroForm is filled, the values come from the
+	// fields and the text is only needed to split the document into forms:
+	// a page whose fields name one form's fields only is that form's page,
+	// and only the other pages are read.
+	var kinds []FormKind
+	if filled {
+		kinds = fieldPageKinds(r.mapping, fields, len(pages))
+	} else {
+		kinds = make([]FormKind, len(pages))
+	}
+	for i := range pages {
+		if kinds[i] != "" {
+			continue
+		}
+		pt, err := d.text(i)
+		if err != nil {
+			return nil, err
+		}
+		kinds[i] = pageKind(r.mapping, pt)
+	}
+	if !filled {
+		if len(d.errs) == len(pages) {
+			return nil, unreadable(ReasonPDFDamaged, errors.Join(d.errs...))
+		}
+		hasText := false
+		for _, t := range d.texts {
+			if t.letters > 0 {
+				hasText = true
+				break
+			}
+		}
+		if !hasText {
+			return nil, unreadable(ReasonPDFScan, fmt.Errorf("%d pages, no text", len(pages)))
 		}
 	}
-	if !hasText && !anyFilled(fields) {
-		return nil, unreadable(ReasonPDFScan, fmt.Errorf("%d pages, no text", len(pages)))
+	return assembleForms(r.mapping, trailer, kinds, d, fields)
+}
+
+// docText lays out a document's pages as they are needed, each once.
+type docText struct {
+	ctx   context.Context
+	ex    *textExtractor
+	pages []pdf.Page
+	texts []*pageText // nil until read
+	errs  []error     // pages whose content could not all be read
+}
+
+// text returns page i's text. A page with a broken content stream yields
+// the text read before the break (its error is kept in errs); running
+// out of time or over the content budget ends the document.
+func (d *docText) text(i int) (*pageText, error) {
+	if t := d.texts[i]; t != nil {
+		return t, nil
 	}
-	return assembleForms(r.mapping, trailer, texts, fields), nil
+	if err := d.ctx.Err(); err != nil {
+		return nil, unreadable(ReasonPDFTimeout, fmt.Errorf("read page %d: %w", i+1, err))
+	}
+	glyphs, err := d.ex.page(d.pages[i])
+	if errors.Is(err, errContentBudget) {
+		return nil, unreadable(ReasonPDFMemory, fmt.Errorf("page %d: %w", i+1, err))
+	}
+	if err != nil {
+		d.errs = append(d.errs, fmt.Errorf("page %d: %w", i+1, err))
+	}
+	d.texts[i] = layoutPage(glyphs)
+	return d.texts[i], nil
 }
 
 var (

@@ -77,12 +77,41 @@ func segmentPages(kinds []FormKind) []segment {
 	return segs
 }
 
-// assembleForms builds one RawForm per form found in the document.
-func assembleForms(m *Mapping, trailer pdf.Value, texts []*pageText, fields []acroField) []*RawForm {
-	kinds := make([]FormKind, len(texts))
-	for i, t := range texts {
-		kinds[i] = pageKind(m, t)
+// fieldPageKinds says which form each page is from the AcroForm fields
+// on it: a page whose fields map to one form's own fields (at least two,
+// and none of the other form's; the date of birth and NHS number are on
+// both) is that form's. "" where the fields do not tell: no fields, only
+// shared or unknown names, or some of each form's.
+func fieldPageKinds(m *Mapping, fields []acroField, pages int) []FormKind {
+	kinds := make([]FormKind, pages)
+	counts := make([][2]int, pages)
+	for _, f := range fields {
+		if f.page < 0 || f.page >= pages {
+			continue
+		}
+		key := nameKey(f.name)
+		for i, k := range []FormKind{Referral, Consent} {
+			if canon, ok := m.names[k][key]; ok && !sharedField(canon) {
+				counts[f.page][i]++
+			}
+		}
 	}
+	for p, c := range counts {
+		switch {
+		case c[0] >= 2 && c[1] == 0:
+			kinds[p] = Referral
+		case c[1] >= 2 && c[0] == 0:
+			kinds[p] = Consent
+		}
+	}
+	return kinds
+}
+
+// assembleForms builds one RawForm per form found in the document, from
+// each page's kind. Page text is read only where it is needed: the pages
+// of a form without filled fields, whose values are printed beside their
+// labels.
+func assembleForms(m *Mapping, trailer pdf.Value, kinds []FormKind, d *docText, fields []acroField) ([]*RawForm, error) {
 	segs := segmentPages(kinds)
 	segOf := map[int]int{}
 	for si, s := range segs {
@@ -103,9 +132,19 @@ func assembleForms(m *Mapping, trailer pdf.Value, texts []*pageText, fields []ac
 	var forms []*RawForm
 	for si, s := range segs {
 		rf := &RawForm{Kind: s.kind}
+		filled := anyFilled(segFields[si])
+		if !filled {
+			for _, p := range s.pages {
+				if _, err := d.text(p); err != nil {
+					return nil, err
+				}
+			}
+		}
+		// The title is a hint for a form of unknown kind; a filled form's
+		// pages that were not read give none.
 		for _, p := range s.pages {
-			if len(texts[p].big) > 0 {
-				rf.Title = strings.Join(texts[p].big, " ")
+			if t := d.texts[p]; t != nil && len(t.big) > 0 {
+				rf.Title = strings.Join(t.big, " ")
 				break
 			}
 		}
@@ -115,7 +154,7 @@ func assembleForms(m *Mapping, trailer pdf.Value, texts []*pageText, fields []ac
 		if len(rf.Title) > 300 {
 			rf.Title = strings.ToValidUTF8(rf.Title[:300], "")
 		}
-		if anyFilled(segFields[si]) {
+		if filled {
 			rf.Source = "acroform"
 			rf.ByName = map[string]string{}
 			for _, f := range segFields[si] {
@@ -130,7 +169,7 @@ func assembleForms(m *Mapping, trailer pdf.Value, texts []*pageText, fields []ac
 				labels = unionLabels(m)
 			}
 			for _, p := range s.pages {
-				rf.ByLabel = append(rf.ByLabel, findLabelValues(texts[p], labels)...)
+				rf.ByLabel = append(rf.ByLabel, findLabelValues(d.texts[p], labels)...)
 			}
 		}
 		if rf.Kind == "" && len(rf.ByName) == 0 && !anyValue(rf.ByLabel) {
@@ -138,7 +177,7 @@ func assembleForms(m *Mapping, trailer pdf.Value, texts []*pageText, fields []ac
 		}
 		forms = append(forms, rf)
 	}
-	return forms
+	return forms, nil
 }
 
 func anyValue(lvs []LabelValue) bool {

@@ -571,3 +571,23 @@ func BenchmarkReadPDF(b *testing.B) {
 		})
 	}
 }
+
+func TestFieldPageKinds(t *testing.T) {
+	m := DefaultMapping()
+	fields := []acroField{
+		{name: "referral_date", page: 0}, {name: "cyp_first_names", page: 0}, {name: "cyp_dob", page: 0},
+		{name: "cyp_dob", page: 1}, {name: "cyp_nhs_number", page: 1}, // shared fields only
+		{name: "form1.consent_given", page: 2}, {name: "1.signatory_name", page: 2},
+		{name: "referral_date", page: 3}, {name: "consent_given", page: 3}, {name: "signatory_name", page: 3}, // both
+		{name: "made_up", page: 4}, {name: "other", page: 4},
+		{name: "referrer_name", page: 5}, // one is not enough
+		{name: "rag_rating", page: -1}, {name: "plan_ehcp", page: -1},
+	}
+	got := fieldPageKinds(m, fields, 7)
+	want := []FormKind{Referral, "", Consent, "", "", "", ""}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("page %d: kind %q, want %q", i, got[i], want[i])
+		}
+	}
+}
