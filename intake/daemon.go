@@ -253,6 +253,7 @@ func (d *Daemon) Sync(ctx context.Context, mb *Mailbox) error {
 	go func() { commitErr <- d.commitAll(toCommit, toMove, &abandon, quarantine, &st) }()
 
 	var fetchErr, moveErr error
+	var movesDue []*moveBatch // handed back while the connection was mid-fetch
 	move := func(b *moveBatch) {
 		if moveErr != nil {
 			return // the connection failed: the next sync moves them
@@ -261,44 +262,98 @@ func (d *Daemon) Sync(ctx context.Context, mb *Mailbox) error {
 		moveErr = d.flushMoves(ctx, mb, b)
 		st.move += time.Since(t)
 	}
-fetch:
-	for _, info := range infos {
-		// The messages in hand are finished even if we are asked to
-		// stop: only waits for the network are cut short.
-		if ctx.Err() != nil || moveErr != nil || abandon.Load() {
-			break
+	stop := func() bool { return ctx.Err() != nil || moveErr != nil || abandon.Load() }
+	// hand gives the committer a message, keeping the committer's batches
+	// to move meanwhile (the connection is mid-fetch).
+	hand := func(j *inHand) {
+		for {
+			select {
+			case toCommit <- j:
+				return
+			case b := <-toMove:
+				movesDue = append(movesDue, b)
+			}
 		}
+	}
+	for i := 0; i < len(infos) && !stop(); {
+		for _, b := range movesDue {
+			move(b)
+		}
+		movesDue = nil
 		select {
 		case b := <-toMove:
 			move(b)
 		default:
 		}
-		if info.Deleted {
+		// A run of messages to fetch with one command; an oversize one
+		// is quarantined alone, without reading it.
+		var run []uint32
+		var runBytes int64
+		for ; i < len(infos) && len(run) < maxFetchBatch && runBytes < maxFetchBatchBytes; i++ {
+			info := infos[i]
+			if info.Deleted {
+				continue
+			}
+			if info.Size > d.MaxMessageBytes {
+				if len(run) > 0 {
+					break
+				}
+				i++
+				t := time.Now()
+				err := d.oversize(ctx, mb, info, d.location(mb, info.UID))
+				st.fetch += time.Since(t)
+				if err != nil {
+					fetchErr = err
+					abandon.Store(true)
+				}
+				break
+			}
+			run = append(run, info.UID)
+			runBytes += info.Size
+		}
+		if len(run) == 0 {
 			continue
 		}
-		work, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+		var tooLarge []uint32
 		t := time.Now()
-		j, err := d.take(work, mb, info)
+		// A stop does not cut a batch's fetch (that would close the
+		// connection before the messages in hand are moved): the rest of
+		// the batch is read and dropped, to stay in the inbox.
+		fetchCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+		err := mb.FetchEach(fetchCtx, run, d.MaxMessageBytes, func(f Fetched) error {
+			if stop() {
+				return errStopFetch
+			}
+			if f.TooLarge {
+				tooLarge = append(tooLarge, f.UID)
+				return nil
+			}
+			st.fetch += time.Since(t)
+			work, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+			j := d.startParse(work, mb, f)
+			j.ctx, j.cancel = work, cancel
+			hand(j)
+			t = time.Now()
+			return nil
+		})
+		cancel()
 		st.fetch += time.Since(t)
-		if err != nil {
-			cancel()
-			fetchErr = err
+		if err != nil && !errors.Is(err, errStopFetch) {
+			fetchErr = fmt.Errorf("fetch: %w", err)
 			abandon.Store(true)
 			break
 		}
-		if j == nil {
-			cancel()
-			continue
-		}
-		j.ctx, j.cancel = work, cancel
-		for {
-			select {
-			case toCommit <- j:
-				continue fetch
-			case b := <-toMove:
-				move(b)
+		for _, uid := range tooLarge {
+			// The server's size was wrong: quarantine it unread.
+			if err := d.oversize(ctx, mb, MessageInfo{UID: uid, Size: d.MaxMessageBytes + 1}, d.location(mb, uid)); err != nil {
+				fetchErr = err
+				abandon.Store(true)
+				break
 			}
 		}
+	}
+	for _, b := range movesDue {
+		move(b)
 	}
 	close(toCommit)
 	for b := range toMove {
@@ -345,38 +400,36 @@ type inHand struct {
 	parse  time.Duration
 }
 
-// take fetches one message and starts parsing it. It returns nil when
-// nothing more is to be done with the message now (an oversize message is
-// quarantined here), and an error only when the connection is no longer
-// usable.
-func (d *Daemon) take(ctx context.Context, mb *Mailbox, info MessageInfo) (*inHand, error) {
-	loc := Location{Mailbox: d.IMAP.mailbox(), UIDValidity: mb.UIDValidity(), UID: info.UID}
-	if info.Size > d.MaxMessageBytes {
-		return nil, d.oversize(ctx, mb, info, loc)
-	}
-	var buf bytes.Buffer
-	buf.Grow(int(info.Size))
-	if _, err := mb.Fetch(ctx, info.UID, &buf, d.MaxMessageBytes); err != nil {
-		switch {
-		case errors.Is(err, ErrTooLarge):
-			return nil, d.oversize(ctx, mb, info, loc)
-		case errors.Is(err, ErrNoMessage):
-			return nil, nil // moved or deleted by someone else meanwhile
-		}
-		return nil, fmt.Errorf("fetch uid %d: %w", info.UID, err)
-	}
-	raw := buf.Bytes()
-	// Parsing starts before the committer has looked the message up: a
-	// message decided before (a crash before its move) is rare, and its
-	// parse is then cancelled.
-	j := &inHand{info: info, loc: loc, raw: raw, hash: parser.Hash(raw), done: make(chan struct{})}
+// Fetches are batched: one UID FETCH for up to maxFetchBatch messages
+// (and about maxFetchBatchBytes), streamed back to back by the server.
+// Batching holds no more in memory: each message is handed to the
+// committer as it arrives, and the stream waits while the committer is
+// busy.
+const (
+	maxFetchBatch      = 16
+	maxFetchBatchBytes = 16 << 20
+)
+
+// errStopFetch ends a batch's fetch early when the sync is stopping.
+var errStopFetch = errors.New("sync stopping")
+
+func (d *Daemon) location(mb *Mailbox, uid uint32) Location {
+	return Location{Mailbox: d.IMAP.mailbox(), UIDValidity: mb.UIDValidity(), UID: uid}
+}
+
+// startParse starts parsing a fetched message. Parsing starts before the
+// committer has looked the message up: a message decided before (a crash
+// before its move) is rare, and its parse is then cancelled.
+func (d *Daemon) startParse(ctx context.Context, mb *Mailbox, f Fetched) *inHand {
+	j := &inHand{info: MessageInfo{UID: f.UID, Size: int64(len(f.Raw))}, loc: d.location(mb, f.UID),
+		raw: f.Raw, hash: parser.Hash(f.Raw), done: make(chan struct{})}
 	go func() {
 		defer close(j.done)
 		start := time.Now()
-		j.sub, j.err = d.Pipeline.Parse(ctx, raw)
+		j.sub, j.err = d.Pipeline.Parse(ctx, f.Raw)
 		j.parse = time.Since(start)
 	}()
-	return j, nil
+	return j
 }
 
 // commitAll is the committer: it commits the messages it is handed in

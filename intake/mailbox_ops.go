@@ -127,6 +127,78 @@ func (m *Mailbox) Fetch(ctx context.Context, uid uint32, w io.Writer, max int64)
 	return n, nil
 }
 
+// Fetched is one message of a FetchEach: its raw bytes, or TooLarge when
+// the server had more than the limit (Raw then holds none of it).
+type Fetched struct {
+	UID      uint32
+	Raw      []byte
+	TooLarge bool
+}
+
+// FetchEach fetches several messages (BODY.PEEK[], \Seen left alone) with
+// one UID FETCH, so the server streams them back to back instead of
+// waiting a round trip for each, and calls each with every message as it
+// arrives. Each body is read up to max+1 bytes into memory of its own. A
+// UID that is gone is not reported. each must not use the Mailbox (the
+// connection is mid-response); an error from it ends the fetch.
+func (m *Mailbox) FetchEach(ctx context.Context, uids []uint32, max int64, each func(Fetched) error) error {
+	if max <= 0 {
+		return fmt.Errorf("imap: fetch %d messages: limit %d must be positive", len(uids), max)
+	}
+	if len(uids) == 0 {
+		return nil
+	}
+	var set imap.UIDSet
+	for _, u := range uids {
+		set.AddNum(imap.UID(u))
+	}
+	sec := &imap.FetchItemBodySection{Peek: true}
+	if max < math.MaxInt64 {
+		sec.Partial = &imap.SectionPartial{Offset: 0, Size: max + 1}
+	}
+	var eachErr error
+	err := m.do(ctx, fmt.Sprintf("fetch %d messages", len(uids)), func() error {
+		fc := m.c.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{sec}})
+		for msg := fc.Next(); msg != nil; msg = fc.Next() {
+			// The server may send UID before or after the body: read
+			// the body, then report it with its UID.
+			var f Fetched
+			found := false
+			for it := msg.Next(); it != nil; it = msg.Next() {
+				switch it := it.(type) {
+				case imapclient.FetchItemDataUID:
+					f.UID = uint32(it.UID)
+				case imapclient.FetchItemDataBodySection:
+					if found || it.Literal == nil {
+						continue
+					}
+					found = true
+					if it.Literal.Size() > max {
+						f.TooLarge = true
+						continue // the rest is discarded by msg.Next
+					}
+					f.Raw = make([]byte, 0, it.Literal.Size())
+					buf := bytes.NewBuffer(f.Raw)
+					if _, err := io.Copy(buf, it.Literal); err != nil {
+						fc.Close()
+						return err
+					}
+					f.Raw = buf.Bytes()
+				}
+			}
+			if !found || f.UID == 0 || eachErr != nil {
+				continue
+			}
+			eachErr = each(f)
+		}
+		return fc.Close()
+	})
+	if err != nil {
+		return err
+	}
+	return eachErr
+}
+
 // Move moves one message to folder, creating the folder when the server
 // says it is missing. With MOVE it is one command. Without MOVE it copies,
 // and only once the copy succeeded flags the original \Deleted and removes
