@@ -158,6 +158,40 @@ func TestDovecotListFetchPeek(t *testing.T) {
 		}
 	})
 
+	t.Run("FetchEach", func(t *testing.T) {
+		// One command for several: every message whole, by UID, a
+		// missing UID left out, one over the limit flagged without its
+		// bytes, and the connection in step afterwards.
+		var got []Fetched
+		limit := int64(len(raw2) - 1)
+		err := m.FetchEach(ctx, []uint32{uid1, uid2, uid2 + 100}, limit, func(f Fetched) error {
+			got = append(got, f)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].UID != uid1 || !bytes.Equal(got[0].Raw, raw1) || got[0].TooLarge ||
+			got[1].UID != uid2 || !got[1].TooLarge || got[1].Raw != nil {
+			t.Fatalf("FetchEach gave %d messages: %+v", len(got), got)
+		}
+		// An error from the callback ends it, after the stream is read.
+		stop := errors.New("stop here")
+		calls := 0
+		err = m.FetchEach(ctx, []uint32{uid1, uid2}, 1<<20, func(Fetched) error { calls++; return stop })
+		if !errors.Is(err, stop) || calls != 1 {
+			t.Fatalf("FetchEach with a failing callback: %v after %d calls", err, calls)
+		}
+		if err := m.Noop(ctx); err != nil {
+			t.Fatalf("Noop after FetchEach: %v", err)
+		}
+		for _, msg := range d.Messages(t, "INBOX") {
+			if msg.has(imap.FlagSeen) {
+				t.Errorf("message %d is \\Seen after FetchEach", msg.UID)
+			}
+		}
+	})
+
 	t.Run("writer error", func(t *testing.T) {
 		_, err := m.Fetch(ctx, uid2, failingWriter{}, 1<<20)
 		if err == nil || !strings.Contains(err.Error(), "disk full") {
