@@ -563,11 +563,11 @@ func BenchmarkReadPDF(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			r := NewInProcessPDFReader(Limits{})
 			b.SetBytes(int64(len(data)))
-			for b.Loop() {
+			loopCPU(b, func() {
 				if _, err := r.ReadPDF(context.Background(), data); err != nil {
 					b.Fatal(err)
 				}
-			}
+			})
 		})
 	}
 }
