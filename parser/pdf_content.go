@@ -34,17 +34,157 @@ const (
 // two-byte fonts as one byte per character, and re-parses font widths for
 // every glyph.
 type textExtractor struct {
-	budget int64 // decompressed content bytes left
+	budget int64 // decompressed content bytes left, of those counted
 	glyphs int
 	// fonts are the fonts read so far, by object: flattened forms draw
 	// each field as a form XObject with its own resources naming the same
 	// few fonts, and reading a font (its ToUnicode CMap above all) once
 	// per XObject was most of the time spent on such a PDF.
 	fonts map[uint64]*fontInfo
+	// Streams drawn without being counted, charged at the most they can
+	// inflate to (see charge), and streams counted, by object.
+	pending      map[uint64]*pendingStream
+	pendingBound int64
+	sizes        map[uint64]int64
+}
+
+type pendingStream struct {
+	v            pdf.Value
+	bound, drawn int64
 }
 
 func newTextExtractor(budget int64) *textExtractor {
-	return &textExtractor{budget: budget, fonts: map[uint64]*fontInfo{}}
+	return &textExtractor{budget: budget, fonts: map[uint64]*fontInfo{}, pending: map[uint64]*pendingStream{}, sizes: map[uint64]int64{}}
+}
+
+// maxFlateRatio is the most deflate can expand: a 258-byte match in two
+// bits (RFC 1951); ASCII85's "z" is four bytes in one.
+const (
+	maxFlateRatio   = 1032
+	maxASCII85Ratio = 4
+)
+
+// streamBound is the most a stream can decode to, from its /Length and
+// filters; ok is false when that cannot be told.
+func streamBound(s pdf.Value) (bound int64, ok bool) {
+	n := s.Key("Length").Int64()
+	if n < 0 || n > 1<<31 {
+		return 0, false
+	}
+	ratio := int64(1)
+	apply := func(f pdf.Value) bool {
+		switch f.Name() {
+		case "FlateDecode":
+			ratio *= maxFlateRatio
+		case "ASCII85Decode":
+			ratio *= maxASCII85Ratio
+		default:
+			return false
+		}
+		return true
+	}
+	switch f := s.Key("Filter"); f.Kind() {
+	case pdf.Null:
+	case pdf.Name:
+		if !apply(f) {
+			return 0, false
+		}
+	case pdf.Array:
+		if f.Len() > 2 {
+			return 0, false
+		}
+		for i := 0; i < f.Len(); i++ {
+			if !apply(f.Index(i)) {
+				return 0, false
+			}
+		}
+	default:
+		return 0, false
+	}
+	return n*ratio + 1024, true
+}
+
+// charge accounts for one stream about to be interpreted. The budget
+// stops a flate bomb, or a stream drawn over and over, before the
+// interpreter reads it; counting every stream's inflated bytes meant
+// inflating each twice. A stream is charged instead at the most it can
+// inflate to while those bounds, with the bytes counted, fit the budget.
+// When they no longer fit, the streams charged by bound are counted (once
+// each) and charged at their real size, times the number of draws, so a
+// document is refused exactly when its content really inflates past the
+// budget, before the stream that takes it past.
+func (e *textExtractor) charge(s pdf.Value) error {
+	id, hasID := objID(s)
+	if n, ok := e.sizes[id]; hasID && ok {
+		return e.take(n)
+	}
+	if bound, ok := streamBound(s); ok && hasID {
+		if e.pendingBound+bound > e.budget {
+			if err := e.settle(); err != nil {
+				return err
+			}
+		}
+		if e.pendingBound+bound <= e.budget {
+			p := e.pending[id]
+			if p == nil {
+				p = &pendingStream{v: s, bound: bound}
+				e.pending[id] = p
+			}
+			p.drawn++
+			e.pendingBound += bound
+			return nil
+		}
+	}
+	n, err := countStream(s, e.budget+1)
+	if err == nil && hasID {
+		e.sizes[id] = n
+	}
+	if err := e.take(n); err != nil {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("read content stream: %w", err)
+	}
+	return nil
+}
+
+// take charges n counted bytes.
+func (e *textExtractor) take(n int64) error {
+	e.budget -= n
+	if e.budget < e.pendingBound {
+		if err := e.settle(); err != nil {
+			return err
+		}
+	}
+	if e.budget < 0 {
+		return errContentBudget
+	}
+	return nil
+}
+
+// settle counts the streams charged by bound and charges their real size.
+func (e *textExtractor) settle() error {
+	for id, p := range e.pending {
+		n, _ := countStream(p.v, e.budget+1) // it was read already, errors and all
+		e.sizes[id] = n
+		e.budget -= n * p.drawn
+		if e.budget < 0 {
+			break
+		}
+	}
+	clear(e.pending)
+	e.pendingBound = 0
+	if e.budget < 0 {
+		return errContentBudget
+	}
+	return nil
+}
+
+// countStream inflates a stream, counting up to limit bytes.
+func countStream(s pdf.Value, limit int64) (int64, error) {
+	rd := s.Reader()
+	defer rd.Close()
+	return io.Copy(io.Discard, io.LimitReader(rd, max(limit, 0)))
 }
 
 type affine struct{ a, b, c, d, e, f float64 }
@@ -93,30 +233,17 @@ type interp struct {
 	active map[uint64]bool // form XObjects being drawn (cycle guard)
 }
 
-// checkBudget reads the streams once, counting inflated bytes, so a flate
-// bomb is refused before the interpreter buffers it.
+// checkBudget charges the streams about to be interpreted to the budget,
+// so a flate bomb is refused before the interpreter reads it.
 func (in *interp) checkBudget(strm pdf.Value) error {
-	var streams []pdf.Value
-	if strm.Kind() == pdf.Array {
-		for i := 0; i < strm.Len() && i < 1000; i++ {
-			streams = append(streams, strm.Index(i))
-		}
-	} else {
-		streams = append(streams, strm)
+	if strm.Kind() != pdf.Array {
+		return in.ex.charge(strm)
 	}
-	for _, s := range streams {
-		if s.Kind() != pdf.Stream {
-			continue
-		}
-		rd := s.Reader()
-		n, err := io.Copy(io.Discard, io.LimitReader(rd, in.ex.budget+1))
-		rd.Close()
-		in.ex.budget -= n
-		if in.ex.budget < 0 {
-			return errContentBudget
-		}
-		if err != nil {
-			return fmt.Errorf("read content stream: %w", err)
+	for i := 0; i < strm.Len() && i < 1000; i++ {
+		if s := strm.Index(i); s.Kind() == pdf.Stream {
+			if err := in.ex.charge(s); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

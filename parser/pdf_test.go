@@ -2,10 +2,12 @@ package parser
 
 import (
 	"bytes"
+	"compress/zlib"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -589,5 +591,76 @@ func TestFieldPageKinds(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("page %d: kind %q, want %q", i, got[i], want[i])
 		}
+	}
+}
+
+// testPDF writes a PDF of the given objects (numbered from 1, object 1
+// the catalog) with a correct cross-reference table.
+func testPDF(objs ...[]byte) []byte {
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.7\n")
+	offs := make([]int, len(objs))
+	for i, o := range objs {
+		offs[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n", i+1)
+		b.Write(o)
+		b.WriteString("\nendobj\n")
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, off := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n \n", off)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
+	return b.Bytes()
+}
+
+// flateStream is a stream object of data, deflated.
+func flateStream(dict string, data []byte) []byte {
+	var z bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&z, zlib.BestCompression)
+	zw.Write(data)
+	zw.Close()
+	return fmt.Appendf(nil, "<< %s /Filter /FlateDecode /Length %d >>\nstream\n%s\nendstream", dict, z.Len(), z.Bytes())
+}
+
+// A page drawing one form XObject n times; the XObject's content is
+// body. The font and text make the page readable.
+func xobjectPagePDF(n int, body []byte) []byte {
+	page := bytes.Repeat([]byte("/X Do\n"), n)
+	page = append(page, "BT /F1 12 Tf 72 720 Td (DSR-REFERRAL Surname) Tj ET\n"...)
+	return testPDF(
+		[]byte("<< /Type /Catalog /Pages 2 0 R >>"),
+		[]byte("<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+		[]byte("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 6 0 R >> /XObject << /X 5 0 R >> >> >>"),
+		flateStream("", page),
+		flateStream("/Type /XObject /Subtype /Form /BBox [0 0 612 792]", body),
+		[]byte("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"),
+	)
+}
+
+// The content budget: a flate bomb, or a small stream drawn often enough
+// to inflate past it, is refused as too much memory; small streams drawn
+// often but in all under the budget are read.
+func TestReadPDFContentBudget(t *testing.T) {
+	r := NewInProcessPDFReader(Limits{PDFTimeout: 20 * time.Second})
+	ctx := context.Background()
+	bomb := xobjectPagePDF(1, bytes.Repeat([]byte("BT ET "), (pdfContentBudget+1<<20)/6))
+	if len(bomb) > 1<<20 {
+		t.Fatalf("bomb is %d bytes", len(bomb))
+	}
+	if _, err := r.ReadPDF(ctx, bomb); ReasonOf(err) != ReasonPDFMemory {
+		t.Errorf("flate bomb: err = %v", err)
+	}
+	// 64 KiB drawn 1100 times: 70 MB inflated.
+	if _, err := r.ReadPDF(ctx, xobjectPagePDF(1100, bytes.Repeat([]byte(" "), 64<<10))); ReasonOf(err) != ReasonPDFMemory {
+		t.Errorf("repeated xobject: err = %v", err)
+	}
+	// 2 KiB drawn 3000 times: each could inflate to ~1000x its length,
+	// 100 MB in all, but they are 6 MB.
+	small := xobjectPagePDF(3000, bytes.Repeat([]byte("q Q "), 512))
+	forms, err := r.ReadPDF(ctx, small)
+	if err != nil || len(forms) != 1 || forms[0].Kind != Referral {
+		t.Errorf("small xobjects: forms %d, err %v", len(forms), err)
 	}
 }
