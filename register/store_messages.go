@@ -292,10 +292,6 @@ func (s *Store) apply(ctx context.Context, tx *sqlx.Tx, in Incoming, sub *parser
 	if err != nil {
 		return Applied{}, err
 	}
-	raw, err := s.enc("messages.raw", in.Raw)
-	if err != nil {
-		return Applied{}, err
-	}
 	reasons, err := s.encJSON("messages.reasons", d.Reasons)
 	if err != nil {
 		return Applied{}, err
@@ -307,7 +303,7 @@ func (s *Store) apply(ctx context.Context, tx *sqlx.Tx, in Incoming, sub *parser
 		nullID(c.ID), MessageDecided, string(d.Outcome), reasonCodes(d), reasons, received, now, now, msgID); err != nil {
 		return Applied{}, fmt.Errorf("update message: %w", err)
 	}
-	if err := s.putRaw(ctx, tx, msgID, raw); err != nil {
+	if err := s.putRaw(ctx, tx, msgID, in.Raw); err != nil {
 		return Applied{}, err
 	}
 	if err := s.audit(ctx, tx, AuditEntry{At: now, Actor: ActorIntake, Action: "message.decide", Entity: "message",
@@ -516,10 +512,6 @@ func (s *Store) RecordFailure(ctx context.Context, in Incoming, errText string) 
 		err = s.get(ctx, tx, &prev, `SELECT `+messageCols+` FROM messages m LEFT JOIN cases c ON c.id = m.case_id WHERE m.hash = ?`+s.forUpdateOf("m"), in.Hash)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			raw, err := s.enc("messages.raw", in.Raw)
-			if err != nil {
-				return err
-			}
 			senderIdx, sender := "", []byte(nil)
 			if in.Submission != nil && in.Submission.From != "" {
 				senderIdx = s.keys.emailIndex(in.Submission.From)
@@ -534,7 +526,7 @@ func (s *Store) RecordFailure(ctx context.Context, in Incoming, errText string) 
 			if err != nil {
 				return fmt.Errorf("insert failed message: %w", err)
 			}
-			if err := s.putRaw(ctx, tx, id, raw); err != nil {
+			if err := s.putRaw(ctx, tx, id, in.Raw); err != nil {
 				return err
 			}
 			attempts = 1
@@ -641,15 +633,29 @@ func (s *Store) messageStatus(r messageRow) (MessageStatus, error) {
 		UIDValidity: uint32(r.UIDValidity), UID: uint32(r.UID), ReceivedAt: r.ReceivedAt.UTC(), DecidedAt: nullTime(r.DecidedAt)}, nil
 }
 
-// putRaw stores a message's encrypted raw bytes, replacing what a failed
+// rawChunk is how much of a raw email one message_raw row holds: a large
+// email is sealed and written a chunk at a time, so neither its ciphertext
+// nor the database's copies of a bound value are ever whole in memory.
+const rawChunk = 1 << 20
+
+// putRaw seals and stores a message's raw bytes, replacing what a failed
 // attempt kept (an oversize message keeps only its header).
-func (s *Store) putRaw(ctx context.Context, tx *sqlx.Tx, msgID int64, ct []byte) error {
-	if ct == nil {
+func (s *Store) putRaw(ctx context.Context, tx *sqlx.Tx, msgID int64, raw []byte) error {
+	if raw == nil {
 		return nil
 	}
-	if _, err := s.exec(ctx, tx, `INSERT INTO message_raw (id, raw) VALUES (?, ?)
-		ON CONFLICT (id) DO UPDATE SET raw = excluded.raw`, msgID, ct); err != nil {
+	if _, err := s.exec(ctx, tx, `DELETE FROM message_raw WHERE message_id = ?`, msgID); err != nil {
 		return fmt.Errorf("store raw message: %w", err)
+	}
+	for seq := 0; seq == 0 || seq*rawChunk < len(raw); seq++ {
+		chunk := raw[seq*rawChunk : min((seq+1)*rawChunk, len(raw))]
+		ct, err := s.enc("messages.raw", chunk)
+		if err != nil {
+			return err
+		}
+		if _, err := s.exec(ctx, tx, `INSERT INTO message_raw (message_id, seq, raw) VALUES (?, ?, ?)`, msgID, seq, ct); err != nil {
+			return fmt.Errorf("store raw message chunk %d: %w", seq, err)
+		}
 	}
 	return nil
 }
@@ -657,15 +663,39 @@ func (s *Store) putRaw(ctx context.Context, tx *sqlx.Tx, msgID int64, ct []byte)
 // RawMessage returns a message's raw bytes, for reprocessing; nil once
 // erased.
 func (s *Store) RawMessage(ctx context.Context, hash string) ([]byte, error) {
-	var ct []byte
-	err := s.get(ctx, s.db, &ct, `SELECT r.raw FROM messages m LEFT JOIN message_raw r ON r.id = m.id WHERE m.hash = ?`, hash)
+	var id int64
+	err := s.get(ctx, s.db, &id, `SELECT id FROM messages WHERE hash = ?`, hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("raw message: %w", err)
 	}
-	return s.dec("messages.raw", ct)
+	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT seq, raw FROM message_raw WHERE message_id = ? ORDER BY seq`), id)
+	if err != nil {
+		return nil, fmt.Errorf("raw message: %w", err)
+	}
+	defer rows.Close()
+	var out []byte
+	for want := 0; rows.Next(); want++ {
+		var seq int
+		var ct []byte
+		if err := rows.Scan(&seq, &ct); err != nil {
+			return nil, fmt.Errorf("raw message: %w", err)
+		}
+		if seq != want {
+			return nil, fmt.Errorf("raw message: chunk %d missing", want)
+		}
+		pt, err := s.dec("messages.raw", ct)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pt...)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("raw message: %w", err)
+	}
+	return out, nil
 }
 
 // CaseMessages lists the messages of a case, oldest first.

@@ -561,6 +561,8 @@ func testFailureAndQuarantine(t *testing.T, newDB stDB) {
 	ctx := context.Background()
 	s := stOpen(t, newDB(t), stKeys(t))
 	in := stMessage("broken@example.org", &parser.Submission{Referral: stReferral(stQuillon), Consent: stConsent(stQuillon, parser.BasisParental)})
+	// A large email is kept in chunks: this one takes three.
+	in.Raw = append(in.Raw, bytes.Repeat([]byte("JVBERi0xLjcKJeLjz9MK\r\n"), (2*rawChunk+rawChunk/2)/22)...)
 	for want := 1; want <= 2; want++ {
 		n, err := s.RecordFailure(ctx, in, "pdf reader timed out")
 		if err != nil || n != want {
@@ -592,6 +594,13 @@ func testFailureAndQuarantine(t *testing.T, newDB stDB) {
 	a := stApply(t, s, in)
 	if a.Duplicate || a.Decision.Outcome != OutcomeRegister {
 		t.Fatalf("reprocessed: %+v", a)
+	}
+	var chunks int
+	if err := s.db.Get(&chunks, s.db.Rebind(`SELECT COUNT(*) FROM message_raw r JOIN messages m ON m.id = r.message_id WHERE m.hash = ?`), in.Hash); err != nil || chunks != 3 {
+		t.Fatalf("raw email in %d chunks (%v), want 3", chunks, err)
+	}
+	if raw, err := s.RawMessage(ctx, in.Hash); err != nil || !bytes.Equal(raw, in.Raw) {
+		t.Fatalf("raw message back after reprocessing: %d bytes (%v)", len(raw), err)
 	}
 	if n, err := s.RecordFailure(ctx, in, "late failure"); err != nil || n != 2 {
 		t.Fatalf("failure after apply: %d %v", n, err)
@@ -876,7 +885,7 @@ func TestSQLiteWithdrawalErases(t *testing.T) {
 	if err := s.db.Get(&data, "SELECT data FROM records WHERE id = ?", a.RecordID); err != nil || len(data) < 64 {
 		t.Fatalf("record ciphertext: %d bytes (%v)", len(data), err)
 	}
-	if err := s.db.Get(&raw, "SELECT r.raw FROM message_raw r JOIN messages m ON m.id = r.id WHERE m.hash = ?", in.Hash); err != nil || len(raw) < 64 {
+	if err := s.db.Get(&raw, "SELECT r.raw FROM message_raw r JOIN messages m ON m.id = r.message_id WHERE m.hash = ?", in.Hash); err != nil || len(raw) < 64 {
 		t.Fatalf("raw ciphertext: %d bytes (%v)", len(raw), err)
 	}
 	if err := s.WithdrawConsent(ctx, a.RecordID, "coord", "withdrawn"); err != nil {
