@@ -177,13 +177,13 @@ func (m *Mailbox) FetchEach(ctx context.Context, uids []uint32, max int64, each 
 						f.TooLarge = true
 						continue // the rest is discarded by msg.Next
 					}
-					f.Raw = make([]byte, 0, it.Literal.Size())
-					buf := bytes.NewBuffer(f.Raw)
-					if _, err := io.Copy(buf, it.Literal); err != nil {
+					// Exactly the literal's size: a bytes.Buffer would
+					// double a 40 MB email's memory on its last read.
+					f.Raw = make([]byte, it.Literal.Size())
+					if _, err := io.ReadFull(it.Literal, f.Raw); err != nil {
 						fc.Close()
 						return err
 					}
-					f.Raw = buf.Bytes()
 				}
 			}
 			if !found || f.UID == 0 || eachErr != nil {

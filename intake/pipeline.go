@@ -59,6 +59,12 @@ func (p *Pipeline) Parse(ctx context.Context, raw []byte) (*parser.Submission, e
 		}
 		return nil, fmt.Errorf("%w: %v", ErrUnparseable, err)
 	}
+	// The decoded attachments are not needed past this point (the raw
+	// email is stored whole, and the review pages parse it again): let a
+	// 30 MB PDF go while its decision is committed.
+	for i := range sub.Attachments {
+		sub.Attachments[i].Data = nil
+	}
 	return sub, nil
 }
 
