@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/url"
 	"path"
@@ -41,6 +42,10 @@ type walker struct {
 	parts    []*part
 	problems []string
 	count    int
+	// unread is how much of the raw message is not read yet: no part can
+	// decode to more than that and what is buffered ahead of it, so a
+	// large attachment is read into memory of its final size at once.
+	unread func() int
 }
 
 // walk visits an entity and everything under it. A malformed multipart
@@ -101,7 +106,15 @@ func (w *walker) walk(e *message.Entity, depth int, inRelated bool) {
 	// Read up to the limit, then count (and discard) the rest so the size
 	// is known without holding it.
 	lr := &io.LimitedReader{R: e.Body, N: w.limits.MaxAttachmentBytes + 1}
-	data, err := io.ReadAll(lr)
+	bound := int64(math.MaxInt64)
+	if w.unread != nil {
+		bound = int64(w.unread())
+		if strings.EqualFold(strings.TrimSpace(e.Header.Get("Content-Transfer-Encoding")), "base64") {
+			bound = bound / 4 * 3
+		}
+		bound += readAhead
+	}
+	data, err := readPart(lr, min(bound, lr.N))
 	if err != nil {
 		p.err = "the part could not be decoded: " + cleanErr(err)
 	}
@@ -114,6 +127,40 @@ func (w *walker) walk(e *message.Entity, depth int, inRelated bool) {
 	}
 	p.data = data
 	w.parts = append(w.parts, p)
+}
+
+// readAhead bounds what go-message's readers hold of the raw message
+// ahead of the part being read.
+const readAhead = 64 << 10
+
+// readPart reads r to the end like io.ReadAll, but a part that outgrows a
+// first small buffer is given room for bound bytes at once: io.ReadAll
+// grows a 30 MB attachment a quarter at a time, allocating twice its size
+// and holding 1.8 times it at the last step.
+func readPart(r io.Reader, bound int64) ([]byte, error) {
+	const first = 256 << 10
+	buf := make([]byte, 0, min(bound, first)+1)
+	for {
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+		if len(buf) == cap(buf) {
+			// The bound was wrong (it cannot be, short of a bug):
+			// grow as ReadAll does rather than fail.
+			size := int64(cap(buf)) * 2
+			if cap(buf) == first+1 && bound+1 > int64(cap(buf)) {
+				size = bound + 1
+			}
+			grown := make([]byte, len(buf), size)
+			copy(grown, buf)
+			buf = grown
+		}
+	}
 }
 
 // readEntity reads a message, repairing a malformed header rather than

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // sampleAttachment pulls an attachment out of a sample email with the
@@ -424,5 +425,39 @@ func TestSanitiseFilename(t *testing.T) {
 		if got := sanitiseFilename(tt.in); got != tt.want {
 			t.Errorf("sanitiseFilename(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestReadPart checks readPart against io.ReadAll's results, including a
+// bound that is too small (it must still read everything).
+func TestReadPart(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789abcdef"), 100_000) // 1.6 MB
+	for _, tc := range []struct {
+		name  string
+		data  []byte
+		bound int64
+	}{
+		{"empty", nil, 0},
+		{"small under bound", []byte("hello"), 1 << 20},
+		{"large, exact bound", big, int64(len(big))},
+		{"large, generous bound", big, int64(len(big)) * 2},
+		{"large, bound too small", big, 300 << 10},
+		{"large, zero bound", big, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// iotest.HalfReader makes reads short, as a decoder's are.
+			got, err := readPart(iotest.HalfReader(bytes.NewReader(tc.data)), tc.bound)
+			if err != nil || !bytes.Equal(got, tc.data) {
+				t.Fatalf("readPart gave %d bytes (%v), want %d", len(got), err, len(tc.data))
+			}
+			if tc.bound >= int64(len(tc.data)) && int64(cap(got)) > max(tc.bound+1, 256<<10+1) {
+				t.Errorf("capacity %d past the bound %d", cap(got), tc.bound)
+			}
+		})
+	}
+	// A read error is returned with what was read before it.
+	_, err := readPart(iotest.TimeoutReader(bytes.NewReader(big)), 1<<20)
+	if err == nil {
+		t.Fatal("readPart hid a read error")
 	}
 }

@@ -37,7 +37,8 @@ func (p *Parser) Parse(ctx context.Context, raw []byte) (*Submission, error) {
 	if int64(len(raw)) > p.limits.MaxMessageBytes {
 		return nil, fmt.Errorf("%w (%d bytes, limit %d)", ErrTooLarge, len(raw), p.limits.MaxMessageBytes)
 	}
-	e, err := readEntity(bytes.NewReader(raw))
+	src := bytes.NewReader(raw)
+	e, err := readEntity(src)
 	if e == nil {
 		return nil, fmt.Errorf("read message: %w", err)
 	}
@@ -47,7 +48,7 @@ func (p *Parser) Parse(ctx context.Context, raw []byte) (*Submission, error) {
 	}
 	p.readHeader(e.Header, sub)
 
-	w := &walker{limits: p.limits}
+	w := &walker{limits: p.limits, unread: src.Len}
 	w.walk(e, 0, false)
 	sub.Problems = append(sub.Problems, w.problems...)
 
