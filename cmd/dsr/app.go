@@ -120,8 +120,9 @@ func tokenSource(ctx context.Context, section string, o config.OAuth2) (oauth2.T
 	return ts, nil
 }
 
-// newApp wires the daemon from a checked configuration.
-func newApp(ctx context.Context, cfg *config.Config, logw io.Writer) (*app, error) {
+// newApp wires the daemon from a checked configuration, with the review
+// pages (and /metrics, /healthz) when web is set.
+func newApp(ctx context.Context, cfg *config.Config, logw io.Writer, web bool) (*app, error) {
 	log := newLogger(cfg.Log, logw)
 	store, err := openStore(ctx, cfg, log)
 	if err != nil {
@@ -177,14 +178,16 @@ func newApp(ctx context.Context, cfg *config.Config, logw io.Writer) (*app, erro
 		}
 		a.daemon.Sender = a.sender
 	}
-	pages, err := review.New(review.Options{Store: store, Logger: log.With("component", "web"),
-		SecureCookie: cfg.Web.SecureCookie == nil || *cfg.Web.SecureCookie, Addr: cfg.Web.Addr,
-		IdleTimeout: cfg.Web.IdleTimeout.Duration, MaxSession: cfg.Web.MaxSession.Duration,
-		Health: a.daemon.Health.Snapshot, Composer: composer, Parser: p, Pipeline: pipeline})
-	if err != nil {
-		return nil, err
+	if web {
+		pages, err := review.New(review.Options{Store: store, Logger: log.With("component", "web"),
+			SecureCookie: cfg.Web.SecureCookie == nil || *cfg.Web.SecureCookie, Addr: cfg.Web.Addr,
+			IdleTimeout: cfg.Web.IdleTimeout.Duration, MaxSession: cfg.Web.MaxSession.Duration,
+			Health: a.daemon.Health.Snapshot, Composer: composer, Parser: p, Pipeline: pipeline})
+		if err != nil {
+			return nil, err
+		}
+		a.pages = operationsMux(pages.Handler(), a.daemon, store, time.Now())
 	}
-	a.pages = operationsMux(pages.Handler(), a.daemon, store, time.Now())
 	ok = true
 	return a, nil
 }
