@@ -46,6 +46,11 @@ type textExtractor struct {
 	pending      map[uint64]*pendingStream
 	pendingBound int64
 	sizes        map[uint64]int64
+	// buf is the glyph slice handed out by page, reused for the next
+	// page once the caller has laid it out.
+	buf []glyph
+	// noFont stands for a font that was never set: codes are their bytes.
+	noFont *fontInfo
 }
 
 type pendingStream struct {
@@ -54,7 +59,7 @@ type pendingStream struct {
 }
 
 func newTextExtractor(budget int64) *textExtractor {
-	return &textExtractor{budget: budget, fonts: map[uint64]*fontInfo{}, pending: map[uint64]*pendingStream{}, sizes: map[uint64]int64{}}
+	return &textExtractor{budget: budget, fonts: map[uint64]*fontInfo{}, pending: map[uint64]*pendingStream{}, sizes: map[uint64]int64{}, noFont: &fontInfo{}}
 }
 
 // maxFlateRatio is the most deflate can expand: a 258-byte match in two
@@ -209,6 +214,7 @@ type gstate struct {
 
 // page returns the glyphs of one page. It recovers the library's panics:
 // a page with a broken content stream yields the glyphs read before it.
+// The glyphs are valid until the next call.
 func (e *textExtractor) page(p pdf.Page) (glyphs []glyph, err error) {
 	defer func() {
 		if x := recover(); x != nil {
@@ -222,8 +228,10 @@ func (e *textExtractor) page(p pdf.Page) (glyphs []glyph, err error) {
 			break
 		}
 	}
+	glyphs = e.buf[:0]
+	defer func() { e.buf = glyphs[:0] }()
 	st := &interp{ex: e, out: &glyphs, active: map[uint64]bool{}}
-	err = st.run(p.V.Key("Contents"), res, gstate{ctm: identity, th: 1}, 0)
+	err = st.run(p.V.Key("Contents"), newResources(res), gstate{ctm: identity, th: 1}, 0)
 	return glyphs, err
 }
 
@@ -249,23 +257,56 @@ func (in *interp) checkBudget(strm pdf.Value) error {
 	return nil
 }
 
-func (in *interp) run(strm, res pdf.Value, g gstate, depth int) error {
+// resources is a resource dictionary with the subdictionaries looked up
+// once: the library resolves (parses) an indirect object at every Key, and
+// a flattened form's page draws dozens of XObjects from one /XObject dict.
+type resources struct {
+	res          pdf.Value
+	xobj, font   pdf.Value
+	haveX, haveF bool
+	fonts        map[string]*fontInfo
+}
+
+func newResources(res pdf.Value) *resources {
+	return &resources{res: res, fonts: map[string]*fontInfo{}}
+}
+
+func (r *resources) xobject(name string) pdf.Value {
+	if !r.haveX {
+		r.xobj, r.haveX = r.res.Key("XObject"), true
+	}
+	return r.xobj.Key(name)
+}
+
+func (r *resources) fontDict() pdf.Value {
+	if !r.haveF {
+		r.font, r.haveF = r.res.Key("Font"), true
+	}
+	return r.font
+}
+
+func (in *interp) run(strm pdf.Value, res *resources, g gstate, depth int) error {
 	if strm.Kind() != pdf.Stream && strm.Kind() != pdf.Array {
 		return nil
 	}
 	if err := in.checkBudget(strm); err != nil {
 		return err
 	}
-	fonts := map[string]*fontInfo{}
 	var stack []gstate
 	var tm, tlm affine
 	var failed error
+	var args []pdf.Value // the operands of the current operator
 	showText := func(raw string) {
 		f := g.font
 		if f == nil {
-			f = &fontInfo{enc: nil}
+			f = in.ex.noFont
 		}
-		for _, code := range f.codes(raw) {
+		step := 1
+		if f.twoByte {
+			step = 2
+		}
+		for i := 0; i < len(raw); i += step {
+			code := raw[i:min(i+step, len(raw))]
 			w0 := f.width(code)
 			trm := affine{g.fs * g.th, 0, 0, g.fs, 0, g.rise}.mul(tm).mul(g.ctm)
 			s := f.decode(code)
@@ -282,8 +323,12 @@ func (in *interp) run(strm, res pdf.Value, g gstate, depth int) error {
 		}
 	}
 	pdf.Interpret(strm, func(stk *pdf.Stack, op string) {
-		args := make([]pdf.Value, stk.Len())
-		for i := len(args) - 1; i >= 0; i-- {
+		n := stk.Len()
+		if cap(args) < n {
+			args = make([]pdf.Value, n, max(n, 8))
+		}
+		args = args[:n]
+		for i := n - 1; i >= 0; i-- {
 			args[i] = stk.Pop()
 		}
 		num := func(i int) float64 {
@@ -319,7 +364,7 @@ func (in *interp) run(strm, res pdf.Value, g gstate, depth int) error {
 			g.rise = num(0)
 		case "Tf":
 			if len(args) == 2 {
-				g.font = in.font(fonts, res, args[0].Name())
+				g.font = in.font(res, args[0].Name())
 				g.fs = num(1)
 			}
 		case "Td", "TD":
@@ -373,8 +418,8 @@ func (in *interp) run(strm, res pdf.Value, g gstate, depth int) error {
 }
 
 // xobject draws a form XObject (flattened field appearances live there).
-func (in *interp) xobject(res pdf.Value, name string, g gstate, depth int) error {
-	xo := res.Key("XObject").Key(name)
+func (in *interp) xobject(res *resources, name string, g gstate, depth int) error {
+	xo := res.xobject(name)
 	if xo.Kind() != pdf.Stream || xo.Key("Subtype").Name() != "Form" {
 		return nil
 	}
@@ -388,24 +433,27 @@ func (in *interp) xobject(res pdf.Value, name string, g gstate, depth int) error
 	if m := xo.Key("Matrix"); m.Len() == 6 {
 		g.ctm = affine{m.Index(0).Float64(), m.Index(1).Float64(), m.Index(2).Float64(), m.Index(3).Float64(), m.Index(4).Float64(), m.Index(5).Float64()}.mul(g.ctm)
 	}
-	xres := xo.Key("Resources")
-	if xres.IsNull() {
-		xres = res
+	xres := res
+	if r := xo.Key("Resources"); !r.IsNull() {
+		xres = newResources(r)
 	}
 	return in.run(xo, xres, g, depth+1)
 }
 
-func (in *interp) font(cache map[string]*fontInfo, res pdf.Value, name string) *fontInfo {
+func (in *interp) font(res *resources, name string) *fontInfo {
+	cache := res.fonts
 	if f, ok := cache[name]; ok {
 		return f
 	}
-	v := res.Key("Font").Key(name)
-	id, shared := objID(v)
+	// A font is shared by its object, found without loading it; a font
+	// written inline in the /Font dictionary is read for this dictionary.
+	fd := res.fontDict()
+	id, shared := refID(fd, name)
 	if f, ok := in.ex.fonts[id]; shared && ok {
 		cache[name] = f
 		return f
 	}
-	f := newFontInfo(v)
+	f := newFontInfo(fd.Key(name))
 	cache[name] = f
 	if shared {
 		in.ex.fonts[id] = f
@@ -423,6 +471,7 @@ type fontInfo struct {
 	dw       float64
 	symbol   map[byte]string // Dingbats/Wingdings codes without a ToUnicode map
 	puaShift bool            // Wingdings mapped to U+F0xx by its ToUnicode
+	decoded  map[string]string
 }
 
 // Tick and box glyphs of the symbol fonts forms use for check boxes.
@@ -483,19 +532,6 @@ func newFontInfo(v pdf.Value) *fontInfo {
 	return f
 }
 
-// codes splits a shown string into character codes.
-func (f *fontInfo) codes(raw string) []string {
-	step := 1
-	if f.twoByte {
-		step = 2
-	}
-	out := make([]string, 0, len(raw)/step+1)
-	for i := 0; i < len(raw); i += step {
-		out = append(out, raw[i:min(i+step, len(raw))])
-	}
-	return out
-}
-
 // width is the code's advance in text space units ×1000.
 func (f *fontInfo) width(code string) float64 {
 	if f.twoByte {
@@ -515,9 +551,28 @@ func (f *fontInfo) width(code string) float64 {
 	return 0.5 // a guess keeps glyphs apart when a font has no widths
 }
 
+// maxDecoded bounds the codes whose text a font remembers: a two-byte
+// font has 65,536, a form uses a few dozen.
+const maxDecoded = 4096
+
 // decode is the text of one code; "" for control codes and undecodable
-// bytes.
+// bytes. A code's text is worked out once per font (a ToUnicode CMap is
+// searched linearly, and each step allocates).
 func (f *fontInfo) decode(code string) string {
+	if s, ok := f.decoded[code]; ok {
+		return s
+	}
+	s := f.decodeCode(code)
+	if len(f.decoded) < maxDecoded {
+		if f.decoded == nil {
+			f.decoded = map[string]string{}
+		}
+		f.decoded[strings.Clone(code)] = s
+	}
+	return s
+}
+
+func (f *fontInfo) decodeCode(code string) string {
 	if f.symbol != nil {
 		return f.symbol[code[0]]
 	}

@@ -29,6 +29,37 @@ func objID(v pdf.Value) (id uint64, ok bool) {
 	return num.Uint()<<16 | gen.Uint(), true
 }
 
+// refID returns the identity of the indirect object that a dictionary's
+// (or a stream dictionary's) entry refers to, without loading it: the
+// library parses the object again at every Key. ok is false for a direct
+// value, a missing key, or when reflection finds no such fields
+// (TestRefIDWorks catches that).
+func refID(d pdf.Value, key string) (id uint64, ok bool) {
+	data := reflect.ValueOf(d).FieldByName("data")
+	if !data.IsValid() || data.Kind() != reflect.Interface || data.IsNil() {
+		return 0, false
+	}
+	m := data.Elem()
+	if m.Kind() == reflect.Struct { // a stream: its dictionary
+		m = m.FieldByName("hdr")
+	}
+	if m.Kind() != reflect.Map || m.Type().Key().Kind() != reflect.String {
+		return 0, false
+	}
+	x := m.MapIndex(reflect.ValueOf(key).Convert(m.Type().Key()))
+	if x.IsValid() && x.Kind() == reflect.Interface {
+		x = x.Elem()
+	}
+	if !x.IsValid() || x.Kind() != reflect.Struct || x.Type() != reflect.ValueOf(d).FieldByName("ptr").Type() {
+		return 0, false
+	}
+	num, gen := x.FieldByName("id"), x.FieldByName("gen")
+	if !num.IsValid() || !gen.IsValid() || !num.CanUint() || !gen.CanUint() || num.Uint() == 0 {
+		return 0, false
+	}
+	return num.Uint()<<16 | gen.Uint(), true
+}
+
 // Bounds of the page tree walk; a real tree is a few levels deep.
 const (
 	maxPageTreeDepth = 32

@@ -333,6 +333,51 @@ func TestObjIDWorks(t *testing.T) {
 	}
 }
 
+// TestRefIDWorks guards the reflection refID relies on: without it every
+// form XObject loads its fonts' dictionaries again.
+func TestRefIDWorks(t *testing.T) {
+	data := pdfFixture(t, "referral-flat-qpdf.pdf")
+	doc, err := pdf.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := collectPages(doc.Trailer().Key("Root").Key("Pages"), 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, p := range pages {
+		fonts := p.V.Key("Resources").Key("Font")
+		for _, name := range fonts.Keys() {
+			id, ok := refID(fonts, name)
+			want, wantOK := objID(fonts.Key(name))
+			if !ok || !wantOK || id != want {
+				t.Errorf("font %s: refID %d %v, objID %d %v", name, id, ok, want, wantOK)
+			}
+			found++
+		}
+		if _, ok := refID(p.V, "MediaBox"); ok {
+			t.Error("refID of a direct array")
+		}
+		if _, ok := refID(p.V, "NoSuchKey"); ok {
+			t.Error("refID of a missing key")
+		}
+		// A stream's dictionary: the content stream's /Length, direct
+		// or not.
+		if c := p.V.Key("Contents"); c.Kind() == pdf.Stream {
+			id, ok := refID(c, "Length")
+			want, _ := objID(c.Key("Length"))
+			cid, _ := objID(c)
+			if ok != (want != cid) || (ok && id != want) {
+				t.Errorf("content /Length: refID %d %v, objID %d (stream %d)", id, ok, want, cid)
+			}
+		}
+	}
+	if found == 0 {
+		t.Fatal("no fonts")
+	}
+}
+
 // Samples: the PDFs attached to the sample emails, checked against each
 // sample's expected.json fields.
 func TestReadPDFSamples(t *testing.T) {
