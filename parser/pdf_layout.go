@@ -1,10 +1,13 @@
 package parser
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // maxFormChunks is more text runs than a form page has by far.
@@ -52,7 +55,7 @@ func layoutPage(glyphs []glyph) *pageText {
 			}
 		}
 	}
-	sort.SliceStable(gs, func(i, j int) bool { return gs[i].y > gs[j].y })
+	slices.SortStableFunc(gs, func(a, b glyph) int { return cmp.Compare(b.y, a.y) })
 	var rows [][]glyph
 	for i := 0; i < len(gs); {
 		j := i + 1
@@ -63,18 +66,19 @@ func layoutPage(glyphs []glyph) *pageText {
 		rows = append(rows, gs[i:j])
 		i = j
 	}
+	var text []byte // the current chunk's text
 	for _, row := range rows {
-		sort.SliceStable(row, func(i, j int) bool { return row[i].x < row[j].x })
+		slices.SortStableFunc(row, func(a, b glyph) int { return cmp.Compare(a.x, b.x) })
 		var cur *chunk
 		var prev glyph
 		flush := func() {
 			if cur != nil {
-				trimChunk(cur)
+				trimChunk(cur, text)
 				if cur.text != "" {
 					pt.chunks = append(pt.chunks, cur)
 				}
 			}
-			cur = nil
+			cur, text = nil, text[:0]
 		}
 		for k, g := range row {
 			if k > 0 && g.s == prev.s && math.Abs(g.x-prev.x) < 0.3*g.size && math.Abs(g.y-prev.y) < 0.3*g.size {
@@ -87,14 +91,14 @@ func layoutPage(glyphs []glyph) *pageText {
 			}
 			if cur == nil {
 				cur = &chunk{x0: g.x, base: g.y, size: g.size}
-			} else if gap > 0.2*size && !strings.HasSuffix(cur.text, " ") && g.s != " " {
-				cur.text += " "
+			} else if gap > 0.2*size && (len(text) == 0 || text[len(text)-1] != ' ') && g.s != " " {
+				text = append(text, ' ')
 				cur.runeX = append(cur.runeX, prev.x+prev.w)
 			}
 			for range g.s {
 				cur.runeX = append(cur.runeX, g.x)
 			}
-			cur.text += g.s
+			text = append(text, g.s...)
 			cur.x1 = math.Max(cur.x1, g.x+g.w)
 			cur.size = math.Max(cur.size, g.size)
 			prev = g
@@ -121,24 +125,26 @@ func layoutPage(glyphs []glyph) *pageText {
 	return pt
 }
 
-// trimChunk folds spaces and trims, keeping runeX aligned with text.
-func trimChunk(c *chunk) {
-	rs := []rune(c.text)
-	var out []rune
-	var xs []float64
-	for i, r := range rs {
+// trimChunk sets the chunk's text from raw, spaces folded and trimmed,
+// keeping runeX aligned with it.
+func trimChunk(c *chunk, raw []byte) {
+	out := make([]byte, 0, len(raw))
+	xs := c.runeX[:0] // never longer than what it has read
+	i := 0
+	for _, r := range string(raw) {
+		x := c.x1
+		if i < len(c.runeX) {
+			x = c.runeX[i]
+		}
+		i++
 		if unicode.IsSpace(r) {
 			if len(out) == 0 || out[len(out)-1] == ' ' {
 				continue
 			}
 			r = ' '
 		}
-		out = append(out, r)
-		if i < len(c.runeX) {
-			xs = append(xs, c.runeX[i])
-		} else {
-			xs = append(xs, c.x1)
-		}
+		out = utf8.AppendRune(out, r)
+		xs = append(xs, x)
 	}
 	for len(out) > 0 && out[len(out)-1] == ' ' {
 		out, xs = out[:len(out)-1], xs[:len(xs)-1]
@@ -198,10 +204,17 @@ func findLabelValues(pt *pageText, labels map[string]string) []LabelValue {
 	if len(pt.chunks) > maxFormChunks {
 		return nil // not a form page, and the pairing below is quadratic
 	}
+	// The same texts are asked about many times (each chunk, and the
+	// lines under it joined to it); labelKey normalises Unicode.
+	known := map[string]bool{}
 	isLabel := func(s string) bool {
+		if is, ok := known[s]; ok {
+			return is
+		}
 		k := labelKey(s)
 		_, ok := labels[k]
-		return ok && k != ""
+		known[s] = ok && k != ""
+		return known[s]
 	}
 	var boxes []*labelBox
 	used := map[*chunk]bool{}
