@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -39,6 +40,63 @@ type Store struct {
 	keys    *Keyring
 	log     *slog.Logger
 	now     func() time.Time
+	stmts   stmtCache
+}
+
+// stmtCache keeps SQLite's statements prepared. The driver prepares every
+// statement it is given anew, a quarter of the CPU of a referral's commit
+// (some twenty statements); database/sql keeps a statement prepared on each
+// connection it has run on, and a transaction reuses its connection's.
+// PostgreSQL's driver (pgx) caches its own.
+type stmtCache struct {
+	mu sync.Mutex
+	m  map[string]*sqlx.Stmt
+}
+
+// maxCachedStmts bounds the cache: queries are written in the code, but a
+// few are built with a variable number of placeholders.
+const maxCachedStmts = 500
+
+// prepared returns query (already rebound) prepared on the database, or
+// nil when it is not cached (PostgreSQL, a full cache, a failed prepare:
+// the caller then runs the text as before).
+func (s *Store) prepared(ctx context.Context, query string) *sqlx.Stmt {
+	if s.dialect != dialectSQLite {
+		return nil
+	}
+	s.stmts.mu.Lock()
+	defer s.stmts.mu.Unlock()
+	if st, ok := s.stmts.m[query]; ok {
+		return st
+	}
+	if len(s.stmts.m) >= maxCachedStmts {
+		return nil
+	}
+	st, err := s.db.PreparexContext(ctx, query)
+	if err != nil {
+		return nil // the unprepared run reports the error
+	}
+	if s.stmts.m == nil {
+		s.stmts.m = map[string]*sqlx.Stmt{}
+	}
+	s.stmts.m[query] = st
+	return st
+}
+
+// stmtFor is query as a prepared statement for q (the database or a
+// transaction), or nil.
+func (s *Store) stmtFor(ctx context.Context, q queryer, query string) *sqlx.Stmt {
+	st := s.prepared(ctx, query)
+	if st == nil {
+		return nil
+	}
+	switch q := q.(type) {
+	case *sqlx.Tx:
+		return q.StmtxContext(ctx, st) // closed with the transaction
+	case *sqlx.DB:
+		return st
+	}
+	return nil
 }
 
 const (
@@ -152,6 +210,12 @@ func open(ctx context.Context, o Options) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.stmts.mu.Lock()
+	for _, st := range s.stmts.m {
+		st.Close()
+	}
+	s.stmts.m = nil
+	s.stmts.mu.Unlock()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
@@ -179,21 +243,38 @@ func (s *Store) forUpdate() string {
 }
 
 func (s *Store) get(ctx context.Context, q queryer, dest any, query string, args ...any) error {
-	return q.GetContext(ctx, dest, q.Rebind(query), args...)
+	query = q.Rebind(query)
+	if st := s.stmtFor(ctx, q, query); st != nil {
+		return st.GetContext(ctx, dest, args...)
+	}
+	return q.GetContext(ctx, dest, query, args...)
 }
 
 func (s *Store) sel(ctx context.Context, q queryer, dest any, query string, args ...any) error {
-	return q.SelectContext(ctx, dest, q.Rebind(query), args...)
+	query = q.Rebind(query)
+	if st := s.stmtFor(ctx, q, query); st != nil {
+		return st.SelectContext(ctx, dest, args...)
+	}
+	return q.SelectContext(ctx, dest, query, args...)
 }
 
 func (s *Store) exec(ctx context.Context, q queryer, query string, args ...any) (sql.Result, error) {
-	return q.ExecContext(ctx, q.Rebind(query), args...)
+	query = q.Rebind(query)
+	if st := s.stmtFor(ctx, q, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return q.ExecContext(ctx, query, args...)
 }
 
 // insert runs an INSERT ... RETURNING id (pgx has no LastInsertId).
 func (s *Store) insert(ctx context.Context, q queryer, query string, args ...any) (int64, error) {
+	query = q.Rebind(query + " RETURNING id")
 	var id int64
-	err := q.QueryRowxContext(ctx, q.Rebind(query+" RETURNING id"), args...).Scan(&id)
+	if st := s.stmtFor(ctx, q, query); st != nil {
+		err := st.QueryRowxContext(ctx, args...).Scan(&id)
+		return id, err
+	}
+	err := q.QueryRowxContext(ctx, query, args...).Scan(&id)
 	return id, err
 }
 
