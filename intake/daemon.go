@@ -37,7 +37,7 @@ type Daemon struct {
 	MaxMessageBytes int64         // larger messages are quarantined unread
 	MaxAttempts     int           // pipeline failures before quarantine
 	MaxIdle         time.Duration // IDLE is re-issued after this (under 29 minutes)
-	Workers         int           // messages parsed at once; 0: one per CPU
+	Workers         int           // CPUs to keep parsing; up to 4 messages each are in hand; 0: one per CPU
 	Poll            cron.Schedule // the polling safety net; nil: every 5 minutes
 	Watchdog        time.Duration // no successful fetch for this long is an error
 	Health          *Health
@@ -243,14 +243,18 @@ func (d *Daemon) Sync(ctx context.Context, mb *Mailbox) error {
 	d.Health.FetchOK(d.now())
 	started := time.Now()
 	var st syncStages
-	// The committer holds one message, the channel Workers-1 and this
-	// goroutine the one it has just fetched: Workers+1 in hand at most.
-	toCommit := make(chan *inHand, max(d.Workers-1, 0))
+	// Messages in hand (fetched, not yet committed) are bounded in number
+	// and in bytes; a message larger than the byte budget is taken alone.
+	maxInHand := max(4*d.Workers, 4)
+	toCommit := make(chan *inHand, maxInHand)
+	released := make(chan int64, maxInHand) // sizes of messages the committer is done with
+	var held int64
+	nInHand := 0
 	toMove := make(chan *moveBatch, 1)
 	var abandon atomic.Bool // the messages in hand are to be left in the inbox
 	commitErr := make(chan error, 1)
 	quarantine := mb.Folders().Quarantine
-	go func() { commitErr <- d.commitAll(toCommit, toMove, &abandon, quarantine, &st) }()
+	go func() { commitErr <- d.commitAll(toCommit, released, toMove, &abandon, quarantine, &st) }()
 
 	var fetchErr, moveErr error
 	var movesDue []*moveBatch // handed back while the connection was mid-fetch
@@ -266,14 +270,19 @@ func (d *Daemon) Sync(ctx context.Context, mb *Mailbox) error {
 	// hand gives the committer a message, keeping the committer's batches
 	// to move meanwhile (the connection is mid-fetch).
 	hand := func(j *inHand) {
-		for {
+		size := int64(len(j.raw))
+		for nInHand > 0 && (held+size > inHandBytes || nInHand >= maxInHand) {
 			select {
-			case toCommit <- j:
-				return
+			case n := <-released:
+				held -= n
+				nInHand--
 			case b := <-toMove:
 				movesDue = append(movesDue, b)
 			}
 		}
+		held += size
+		nInHand++
+		toCommit <- j // never waits: fewer than maxInHand are in it
 	}
 	for i := 0; i < len(infos) && !stop(); {
 		for _, b := range movesDue {
@@ -366,7 +375,8 @@ func (d *Daemon) Sync(ctx context.Context, mb *Mailbox) error {
 		// the other.
 		d.Log.Info("sync done", "messages", st.messages, "took", time.Since(started).Round(time.Millisecond),
 			"fetch", st.fetch.Round(time.Millisecond), "move", st.move.Round(time.Millisecond),
-			"wait_parse", st.waitParse.Round(time.Millisecond), "commit", st.commit.Round(time.Millisecond))
+			"lookup", st.lookup.Round(time.Millisecond), "wait_parse", st.waitParse.Round(time.Millisecond),
+			"apply", st.apply.Round(time.Millisecond), "hand_back", st.handBack.Round(time.Millisecond))
 	}
 	if err := errors.Join(fetchErr, cerr, moveErr); err != nil {
 		return err
@@ -379,11 +389,12 @@ func (d *Daemon) Sync(ctx context.Context, mb *Mailbox) error {
 }
 
 // syncStages is the time one sync spent in each stage: fetch and move are
-// the IMAP goroutine's, waitParse and commit the committer's.
+// the IMAP goroutine's; lookup, waitParse, apply and handBack (waiting to
+// hand a batch to be moved) the committer's.
 type syncStages struct {
-	messages          int
-	fetch, move       time.Duration
-	waitParse, commit time.Duration
+	messages                           int
+	fetch, move                        time.Duration
+	lookup, waitParse, apply, handBack time.Duration
 }
 
 // inHand is a fetched message being parsed.
@@ -409,6 +420,11 @@ const (
 	maxFetchBatch      = 16
 	maxFetchBatchBytes = 16 << 20
 )
+
+// inHandBytes bounds the raw bytes of the messages in hand: enough for a
+// hundred typical referrals queued for the parsers and the committer,
+// while one email at the size limit is still taken, alone.
+const inHandBytes = 32 << 20
 
 // errStopFetch ends a batch's fetch early when the sync is stopping.
 var errStopFetch = errors.New("sync stopping")
@@ -437,25 +453,28 @@ func (d *Daemon) startParse(ctx context.Context, mb *Mailbox, f Fetched) *inHand
 // abandon is set, it only cancels what it is handed (those messages stay
 // in the inbox for the next sync); it returns when toCommit is closed,
 // after closing toMove.
-func (d *Daemon) commitAll(toCommit <-chan *inHand, toMove chan<- *moveBatch, abandon *atomic.Bool, quarantine string, st *syncStages) error {
+func (d *Daemon) commitAll(toCommit <-chan *inHand, released chan<- int64, toMove chan<- *moveBatch, abandon *atomic.Bool, quarantine string, st *syncStages) error {
 	defer close(toMove)
 	moves := &moveBatch{}
 	var err error
 	for j := range toCommit {
 		if err != nil || abandon.Load() {
 			j.cancel()
+			released <- int64(len(j.raw))
 			continue
 		}
-		t := time.Now()
 		err = d.commit(j, moves, quarantine, st)
-		st.commit += time.Since(t)
 		j.cancel()
+		<-j.done // its parse has let go of the raw bytes too
+		released <- int64(len(j.raw))
 		if err != nil {
 			abandon.Store(true)
 			continue
 		}
 		if moves.n >= maxMoveBatch {
+			t := time.Now()
 			toMove <- moves
+			st.handBack += time.Since(t)
 			moves = &moveBatch{}
 		}
 	}
@@ -473,7 +492,9 @@ func (d *Daemon) commitAll(toCommit <-chan *inHand, toMove chan<- *moveBatch, ab
 // quarantined.
 func (d *Daemon) commit(j *inHand, moves *moveBatch, quarantine string, st *syncStages) error {
 	ctx := j.ctx
+	t := time.Now()
 	state, err := d.Store.MessageState(ctx, j.hash)
+	st.lookup += time.Since(t)
 	if err != nil {
 		return fmt.Errorf("message state uid %d: %w", j.info.UID, err)
 	}
@@ -489,7 +510,7 @@ func (d *Daemon) commit(j *inHand, moves *moveBatch, quarantine string, st *sync
 		moves.add(j.info.UID, j.hash, quarantine)
 		return nil
 	}
-	t := time.Now()
+	t = time.Now()
 	<-j.done
 	st.waitParse += time.Since(t)
 	st.messages++
@@ -499,6 +520,7 @@ func (d *Daemon) commit(j *inHand, moves *moveBatch, quarantine string, st *sync
 	if err == nil {
 		applied, err = d.Pipeline.Apply(ctx, j.loc, j.raw, j.sub)
 	}
+	st.apply += time.Since(start)
 	d.Metrics.Observe(j.parse + time.Since(start))
 	if err != nil {
 		quarantined, ferr := d.failed(ctx, j.info, j.loc, j.raw, j.hash, err)
