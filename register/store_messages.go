@@ -3,6 +3,7 @@ package register
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"slices"
@@ -135,6 +136,13 @@ func (s *Store) Apply(ctx context.Context, in Incoming,
 	var err error
 	for attempt := 1; ; attempt++ {
 		err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+			if s.dialect == dialectPostgres {
+				// The decision need not be on disk when the commit returns:
+				// nothing leaves the inbox or is sent before a Barrier.
+				if _, err := s.exec(ctx, tx, `SET LOCAL synchronous_commit TO OFF`); err != nil {
+					return fmt.Errorf("apply: %w", err)
+				}
+			}
 			var err error
 			out, err = s.apply(ctx, tx, in, sub, decide, compose)
 			return err
@@ -465,6 +473,50 @@ func (s *Store) MarkMoved(ctx context.Context, hash, mailbox string, uidValidity
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("mark moved: no applied message with that hash: %w", ErrNotFound)
+	}
+	return nil
+}
+
+// Barrier makes every transaction committed so far durable: on disk, so
+// that a power cut or an operating-system crash cannot undo it. Commits
+// themselves do not wait for the disk (SQLite runs with synchronous=NORMAL
+// under WAL, and Apply turns PostgreSQL's synchronous_commit off), because
+// an fsync per email was the largest cost of committing on PostgreSQL. A
+// decision that vanished would be harmless while its email is still in the
+// inbox (it is decided again), so the daemon calls Barrier before moving
+// emails out of the inbox and the sender before sending what decisions
+// queued: one wait for the disk per batch instead of per email.
+func (s *Store) Barrier(ctx context.Context) error {
+	if s.dialect == dialectPostgres {
+		// A synchronous commit that takes a transaction ID waits for the
+		// WAL to be flushed up to it, which covers every earlier commit.
+		return s.inTx(ctx, func(tx *sqlx.Tx) error {
+			if _, err := s.exec(ctx, tx, `SELECT txid_current()`); err != nil {
+				return fmt.Errorf("barrier: %w", err)
+			}
+			return nil
+		})
+	}
+	// A commit under synchronous=FULL syncs the WAL file, which holds
+	// every earlier commit too; a write that changes nothing is enough
+	// (SQLite still writes the row's page). A checkpoint would not do: it
+	// skips the sync when a reader pins the frames it could copy.
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("barrier: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
+		return fmt.Errorf("barrier: %w", err)
+	}
+	_, err = conn.ExecContext(ctx, `UPDATE schema_version SET version = version WHERE version = (SELECT MAX(version) FROM schema_version)`)
+	if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = NORMAL`); rerr != nil {
+		// Do not return a connection that would sync every commit.
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		err = errors.Join(err, rerr)
+	}
+	if err != nil {
+		return fmt.Errorf("barrier: %w", err)
 	}
 	return nil
 }

@@ -3,7 +3,9 @@ package register
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
 	"slices"
@@ -29,6 +31,7 @@ func testStore(t *testing.T, newDB stDB) {
 	}{
 		{"Migrate", testMigrate},
 		{"MigrateRawOut", testMigrateRawOut},
+		{"Barrier", testBarrier},
 		{"ApplyOutcomes", testApplyOutcomes},
 		{"Idempotent", testIdempotent},
 		{"ReplyJoinsCase", testReplyJoinsCase},
@@ -139,6 +142,44 @@ func testMigrateRawOut(t *testing.T, newDB stDB) {
 	}
 	if got, err := s.RawMessage(ctx, "old-hash"); err != nil || !bytes.Equal(got, raw) {
 		t.Fatalf("raw after rotation %q (%v)", got, err)
+	}
+}
+
+// testBarrier checks that Barrier works after commits and leaves the
+// connections as they were: committing without waiting for the disk
+// (PostgreSQL's SET LOCAL ends with Apply's transaction; SQLite's
+// synchronous=FULL is set back on the barrier's connection).
+func testBarrier(t *testing.T, newDB stDB) {
+	ctx := context.Background()
+	s := stOpen(t, newDB(t), stKeys(t))
+	for i := range 3 {
+		stApply(t, s, stMessage(fmt.Sprintf("barrier-%d@example.org", i), &parser.Submission{Referral: stReferral(stQuillon)}))
+		if err := s.Barrier(ctx); err != nil {
+			t.Fatalf("barrier: %v", err)
+		}
+	}
+	// Every pooled connection, held at once so each is a different one.
+	var conns []*sql.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range 4 {
+		c, err := s.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		var got string
+		q := `SHOW synchronous_commit`
+		want := "on"
+		if s.dialect == dialectSQLite {
+			q, want = `PRAGMA synchronous`, "1" // NORMAL
+		}
+		if err := c.QueryRowContext(ctx, q).Scan(&got); err != nil || got != want {
+			t.Fatalf("%s on a pooled connection: %q (%v), want %q", q, got, err, want)
+		}
 	}
 }
 
