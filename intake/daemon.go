@@ -575,6 +575,11 @@ func (d *Daemon) flushMoves(ctx context.Context, mb *Mailbox, b *moveBatch) erro
 	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 	defer cancel()
 	defer func() { *b = moveBatch{} }()
+	// The batch's decisions reach the disk before their emails leave the
+	// inbox: one wait for the disk per batch, not per email.
+	if err := d.Store.Barrier(work); err != nil {
+		return fmt.Errorf("before moving %d messages: %w", b.n, err)
+	}
 	for _, folder := range b.folders {
 		ms := b.byFolder[folder]
 		if len(ms) == 1 || !mb.caps.Has(imap.CapMove) {
@@ -682,6 +687,9 @@ func (d *Daemon) oversize(ctx context.Context, mb *Mailbox, info MessageInfo, lo
 		}
 		d.Health.quarantine()
 		d.Log.Warn("oversize message quarantined", "uid", info.UID, "size", info.Size)
+		if err := d.Store.Barrier(ctx); err != nil {
+			return fmt.Errorf("before moving oversize uid %d: %w", info.UID, err)
+		}
 	}
 	return d.move(ctx, mb, info.UID, hash, mb.Folders().Quarantine)
 }
