@@ -46,11 +46,30 @@ func refID(d pdf.Value, key string) (id uint64, ok bool) {
 	if m.Kind() != reflect.Map || m.Type().Key().Kind() != reflect.String {
 		return 0, false
 	}
-	x := m.MapIndex(reflect.ValueOf(key).Convert(m.Type().Key()))
+	return ptrID(m.MapIndex(reflect.ValueOf(key).Convert(m.Type().Key())), reflect.ValueOf(d).FieldByName("ptr").Type())
+}
+
+// elemRefID is refID for an array's element: the identity of the object
+// element i refers to, without loading it.
+func elemRefID(a pdf.Value, i int) (id uint64, ok bool) {
+	data := reflect.ValueOf(a).FieldByName("data")
+	if !data.IsValid() || data.Kind() != reflect.Interface || data.IsNil() {
+		return 0, false
+	}
+	arr := data.Elem()
+	if arr.Kind() != reflect.Slice || i < 0 || i >= arr.Len() {
+		return 0, false
+	}
+	return ptrID(arr.Index(i), reflect.ValueOf(a).FieldByName("ptr").Type())
+}
+
+// ptrID reads the object number and generation of x, an object
+// reference (of type ptrType) or an interface holding one.
+func ptrID(x reflect.Value, ptrType reflect.Type) (id uint64, ok bool) {
 	if x.IsValid() && x.Kind() == reflect.Interface {
 		x = x.Elem()
 	}
-	if !x.IsValid() || x.Kind() != reflect.Struct || x.Type() != reflect.ValueOf(d).FieldByName("ptr").Type() {
+	if !x.IsValid() || x.Kind() != reflect.Struct || x.Type() != ptrType {
 		return 0, false
 	}
 	num, gen := x.FieldByName("id"), x.FieldByName("gen")

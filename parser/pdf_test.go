@@ -376,6 +376,28 @@ func TestRefIDWorks(t *testing.T) {
 	if found == 0 {
 		t.Fatal("no fonts")
 	}
+	// An array's elements: a fillable form's widget annotations.
+	data = pdfFixture(t, "referral-filled.pdf")
+	if doc, err = pdf.NewReader(bytes.NewReader(data), int64(len(data))); err != nil {
+		t.Fatal(err)
+	}
+	if pages, err = collectPages(doc.Trailer().Key("Root").Key("Pages"), 60); err != nil {
+		t.Fatal(err)
+	}
+	annots := pages[0].V.Key("Annots")
+	for j := 0; j < annots.Len(); j++ {
+		id, ok := elemRefID(annots, j)
+		want, wantOK := objID(annots.Index(j))
+		if !ok || !wantOK || id != want {
+			t.Errorf("annotation %d: elemRefID %d %v, objID %d %v", j, id, ok, want, wantOK)
+		}
+	}
+	if annots.Len() == 0 {
+		t.Fatal("no annotations")
+	}
+	if _, ok := elemRefID(pages[0].V.Key("MediaBox"), 0); ok {
+		t.Error("elemRefID of a number")
+	}
 }
 
 // Samples: the PDFs attached to the sample emails, checked against each
@@ -709,3 +731,4 @@ func TestReadPDFContentBudget(t *testing.T) {
 		t.Errorf("small xobjects: forms %d, err %v", len(forms), err)
 	}
 }
+
