@@ -181,11 +181,10 @@ func (d *docText) text(i int) (*pageText, error) {
 }
 
 var (
-	sizeRe     = regexp.MustCompile(`/Size\s+(\d{1,19})`)
-	xrefHeadRe = regexp.MustCompile(`(?m)^\s*(\d{1,19})[ \t]+(\d{1,19})[ \t]*\r?$`)
-	indexRe    = regexp.MustCompile(`/Index\s*\[([\d\s]*)\]`)
-	prevRe     = regexp.MustCompile(`/Prev\s+(\d{1,19})(\s+\d+\s+R)?`)
-	startxRe   = regexp.MustCompile(`startxref\s+(\d{1,19})`)
+	sizeRe   = regexp.MustCompile(`/Size\s+(\d{1,19})`)
+	indexRe  = regexp.MustCompile(`/Index\s*\[([\d\s]*)\]`)
+	prevRe   = regexp.MustCompile(`/Prev\s+(\d{1,19})(\s+\d+\s+R)?`)
+	startxRe = regexp.MustCompile(`startxref\s+(\d{1,19})`)
 )
 
 // precheck rejects what the library would choke on before it allocates:
@@ -259,15 +258,59 @@ func (r *inProcessPDF) precheck(data []byte) ([]byte, error) {
 		if end < 0 {
 			end = min(len(data)-off, 1<<20)
 		}
-		for _, m := range xrefHeadRe.FindAllSubmatch(data[off:off+end], -1) {
-			a, errA := strconv.ParseInt(string(m[1]), 10, 64)
-			b, errB := strconv.ParseInt(string(m[2]), 10, 64)
+		for sec := data[off : off+end]; len(sec) > 0; {
+			line := sec
+			if nl := bytes.IndexByte(sec, '\n'); nl >= 0 {
+				line, sec = sec[:nl], sec[nl+1:]
+			} else {
+				sec = nil
+			}
+			m1, m2, ok := xrefHead(line)
+			if !ok {
+				continue
+			}
+			a, errA := strconv.ParseInt(string(m1), 10, 64)
+			b, errB := strconv.ParseInt(string(m2), 10, 64)
 			if errA != nil || errB != nil || a+b > maxObjs {
-				return nil, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("xref subsection %s %s", m[1], m[2]))
+				return nil, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("xref subsection %s %s", m1, m2))
 			}
 		}
 	}
 	return data, nil
+}
+
+// xrefHead matches a line of a classic xref table against a subsection
+// header, "start count" (what `(?m)^\s*(\d{1,19})[ \t]+(\d{1,19})[ \t]*\r?$`
+// finds, without running a regexp over every entry line).
+func xrefHead(line []byte) (start, count []byte, ok bool) {
+	line = bytes.TrimLeft(line, " \t\f\r")
+	digits := func(b []byte) int {
+		n := 0
+		for n < len(b) && b[n] >= '0' && b[n] <= '9' {
+			n++
+		}
+		return n
+	}
+	n := digits(line)
+	if n == 0 || n > 19 {
+		return nil, nil, false
+	}
+	start, line = line[:n], line[n:]
+	sp := len(line) - len(bytes.TrimLeft(line, " \t"))
+	if sp == 0 {
+		return nil, nil, false
+	}
+	line = line[sp:]
+	n = digits(line)
+	if n == 0 || n > 19 {
+		return nil, nil, false
+	}
+	count, line = line[:n], line[n:]
+	line = bytes.TrimLeft(line, " \t")
+	if len(line) > 0 && line[0] == '\r' {
+		line = line[1:]
+	}
+	return start, count, len(line) == 0
 }
 
 // classifyOpenError words a failure of pdf.NewReader.

@@ -15,6 +15,7 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -732,3 +733,18 @@ func TestReadPDFContentBudget(t *testing.T) {
 	}
 }
 
+// xrefHead finds what the regexp it replaced found.
+func TestXrefHead(t *testing.T) {
+	re := regexp.MustCompile(`^\s*(\d{1,19})[ \t]+(\d{1,19})[ \t]*\r?$`)
+	for _, line := range []string{
+		"0 12", "  0 12 ", "\t3 1\r", "0000000017 00000 n ", "0000000000 65535 f\r", "1 2 3", "12",
+		"1234567890123456789 1", "12345678901234567890 1", "1 12345678901234567890", "\f\r 7\t\t8 \t\r",
+		"7 8\r\r", "a 1", "1 a", "", " ", "1  2x", "+1 2", "1 -2", "١ ٢",
+	} {
+		s, c, ok := xrefHead([]byte(line))
+		m := re.FindStringSubmatch(line)
+		if ok != (m != nil) || (ok && (string(s) != m[1] || string(c) != m[2])) {
+			t.Errorf("%q: xrefHead %q %q %v, regexp %q", line, s, c, ok, m)
+		}
+	}
+}
