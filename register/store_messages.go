@@ -205,6 +205,7 @@ func (s *Store) apply(ctx context.Context, tx *sqlx.Tx, in Incoming, sub *parser
 	// message waits here on the unique hash until this transaction ends.
 	msgID, err := s.insert(ctx, tx, `INSERT INTO messages (hash, state, received_at, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`, in.Hash, MessageNew, received, now, now)
+	fresh := err == nil // no raw email kept for it yet
 	if errors.Is(err, sql.ErrNoRows) {
 		var prev messageRow
 		if err := s.get(ctx, tx, &prev, `SELECT `+messageCols+` FROM messages m LEFT JOIN cases c ON c.id = m.case_id
@@ -311,7 +312,7 @@ func (s *Store) apply(ctx context.Context, tx *sqlx.Tx, in Incoming, sub *parser
 		nullID(c.ID), MessageDecided, string(d.Outcome), reasonCodes(d), reasons, received, now, now, msgID); err != nil {
 		return Applied{}, fmt.Errorf("update message: %w", err)
 	}
-	if err := s.putRaw(ctx, tx, msgID, in.Raw); err != nil {
+	if err := s.putRaw(ctx, tx, msgID, in.Raw, !fresh); err != nil {
 		return Applied{}, err
 	}
 	if err := s.audit(ctx, tx, AuditEntry{At: now, Actor: ActorIntake, Action: "message.decide", Entity: "message",
@@ -578,7 +579,7 @@ func (s *Store) RecordFailure(ctx context.Context, in Incoming, errText string) 
 			if err != nil {
 				return fmt.Errorf("insert failed message: %w", err)
 			}
-			if err := s.putRaw(ctx, tx, id, in.Raw); err != nil {
+			if err := s.putRaw(ctx, tx, id, in.Raw, false); err != nil {
 				return err
 			}
 			attempts = 1
@@ -690,14 +691,16 @@ func (s *Store) messageStatus(r messageRow) (MessageStatus, error) {
 // nor the database's copies of a bound value are ever whole in memory.
 const rawChunk = 1 << 20
 
-// putRaw seals and stores a message's raw bytes, replacing what a failed
-// attempt kept (an oversize message keeps only its header).
-func (s *Store) putRaw(ctx context.Context, tx *sqlx.Tx, msgID int64, raw []byte) error {
+// putRaw seals and stores a message's raw bytes; replace removes what a
+// failed attempt kept first (an oversize message keeps only its header).
+func (s *Store) putRaw(ctx context.Context, tx *sqlx.Tx, msgID int64, raw []byte, replace bool) error {
 	if raw == nil {
 		return nil
 	}
-	if _, err := s.exec(ctx, tx, `DELETE FROM message_raw WHERE message_id = ?`, msgID); err != nil {
-		return fmt.Errorf("store raw message: %w", err)
+	if replace {
+		if _, err := s.exec(ctx, tx, `DELETE FROM message_raw WHERE message_id = ?`, msgID); err != nil {
+			return fmt.Errorf("store raw message: %w", err)
+		}
 	}
 	for seq := 0; seq == 0 || seq*rawChunk < len(raw); seq++ {
 		chunk := raw[seq*rawChunk : min((seq+1)*rawChunk, len(raw))]
