@@ -375,7 +375,7 @@ func (d *Daemon) Sync(ctx context.Context, mb *Mailbox) error {
 		// the other.
 		d.Log.Info("sync done", "messages", st.messages, "took", time.Since(started).Round(time.Millisecond),
 			"fetch", st.fetch.Round(time.Millisecond), "move", st.move.Round(time.Millisecond),
-			"lookup", st.lookup.Round(time.Millisecond), "wait_parse", st.waitParse.Round(time.Millisecond),
+			"wait_parse", st.waitParse.Round(time.Millisecond),
 			"apply", st.apply.Round(time.Millisecond), "hand_back", st.handBack.Round(time.Millisecond))
 	}
 	if err := errors.Join(fetchErr, cerr, moveErr); err != nil {
@@ -389,12 +389,12 @@ func (d *Daemon) Sync(ctx context.Context, mb *Mailbox) error {
 }
 
 // syncStages is the time one sync spent in each stage: fetch and move are
-// the IMAP goroutine's; lookup, waitParse, apply and handBack (waiting to
-// hand a batch to be moved) the committer's.
+// the IMAP goroutine's; waitParse (for the look-up and the parse), apply
+// and handBack (waiting to hand a batch to be moved) the committer's.
 type syncStages struct {
-	messages                           int
-	fetch, move                        time.Duration
-	lookup, waitParse, apply, handBack time.Duration
+	messages                   int
+	fetch, move                time.Duration
+	waitParse, apply, handBack time.Duration
 }
 
 // inHand is a fetched message being parsed.
@@ -405,10 +405,14 @@ type inHand struct {
 	hash   string
 	ctx    context.Context
 	cancel context.CancelFunc
-	done   chan struct{} // closed when sub and err are set
-	sub    *parser.Submission
-	err    error
-	parse  time.Duration
+	done   chan struct{} // closed when the fields below are set
+	// Set before done is closed: the message's state in the store, and
+	// unless it was decided before, its parse.
+	state    register.MessageStatus
+	stateErr error
+	sub      *parser.Submission
+	err      error
+	parse    time.Duration
 }
 
 // Fetches are batched: one UID FETCH for up to maxFetchBatch messages
@@ -433,15 +437,19 @@ func (d *Daemon) location(mb *Mailbox, uid uint32) Location {
 	return Location{Mailbox: d.IMAP.mailbox(), UIDValidity: mb.UIDValidity(), UID: uid}
 }
 
-// startParse starts parsing a fetched message. Parsing starts before the
-// committer has looked the message up: a message decided before (a crash
-// before its move) is rare, and its parse is then cancelled.
+// startParse looks a fetched message up and, unless it was decided
+// before, starts parsing it, beside the committer: on PostgreSQL the look-up
+// is a round trip the committer need not wait for.
 func (d *Daemon) startParse(ctx context.Context, mb *Mailbox, f Fetched) *inHand {
 	j := &inHand{info: MessageInfo{UID: f.UID, Size: int64(len(f.Raw))}, loc: d.location(mb, f.UID),
 		raw: f.Raw, hash: parser.Hash(f.Raw), done: make(chan struct{})}
 	go func() {
 		defer close(j.done)
 		start := time.Now()
+		j.state, j.stateErr = d.Store.MessageState(ctx, j.hash)
+		if j.stateErr != nil || j.state.State != "" && j.state.State != register.MessageFailed {
+			return // the committer reports the error, or only moves it
+		}
 		j.sub, j.err = d.Pipeline.Parse(ctx, f.Raw)
 		j.parse = time.Since(start)
 	}()
@@ -456,6 +464,7 @@ func (d *Daemon) startParse(ctx context.Context, mb *Mailbox, f Fetched) *inHand
 func (d *Daemon) commitAll(toCommit <-chan *inHand, released chan<- int64, toMove chan<- *moveBatch, abandon *atomic.Bool, quarantine string, st *syncStages) error {
 	defer close(toMove)
 	moves := &moveBatch{}
+	decided := map[string]register.Outcome{} // in this sync, by hash
 	var err error
 	for j := range toCommit {
 		if err != nil || abandon.Load() {
@@ -463,7 +472,7 @@ func (d *Daemon) commitAll(toCommit <-chan *inHand, released chan<- int64, toMov
 			released <- int64(len(j.raw))
 			continue
 		}
-		err = d.commit(j, moves, quarantine, st)
+		err = d.commit(j, moves, quarantine, decided, st)
 		j.cancel()
 		<-j.done // its parse has let go of the raw bytes too
 		released <- int64(len(j.raw))
@@ -490,32 +499,32 @@ func (d *Daemon) commitAll(toCommit <-chan *inHand, released chan<- int64, toMov
 // commits it, and adds it to the moves. It returns an error only when the
 // store failed; a failing message is recorded and, after MaxAttempts,
 // quarantined.
-func (d *Daemon) commit(j *inHand, moves *moveBatch, quarantine string, st *syncStages) error {
+func (d *Daemon) commit(j *inHand, moves *moveBatch, quarantine string, decided map[string]register.Outcome, st *syncStages) error {
 	ctx := j.ctx
 	t := time.Now()
-	state, err := d.Store.MessageState(ctx, j.hash)
-	st.lookup += time.Since(t)
-	if err != nil {
-		return fmt.Errorf("message state uid %d: %w", j.info.UID, err)
+	<-j.done
+	st.waitParse += time.Since(t)
+	if j.stateErr != nil {
+		return fmt.Errorf("message state uid %d: %w", j.info.UID, j.stateErr)
 	}
-	switch state.State {
+	if o, ok := decided[j.hash]; ok {
+		// A second copy of the same bytes in this mailbox, looked up
+		// before the first was committed: only move it.
+		moves.add(j.info.UID, j.hash, d.folderFor(o, false))
+		return nil
+	}
+	switch j.state.State {
 	case register.MessageDecided, register.MessageMoved:
-		// Decided before a crash or a failed move (or a second copy of
-		// the same bytes in this mailbox): only move it.
-		j.cancel()
-		moves.add(j.info.UID, j.hash, d.folderFor(state.Outcome, false))
+		// Decided before a crash or a failed move: only move it.
+		moves.add(j.info.UID, j.hash, d.folderFor(j.state.Outcome, false))
 		return nil
 	case register.MessageQuarantined:
-		j.cancel()
 		moves.add(j.info.UID, j.hash, quarantine)
 		return nil
 	}
-	t = time.Now()
-	<-j.done
-	st.waitParse += time.Since(t)
 	st.messages++
 	start := time.Now()
-	err = j.err
+	err := j.err
 	var applied register.Applied
 	if err == nil {
 		applied, err = d.Pipeline.Apply(ctx, j.loc, j.raw, j.sub)
@@ -533,6 +542,7 @@ func (d *Daemon) commit(j *inHand, moves *moveBatch, quarantine string, st *sync
 	if d.OnProcessed != nil {
 		d.OnProcessed(applied.Decision.Outcome)
 	}
+	decided[j.hash] = applied.Decision.Outcome
 	moves.add(j.info.UID, j.hash, d.folderFor(applied.Decision.Outcome, applied.Duplicate))
 	return nil
 }
