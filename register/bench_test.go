@@ -18,11 +18,21 @@ import (
 // the emails update an existing case. It is the per-email cost of the
 // intake's one transaction.
 func BenchmarkApply(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) {
+		benchmarkApply(b, Options{Driver: "sqlite", DSN: filepath.Join(b.TempDir(), "dsr.db")})
+	})
+	b.Run("postgres", func(b *testing.B) {
+		benchmarkApply(b, stNewPostgres(b).newDB(b))
+	})
+}
+
+func benchmarkApply(b *testing.B, o Options) {
 	keys, err := GenerateKeyring()
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := Open(context.Background(), Options{Driver: "sqlite", DSN: filepath.Join(b.TempDir(), "dsr.db"), Keys: keys})
+	o.Keys = keys
+	s, err := Open(context.Background(), o)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -23,9 +23,9 @@ import (
 
 // stDB makes a fresh, empty database for one test and returns how to open
 // it (Keys unset: each test picks its keyring).
-type stDB func(t *testing.T) Options
+type stDB func(t testing.TB) Options
 
-func stSQLiteDB(t *testing.T) Options {
+func stSQLiteDB(t testing.TB) Options {
 	return Options{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "dsr.db")}
 }
 
@@ -48,7 +48,7 @@ func stRandomHex(t testing.TB, n int) string {
 
 // stNewPostgres creates the run's database, or skips when no PostgreSQL is
 // configured.
-func stNewPostgres(t *testing.T) *stPostgres {
+func stNewPostgres(t testing.TB) *stPostgres {
 	t.Helper()
 	base := os.Getenv("DSR_TEST_POSTGRES")
 	if base == "" {
@@ -93,7 +93,7 @@ func (p *stPostgres) dsn(t testing.TB, schema string) string {
 }
 
 // newDB makes a fresh schema for one test.
-func (p *stPostgres) newDB(t *testing.T) Options {
+func (p *stPostgres) newDB(t testing.TB) Options {
 	schema := fmt.Sprintf("t%d", p.n.Add(1))
 	db, err := sqlx.Open("pgx", p.dsn(t, ""))
 	if err != nil {
