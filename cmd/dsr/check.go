@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -77,8 +78,8 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	failed := 0
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
-	for _, file := range fs.Args() {
-		res, err := checkFile(ctx, p, file, today)
+	for r := range checkFiles(ctx, p, fs.Args(), today) {
+		file, res, err := r.file, r.res, r.err
 		if err != nil {
 			fmt.Fprintf(stderr, "dsr check: %s: %v\n", file, err)
 			failed++
@@ -122,6 +123,39 @@ func newParser(cfg *config.Config) (*parser.Parser, error) {
 		opts.PDF = parser.NewChildPDFReader(args, lim)
 	}
 	return parser.New(opts), nil
+}
+
+type checked struct {
+	file string
+	res  *checkResult
+	err  error
+}
+
+// checkFiles checks up to one file per CPU at once and yields the results
+// in the files' order. One email's forms are already read in parallel,
+// but with one email at a time the PDF readers idle while this process
+// reads the next email and decides on the last.
+func checkFiles(ctx context.Context, p *parser.Parser, files []string, today time.Time) <-chan checked {
+	out := make(chan checked)
+	pending := make(chan chan checked, runtime.NumCPU())
+	go func() {
+		defer close(pending)
+		for _, f := range files {
+			c := make(chan checked, 1)
+			pending <- c // waits while NumCPU files are being checked
+			go func() {
+				res, err := checkFile(ctx, p, f, today)
+				c <- checked{f, res, err}
+			}()
+		}
+	}()
+	go func() {
+		defer close(out)
+		for c := range pending {
+			out <- <-c
+		}
+	}()
+	return out
 }
 
 func checkFile(ctx context.Context, p *parser.Parser, file string, today time.Time) (*checkResult, error) {
