@@ -748,3 +748,41 @@ func TestXrefHead(t *testing.T) {
 		}
 	}
 }
+
+// A filled fillable referral followed by a page with no fields (a printed
+// consent page): the referral's pages are told by their fields, the other
+// page is still read, and its marker starts a second form. (Told by its
+// text alone, the referral page, which has no marker or title, was taken
+// into the consent page's form.)
+func TestReadPDFFilledThenPrintedPage(t *testing.T) {
+	field := func(name, value string) []byte {
+		return fmt.Appendf(nil, "<< /Type /Annot /Subtype /Widget /FT /Tx /T (%s) /V (%s) /Rect [72 600 300 620] /P 3 0 R >>", name, value)
+	}
+	page := func(contents int, annots string) []byte {
+		return fmt.Appendf(nil, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R /Resources << /Font << /F1 7 0 R >> >> %s >>", contents, annots)
+	}
+	plain := func(s string) []byte {
+		return fmt.Appendf(nil, "<< /Length %d >>\nstream\n%s\nendstream", len(s), s)
+	}
+	data := testPDF(
+		[]byte("<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [8 0 R 9 0 R] >> >>"),
+		[]byte("<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 >>"),
+		page(5, "/Annots [8 0 R 9 0 R]"),
+		page(6, ""),
+		plain("BT /F1 12 Tf 72 720 Td (Referral) Tj ET"),
+		plain("BT /F1 12 Tf 72 720 Td (DSR-CONSENT) Tj 0 -20 Td (Surname) Tj ET"),
+		[]byte("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"),
+		field("referral_date", "19/11/2026"),
+		field("cyp_first_names", "Zoe"),
+	)
+	forms, err := NewInProcessPDFReader(Limits{}).ReadPDF(context.Background(), data)
+	if err != nil || len(forms) != 2 {
+		t.Fatalf("forms %d, err %v", len(forms), err)
+	}
+	if forms[0].Kind != Referral || forms[0].Source != "acroform" || forms[0].ByName["cyp_first_names"] != "Zoe" {
+		t.Errorf("first form %+v", forms[0])
+	}
+	if forms[1].Kind != Consent || forms[1].Source != "pdf-text" {
+		t.Errorf("second form %+v", forms[1])
+	}
+}
