@@ -133,13 +133,14 @@ func (w *walker) walk(e *message.Entity, depth int, inRelated bool) {
 // ahead of the part being read.
 const readAhead = 64 << 10
 
-// readPart reads r to the end like io.ReadAll, but a part that outgrows a
-// first small buffer is given room for bound bytes at once: io.ReadAll
-// grows a 30 MB attachment a quarter at a time, allocating twice its size
-// and holding 1.8 times it at the last step.
+// readPart reads r to the end like io.ReadAll, but a part that outgrows
+// 256 KB is then given room for bound bytes at once: io.ReadAll grows a
+// 30 MB attachment a quarter at a time, allocating twice its size and
+// holding 1.8 times it at the last step. Small parts (bodies, logos) grow
+// from 512 bytes by doubling, as with io.ReadAll.
 func readPart(r io.Reader, bound int64) ([]byte, error) {
-	const first = 256 << 10
-	buf := make([]byte, 0, min(bound, first)+1)
+	const jumpAt = 256 << 10
+	buf := make([]byte, 0, 512)
 	for {
 		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
@@ -150,12 +151,12 @@ func readPart(r io.Reader, bound int64) ([]byte, error) {
 			return buf, err
 		}
 		if len(buf) == cap(buf) {
-			// The bound was wrong (it cannot be, short of a bug):
-			// grow as ReadAll does rather than fail.
 			size := int64(cap(buf)) * 2
-			if cap(buf) == first+1 && bound+1 > int64(cap(buf)) {
+			if size > jumpAt && bound+1 > size {
 				size = bound + 1
 			}
+			// Past the bound (it cannot be, short of a bug) this keeps
+			// doubling rather than fail.
 			grown := make([]byte, len(buf), size)
 			copy(grown, buf)
 			buf = grown

@@ -450,7 +450,7 @@ func TestReadPart(t *testing.T) {
 			if err != nil || !bytes.Equal(got, tc.data) {
 				t.Fatalf("readPart gave %d bytes (%v), want %d", len(got), err, len(tc.data))
 			}
-			if tc.bound >= int64(len(tc.data)) && int64(cap(got)) > max(tc.bound+1, 256<<10+1) {
+			if tc.bound >= int64(len(tc.data)) && int64(cap(got)) > max(tc.bound+1, 512<<10) {
 				t.Errorf("capacity %d past the bound %d", cap(got), tc.bound)
 			}
 		})
