@@ -67,11 +67,6 @@ func (s *Sender) Drain(ctx context.Context) (int, error) {
 		if len(items) == 0 {
 			return sent, nil
 		}
-		// What is sent cannot be taken back: the decisions that queued
-		// these emails must be on disk first.
-		if err := s.Store.Barrier(ctx); err != nil {
-			return sent, err
-		}
 		for _, it := range items {
 			if err := s.send(ctx, it); err != nil {
 				if ctx.Err() != nil {

@@ -485,8 +485,8 @@ func (s *Store) MarkMoved(ctx context.Context, hash, mailbox string, uidValidity
 // an fsync per email was the largest cost of committing on PostgreSQL. A
 // decision that vanished would be harmless while its email is still in the
 // inbox (it is decided again), so the daemon calls Barrier before moving
-// emails out of the inbox and the sender before sending what decisions
-// queued: one wait for the disk per batch instead of per email.
+// emails out of the inbox, and ClaimOutbox before handing out emails to
+// send: one wait for the disk per batch instead of per email.
 func (s *Store) Barrier(ctx context.Context) error {
 	if s.dialect == dialectPostgres {
 		// A synchronous commit that takes a transaction ID waits for the

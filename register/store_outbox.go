@@ -148,6 +148,20 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, limit int, lease
 		return nil, nil
 	}
 	now = utc(now)
+	// What is sent cannot be taken back, so only emails whose rows are on
+	// disk are claimed: those committed before a Barrier, which are the
+	// ones visible before it (ids up to upTo).
+	var upTo int64
+	if err := s.get(ctx, s.db, &upTo, `SELECT COALESCE(MAX(id), 0) FROM outbox WHERE state = ? AND next_try_at <= ?`,
+		OutboxPending, now); err != nil {
+		return nil, fmt.Errorf("claim outbox: %w", err)
+	}
+	if upTo == 0 {
+		return nil, nil
+	}
+	if err := s.Barrier(ctx); err != nil {
+		return nil, fmt.Errorf("claim outbox: %w", err)
+	}
 	lock := ""
 	if s.dialect == dialectPostgres {
 		lock = " FOR UPDATE SKIP LOCKED"
@@ -155,11 +169,11 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, limit int, lease
 	var rows []outboxRow
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := s.sel(ctx, tx, &rows, `UPDATE outbox SET claimed_until = ?, attempts = attempts + 1
-			WHERE id IN (SELECT id FROM outbox WHERE state = ? AND next_try_at <= ?
+			WHERE id IN (SELECT id FROM outbox WHERE state = ? AND next_try_at <= ? AND id <= ?
 				AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY next_try_at, id LIMIT ?`+lock+`)
 			RETURNING id, kind, case_id, NULL AS case_ref, message_id, in_reply_to, refs, rcpt, subject, body, html,
 				state, attempts, next_try_at, last_error, created_at, sent_at`,
-			utc(now.Add(lease)), OutboxPending, now, now, limit); err != nil {
+			utc(now.Add(lease)), OutboxPending, now, upTo, now, limit); err != nil {
 			return fmt.Errorf("claim: %w", err)
 		}
 		for i := range rows {
