@@ -117,6 +117,10 @@ type SMTP struct {
 	From       string `toml:"from"`      // the DSR inbox address queries come from
 	FromName   string `toml:"from_name"` // display name
 	HeloName   string `toml:"helo_name"`
+	// SendLease is how long an email claimed for sending is left to its
+	// sender: after a crash between claiming and sending, the next daemon
+	// sends it once the lease has run out.
+	SendLease Duration `toml:"send_lease"`
 }
 
 // Database is the register.
@@ -242,7 +246,7 @@ func Default() *Config {
 		IMAP: IMAP{TLS: "implicit", Auth: "password", Mailbox: "INBOX", Folders: Folders{
 			Processed: "Processed", Queried: "Queried", Review: "Review", Ignored: "Ignored", Quarantine: "Quarantine",
 		}},
-		SMTP:     SMTP{TLS: "starttls", Auth: "password", FromName: "Bromley DSR"},
+		SMTP:     SMTP{TLS: "starttls", Auth: "password", FromName: "Bromley DSR", SendLease: Duration{2 * time.Minute}},
 		Database: Database{Driver: "sqlite", DSN: "dsr.db"},
 		Intake: Intake{
 			Poll: "@every 5m", MaxIdle: Duration{25 * time.Minute}, Watchdog: Duration{30 * time.Minute},
@@ -358,6 +362,9 @@ func (c *Config) Check() error {
 	c.Intake.pollSchedule = sched
 	if c.Intake.MaxIdle.Duration <= 0 || c.Intake.MaxIdle.Duration >= 29*time.Minute {
 		p = append(p, "intake.max_idle: must be above 0 and under 29m (servers drop IDLE after 30 minutes)")
+	}
+	if c.SMTP.SendLease.Duration < 5*time.Second {
+		p = append(p, "smtp.send_lease: must be at least 5s (longer than sending one email takes)")
 	}
 	if c.Intake.MaxAttempts < 1 {
 		p = append(p, "intake.max_attempts: must be at least 1")

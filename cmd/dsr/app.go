@@ -174,7 +174,8 @@ func newApp(ctx context.Context, cfg *config.Config, logw io.Writer, web bool) (
 			Store: store, Composer: composer,
 			SMTP: intake.SMTPConfig{Addr: cfg.SMTP.Addr, TLS: intake.TLSMode(cfg.SMTP.TLS), CAFile: cfg.SMTP.CAFile,
 				ServerName: cfg.SMTP.ServerName, Username: cfg.SMTP.Username, Auth: smtpAuth, HeloName: cfg.SMTP.HeloName},
-			Log: log.With("component", "outbox"),
+			Lease: cfg.SMTP.SendLease.Duration,
+			Log:   log.With("component", "outbox"),
 		}
 		a.daemon.Sender = a.sender
 	}
