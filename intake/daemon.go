@@ -229,11 +229,13 @@ func (d *Daemon) serve(ctx context.Context, mb *Mailbox, lock *register.MailboxL
 
 // Sync handles every message in the mailbox once. Three things overlap:
 // this goroutine, which owns the IMAP connection, fetches the messages in
-// UID order and moves committed ones in batches; up to Workers fetched
-// messages are parsed in parallel; and a committer goroutine decides and
-// commits them, in UID order, on the database. A message is moved only
-// after its decision is committed, so a crash anywhere leaves it in the
-// inbox or decided, never lost or decided twice.
+// UID order, several per command, and moves committed ones in batches;
+// the fetched messages are looked up and parsed in parallel (up to four
+// per worker in hand, within inHandBytes); and a committer goroutine
+// decides and commits them, in UID order, on the database. A message is
+// moved only after its decision is committed and durable (Store.Barrier),
+// so a crash anywhere leaves it in the inbox or decided, never lost or
+// decided twice.
 func (d *Daemon) Sync(ctx context.Context, mb *Mailbox) error {
 	d.defaults()
 	infos, err := mb.List(ctx)
