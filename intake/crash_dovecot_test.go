@@ -1,9 +1,9 @@
 package intake
 
 import (
-	"database/sql"
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"os"
