@@ -81,6 +81,10 @@ type Applied struct {
 	// Duplicate is set when the message had been applied before; nothing
 	// else changed and Decision is the earlier one.
 	Duplicate bool
+	// SameBytes is set, with Duplicate, when these very bytes (the same
+	// hash) were applied before: a second copy of one email, rather than a
+	// re-delivery of it with other headers.
+	SameBytes bool
 	Decision  Decision
 	Case      CaseInfo // zero when the message has no case (an ignored auto reply)
 	RecordID  int64    // the record created or updated by a register decision
@@ -219,7 +223,9 @@ func (s *Store) apply(ctx context.Context, tx *sqlx.Tx, in Incoming, sub *parser
 					return Applied{}, fmt.Errorf("update message location: %w", err)
 				}
 			}
-			return s.duplicateOf(prev)
+			out, err := s.duplicateOf(prev)
+			out.SameBytes = true
+			return out, err
 		}
 		// A failed or quarantined message being processed again.
 		msgID = prev.ID
