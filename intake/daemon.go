@@ -466,7 +466,6 @@ func (d *Daemon) startParse(ctx context.Context, mb *Mailbox, f Fetched) *inHand
 func (d *Daemon) commitAll(toCommit <-chan *inHand, released chan<- int64, toMove chan<- *moveBatch, abandon *atomic.Bool, quarantine string, st *syncStages) error {
 	defer close(toMove)
 	moves := &moveBatch{}
-	decided := map[string]register.Outcome{} // in this sync, by hash
 	var err error
 	for j := range toCommit {
 		if err != nil || abandon.Load() {
@@ -474,7 +473,7 @@ func (d *Daemon) commitAll(toCommit <-chan *inHand, released chan<- int64, toMov
 			released <- int64(len(j.raw))
 			continue
 		}
-		err = d.commit(j, moves, quarantine, decided, st)
+		err = d.commit(j, moves, quarantine, st)
 		j.cancel()
 		<-j.done // its parse has let go of the raw bytes too
 		released <- int64(len(j.raw))
@@ -501,19 +500,13 @@ func (d *Daemon) commitAll(toCommit <-chan *inHand, released chan<- int64, toMov
 // commits it, and adds it to the moves. It returns an error only when the
 // store failed; a failing message is recorded and, after MaxAttempts,
 // quarantined.
-func (d *Daemon) commit(j *inHand, moves *moveBatch, quarantine string, decided map[string]register.Outcome, st *syncStages) error {
+func (d *Daemon) commit(j *inHand, moves *moveBatch, quarantine string, st *syncStages) error {
 	ctx := j.ctx
 	t := time.Now()
 	<-j.done
 	st.waitParse += time.Since(t)
 	if j.stateErr != nil {
 		return fmt.Errorf("message state uid %d: %w", j.info.UID, j.stateErr)
-	}
-	if o, ok := decided[j.hash]; ok {
-		// A second copy of the same bytes in this mailbox, looked up
-		// before the first was committed: only move it.
-		moves.add(j.info.UID, j.hash, d.folderFor(o, false))
-		return nil
 	}
 	switch j.state.State {
 	case register.MessageDecided, register.MessageMoved:
@@ -540,11 +533,17 @@ func (d *Daemon) commit(j *inHand, moves *moveBatch, quarantine string, decided 
 		}
 		return ferr
 	}
+	if applied.SameBytes {
+		// A second copy of the same bytes in this mailbox, looked up
+		// before the first was committed: only move it, to the first's
+		// folder, as one decided before.
+		moves.add(j.info.UID, j.hash, d.folderFor(applied.Decision.Outcome, false))
+		return nil
+	}
 	d.Health.count(applied.Decision.Outcome)
 	if d.OnProcessed != nil {
 		d.OnProcessed(applied.Decision.Outcome)
 	}
-	decided[j.hash] = applied.Decision.Outcome
 	moves.add(j.info.UID, j.hash, d.folderFor(applied.Decision.Outcome, applied.Duplicate))
 	return nil
 }

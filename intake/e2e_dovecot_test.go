@@ -432,3 +432,33 @@ func replyWithConsent(t *testing.T, queryID, subject string) []byte {
 	w.Close()
 	return buf.Bytes()
 }
+
+// TestSameBytesTwiceInOneSyncDovecot puts two copies of one email (the
+// same bytes: a client's "copy" back into the inbox, or a server's double
+// delivery) in the inbox at once. They are looked up and parsed side by
+// side, before either is committed; the second must only follow the
+// first: one decision, one query, both in the first's folder.
+func TestSameBytesTwiceInOneSyncDovecot(t *testing.T) {
+	e := newE2E(t)
+	ctx := context.Background()
+	raw := readSample(t, "04-missing-consent-form")
+	e.dc.Append(t, "INBOX", raw)
+	e.dc.Append(t, "INBOX", raw)
+	var outcomes []register.Outcome
+	e.daemon.OnProcessed = func(o register.Outcome) { outcomes = append(outcomes, o) }
+	if err := e.daemon.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(outcomes) != 1 || outcomes[0] != register.OutcomeQuery {
+		t.Fatalf("outcomes %v, want one query", outcomes)
+	}
+	if n := len(e.dc.Messages(t, "INBOX")); n != 0 {
+		t.Fatalf("%d left in the inbox", n)
+	}
+	if got := e.dc.Messages(t, "Queried"); len(got) != 2 {
+		t.Fatalf("%d copies in Queried, want both", len(got))
+	}
+	if n, err := e.sender.Drain(ctx); err != nil || n != 1 {
+		t.Fatalf("sent %d queries (%v), want 1", n, err)
+	}
+}
