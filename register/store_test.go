@@ -80,6 +80,10 @@ func testMigrate(t *testing.T, newDB stDB) {
 		if err := s.db.Get(&fk, "PRAGMA foreign_keys"); err != nil || fk != 1 {
 			t.Fatalf("foreign keys %d (%v)", fk, err)
 		}
+		var cache int
+		if err := s.db.Get(&cache, "PRAGMA cache_size"); err != nil || cache != -512 {
+			t.Fatalf("cache size %d (%v), want -512 (KiB)", cache, err)
+		}
 	}
 	if _, err := s.db.Exec(s.db.Rebind("INSERT INTO cases (ref, year, seq, state, record_id, created_at, updated_at) VALUES ('x', 1, 1, 'new', 999, ?, ?)"),
 		time.Now(), time.Now()); err == nil {
