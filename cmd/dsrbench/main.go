@@ -39,7 +39,7 @@ type options struct {
 	n, reps, memSmall, memLarge       int
 	bigMB, latencyN, checkN           int
 	keep                              bool
-	profile, memProfile               string
+	cpuProfile, memProfile            string
 }
 
 func main() {
@@ -59,7 +59,7 @@ func main() {
 	flag.IntVar(&o.checkN, "check-n", 40, "emails for dsr check against pdftotext")
 	flag.BoolVar(&o.keep, "keep", false, "keep the working directory")
 	flag.StringVar(&o.memProfile, "memprofile", "", "write the allocations of the one-large-email `dsr run --once` to `FILE`")
-	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of each timed `dsr run --once` to `PREFIX`-<driver>.prof (the last run's is kept)")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each timed `dsr run --once` to `PREFIX`-<driver>.prof (the last run's is kept)")
 	flag.Parse()
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
@@ -274,8 +274,8 @@ func (b *bench) dsrOnce(ctx context.Context, driver string, want, maxMessageMB i
 		}
 		args = append(args, "--memprofile", p)
 	}
-	if b.o.profile != "" && want == b.o.n {
-		p, err := filepath.Abs(b.o.profile + "-" + driver + ".prof")
+	if b.o.cpuProfile != "" && want == b.o.n {
+		p, err := filepath.Abs(b.o.cpuProfile + "-" + driver + ".prof")
 		if err != nil {
 			return procResult{}, err
 		}
