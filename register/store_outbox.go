@@ -150,10 +150,11 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, limit int, lease
 	now = utc(now)
 	// What is sent cannot be taken back, so only emails whose rows are on
 	// disk are claimed: those committed before a Barrier, which are the
-	// ones visible before it (ids up to upTo).
+	// ones visible before it (ids up to upTo). With nothing claimable (all
+	// due rows leased to a sender) there is no barrier either.
 	var upTo int64
-	if err := s.get(ctx, s.db, &upTo, `SELECT COALESCE(MAX(id), 0) FROM outbox WHERE state = ? AND next_try_at <= ?`,
-		OutboxPending, now); err != nil {
+	if err := s.get(ctx, s.db, &upTo, `SELECT COALESCE(MAX(id), 0) FROM outbox WHERE state = ? AND next_try_at <= ?
+		AND (claimed_until IS NULL OR claimed_until <= ?)`, OutboxPending, now, now); err != nil {
 		return nil, fmt.Errorf("claim outbox: %w", err)
 	}
 	if upTo == 0 {
