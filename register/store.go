@@ -284,6 +284,20 @@ func (s *Store) insert(ctx context.Context, q queryer, query string, args ...any
 	return id, err
 }
 
+// convertRows turns rows read from the database into the store's values
+// with conv (which decrypts), failing at the first that cannot be.
+func convertRows[R, T any](rows []R, conv func(R) (T, error)) ([]T, error) {
+	out := make([]T, 0, len(rows))
+	for _, r := range rows {
+		v, err := conv(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
 // inTx runs fn in one transaction, committing when it returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	tx, err := s.db.BeginTxx(ctx, nil)

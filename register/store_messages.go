@@ -765,13 +765,5 @@ func (s *Store) CaseMessages(ctx context.Context, caseID int64) ([]MessageStatus
 	if err := s.sel(ctx, s.db, &rows, `SELECT `+messageCols+` FROM messages m LEFT JOIN cases c ON c.id = m.case_id WHERE m.case_id = ? ORDER BY m.id`, caseID); err != nil {
 		return nil, fmt.Errorf("case messages: %w", err)
 	}
-	out := make([]MessageStatus, 0, len(rows))
-	for _, r := range rows {
-		st, err := s.messageStatus(r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, st)
-	}
-	return out, nil
+	return convertRows(rows, s.messageStatus)
 }

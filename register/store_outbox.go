@@ -189,13 +189,9 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, limit int, lease
 	if err != nil {
 		return nil, fmt.Errorf("claim outbox: %w", err)
 	}
-	out := make([]OutboxItem, 0, len(rows))
-	for _, r := range rows {
-		it, err := s.outboxItem(r)
-		if err != nil {
-			return nil, fmt.Errorf("claim outbox: %w", err)
-		}
-		out = append(out, it)
+	out, err := convertRows(rows, s.outboxItem)
+	if err != nil {
+		return nil, fmt.Errorf("claim outbox: %w", err)
 	}
 	return out, nil
 }

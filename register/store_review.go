@@ -93,13 +93,9 @@ func (s *Store) ReviewQueue(ctx context.Context, f ReviewFilter) ([]ReviewItem, 
 		ORDER BY r.created_at, r.id LIMIT ? OFFSET ?`, f.State, f.CaseID, f.CaseID, f.Limit, f.Offset); err != nil {
 		return nil, fmt.Errorf("review queue: %w", err)
 	}
-	out := make([]ReviewItem, 0, len(rows))
-	for _, r := range rows {
-		it, err := s.reviewItem(r)
-		if err != nil {
-			return nil, fmt.Errorf("review queue: %w", err)
-		}
-		out = append(out, it)
+	out, err := convertRows(rows, s.reviewItem)
+	if err != nil {
+		return nil, fmt.Errorf("review queue: %w", err)
 	}
 	return out, nil
 }

@@ -265,13 +265,9 @@ func (s *Store) CaseOutbox(ctx context.Context, caseID int64) ([]OutboxItem, err
 		FROM outbox o LEFT JOIN cases c ON c.id = o.case_id WHERE o.case_id = ? ORDER BY o.id`, caseID); err != nil {
 		return nil, fmt.Errorf("case outbox: %w", err)
 	}
-	out := make([]OutboxItem, 0, len(rows))
-	for _, r := range rows {
-		it, err := s.outboxItem(r)
-		if err != nil {
-			return nil, fmt.Errorf("case outbox: %w", err)
-		}
-		out = append(out, it)
+	out, err := convertRows(rows, s.outboxItem)
+	if err != nil {
+		return nil, fmt.Errorf("case outbox: %w", err)
 	}
 	return out, nil
 }

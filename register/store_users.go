@@ -131,13 +131,9 @@ func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
 	if err := s.sel(ctx, s.db, &rows, `SELECT `+userCols+` FROM users ORDER BY name`); err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
-	out := make([]User, 0, len(rows))
-	for _, r := range rows {
-		u, err := s.userFromRow(r)
-		if err != nil {
-			return nil, fmt.Errorf("list users: %w", err)
-		}
-		out = append(out, u)
+	out, err := convertRows(rows, s.userFromRow)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
 	}
 	return out, nil
 }
