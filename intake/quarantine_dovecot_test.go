@@ -13,8 +13,9 @@ import (
 
 // TestOversizeAndUnreadableDovecot: a message over the size limit is
 // quarantined without being read into memory and its sender told once; a
-// message nothing can parse is quarantined at once; a referral after them
-// is still processed.
+// message nothing can parse is quarantined at once; referrals before and
+// after them are still processed (the one before shares no fetch with the
+// oversize one, which is never read).
 func TestOversizeAndUnreadableDovecot(t *testing.T) {
 	e := newE2E(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -25,7 +26,8 @@ func TestOversizeAndUnreadableDovecot(t *testing.T) {
 	// A header line over the 1 MiB header limit: no parser reads it.
 	broken := []byte("From: someone@nhs.net\r\nX-Junk: " + strings.Repeat("a", 1100<<10) + "\r\nSubject: junk\r\n\r\nbody\r\n")
 	small := readSample(t, "04-missing-consent-form")
-	for _, raw := range [][]byte{big, broken, small} {
+	before := readSample(t, "01-fillable-pdf-happy")
+	for _, raw := range [][]byte{before, big, broken, small} {
 		e.dc.Append(t, "INBOX", raw)
 	}
 	e.daemon.MaxMessageBytes = 1536 << 10 // the broken one (1.1 MB) reaches the parser; big does not
@@ -38,6 +40,9 @@ func TestOversizeAndUnreadableDovecot(t *testing.T) {
 	}
 	if q := e.dc.Messages(t, "Queried"); len(q) != 1 {
 		t.Errorf("the referral after them was not processed: Queried holds %d", len(q))
+	}
+	if p := e.dc.Messages(t, "Processed"); len(p) != 1 {
+		t.Errorf("the referral before them was not processed: Processed holds %d", len(p))
 	}
 	for _, m := range quarantined {
 		st, err := e.store.MessageState(ctx, parser.Hash(m.Raw))
