@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -460,5 +461,68 @@ func TestSameBytesTwiceInOneSyncDovecot(t *testing.T) {
 	}
 	if n, err := e.sender.Drain(ctx); err != nil || n != 1 {
 		t.Fatalf("sent %d queries (%v), want 1", n, err)
+	}
+}
+
+// heldPDFReader holds every PDF read until released, counting the reads
+// started, so a test can see how many emails the daemon takes in hand.
+type heldPDFReader struct {
+	started atomic.Int64
+	release chan struct{}
+	next    parser.PDFReader
+}
+
+func (h *heldPDFReader) ReadPDF(ctx context.Context, data []byte) ([]*parser.RawForm, error) {
+	h.started.Add(1)
+	select {
+	case <-h.release:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return h.next.ReadPDF(ctx, data)
+}
+
+// TestInHandIsBoundedDovecot: while parsing is stuck, the daemon fetches
+// no more than its bound of emails (4 per worker in hand, and the one it
+// has just fetched), so a backlog of any length costs the same memory;
+// once parsing moves again, every email is processed.
+func TestInHandIsBoundedDovecot(t *testing.T) {
+	e := newE2E(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const total = 30
+	for i := range total {
+		e.dc.Append(t, "INBOX", uniqueCopy(readSample(t, "01-fillable-pdf-happy"), fmt.Sprintf("held-%02d@nhs.net", i)))
+	}
+	held := &heldPDFReader{release: make(chan struct{}), next: parser.NewInProcessPDFReader(parser.Limits{})}
+	e.daemon.Pipeline.Parser = parser.New(parser.Options{PDF: held})
+	e.daemon.Workers = 1
+	processed := 0
+	e.daemon.OnProcessed = func(register.Outcome) { processed++ }
+	done := make(chan error, 1)
+	go func() { done <- e.daemon.RunOnce(ctx) }()
+
+	// Wait until the count of reads started stops growing.
+	last, stable := int64(-1), 0
+	for stable < 10 {
+		time.Sleep(50 * time.Millisecond)
+		if n := held.started.Load(); n == last {
+			stable++
+		} else {
+			last, stable = n, 0
+		}
+	}
+	const pdfsPerEmail = 2
+	maxInHand := 4 * e.daemon.Workers
+	if last == 0 || last > int64(pdfsPerEmail*(maxInHand+1)) {
+		t.Fatalf("%d PDF reads started while parsing was stuck: want some, and at most %d (%d emails in hand and the one just fetched)",
+			last, pdfsPerEmail*(maxInHand+1), maxInHand)
+	}
+	close(held.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if processed != total || len(e.dc.Messages(t, "INBOX")) != 0 {
+		t.Fatalf("processed %d of %d, %d left in the inbox", processed, total, len(e.dc.Messages(t, "INBOX")))
 	}
 }
