@@ -147,18 +147,28 @@ func (s *Server) queryDraft(w http.ResponseWriter, r *http.Request, p *principal
 		return
 	}
 	ctx := r.Context()
-	c, err := s.store.Case(ctx, id, p.user.Name)
-	if err != nil {
-		s.actionFailed(w, r, p, "read the case", err)
-		return
-	}
-	m, err := s.draft(ctx, c)
-	if err != nil {
-		s.problem(w, r, p, http.StatusConflict, "A query cannot be sent", "This case's referrer cannot be written to: "+err.Error()+".")
+	c, m, ok := s.caseAndDraft(w, r, p, id)
+	if !ok {
 		return
 	}
 	d := queryData{Case: c, Review: s.openReviewID(ctx, c.ID), To: m.To, Subject: m.Subject, Body: m.Body}
 	s.render(w, r, p, http.StatusOK, "query", page{Title: "Send a query for " + c.Ref, Nav: "queue", D: d})
+}
+
+// caseAndDraft reads a case and drafts its query, answering the request
+// itself when either cannot be done.
+func (s *Server) caseAndDraft(w http.ResponseWriter, r *http.Request, p *principal, id int64) (register.Case, register.OutboxMessage, bool) {
+	c, err := s.store.Case(r.Context(), id, p.user.Name)
+	if err != nil {
+		s.actionFailed(w, r, p, "read the case", err)
+		return register.Case{}, register.OutboxMessage{}, false
+	}
+	m, err := s.draft(r.Context(), c)
+	if err != nil {
+		s.problem(w, r, p, http.StatusConflict, "A query cannot be sent", "This case's referrer cannot be written to: "+err.Error()+".")
+		return register.Case{}, register.OutboxMessage{}, false
+	}
+	return c, m, true
 }
 
 // querySend writes the edited query to the outbox. Only the subject and
@@ -171,14 +181,8 @@ func (s *Server) querySend(w http.ResponseWriter, r *http.Request, p *principal)
 		return
 	}
 	ctx := r.Context()
-	c, err := s.store.Case(ctx, a.CaseID, p.user.Name)
-	if err != nil {
-		s.actionFailed(w, r, p, "read the case", err)
-		return
-	}
-	m, err := s.draft(ctx, c)
-	if err != nil {
-		s.problem(w, r, p, http.StatusConflict, "A query cannot be sent", "This case's referrer cannot be written to: "+err.Error()+".")
+	c, m, ok := s.caseAndDraft(w, r, p, a.CaseID)
+	if !ok {
 		return
 	}
 	subject, body := formText(r, "subject"), formText(r, "body")
