@@ -188,6 +188,12 @@ type assessor struct {
 	hasDOB bool
 	age    int // whole years on the referral date (or today)
 	hasAge bool
+	// The consent form's signing date and the age on it, when the date is
+	// readable, not in the future and not before the date of birth (those
+	// are reported as field problems and not used).
+	signed    time.Time
+	signedAge int
+	hasSigned bool
 	child  string // the child's first or known-as name; "" when unknown
 
 	basis    string // consent basis, "" when blank or unreadable
@@ -227,6 +233,11 @@ func newAssessor(in Input, sub *parser.Submission) *assessor {
 	}
 	if a.hasDOB && !a.dob.After(on) {
 		a.age, a.hasAge = ageOn(a.dob, on), true
+	}
+	// Consent is also judged on the day it was given (FORMS.md "Validity
+	// rules"), so the age on the signing date is kept beside it.
+	if t, ok := con.DateOf("signed_date"); ok && a.hasDOB && !t.After(a.today) && !t.Before(a.dob) {
+		a.signed, a.signedAge, a.hasSigned = t, ageOn(a.dob, t), true
 	}
 	a.child = childName(ref, con)
 	a.basis = con.Get("consent_basis")
@@ -472,7 +483,7 @@ func (a *assessor) required(k parser.FormKind, f *parser.Form, spec parser.Field
 		// a blank there is expected.
 		return !bid
 	case "yp_has_capacity":
-		return a.hasAge && a.age >= 16
+		return a.consent16Plus()
 	case "signatory_name", "signatory_relationship", "signature", "signed_date":
 		return !bid
 	case "signatory_has_pr":

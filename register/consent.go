@@ -15,19 +15,26 @@ import (
 // capacity ("No"). "Not assessed" or a blank leaves neither path valid:
 // the referrer is asked to record capacity, never is a child registered on
 // a consent that may not be theirs to give.
+//
+// Consent is judged on the referral date and on the day it was signed,
+// and where the two disagree the stricter reading wins: self-consent needs
+// 16 on both dates (a form signed at 15 does not become the young
+// person's own consent by their birthday), and parental consent for a
+// young person with capacity fails if they were 16 on either date (a
+// parent's signature from before the birthday does not speak for a capable
+// 16-year-old).
 func (a *assessor) checkConsentPath(con *parser.Form) {
-	over16 := a.hasAge && a.age >= 16
 	switch a.basis {
 	case parser.BasisYoungPerson:
 		switch {
-		case a.hasAge && a.age < 16:
-			a.add(CodeConsentSelfUnder16, msgSelfUnder16(a.child, a.age))
-		case over16 && a.capacity != parser.CapacityYes:
+		case a.consentUnder16():
+			a.add(CodeConsentSelfUnder16, a.msgSelfUnder16())
+		case a.consent16Plus() && a.capacity != parser.CapacityYes:
 			a.add(CodeConsentSelfWithoutCapacity, msgSelfWithoutCapacity(a.child, a.capacity))
 		}
 	case parser.BasisParental:
-		if over16 && (a.capacity == parser.CapacityYes || a.capacity == parser.CapacityNotAssessed) {
-			a.add(CodeConsentParentForCapable16, msgParentForCapable(a.child, a.age, a.capacity))
+		if a.consent16Plus() && (a.capacity == parser.CapacityYes || a.capacity == parser.CapacityNotAssessed) {
+			a.add(CodeConsentParentForCapable16, a.msgParentForCapable())
 		}
 		if pr, ok := con.Bool("signatory_has_pr"); ok && !pr {
 			a.add(CodeConsentSignatoryWithoutPR, msgSignatoryWithoutPR(a.child))
@@ -43,6 +50,19 @@ func (a *assessor) checkConsentPath(con *parser.Form) {
 	if fs, ok := con.Bool("factsheet_given"); ok && !fs {
 		a.add(CodeFactsheetNotGiven, msgFactsheetNotGiven())
 	}
+}
+
+// consentUnder16 reports whether the young person was under 16 on the
+// referral date or on the day the consent was signed.
+func (a *assessor) consentUnder16() bool {
+	return (a.hasAge && a.age < 16) || (a.hasSigned && a.signedAge < 16)
+}
+
+// consent16Plus reports whether the young person was 16 or over on the
+// referral date or on the day the consent was signed: then their capacity
+// decides who may consent.
+func (a *assessor) consent16Plus() bool {
+	return (a.hasAge && a.age >= 16) || (a.hasSigned && a.signedAge >= 16)
 }
 
 // checkSameChild: the consent form names the child of the referral. Names

@@ -129,6 +129,10 @@ func (a *assessor) missingMessage(field, lbl, on string) string {
 	case "inpatient_hospital", "admission_date":
 		return fill + ": it is needed for a Blue rating."
 	case "yp_has_capacity":
+		if !(a.hasAge && a.age >= 16) && a.hasSigned {
+			// 16 only on the day the consent was signed.
+			return fmt.Sprintf("%s was %d when the consent form was signed, so please answer %s on the consent form.", upper(child(a.child)), a.signedAge, lbl)
+		}
 		return fmt.Sprintf("%s is %d, so please answer %s on the consent form.", upper(child(a.child)), a.age, lbl)
 	case "signatory_has_pr":
 		return fill + ": it is needed when a parent or carer gives consent."
@@ -231,8 +235,27 @@ func msgBlue(name string) string {
 	return fmt.Sprintf("The proposed RAG rating is Blue, which is for a child in hospital, so please give the hospital %s is in and the date of admission.", child(name))
 }
 
-func msgSelfUnder16(name string, age int) string {
-	return fmt.Sprintf("The consent form was signed by %s, but %s is %d, so a parent or carer with parental responsibility needs to sign it.", child(name), child(name), age)
+// signedOn is the consent form's signing date as a message writes it. It
+// is the form's date, not the child's; the messages say only whether it
+// fell before or after the 16th birthday, never how long before, so the
+// date of birth cannot be read back from them.
+func (a *assessor) signedOn() string {
+	return a.signed.Format("2 January 2006")
+}
+
+// msgSelfUnder16 says which date made the young person too young to
+// consent for themselves: the referral date, the signing date, or both.
+func (a *assessor) msgSelfUnder16() string {
+	n := child(a.child)
+	switch {
+	case a.hasAge && a.age < 16 && a.hasSigned && a.signedAge >= 16:
+		return fmt.Sprintf("The consent form was signed by %s after turning 16, but %s was %d on the date of referral. Please send the referral form again with a date of referral on or after %s 16th birthday.",
+			n, n, a.age, childs(a.child))
+	case a.hasAge && a.age < 16:
+		return fmt.Sprintf("The consent form was signed by %s, but %s is %d, so a parent or carer with parental responsibility needs to sign it.", n, n, a.age)
+	}
+	return fmt.Sprintf("The consent form was signed by %s on %s, before turning 16, and a young person can only consent for themselves from 16. Please ask %s to sign it again, or a parent or carer with parental responsibility if %s does not have capacity.",
+		n, a.signedOn(), n, n)
 }
 
 func msgSelfWithoutCapacity(name, capacity string) string {
@@ -246,12 +269,24 @@ func msgSelfWithoutCapacity(name, capacity string) string {
 	return fmt.Sprintf("%s signed the consent form, but the form does not say whether %s has capacity to consent. A young person can only consent for themselves if they do.", upper(n), n)
 }
 
-func msgParentForCapable(name string, age int, capacity string) string {
-	n := child(name)
-	if capacity == parser.CapacityNotAssessed {
-		return fmt.Sprintf("The consent form was signed by a parent or carer, but %s is %d and capacity to consent was not assessed. At 16 or over a young person decides for themselves if they have capacity, so please record it.", n, age)
+// msgParentForCapable says why a parent's signature does not stand for a
+// young person of 16 or over, naming the date that made the difference
+// when the referral date and the signing date disagree.
+func (a *assessor) msgParentForCapable() string {
+	n := child(a.child)
+	var lead string
+	switch {
+	case a.hasSigned && a.signedAge < 16 && a.hasAge && a.age >= 16:
+		lead = fmt.Sprintf("The consent form was signed by a parent or carer on %s, before %s turned 16, but %s is %d on the date of referral", a.signedOn(), n, n, a.age)
+	case a.hasSigned && a.signedAge >= 16 && !(a.hasAge && a.age >= 16):
+		lead = fmt.Sprintf("The consent form was signed by a parent or carer on %s, when %s was already 16", a.signedOn(), n)
+	default:
+		lead = fmt.Sprintf("The consent form was signed by a parent or carer, but %s is %d", n, a.age)
 	}
-	return fmt.Sprintf("The consent form was signed by a parent or carer, but %s is %d and able to decide for themselves, so %s needs to sign it.", n, age, n)
+	if a.capacity == parser.CapacityNotAssessed {
+		return lead + " and capacity to consent was not assessed. At 16 or over a young person decides for themselves if they have capacity, so please record it."
+	}
+	return fmt.Sprintf("%s and able to decide for themselves, so %s needs to sign it.", lead, n)
 }
 
 func msgSignatoryWithoutPR(name string) string {
