@@ -188,13 +188,14 @@ type assessor struct {
 	hasDOB bool
 	age    int // whole years on the referral date (or today)
 	hasAge bool
+	child  string // the child's first or known-as name; "" when unknown
+
 	// The consent form's signing date and the age on it, when the date is
 	// readable, not in the future and not before the date of birth (those
 	// are reported as field problems and not used).
 	signed    time.Time
 	signedAge int
 	hasSigned bool
-	child  string // the child's first or known-as name; "" when unknown
 
 	basis    string // consent basis, "" when blank or unreadable
 	capacity string // yp_has_capacity, "" when blank or unreadable
