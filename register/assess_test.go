@@ -1,6 +1,7 @@
 package register
 
 import (
+	"fmt"
 	"os"
 	"regexp"
 	"slices"
@@ -180,7 +181,7 @@ type assessCase struct {
 // consent path, one change from a valid pair at a time.
 func assessCases() []assessCase {
 	R, C := parser.Referral, parser.Consent
-	return []assessCase{
+	cases := []assessCase{
 		{"valid pair", nil, OutcomeRegister, nil},
 
 		// Both forms present, in this email or earlier on the case.
@@ -389,6 +390,104 @@ func assessCases() []assessCase {
 			in.Submission.Body = "Forms attached.\n-----Original Message-----\nFrom: a parent\nI want to withdraw consent"
 		}, OutcomeRegister, nil},
 	}
+	return append(cases, signingDateCases()...)
+}
+
+// signingDateCases are the consent paths around the 16th birthday, judged
+// on the day the consent was signed as well as on the referral date
+// (FORMS.md "Validity rules"): the child is born on 22 November 2010, so
+// turns 16 on 22 November 2026; the consent is signed the day before, on
+// or the day after that birthday, and the referral is dated the day before
+// it (21 November) or after it (24 November). Each row is one basis and
+// one capacity answer, and the codes expected for the six pairs of dates.
+func signingDateCases() []assessCase {
+	const (
+		self   = parser.BasisYoungPerson
+		parent = parser.BasisParental
+
+		under16   = CodeConsentSelfUnder16
+		noCap     = CodeConsentSelfWithoutCapacity
+		capable   = CodeConsentParentForCapable16
+		askCap    = PrefixMissingField + "yp_has_capacity"
+		registers = ""
+	)
+	signed := []struct{ when, date string }{
+		{"the day before", "2026-11-21"}, {"on", "2026-11-22"}, {"the day after", "2026-11-23"},
+	}
+	referred := []struct{ when, date string }{{"before", "2026-11-21"}, {"after", "2026-11-24"}}
+	rows := []struct {
+		basis, capacity string
+		// want[referred][signed]: the codes, comma-separated; "" registers.
+		want [2][3]string
+	}{
+		// Self-consent stands only at 16 on both dates, with capacity.
+		{self, parser.CapacityYes, [2][3]string{
+			{under16, under16, under16},
+			{under16, registers, registers}}},
+		{self, parser.CapacityNo, [2][3]string{
+			{under16, under16, under16},
+			{under16, noCap, noCap}}},
+		{self, parser.CapacityNotAssessed, [2][3]string{
+			{under16, under16, under16},
+			{under16, noCap, noCap}}},
+		// Blank capacity is asked for whenever the young person was 16 on
+		// either date.
+		{self, "", [2][3]string{
+			{under16, under16 + "," + askCap, under16 + "," + askCap},
+			{under16 + "," + askCap, askCap + "," + noCap, askCap + "," + noCap}}},
+		// A parent's signature stands for a young person who was under 16
+		// on both dates, or who lacks capacity.
+		{parent, parser.CapacityYes, [2][3]string{
+			{registers, capable, capable},
+			{capable, capable, capable}}},
+		{parent, parser.CapacityNo, [2][3]string{
+			{registers, registers, registers},
+			{registers, registers, registers}}},
+		{parent, parser.CapacityNotAssessed, [2][3]string{
+			{registers, capable, capable},
+			{capable, capable, capable}}},
+		{parent, "", [2][3]string{
+			{registers, askCap, askCap},
+			{askCap, askCap, askCap}}},
+	}
+	var cases []assessCase
+	for _, row := range rows {
+		consent := func(in *Input) {
+			c := in.Submission.Consent
+			c.Values["yp_has_capacity"] = row.capacity
+			if row.capacity == "" {
+				delete(c.Values, "yp_has_capacity")
+			}
+		}
+		if row.basis == self {
+			consent = selfConsent(row.capacity)
+		}
+		who := "self-"
+		if row.basis == parent {
+			who = "parental "
+		}
+		capacity := row.capacity
+		if capacity == "" {
+			capacity = "blank"
+		}
+		for ri, r := range referred {
+			for si, sg := range signed {
+				var codes []string
+				out := OutcomeRegister
+				if w := row.want[ri][si]; w != "" {
+					codes, out = strings.Split(w, ","), OutcomeQuery
+				}
+				cases = append(cases, assessCase{
+					name: fmt.Sprintf("%sconsent, capacity %s, signed %s the 16th birthday, referred %s it", who, capacity, sg.when, r.when),
+					mutate: all(dob("2010-11-22"), consent,
+						set(parser.Consent, "signed_date", sg.date), set(parser.Referral, "referral_date", r.date)),
+					want:  out,
+					codes: codes,
+				})
+			}
+		}
+	}
+	return cases
 }
 
 func TestAssess(t *testing.T) {

@@ -45,7 +45,7 @@ func TestMessagesAreShortPlainAndSafe(t *testing.T) {
 	for _, n := range []string{"9993149586", "9995628198", "9993149587", "999314958", "9990000000"} {
 		secrets = append(secrets, n, n[:3]+" "+n[3:6]+" "+n[6:])
 	}
-	for _, d := range []string{"2013-04-04", "2013-04-05", "2008-11-20", "2008-02-29", "2010-01-01", "2009-06-01", "2010-11-20"} {
+	for _, d := range []string{"2013-04-04", "2013-04-05", "2008-11-20", "2008-02-29", "2010-01-01", "2009-06-01", "2010-11-20", "2010-11-22"} {
 		tm, _ := time.Parse(time.DateOnly, d)
 		secrets = append(secrets, d, tm.Format("02/01/2006"), tm.Format("2 January 2006"))
 	}
