@@ -568,6 +568,8 @@ func TestAssessReportsEverythingAtOnce(t *testing.T) {
 }
 
 func TestAssessMessagesNameTheChildAndTheForm(t *testing.T) {
+	// Tomasz turns 16 on 22 November 2026.
+	tomasz := all(set(parser.Referral, "cyp_first_names", "Tomasz"), set(parser.Consent, "cyp_full_name", "Tomasz Chambers"), dob("2010-11-22"))
 	tests := []struct {
 		name   string
 		mutate func(*Input)
@@ -614,6 +616,38 @@ func TestAssessMessagesNameTheChildAndTheForm(t *testing.T) {
 			[]string{`"Date of birth" on the referral form is not a date we can read`}, []string{"04/13/2013"}},
 		{"choice lists the options", invalid(parser.Referral, "rag_rating", "Purple"), "invalid_field:rag_rating",
 			[]string{`"Blue", "Red", "Amber" or "Green"`}, []string{"Purple"}},
+
+		// Consent around the 16th birthday (22 November 2026): the message
+		// says which date made the difference, and never how far it was
+		// from the birthday, which would give the date of birth away.
+		{"self-consent signed at 15, referred at 16", all(tomasz, selfConsent(parser.CapacityYes),
+			set(parser.Consent, "signed_date", "2026-11-21"), set(parser.Referral, "referral_date", "2026-11-24")),
+			"consent_self_under_16",
+			[]string{"signed by Tomasz on 21 November 2026, before turning 16", "Please ask Tomasz to sign it again"},
+			[]string{"2010", "22 November", "day before", "days", "is 16"}},
+		{"self-consent signed at 16, referred at 15", all(tomasz, selfConsent(parser.CapacityYes),
+			set(parser.Consent, "signed_date", "2026-11-23"), set(parser.Referral, "referral_date", "2026-11-21")),
+			"consent_self_under_16",
+			[]string{"signed by Tomasz after turning 16, but Tomasz was 15 on the date of referral", "on or after Tomasz's 16th birthday"},
+			[]string{"2010", "22 November", "day before", "day after"}},
+		{"self-consent at 15 on both dates keeps its message", all(tomasz, selfConsent(parser.CapacityYes),
+			set(parser.Consent, "signed_date", "2026-11-20"), set(parser.Referral, "referral_date", "2026-11-21")),
+			"consent_self_under_16",
+			[]string{"The consent form was signed by Tomasz, but Tomasz is 15, so a parent or carer with parental responsibility needs to sign it."}, nil},
+		{"parent signed before the birthday, referred after", all(tomasz, set(parser.Consent, "yp_has_capacity", "Yes"),
+			set(parser.Consent, "signed_date", "2026-11-21"), set(parser.Referral, "referral_date", "2026-11-24")),
+			"consent_parent_for_capable_16_plus",
+			[]string{"signed by a parent or carer on 21 November 2026, before Tomasz turned 16, but Tomasz is 16 on the date of referral and able to decide for themselves, so Tomasz needs to sign it."},
+			[]string{"2010", "22 November", "day before"}},
+		{"parent signed after the birthday, referred before", all(tomasz, set(parser.Consent, "yp_has_capacity", "Not assessed"),
+			set(parser.Consent, "signed_date", "2026-11-23"), set(parser.Referral, "referral_date", "2026-11-21")),
+			"consent_parent_for_capable_16_plus",
+			[]string{"signed by a parent or carer on 23 November 2026, when Tomasz was already 16 and capacity to consent was not assessed", "please record it"},
+			[]string{"2010", "22 November", "day after"}},
+		{"capacity asked for when 16 only on the signing date", all(tomasz, del(parser.Consent, "yp_has_capacity"),
+			set(parser.Consent, "signed_date", "2026-11-23"), set(parser.Referral, "referral_date", "2026-11-21")),
+			"missing_field:yp_has_capacity",
+			[]string{"Tomasz was 16 when the consent form was signed, so please answer"}, []string{"is 15"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
