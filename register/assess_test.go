@@ -2,6 +2,7 @@ package register
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -487,7 +488,24 @@ func signingDateCases() []assessCase {
 			}
 		}
 	}
-	return cases
+	// A reply completes or corrects the case's forms: the consent held
+	// on the case is judged on its own signing date all the same.
+	earlier := func(in *Input) { in.Earlier.Consent, in.Submission.Consent = in.Submission.Consent, nil }
+	return append(cases,
+		assessCase{"self-consent signed at 15 held on the case, referral after the birthday in the reply",
+			all(dob("2010-11-22"), selfConsent(parser.CapacityYes), set(parser.Consent, "signed_date", "2026-11-21"),
+				set(parser.Referral, "referral_date", "2026-11-24"), earlier),
+			OutcomeQuery, []string{under16}},
+		assessCase{"self-consent signed again on the birthday replaces the one signed at 15",
+			all(dob("2010-11-22"), selfConsent(parser.CapacityYes), set(parser.Referral, "referral_date", "2026-11-24"), func(in *Input) {
+				old := *in.Submission.Consent
+				old.Values = maps.Clone(old.Values)
+				old.Values["signed_date"] = "2026-11-21"
+				in.Earlier.Consent = &old
+				in.Submission.Consent.Values["signed_date"] = "2026-11-22"
+			}),
+			OutcomeRegister, nil},
+	)
 }
 
 func TestAssess(t *testing.T) {
