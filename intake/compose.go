@@ -15,6 +15,7 @@ import (
 
 	"dsr-intake/parser"
 	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 // Composer writes the emails decisions call for. Its texts are kind and
@@ -49,7 +50,7 @@ func (c *Composer) Secure(addr string) bool {
 // Replies returns the emails a decision on sub calls for: a query listing
 // everything to fix, or an acknowledgement when configured. Automatic
 // replies and our own mail never get an answer.
-func (c *Composer) Replies(sub *parser.Submission, cs register.CaseInfo, d register.Decision) []register.OutboxMessage {
+func (c *Composer) Replies(sub *parser.Submission, cs store.CaseInfo, d register.Decision) []store.OutboxMessage {
 	to := sub.ReplyTo
 	if to == "" {
 		to = sub.From
@@ -59,10 +60,10 @@ func (c *Composer) Replies(sub *parser.Submission, cs register.CaseInfo, d regis
 	}
 	switch d.Outcome {
 	case register.OutcomeQuery:
-		return []register.OutboxMessage{c.query(sub, to, cs, d)}
+		return []store.OutboxMessage{c.query(sub, to, cs, d)}
 	case register.OutcomeRegister:
 		if c.Acknowledge {
-			return []register.OutboxMessage{c.ack(sub, to, cs)}
+			return []store.OutboxMessage{c.ack(sub, to, cs)}
 		}
 	}
 	return nil
@@ -85,7 +86,7 @@ func (c *Composer) identifiable(to string) bool {
 	return c.Secure(to) || c.SecureTag != ""
 }
 
-func (c *Composer) query(sub *parser.Submission, to string, cs register.CaseInfo, d register.Decision) register.OutboxMessage {
+func (c *Composer) query(sub *parser.Submission, to string, cs store.CaseInfo, d register.Decision) store.OutboxMessage {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Hello,\n\nThank you for your referral to the Bromley Dynamic Support Register (DSR). ")
 	fmt.Fprintf(&b, "Before we can go ahead we need a little more from you:\n\n")
@@ -102,7 +103,7 @@ func (c *Composer) query(sub *parser.Submission, to string, cs register.CaseInfo
 		b.WriteString("\nFor privacy this email does not name the child; the reference above identifies the referral.\n")
 	}
 	fmt.Fprintf(&b, "\nIf you have any questions, reply to this email and a DSR coordinator will help.\n\nBromley DSR\n")
-	return register.OutboxMessage{
+	return store.OutboxMessage{
 		Kind:       "query",
 		To:         to,
 		Subject:    c.subject(cs.Ref, "More information needed for your DSR referral", to),
@@ -114,9 +115,9 @@ func (c *Composer) query(sub *parser.Submission, to string, cs register.CaseInfo
 	}
 }
 
-func (c *Composer) ack(sub *parser.Submission, to string, cs register.CaseInfo) register.OutboxMessage {
+func (c *Composer) ack(sub *parser.Submission, to string, cs store.CaseInfo) store.OutboxMessage {
 	body := fmt.Sprintf("Hello,\n\nThank you for your referral. It is complete and the young person has been added to the Bromley Dynamic Support Register under reference %s. A DSR coordinator will be in touch.\n\nBromley DSR\n", cs.Ref)
-	return register.OutboxMessage{
+	return store.OutboxMessage{
 		Kind: "notice", To: to, Subject: c.subject(cs.Ref, "Your DSR referral has been received", to), Body: body,
 		MessageID: c.newMessageID(), InReplyTo: sub.MessageID, References: threadRefs(sub), CaseID: cs.ID,
 	}
@@ -124,14 +125,14 @@ func (c *Composer) ack(sub *parser.Submission, to string, cs register.CaseInfo) 
 
 // Oversize is the one notice a sender gets when their email was too large
 // to read.
-func (c *Composer) Oversize(to, inReplyTo string, limitMB int) register.OutboxMessage {
+func (c *Composer) Oversize(to, inReplyTo string, limitMB int) store.OutboxMessage {
 	body := fmt.Sprintf("Hello,\n\nYour email to the Bromley Dynamic Support Register was larger than %d MB, so we could not read it. "+
 		"Please send the referral form and the consent form again in a smaller email (for example as PDF or Word files, without other large attachments).\n\nBromley DSR\n", limitMB)
 	var refs []string
 	if inReplyTo != "" {
 		refs = []string{inReplyTo}
 	}
-	return register.OutboxMessage{Kind: "notice", To: to, Subject: "Your email to the Bromley DSR was too large to read", Body: body,
+	return store.OutboxMessage{Kind: "notice", To: to, Subject: "Your email to the Bromley DSR was too large to read", Body: body,
 		MessageID: c.newMessageID(), InReplyTo: inReplyTo, References: refs}
 }
 
@@ -235,7 +236,7 @@ func (c *Composer) newMessageID() string {
 
 // Render turns an outbox message into RFC 5322 bytes. Our mail says it is
 // automatic, so well-behaved auto-responders do not answer it.
-func (c *Composer) Render(m register.OutboxMessage, date time.Time) ([]byte, error) {
+func (c *Composer) Render(m store.OutboxMessage, date time.Time) ([]byte, error) {
 	var h mail.Header
 	h.SetDate(date)
 	h.SetAddressList("From", []*mail.Address{{Name: c.FromName, Address: c.From}})

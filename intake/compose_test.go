@@ -10,6 +10,7 @@ import (
 
 	"dsr-intake/parser"
 	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 func composeFixture() (*Composer, *parser.Submission, register.Decision) {
@@ -25,7 +26,7 @@ func composeFixture() (*Composer, *parser.Submission, register.Decision) {
 
 func TestQueryComposition(t *testing.T) {
 	c, sub, d := composeFixture()
-	cs := register.CaseInfo{ID: 7, Ref: "DSR-2026-000123"}
+	cs := store.CaseInfo{ID: 7, Ref: "DSR-2026-000123"}
 
 	t.Run("to a secure domain: every reason, named, threaded", func(t *testing.T) {
 		msgs := c.Replies(sub, cs, d)
@@ -105,7 +106,7 @@ func TestQueryComposition(t *testing.T) {
 
 func TestRender(t *testing.T) {
 	c, sub, d := composeFixture()
-	m := c.Replies(sub, register.CaseInfo{ID: 1, Ref: "DSR-2026-000001"}, d)[0]
+	m := c.Replies(sub, store.CaseInfo{ID: 1, Ref: "DSR-2026-000001"}, d)[0]
 	m.HTML = "<p>Hello</p>"
 	raw, err := c.Render(m, time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
 	if err != nil {

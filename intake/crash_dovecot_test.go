@@ -17,6 +17,7 @@ import (
 
 	"dsr-intake/parser"
 	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 var (
@@ -72,7 +73,7 @@ func daemonConfig(t *testing.T, dc *dovecotServer, sink *smtpSink, dir string) s
 		}
 		return p
 	}
-	keys, err := register.GenerateKeyring()
+	keys, err := store.GenerateKeyring()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,15 +188,15 @@ func TestCrashRecoveryDovecot(t *testing.T) {
 		}
 	}
 
-	keys, err := register.LoadKeyring("file:" + filepath.Join(dir, "keyring"))
+	keys, err := store.LoadKeyring("file:" + filepath.Join(dir, "keyring"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := register.Open(context.Background(), register.Options{Driver: "sqlite", DSN: filepath.Join(dir, "dsr.db"), Keys: keys})
+	db, err := store.Open(context.Background(), store.Options{Driver: "sqlite", DSN: filepath.Join(dir, "dsr.db"), Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	defer db.Close()
 	ctx := context.Background()
 
 	// Every message in exactly one folder, the right one, and recorded as
@@ -213,12 +214,12 @@ func TestCrashRecoveryDovecot(t *testing.T) {
 				t.Errorf("%s is in both %s and %s", sub.MessageID, prev, folder)
 			}
 			seen[sub.MessageID] = folder
-			st, err := store.MessageState(ctx, parser.Hash(m.Raw))
+			st, err := db.MessageState(ctx, parser.Hash(m.Raw))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st.Outcome != outcomeOf[folder] || (st.State != register.MessageDecided && st.State != register.MessageMoved) {
-				t.Errorf("%s in %s: store says state %q outcome %q", sub.MessageID, folder, st.State, st.Outcome)
+			if st.Outcome != outcomeOf[folder] || (st.State != store.MessageDecided && st.State != store.MessageMoved) {
+				t.Errorf("%s in %s: db says state %q outcome %q", sub.MessageID, folder, st.State, st.Outcome)
 			}
 		}
 	}
@@ -229,7 +230,7 @@ func TestCrashRecoveryDovecot(t *testing.T) {
 	}
 
 	// Exactly one effect each: the review items and the register's records.
-	queue, err := store.ReviewQueue(ctx, register.ReviewFilter{Limit: 1000})
+	queue, err := db.ReviewQueue(ctx, store.ReviewFilter{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +243,7 @@ func TestCrashRecoveryDovecot(t *testing.T) {
 	if len(queue) != wantReview {
 		t.Errorf("%d review items, want %d", len(queue), wantReview)
 	}
-	records, err := store.ListRecords(ctx, register.RecordFilter{Actor: "test", Limit: 1000})
+	records, err := db.ListRecords(ctx, store.RecordFilter{Actor: "test", Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"dsr-intake/parser"
 	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 // Daemon watches the inbox: it processes every message there, moves each
@@ -33,7 +34,7 @@ type Daemon struct {
 	IMAP            IMAPConfig
 	Pipeline        *Pipeline
 	Sender          *Sender // optional: kicked after each sync
-	Store           *register.Store
+	Store           *store.Store
 	MaxMessageBytes int64         // larger messages are quarantined unread
 	MaxAttempts     int           // pipeline failures before quarantine
 	MaxIdle         time.Duration // IDLE is re-issued after this (under 29 minutes)
@@ -138,7 +139,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 var errLockLost = errors.New("mailbox lock lost")
 
 // watch connects and serves while the mailbox lock is held.
-func (d *Daemon) watch(ctx context.Context, lock *register.MailboxLock, attempt *int) error {
+func (d *Daemon) watch(ctx context.Context, lock *store.MailboxLock, attempt *int) error {
 	for ctx.Err() == nil {
 		if !lock.Held(ctx) {
 			return errLockLost
@@ -198,7 +199,7 @@ func (d *Daemon) RunOnce(ctx context.Context) error {
 	return d.Sync(ctx, mb)
 }
 
-func (d *Daemon) serve(ctx context.Context, mb *Mailbox, lock *register.MailboxLock) error {
+func (d *Daemon) serve(ctx context.Context, mb *Mailbox, lock *store.MailboxLock) error {
 	if err := mb.EnsureFolders(ctx); err != nil {
 		return err
 	}
@@ -410,7 +411,7 @@ type inHand struct {
 	done   chan struct{} // closed when the fields below are set
 	// Set before done is closed: the message's state in the store, and
 	// unless it was decided before, its parse.
-	state    register.MessageStatus
+	state    store.MessageStatus
 	stateErr error
 	sub      *parser.Submission
 	err      error
@@ -449,7 +450,7 @@ func (d *Daemon) startParse(ctx context.Context, mb *Mailbox, f Fetched) *inHand
 		defer close(j.done)
 		start := time.Now()
 		j.state, j.stateErr = d.Store.MessageState(ctx, j.hash)
-		if j.stateErr != nil || j.state.State != "" && j.state.State != register.MessageFailed {
+		if j.stateErr != nil || j.state.State != "" && j.state.State != store.MessageFailed {
 			return // the committer reports the error, or only moves it
 		}
 		j.sub, j.err = d.Pipeline.Parse(ctx, f.Raw)
@@ -509,18 +510,18 @@ func (d *Daemon) commit(j *inHand, moves *moveBatch, quarantine string, st *sync
 		return fmt.Errorf("message state uid %d: %w", j.info.UID, j.stateErr)
 	}
 	switch j.state.State {
-	case register.MessageDecided, register.MessageMoved:
+	case store.MessageDecided, store.MessageMoved:
 		// Decided before a crash or a failed move: only move it.
 		moves.add(j.info.UID, j.hash, d.folderFor(j.state.Outcome, false))
 		return nil
-	case register.MessageQuarantined:
+	case store.MessageQuarantined:
 		moves.add(j.info.UID, j.hash, quarantine)
 		return nil
 	}
 	st.messages++
 	start := time.Now()
 	err := j.err
-	var applied register.Applied
+	var applied store.Applied
 	if err == nil {
 		applied, err = d.Pipeline.Apply(ctx, j.loc, j.raw, j.sub)
 	}
@@ -640,7 +641,7 @@ func (d *Daemon) flushMoves(ctx context.Context, mb *Mailbox, b *moveBatch) erro
 // now quarantined (to be moved to the quarantine folder); otherwise it
 // stays in the inbox to be tried again at the next sync.
 func (d *Daemon) failed(ctx context.Context, info MessageInfo, loc Location, raw []byte, hash string, cause error) (quarantined bool, err error) {
-	in := register.Incoming{Hash: hash, Mailbox: loc.Mailbox, UIDValidity: loc.UIDValidity, UID: loc.UID, Raw: raw, ReceivedAt: d.now()}
+	in := store.Incoming{Hash: hash, Mailbox: loc.Mailbox, UIDValidity: loc.UIDValidity, UID: loc.UID, Raw: raw, ReceivedAt: d.now()}
 	attempts, err := d.Store.RecordFailure(ctx, in, cause.Error())
 	if err != nil {
 		return false, fmt.Errorf("record failure of uid %d: %w", info.UID, err)
@@ -676,10 +677,10 @@ func (d *Daemon) oversize(ctx context.Context, mb *Mailbox, info MessageInfo, lo
 	if err != nil {
 		return err
 	}
-	if st.State == "" || st.State == register.MessageFailed {
+	if st.State == "" || st.State == store.MessageFailed {
 		header := head.headerOnly()
 		sub, _ := d.Pipeline.Parser.Parse(ctx, header)
-		in := register.Incoming{Hash: hash, Mailbox: loc.Mailbox, UIDValidity: loc.UIDValidity, UID: loc.UID,
+		in := store.Incoming{Hash: hash, Mailbox: loc.Mailbox, UIDValidity: loc.UIDValidity, UID: loc.UID,
 			Raw: header, Submission: sub, ReceivedAt: d.now()}
 		if sub != nil {
 			in.MessageID = sub.MessageID
@@ -714,7 +715,7 @@ func (d *Daemon) move(ctx context.Context, mb *Mailbox, uid uint32, hash, folder
 		d.Log.Error("move failed", "uid", uid, "folder", folder, "err", err)
 		return fmt.Errorf("move uid %d to %s: %w", uid, folder, err)
 	}
-	if err := d.Store.MarkMoved(ctx, hash, folder, 0, 0); err != nil && !errors.Is(err, register.ErrNotFound) {
+	if err := d.Store.MarkMoved(ctx, hash, folder, 0, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
 		d.Log.Warn("mark moved", "err", err)
 	}
 	return nil

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 // DigestSpec is one configured digest.
@@ -73,7 +73,7 @@ type DigestMail struct {
 	Subject    string
 	Text       string
 	HTML       string
-	Figures    register.DigestFigures
+	Figures    store.DigestFigures
 	// PrevRAG is the register by RAG at the previous digest (nil if none).
 	PrevRAG map[string]int
 	PrevAt  time.Time // when the previous digest (or the baseline) was made; zero if none
@@ -81,10 +81,10 @@ type DigestMail struct {
 
 // Messages are the digest's outbox emails, one per recipient, each with a
 // Message-ID of its own.
-func (m DigestMail) Messages(c *Composer) []register.OutboxMessage {
-	out := make([]register.OutboxMessage, 0, len(m.Recipients))
+func (m DigestMail) Messages(c *Composer) []store.OutboxMessage {
+	out := make([]store.OutboxMessage, 0, len(m.Recipients))
 	for _, to := range m.Recipients {
-		out = append(out, register.OutboxMessage{Kind: "digest", To: to, Subject: m.Subject, Body: m.Text, HTML: m.HTML,
+		out = append(out, store.OutboxMessage{Kind: "digest", To: to, Subject: m.Subject, Body: m.Text, HTML: m.HTML,
 			MessageID: c.newMessageID()})
 	}
 	return out
@@ -143,7 +143,7 @@ func (s *Scheduler) SendNow(ctx context.Context, name string, now time.Time) (Di
 	if err != nil {
 		return DigestMail{}, err
 	}
-	claimed, err := s.opt.Store.ClaimDigest(ctx, register.DigestClaim{Name: name, Slot: now, Kind: register.DigestManual,
+	claimed, err := s.opt.Store.ClaimDigest(ctx, store.DigestClaim{Name: name, Slot: now, Kind: store.DigestManual,
 		RAG: mail.Figures.ByRAG, Messages: mail.Messages(s.opt.Composer)})
 	if err != nil {
 		return DigestMail{}, err
@@ -167,7 +167,7 @@ func (s *Scheduler) build(ctx context.Context, spec DigestSpec, now time.Time) (
 	if ok && prev.CreatedAt.Before(now) {
 		since = prev.CreatedAt
 	}
-	f, err := s.opt.Store.DigestFigures(ctx, register.DigestQuery{Since: since, Until: now, Today: now.In(s.loc),
+	f, err := s.opt.Store.DigestFigures(ctx, store.DigestQuery{Since: since, Until: now, Today: now.In(s.loc),
 		ReviewOlderThan: spec.ReviewOlderThan, Age18Within: spec.Age18Within, CETRReviewAfter: spec.CETRReviewAfter})
 	if err != nil {
 		return DigestMail{}, err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 // A digest is built once as sections of lines and items, then written as
@@ -35,7 +36,7 @@ func (r digestRenderer) when(t time.Time) string { return t.In(r.loc).Format("Mo
 
 func (r digestRenderer) days(t time.Time) int { return int(r.now.Sub(t) / (24 * time.Hour)) }
 
-func child(c register.ChildRef) string {
+func child(c store.ChildRef) string {
 	s := c.Ref
 	if s == "" {
 		s = fmt.Sprintf("record %d", c.RecordID)
@@ -53,7 +54,7 @@ func plural(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
-func childItems(cs []register.ChildRef, withRAG bool) []string {
+func childItems(cs []store.ChildRef, withRAG bool) []string {
 	out := make([]string, 0, len(cs))
 	for _, c := range cs {
 		s := child(c)
@@ -97,7 +98,7 @@ func (r digestRenderer) sections() []digestSection {
 	if r.spec.has(SectionRegister) {
 		total := 0
 		var items []string
-		for _, rag := range register.RAGRatings() {
+		for _, rag := range store.RAGRatings() {
 			n := f.ByRAG[rag]
 			total += n
 			s := fmt.Sprintf("%s: %d", rag, n)
@@ -196,7 +197,7 @@ func (r digestRenderer) sections() []digestSection {
 	return out
 }
 
-func (r digestRenderer) reviewItem(it register.ReviewRef) string {
+func (r digestRenderer) reviewItem(it store.ReviewRef) string {
 	what := it.Ref
 	if what == "" {
 		what = "an email that could not be processed"

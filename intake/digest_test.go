@@ -20,6 +20,7 @@ import (
 	"dsr-intake/config"
 	"dsr-intake/parser"
 	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 // dgClock is the test's clock, shared by the store and the schedulers.
@@ -45,11 +46,11 @@ func lon(y int, m time.Month, d, h, min int) time.Time {
 
 type dgDB struct {
 	driver, dsn string
-	keys        *register.Keyring
+	keys        *store.Keyring
 }
 
 func newSQLiteDB(t *testing.T) dgDB {
-	k, err := register.GenerateKeyring()
+	k, err := store.GenerateKeyring()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func newPostgresDB(t *testing.T) dgDB {
 		t.Fatal(err)
 	}
 	u.Path = "/" + name
-	k, err := register.GenerateKeyring()
+	k, err := store.GenerateKeyring()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,9 +95,9 @@ func newPostgresDB(t *testing.T) dgDB {
 }
 
 // open is one daemon's store (a restart opens another).
-func (d dgDB) open(t *testing.T, clock *dgClock) *register.Store {
+func (d dgDB) open(t *testing.T, clock *dgClock) *store.Store {
 	t.Helper()
-	s, err := register.Open(context.Background(), register.Options{Driver: d.driver, DSN: d.dsn, Keys: d.keys, Now: clock.now})
+	s, err := store.Open(context.Background(), store.Options{Driver: d.driver, DSN: d.dsn, Keys: d.keys, Now: clock.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +107,7 @@ func (d dgDB) open(t *testing.T, clock *dgClock) *register.Store {
 
 var testComposer = &Composer{From: "bromley.dsr@nhs.net", FromName: "Bromley DSR", SecureDomains: []string{"nhs.net"}}
 
-func newTestScheduler(t *testing.T, s *register.Store, clock *dgClock, mod func(*SchedulerOptions)) *Scheduler {
+func newTestScheduler(t *testing.T, s *store.Store, clock *dgClock, mod func(*SchedulerOptions)) *Scheduler {
 	t.Helper()
 	o := SchedulerOptions{Store: s, Composer: testComposer, ReviewURL: "https://dsr.example.nhs.uk/review", Now: clock.now, Log: testSlog(t),
 		Digests: []DigestSpec{{Name: "panel", Schedule: "0 7 * * 1-5", Recipients: []string{"panel@nhs.net", "chair@nhs.net"}}}}
@@ -133,12 +134,12 @@ func run(t *testing.T, sc *Scheduler, clock *dgClock, end time.Time, step time.D
 
 // outboxOf reads every outbox row of a kind, by id (identity columns may
 // skip a number after a rollback, so it stops after a run of misses).
-func outboxOf(t *testing.T, s *register.Store, kind string) []register.OutboxItem {
+func outboxOf(t *testing.T, s *store.Store, kind string) []store.OutboxItem {
 	t.Helper()
-	var out []register.OutboxItem
+	var out []store.OutboxItem
 	for id, misses := int64(1), 0; misses < 50; id++ {
 		it, err := s.Outbox(context.Background(), id)
-		if errors.Is(err, register.ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) {
 			misses++
 			continue
 		}
@@ -155,7 +156,7 @@ func outboxOf(t *testing.T, s *register.Store, kind string) []register.OutboxIte
 
 // digestTimes are the distinct instants digests were queued at, one per
 // digest (each goes to every recipient).
-func digestTimes(t *testing.T, items []register.OutboxItem, recipients int) []time.Time {
+func digestTimes(t *testing.T, items []store.OutboxItem, recipients int) []time.Time {
 	t.Helper()
 	per := map[time.Time][]string{}
 	var times []time.Time
@@ -211,7 +212,7 @@ func TestSchedulerSlots(t *testing.T) {
 	if !slices.EqualFunc(got, want, time.Time.Equal) {
 		t.Fatalf("digests queued at\n %v\nwant\n %v", got, want)
 	}
-	run2, ok, err := s3.LastDigestRun(context.Background(), "panel", register.DigestScheduled)
+	run2, ok, err := s3.LastDigestRun(context.Background(), "panel", store.DigestScheduled)
 	if err != nil || !ok || !run2.Slot.Equal(lon(2026, 12, 1, 7, 0)) {
 		t.Fatalf("last slot %+v %v %v", run2, ok, err)
 	}
@@ -240,7 +241,7 @@ func TestSchedulerFirstStart(t *testing.T) {
 func TestSchedulerTwoDaemonsPostgres(t *testing.T) {
 	db := newPostgresDB(t)
 	clock := &dgClock{t: lon(2026, 11, 23, 6, 0)}
-	stores := []*register.Store{db.open(t, clock), db.open(t, clock)}
+	stores := []*store.Store{db.open(t, clock), db.open(t, clock)}
 	var scs []*Scheduler
 	for _, s := range stores {
 		scs = append(scs, newTestScheduler(t, s, clock, func(o *SchedulerOptions) {
@@ -263,7 +264,7 @@ func TestSchedulerTwoDaemonsPostgres(t *testing.T) {
 		wg.Wait()
 	}
 	items := outboxOf(t, stores[0], "digest")
-	var panel, coord []register.OutboxItem
+	var panel, coord []store.OutboxItem
 	for _, it := range items {
 		if it.To == "coord@nhs.net" {
 			coord = append(coord, it)
@@ -367,7 +368,7 @@ func kidForms(k dgKid) (*parser.Form, *parser.Form) {
 
 // applyKid puts a child through the store: registered, or queried (no
 // consent form) with a query the composer writes.
-func applyKid(t *testing.T, s *register.Store, k dgKid, query bool) register.Applied {
+func applyKid(t *testing.T, s *store.Store, k dgKid, query bool) store.Applied {
 	t.Helper()
 	ref, con := kidForms(k)
 	sub := &parser.Submission{From: "sw@example.org", MessageID: "<" + k.NHS + "@example.org>", Referral: ref, Consent: con}
@@ -379,11 +380,11 @@ func applyKid(t *testing.T, s *register.Store, k dgKid, query bool) register.App
 		reasons = []register.Reason{{Code: "missing_consent_form", Message: k.First + "'s consent form was missing."}}
 	}
 	raw := []byte("Message-ID: " + sub.MessageID + "\r\n\r\n" + k.First + " " + k.Surname)
-	a, err := s.Apply(context.Background(), register.Incoming{Hash: parser.Hash(raw), MessageID: sub.MessageID, Raw: raw, Submission: sub},
+	a, err := s.Apply(context.Background(), store.Incoming{Hash: parser.Hash(raw), MessageID: sub.MessageID, Raw: raw, Submission: sub},
 		func(register.CaseForms) register.Decision {
 			return register.Decision{Outcome: outcome, Reasons: reasons}
 		},
-		func(c register.CaseInfo, d register.Decision) []register.OutboxMessage {
+		func(c store.CaseInfo, d register.Decision) []store.OutboxMessage {
 			return testComposer.Replies(sub, c, d)
 		})
 	if err != nil {
@@ -401,7 +402,7 @@ func TestDigestAndRemindersCarryNoPII(t *testing.T) {
 	clock := &dgClock{t: lon(2026, 11, 2, 9, 0)} // Monday
 	s := db.open(t, clock)
 	ctx := context.Background()
-	var queried register.Applied
+	var queried store.Applied
 	for i, k := range dgKids {
 		a := applyKid(t, s, k, i == 4)
 		if i == 4 {
@@ -443,8 +444,8 @@ func TestDigestAndRemindersCarryNoPII(t *testing.T) {
 		!strings.Contains(rem.Subject, queried.Case.Ref) || !rem.CreatedAt.Equal(lon(2026, 11, 9, 10, 0)) {
 		t.Errorf("reminder %+v (query %s at %s)", rem, q.MessageID, q.CreatedAt)
 	}
-	items, err := s.ReviewQueue(ctx, register.ReviewFilter{CaseID: queried.Case.ID})
-	if err != nil || len(items) != 1 || items[0].Codes[0] != register.ReasonNoReply || !items[0].CreatedAt.Equal(lon(2026, 11, 16, 10, 0)) {
+	items, err := s.ReviewQueue(ctx, store.ReviewFilter{CaseID: queried.Case.ID})
+	if err != nil || len(items) != 1 || items[0].Codes[0] != store.ReasonNoReply || !items[0].CreatedAt.Equal(lon(2026, 11, 16, 10, 0)) {
 		t.Fatalf("no_reply review %+v %v", items, err)
 	}
 
@@ -470,7 +471,7 @@ func TestDigestAndRemindersCarryNoPII(t *testing.T) {
 	if !strings.Contains(mail.HTML, "<li>") || !strings.Contains(mail.HTML, `href="https://dsr.example.nhs.uk/review"`) {
 		t.Errorf("digest HTML:\n%s", mail.HTML)
 	}
-	raw, err := testComposer.Render(register.OutboxMessage{To: "panel@nhs.net", Subject: mail.Subject, Body: mail.Text, HTML: mail.HTML,
+	raw, err := testComposer.Render(store.OutboxMessage{To: "panel@nhs.net", Subject: mail.Subject, Body: mail.Text, HTML: mail.HTML,
 		MessageID: "x@nhs.net"}, clock.now())
 	if err != nil || !strings.Contains(string(raw), "multipart/alternative") {
 		t.Errorf("rendered digest is not multipart/alternative (%v)", err)
@@ -513,7 +514,7 @@ func TestReminderCapAndAnswer(t *testing.T) {
 	clock := &dgClock{t: lon(2026, 11, 2, 9, 0)}
 	s := db.open(t, clock)
 	ctx := context.Background()
-	var cases []register.Applied
+	var cases []store.Applied
 	for _, k := range dgKids[:3] {
 		cases = append(cases, applyKid(t, s, k, true))
 	}
@@ -523,7 +524,7 @@ func TestReminderCapAndAnswer(t *testing.T) {
 		}
 	}
 	// The third case is closed by a coordinator before any reminder.
-	if err := s.SetCaseState(ctx, cases[2].Case.ID, register.CaseClosed, "coord.al"); err != nil {
+	if err := s.SetCaseState(ctx, cases[2].Case.ID, store.CaseClosed, "coord.al"); err != nil {
 		t.Fatal(err)
 	}
 	sc := newTestScheduler(t, s, clock, func(o *SchedulerOptions) {
@@ -554,7 +555,7 @@ func TestReminderCapAndAnswer(t *testing.T) {
 func TestRemindersTwoDaemonsPostgres(t *testing.T) {
 	db := newPostgresDB(t)
 	clock := &dgClock{t: lon(2026, 11, 2, 9, 0)}
-	stores := []*register.Store{db.open(t, clock), db.open(t, clock)}
+	stores := []*store.Store{db.open(t, clock), db.open(t, clock)}
 	ctx := context.Background()
 	for _, k := range dgKids {
 		applyKid(t, stores[0], k, true) // five queries to one address
@@ -611,7 +612,7 @@ func TestRemindersTwoDaemonsPostgres(t *testing.T) {
 	if n := len(outboxOf(t, stores[0], "reminder")); n != 5 {
 		t.Fatalf("%d reminders, want one for each of the five queries", n)
 	}
-	items, err := stores[1].ReviewQueue(ctx, register.ReviewFilter{})
+	items, err := stores[1].ReviewQueue(ctx, store.ReviewFilter{})
 	if err != nil || len(items) != 5 {
 		t.Fatalf("%d review items (%v), want five no_reply", len(items), err)
 	}
@@ -648,7 +649,7 @@ func TestSchedulerRun(t *testing.T) {
 	if len(got) != 1 || !got[0].Equal(lon(2026, 11, 24, 12, 0)) {
 		t.Fatalf("catch-up digests at %v, want one at start", got)
 	}
-	last, _, _ := s.LastDigestRun(context.Background(), "panel", register.DigestScheduled)
+	last, _, _ := s.LastDigestRun(context.Background(), "panel", store.DigestScheduled)
 	if !last.Slot.Equal(lon(2026, 11, 24, 7, 0)) {
 		t.Fatalf("catch-up took slot %s, want the latest missed one", last.Slot)
 	}

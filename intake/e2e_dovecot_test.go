@@ -22,6 +22,7 @@ import (
 
 	"dsr-intake/parser"
 	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 // e2eClock is the reference day of the samples.
@@ -31,7 +32,7 @@ type e2e struct {
 	logs     *syncBuffer // everything the intake logged, to scan for personal data
 	dc       *dovecotServer
 	sink     *smtpSink
-	store    *register.Store
+	store    *store.Store
 	daemon   *Daemon
 	sender   *Sender
 	composer *Composer
@@ -41,12 +42,12 @@ func newE2E(t *testing.T) *e2e {
 	t.Helper()
 	dc := startDovecot(t)
 	sink := startSMTPSink(t)
-	keys, err := register.GenerateKeyring()
+	keys, err := store.GenerateKeyring()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	store, err := register.Open(ctx, register.Options{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "dsr.db"), Keys: keys,
+	store, err := store.Open(ctx, store.Options{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "dsr.db"), Keys: keys,
 		Now: func() time.Time { return e2eClock }})
 	if err != nil {
 		t.Fatal(err)
@@ -159,14 +160,14 @@ func TestIntakeEndToEndDovecot(t *testing.T) {
 		}
 	}
 
-	records, err := e.store.ListRecords(ctx, register.RecordFilter{Actor: "test"})
+	records, err := e.store.ListRecords(ctx, store.RecordFilter{Actor: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(records) != 3 {
 		t.Errorf("%d records on the register, want 3 (the three happy samples)", len(records))
 	}
-	queue, err := e.store.ReviewQueue(ctx, register.ReviewFilter{})
+	queue, err := e.store.ReviewQueue(ctx, store.ReviewFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +226,7 @@ func TestIntakeEndToEndDovecot(t *testing.T) {
 	if got := e.subjectsIn(t, "Processed"); len(got) != 4 || !contains(got, "RE: "+harveySubject) {
 		t.Errorf("the reply did not complete the case: Processed holds %q", got)
 	}
-	records, err = e.store.ListRecords(ctx, register.RecordFilter{Actor: "test"})
+	records, err = e.store.ListRecords(ctx, store.RecordFilter{Actor: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,10 +278,10 @@ func TestIntakeEndToEndDovecot(t *testing.T) {
 			t.Errorf("%s holds %d messages, want %d (the copies join their originals)", folder, got, want)
 		}
 	}
-	if queue, err := e.store.ReviewQueue(ctx, register.ReviewFilter{}); err != nil || len(queue) != 2 {
+	if queue, err := e.store.ReviewQueue(ctx, store.ReviewFilter{}); err != nil || len(queue) != 2 {
 		t.Errorf("review items after messages seen again: %d (err %v), want still 2", len(queue), err)
 	}
-	if records, err := e.store.ListRecords(ctx, register.RecordFilter{Actor: "test"}); err != nil || len(records) != 4 {
+	if records, err := e.store.ListRecords(ctx, store.RecordFilter{Actor: "test"}); err != nil || len(records) != 4 {
 		t.Errorf("records after messages seen again: %d (err %v), want still 4", len(records), err)
 	}
 }

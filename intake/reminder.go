@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 // ReminderReport is what one reminder sweep did.
@@ -42,10 +42,10 @@ func (s *Scheduler) Reminders(ctx context.Context, now time.Time) (ReminderRepor
 				continue
 			}
 			switch res {
-			case register.ReminderQueued:
+			case store.ReminderQueued:
 				rep.Queued++
 				s.log.Info("reminder queued", "case", q.CaseRef)
-			case register.ReminderCapped:
+			case store.ReminderCapped:
 				rep.Capped++
 				s.log.Warn("reminder held back: the address had its reminders for the day", "case", q.CaseRef)
 			}
@@ -75,7 +75,7 @@ func (s *Scheduler) date(t time.Time) string { return t.In(s.loc).Format("2 Janu
 // reminder is a query's reminder: short, kind, threaded with the query and
 // carrying the case reference only, never the child's details (the query
 // itself holds what is missing).
-func (s *Scheduler) reminder(q register.PendingQuery, now time.Time) register.OutboxMessage {
+func (s *Scheduler) reminder(q store.PendingQuery, now time.Time) store.OutboxMessage {
 	subject := q.Subject
 	if !strings.Contains(subject, "Reminder:") {
 		subject = addReminderPrefix(subject, s.opt.Composer.SecureTag)
@@ -90,7 +90,7 @@ func (s *Scheduler) reminder(q register.PendingQuery, now time.Time) register.Ou
 	}
 	b.WriteString("If you have already replied, or the referral is no longer needed, please let us know.\n\nBromley DSR\n")
 	refs := append(append([]string{}, q.References...), q.MessageID)
-	return register.OutboxMessage{Kind: "reminder", To: q.To, Subject: subject, Body: b.String(),
+	return store.OutboxMessage{Kind: "reminder", To: q.To, Subject: subject, Body: b.String(),
 		MessageID: s.opt.Composer.newMessageID(), InReplyTo: q.MessageID, References: refs, CaseID: q.CaseID}
 }
 

@@ -12,12 +12,12 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"dsr-intake/config"
-	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 // SchedulerOptions configures the digests and reminders.
 type SchedulerOptions struct {
-	Store    *register.Store
+	Store    *store.Store
 	Composer *Composer // From address and Message-IDs
 	Digests  []DigestSpec
 	// TimeZone is where schedules without a TZ= prefix run and where
@@ -189,16 +189,16 @@ func dueAfter(sched cron.Schedule, last, now time.Time) bool {
 }
 
 func (s *Scheduler) tickDigest(ctx context.Context, d scheduledDigest, now time.Time) (bool, error) {
-	last, ok, err := s.opt.Store.LastDigestRun(ctx, d.spec.Name, register.DigestScheduled, register.DigestBaseline)
+	last, ok, err := s.opt.Store.LastDigestRun(ctx, d.spec.Name, store.DigestScheduled, store.DigestBaseline)
 	if err != nil {
 		return false, err
 	}
 	if !ok {
-		f, err := s.opt.Store.DigestFigures(ctx, register.DigestQuery{Since: now, Until: now, Today: now.In(s.loc)})
+		f, err := s.opt.Store.DigestFigures(ctx, store.DigestQuery{Since: now, Until: now, Today: now.In(s.loc)})
 		if err != nil {
 			return false, err
 		}
-		if _, err := s.opt.Store.ClaimDigest(ctx, register.DigestClaim{Name: d.spec.Name, Slot: now, Kind: register.DigestBaseline, RAG: f.ByRAG}); err != nil {
+		if _, err := s.opt.Store.ClaimDigest(ctx, store.DigestClaim{Name: d.spec.Name, Slot: now, Kind: store.DigestBaseline, RAG: f.ByRAG}); err != nil {
 			return false, err
 		}
 		s.log.Info("digest baseline recorded", "digest", d.spec.Name, "next", d.sched.Next(now))
@@ -212,7 +212,7 @@ func (s *Scheduler) tickDigest(ctx context.Context, d scheduledDigest, now time.
 	if err != nil {
 		return false, err
 	}
-	claimed, err := s.opt.Store.ClaimDigest(ctx, register.DigestClaim{Name: d.spec.Name, Slot: slot, Kind: register.DigestScheduled,
+	claimed, err := s.opt.Store.ClaimDigest(ctx, store.DigestClaim{Name: d.spec.Name, Slot: slot, Kind: store.DigestScheduled,
 		RAG: mail.Figures.ByRAG, Messages: mail.Messages(s.opt.Composer)})
 	if err != nil {
 		return false, err

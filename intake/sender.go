@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"time"
 
-	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 // Sender drains the outbox over SMTP: it claims due emails, sends each
@@ -14,7 +14,7 @@ import (
 // with backoff; a rejection (5xx) or too many attempts gives up and leaves
 // the email failed for a coordinator to see.
 type Sender struct {
-	Store       *register.Store
+	Store       *store.Store
 	Composer    *Composer
 	SMTP        SMTPConfig
 	MaxAttempts int           // attempts before giving up; 8 when zero
@@ -80,8 +80,8 @@ func (s *Sender) Drain(ctx context.Context) (int, error) {
 	}
 }
 
-func (s *Sender) send(ctx context.Context, it register.OutboxItem) error {
-	msg := register.OutboxMessage{Kind: it.Kind, To: it.To, Subject: it.Subject, Body: it.Body, HTML: it.HTML,
+func (s *Sender) send(ctx context.Context, it store.OutboxItem) error {
+	msg := store.OutboxMessage{Kind: it.Kind, To: it.To, Subject: it.Subject, Body: it.Body, HTML: it.HTML,
 		MessageID: it.MessageID, InReplyTo: it.InReplyTo, References: it.References, CaseID: it.CaseID}
 	raw, err := s.Composer.Render(msg, s.now())
 	if err != nil {
@@ -101,7 +101,7 @@ func (s *Sender) send(ctx context.Context, it register.OutboxItem) error {
 	return nil
 }
 
-func (s *Sender) fail(ctx context.Context, it register.OutboxItem, cause error, permanent bool) error {
+func (s *Sender) fail(ctx context.Context, it store.OutboxItem, cause error, permanent bool) error {
 	next := s.now().Add(Backoff(it.Attempts))
 	if permanent || it.Attempts >= s.maxAttempts() {
 		next = time.Time{}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 // chromiumPath finds the system Chromium (Debian's chromium package,
@@ -143,7 +143,7 @@ func TestBrowserCoordinatorWorkflow(t *testing.T) {
 	ctx := newBrowser(t)
 	dir := artifactsDir(t)
 	base := f.http.URL
-	store := f.store
+	db := f.store
 	bg := context.Background()
 
 	// Sign in.
@@ -192,7 +192,7 @@ func TestBrowserCoordinatorWorkflow(t *testing.T) {
 	if s := text(t, ctx); !strings.Contains(s, "The child has been added to the register.") || !strings.Contains(s, "Registered") {
 		t.Error("the case page does not say the child was added")
 	}
-	if _, err := store.RecordByNHS(bg, "9995186357", "test"); err != nil {
+	if _, err := db.RecordByNHS(bg, "9995186357", "test"); err != nil {
 		t.Errorf("the confirmed child is not on the register: %v", err)
 	}
 
@@ -211,8 +211,8 @@ func TestBrowserCoordinatorWorkflow(t *testing.T) {
 	if s := text(t, ctx); !strings.Contains(s, "Waiting to be sent") || !strings.Contains(s, "The query has been put in the outbox") {
 		t.Error("the case page does not show the query waiting in the outbox")
 	}
-	sent, err := store.CaseOutbox(bg, adult)
-	if err != nil || len(sent) != 1 || !strings.Contains(sent[0].Body, edit) || sent[0].State != register.OutboxPending || sent[0].Kind != "query" {
+	sent, err := db.CaseOutbox(bg, adult)
+	if err != nil || len(sent) != 1 || !strings.Contains(sent[0].Body, edit) || sent[0].State != store.OutboxPending || sent[0].Kind != "query" {
 		t.Errorf("outbox for the case: %+v, %v", sent, err)
 	}
 
@@ -248,7 +248,7 @@ func TestBrowserCoordinatorWorkflow(t *testing.T) {
 	if s := text(t, ctx); !strings.Contains(s, "Red to Green") || !strings.Contains(s, "Stable at home since the new care package") {
 		t.Error("the RAG history does not show the change")
 	}
-	rec, err := store.Record(bg, f.records["9993149586"], "test")
+	rec, err := db.Record(bg, f.records["9993149586"], "test")
 	if err != nil || rec.RAG != "Green" || rec.RAGHistory[len(rec.RAGHistory)-1].Actor != coordinatorName {
 		t.Errorf("record after the change: %q %+v %v", rec.RAG, rec.RAGHistory, err)
 	}

@@ -27,7 +27,7 @@ import (
 
 	"dsr-intake/intake"
 	"dsr-intake/parser"
-	"dsr-intake/register"
+	"dsr-intake/register/store"
 	"dsr-intake/review"
 )
 
@@ -41,7 +41,7 @@ type demo struct {
 	webAddr  string
 	user     string
 	password string
-	store    *register.Store
+	store    *store.Store
 	daemon   *intake.Daemon
 	sender   *intake.Sender
 	web      *http.Server
@@ -103,11 +103,11 @@ func startDemo(ctx context.Context, samplesDir, webAddr string, out io.Writer, l
 	if d.dir, err = os.MkdirTemp("", "dsr-demo-"); err != nil {
 		return nil, err
 	}
-	keys, err := register.GenerateKeyring()
+	keys, err := store.GenerateKeyring()
 	if err != nil {
 		return nil, err
 	}
-	if d.store, err = register.Open(ctx, register.Options{Driver: "sqlite", DSN: filepath.Join(d.dir, "dsr.db"), Keys: keys, Logger: logger}); err != nil {
+	if d.store, err = store.Open(ctx, store.Options{Driver: "sqlite", DSN: filepath.Join(d.dir, "dsr.db"), Keys: keys, Logger: logger}); err != nil {
 		return nil, err
 	}
 
@@ -225,7 +225,7 @@ func (d *demo) Close() {
 }
 
 // operationsMux serves /metrics, /healthz and /readyz beside the pages.
-func operationsMux(pages http.Handler, d *intake.Daemon, store *register.Store, started time.Time) http.Handler {
+func operationsMux(pages http.Handler, d *intake.Daemon, store *store.Store, started time.Time) http.Handler {
 	mux := http.NewServeMux()
 	if d.Metrics != nil {
 		mux.Handle("GET /metrics", d.Metrics.Handler())

@@ -13,7 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 // TestDemoInChromium starts the demo as `make demo` does, waits for the
@@ -120,7 +120,7 @@ func TestDemoInChromium(t *testing.T) {
 	records, _ := page("/records")
 
 	// The queue names the two cases a person must decide, in plain words.
-	reviews, err := d.store.ReviewQueue(ctx, register.ReviewFilter{})
+	reviews, err := d.store.ReviewQueue(ctx, store.ReviewFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestDemoInChromium(t *testing.T) {
 	}
 	// The register holds the three complete referrals; their case
 	// references are on the register page.
-	recs, err := d.store.ListRecords(ctx, register.RecordFilter{Actor: "test"})
+	recs, err := d.store.ListRecords(ctx, store.RecordFilter{Actor: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

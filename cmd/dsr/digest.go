@@ -12,13 +12,13 @@ import (
 
 	"dsr-intake/config"
 	"dsr-intake/intake"
-	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 // newScheduler builds the digest and reminder scheduler from the
 // configuration; health and sender may be nil (dsr digest has neither a
 // mailbox watcher nor, without SMTP, a sender).
-func newScheduler(cfg *config.Config, store *register.Store, composer *intake.Composer, health *intake.Health,
+func newScheduler(cfg *config.Config, db *store.Store, composer *intake.Composer, health *intake.Health,
 	sender *intake.Sender, log *slog.Logger) (*intake.Scheduler, error) {
 	specs := make([]intake.DigestSpec, 0, len(cfg.Digests))
 	for _, d := range cfg.Digests {
@@ -27,7 +27,7 @@ func newScheduler(cfg *config.Config, store *register.Store, composer *intake.Co
 	}
 	in := cfg.Intake
 	return intake.NewScheduler(intake.SchedulerOptions{
-		Store: store, Composer: composer, Digests: specs, TimeZone: in.TimeZone, ReviewURL: in.ReviewURL,
+		Store: db, Composer: composer, Digests: specs, TimeZone: in.TimeZone, ReviewURL: in.ReviewURL,
 		ReminderAfter: in.ReminderAfter.Duration, NoReplyAfter: in.NoReplyAfter.Duration, ReminderSchedule: in.ReminderSchedule,
 		MaxRemindersPerRecipient: in.MaxRemindersRcpt, Health: health, Sender: sender, Log: log.With("component", "schedule"),
 	})
@@ -76,12 +76,12 @@ func cmdDigest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 2
 	}
 	log := newLogger(cfg.Log, stderr)
-	store, err := openStore(ctx, cfg, log)
+	db, err := openStore(ctx, cfg, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "dsr digest:", err)
 		return 1
 	}
-	defer store.Close()
+	defer db.Close()
 	composer := composerFor(cfg)
 	var sender *intake.Sender
 	if sub == "send" && cfg.SMTP.Addr != "" {
@@ -90,11 +90,11 @@ func cmdDigest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			fmt.Fprintln(stderr, "dsr digest:", err)
 			return 1
 		}
-		sender = &intake.Sender{Store: store, Composer: composer, Log: log.With("component", "outbox"), Lease: cfg.SMTP.SendLease.Duration,
+		sender = &intake.Sender{Store: db, Composer: composer, Log: log.With("component", "outbox"), Lease: cfg.SMTP.SendLease.Duration,
 			SMTP: intake.SMTPConfig{Addr: cfg.SMTP.Addr, TLS: intake.TLSMode(cfg.SMTP.TLS), CAFile: cfg.SMTP.CAFile,
 				ServerName: cfg.SMTP.ServerName, Username: cfg.SMTP.Username, Auth: auth, HeloName: cfg.SMTP.HeloName}}
 	}
-	sc, err := newScheduler(cfg, store, composer, nil, nil, log)
+	sc, err := newScheduler(cfg, db, composer, nil, nil, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "dsr digest:", err)
 		return 2

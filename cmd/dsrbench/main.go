@@ -31,7 +31,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"dsr-intake/parser"
-	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 type options struct {
@@ -197,7 +197,7 @@ func (b *bench) dsrConfig(dir, driver, dsn string, maxMessageMB int) (string, er
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	keys, err := register.GenerateKeyring()
+	keys, err := store.GenerateKeyring()
 	if err != nil {
 		return "", err
 	}

@@ -1,4 +1,4 @@
-package register
+package store
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"dsr-intake/register"
 )
 
 // Case is a referral in progress as the coordinators see it.
@@ -16,8 +18,8 @@ type Case struct {
 	Ref       string
 	State     string
 	RecordID  int64 // 0 until registered
-	Forms     CaseForms
-	Decision  Decision // the latest
+	Forms     register.CaseForms
+	Decision  register.Decision // the latest
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -61,7 +63,7 @@ func (s *Store) viewCase(ctx context.Context, actor, where string, arg any) (Cas
 		if err != nil {
 			return fmt.Errorf("read case: %w", err)
 		}
-		c = Case{ID: r.ID, Ref: r.Ref, State: r.State, RecordID: r.RecordID.Int64, Decision: Decision{Outcome: Outcome(r.Outcome)},
+		c = Case{ID: r.ID, Ref: r.Ref, State: r.State, RecordID: r.RecordID.Int64, Decision: register.Decision{Outcome: register.Outcome(r.Outcome)},
 			CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 		if err := s.decJSON("cases.forms", r.Forms, &c.Forms); err != nil {
 			return err
@@ -83,7 +85,7 @@ type CaseSummary struct {
 	Ref       string
 	State     string
 	RecordID  int64
-	Outcome   Outcome
+	Outcome   register.Outcome
 	Codes     []string
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -129,7 +131,7 @@ func (s *Store) ListCases(ctx context.Context, f CaseFilter) ([]CaseSummary, err
 	}
 	out := make([]CaseSummary, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, CaseSummary{ID: r.ID, Ref: r.Ref, State: r.State, RecordID: r.RecordID.Int64, Outcome: Outcome(r.Outcome),
+		out = append(out, CaseSummary{ID: r.ID, Ref: r.Ref, State: r.State, RecordID: r.RecordID.Int64, Outcome: register.Outcome(r.Outcome),
 			Codes: splitCodes(r.Codes), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()})
 	}
 	return out, nil

@@ -1,4 +1,4 @@
-package register
+package store
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"dsr-intake/register"
 )
 
 // Digest run kinds: what a digest_runs row stands for.
@@ -207,10 +209,10 @@ type Transition struct {
 type DigestFigures struct {
 	Since, Until time.Time
 
-	Referrals     map[Outcome]int // cases opened in the period, by their outcome now
-	ChildrenAdded []ChildRef      // records created in the period
-	RAGChanges    []RAGMove       // in the period, oldest first (first ratings excluded)
-	Withdrawals   []ChildRef      // records withdrawn in the period
+	Referrals     map[register.Outcome]int // cases opened in the period, by their outcome now
+	ChildrenAdded []ChildRef               // records created in the period
+	RAGChanges    []RAGMove                // in the period, oldest first (first ratings excluded)
+	Withdrawals   []ChildRef               // records withdrawn in the period
 
 	ByRAG map[string]int // active records by RAG rating now
 
@@ -245,7 +247,7 @@ type digestRecord struct {
 // DigestFigures gathers a digest's figures. Dates of birth are decrypted
 // here to find who turns 18 and never leave the store.
 func (s *Store) DigestFigures(ctx context.Context, q DigestQuery) (DigestFigures, error) {
-	f := DigestFigures{Since: utc(q.Since), Until: utc(q.Until), Referrals: map[Outcome]int{}, ByRAG: map[string]int{}}
+	f := DigestFigures{Since: utc(q.Since), Until: utc(q.Until), Referrals: map[register.Outcome]int{}, ByRAG: map[string]int{}}
 	since, until := f.Since, f.Until
 	// One read transaction, so the sections agree with each other.
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -269,7 +271,7 @@ func (s *Store) DigestFigures(ctx context.Context, q DigestQuery) (DigestFigures
 			return fmt.Errorf("referrals: %w", err)
 		}
 		for _, o := range outcomes {
-			f.Referrals[Outcome(o.Outcome)] += o.N
+			f.Referrals[register.Outcome(o.Outcome)] += o.N
 		}
 		for _, id := range ids {
 			r := recs[id]
@@ -279,7 +281,7 @@ func (s *Store) DigestFigures(ctx context.Context, q DigestQuery) (DigestFigures
 			if r.WithdrawnAt != nil && !r.WithdrawnAt.Before(since) && r.WithdrawnAt.Before(until) {
 				f.Withdrawals = append(f.Withdrawals, r.ChildRef)
 			}
-			if r.State == RecordActive {
+			if r.State == register.RecordActive {
 				f.ByRAG[r.RAG]++
 			}
 		}
@@ -348,7 +350,7 @@ func (s *Store) digestRecords(ctx context.Context, tx *sqlx.Tx) (map[int64]diges
 			return nil, err
 		}
 		rec := digestRecord{ChildRef: ChildRef{RecordID: r.ID, Ref: r.Ref.String, RAG: r.RAG,
-			Initials: initials(d.Referral["cyp_first_names"], d.Referral["cyp_surname"])},
+			Initials: register.Initials(d.Referral["cyp_first_names"], d.Referral["cyp_surname"])},
 			State: r.State, CreatedAt: r.CreatedAt.UTC(), WithdrawnAt: nullTime(r.WithdrawnAt)}
 		if dob, err := time.Parse(time.DateOnly, d.Referral["cyp_dob"]); err == nil {
 			rec.DOB = dob
@@ -415,16 +417,6 @@ func civil(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
 
-// eighteenth is the day a child born on dob turns 18, by ageOn's reading
-// of 29 February (1 March in a common year).
-func eighteenth(dob time.Time) time.Time {
-	y, m, d := dob.Year()+18, dob.Month(), dob.Day()
-	if m == time.February && d == 29 && !isLeap(y) {
-		m, d = time.March, 1
-	}
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-}
-
 func turningEighteen(recs map[int64]digestRecord, ids []int64, today time.Time, within time.Duration) []Transition {
 	if within <= 0 {
 		return nil
@@ -437,10 +429,10 @@ func turningEighteen(recs map[int64]digestRecord, ids []int64, today time.Time, 
 	var cs []cand
 	for _, id := range ids {
 		r := recs[id]
-		if r.State != RecordActive || r.DOB.IsZero() {
+		if r.State != register.RecordActive || r.DOB.IsZero() {
 			continue
 		}
-		b := eighteenth(r.DOB)
+		b := register.Eighteenth(r.DOB)
 		if b.After(last) {
 			continue
 		}
@@ -472,7 +464,7 @@ func (s *Store) digestCETR(ctx context.Context, tx *sqlx.Tx, recs map[int64]dige
 	}
 	for _, id := range ids {
 		r := recs[id]
-		if r.State != RecordActive || (r.RAG != "Red" && r.RAG != "Blue") {
+		if r.State != register.RecordActive || (r.RAG != "Red" && r.RAG != "Blue") {
 			continue
 		}
 		last, ok := held[id]
@@ -671,13 +663,13 @@ func (s *Store) NoReply(ctx context.Context, queryID int64, message string) (boo
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
 		}
-		reasons := []Reason{{Code: ReasonNoReply, Message: message}}
+		reasons := []register.Reason{{Code: ReasonNoReply, Message: message}}
 		ct, err := s.encJSON("cases.reasons", reasons)
 		if err != nil {
 			return err
 		}
 		if _, err := s.exec(ctx, tx, `UPDATE cases SET state = ?, outcome = ?, reason_codes = ?, reasons = ?, updated_at = ? WHERE id = ?`,
-			CaseInReview, string(OutcomeReview), ReasonNoReply, ct, now, caseID); err != nil {
+			CaseInReview, string(register.OutcomeReview), ReasonNoReply, ct, now, caseID); err != nil {
 			return fmt.Errorf("update case: %w", err)
 		}
 		if _, err := s.addReviewItem(ctx, tx, caseID, 0, reasons, now); err != nil {

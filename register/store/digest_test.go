@@ -1,4 +1,4 @@
-package register
+package store
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"dsr-intake/parser"
+	"dsr-intake/register"
 )
 
 func TestDigestStoreSQLite(t *testing.T) { testDigestStore(t, stSQLiteDB) }
@@ -65,7 +66,7 @@ func dgQuery(t *testing.T, s *Store, id string, c stChild, at time.Time) Applied
 	in := stMessage(id, &parser.Submission{Referral: stReferral(c)})
 	in.ReceivedAt = at
 	a := stApply(t, s, in)
-	if a.Decision.Outcome != OutcomeQuery || len(a.Outbox) != 1 {
+	if a.Decision.Outcome != register.OutcomeQuery || len(a.Outbox) != 1 {
 		t.Fatalf("query case: %+v", a)
 	}
 	return a
@@ -172,7 +173,7 @@ func testDigestFigures(t *testing.T, newDB stDB) {
 			t.Errorf("%s:\n got %+v\nwant %+v", what, got, want)
 		}
 	}
-	check("referrals", got.Referrals, map[Outcome]int{OutcomeRegister: 1, OutcomeReview: 1, OutcomeQuery: 1})
+	check("referrals", got.Referrals, map[register.Outcome]int{register.OutcomeRegister: 1, register.OutcomeReview: 1, register.OutcomeQuery: 1})
 	check("children added", got.ChildrenAdded, []ChildRef{ref(rf, "FB", "Amber")})
 	if len(got.RAGChanges) != 1 || got.RAGChanges[0].Child != ref(ra, "AP", "Red") || got.RAGChanges[0].From != "Amber" || got.RAGChanges[0].To != "Red" {
 		t.Errorf("rag changes %+v", got.RAGChanges)
@@ -208,16 +209,6 @@ func testDigestFigures(t *testing.T, newDB stDB) {
 	if len(early.Referrals) != 0 || early.ChildrenAdded != nil || early.RAGChanges != nil || early.RemindersSent != 0 ||
 		early.TurningEighteen != nil || len(early.Waiting) != 0 || len(early.NoReply) != 0 {
 		t.Errorf("early window %+v", early)
-	}
-}
-
-func TestEighteenthMatchesAgeOn(t *testing.T) {
-	for _, dob := range []string{"2008-02-29", "2009-02-28", "2008-03-01", "2010-12-31", "2012-01-01"} {
-		d, _ := time.Parse(time.DateOnly, dob)
-		b := eighteenth(d)
-		if ageOn(d, b) != 18 || ageOn(d, b.AddDate(0, 0, -1)) != 17 {
-			t.Errorf("%s: eighteenth %s disagrees with ageOn", dob, b.Format(time.DateOnly))
-		}
 	}
 }
 
@@ -367,7 +358,7 @@ func testReminders(t *testing.T, newDB stDB) {
 	reply := stMessage("rq1-reply@x", &parser.Submission{CaseRef: queries[1].Case.Ref,
 		Referral: stReferral(stChild{"Jocasta", "Wrenfield", "9995628198", "2012-01-01", "Green"}),
 		Consent:  stConsent(stChild{"Jocasta", "Wrenfield", "9995628198", "2012-01-01", "Green"}, parser.BasisParental)})
-	if a := stApply(t, s, reply); a.Decision.Outcome != OutcomeRegister {
+	if a := stApply(t, s, reply); a.Decision.Outcome != register.OutcomeRegister {
 		t.Fatalf("reply: %+v", a)
 	}
 	clock.set(day(16, 11))

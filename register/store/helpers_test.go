@@ -1,4 +1,4 @@
-package register
+package store
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"dsr-intake/parser"
+	"dsr-intake/register"
 )
 
 // stDB makes a fresh, empty database for one test and returns how to open
@@ -188,34 +189,34 @@ func stMessage(id string, sub *parser.Submission) Incoming {
 // stRules stands in for register.Assess so the store's tests depend only on
 // the store: auto replies are ignored, a best interest decision goes to
 // review, a case lacking a form is queried, and anything else registers.
-func stRules(sub *parser.Submission) func(CaseForms) Decision {
-	return func(earlier CaseForms) Decision {
+func stRules(sub *parser.Submission) func(register.CaseForms) register.Decision {
+	return func(earlier register.CaseForms) register.Decision {
 		if sub.AutoReply {
-			return Decision{Outcome: OutcomeIgnore, Reasons: []Reason{{Code: "auto_reply", Message: "An automatic reply."}}}
+			return register.Decision{Outcome: register.OutcomeIgnore, Reasons: []register.Reason{{Code: "auto_reply", Message: "An automatic reply."}}}
 		}
 		m := mergeForms(earlier, sub)
-		var rs []Reason
+		var rs []register.Reason
 		if m.Referral == nil {
-			rs = append(rs, Reason{Code: "missing_referral_form", Message: "The referral form was missing."})
+			rs = append(rs, register.Reason{Code: "missing_referral_form", Message: "The referral form was missing."})
 		}
 		if m.Consent == nil {
-			rs = append(rs, Reason{Code: "missing_consent_form", Message: "The consent form was missing."})
+			rs = append(rs, register.Reason{Code: "missing_consent_form", Message: "The consent form was missing."})
 		}
 		if len(rs) > 0 {
-			return Decision{Outcome: OutcomeQuery, Reasons: rs}
+			return register.Decision{Outcome: register.OutcomeQuery, Reasons: rs}
 		}
 		if m.Consent.Get("consent_basis") == parser.BasisBestInterest {
-			return Decision{Outcome: OutcomeReview, Reasons: []Reason{{Code: "best_interest_decision", Message: "A coordinator confirms."}}}
+			return register.Decision{Outcome: register.OutcomeReview, Reasons: []register.Reason{{Code: "best_interest_decision", Message: "A coordinator confirms."}}}
 		}
-		return Decision{Outcome: OutcomeRegister}
+		return register.Decision{Outcome: register.OutcomeRegister}
 	}
 }
 
 // stCompose writes one query email per query decision, to the sender,
 // with a Message-ID replies can thread to.
-func stCompose(sub *parser.Submission) func(CaseInfo, Decision) []OutboxMessage {
-	return func(c CaseInfo, d Decision) []OutboxMessage {
-		if d.Outcome != OutcomeQuery {
+func stCompose(sub *parser.Submission) func(CaseInfo, register.Decision) []OutboxMessage {
+	return func(c CaseInfo, d register.Decision) []OutboxMessage {
+		if d.Outcome != register.OutcomeQuery {
 			return nil
 		}
 		return []OutboxMessage{{Kind: "query", To: sub.From, Subject: "[" + c.Ref + "] More information needed",

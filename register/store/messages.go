@@ -1,4 +1,4 @@
-package register
+package store
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"dsr-intake/parser"
+	"dsr-intake/register"
 )
 
 // Message states.
@@ -85,7 +86,7 @@ type Applied struct {
 	// hash) were applied before: a second copy of one email, rather than a
 	// re-delivery of it with other headers.
 	SameBytes bool
-	Decision  Decision
+	Decision  register.Decision
 	Case      CaseInfo // zero when the message has no case (an ignored auto reply)
 	RecordID  int64    // the record created or updated by a register decision
 	Outbox    []int64  // outbox rows written
@@ -126,8 +127,8 @@ var errDuplicateRollback = errors.New("duplicate")
 // A crash or an error leaves none of it. decide and compose must be pure:
 // they run inside the transaction and may run again on a retry.
 func (s *Store) Apply(ctx context.Context, in Incoming,
-	decide func(earlier CaseForms) Decision,
-	compose func(c CaseInfo, d Decision) []OutboxMessage,
+	decide func(earlier register.CaseForms) register.Decision,
+	compose func(c CaseInfo, d register.Decision) []OutboxMessage,
 ) (Applied, error) {
 	if in.Hash == "" {
 		return Applied{}, errors.New("apply: message without a hash")
@@ -175,7 +176,7 @@ func retryable(err error) bool {
 }
 
 func (s *Store) apply(ctx context.Context, tx *sqlx.Tx, in Incoming, sub *parser.Submission,
-	decide func(CaseForms) Decision, compose func(CaseInfo, Decision) []OutboxMessage,
+	decide func(register.CaseForms) register.Decision, compose func(CaseInfo, register.Decision) []OutboxMessage,
 ) (Applied, error) {
 	now := s.stamp()
 	received := now
@@ -239,7 +240,7 @@ func (s *Store) apply(ctx context.Context, tx *sqlx.Tx, in Incoming, sub *parser
 		return Applied{}, err
 	}
 	// (3) Decide on the case's forms as they stood before this email.
-	var earlier CaseForms
+	var earlier register.CaseForms
 	if c.ID != 0 {
 		if err := s.decJSON("cases.forms", c.forms, &earlier); err != nil {
 			return Applied{}, err
@@ -252,7 +253,7 @@ func (s *Store) apply(ctx context.Context, tx *sqlx.Tx, in Incoming, sub *parser
 	out := Applied{Decision: d}
 
 	// (4) What the decision changes.
-	if d.Outcome != OutcomeIgnore {
+	if d.Outcome != register.OutcomeIgnore {
 		if c.ID == 0 {
 			if c, err = s.newCase(ctx, tx, received, now); err != nil {
 				return Applied{}, err
@@ -273,11 +274,11 @@ func (s *Store) apply(ctx context.Context, tx *sqlx.Tx, in Incoming, sub *parser
 			return Applied{}, fmt.Errorf("update case: %w", err)
 		}
 		switch d.Outcome {
-		case OutcomeReview:
+		case register.OutcomeReview:
 			if _, err := s.addReviewItem(ctx, tx, c.ID, msgID, d.Reasons, now); err != nil {
 				return Applied{}, err
 			}
-		case OutcomeRegister:
+		case register.OutcomeRegister:
 			if out.RecordID, err = s.upsertRecord(ctx, tx, merged, c, now); err != nil {
 				return Applied{}, err
 			}
@@ -337,7 +338,7 @@ func (s *Store) forUpdateOf(t string) string {
 }
 
 func (s *Store) duplicateOf(prev messageRow) (Applied, error) {
-	out := Applied{Duplicate: true, Decision: Decision{Outcome: Outcome(prev.Outcome)}}
+	out := Applied{Duplicate: true, Decision: register.Decision{Outcome: register.Outcome(prev.Outcome)}}
 	if err := s.decJSON("messages.reasons", prev.Reasons, &out.Decision.Reasons); err != nil {
 		return Applied{}, err
 	}
@@ -347,19 +348,19 @@ func (s *Store) duplicateOf(prev messageRow) (Applied, error) {
 	return out, nil
 }
 
-func caseStateFor(o Outcome) string {
+func caseStateFor(o register.Outcome) string {
 	switch o {
-	case OutcomeQuery:
+	case register.OutcomeQuery:
 		return CaseAwaitingInformation
-	case OutcomeReview:
+	case register.OutcomeReview:
 		return CaseInReview
-	case OutcomeRegister:
+	case register.OutcomeRegister:
 		return CaseRegistered
 	}
 	return ""
 }
 
-func reasonCodes(d Decision) string {
+func reasonCodes(d register.Decision) string {
 	codes := make([]string, len(d.Reasons))
 	for i, r := range d.Reasons {
 		codes[i] = r.Code
@@ -378,7 +379,7 @@ func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id 
 
 // mergeForms is the case's forms after this email: a form of a kind the
 // email carries replaces the case's earlier form of that kind.
-func mergeForms(earlier CaseForms, sub *parser.Submission) CaseForms {
+func mergeForms(earlier register.CaseForms, sub *parser.Submission) register.CaseForms {
 	m := earlier
 	if sub.Referral != nil {
 		m.Referral = sub.Referral
@@ -641,7 +642,7 @@ func (s *Store) Quarantine(ctx context.Context, hash, why string) error {
 			MessageQuarantined, lastErr, now, prev.ID); err != nil {
 			return fmt.Errorf("update message: %w", err)
 		}
-		reasons := []Reason{{Code: ReasonProcessingFailed, Message: "The email could not be processed: " + why}}
+		reasons := []register.Reason{{Code: ReasonProcessingFailed, Message: "The email could not be processed: " + why}}
 		if _, err := s.addReviewItem(ctx, tx, prev.CaseID.Int64, prev.ID, reasons, now); err != nil {
 			return err
 		}
@@ -657,7 +658,7 @@ func (s *Store) Quarantine(ctx context.Context, hash, why string) error {
 type MessageStatus struct {
 	Hash        string
 	State       string // "" when the store has never seen the message
-	Outcome     Outcome
+	Outcome     register.Outcome
 	CaseID      int64
 	CaseRef     string
 	Attempts    int
@@ -687,7 +688,7 @@ func (s *Store) messageStatus(r messageRow) (MessageStatus, error) {
 	if err != nil {
 		return MessageStatus{}, err
 	}
-	return MessageStatus{Hash: r.Hash, State: r.State, Outcome: Outcome(r.Outcome), CaseID: r.CaseID.Int64,
+	return MessageStatus{Hash: r.Hash, State: r.State, Outcome: register.Outcome(r.Outcome), CaseID: r.CaseID.Int64,
 		CaseRef: r.CaseRef.String, Attempts: r.Attempts, LastError: lastErr, Mailbox: r.Mailbox,
 		UIDValidity: uint32(r.UIDValidity), UID: uint32(r.UID), ReceivedAt: r.ReceivedAt.UTC(), DecidedAt: nullTime(r.DecidedAt)}, nil
 }

@@ -1,4 +1,4 @@
-package register
+package store
 
 import (
 	"context"
@@ -11,106 +11,11 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"dsr-intake/parser"
-)
-
-// Record states.
-const (
-	RecordActive    = "active"    // on the live register
-	RecordWithdrawn = "withdrawn" // consent withdrawn: off the register, personal data erased
+	"dsr-intake/register"
 )
 
 // RAG ratings a record can hold.
 var ragRatings = []string{"Blue", "Red", "Amber", "Green"}
-
-// Record is one child on the register: the latest referral's fields, the
-// consent, the RAG rating and its history, and the referrals (cases) that
-// led to it.
-type Record struct {
-	ID          int64
-	State       string
-	NHSNumber   string // digits
-	FirstNames  string
-	Surname     string
-	KnownAs     string
-	DateOfBirth string // YYYY-MM-DD
-	// Referral and ConsentForm hold every field of the latest referral and
-	// consent forms, by canonical name (FORMS.md): address, services
-	// involved, needs, care plans, parent and referrer details.
-	Referral    map[string]string
-	ConsentForm map[string]string
-	Consent     Consent
-	RAG         string
-	RAGHistory  []RAGChange // oldest first
-	Referrals   []Referral  // oldest first
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	WithdrawnAt *time.Time
-	WithdrawnBy string
-}
-
-// Consent is the consent a record stands on.
-type Consent struct {
-	Basis          string // parser.BasisYoungPerson, BasisParental, BasisBestInterest
-	GivenBy        string // signatory or best interest decision maker
-	Relationship   string
-	SignedDate     string // YYYY-MM-DD
-	FactsheetGiven bool
-	// Sharing is the choice per partner: health, education, social_care,
-	// select, psg.
-	Sharing map[string]bool
-}
-
-// RAGChange is one change of a record's RAG rating.
-type RAGChange struct {
-	At    time.Time
-	Actor string
-	From  string // "" for the first rating
-	To    string
-	Why   string
-}
-
-// Referral is a case that led to a record.
-type Referral struct {
-	CaseID    int64
-	Ref       string
-	State     string
-	CreatedAt time.Time
-}
-
-// Section lists the record's referral fields whose canonical names start
-// with prefix, labelled and in the form's order: "svc_" for the services
-// involved, "needs_" for needs, "plan_" for care plans. Yes/no values read
-// "Yes" or "No".
-func (r Record) Section(prefix string) []parser.LabelValue {
-	var out []parser.LabelValue
-	for _, f := range parser.ReferralFields {
-		v, ok := r.Referral[f.Name]
-		if !ok || !strings.HasPrefix(f.Name, prefix) {
-			continue
-		}
-		if f.Type == parser.YesNo {
-			v = map[string]string{"true": "Yes", "false": "No"}[v]
-		}
-		out = append(out, parser.LabelValue{Label: f.Label, Value: v})
-	}
-	return out
-}
-
-// Initials are what logs and digests may show of a child.
-func (r Record) Initials() string { return initials(r.FirstNames, r.Surname) }
-
-func initials(first, last string) string {
-	var b strings.Builder
-	for _, part := range []string{first, last} {
-		for _, w := range strings.Fields(part) {
-			for _, c := range w {
-				b.WriteString(strings.ToUpper(string(c)))
-				break
-			}
-		}
-	}
-	return b.String()
-}
 
 // recordData is the encrypted part of a record.
 type recordData struct {
@@ -155,7 +60,7 @@ func formValues(f *parser.Form) map[string]string {
 // rating is added to the history. The insert goes first so that on
 // PostgreSQL a concurrent registration of the same child waits on the
 // unique index and then updates instead.
-func (s *Store) upsertRecord(ctx context.Context, tx *sqlx.Tx, forms CaseForms, c caseRow, now time.Time) (int64, error) {
+func (s *Store) upsertRecord(ctx context.Context, tx *sqlx.Tx, forms register.CaseForms, c caseRow, now time.Time) (int64, error) {
 	nhs := forms.Referral.Get("cyp_nhs_number")
 	if nhs == "" {
 		return 0, errors.New("register decision on a case without an NHS number")
@@ -178,7 +83,7 @@ func (s *Store) upsertRecord(ctx context.Context, tx *sqlx.Tx, forms CaseForms, 
 	id, err := s.insert(ctx, tx, `INSERT INTO records (state, nhs_index, data, rag, consent_basis, factsheet_given,
 		share_health, share_education, share_social_care, share_select, share_psg, updated_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (nhs_index) DO NOTHING`,
-		append(append([]any{RecordActive, idx}, args...), now)...)
+		append(append([]any{register.RecordActive, idx}, args...), now)...)
 	action, from := "record.create", ""
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -215,21 +120,21 @@ func (s *Store) upsertRecord(ctx context.Context, tx *sqlx.Tx, forms CaseForms, 
 }
 
 // Record returns a record with its history; the view is audited under actor.
-func (s *Store) Record(ctx context.Context, id int64, actor string) (Record, error) {
+func (s *Store) Record(ctx context.Context, id int64, actor string) (register.Record, error) {
 	return s.viewRecord(ctx, actor, "id = ?", id)
 }
 
 // RecordByNHS finds a live record by NHS number (any spacing) through the
 // blind index; the view is audited under actor.
-func (s *Store) RecordByNHS(ctx context.Context, nhs, actor string) (Record, error) {
+func (s *Store) RecordByNHS(ctx context.Context, nhs, actor string) (register.Record, error) {
 	return s.viewRecord(ctx, actor, "nhs_index = ?", s.keys.nhsIndex(nhs))
 }
 
-func (s *Store) viewRecord(ctx context.Context, actor, where string, arg any) (Record, error) {
+func (s *Store) viewRecord(ctx context.Context, actor, where string, arg any) (register.Record, error) {
 	if actor == "" {
-		return Record{}, errors.New("view record: no actor")
+		return register.Record{}, errors.New("view record: no actor")
 	}
-	var rec Record
+	var rec register.Record
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var r recordRow
 		err := s.get(ctx, tx, &r, `SELECT `+recordCols+` FROM records WHERE `+where, arg)
@@ -248,15 +153,15 @@ func (s *Store) viewRecord(ctx context.Context, actor, where string, arg any) (R
 		return s.audit(ctx, tx, AuditEntry{At: s.stamp(), Actor: actor, Action: "record.view", Entity: "record", EntityID: rec.ID})
 	})
 	if err != nil {
-		return Record{}, fmt.Errorf("view record: %w", err)
+		return register.Record{}, fmt.Errorf("view record: %w", err)
 	}
 	return rec, nil
 }
 
-func (s *Store) recordFromRow(r recordRow) (Record, error) {
+func (s *Store) recordFromRow(r recordRow) (register.Record, error) {
 	var d recordData
 	if err := s.decJSON("records.data", r.Data, &d); err != nil {
-		return Record{}, err
+		return register.Record{}, err
 	}
 	ref, con := d.Referral, d.Consent
 	if ref == nil {
@@ -265,11 +170,11 @@ func (s *Store) recordFromRow(r recordRow) (Record, error) {
 	if con == nil {
 		con = map[string]string{}
 	}
-	rec := Record{ID: r.ID, State: r.State, RAG: r.RAG, Referral: ref, ConsentForm: con,
+	rec := register.Record{ID: r.ID, State: r.State, RAG: r.RAG, Referral: ref, ConsentForm: con,
 		NHSNumber: ref["cyp_nhs_number"], FirstNames: ref["cyp_first_names"], Surname: ref["cyp_surname"],
 		KnownAs: ref["cyp_known_as"], DateOfBirth: ref["cyp_dob"],
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), WithdrawnAt: nullTime(r.WithdrawnAt), WithdrawnBy: r.WithdrawnBy.String,
-		Consent: Consent{Basis: r.ConsentBasis, FactsheetGiven: r.FactsheetGiven, SignedDate: con["signed_date"],
+		Consent: register.Consent{Basis: r.ConsentBasis, FactsheetGiven: r.FactsheetGiven, SignedDate: con["signed_date"],
 			GivenBy: con["signatory_name"], Relationship: con["signatory_relationship"],
 			Sharing: map[string]bool{"health": r.ShareHealth, "education": r.ShareEducation, "social_care": r.ShareSocial,
 				"select": r.ShareSelect, "psg": r.SharePSG}},
@@ -280,7 +185,7 @@ func (s *Store) recordFromRow(r recordRow) (Record, error) {
 	return rec, nil
 }
 
-func (s *Store) recordHistory(ctx context.Context, q queryer, rec *Record) error {
+func (s *Store) recordHistory(ctx context.Context, q queryer, rec *register.Record) error {
 	var hist []struct {
 		At    time.Time `db:"at"`
 		Actor string    `db:"actor"`
@@ -296,7 +201,7 @@ func (s *Store) recordHistory(ctx context.Context, q queryer, rec *Record) error
 		if err != nil {
 			return err
 		}
-		rec.RAGHistory = append(rec.RAGHistory, RAGChange{At: h.At.UTC(), Actor: h.Actor, From: h.From, To: h.To, Why: why})
+		rec.RAGHistory = append(rec.RAGHistory, register.RAGChange{At: h.At.UTC(), Actor: h.Actor, From: h.From, To: h.To, Why: why})
 	}
 	var refs []struct {
 		ID        int64     `db:"id"`
@@ -308,7 +213,7 @@ func (s *Store) recordHistory(ctx context.Context, q queryer, rec *Record) error
 		return fmt.Errorf("read referrals: %w", err)
 	}
 	for _, r := range refs {
-		rec.Referrals = append(rec.Referrals, Referral{CaseID: r.ID, Ref: r.Ref, State: r.State, CreatedAt: r.CreatedAt.UTC()})
+		rec.Referrals = append(rec.Referrals, register.Referral{CaseID: r.ID, Ref: r.Ref, State: r.State, CreatedAt: r.CreatedAt.UTC()})
 	}
 	return nil
 }
@@ -341,7 +246,7 @@ func (s *Store) ListRecords(ctx context.Context, f RecordFilter) ([]RecordSummar
 		return nil, errors.New("list records: no actor")
 	}
 	if f.State == "" {
-		f.State = RecordActive
+		f.State = register.RecordActive
 	}
 	if f.Limit <= 0 {
 		f.Limit = 100
@@ -399,7 +304,7 @@ func (s *Store) ChangeRAG(ctx context.Context, id int64, rag, actor, why string)
 		if err != nil {
 			return fmt.Errorf("read record: %w", err)
 		}
-		if prev.State != RecordActive {
+		if prev.State != register.RecordActive {
 			return fmt.Errorf("record %d is %s", id, prev.State)
 		}
 		if prev.RAG == rag {
@@ -446,7 +351,7 @@ func (s *Store) WithdrawConsent(ctx context.Context, recordID int64, actor, why 
 		if err != nil {
 			return fmt.Errorf("read record: %w", err)
 		}
-		if state == RecordWithdrawn {
+		if state == register.RecordWithdrawn {
 			return nil
 		}
 		now := s.stamp()
@@ -462,7 +367,7 @@ func (s *Store) WithdrawConsent(ctx context.Context, recordID int64, actor, why 
 			{"record", `UPDATE records SET state = ?, nhs_index = NULL, data = NULL, consent_basis = '', factsheet_given = ?,
 				share_health = ?, share_education = ?, share_social_care = ?, share_select = ?, share_psg = ?,
 				withdrawn_at = ?, withdrawn_by = ?, withdrawn_why = ?, updated_at = ? WHERE id = ?`,
-				[]any{RecordWithdrawn, false, false, false, false, false, false, now, actor, ctWhy, now, recordID}},
+				[]any{register.RecordWithdrawn, false, false, false, false, false, false, now, actor, ctWhy, now, recordID}},
 			{"rag history", `UPDATE rag_history SET why = NULL WHERE record_id = ?`, []any{recordID}},
 			{"raw emails", `DELETE FROM message_raw WHERE message_id IN (SELECT m.id FROM messages m JOIN cases c ON c.id = m.case_id WHERE c.record_id = ?)`, []any{recordID}},
 			{"messages", `UPDATE messages SET sender = NULL, reasons = NULL, last_error = NULL, sender_index = ''

@@ -1,4 +1,4 @@
-package register
+package store
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"dsr-intake/register"
 )
 
 // Review item states.
@@ -25,7 +27,7 @@ type ReviewItem struct {
 	CaseState   string
 	MessageHash string
 	Codes       []string
-	Reasons     []Reason
+	Reasons     []register.Reason
 	State       string
 	CreatedAt   time.Time
 	ResolvedAt  *time.Time
@@ -34,12 +36,12 @@ type ReviewItem struct {
 	Why         string
 }
 
-func (s *Store) addReviewItem(ctx context.Context, tx *sqlx.Tx, caseID, msgID int64, reasons []Reason, now time.Time) (int64, error) {
+func (s *Store) addReviewItem(ctx context.Context, tx *sqlx.Tx, caseID, msgID int64, reasons []register.Reason, now time.Time) (int64, error) {
 	ct, err := s.encJSON("review_items.reasons", reasons)
 	if err != nil {
 		return 0, err
 	}
-	codes := reasonCodes(Decision{Reasons: reasons})
+	codes := reasonCodes(register.Decision{Reasons: reasons})
 	id, err := s.insert(ctx, tx, `INSERT INTO review_items (case_id, message_id, reason_codes, reasons, state, created_at)
 		VALUES (?, ?, ?, ?, ?, ?)`, nullID(caseID), nullID(msgID), codes, ct, ReviewOpen, now)
 	if err != nil {

@@ -1,4 +1,4 @@
-package register
+package store
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"dsr-intake/register"
 )
 
 // CaseAction is a coordinator's decision on a case from the review pages.
@@ -87,7 +89,7 @@ func (s *Store) RegisterCase(ctx context.Context, a CaseAction) (recordID int64,
 		if err != nil {
 			return err
 		}
-		var forms CaseForms
+		var forms register.CaseForms
 		if err := s.decJSON("cases.forms", c.forms, &forms); err != nil {
 			return err
 		}
@@ -99,7 +101,7 @@ func (s *Store) RegisterCase(ctx context.Context, a CaseAction) (recordID int64,
 			return err
 		}
 		if _, err := s.exec(ctx, tx, `UPDATE cases SET state = ?, outcome = ?, updated_at = ? WHERE id = ?`,
-			CaseRegistered, string(OutcomeRegister), now, c.ID); err != nil {
+			CaseRegistered, string(register.OutcomeRegister), now, c.ID); err != nil {
 			return fmt.Errorf("update case: %w", err)
 		}
 		if err := s.resolveInTx(ctx, tx, a, c.Ref, now); err != nil {
@@ -202,7 +204,7 @@ func (s *Store) ConfirmWithdrawal(ctx context.Context, a CaseAction) (recordID i
 		if err != nil {
 			return err
 		}
-		var forms CaseForms
+		var forms register.CaseForms
 		if err := s.decJSON("cases.forms", c.forms, &forms); err != nil {
 			return err
 		}
@@ -307,7 +309,7 @@ func (s *Store) SetRecordDate(ctx context.Context, recordID int64, kind, date, a
 		if err != nil {
 			return err
 		}
-		if state != RecordActive {
+		if state != register.RecordActive {
 			return fmt.Errorf("record %d is %s", recordID, state)
 		}
 		now := s.stamp()
@@ -374,7 +376,7 @@ func (s *Store) Dashboard(ctx context.Context, now time.Time, weeks int) (Dashbo
 		RAG string `db:"rag"`
 		N   int    `db:"n"`
 	}
-	if err := s.sel(ctx, s.db, &rag, `SELECT rag, COUNT(*) AS n FROM records WHERE state = ? GROUP BY rag`, RecordActive); err != nil {
+	if err := s.sel(ctx, s.db, &rag, `SELECT rag, COUNT(*) AS n FROM records WHERE state = ? GROUP BY rag`, register.RecordActive); err != nil {
 		return Dashboard{}, fmt.Errorf("dashboard: %w", err)
 	}
 	for _, r := range rag {
@@ -431,14 +433,14 @@ func (s *Store) Dashboard(ctx context.Context, now time.Time, weeks int) (Dashbo
 
 // ExportRecords returns every live record in full for the DSR panel's
 // export; the export is audited once, with how many records it held.
-func (s *Store) ExportRecords(ctx context.Context, actor, format string) ([]Record, error) {
+func (s *Store) ExportRecords(ctx context.Context, actor, format string) ([]register.Record, error) {
 	if actor == "" {
 		return nil, errors.New("export records: no actor")
 	}
-	var out []Record
+	var out []register.Record
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var rows []recordRow
-		if err := s.sel(ctx, tx, &rows, `SELECT `+recordCols+` FROM records WHERE state = ? ORDER BY id`, RecordActive); err != nil {
+		if err := s.sel(ctx, tx, &rows, `SELECT `+recordCols+` FROM records WHERE state = ? ORDER BY id`, register.RecordActive); err != nil {
 			return fmt.Errorf("read records: %w", err)
 		}
 		for _, r := range rows {

@@ -1,4 +1,4 @@
-package register
+package store
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"dsr-intake/parser"
+	"dsr-intake/register"
 )
 
 func TestStoreSQLite(t *testing.T) { testStore(t, stSQLiteDB) }
@@ -200,18 +201,18 @@ func testApplyOutcomes(t *testing.T, newDB stDB) {
 	tests := []struct {
 		name       string
 		sub        *parser.Submission
-		outcome    Outcome
+		outcome    register.Outcome
 		caseState  string // "" means no case
 		record     bool
 		review     bool
 		outboxRows int
 	}{
 		{"register", &parser.Submission{Referral: stReferral(stQuillon), Consent: stConsent(stQuillon, parser.BasisParental)},
-			OutcomeRegister, CaseRegistered, true, false, 0},
-		{"query", &parser.Submission{Referral: stReferral(stPerpetua)}, OutcomeQuery, CaseAwaitingInformation, false, false, 1},
+			register.OutcomeRegister, CaseRegistered, true, false, 0},
+		{"query", &parser.Submission{Referral: stReferral(stPerpetua)}, register.OutcomeQuery, CaseAwaitingInformation, false, false, 1},
 		{"review", &parser.Submission{Referral: stReferral(stPerpetua), Consent: stConsent(stPerpetua, parser.BasisBestInterest)},
-			OutcomeReview, CaseInReview, false, true, 0},
-		{"ignore auto reply", &parser.Submission{AutoReply: true, From: "postmaster@example.org"}, OutcomeIgnore, "", false, false, 0},
+			register.OutcomeReview, CaseInReview, false, true, 0},
+		{"ignore auto reply", &parser.Submission{AutoReply: true, From: "postmaster@example.org"}, register.OutcomeIgnore, "", false, false, 0},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -299,8 +300,11 @@ func testIdempotent(t *testing.T, newDB stDB) {
 		first := stApply(t, s, in)
 		before := stCounts(t, s)
 		called := false
-		again, err := s.Apply(ctx, in, func(CaseForms) Decision { called = true; return Decision{Outcome: OutcomeQuery} },
-			func(CaseInfo, Decision) []OutboxMessage { called = true; return nil })
+		again, err := s.Apply(ctx, in, func(register.CaseForms) register.Decision {
+			called = true
+			return register.Decision{Outcome: register.OutcomeQuery}
+		},
+			func(CaseInfo, register.Decision) []OutboxMessage { called = true; return nil })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -332,7 +336,7 @@ func testIdempotent(t *testing.T, newDB stDB) {
 	in.Raw = append([]byte("X-Redelivered: yes\r\n"), in.Raw...)
 	in.Hash = "redelivered-" + in.Hash[:20]
 	before := stCounts(t, s)
-	if a := stApply(t, s, in); !a.Duplicate || a.SameBytes || a.Decision.Outcome != OutcomeQuery {
+	if a := stApply(t, s, in); !a.Duplicate || a.SameBytes || a.Decision.Outcome != register.OutcomeQuery {
 		t.Fatalf("re-delivery: %+v", a)
 	}
 	if after := stCounts(t, s); !reflect.DeepEqual(before, after) {
@@ -387,19 +391,19 @@ func testReplyJoinsCase(t *testing.T, newDB stDB) {
 	}
 	reply := &parser.Submission{InReplyTo: []string{q.MessageID}, References: []string{"ref-1@example.org", q.MessageID},
 		Consent: stConsent(stQuillon, parser.BasisParental)}
-	var seen CaseForms
+	var seen register.CaseForms
 	var composed CaseInfo
-	a, err := s.Apply(ctx, stMessage("reply-1@example.org", reply), func(earlier CaseForms) Decision {
+	a, err := s.Apply(ctx, stMessage("reply-1@example.org", reply), func(earlier register.CaseForms) register.Decision {
 		seen = earlier
 		return stRules(reply)(earlier)
-	}, func(c CaseInfo, d Decision) []OutboxMessage {
+	}, func(c CaseInfo, d register.Decision) []OutboxMessage {
 		composed = c
 		return stCompose(reply)(c, d)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Case.ID != first.Case.ID || a.Case.Created || a.Decision.Outcome != OutcomeRegister || a.RecordID == 0 {
+	if a.Case.ID != first.Case.ID || a.Case.Created || a.Decision.Outcome != register.OutcomeRegister || a.RecordID == 0 {
 		t.Fatalf("reply applied as %+v, want a register on case %s", a, first.Case.Ref)
 	}
 	if composed.Queries != 1 || composed.Ref != first.Case.Ref || first.Case.Queries != 0 {
@@ -427,7 +431,7 @@ func testReplyJoinsCase(t *testing.T, newDB stDB) {
 	byRef := &parser.Submission{CaseRef: strings.ToLower(second.Case.Ref), Subject: "Re: [" + second.Case.Ref + "]",
 		Consent: stConsent(stPerpetua, parser.BasisParental)}
 	a = stApply(t, s, stMessage("fresh-3@example.org", byRef))
-	if a.Case.ID != second.Case.ID || a.Decision.Outcome != OutcomeRegister {
+	if a.Case.ID != second.Case.ID || a.Decision.Outcome != register.OutcomeRegister {
 		t.Fatalf("email quoting %s applied as %+v", second.Case.Ref, a)
 	}
 	// An unknown reference starts a new case.
@@ -500,7 +504,7 @@ func testReferenceSequence(t *testing.T, newDB stDB) {
 	// A transaction that fails after the reference was taken: compose
 	// returns an email with no recipient.
 	in := query("seq-2@x", 2026)
-	_, err := s.Apply(ctx, in, stRules(in.Submission), func(CaseInfo, Decision) []OutboxMessage {
+	_, err := s.Apply(ctx, in, stRules(in.Submission), func(CaseInfo, register.Decision) []OutboxMessage {
 		return []OutboxMessage{{Kind: "query", MessageID: "q@x"}}
 	})
 	if err == nil {
@@ -509,7 +513,7 @@ func testReferenceSequence(t *testing.T, newDB stDB) {
 	// One whose context is cancelled mid-way.
 	cctx, cancel := context.WithCancel(ctx)
 	in = query("seq-3@x", 2026)
-	_, err = s.Apply(cctx, in, stRules(in.Submission), func(c CaseInfo, d Decision) []OutboxMessage {
+	_, err = s.Apply(cctx, in, stRules(in.Submission), func(c CaseInfo, d register.Decision) []OutboxMessage {
 		cancel()
 		return stCompose(in.Submission)(c, d)
 	})
@@ -637,7 +641,7 @@ func testFailureAndQuarantine(t *testing.T, newDB stDB) {
 		t.Fatal(err)
 	}
 	a := stApply(t, s, in)
-	if a.Duplicate || a.Decision.Outcome != OutcomeRegister {
+	if a.Duplicate || a.Decision.Outcome != register.OutcomeRegister {
 		t.Fatalf("reprocessed: %+v", a)
 	}
 	var chunks int
@@ -711,7 +715,7 @@ func testWithdrawal(t *testing.T, newDB stDB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.State != RecordWithdrawn || r.FirstNames != "" || r.NHSNumber != "" || len(r.Referral) != 0 || r.WithdrawnAt == nil ||
+	if r.State != register.RecordWithdrawn || r.FirstNames != "" || r.NHSNumber != "" || len(r.Referral) != 0 || r.WithdrawnAt == nil ||
 		r.WithdrawnBy != "coord.al" || len(r.Referrals) != 1 || r.Referrals[0].State != CaseWithdrawn || r.RAGHistory[0].Why != "" {
 		t.Fatalf("withdrawn record %+v", r)
 	}

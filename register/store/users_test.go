@@ -1,4 +1,4 @@
-package register
+package store
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"dsr-intake/parser"
+	"dsr-intake/register"
 )
 
 // The users, sessions, review actions and dashboard run on both databases,
@@ -171,7 +172,7 @@ func stReviewCase(t *testing.T, s *Store, c stChild, id string) (Applied, Review
 	t.Helper()
 	sub := &parser.Submission{Referral: stReferral(c), Consent: stConsent(c, parser.BasisBestInterest)}
 	a := stApply(t, s, stMessage(id, sub))
-	if a.Decision.Outcome != OutcomeReview {
+	if a.Decision.Outcome != register.OutcomeReview {
 		t.Fatalf("outcome %s, want review", a.Decision.Outcome)
 	}
 	items, err := s.ReviewQueue(context.Background(), ReviewFilter{CaseID: a.Case.ID})
@@ -198,7 +199,7 @@ func testRegisterCase(t *testing.T, o Options) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.NHSNumber != stQuillon.NHS || rec.State != RecordActive {
+	if rec.NHSNumber != stQuillon.NHS || rec.State != register.RecordActive {
 		t.Errorf("record %+v", rec)
 	}
 	c, err := s.Case(ctx, a.Case.ID, "alice")
@@ -295,7 +296,7 @@ func testConfirmWithdrawal(t *testing.T, o Options) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.State != RecordWithdrawn || rec.NHSNumber != "" {
+	if rec.State != register.RecordWithdrawn || rec.NHSNumber != "" {
 		t.Errorf("record after withdrawal %+v", rec)
 	}
 	c, err := s.Case(ctx, wd.Case.ID, "alice")
