@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"dsr-intake/internal/harness"
 	"dsr-intake/parser"
 	"dsr-intake/register"
 	"dsr-intake/register/store"
@@ -64,7 +65,7 @@ func uniqueCopy(raw []byte, id string) []byte {
 
 // daemonConfig writes a configuration for the dsr binary against the test
 // Dovecot and SMTP sink.
-func daemonConfig(t *testing.T, dc *dovecotServer, sink *smtpSink, dir string) string {
+func daemonConfig(t *testing.T, dc *harness.Dovecot, sink *harness.SMTPSink, dir string) string {
 	t.Helper()
 	write := func(name, content string) string {
 		p := filepath.Join(dir, name)
@@ -128,8 +129,8 @@ func TestCrashRecoveryDovecot(t *testing.T) {
 		t.Skip("crash test: skipped with -short")
 	}
 	bin := buildDSR(t)
-	dc := startDovecot(t)
-	sink := startSMTPSink(t)
+	dc := harness.NewDovecot(t)
+	sink := harness.NewSMTPSink(t)
 	dir := t.TempDir()
 	cfgPath := daemonConfig(t, dc, sink, dir)
 
@@ -138,7 +139,7 @@ func TestCrashRecoveryDovecot(t *testing.T) {
 	wantFolder := map[string]string{} // Message-ID -> folder
 	folderOf := map[string]string{"register": "Processed", "query": "Queried", "review": "Review", "ignore": "Ignored"}
 	wantQueries := 0
-	c := dc.client(t)
+	c := dc.Client(t)
 	for i := 0; i < total; i++ {
 		name := names[i%len(names)]
 		id := fmt.Sprintf("crash-%03d@test.example", i)

@@ -10,13 +10,13 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/emersion/go-imap/v2"
 	"github.com/robfig/cron/v3"
 
+	"dsr-intake/intake/mailbox"
+	"dsr-intake/intake/outbox"
 	"dsr-intake/parser"
 	"dsr-intake/register"
 	"dsr-intake/register/store"
@@ -31,9 +31,9 @@ import (
 // next run sees the message again, recognises it by its content hash and
 // only moves it. Neither \Seen nor keywords are used.
 type Daemon struct {
-	IMAP            IMAPConfig
+	IMAP            mailbox.IMAPConfig
 	Pipeline        *Pipeline
-	Sender          *Sender // optional: kicked after each sync
+	Sender          *outbox.Sender // optional: kicked after each sync
 	Store           *store.Store
 	MaxMessageBytes int64         // larger messages are quarantined unread
 	MaxAttempts     int           // pipeline failures before quarantine
@@ -47,65 +47,6 @@ type Daemon struct {
 	Now             func() time.Time
 	// OnProcessed, when set, is told of every message handled (progress).
 	OnProcessed func(register.Outcome)
-}
-
-// Health is what the watchdog, the metrics and /healthz know of the
-// intake. It is safe for concurrent use.
-type Health struct {
-	mu          sync.Mutex
-	lastFetchOK time.Time
-	connected   bool
-	quarantined int
-	processed   map[register.Outcome]int
-}
-
-// FetchOK records a successful look at the mailbox.
-func (h *Health) FetchOK(t time.Time) {
-	h.mu.Lock()
-	h.lastFetchOK = t
-	h.connected = true
-	h.mu.Unlock()
-}
-
-// Disconnected records a lost connection.
-func (h *Health) Disconnected() {
-	h.mu.Lock()
-	h.connected = false
-	h.mu.Unlock()
-}
-
-func (h *Health) count(o register.Outcome) {
-	h.mu.Lock()
-	if h.processed == nil {
-		h.processed = map[register.Outcome]int{}
-	}
-	h.processed[o]++
-	h.mu.Unlock()
-}
-
-func (h *Health) quarantine() {
-	h.mu.Lock()
-	h.quarantined++
-	h.mu.Unlock()
-}
-
-// HealthSnapshot is a copy of the health figures.
-type HealthSnapshot struct {
-	LastFetchOK time.Time
-	Connected   bool
-	Quarantined int
-	Processed   map[register.Outcome]int
-}
-
-// Snapshot copies the figures.
-func (h *Health) Snapshot() HealthSnapshot {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	p := make(map[register.Outcome]int, len(h.processed))
-	for k, v := range h.processed {
-		p[k] = v
-	}
-	return HealthSnapshot{LastFetchOK: h.lastFetchOK, Connected: h.connected, Quarantined: h.quarantined, Processed: p}
 }
 
 // Run watches the mailbox until ctx ends. When ctx ends during a message,
@@ -144,10 +85,10 @@ func (d *Daemon) watch(ctx context.Context, lock *store.MailboxLock, attempt *in
 		if !lock.Held(ctx) {
 			return errLockLost
 		}
-		mb, err := DialIMAP(ctx, d.IMAP)
+		mb, err := mailbox.DialIMAP(ctx, d.IMAP)
 		if err != nil {
 			d.Health.Disconnected()
-			wait := Backoff(*attempt)
+			wait := mailbox.Backoff(*attempt)
 			*attempt++
 			d.Log.Warn("imap connect failed", "err", err, "retry_in", wait.Round(time.Second))
 			sleep(ctx, wait)
@@ -163,7 +104,7 @@ func (d *Daemon) watch(ctx context.Context, lock *store.MailboxLock, attempt *in
 		if errors.Is(err, errLockLost) {
 			return err
 		}
-		wait := Backoff(*attempt)
+		wait := mailbox.Backoff(*attempt)
 		*attempt++
 		d.Log.Warn("imap connection lost", "err", err, "retry_in", wait.Round(time.Second))
 		sleep(ctx, wait)
@@ -173,7 +114,7 @@ func (d *Daemon) watch(ctx context.Context, lock *store.MailboxLock, attempt *in
 
 // lockName identifies the watched mailbox across daemons.
 func (d *Daemon) lockName() string {
-	return d.IMAP.Username + "@" + d.IMAP.Addr + "/" + d.IMAP.mailbox()
+	return d.IMAP.Username + "@" + d.IMAP.Addr + "/" + d.IMAP.MailboxName()
 }
 
 // RunOnce processes what is in the mailbox now, then returns. It refuses
@@ -188,7 +129,7 @@ func (d *Daemon) RunOnce(ctx context.Context) error {
 		return errors.New("another daemon is watching this mailbox: stop it first, or let it do the work")
 	}
 	defer lock.Release()
-	mb, err := DialIMAP(ctx, d.IMAP)
+	mb, err := mailbox.DialIMAP(ctx, d.IMAP)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
@@ -199,7 +140,7 @@ func (d *Daemon) RunOnce(ctx context.Context) error {
 	return d.Sync(ctx, mb)
 }
 
-func (d *Daemon) serve(ctx context.Context, mb *Mailbox, lock *store.MailboxLock) error {
+func (d *Daemon) serve(ctx context.Context, mb *mailbox.Mailbox, lock *store.MailboxLock) error {
 	if err := mb.EnsureFolders(ctx); err != nil {
 		return err
 	}
@@ -237,7 +178,7 @@ func (d *Daemon) serve(ctx context.Context, mb *Mailbox, lock *store.MailboxLock
 // moved only after its decision is committed and durable (Store.Barrier),
 // so a crash anywhere leaves it in the inbox or decided, never lost or
 // decided twice.
-func (d *Daemon) Sync(ctx context.Context, mb *Mailbox) error {
+func (d *Daemon) Sync(ctx context.Context, mb *mailbox.Mailbox) error {
 	d.defaults()
 	infos, err := mb.List(ctx)
 	if err != nil {
@@ -332,7 +273,7 @@ func (d *Daemon) Sync(ctx context.Context, mb *Mailbox) error {
 		// connection before the messages in hand are moved): the rest of
 		// the batch is read and dropped, to stay in the inbox.
 		fetchCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
-		err := mb.FetchEach(fetchCtx, run, d.MaxMessageBytes, func(f Fetched) error {
+		err := mb.FetchEach(fetchCtx, run, d.MaxMessageBytes, func(f mailbox.Fetched) error {
 			if stop() {
 				return errStopFetch
 			}
@@ -357,7 +298,7 @@ func (d *Daemon) Sync(ctx context.Context, mb *Mailbox) error {
 		}
 		for _, uid := range tooLarge {
 			// The server's size was wrong: quarantine it unread.
-			if err := d.oversize(ctx, mb, MessageInfo{UID: uid, Size: d.MaxMessageBytes + 1}, d.location(mb, uid)); err != nil {
+			if err := d.oversize(ctx, mb, mailbox.MessageInfo{UID: uid, Size: d.MaxMessageBytes + 1}, d.location(mb, uid)); err != nil {
 				fetchErr = err
 				abandon.Store(true)
 				break
@@ -402,7 +343,7 @@ type syncStages struct {
 
 // inHand is a fetched message being parsed.
 type inHand struct {
-	info   MessageInfo
+	info   mailbox.MessageInfo
 	loc    Location
 	raw    []byte
 	hash   string
@@ -436,15 +377,15 @@ const inHandBytes = 32 << 20
 // errStopFetch ends a batch's fetch early when the sync is stopping.
 var errStopFetch = errors.New("sync stopping")
 
-func (d *Daemon) location(mb *Mailbox, uid uint32) Location {
-	return Location{Mailbox: d.IMAP.mailbox(), UIDValidity: mb.UIDValidity(), UID: uid}
+func (d *Daemon) location(mb *mailbox.Mailbox, uid uint32) Location {
+	return Location{Mailbox: d.IMAP.MailboxName(), UIDValidity: mb.UIDValidity(), UID: uid}
 }
 
 // startParse looks a fetched message up and, unless it was decided
 // before, starts parsing it, beside the committer: on PostgreSQL the look-up
 // is a round trip the committer need not wait for.
-func (d *Daemon) startParse(ctx context.Context, mb *Mailbox, f Fetched) *inHand {
-	j := &inHand{info: MessageInfo{UID: f.UID, Size: int64(len(f.Raw))}, loc: d.location(mb, f.UID),
+func (d *Daemon) startParse(ctx context.Context, mb *mailbox.Mailbox, f mailbox.Fetched) *inHand {
+	j := &inHand{info: mailbox.MessageInfo{UID: f.UID, Size: int64(len(f.Raw))}, loc: d.location(mb, f.UID),
 		raw: f.Raw, hash: parser.Hash(f.Raw), done: make(chan struct{})}
 	go func() {
 		defer close(j.done)
@@ -580,7 +521,7 @@ func (b *moveBatch) add(uid uint32, hash, folder string) {
 
 // flushMoves moves the batch, one UID MOVE per folder on a server with
 // MOVE, and empties it.
-func (d *Daemon) flushMoves(ctx context.Context, mb *Mailbox, b *moveBatch) error {
+func (d *Daemon) flushMoves(ctx context.Context, mb *mailbox.Mailbox, b *moveBatch) error {
 	if b.n == 0 {
 		return nil
 	}
@@ -594,7 +535,7 @@ func (d *Daemon) flushMoves(ctx context.Context, mb *Mailbox, b *moveBatch) erro
 	}
 	for _, folder := range b.folders {
 		ms := b.byFolder[folder]
-		if len(ms) == 1 || !mb.caps.Has(imap.CapMove) {
+		if len(ms) == 1 || !mb.CanMove() {
 			for _, m := range ms {
 				if err := d.move(work, mb, m.uid, m.hash, folder); err != nil {
 					return err
@@ -602,24 +543,11 @@ func (d *Daemon) flushMoves(ctx context.Context, mb *Mailbox, b *moveBatch) erro
 			}
 			continue
 		}
-		var set imap.UIDSet
-		for _, m := range ms {
-			set.AddNum(imap.UID(m.uid))
+		uids := make([]uint32, len(ms))
+		for i, m := range ms {
+			uids[i] = m.uid
 		}
-		moveAll := func() error {
-			return mb.do(work, fmt.Sprintf("move %d messages to %q", len(ms), folder), func() error {
-				_, err := mb.c.Move(set, folder).Wait()
-				return err
-			})
-		}
-		err := moveAll()
-		if err != nil && needsCreate(err) {
-			if cerr := mb.create(work, folder); cerr != nil {
-				err = fmt.Errorf("%w; then %w", err, cerr)
-			} else {
-				err = moveAll()
-			}
-		}
+		err := mb.MoveAll(work, uids, folder)
 		if err != nil {
 			// The decisions are committed: the next sync moves them.
 			d.Log.Error("move failed", "messages", len(ms), "folder", folder, "err", err)
@@ -640,7 +568,7 @@ func (d *Daemon) flushMoves(ctx context.Context, mb *Mailbox, b *moveBatch) erro
 // failed records a message the pipeline failed on and says whether it is
 // now quarantined (to be moved to the quarantine folder); otherwise it
 // stays in the inbox to be tried again at the next sync.
-func (d *Daemon) failed(ctx context.Context, info MessageInfo, loc Location, raw []byte, hash string, cause error) (quarantined bool, err error) {
+func (d *Daemon) failed(ctx context.Context, info mailbox.MessageInfo, loc Location, raw []byte, hash string, cause error) (quarantined bool, err error) {
 	in := store.Incoming{Hash: hash, Mailbox: loc.Mailbox, UIDValidity: loc.UIDValidity, UID: loc.UID, Raw: raw, ReceivedAt: d.now()}
 	attempts, err := d.Store.RecordFailure(ctx, in, cause.Error())
 	if err != nil {
@@ -663,11 +591,11 @@ func (d *Daemon) failed(ctx context.Context, info MessageInfo, loc Location, raw
 // oversize quarantines a message too large to read, without holding it:
 // it is streamed through the hash (for its identity) keeping only the
 // header, and its sender gets one short notice.
-func (d *Daemon) oversize(ctx context.Context, mb *Mailbox, info MessageInfo, loc Location) error {
+func (d *Daemon) oversize(ctx context.Context, mb *mailbox.Mailbox, info mailbox.MessageInfo, loc Location) error {
 	h := sha256.New()
 	head := &headCapture{max: 64 << 10}
 	if _, err := mb.Fetch(ctx, info.UID, io.MultiWriter(h, head), 1<<40); err != nil {
-		if errors.Is(err, ErrNoMessage) {
+		if errors.Is(err, mailbox.ErrNoMessage) {
 			return nil
 		}
 		return fmt.Errorf("fetch oversize uid %d: %w", info.UID, err)
@@ -692,7 +620,7 @@ func (d *Daemon) oversize(ctx context.Context, mb *Mailbox, info MessageInfo, lo
 		if err := d.Store.Quarantine(ctx, hash, why); err != nil {
 			return err
 		}
-		if sub != nil && !sub.AutoReply && !sub.List && sub.From != "" && !d.Pipeline.Composer.own(sub.From) {
+		if sub != nil && !sub.AutoReply && !sub.List && sub.From != "" && !d.Pipeline.Composer.Own(sub.From) {
 			if _, err := d.Store.Enqueue(ctx, d.Pipeline.Composer.Oversize(replyAddress(sub), sub.MessageID, int(d.MaxMessageBytes>>20))); err != nil {
 				return err
 			}
@@ -706,9 +634,9 @@ func (d *Daemon) oversize(ctx context.Context, mb *Mailbox, info MessageInfo, lo
 	return d.move(ctx, mb, info.UID, hash, mb.Folders().Quarantine)
 }
 
-func (d *Daemon) move(ctx context.Context, mb *Mailbox, uid uint32, hash, folder string) error {
+func (d *Daemon) move(ctx context.Context, mb *mailbox.Mailbox, uid uint32, hash, folder string) error {
 	if err := mb.Move(ctx, uid, folder); err != nil {
-		if errors.Is(err, ErrNoMessage) {
+		if errors.Is(err, mailbox.ErrNoMessage) {
 			return nil
 		}
 		// The decision is committed: the next sync moves it.
@@ -722,7 +650,7 @@ func (d *Daemon) move(ctx context.Context, mb *Mailbox, uid uint32, hash, folder
 }
 
 func (d *Daemon) folderFor(o register.Outcome, duplicate bool) string {
-	f := d.IMAP.Folders.withDefaults()
+	f := d.IMAP.Folders.WithDefaults()
 	if duplicate {
 		return f.Ignored
 	}
@@ -791,13 +719,6 @@ func (d *Daemon) now() time.Time {
 		return d.Now()
 	}
 	return time.Now()
-}
-
-func (c IMAPConfig) mailbox() string {
-	if c.Mailbox == "" {
-		return "INBOX"
-	}
-	return c.Mailbox
 }
 
 func sleep(ctx context.Context, d time.Duration) {

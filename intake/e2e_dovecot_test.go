@@ -20,6 +20,9 @@ import (
 
 	"github.com/emersion/go-message/mail"
 
+	"dsr-intake/intake/mailbox"
+	"dsr-intake/intake/outbox"
+	"dsr-intake/internal/harness"
 	"dsr-intake/parser"
 	"dsr-intake/register"
 	"dsr-intake/register/store"
@@ -30,18 +33,18 @@ var e2eClock = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 
 type e2e struct {
 	logs     *syncBuffer // everything the intake logged, to scan for personal data
-	dc       *dovecotServer
-	sink     *smtpSink
+	dc       *harness.Dovecot
+	sink     *harness.SMTPSink
 	store    *store.Store
 	daemon   *Daemon
-	sender   *Sender
-	composer *Composer
+	sender   *outbox.Sender
+	composer *outbox.Composer
 }
 
 func newE2E(t *testing.T) *e2e {
 	t.Helper()
-	dc := startDovecot(t)
-	sink := startSMTPSink(t)
+	dc := harness.NewDovecot(t)
+	sink := harness.NewSMTPSink(t)
 	keys, err := store.GenerateKeyring()
 	if err != nil {
 		t.Fatal(err)
@@ -54,13 +57,13 @@ func newE2E(t *testing.T) *e2e {
 	}
 	t.Cleanup(func() { store.Close() })
 	logs := &syncBuffer{}
-	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, tWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	composer := &Composer{From: "bromley.dsr@nhs.net", FromName: "Bromley DSR", SecureDomains: []string{"nhs.net", "gov.uk"}}
+	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, harness.TestWriter{T: t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	composer := &outbox.Composer{From: "bromley.dsr@nhs.net", FromName: "Bromley DSR", SecureDomains: []string{"nhs.net", "gov.uk"}}
 	pipeline := &Pipeline{Parser: parser.New(parser.Options{}), Store: store, Composer: composer, Log: log,
 		MaxQueriesPerCase: 5, MaxQueriesPerSender: 20, Now: func() time.Time { return e2eClock }}
-	sender := &Sender{Store: store, Composer: composer, SMTP: sink.Config(TLSStartTLS), Log: log,
+	sender := &outbox.Sender{Store: store, Composer: composer, SMTP: sinkConfig(sink, mailbox.TLSStartTLS), Log: log,
 		Now: func() time.Time { return e2eClock }}
-	imapCfg := dc.Config(TLSImplicit)
+	imapCfg := dovecotConfig(dc, mailbox.TLSImplicit)
 	imapCfg.Logger = log
 	d := &Daemon{IMAP: imapCfg, Pipeline: pipeline, Sender: sender, Store: store, Log: log, MaxAttempts: 2}
 	return &e2e{logs: logs, dc: dc, sink: sink, store: store, daemon: d, sender: sender, composer: composer}
@@ -155,7 +158,7 @@ func TestIntakeEndToEndDovecot(t *testing.T) {
 		}
 	}
 	for _, m := range e.dc.Messages(t, "Processed") {
-		if m.has(`\Seen`) {
+		if m.Has(`\Seen`) {
 			t.Error("a processed message was marked read: the intake must only peek")
 		}
 	}

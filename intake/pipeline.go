@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"dsr-intake/intake/outbox"
 	"dsr-intake/parser"
 	"dsr-intake/register"
 	"dsr-intake/register/store"
@@ -18,7 +19,7 @@ import (
 type Pipeline struct {
 	Parser   *parser.Parser
 	Store    *store.Store
-	Composer *Composer
+	Composer *outbox.Composer
 	Trust    Trust
 	// MaxQueriesPerCase and MaxQueriesPerSender (per day) stop mail loops
 	// with a referrer's system; zero means no limit.

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"dsr-intake/intake"
+	"dsr-intake/intake/outbox"
 	"dsr-intake/parser"
 	"dsr-intake/register"
 	"dsr-intake/register/store"
@@ -91,7 +92,7 @@ func newFixture(t *testing.T, fo fixtureOptions) *fixture {
 	}
 	t.Cleanup(func() { db.Close() })
 	today := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	composer := &intake.Composer{From: "dsr@bromley.nhs.uk", FromName: "Bromley DSR", SecureDomains: []string{"nhs.net", "nhs.uk"}}
+	composer := &outbox.Composer{From: "dsr@bromley.nhs.uk", FromName: "Bromley DSR", SecureDomains: []string{"nhs.net", "nhs.uk"}}
 	pipeline := &intake.Pipeline{Parser: parser.New(parser.Options{}), Store: db, Composer: composer, Log: log,
 		Now: func() time.Time { return today }}
 	f := &fixture{store: db, clock: &clock{}, cases: map[string]int64{}, records: map[string]int64{}}

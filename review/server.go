@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"dsr-intake/intake"
+	"dsr-intake/intake/outbox"
 	"dsr-intake/parser"
 	"dsr-intake/register/store"
 )
@@ -49,7 +50,7 @@ type Options struct {
 	Health func() intake.HealthSnapshot
 	// Composer drafts the query a coordinator edits before sending.
 	// Required for the send-a-query action.
-	Composer *intake.Composer
+	Composer *outbox.Composer
 	// Parser reads the stored emails of a case (thread, attachments, the
 	// query draft); nil means parser.New with the defaults.
 	Parser *parser.Parser
@@ -68,7 +69,7 @@ type Server struct {
 	idle     time.Duration
 	maxAge   time.Duration
 	health   func() intake.HealthSnapshot
-	composer *intake.Composer
+	composer *outbox.Composer
 	parser   *parser.Parser
 	pipeline *intake.Pipeline
 	now      func() time.Time

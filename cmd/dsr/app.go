@@ -15,6 +15,8 @@ import (
 
 	"dsr-intake/config"
 	"dsr-intake/intake"
+	"dsr-intake/intake/mailbox"
+	"dsr-intake/intake/outbox"
 	"dsr-intake/register/store"
 	"dsr-intake/review"
 )
@@ -25,11 +27,11 @@ type app struct {
 	log    *slog.Logger
 	store  *store.Store
 	daemon *intake.Daemon
-	sender *intake.Sender
+	sender *outbox.Sender
 	pages  http.Handler // the review pages with /metrics, /healthz, /readyz
 	// composer writes the intake's emails; shared by the pipeline, the
 	// sender, the pages and the scheduler.
-	composer *intake.Composer
+	composer *outbox.Composer
 }
 
 // newLogger writes log/slog records as text or JSON. Records carry case
@@ -74,7 +76,7 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stor
 }
 
 // authenticator builds the IMAP or SMTP login from its section.
-func authenticator(ctx context.Context, section, kind string, password config.Secret, o config.OAuth2) (intake.Authenticator, error) {
+func authenticator(ctx context.Context, section, kind string, password config.Secret, o config.OAuth2) (mailbox.Authenticator, error) {
 	switch kind {
 	case "none":
 		return nil, nil
@@ -83,22 +85,22 @@ func authenticator(ctx context.Context, section, kind string, password config.Se
 		if err != nil {
 			return nil, fmt.Errorf("%s.password: %w", section, err)
 		}
-		return intake.PasswordAuth(pw), nil
+		return mailbox.PasswordAuth(pw), nil
 	case "xoauth2":
 		ts, err := tokenSource(ctx, section, o)
 		if err != nil {
 			return nil, err
 		}
-		return intake.XOAuth2Auth(ts), nil
+		return mailbox.XOAuth2Auth(ts), nil
 	}
 	return nil, fmt.Errorf("%s.auth: %q is not password, xoauth2 or none", section, kind)
 }
 
 func tokenSource(ctx context.Context, section string, o config.OAuth2) (oauth2.TokenSource, error) {
 	if len(o.Command) > 0 {
-		return intake.CommandTokenSource(o.Command), nil
+		return mailbox.CommandTokenSource(o.Command), nil
 	}
-	mo := intake.MicrosoftOAuth{Tenant: o.Tenant, ClientID: o.ClientID, TokenURL: o.TokenURL, Scopes: o.Scopes}
+	mo := mailbox.MicrosoftOAuth{Tenant: o.Tenant, ClientID: o.ClientID, TokenURL: o.TokenURL, Scopes: o.Scopes}
 	if o.RefreshToken.IsSet() {
 		rt, err := o.RefreshToken.Read()
 		if err != nil {
@@ -113,7 +115,7 @@ func tokenSource(ctx context.Context, section string, o config.OAuth2) (oauth2.T
 		}
 		mo.ClientSecret = cs
 	}
-	ts, err := intake.MicrosoftTokenSource(ctx, mo)
+	ts, err := mailbox.MicrosoftTokenSource(ctx, mo)
 	if err != nil {
 		return nil, fmt.Errorf("%s.oauth2: %w", section, err)
 	}
@@ -153,10 +155,10 @@ func newApp(ctx context.Context, cfg *config.Config, logw io.Writer, web bool) (
 	}
 	f := cfg.IMAP.Folders
 	a.daemon = &intake.Daemon{
-		IMAP: intake.IMAPConfig{
-			Addr: cfg.IMAP.Addr, TLS: intake.TLSMode(cfg.IMAP.TLS), CAFile: cfg.IMAP.CAFile, ServerName: cfg.IMAP.ServerName,
+		IMAP: mailbox.IMAPConfig{
+			Addr: cfg.IMAP.Addr, TLS: mailbox.TLSMode(cfg.IMAP.TLS), CAFile: cfg.IMAP.CAFile, ServerName: cfg.IMAP.ServerName,
 			Username: cfg.IMAP.Username, Auth: imapAuth, Mailbox: cfg.IMAP.Mailbox,
-			Folders: intake.Folders{Processed: f.Processed, Queried: f.Queried, Review: f.Review, Ignored: f.Ignored, Quarantine: f.Quarantine},
+			Folders: mailbox.Folders{Processed: f.Processed, Queried: f.Queried, Review: f.Review, Ignored: f.Ignored, Quarantine: f.Quarantine},
 			Logger:  log.With("component", "imap"),
 		},
 		Pipeline: pipeline, Store: db,
@@ -170,9 +172,9 @@ func newApp(ctx context.Context, cfg *config.Config, logw io.Writer, web bool) (
 		if err != nil {
 			return nil, err
 		}
-		a.sender = &intake.Sender{
+		a.sender = &outbox.Sender{
 			Store: db, Composer: composer,
-			SMTP: intake.SMTPConfig{Addr: cfg.SMTP.Addr, TLS: intake.TLSMode(cfg.SMTP.TLS), CAFile: cfg.SMTP.CAFile,
+			SMTP: outbox.SMTPConfig{Addr: cfg.SMTP.Addr, TLS: mailbox.TLSMode(cfg.SMTP.TLS), CAFile: cfg.SMTP.CAFile,
 				ServerName: cfg.SMTP.ServerName, Username: cfg.SMTP.Username, Auth: smtpAuth, HeloName: cfg.SMTP.HeloName},
 			Lease: cfg.SMTP.SendLease.Duration,
 			Log:   log.With("component", "outbox"),

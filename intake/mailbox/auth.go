@@ -1,4 +1,4 @@
-package intake
+package mailbox
 
 import (
 	"context"
@@ -16,10 +16,10 @@ import (
 type Authenticator interface {
 	// String names the method for logs and errors; it never holds a secret.
 	String() string
-	// saslClient returns a client for one login, with a fresh credential.
-	saslClient(ctx context.Context, username string) (sasl.Client, error)
-	// loginFailed tells the authenticator the server refused the credential.
-	loginFailed()
+	// SASLClient returns a client for one login, with a fresh credential.
+	SASLClient(ctx context.Context, username string) (sasl.Client, error)
+	// LoginFailed tells the authenticator the server refused the credential.
+	LoginFailed()
 	imapLogin(ctx context.Context, c *imapclient.Client, username string) error
 }
 
@@ -32,11 +32,11 @@ type passwordAuth struct{ password string }
 
 func (passwordAuth) String() string { return "password" }
 
-func (a passwordAuth) saslClient(_ context.Context, username string) (sasl.Client, error) {
+func (a passwordAuth) SASLClient(_ context.Context, username string) (sasl.Client, error) {
 	return sasl.NewPlainClient("", username, a.password), nil
 }
 
-func (passwordAuth) loginFailed() {}
+func (passwordAuth) LoginFailed() {}
 
 func (a passwordAuth) imapLogin(ctx context.Context, c *imapclient.Client, username string) error {
 	caps := c.Caps()
@@ -56,7 +56,7 @@ func runBounded(ctx context.Context, c *imapclient.Client, f func() error) error
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 	if err := f(); err != nil {
-		return ctxErr(ctx, err)
+		return ContextError(ctx, err)
 	}
 	return nil
 }
@@ -66,12 +66,12 @@ func imapSASLLogin(ctx context.Context, a Authenticator, mech string, c *imapcli
 	if !c.Caps().Has(imap.AuthCap(mech)) {
 		return fmt.Errorf("server does not offer AUTH=%s", mech)
 	}
-	cl, err := a.saslClient(ctx, username)
+	cl, err := a.SASLClient(ctx, username)
 	if err != nil {
 		return err
 	}
 	if err := runBounded(ctx, c, func() error { return c.Authenticate(cl) }); err != nil {
-		a.loginFailed()
+		a.LoginFailed()
 		if xc, ok := cl.(*xoauth2Client); ok && xc.serverErr != "" {
 			return fmt.Errorf("%w (server: %s)", err, xc.serverErr)
 		}

@@ -1,4 +1,4 @@
-package intake
+package mailbox
 
 import (
 	"bytes"
@@ -10,13 +10,15 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+
+	"dsr-intake/internal/harness"
 )
 
 func TestDovecotLogin(t *testing.T) {
-	d := startDovecot(t)
+	d := harness.NewDovecot(t)
 	for _, mode := range []TLSMode{TLSImplicit, TLSStartTLS} {
 		t.Run(string(mode), func(t *testing.T) {
-			m := dialTest(t, d.Config(mode))
+			m := dialTest(t, dovecotConfig(d, mode))
 			if m.UIDValidity() == 0 {
 				t.Error("UIDValidity is 0 after select")
 			}
@@ -34,7 +36,7 @@ func TestDovecotLogin(t *testing.T) {
 	// not know our self-signed CA.
 	for _, mode := range []TLSMode{TLSImplicit, TLSStartTLS} {
 		t.Run("unknown CA "+string(mode), func(t *testing.T) {
-			cfg := d.Config(mode)
+			cfg := dovecotConfig(d, mode)
 			cfg.CAFile = ""
 			m, err := DialIMAP(context.Background(), cfg)
 			if err == nil {
@@ -48,7 +50,7 @@ func TestDovecotLogin(t *testing.T) {
 	}
 
 	t.Run("wrong server name", func(t *testing.T) {
-		cfg := d.Config(TLSImplicit)
+		cfg := dovecotConfig(d, TLSImplicit)
 		cfg.ServerName = "imap.example.org"
 		if m, err := DialIMAP(context.Background(), cfg); err == nil {
 			m.Close()
@@ -60,7 +62,7 @@ func TestDovecotLogin(t *testing.T) {
 		// Plaintext is allowed to loopback (Dovecot, too, treats a
 		// connection from its own host as secured): the demo and
 		// in-process tests use it.
-		cfg := d.Config(TLSInsecure)
+		cfg := dovecotConfig(d, TLSInsecure)
 		cfg.Addr = d.StartTLSAddr
 		m := dialTest(t, cfg)
 		if err := m.Noop(context.Background()); err != nil {
@@ -70,7 +72,7 @@ func TestDovecotLogin(t *testing.T) {
 
 	// Last: Dovecot slows further logins from an address that failed one.
 	t.Run("wrong password", func(t *testing.T) {
-		cfg := d.Config(TLSImplicit)
+		cfg := dovecotConfig(d, TLSImplicit)
 		cfg.Auth = PasswordAuth("not-the-password")
 		_, err := DialIMAP(context.Background(), cfg)
 		if err == nil || !strings.Contains(err.Error(), "login") {
@@ -83,13 +85,13 @@ func TestDovecotLogin(t *testing.T) {
 }
 
 func TestDovecotListFetchPeek(t *testing.T) {
-	d := startDovecot(t)
-	raw1 := testMessage("first referral", 3)
-	raw2 := testMessage("second referral", 40)
+	d := harness.NewDovecot(t)
+	raw1 := harness.Message("first referral", 3)
+	raw2 := harness.Message("second referral", 40)
 	uid1 := d.Append(t, "INBOX", raw1)
 	uid2 := d.Append(t, "INBOX", raw2)
 
-	m := dialTest(t, d.Config(TLSImplicit))
+	m := dialTest(t, dovecotConfig(d, TLSImplicit))
 	ctx := context.Background()
 	list, err := m.List(ctx)
 	if err != nil {
@@ -125,7 +127,7 @@ func TestDovecotListFetchPeek(t *testing.T) {
 	}
 
 	for _, msg := range d.Messages(t, "INBOX") {
-		if msg.has(imap.FlagSeen) {
+		if msg.Has(imap.FlagSeen) {
 			t.Errorf("message %d is \\Seen after Fetch: BODY.PEEK must not mark it read", msg.UID)
 		}
 	}
@@ -186,7 +188,7 @@ func TestDovecotListFetchPeek(t *testing.T) {
 			t.Fatalf("Noop after FetchEach: %v", err)
 		}
 		for _, msg := range d.Messages(t, "INBOX") {
-			if msg.has(imap.FlagSeen) {
+			if msg.Has(imap.FlagSeen) {
 				t.Errorf("message %d is \\Seen after FetchEach", msg.UID)
 			}
 		}
@@ -208,12 +210,12 @@ type failingWriter struct{}
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
 
 func TestDovecotMoveAndFolders(t *testing.T) {
-	d := startDovecot(t)
-	raw := testMessage("to review", 2)
+	d := harness.NewDovecot(t)
+	raw := harness.Message("to review", 2)
 	uid := d.Append(t, "INBOX", raw)
-	keep := d.Append(t, "INBOX", testMessage("stays", 1))
+	keep := d.Append(t, "INBOX", harness.Message("stays", 1))
 
-	m := dialTest(t, d.Config(TLSStartTLS))
+	m := dialTest(t, dovecotConfig(d, TLSStartTLS))
 	ctx := context.Background()
 	if d.Messages(t, "Review") != nil {
 		t.Fatal("Review exists before the test")
@@ -244,7 +246,7 @@ func TestDovecotMoveAndFolders(t *testing.T) {
 	if err := m.EnsureFolders(ctx); err != nil {
 		t.Fatalf("EnsureFolders a second time: %v", err)
 	}
-	c := d.client(t)
+	c := d.Client(t)
 	defer c.Close()
 	folders, err := c.List("", "*", nil).Collect()
 	if err != nil {
@@ -262,11 +264,11 @@ func TestDovecotMoveAndFolders(t *testing.T) {
 }
 
 func TestDovecotWaitForChange(t *testing.T) {
-	d := startDovecot(t)
+	d := harness.NewDovecot(t)
 	ctx := context.Background()
 
 	t.Run("idle wakes on append", func(t *testing.T) {
-		m := dialTest(t, d.Config(TLSImplicit))
+		m := dialTest(t, dovecotConfig(d, TLSImplicit))
 		if !m.caps.Has(imap.CapIdle) {
 			t.Fatal("Dovecot should offer IDLE")
 		}
@@ -274,7 +276,7 @@ func TestDovecotWaitForChange(t *testing.T) {
 	})
 
 	t.Run("poll wakes on append", func(t *testing.T) {
-		cfg := d.Config(TLSImplicit)
+		cfg := dovecotConfig(d, TLSImplicit)
 		cfg.PollInterval = 100 * time.Millisecond
 		m := dialTest(t, cfg)
 		delete(m.caps, imap.CapIdle) // as on a server without IDLE
@@ -282,7 +284,7 @@ func TestDovecotWaitForChange(t *testing.T) {
 	})
 
 	t.Run("idle re-issued", func(t *testing.T) {
-		m := dialTest(t, d.Config(TLSImplicit))
+		m := dialTest(t, dovecotConfig(d, TLSImplicit))
 		m.idleEvery = 150 * time.Millisecond
 		done := make(chan error, 1)
 		go func() { done <- m.WaitForChange(ctx, 20*time.Second) }()
@@ -294,7 +296,7 @@ func TestDovecotWaitForChange(t *testing.T) {
 			t.Fatalf("WaitForChange returned early: %v", err)
 		default:
 		}
-		d.Append(t, "INBOX", testMessage("after re-idle", 1))
+		d.Append(t, "INBOX", harness.Message("after re-idle", 1))
 		select {
 		case err := <-done:
 			if err != nil {
@@ -306,7 +308,7 @@ func TestDovecotWaitForChange(t *testing.T) {
 	})
 
 	t.Run("times out quietly", func(t *testing.T) {
-		m := dialTest(t, d.Config(TLSImplicit))
+		m := dialTest(t, dovecotConfig(d, TLSImplicit))
 		start := time.Now()
 		if err := m.WaitForChange(ctx, 300*time.Millisecond); err != nil {
 			t.Fatalf("WaitForChange with nothing new: %v", err)
@@ -321,7 +323,7 @@ func TestDovecotWaitForChange(t *testing.T) {
 	})
 
 	t.Run("context ends the wait", func(t *testing.T) {
-		m := dialTest(t, d.Config(TLSImplicit))
+		m := dialTest(t, dovecotConfig(d, TLSImplicit))
 		cctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 		defer cancel()
 		err := m.WaitForChange(cctx, time.Minute)
@@ -331,13 +333,13 @@ func TestDovecotWaitForChange(t *testing.T) {
 	})
 }
 
-func waitWakesOnAppend(t *testing.T, d *dovecotServer, m *Mailbox) {
+func waitWakesOnAppend(t *testing.T, d *harness.Dovecot, m *Mailbox) {
 	t.Helper()
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() { done <- m.WaitForChange(context.Background(), 20*time.Second) }()
 	time.Sleep(200 * time.Millisecond)
-	uid := d.Append(t, "INBOX", testMessage("wake up", 1))
+	uid := d.Append(t, "INBOX", harness.Message("wake up", 1))
 	select {
 	case err := <-done:
 		if err != nil {
@@ -363,8 +365,8 @@ func waitWakesOnAppend(t *testing.T, d *dovecotServer, m *Mailbox) {
 }
 
 func TestDovecotRestartSurvived(t *testing.T) {
-	d := startDovecot(t)
-	cfg := d.Config(TLSImplicit)
+	d := harness.NewDovecot(t)
+	cfg := dovecotConfig(d, TLSImplicit)
 	m := dialTest(t, cfg)
 	ctx := context.Background()
 
@@ -401,7 +403,7 @@ func TestDovecotRestartSurvived(t *testing.T) {
 		t.Fatalf("DialIMAP after restart: %v", err)
 	}
 	defer m2.Close()
-	uid := d.Append(t, "INBOX", testMessage("after restart", 1))
+	uid := d.Append(t, "INBOX", harness.Message("after restart", 1))
 	list, err := m2.List(ctx)
 	if err != nil || len(list) != 1 || list[0].UID != uid {
 		t.Fatalf("List after reconnect = %+v, %v", list, err)
@@ -412,10 +414,10 @@ func TestDovecotRestartSurvived(t *testing.T) {
 }
 
 func TestDovecotUIDValidityChange(t *testing.T) {
-	d := startDovecot(t)
+	d := harness.NewDovecot(t)
 	ctx := context.Background()
-	d.Append(t, "DSR", testMessage("first life", 1))
-	cfg := d.Config(TLSImplicit)
+	d.Append(t, "DSR", harness.Message("first life", 1))
+	cfg := dovecotConfig(d, TLSImplicit)
 	cfg.Mailbox = "DSR"
 	m := dialTest(t, cfg)
 	before := m.UIDValidity()
@@ -427,12 +429,12 @@ func TestDovecotUIDValidityChange(t *testing.T) {
 
 	// An administrator deletes and recreates the folder: old UIDs now
 	// name nothing, and the new UIDVALIDITY says so.
-	c := d.client(t)
+	c := d.Client(t)
 	if err := c.Delete("DSR").Wait(); err != nil {
 		t.Fatal(err)
 	}
 	c.Close()
-	uid := d.Append(t, "DSR", testMessage("second life", 1))
+	uid := d.Append(t, "DSR", harness.Message("second life", 1))
 
 	m2 := dialTest(t, cfg)
 	if m2.UIDValidity() == before {

@@ -1,4 +1,4 @@
-package intake
+package mailbox
 
 import (
 	"context"
@@ -51,8 +51,8 @@ func DefaultFolders() Folders {
 	}
 }
 
-// withDefaults fills empty names from DefaultFolders.
-func (f Folders) withDefaults() Folders {
+// WithDefaults fills empty names from DefaultFolders.
+func (f Folders) WithDefaults() Folders {
 	d := DefaultFolders()
 	pick := func(v, def string) string {
 		if v == "" {
@@ -104,6 +104,14 @@ type IMAPConfig struct {
 	// DialTimeout bounds the TCP connect; 30 seconds when zero.
 	DialTimeout time.Duration
 	Logger      *slog.Logger
+}
+
+// MailboxName is the watched mailbox: Mailbox, or INBOX when it is empty.
+func (c IMAPConfig) MailboxName() string {
+	if c.Mailbox == "" {
+		return "INBOX"
+	}
+	return c.Mailbox
 }
 
 // MessageInfo is what List knows of a message without reading it.
@@ -170,7 +178,7 @@ func DialIMAP(ctx context.Context, cfg IMAPConfig) (*Mailbox, error) {
 	}
 	log = log.With("imap", cfg.Addr)
 
-	tlsConf, err := tlsConfig(cfg.Addr, cfg.TLS, cfg.CAFile, cfg.ServerName)
+	tlsConf, err := TLSConfig(cfg.Addr, cfg.TLS, cfg.CAFile, cfg.ServerName)
 	if err != nil {
 		return nil, fmt.Errorf("imap: %w", err)
 	}
@@ -178,7 +186,7 @@ func DialIMAP(ctx context.Context, cfg IMAPConfig) (*Mailbox, error) {
 	m := &Mailbox{
 		cfg:     cfg,
 		log:     log,
-		folders: cfg.Folders.withDefaults(),
+		folders: cfg.Folders.WithDefaults(),
 		newMail: make(chan struct{}, 1),
 
 		idleEvery: idleSegment,
@@ -208,20 +216,20 @@ func DialIMAP(ctx context.Context, cfg IMAPConfig) (*Mailbox, error) {
 		tc := tls.Client(conn, tlsConf)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("imap: tls handshake with %s: %w", cfg.Addr, ctxErr(ctx, err))
+			return nil, fmt.Errorf("imap: tls handshake with %s: %w", cfg.Addr, ContextError(ctx, err))
 		}
 		m.c = imapclient.New(tc, opts)
 	case TLSStartTLS:
 		m.c, err = imapclient.NewStartTLS(conn, opts)
 		if err != nil {
-			return nil, fmt.Errorf("imap: starttls with %s: %w", cfg.Addr, ctxErr(ctx, err))
+			return nil, fmt.Errorf("imap: starttls with %s: %w", cfg.Addr, ContextError(ctx, err))
 		}
 	case TLSInsecure:
 		m.c = imapclient.New(conn, opts)
 	}
 	if err := m.c.WaitGreeting(); err != nil {
 		m.c.Close()
-		return nil, fmt.Errorf("imap: greeting from %s: %w", cfg.Addr, ctxErr(ctx, err))
+		return nil, fmt.Errorf("imap: greeting from %s: %w", cfg.Addr, ContextError(ctx, err))
 	}
 
 	if err := m.login(ctx); err != nil {
@@ -231,14 +239,14 @@ func DialIMAP(ctx context.Context, cfg IMAPConfig) (*Mailbox, error) {
 	sel, err := m.c.Select(cfg.Mailbox, nil).Wait()
 	if err != nil {
 		m.c.Close()
-		return nil, fmt.Errorf("imap: select %q: %w", cfg.Mailbox, ctxErr(ctx, err))
+		return nil, fmt.Errorf("imap: select %q: %w", cfg.Mailbox, ContextError(ctx, err))
 	}
 	m.uidValidity = sel.UIDValidity
 	// Capabilities change at login; read them once now that they are final.
 	m.caps = m.c.Caps()
 	if m.caps == nil {
 		m.c.Close()
-		return nil, fmt.Errorf("imap: no capability list from %s: %w", cfg.Addr, ctxErr(ctx, errors.New("timed out")))
+		return nil, fmt.Errorf("imap: no capability list from %s: %w", cfg.Addr, ContextError(ctx, errors.New("timed out")))
 	}
 	// The select may already have reported messages; the first sync lists
 	// them anyway, so a stale token would only cost one extra scan.
@@ -255,7 +263,7 @@ func (m *Mailbox) login(ctx context.Context) error {
 	}
 	err := m.cfg.Auth.imapLogin(ctx, m.c, m.cfg.Username)
 	if err != nil {
-		return fmt.Errorf("imap: login as %q with %s: %w", m.cfg.Username, m.cfg.Auth, ctxErr(ctx, err))
+		return fmt.Errorf("imap: login as %q with %s: %w", m.cfg.Username, m.cfg.Auth, ContextError(ctx, err))
 	}
 	return nil
 }
@@ -303,7 +311,7 @@ func (m *Mailbox) do(ctx context.Context, what string, f func() error) error {
 	err := f()
 	stop()
 	if err != nil {
-		return fmt.Errorf("imap: %s: %w", what, ctxErr(ctx, err))
+		return fmt.Errorf("imap: %s: %w", what, ContextError(ctx, err))
 	}
 	return nil
 }
@@ -324,9 +332,9 @@ func (m *Mailbox) drainNewMail() bool {
 	}
 }
 
-// ctxErr prefers the context's error: after we close a connection because
+// ContextError prefers the context's error: after we close a connection because
 // ctx ended, go-imap reports a bare "use of closed connection".
-func ctxErr(ctx context.Context, err error) error {
+func ContextError(ctx context.Context, err error) error {
 	if cerr := ctx.Err(); cerr != nil && err != nil && !errors.Is(err, cerr) {
 		return fmt.Errorf("%w (%v)", cerr, err)
 	}
@@ -343,9 +351,9 @@ func dialContext(ctx context.Context, addr string, timeout time.Duration) (net.C
 	return d.DialContext(ctx, "tcp", addr)
 }
 
-// tlsConfig verifies certificates against the system roots plus caFile, and
+// TLSConfig verifies certificates against the system roots plus caFile, and
 // refuses plaintext to anything but loopback.
-func tlsConfig(addr string, mode TLSMode, caFile, serverName string) (*tls.Config, error) {
+func TLSConfig(addr string, mode TLSMode, caFile, serverName string) (*tls.Config, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("address %q: %w", addr, err)

@@ -1,4 +1,4 @@
-package intake
+package mailbox
 
 import (
 	"bytes"
@@ -16,6 +16,8 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	"github.com/emersion/go-sasl"
 	"golang.org/x/oauth2"
+
+	"dsr-intake/internal/harness"
 )
 
 // memIMAP is go-imap's in-memory server behind a session wrapper. Wrapping
@@ -58,7 +60,7 @@ func startMemIMAP(t *testing.T, caps imap.CapSet, setup func(*memIMAP)) *memIMAP
 		},
 		Caps:         caps,
 		InsecureAuth: true,
-		Logger:       testLogger{t},
+		Logger:       harness.ServerLog{T: t},
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -69,12 +71,6 @@ func startMemIMAP(t *testing.T, caps imap.CapSet, setup func(*memIMAP)) *memIMAP
 	s.Addr = ln.Addr().String()
 	return s
 }
-
-// testLogger serves as the IMAP and SMTP servers' logger.
-type testLogger struct{ t testing.TB }
-
-func (l testLogger) Printf(format string, args ...any) { l.t.Logf("server: "+format, args...) }
-func (l testLogger) Println(args ...any)               { l.t.Log(append([]any{"server:"}, args...)...) }
 
 type memSession struct {
 	imapserver.Session
@@ -142,7 +138,7 @@ func (s *memIMAP) append(t *testing.T, folder string, raw []byte, flags ...imap.
 	return uint32(data.UID)
 }
 
-func (s *memIMAP) messages(t *testing.T, folder string) []storedMessage {
+func (s *memIMAP) messages(t *testing.T, folder string) []harness.StoredMessage {
 	t.Helper()
 	c, err := imapclient.DialInsecure(s.Addr, nil)
 	if err != nil {
@@ -152,14 +148,14 @@ func (s *memIMAP) messages(t *testing.T, folder string) []storedMessage {
 	if err := c.Login(s.Username, s.Password).Wait(); err != nil {
 		t.Fatal(err)
 	}
-	return listMessages(t, c, folder)
+	return harness.ListMessages(t, c, folder)
 }
 
 type bytesLiteral struct{ *bytes.Reader }
 
 func (b bytesLiteral) Size() int64 { return b.Reader.Size() }
 
-func uids(msgs []storedMessage) []uint32 {
+func uids(msgs []harness.StoredMessage) []uint32 {
 	var out []uint32
 	for _, m := range msgs {
 		out = append(out, m.UID)
@@ -169,13 +165,13 @@ func uids(msgs []storedMessage) []uint32 {
 
 func TestMoveCopyFallback(t *testing.T) {
 	ctx := context.Background()
-	raw := testMessage("move me", 2)
+	raw := harness.Message("move me", 2)
 
 	t.Run("uidplus expunges only the copied message", func(t *testing.T) {
 		s := startMemIMAP(t, imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapUIDPlus: {}}, nil)
 		a := s.append(t, "INBOX", raw)
-		other := s.append(t, "INBOX", testMessage("another client's deleted mail", 1), imap.FlagDeleted)
-		c := s.append(t, "INBOX", testMessage("stays", 1))
+		other := s.append(t, "INBOX", harness.Message("another client's deleted mail", 1), imap.FlagDeleted)
+		c := s.append(t, "INBOX", harness.Message("stays", 1))
 		m := dialTest(t, s.config())
 		if m.caps.Has(imap.CapMove) {
 			t.Fatal("server should not offer MOVE in this test")
@@ -195,7 +191,7 @@ func TestMoveCopyFallback(t *testing.T) {
 	t.Run("no uidplus leaves the original flagged", func(t *testing.T) {
 		s := startMemIMAP(t, imap.CapSet{imap.CapIMAP4rev1: {}}, nil)
 		a := s.append(t, "INBOX", raw)
-		other := s.append(t, "INBOX", testMessage("another client's deleted mail", 1), imap.FlagDeleted)
+		other := s.append(t, "INBOX", harness.Message("another client's deleted mail", 1), imap.FlagDeleted)
 		m := dialTest(t, s.config())
 		if err := m.Move(ctx, a, "Processed"); err != nil {
 			t.Fatalf("Move: %v", err)
@@ -207,7 +203,7 @@ func TestMoveCopyFallback(t *testing.T) {
 		if got := uids(inbox); len(got) != 2 || got[0] != a || got[1] != other {
 			t.Fatalf("INBOX UIDs = %v, want both kept: a plain EXPUNGE would remove other clients' mail", got)
 		}
-		if !inbox[0].has(imap.FlagDeleted) {
+		if !inbox[0].Has(imap.FlagDeleted) {
 			t.Error("copied original is not flagged \\Deleted")
 		}
 		list, err := m.List(ctx)
@@ -228,7 +224,7 @@ func TestMoveCopyFallback(t *testing.T) {
 			t.Fatalf("Move with a failing COPY: %v, want an error saying the message stayed", err)
 		}
 		inbox := s.messages(t, "INBOX")
-		if len(inbox) != 1 || inbox[0].UID != a || inbox[0].has(imap.FlagDeleted) {
+		if len(inbox) != 1 || inbox[0].UID != a || inbox[0].Has(imap.FlagDeleted) {
 			t.Fatalf("INBOX after a failed COPY = %+v, want the message untouched", inbox)
 		}
 		if got := s.messages(t, "Review"); len(got) != 0 {
@@ -345,18 +341,15 @@ func TestPlaintextRefusedToRemoteHosts(t *testing.T) {
 		{"imap.nhs.example", TLSImplicit, false},
 	}
 	for _, c := range cases {
-		_, err := tlsConfig(c.addr, c.mode, "", "")
+		_, err := TLSConfig(c.addr, c.mode, "", "")
 		if (err == nil) != c.ok {
-			t.Errorf("tlsConfig(%s, %s) error = %v, want ok=%v", c.addr, c.mode, err, c.ok)
+			t.Errorf("TLSConfig(%s, %s) error = %v, want ok=%v", c.addr, c.mode, err, c.ok)
 		}
 	}
-	// DialIMAP and SendMail refuse before opening any connection.
+	// DialIMAP refuses before opening any connection (SendMail too: see
+	// outbox's TestSendMailRefusesPlaintextToRemoteHosts).
 	_, err := DialIMAP(context.Background(), IMAPConfig{Addr: "imap.nhs.example:143", TLS: TLSInsecure, Auth: PasswordAuth("x")})
 	if err == nil || !strings.Contains(err.Error(), "plaintext") {
 		t.Fatalf("DialIMAP insecure to a remote host: %v", err)
-	}
-	err = SendMail(context.Background(), SMTPConfig{Addr: "smtp.nhs.example:25", TLS: TLSInsecure}, "a@b.example", []string{"c@d.example"}, []byte("x"))
-	if err == nil || !strings.Contains(err.Error(), "plaintext") || IsPermanent(err) {
-		t.Fatalf("SendMail insecure to a remote host: %v", err)
 	}
 }

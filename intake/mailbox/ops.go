@@ -1,4 +1,4 @@
-package intake
+package mailbox
 
 import (
 	"bytes"
@@ -215,6 +215,34 @@ func (m *Mailbox) Move(ctx context.Context, uid uint32, folder string) error {
 			return fmt.Errorf("%w; then %w", err, cerr)
 		}
 		err = m.moveOnce(ctx, uid, folder)
+	}
+	return err
+}
+
+// CanMove reports whether the server has MOVE, which MoveAll needs.
+func (m *Mailbox) CanMove() bool { return m.caps.Has(imap.CapMove) }
+
+// MoveAll moves the messages uids to folder with one UID MOVE, creating
+// the folder when the server says it is missing. Only for a server with
+// MOVE (CanMove): without it, Move each message.
+func (m *Mailbox) MoveAll(ctx context.Context, uids []uint32, folder string) error {
+	var set imap.UIDSet
+	for _, uid := range uids {
+		set.AddNum(imap.UID(uid))
+	}
+	moveAll := func() error {
+		return m.do(ctx, fmt.Sprintf("move %d messages to %q", len(uids), folder), func() error {
+			_, err := m.c.Move(set, folder).Wait()
+			return err
+		})
+	}
+	err := moveAll()
+	if err != nil && needsCreate(err) {
+		if cerr := m.create(ctx, folder); cerr != nil {
+			err = fmt.Errorf("%w; then %w", err, cerr)
+		} else {
+			err = moveAll()
+		}
 	}
 	return err
 }

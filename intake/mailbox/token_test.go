@@ -1,4 +1,4 @@
-package intake
+package mailbox
 
 import (
 	"context"
@@ -85,7 +85,7 @@ func TestCommandTokenSource(t *testing.T) {
 		script := `echo x >> ` + counter + `; echo '{"access_token":"tok","expires_in":3600}'`
 		a := XOAuth2Auth(CommandTokenSource([]string{"/bin/sh", "-c", script}))
 		for i := 0; i < 3; i++ {
-			if _, err := a.saslClient(context.Background(), "u"); err != nil {
+			if _, err := a.SASLClient(context.Background(), "u"); err != nil {
 				t.Fatal(err)
 			}
 		}

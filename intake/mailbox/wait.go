@@ -1,4 +1,4 @@
-package intake
+package mailbox
 
 import (
 	"context"
@@ -57,7 +57,7 @@ func (m *Mailbox) idleOnce(ctx context.Context, d time.Duration) (bool, error) {
 
 	idle, err := m.c.Idle()
 	if err != nil {
-		return false, fmt.Errorf("imap: idle: %w", ctxErr(ctx, err))
+		return false, fmt.Errorf("imap: idle: %w", ContextError(ctx, err))
 	}
 	timer := time.NewTimer(d)
 	defer timer.Stop()

@@ -1,4 +1,4 @@
-package intake
+package mailbox
 
 import (
 	"context"
@@ -35,7 +35,7 @@ type xoauth2Auth struct{ ts *cachedTokenSource }
 
 func (*xoauth2Auth) String() string { return "xoauth2" }
 
-func (a *xoauth2Auth) saslClient(ctx context.Context, username string) (sasl.Client, error) {
+func (a *xoauth2Auth) SASLClient(ctx context.Context, username string) (sasl.Client, error) {
 	tok, err := a.ts.TokenContext(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("get oauth2 token: %w", err)
@@ -46,7 +46,7 @@ func (a *xoauth2Auth) saslClient(ctx context.Context, username string) (sasl.Cli
 	return &xoauth2Client{username: username, token: tok.AccessToken}, nil
 }
 
-func (a *xoauth2Auth) loginFailed() { a.ts.Invalidate() }
+func (a *xoauth2Auth) LoginFailed() { a.ts.Invalidate() }
 
 func (a *xoauth2Auth) imapLogin(ctx context.Context, c *imapclient.Client, username string) error {
 	return imapSASLLogin(ctx, a, xoauth2Mech, c, username)

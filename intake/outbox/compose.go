@@ -1,4 +1,4 @@
-package intake
+package outbox
 
 import (
 	"bytes"
@@ -55,7 +55,7 @@ func (c *Composer) Replies(sub *parser.Submission, cs store.CaseInfo, d register
 	if to == "" {
 		to = sub.From
 	}
-	if to == "" || sub.AutoReply || sub.List || c.own(to) || c.own(sub.From) {
+	if to == "" || sub.AutoReply || sub.List || c.Own(to) || c.Own(sub.From) {
 		return nil
 	}
 	switch d.Outcome {
@@ -69,7 +69,7 @@ func (c *Composer) Replies(sub *parser.Submission, cs store.CaseInfo, d register
 	return nil
 }
 
-func (c *Composer) own(addr string) bool {
+func (c *Composer) Own(addr string) bool {
 	return c.From != "" && strings.EqualFold(strings.TrimSpace(addr), c.From)
 }
 
@@ -108,7 +108,7 @@ func (c *Composer) query(sub *parser.Submission, to string, cs store.CaseInfo, d
 		To:         to,
 		Subject:    c.subject(cs.Ref, "More information needed for your DSR referral", to),
 		Body:       b.String(),
-		MessageID:  c.newMessageID(),
+		MessageID:  c.NewMessageID(),
 		InReplyTo:  sub.MessageID,
 		References: threadRefs(sub),
 		CaseID:     cs.ID,
@@ -119,7 +119,7 @@ func (c *Composer) ack(sub *parser.Submission, to string, cs store.CaseInfo) sto
 	body := fmt.Sprintf("Hello,\n\nThank you for your referral. It is complete and the young person has been added to the Bromley Dynamic Support Register under reference %s. A DSR coordinator will be in touch.\n\nBromley DSR\n", cs.Ref)
 	return store.OutboxMessage{
 		Kind: "notice", To: to, Subject: c.subject(cs.Ref, "Your DSR referral has been received", to), Body: body,
-		MessageID: c.newMessageID(), InReplyTo: sub.MessageID, References: threadRefs(sub), CaseID: cs.ID,
+		MessageID: c.NewMessageID(), InReplyTo: sub.MessageID, References: threadRefs(sub), CaseID: cs.ID,
 	}
 }
 
@@ -133,7 +133,7 @@ func (c *Composer) Oversize(to, inReplyTo string, limitMB int) store.OutboxMessa
 		refs = []string{inReplyTo}
 	}
 	return store.OutboxMessage{Kind: "notice", To: to, Subject: "Your email to the Bromley DSR was too large to read", Body: body,
-		MessageID: c.newMessageID(), InReplyTo: inReplyTo, References: refs}
+		MessageID: c.NewMessageID(), InReplyTo: inReplyTo, References: refs}
 }
 
 func threadRefs(sub *parser.Submission) []string {
@@ -224,7 +224,8 @@ func wordBoundary(s string, start, end int) bool {
 	return true
 }
 
-func (c *Composer) newMessageID() string {
+// NewMessageID makes a unique Message-ID in the From address's domain.
+func (c *Composer) NewMessageID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	_, domain, ok := strings.Cut(c.From, "@")

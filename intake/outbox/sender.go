@@ -1,4 +1,4 @@
-package intake
+package outbox
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"dsr-intake/intake/mailbox"
 	"dsr-intake/register/store"
 )
 
@@ -102,7 +103,7 @@ func (s *Sender) send(ctx context.Context, it store.OutboxItem) error {
 }
 
 func (s *Sender) fail(ctx context.Context, it store.OutboxItem, cause error, permanent bool) error {
-	next := s.now().Add(Backoff(it.Attempts))
+	next := s.now().Add(mailbox.Backoff(it.Attempts))
 	if permanent || it.Attempts >= s.maxAttempts() {
 		next = time.Time{}
 	}

@@ -1,4 +1,4 @@
-package intake
+package outbox
 
 import (
 	"bytes"
@@ -6,10 +6,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-
+	"net"
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"dsr-intake/intake/mailbox"
 )
 
 // SMTPConfig says where and how to submit outgoing mail.
@@ -17,12 +19,12 @@ type SMTPConfig struct {
 	// Addr is host:port, e.g. "smtp.office365.com:587".
 	Addr string
 	// TLS is TLSStartTLS (the default when empty), TLSImplicit or TLSInsecure.
-	TLS        TLSMode
+	TLS        mailbox.TLSMode
 	CAFile     string
 	ServerName string
 	Username   string
 	// Auth may be nil for a relay that needs no login.
-	Auth Authenticator
+	Auth mailbox.Authenticator
 	// HeloName is the EHLO name after TLS; "localhost" when empty.
 	HeloName string
 	// Timeout bounds each command and the wait after the message data; 2
@@ -65,17 +67,17 @@ func SendMail(ctx context.Context, cfg SMTPConfig, from string, to []string, raw
 		return &SendError{"config", errors.New("no recipients")}
 	}
 	if cfg.TLS == "" {
-		cfg.TLS = TLSStartTLS
+		cfg.TLS = mailbox.TLSStartTLS
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 2 * time.Minute
 	}
-	tlsConf, err := tlsConfig(cfg.Addr, cfg.TLS, cfg.CAFile, cfg.ServerName)
+	tlsConf, err := mailbox.TLSConfig(cfg.Addr, cfg.TLS, cfg.CAFile, cfg.ServerName)
 	if err != nil {
 		return &SendError{"config", err}
 	}
 
-	conn, err := dialContext(ctx, cfg.Addr, cfg.Timeout)
+	conn, err := (&net.Dialer{Timeout: cfg.Timeout}).DialContext(ctx, "tcp", cfg.Addr)
 	if err != nil {
 		return &SendError{"dial", fmt.Errorf("%s: %w", cfg.Addr, err)}
 	}
@@ -85,25 +87,25 @@ func SendMail(ctx context.Context, cfg SMTPConfig, from string, to []string, raw
 	defer conn.Close()
 
 	fail := func(stage string, err error) error {
-		return &SendError{stage, ctxErr(ctx, err)}
+		return &SendError{stage, mailbox.ContextError(ctx, err)}
 	}
 
 	var c *smtp.Client
 	switch cfg.TLS {
-	case TLSImplicit:
+	case mailbox.TLSImplicit:
 		tc := tls.Client(conn, tlsConf)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return fail("tls", err)
 		}
 		c = smtp.NewClient(tc)
-	case TLSStartTLS:
+	case mailbox.TLSStartTLS:
 		conn.SetDeadline(time.Now().Add(cfg.Timeout))
 		c, err = smtp.NewClientStartTLS(conn, tlsConf)
 		if err != nil {
 			return fail("tls", err)
 		}
 		conn.SetDeadline(time.Time{})
-	case TLSInsecure:
+	case mailbox.TLSInsecure:
 		c = smtp.NewClient(conn)
 	}
 	defer c.Close()
@@ -118,12 +120,12 @@ func SendMail(ctx context.Context, cfg SMTPConfig, from string, to []string, raw
 		if ok, _ := c.Extension("AUTH"); !ok {
 			return fail("auth", errors.New("server offers no AUTH"))
 		}
-		sc, err := cfg.Auth.saslClient(ctx, cfg.Username)
+		sc, err := cfg.Auth.SASLClient(ctx, cfg.Username)
 		if err != nil {
 			return fail("auth", err)
 		}
 		if err := c.Auth(sc); err != nil {
-			cfg.Auth.loginFailed()
+			cfg.Auth.LoginFailed()
 			return fail("auth", fmt.Errorf("as %q with %s: %w", cfg.Username, cfg.Auth, err))
 		}
 	}

@@ -1,4 +1,4 @@
-package intake
+package outbox
 
 import (
 	"bytes"
@@ -10,6 +10,9 @@ import (
 
 	"github.com/emersion/go-smtp"
 	"golang.org/x/oauth2"
+
+	"dsr-intake/intake/mailbox"
+	"dsr-intake/internal/harness"
 )
 
 func queryMessage() []byte {
@@ -24,14 +27,14 @@ func queryMessage() []byte {
 }
 
 func TestSendMail(t *testing.T) {
-	sink := startSMTPSink(t)
+	sink := harness.NewSMTPSink(t)
 	ctx := context.Background()
 	raw := queryMessage()
 
-	for _, mode := range []TLSMode{TLSStartTLS, TLSImplicit} {
+	for _, mode := range []mailbox.TLSMode{mailbox.TLSStartTLS, mailbox.TLSImplicit} {
 		t.Run(string(mode), func(t *testing.T) {
 			before := len(sink.Messages())
-			err := SendMail(ctx, sink.Config(mode), "dsr@nhs.example", []string{"referrer@school.example", "cc@school.example"}, raw)
+			err := SendMail(ctx, sinkConfig(sink, mode), "dsr@nhs.example", []string{"referrer@school.example", "cc@school.example"}, raw)
 			if err != nil {
 				t.Fatalf("SendMail: %v", err)
 			}
@@ -53,8 +56,8 @@ func TestSendMail(t *testing.T) {
 	}
 
 	t.Run("xoauth2", func(t *testing.T) {
-		cfg := sink.Config(TLSStartTLS)
-		cfg.Auth = XOAuth2Auth(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: sink.Token}))
+		cfg := sinkConfig(sink, mailbox.TLSStartTLS)
+		cfg.Auth = mailbox.XOAuth2Auth(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: sink.Token}))
 		if err := SendMail(ctx, cfg, "dsr@nhs.example", []string{"referrer@school.example"}, raw); err != nil {
 			t.Fatalf("SendMail with XOAUTH2: %v", err)
 		}
@@ -62,7 +65,7 @@ func TestSendMail(t *testing.T) {
 		if got := msgs[len(msgs)-1]; got.Mech != "XOAUTH2" {
 			t.Fatalf("last message authenticated with %q", got.Mech)
 		}
-		cfg.Auth = XOAuth2Auth(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "wrong"}))
+		cfg.Auth = mailbox.XOAuth2Auth(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "wrong"}))
 		err := SendMail(ctx, cfg, "dsr@nhs.example", []string{"referrer@school.example"}, raw)
 		if err == nil || IsPermanent(err) {
 			t.Fatalf("wrong token: %v (permanent=%v), want a temporary auth error", err, IsPermanent(err))
@@ -72,7 +75,7 @@ func TestSendMail(t *testing.T) {
 	t.Run("4xx is temporary, then succeeds", func(t *testing.T) {
 		sink.RefuseNext(1)
 		before := len(sink.Messages())
-		err := SendMail(ctx, sink.Config(TLSStartTLS), "dsr@nhs.example", []string{"referrer@school.example"}, raw)
+		err := SendMail(ctx, sinkConfig(sink, mailbox.TLSStartTLS), "dsr@nhs.example", []string{"referrer@school.example"}, raw)
 		var se *smtp.SMTPError
 		if err == nil || !errors.As(err, &se) || se.Code != 451 {
 			t.Fatalf("SendMail while refused: %v, want a 451", err)
@@ -80,7 +83,7 @@ func TestSendMail(t *testing.T) {
 		if IsPermanent(err) {
 			t.Fatal("a 451 was classified permanent")
 		}
-		if err := SendMail(ctx, sink.Config(TLSStartTLS), "dsr@nhs.example", []string{"referrer@school.example"}, raw); err != nil {
+		if err := SendMail(ctx, sinkConfig(sink, mailbox.TLSStartTLS), "dsr@nhs.example", []string{"referrer@school.example"}, raw); err != nil {
 			t.Fatalf("retry after the refusal: %v", err)
 		}
 		if n := len(sink.Messages()); n != before+1 {
@@ -89,15 +92,15 @@ func TestSendMail(t *testing.T) {
 	})
 
 	t.Run("5xx is permanent", func(t *testing.T) {
-		err := SendMail(ctx, sink.Config(TLSStartTLS), "dsr@nhs.example", []string{"nobody@invalid.example"}, raw)
+		err := SendMail(ctx, sinkConfig(sink, mailbox.TLSStartTLS), "dsr@nhs.example", []string{"nobody@invalid.example"}, raw)
 		if !IsPermanent(err) {
 			t.Fatalf("550 for a recipient: %v, want permanent", err)
 		}
 	})
 
 	t.Run("wrong password is not a message failure", func(t *testing.T) {
-		cfg := sink.Config(TLSStartTLS)
-		cfg.Auth = PasswordAuth("nope")
+		cfg := sinkConfig(sink, mailbox.TLSStartTLS)
+		cfg.Auth = mailbox.PasswordAuth("nope")
 		err := SendMail(ctx, cfg, "dsr@nhs.example", []string{"referrer@school.example"}, raw)
 		if err == nil || IsPermanent(err) || strings.Contains(err.Error(), "nope") {
 			t.Fatalf("wrong password: %v", err)
@@ -105,7 +108,7 @@ func TestSendMail(t *testing.T) {
 	})
 
 	t.Run("unknown CA refused", func(t *testing.T) {
-		cfg := sink.Config(TLSStartTLS)
+		cfg := sinkConfig(sink, mailbox.TLSStartTLS)
 		cfg.CAFile = ""
 		err := SendMail(ctx, cfg, "dsr@nhs.example", []string{"referrer@school.example"}, raw)
 		if err == nil || !strings.Contains(err.Error(), "certificate") {
@@ -114,7 +117,7 @@ func TestSendMail(t *testing.T) {
 	})
 
 	t.Run("network failure is temporary", func(t *testing.T) {
-		cfg := sink.Config(TLSStartTLS)
+		cfg := sinkConfig(sink, mailbox.TLSStartTLS)
 		cfg.Addr = "127.0.0.1:1"
 		err := SendMail(ctx, cfg, "dsr@nhs.example", []string{"referrer@school.example"}, raw)
 		if err == nil || IsPermanent(err) {
@@ -126,7 +129,7 @@ func TestSendMail(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
 		start := time.Now()
-		err := SendMail(cctx, sink.Config(TLSStartTLS), "dsr@nhs.example", []string{"referrer@school.example"}, raw)
+		err := SendMail(cctx, sinkConfig(sink, mailbox.TLSStartTLS), "dsr@nhs.example", []string{"referrer@school.example"}, raw)
 		if !errors.Is(err, context.Canceled) || time.Since(start) > 5*time.Second {
 			t.Fatalf("SendMail with a cancelled context: %v after %v", err, time.Since(start))
 		}
@@ -155,5 +158,15 @@ func TestIsPermanent(t *testing.T) {
 		if got := IsPermanent(c.err); got != c.want {
 			t.Errorf("IsPermanent(%v) = %v, want %v", c.err, got, c.want)
 		}
+	}
+}
+
+// TestSendMailRefusesPlaintextToRemoteHosts: SendMail refuses before
+// opening any connection, as DialIMAP does (mailbox's
+// TestPlaintextRefusedToRemoteHosts).
+func TestSendMailRefusesPlaintextToRemoteHosts(t *testing.T) {
+	err := SendMail(context.Background(), SMTPConfig{Addr: "smtp.nhs.example:25", TLS: mailbox.TLSInsecure}, "a@b.example", []string{"c@d.example"}, []byte("x"))
+	if err == nil || !strings.Contains(err.Error(), "plaintext") || IsPermanent(err) {
+		t.Fatalf("SendMail insecure to a remote host: %v", err)
 	}
 }

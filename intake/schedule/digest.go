@@ -1,4 +1,4 @@
-package intake
+package schedule
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"dsr-intake/intake"
+	"dsr-intake/intake/outbox"
 	"dsr-intake/register/store"
 )
 
@@ -81,11 +83,11 @@ type DigestMail struct {
 
 // Messages are the digest's outbox emails, one per recipient, each with a
 // Message-ID of its own.
-func (m DigestMail) Messages(c *Composer) []store.OutboxMessage {
+func (m DigestMail) Messages(c *outbox.Composer) []store.OutboxMessage {
 	out := make([]store.OutboxMessage, 0, len(m.Recipients))
 	for _, to := range m.Recipients {
 		out = append(out, store.OutboxMessage{Kind: "digest", To: to, Subject: m.Subject, Body: m.Text, HTML: m.HTML,
-			MessageID: c.newMessageID()})
+			MessageID: c.NewMessageID()})
 	}
 	return out
 }
@@ -176,7 +178,7 @@ func (s *Scheduler) build(ctx context.Context, spec DigestSpec, now time.Time) (
 	if ok {
 		m.PrevRAG, m.PrevAt = prev.RAG, prev.CreatedAt
 	}
-	var health *HealthSnapshot
+	var health *intake.HealthSnapshot
 	if s.opt.Health != nil {
 		h := s.opt.Health.Snapshot()
 		health = &h

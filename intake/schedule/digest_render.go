@@ -1,4 +1,4 @@
-package intake
+package schedule
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"dsr-intake/intake"
 	"dsr-intake/register"
 	"dsr-intake/register/store"
 )
@@ -29,7 +30,7 @@ type digestRenderer struct {
 	now       time.Time
 	reviewURL string
 	mail      *DigestMail
-	health    *HealthSnapshot
+	health    *intake.HealthSnapshot
 }
 
 func (r digestRenderer) when(t time.Time) string { return t.In(r.loc).Format("Mon 2 Jan 2006 15:04") }

@@ -1,4 +1,4 @@
-package intake
+package schedule
 
 import (
 	"context"
@@ -18,6 +18,8 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"dsr-intake/config"
+	"dsr-intake/intake/outbox"
+	"dsr-intake/internal/harness"
 	"dsr-intake/parser"
 	"dsr-intake/register"
 	"dsr-intake/register/store"
@@ -105,11 +107,11 @@ func (d dgDB) open(t *testing.T, clock *dgClock) *store.Store {
 	return s
 }
 
-var testComposer = &Composer{From: "bromley.dsr@nhs.net", FromName: "Bromley DSR", SecureDomains: []string{"nhs.net"}}
+var testComposer = &outbox.Composer{From: "bromley.dsr@nhs.net", FromName: "Bromley DSR", SecureDomains: []string{"nhs.net"}}
 
 func newTestScheduler(t *testing.T, s *store.Store, clock *dgClock, mod func(*SchedulerOptions)) *Scheduler {
 	t.Helper()
-	o := SchedulerOptions{Store: s, Composer: testComposer, ReviewURL: "https://dsr.example.nhs.uk/review", Now: clock.now, Log: testSlog(t),
+	o := SchedulerOptions{Store: s, Composer: testComposer, ReviewURL: "https://dsr.example.nhs.uk/review", Now: clock.now, Log: harness.Slog(t),
 		Digests: []DigestSpec{{Name: "panel", Schedule: "0 7 * * 1-5", Recipients: []string{"panel@nhs.net", "chair@nhs.net"}}}}
 	if mod != nil {
 		mod(&o)

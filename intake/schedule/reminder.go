@@ -1,4 +1,4 @@
-package intake
+package schedule
 
 import (
 	"context"
@@ -91,7 +91,7 @@ func (s *Scheduler) reminder(q store.PendingQuery, now time.Time) store.OutboxMe
 	b.WriteString("If you have already replied, or the referral is no longer needed, please let us know.\n\nBromley DSR\n")
 	refs := append(append([]string{}, q.References...), q.MessageID)
 	return store.OutboxMessage{Kind: "reminder", To: q.To, Subject: subject, Body: b.String(),
-		MessageID: s.opt.Composer.newMessageID(), InReplyTo: q.MessageID, References: refs, CaseID: q.CaseID}
+		MessageID: s.opt.Composer.NewMessageID(), InReplyTo: q.MessageID, References: refs, CaseID: q.CaseID}
 }
 
 // addReminderPrefix puts "Reminder:" after a secure tag the query's

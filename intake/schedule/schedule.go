@@ -1,4 +1,4 @@
-package intake
+package schedule
 
 import (
 	"context"
@@ -12,13 +12,15 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"dsr-intake/config"
+	"dsr-intake/intake"
+	"dsr-intake/intake/outbox"
 	"dsr-intake/register/store"
 )
 
 // SchedulerOptions configures the digests and reminders.
 type SchedulerOptions struct {
 	Store    *store.Store
-	Composer *Composer // From address and Message-IDs
+	Composer *outbox.Composer // From address and Message-IDs
 	Digests  []DigestSpec
 	// TimeZone is where schedules without a TZ= prefix run and where
 	// dates in digests are written; "" means Europe/London.
@@ -37,8 +39,8 @@ type SchedulerOptions struct {
 	// MaxRemindersPerRecipient caps reminders to one address in 24 hours;
 	// zero means no cap.
 	MaxRemindersPerRecipient int
-	Health                   *Health // optional: the digest's intake health
-	Sender                   *Sender // optional: kicked when mail is queued
+	Health                   *intake.Health // optional: the digest's intake health
+	Sender                   *outbox.Sender // optional: kicked when mail is queued
 	Now                      func() time.Time
 	Log                      *slog.Logger
 }

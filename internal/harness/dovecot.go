@@ -1,12 +1,12 @@
-package intake
+package harness
 
-// A private Dovecot for the tests: started as a child process on free
-// loopback ports with a generated CA, one user, and maildir storage in a
-// temporary folder. Tests call startDovecot(t); Cleanup stops it.
+// A private Dovecot: started as a child process on free loopback ports
+// with a generated CA, one user, and maildir storage in a folder of its
+// own. Tests call NewDovecot(t), and Cleanup stops it; the bench calls
+// StartDovecot(dir) and Stop.
 
 import (
 	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -35,41 +35,42 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 )
 
-// testPKI is a throwaway CA and a server certificate for 127.0.0.1 and
+// PKI is a throwaway CA and a server certificate for 127.0.0.1 and
 // localhost, written as PEM files.
-type testPKI struct {
+type PKI struct {
 	CAFile, CertFile, KeyFile string
 	ServerCert                tls.Certificate
 	Pool                      *x509.CertPool
 }
 
-func newTestPKI(t testing.TB, dir string) *testPKI {
-	t.Helper()
+// NewPKI makes a CA and a server certificate valid for a week and writes
+// them under dir.
+func NewPKI(dir string) (*PKI, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	now := time.Now()
 	caTmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: "dsr-intake test CA"},
 		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
+		NotAfter:              now.Add(7 * 24 * time.Hour),
 		IsCA:                  true,
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 	}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	caCert, err := x509.ParseCertificate(caDER)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	srvKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	srvTmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(2),
@@ -77,19 +78,19 @@ func newTestPKI(t testing.TB, dir string) *testPKI {
 		DNSNames:     []string{"localhost"},
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
+		NotAfter:     now.Add(7 * 24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	srvDER, err := x509.CreateCertificate(rand.Reader, srvTmpl, caCert, &srvKey.PublicKey, caKey)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	keyDER, err := x509.MarshalECPrivateKey(srvKey)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	p := &testPKI{
+	p := &PKI{
 		CAFile:   filepath.Join(dir, "ca.pem"),
 		CertFile: filepath.Join(dir, "server.pem"),
 		KeyFile:  filepath.Join(dir, "server.key"),
@@ -101,33 +102,46 @@ func newTestPKI(t testing.TB, dir string) *testPKI {
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
 	for name, data := range map[string][]byte{p.CAFile: caPEM, p.CertFile: certPEM, p.KeyFile: keyPEM} {
 		if err := os.WriteFile(name, data, 0o644); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 	}
 	p.ServerCert, err = tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// TestPKI is NewPKI for a test, in a temporary folder of the test's.
+func TestPKI(t testing.TB) *PKI {
+	t.Helper()
+	p, err := NewPKI(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
-// serverTLS is a server-side config presenting the test certificate.
-func (p *testPKI) serverTLS() *tls.Config {
+// ServerTLS is a server-side config presenting the test certificate.
+func (p *PKI) ServerTLS() *tls.Config {
 	return &tls.Config{Certificates: []tls.Certificate{p.ServerCert}, MinVersion: tls.VersionTLS12}
 }
 
-// clientTLS trusts only the test CA.
-func (p *testPKI) clientTLS() *tls.Config {
+// ClientTLS trusts only the test CA.
+func (p *PKI) ClientTLS() *tls.Config {
 	return &tls.Config{RootCAs: p.Pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
 }
 
-type dovecotServer struct {
+// Dovecot is a running private Dovecot with one user, dsr.
+type Dovecot struct {
 	Addr         string // imaps, implicit TLS
 	StartTLSAddr string // imap, STARTTLS
 	CAFile       string
 	User         string
 	Password     string
-	PKI          *testPKI
+	PKI          *PKI
+	// MailUID and MailGID own the Maildir (Dovecot's mail user).
+	MailUID, MailGID int
 
 	dir, conf, logFile string
 	bin                string
@@ -135,39 +149,38 @@ type dovecotServer struct {
 	exited             chan struct{}
 }
 
-// findDovecot returns the dovecot binary, skipping the test when it is
-// missing outside CI (CI installs it with scripts/install-test-deps.sh).
-func findDovecot(t testing.TB) string {
-	t.Helper()
+// findDovecot returns the dovecot binary, or why this machine cannot run
+// the harness.
+func findDovecot() (string, error) {
 	bin, err := exec.LookPath("dovecot")
 	if err != nil {
 		if _, serr := os.Stat("/usr/sbin/dovecot"); serr == nil {
 			bin, err = "/usr/sbin/dovecot", nil
 		}
 	}
-	msg := ""
 	switch {
 	case err != nil:
-		msg = "dovecot is not installed (run scripts/install-test-deps.sh)"
+		return "", errors.New("dovecot is not installed (run scripts/install-test-deps.sh)")
 	case os.Geteuid() != 0:
 		// As root Dovecot can switch to its own unprivileged users; the
 		// harness is not written for a non-root Dovecot.
-		msg = "the Dovecot harness must run as root"
+		return "", errors.New("the Dovecot harness must run as root")
 	}
-	if msg == "" {
-		return bin
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s; CI must run the Dovecot tests", msg)
-	}
-	t.Skip(msg)
-	return ""
+	return bin, nil
 }
 
-func startDovecot(t testing.TB) *dovecotServer {
+// NewDovecot starts a Dovecot for the test and stops it at Cleanup. It
+// skips the test when Dovecot is missing or the test is not root, except
+// in CI (CI installs it with scripts/install-test-deps.sh), where that
+// fails the test.
+func NewDovecot(t testing.TB) *Dovecot {
 	t.Helper()
-	bin := findDovecot(t)
-
+	if _, err := findDovecot(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%v; CI must run the Dovecot tests", err)
+		}
+		t.Skip(err.Error())
+	}
 	// A short path of our own rather than t.TempDir(): Dovecot's unix
 	// sockets live under base_dir and socket paths are limited to 107 bytes,
 	// and the mail user must be able to traverse the path.
@@ -175,46 +188,88 @@ func startDovecot(t testing.TB) *dovecotServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chmod(dir, 0o755); err != nil {
+	d, err := StartDovecot(dir)
+	t.Cleanup(func() {
+		if d != nil {
+			d.Stop()
+			if t.Failed() {
+				if b, err := os.ReadFile(d.logFile); err == nil {
+					t.Logf("dovecot log:\n%s", Tail(b, 4000))
+				}
+			}
+		}
+		os.RemoveAll(dir)
+	})
+	if err != nil {
 		t.Fatal(err)
+	}
+	return d
+}
+
+// StartDovecot starts a Dovecot whose configuration, certificates and mail
+// live in dir (which must be short: socket paths are limited to 107
+// bytes). The caller stops it with Stop.
+func StartDovecot(dir string) (*Dovecot, error) {
+	bin, err := findDovecot()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	// The mail user must be able to traverse the path.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return nil, err
 	}
 	mailUser, err := user.Lookup("dovecot")
 	if err != nil {
-		t.Fatalf("dovecot system user: %v", err)
+		return nil, fmt.Errorf("dovecot system user: %w", err)
 	}
 	uid, _ := strconv.Atoi(mailUser.Uid)
 	gid, _ := strconv.Atoi(mailUser.Gid)
 	for _, sub := range []string{"run", "state", "mail"} {
-		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
-			t.Fatal(err)
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			return nil, err
 		}
 	}
 	if err := os.Chown(filepath.Join(dir, "mail"), uid, gid); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 
 	pw := make([]byte, 12)
 	rand.Read(pw)
-	d := &dovecotServer{
-		CAFile:   "",
+	pki, err := NewPKI(dir)
+	if err != nil {
+		return nil, err
+	}
+	d := &Dovecot{
+		CAFile:   pki.CAFile,
 		User:     "dsr",
 		Password: hex.EncodeToString(pw),
-		PKI:      newTestPKI(t, dir),
+		PKI:      pki,
 		dir:      dir,
 		conf:     filepath.Join(dir, "dovecot.conf"),
 		logFile:  filepath.Join(dir, "dovecot.log"),
 		bin:      bin,
+		MailUID:  uid,
+		MailGID:  gid,
 	}
-	d.CAFile = d.PKI.CAFile
 	if err := os.WriteFile(filepath.Join(dir, "passwd"),
 		[]byte(d.User+":{PLAIN}"+d.Password+"::::::\n"), 0o644); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	imapPort, imapsPort := freePort(t), freePort(t)
+	imapPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	imapsPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
 	d.StartTLSAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(imapPort))
 	d.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(imapsPort))
 
-	conf := fmt.Sprintf(`# generated by intake/dovecot_test.go
+	conf := fmt.Sprintf(`# generated by internal/harness
 base_dir = %[1]s/run
 state_dir = %[1]s/state
 instance_name = dsr-test-%[2]d
@@ -254,31 +309,26 @@ service imap-login {
 }
 `, dir, imapsPort, d.PKI.CertFile, d.PKI.KeyFile, uid, gid, imapPort, imapsPort)
 	if err := os.WriteFile(d.conf, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-
-	t.Cleanup(func() {
-		d.stop()
-		if t.Failed() {
-			if b, err := os.ReadFile(d.logFile); err == nil {
-				t.Logf("dovecot log:\n%s", tail(b, 4000))
-			}
-		}
-		os.RemoveAll(dir)
-	})
-	if err := d.start(); err != nil {
-		t.Fatal(err)
+	if err := d.Start(); err != nil {
+		return nil, err
 	}
-	return d
+	return d, nil
 }
 
-func (d *dovecotServer) start() error {
+// MailDir is the user's Maildir; INBOX is its root.
+func (d *Dovecot) MailDir() string { return filepath.Join(d.dir, "mail", d.User) }
+
+// Start runs Dovecot in the foreground in its own process group and waits
+// until it listens.
+func (d *Dovecot) Start() error {
 	cmd := exec.Command(d.bin, "-F", "-c", d.conf)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	// Its own process group, so that a test binary killed mid-run does not
-	// leave our Dovecot holding the terminal's signals.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// leave our Dovecot holding the terminal's signals; killed with us.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start dovecot: %w", err)
 	}
@@ -297,11 +347,11 @@ func (d *dovecotServer) start() error {
 			select {
 			case <-d.exited:
 				log, _ := os.ReadFile(d.logFile)
-				return fmt.Errorf("dovecot exited: %s\n%s", out.String(), tail(log, 2000))
+				return fmt.Errorf("dovecot exited: %s\n%s", out.String(), Tail(log, 2000))
 			case <-time.After(50 * time.Millisecond):
 			}
 			if time.Now().After(deadline) {
-				d.stop()
+				d.Stop()
 				return fmt.Errorf("dovecot did not listen on %s in time", addr)
 			}
 		}
@@ -309,10 +359,10 @@ func (d *dovecotServer) start() error {
 	return nil
 }
 
-// stop kills Dovecot's process group at once, like a crash: clients see
+// Stop kills Dovecot's process group at once, like a crash: clients see
 // their connections drop, and nothing waits for a graceful shutdown, which
 // takes Dovecot several seconds.
-func (d *dovecotServer) stop() {
+func (d *Dovecot) Stop() {
 	if d.cmd == nil {
 		return
 	}
@@ -324,13 +374,13 @@ func (d *dovecotServer) stop() {
 
 // Restart kills Dovecot, which drops every client, and starts it again on
 // the same ports with the same mail.
-func (d *dovecotServer) Restart(t testing.TB) {
+func (d *Dovecot) Restart(t testing.TB) {
 	t.Helper()
-	d.stop()
+	d.Stop()
 	var err error
 	for i := 0; i < 3; i++ {
 		// The ports are ours but the kernel may hold them a moment.
-		if err = d.start(); err == nil {
+		if err = d.Start(); err == nil {
 			return
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -338,36 +388,34 @@ func (d *dovecotServer) Restart(t testing.TB) {
 	t.Fatalf("restart dovecot: %v", err)
 }
 
-// Config returns an IMAPConfig for this server over the given TLS mode.
-func (d *dovecotServer) Config(mode TLSMode) IMAPConfig {
-	addr := d.Addr
-	if mode == TLSStartTLS {
-		addr = d.StartTLSAddr
-	}
-	return IMAPConfig{
-		Addr: addr, TLS: mode, CAFile: d.CAFile,
-		Username: d.User, Auth: PasswordAuth(d.Password),
-	}
-}
-
-// client is a plain go-imap connection, independent of the code under test.
-func (d *dovecotServer) client(t testing.TB) *imapclient.Client {
-	t.Helper()
-	c, err := imapclient.DialTLS(d.Addr, &imapclient.Options{TLSConfig: d.PKI.clientTLS()})
+// Dial is a plain go-imap connection, independent of the code under
+// test, logged in.
+func (d *Dovecot) Dial() (*imapclient.Client, error) {
+	c, err := imapclient.DialTLS(d.Addr, &imapclient.Options{TLSConfig: d.PKI.ClientTLS()})
 	if err != nil {
-		t.Fatalf("dial dovecot: %v", err)
+		return nil, fmt.Errorf("dial dovecot: %w", err)
 	}
 	if err := c.Login(d.User, d.Password).Wait(); err != nil {
 		c.Close()
-		t.Fatalf("login to dovecot: %v", err)
+		return nil, fmt.Errorf("login to dovecot: %w", err)
+	}
+	return c, nil
+}
+
+// Client is Dial for a test, failing it on error.
+func (d *Dovecot) Client(t testing.TB) *imapclient.Client {
+	t.Helper()
+	c, err := d.Dial()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return c
 }
 
 // Append stores raw in folder, creating the folder if needed, and returns its UID.
-func (d *dovecotServer) Append(t testing.TB, folder string, raw []byte) uint32 {
+func (d *Dovecot) Append(t testing.TB, folder string, raw []byte) uint32 {
 	t.Helper()
-	c := d.client(t)
+	c := d.Client(t)
 	defer c.Close()
 	if folder != "INBOX" {
 		err := c.Create(folder, nil).Wait()
@@ -386,24 +434,84 @@ func (d *dovecotServer) Append(t testing.TB, folder string, raw []byte) uint32 {
 	return uint32(data.UID)
 }
 
-type storedMessage struct {
+// AppendMessage stores one message in folder with the APPEND command.
+func AppendMessage(c *imapclient.Client, folder string, raw []byte) error {
+	cmd := c.Append(folder, int64(len(raw)), nil)
+	if _, err := cmd.Write(raw); err != nil {
+		cmd.Close()
+		return err
+	}
+	if err := cmd.Close(); err != nil {
+		return err
+	}
+	_, err := cmd.Wait()
+	return err
+}
+
+// Restore replaces the mail with a snapshot (a Maildir tree) while
+// Dovecot is stopped, then starts it again and reads the INBOX's sizes
+// once, so that every timed run finds the same warm index.
+func (d *Dovecot) Restore(snapshot string) error {
+	d.Stop()
+	if err := os.RemoveAll(d.MailDir()); err != nil {
+		return err
+	}
+	if out, err := exec.Command("cp", "-a", snapshot, d.MailDir()).CombinedOutput(); err != nil {
+		return fmt.Errorf("restore mail: %v: %s", err, out)
+	}
+	var err error
+	for i := 0; i < 5; i++ {
+		if err = d.Start(); err == nil {
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = d.Count("INBOX")
+	return err
+}
+
+// Count selects folder, reads every message's size (which builds
+// Dovecot's index) and returns how many there are.
+func (d *Dovecot) Count(folder string) (int, error) {
+	c, err := d.Dial()
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	if _, err := c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+		return 0, fmt.Errorf("select %s: %w", folder, err)
+	}
+	msgs, err := c.Fetch(imap.UIDSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, RFC822Size: true}).Collect()
+	if err != nil {
+		return 0, fmt.Errorf("fetch sizes: %w", err)
+	}
+	return len(msgs), nil
+}
+
+// StoredMessage is a message as the server holds it.
+type StoredMessage struct {
 	UID   uint32
 	Flags []imap.Flag
 	Raw   []byte
 }
 
-func (m storedMessage) has(f imap.Flag) bool { return slices.Contains(m.Flags, f) }
+// Has reports whether the message has flag f.
+func (m StoredMessage) Has(f imap.Flag) bool { return slices.Contains(m.Flags, f) }
 
 // Messages lists folder's messages with their flags and bodies (peeked), or
 // nil when the folder does not exist.
-func (d *dovecotServer) Messages(t testing.TB, folder string) []storedMessage {
+func (d *Dovecot) Messages(t testing.TB, folder string) []StoredMessage {
 	t.Helper()
-	c := d.client(t)
+	c := d.Client(t)
 	defer c.Close()
-	return listMessages(t, c, folder)
+	return ListMessages(t, c, folder)
 }
 
-func listMessages(t testing.TB, c *imapclient.Client, folder string) []storedMessage {
+// ListMessages is Messages over an open connection.
+func ListMessages(t testing.TB, c *imapclient.Client, folder string) []StoredMessage {
 	t.Helper()
 	if _, err := c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 		var ie *imap.Error
@@ -419,33 +527,33 @@ func listMessages(t testing.TB, c *imapclient.Client, folder string) []storedMes
 	if err != nil {
 		t.Fatalf("fetch %s: %v", folder, err)
 	}
-	var out []storedMessage
+	var out []StoredMessage
 	for _, m := range msgs {
-		out = append(out, storedMessage{UID: uint32(m.UID), Flags: m.Flags, Raw: m.FindBodySection(sec)})
+		out = append(out, StoredMessage{UID: uint32(m.UID), Flags: m.Flags, Raw: m.FindBodySection(sec)})
 	}
-	slices.SortFunc(out, func(a, b storedMessage) int { return int(a.UID) - int(b.UID) })
+	slices.SortFunc(out, func(a, b StoredMessage) int { return int(a.UID) - int(b.UID) })
 	return out
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
+func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func tail(b []byte, n int) string {
+// Tail is the last n bytes of b, for logs in failure messages.
+func Tail(b []byte, n int) string {
 	if len(b) > n {
 		b = b[len(b)-n:]
 	}
 	return string(b)
 }
 
-// testMessage is a small CRLF message whose RFC822.SIZE is its length.
-func testMessage(subject string, bodyLines int) []byte {
+// Message is a small CRLF message whose RFC822.SIZE is its length.
+func Message(subject string, bodyLines int) []byte {
 	var b strings.Builder
 	b.WriteString("From: Referrer <referrer@school.example>\r\n")
 	b.WriteString("To: DSR <dsr@nhs.example>\r\n")
@@ -459,30 +567,15 @@ func testMessage(subject string, bodyLines int) []byte {
 	return []byte(b.String())
 }
 
-// dial opens a Mailbox against d, failing the test on error.
-func dialTest(t testing.TB, cfg IMAPConfig) *Mailbox {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if cfg.Logger == nil {
-		cfg.Logger = testSlog(t)
-	}
-	m, err := DialIMAP(ctx, cfg)
-	if err != nil {
-		t.Fatalf("DialIMAP %s (%s): %v", cfg.Addr, cfg.TLS, err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return m
+// Slog sends a package's logs to the test's log.
+func Slog(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(TestWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// testSlog sends the package's logs to the test's log.
-func testSlog(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
+// TestWriter writes to the test's log, a line per write.
+type TestWriter struct{ T testing.TB }
 
-type tWriter struct{ t testing.TB }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
+func (w TestWriter) Write(p []byte) (int, error) {
+	w.T.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }

@@ -1,4 +1,4 @@
-package intake
+package harness
 
 // An SMTP submission server for the tests, built on go-smtp: STARTTLS and
 // implicit TLS with the test certificate, AUTH PLAIN and XOAUTH2, records
@@ -18,7 +18,8 @@ import (
 	"github.com/emersion/go-smtp"
 )
 
-type sinkMessage struct {
+// SinkMessage is one message the sink accepted.
+type SinkMessage struct {
 	From     string
 	To       []string
 	Data     []byte
@@ -26,7 +27,8 @@ type sinkMessage struct {
 	Mech     string
 }
 
-type smtpSink struct {
+// SMTPSink is a running SMTP submission server for tests.
+type SMTPSink struct {
 	Addr    string // STARTTLS
 	TLSAddr string // implicit TLS
 	CAFile  string
@@ -35,31 +37,31 @@ type smtpSink struct {
 	Password, Token string
 
 	mu       sync.Mutex
-	msgs     []sinkMessage
+	msgs     []SinkMessage
 	refuse   int // transactions still to refuse with 451
 	refusals int
 }
 
-// startSMTPSink starts a sink on loopback. Recipients at @invalid.example
+// NewSMTPSink starts a sink on loopback. Recipients at @invalid.example
 // are refused with 550, as an unknown mailbox would be.
-func startSMTPSink(t testing.TB) *smtpSink {
+func NewSMTPSink(t testing.TB) *SMTPSink {
 	t.Helper()
-	pki := newTestPKI(t, t.TempDir())
-	s := &smtpSink{CAFile: pki.CAFile, User: "dsr@nhs.example", Password: "sinksecret", Token: "sink-token"}
+	pki := TestPKI(t)
+	s := &SMTPSink{CAFile: pki.CAFile, User: "dsr@nhs.example", Password: "sinksecret", Token: "sink-token"}
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
 		return &sinkSession{sink: s}, nil
 	}))
 	srv.Domain = "localhost"
-	srv.TLSConfig = pki.serverTLS()
+	srv.TLSConfig = pki.ServerTLS()
 	srv.MaxMessageBytes = 10 << 20
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	srv.ErrorLog = testLogger{t: t}
+	srv.ErrorLog = ServerLog{T: t}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tln, err := tls.Listen("tcp", "127.0.0.1:0", pki.serverTLS())
+	tln, err := tls.Listen("tcp", "127.0.0.1:0", pki.ServerTLS())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,35 +73,24 @@ func startSMTPSink(t testing.TB) *smtpSink {
 }
 
 // RefuseNext makes the next n transactions fail with 451 at MAIL FROM.
-func (s *smtpSink) RefuseNext(n int) {
+func (s *SMTPSink) RefuseNext(n int) {
 	s.mu.Lock()
 	s.refuse = n
 	s.mu.Unlock()
 }
 
-func (s *smtpSink) Messages() []sinkMessage {
+// Messages are the messages accepted so far.
+func (s *SMTPSink) Messages() []SinkMessage {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]sinkMessage(nil), s.msgs...)
-}
-
-// Config returns a client configuration for the sink.
-func (s *smtpSink) Config(mode TLSMode) SMTPConfig {
-	addr := s.Addr
-	if mode == TLSImplicit {
-		addr = s.TLSAddr
-	}
-	return SMTPConfig{
-		Addr: addr, TLS: mode, CAFile: s.CAFile, Username: s.User,
-		Auth: PasswordAuth(s.Password), HeloName: "intake.nhs.example", Timeout: 10 * time.Second,
-	}
+	return append([]SinkMessage(nil), s.msgs...)
 }
 
 type sinkSession struct {
-	sink     *smtpSink
+	sink     *SMTPSink
 	authUser string
 	mech     string
-	cur      sinkMessage
+	cur      SinkMessage
 }
 
 func (ss *sinkSession) AuthMechanisms() []string { return []string{sasl.Plain, "XOAUTH2"} }
@@ -142,7 +133,7 @@ func (ss *sinkSession) Mail(from string, _ *smtp.MailOptions) error {
 		s.refusals++
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Try again later"}
 	}
-	ss.cur = sinkMessage{From: from, AuthUser: ss.authUser, Mech: ss.mech}
+	ss.cur = SinkMessage{From: from, AuthUser: ss.authUser, Mech: ss.mech}
 	return nil
 }
 
@@ -166,5 +157,15 @@ func (ss *sinkSession) Data(r io.Reader) error {
 	return nil
 }
 
-func (ss *sinkSession) Reset()        { ss.cur = sinkMessage{} }
+func (ss *sinkSession) Reset()        { ss.cur = SinkMessage{} }
 func (ss *sinkSession) Logout() error { return nil }
+
+// ServerLog serves as the test servers' logger (go-smtp's and go-imap's),
+// writing to the test's log.
+type ServerLog struct{ T testing.TB }
+
+// Printf logs a formatted line.
+func (l ServerLog) Printf(format string, args ...any) { l.T.Logf("server: "+format, args...) }
+
+// Println logs its arguments.
+func (l ServerLog) Println(args ...any) { l.T.Log(append([]any{"server:"}, args...)...) }
