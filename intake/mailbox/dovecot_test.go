@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"dsr-intake/internal/harness"
+	"dsr-intake/parser"
 )
 
 func TestDovecotLogin(t *testing.T) {
@@ -136,7 +137,7 @@ func TestDovecotListFetchPeek(t *testing.T) {
 		var buf bytes.Buffer
 		limit := int64(len(raw2) - 1)
 		n, err := m.Fetch(ctx, uid2, &buf, limit)
-		if !errors.Is(err, ErrTooLarge) {
+		if !errors.Is(err, parser.ErrTooLarge) {
 			t.Fatalf("Fetch over the limit: %v, want ErrTooLarge", err)
 		}
 		if n > limit || int64(buf.Len()) > limit {

@@ -127,9 +127,6 @@ type MessageInfo struct {
 }
 
 var (
-	// ErrTooLarge is returned by Fetch when a message is longer than its
-	// limit. The connection remains usable.
-	ErrTooLarge = errors.New("message larger than the limit")
 	// ErrNoMessage is returned when the UID is not (or no longer) in the mailbox.
 	ErrNoMessage = errors.New("no message with that UID")
 )

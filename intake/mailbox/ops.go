@@ -11,6 +11,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"dsr-intake/parser"
 )
 
 // List returns the UID, size and date of every message in the selected
@@ -69,7 +71,7 @@ func int64Cmp(a, b int64) int {
 
 // Fetch streams the whole raw message (BODY.PEEK[], so \Seen is left
 // alone) to w and returns the bytes written. It asks the server for at most
-// max+1 bytes; a longer message yields ErrTooLarge after at most max bytes
+// max+1 bytes; a longer message yields parser.ErrTooLarge after at most max bytes
 // went to w (discard them), and the connection stays usable. w must not
 // call back into the Mailbox: go-imap's reader is blocked until each body is
 // read. A UID that is gone yields ErrNoMessage.
@@ -122,7 +124,7 @@ func (m *Mailbox) Fetch(ctx context.Context, uid uint32, w io.Writer, max int64)
 	case !found:
 		return 0, fmt.Errorf("imap: fetch uid %d: %w", uid, ErrNoMessage)
 	case tooLarge:
-		return n, fmt.Errorf("imap: fetch uid %d: %w (over %d bytes)", uid, ErrTooLarge, max)
+		return n, fmt.Errorf("imap: fetch uid %d: %w (over %d bytes)", uid, parser.ErrTooLarge, max)
 	}
 	return n, nil
 }
