@@ -6,11 +6,15 @@ import (
 	"sort"
 	"strings"
 
+	"dsr-intake/parser"
 	"dsr-intake/register"
 	"dsr-intake/register/store"
 )
 
-var ragRatings = []string{"Red", "Amber", "Green", "Blue"}
+// ragRatings are the ratings as the pages list them: Red, Amber and Green
+// as a RAG scale reads, then Blue (parser.RAGRatings, the one list, puts
+// Blue first as the most urgent).
+var ragRatings = append(parser.RAGRatings()[1:], parser.RAGRatings()[0])
 
 type recordsData struct {
 	Records []store.RecordSummary
@@ -42,7 +46,10 @@ func (s *Server) records(w http.ResponseWriter, r *http.Request, p *principal) {
 		s.fail(w, r, p, "read the register", err)
 		return
 	}
-	rank := map[string]int{"Blue": 0, "Red": 1, "Amber": 2, "Green": 3}
+	rank := map[string]int{} // unrated ranks with Blue, the first
+	for i, g := range parser.RAGRatings() {
+		rank[g] = i
+	}
 	less := map[string]func(a, b store.RecordSummary) bool{
 		"name": func(a, b store.RecordSummary) bool { return strings.ToLower(a.Name) < strings.ToLower(b.Name) },
 		"dob":  func(a, b store.RecordSummary) bool { return a.DateOfBirth < b.DateOfBirth },

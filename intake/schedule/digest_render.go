@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"dsr-intake/intake"
+	"dsr-intake/parser"
 	"dsr-intake/register"
 	"dsr-intake/register/store"
 )
@@ -99,7 +100,7 @@ func (r digestRenderer) sections() []digestSection {
 	if r.spec.has(SectionRegister) {
 		total := 0
 		var items []string
-		for _, rag := range store.RAGRatings() {
+		for _, rag := range parser.RAGRatings() {
 			n := f.ByRAG[rag]
 			total += n
 			s := fmt.Sprintf("%s: %d", rag, n)

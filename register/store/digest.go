@@ -39,9 +39,6 @@ const (
 // PostgreSQL, so the per-address cap holds with two daemons.
 const reminderLockKey = 0x44535203 // "DSR" 3
 
-// RAGRatings are the ratings in the register's order, most urgent first.
-func RAGRatings() []string { return slices.Clone(ragRatings) }
-
 // DigestRun is one row of the digest ledger.
 type DigestRun struct {
 	Name      string

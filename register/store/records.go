@@ -14,9 +14,6 @@ import (
 	"dsr-intake/register"
 )
 
-// RAG ratings a record can hold.
-var ragRatings = []string{"Blue", "Red", "Amber", "Green"}
-
 // recordData is the encrypted part of a record.
 type recordData struct {
 	Referral map[string]string `json:"referral"`
@@ -281,7 +278,7 @@ func (s *Store) ListRecords(ctx context.Context, f RecordFilter) ([]RecordSummar
 // why) in its history.
 func (s *Store) ChangeRAG(ctx context.Context, id int64, rag, actor, why string) error {
 	valid := false
-	for _, r := range ragRatings {
+	for _, r := range parser.RAGRatings() {
 		if strings.EqualFold(r, rag) {
 			rag, valid = r, true
 		}
