@@ -13,12 +13,21 @@ import (
 	"dsr-intake/register/store"
 )
 
+// DecisionStore is what the pipeline needs of the store: the queries a
+// sender had today, and one transaction that decides and records a
+// message. *store.Store is one.
+type DecisionStore interface {
+	QueriesTo(ctx context.Context, addr string, day time.Time) (int, error)
+	Apply(ctx context.Context, in store.Incoming, decide func(register.CaseForms) register.Decision,
+		compose func(store.CaseInfo, register.Decision) []store.OutboxMessage) (store.Applied, error)
+}
+
 // Pipeline turns one raw email into a committed decision: parse, check
 // the sender, assess against the case's earlier forms, and apply, all in
 // the store's one transaction.
 type Pipeline struct {
 	Parser   *parser.Parser
-	Store    *store.Store
+	Store    DecisionStore
 	Composer *outbox.Composer
 	Trust    Trust
 	// MaxQueriesPerCase and MaxQueriesPerSender (per day) stop mail loops

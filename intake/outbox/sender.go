@@ -10,12 +10,20 @@ import (
 	"dsr-intake/register/store"
 )
 
+// Queue is what the sender needs of the store: the emails due, leased to
+// one sender at a time, and their outcome. *store.Store is one.
+type Queue interface {
+	ClaimOutbox(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]store.OutboxItem, error)
+	MarkSent(ctx context.Context, id int64, now time.Time) error
+	MarkSendFailed(ctx context.Context, id int64, errText string, nextTry time.Time) error
+}
+
 // Sender drains the outbox over SMTP: it claims due emails, sends each
 // and marks it sent once the server has accepted it. A failure is retried
 // with backoff; a rejection (5xx) or too many attempts gives up and leaves
 // the email failed for a coordinator to see.
 type Sender struct {
-	Store       *store.Store
+	Store       Queue
 	Composer    *Composer
 	SMTP        SMTPConfig
 	MaxAttempts int           // attempts before giving up; 8 when zero
