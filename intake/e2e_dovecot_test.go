@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-message/mail"
 
 	"dsr-intake/intake/mailbox"
@@ -32,8 +33,9 @@ import (
 var e2eClock = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 
 type e2e struct {
-	logs     *syncBuffer // everything the intake logged, to scan for personal data
-	dc       *harness.Dovecot
+	logs     *syncBuffer      // everything the intake logged, to scan for personal data
+	dc       *harness.Dovecot // nil on the in-memory server
+	inbox    testInbox        // dc, or the in-memory server
 	sink     *harness.SMTPSink
 	store    *store.Store
 	daemon   *Daemon
@@ -41,9 +43,46 @@ type e2e struct {
 	composer *outbox.Composer
 }
 
+// testInbox is what the tests do to the IMAP server besides the daemon.
+type testInbox interface {
+	Append(t testing.TB, folder string, raw []byte) uint32
+	Messages(t testing.TB, folder string) []harness.StoredMessage
+}
+
+// memInbox gives the in-memory server the Dovecot harness's Append.
+type memInbox struct{ *harness.MemIMAP }
+
+func (m memInbox) Append(t testing.TB, folder string, raw []byte) uint32 {
+	return m.MemIMAP.Append(t, folder, raw)
+}
+
+// newE2E is the intake on a private Dovecot, with an SMTP sink.
 func newE2E(t *testing.T) *e2e {
 	t.Helper()
 	dc := harness.NewDovecot(t)
+	e := newE2EOn(t, dovecotConfig(dc, mailbox.TLSImplicit), dc)
+	e.dc = dc
+	return e
+}
+
+// newMemE2E is newE2E on go-imap's in-memory server offering caps: the
+// daemon's core without root or Dovecot.
+func newMemE2E(t *testing.T, caps imap.CapSet) *e2e {
+	t.Helper()
+	s := harness.NewMemIMAP(t, caps, nil)
+	cfg := mailbox.IMAPConfig{Addr: s.Addr, TLS: mailbox.TLSInsecure, Username: s.Username, Auth: mailbox.PasswordAuth(s.Password)}
+	return newE2EOn(t, cfg, memInbox{s})
+}
+
+// memServers are the in-memory servers the daemon's core runs on: one
+// with MOVE (batched moves) and one without (the COPY fallback).
+var memServers = map[string]imap.CapSet{
+	"move":          {imap.CapIMAP4rev1: {}, imap.CapMove: {}, imap.CapUIDPlus: {}},
+	"copy-fallback": {imap.CapIMAP4rev1: {}, imap.CapUIDPlus: {}},
+}
+
+func newE2EOn(t *testing.T, imapCfg mailbox.IMAPConfig, inbox testInbox) *e2e {
+	t.Helper()
 	sink := harness.NewSMTPSink(t)
 	keys, err := store.GenerateKeyring()
 	if err != nil {
@@ -63,10 +102,9 @@ func newE2E(t *testing.T) *e2e {
 		MaxQueriesPerCase: 5, MaxQueriesPerSender: 20, Now: func() time.Time { return e2eClock }}
 	sender := &outbox.Sender{Store: store, Composer: composer, SMTP: sinkConfig(sink, mailbox.TLSStartTLS), Log: log,
 		Now: func() time.Time { return e2eClock }}
-	imapCfg := dovecotConfig(dc, mailbox.TLSImplicit)
 	imapCfg.Logger = log
 	d := &Daemon{IMAP: imapCfg, Pipeline: pipeline, Sender: sender, Store: store, Log: log, MaxAttempts: 2}
-	return &e2e{logs: logs, dc: dc, sink: sink, store: store, daemon: d, sender: sender, composer: composer}
+	return &e2e{logs: logs, inbox: inbox, sink: sink, store: store, daemon: d, sender: sender, composer: composer}
 }
 
 func readSample(t *testing.T, name string) []byte {
@@ -109,7 +147,7 @@ func expectedOutcome(t *testing.T, name string) string {
 // subjectsIn lists the subjects of a folder's messages, sorted.
 func (e *e2e) subjectsIn(t *testing.T, folder string) []string {
 	var out []string
-	for _, m := range e.dc.Messages(t, folder) {
+	for _, m := range e.inbox.Messages(t, folder) {
 		s, err := parser.New(parser.Options{}).Parse(context.Background(), m.Raw)
 		if err != nil {
 			t.Fatal(err)
@@ -124,8 +162,16 @@ func (e *e2e) subjectsIn(t *testing.T, folder string) []string {
 // runs the intake once, and checks folders, register, review queue and the
 // queries at the SMTP sink; then a reply with the missing consent form
 // completes a queried case.
-func TestIntakeEndToEndDovecot(t *testing.T) {
-	e := newE2E(t)
+func TestIntakeEndToEndDovecot(t *testing.T) { testIntakeEndToEnd(t, newE2E(t)) }
+
+// TestIntakeEndToEndMemIMAP is the same on go-imap's in-memory server.
+func TestIntakeEndToEndMemIMAP(t *testing.T) {
+	for server, caps := range memServers {
+		t.Run(server, func(t *testing.T) { testIntakeEndToEnd(t, newMemE2E(t, caps)) })
+	}
+}
+
+func testIntakeEndToEnd(t *testing.T, e *e2e) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -133,7 +179,7 @@ func TestIntakeEndToEndDovecot(t *testing.T) {
 	folderOf := map[string]string{"register": "Processed", "query": "Queried", "review": "Review", "ignore": "Ignored"}
 	for _, name := range sampleNames(t) {
 		raw := readSample(t, name)
-		e.dc.Append(t, "INBOX", raw)
+		e.inbox.Append(t, "INBOX", raw)
 		sub, err := parser.New(parser.Options{}).Parse(ctx, raw)
 		if err != nil {
 			t.Fatal(err)
@@ -148,7 +194,7 @@ func TestIntakeEndToEndDovecot(t *testing.T) {
 		t.Fatalf("Drain sent %d, err %v; want the 2 queries", n, err)
 	}
 
-	if got := e.dc.Messages(t, "INBOX"); len(got) != 0 {
+	if got := e.inbox.Messages(t, "INBOX"); len(got) != 0 {
 		t.Errorf("%d messages left in INBOX", len(got))
 	}
 	for folder, subjects := range want {
@@ -157,7 +203,7 @@ func TestIntakeEndToEndDovecot(t *testing.T) {
 			t.Errorf("%s holds %q, want %q", folder, got, subjects)
 		}
 	}
-	for _, m := range e.dc.Messages(t, "Processed") {
+	for _, m := range e.inbox.Messages(t, "Processed") {
 		if m.Has(`\Seen`) {
 			t.Error("a processed message was marked read: the intake must only peek")
 		}
@@ -222,7 +268,7 @@ func TestIntakeEndToEndDovecot(t *testing.T) {
 
 	// The reply: the referrer sends the consent form, threaded to the query.
 	reply := replyWithConsent(t, harveyQueryID, "RE: "+harveySubject)
-	e.dc.Append(t, "INBOX", reply)
+	e.inbox.Append(t, "INBOX", reply)
 	if err := e.daemon.RunOnce(ctx); err != nil {
 		t.Fatalf("RunOnce (reply): %v", err)
 	}
@@ -265,7 +311,7 @@ func TestIntakeEndToEndDovecot(t *testing.T) {
 	// a person copying them back into the inbox) are recognised by their
 	// content: moved to their folder again, with no second effect.
 	for _, name := range []string{"04-missing-consent-form", "07-best-interest-decision", "01-fillable-pdf-happy"} {
-		e.dc.Append(t, "INBOX", readSample(t, name))
+		e.inbox.Append(t, "INBOX", readSample(t, name))
 	}
 	if err := e.daemon.RunOnce(ctx); err != nil {
 		t.Fatal(err)
@@ -273,11 +319,11 @@ func TestIntakeEndToEndDovecot(t *testing.T) {
 	if n, _ := e.sender.Drain(ctx); n != 0 {
 		t.Errorf("messages seen again sent %d more emails", n)
 	}
-	if n := len(e.dc.Messages(t, "INBOX")); n != 0 {
+	if n := len(e.inbox.Messages(t, "INBOX")); n != 0 {
 		t.Errorf("%d messages seen again were left in INBOX", n)
 	}
 	for folder, want := range map[string]int{"Queried": 3, "Review": 3} {
-		if got := len(e.dc.Messages(t, folder)); got != want {
+		if got := len(e.inbox.Messages(t, folder)); got != want {
 			t.Errorf("%s holds %d messages, want %d (the copies join their originals)", folder, got, want)
 		}
 	}
@@ -443,12 +489,20 @@ func replyWithConsent(t *testing.T, queryID, subject string) []byte {
 // delivery) in the inbox at once. They are looked up and parsed side by
 // side, before either is committed; the second must only follow the
 // first: one decision, one query, both in the first's folder.
-func TestSameBytesTwiceInOneSyncDovecot(t *testing.T) {
-	e := newE2E(t)
+func TestSameBytesTwiceInOneSyncDovecot(t *testing.T) { testSameBytesTwiceInOneSync(t, newE2E(t)) }
+
+// TestSameBytesTwiceInOneSyncMemIMAP is the same on go-imap's in-memory server.
+func TestSameBytesTwiceInOneSyncMemIMAP(t *testing.T) {
+	for server, caps := range memServers {
+		t.Run(server, func(t *testing.T) { testSameBytesTwiceInOneSync(t, newMemE2E(t, caps)) })
+	}
+}
+
+func testSameBytesTwiceInOneSync(t *testing.T, e *e2e) {
 	ctx := context.Background()
 	raw := readSample(t, "04-missing-consent-form")
-	e.dc.Append(t, "INBOX", raw)
-	e.dc.Append(t, "INBOX", raw)
+	e.inbox.Append(t, "INBOX", raw)
+	e.inbox.Append(t, "INBOX", raw)
 	var outcomes []register.Outcome
 	e.daemon.OnProcessed = func(o register.Outcome) { outcomes = append(outcomes, o) }
 	if err := e.daemon.RunOnce(ctx); err != nil {
@@ -457,10 +511,10 @@ func TestSameBytesTwiceInOneSyncDovecot(t *testing.T) {
 	if len(outcomes) != 1 || outcomes[0] != register.OutcomeQuery {
 		t.Fatalf("outcomes %v, want one query", outcomes)
 	}
-	if n := len(e.dc.Messages(t, "INBOX")); n != 0 {
+	if n := len(e.inbox.Messages(t, "INBOX")); n != 0 {
 		t.Fatalf("%d left in the inbox", n)
 	}
-	if got := e.dc.Messages(t, "Queried"); len(got) != 2 {
+	if got := e.inbox.Messages(t, "Queried"); len(got) != 2 {
 		t.Fatalf("%d copies in Queried, want both", len(got))
 	}
 	if n, err := e.sender.Drain(ctx); err != nil || n != 1 {
@@ -490,13 +544,21 @@ func (h *heldPDFReader) ReadPDF(ctx context.Context, data []byte) ([]*parser.Raw
 // no more than its bound of emails (4 per worker in hand, and the one it
 // has just fetched), so a backlog of any length costs the same memory;
 // once parsing moves again, every email is processed.
-func TestInHandIsBoundedDovecot(t *testing.T) {
-	e := newE2E(t)
+func TestInHandIsBoundedDovecot(t *testing.T) { testInHandIsBounded(t, newE2E(t)) }
+
+// TestInHandIsBoundedMemIMAP is the same on go-imap's in-memory server.
+func TestInHandIsBoundedMemIMAP(t *testing.T) {
+	for server, caps := range memServers {
+		t.Run(server, func(t *testing.T) { testInHandIsBounded(t, newMemE2E(t, caps)) })
+	}
+}
+
+func testInHandIsBounded(t *testing.T, e *e2e) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	const total = 30
 	for i := range total {
-		e.dc.Append(t, "INBOX", uniqueCopy(readSample(t, "01-fillable-pdf-happy"), fmt.Sprintf("held-%02d@nhs.net", i)))
+		e.inbox.Append(t, "INBOX", uniqueCopy(readSample(t, "01-fillable-pdf-happy"), fmt.Sprintf("held-%02d@nhs.net", i)))
 	}
 	held := &heldPDFReader{release: make(chan struct{}), next: parser.NewInProcessPDFReader(parser.Limits{})}
 	e.daemon.Pipeline.Parser = parser.New(parser.Options{PDF: held})
@@ -526,7 +588,7 @@ func TestInHandIsBoundedDovecot(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if processed != total || len(e.dc.Messages(t, "INBOX")) != 0 {
-		t.Fatalf("processed %d of %d, %d left in the inbox", processed, total, len(e.dc.Messages(t, "INBOX")))
+	if processed != total || len(e.inbox.Messages(t, "INBOX")) != 0 {
+		t.Fatalf("processed %d of %d, %d left in the inbox", processed, total, len(e.inbox.Messages(t, "INBOX")))
 	}
 }

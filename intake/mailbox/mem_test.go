@@ -4,16 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	"github.com/emersion/go-sasl"
 	"golang.org/x/oauth2"
 
@@ -25,10 +22,7 @@ import (
 // advertise IMAP4rev1 (plus UIDPLUS when asked): exactly the old-server case
 // the COPY fallback is for.
 type memIMAP struct {
-	Addr     string
-	User     *imapmemserver.User
-	Username string
-	Password string
+	*harness.MemIMAP
 
 	failCopyTo string // COPY to this folder answers NO (no TRYCREATE)
 	token      string // when set, the session offers only AUTH=XOAUTH2
@@ -40,35 +34,17 @@ type memIMAP struct {
 
 func startMemIMAP(t *testing.T, caps imap.CapSet, setup func(*memIMAP)) *memIMAP {
 	t.Helper()
-	s := &memIMAP{Username: "dsr@nhs.example", Password: "memsecret"}
+	s := &memIMAP{}
 	if setup != nil {
 		setup(s)
 	}
-	mem := imapmemserver.New()
-	s.User = imapmemserver.NewUser(s.Username, s.Password)
-	if err := s.User.Create("INBOX", nil); err != nil {
-		t.Fatal(err)
-	}
-	mem.AddUser(s.User)
-	srv := imapserver.New(&imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			base := &memSession{Session: mem.NewSession(), srv: s}
-			if s.token != "" {
-				return &memSASLSession{memSession: base}, nil, nil
-			}
-			return base, nil, nil
-		},
-		Caps:         caps,
-		InsecureAuth: true,
-		Logger:       harness.ServerLog{T: t},
+	s.MemIMAP = harness.NewMemIMAP(t, caps, func(sess imapserver.Session) imapserver.Session {
+		base := &memSession{Session: sess, srv: s}
+		if s.token != "" {
+			return &memSASLSession{memSession: base}
+		}
+		return base
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	s.Addr = ln.Addr().String()
 	return s
 }
 
@@ -129,32 +105,6 @@ func (s *memIMAP) config() IMAPConfig {
 	return IMAPConfig{Addr: s.Addr, TLS: TLSInsecure, Username: s.Username, Auth: PasswordAuth(s.Password)}
 }
 
-func (s *memIMAP) append(t *testing.T, folder string, raw []byte, flags ...imap.Flag) uint32 {
-	t.Helper()
-	data, err := s.User.Append(folder, bytesLiteral{bytes.NewReader(raw)}, &imap.AppendOptions{Flags: flags})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return uint32(data.UID)
-}
-
-func (s *memIMAP) messages(t *testing.T, folder string) []harness.StoredMessage {
-	t.Helper()
-	c, err := imapclient.DialInsecure(s.Addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Login(s.Username, s.Password).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	return harness.ListMessages(t, c, folder)
-}
-
-type bytesLiteral struct{ *bytes.Reader }
-
-func (b bytesLiteral) Size() int64 { return b.Reader.Size() }
-
 func uids(msgs []harness.StoredMessage) []uint32 {
 	var out []uint32
 	for _, m := range msgs {
@@ -169,9 +119,9 @@ func TestMoveCopyFallback(t *testing.T) {
 
 	t.Run("uidplus expunges only the copied message", func(t *testing.T) {
 		s := startMemIMAP(t, imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapUIDPlus: {}}, nil)
-		a := s.append(t, "INBOX", raw)
-		other := s.append(t, "INBOX", harness.Message("another client's deleted mail", 1), imap.FlagDeleted)
-		c := s.append(t, "INBOX", harness.Message("stays", 1))
+		a := s.Append(t, "INBOX", raw)
+		other := s.Append(t, "INBOX", harness.Message("another client's deleted mail", 1), imap.FlagDeleted)
+		c := s.Append(t, "INBOX", harness.Message("stays", 1))
 		m := dialTest(t, s.config())
 		if m.caps.Has(imap.CapMove) {
 			t.Fatal("server should not offer MOVE in this test")
@@ -179,10 +129,10 @@ func TestMoveCopyFallback(t *testing.T) {
 		if err := m.Move(ctx, a, "Processed"); err != nil {
 			t.Fatalf("Move: %v", err)
 		}
-		if got := s.messages(t, "Processed"); len(got) != 1 || !bytes.Equal(got[0].Raw, raw) {
+		if got := s.Messages(t, "Processed"); len(got) != 1 || !bytes.Equal(got[0].Raw, raw) {
 			t.Fatalf("Processed = %d messages, want the moved one", len(got))
 		}
-		inbox := s.messages(t, "INBOX")
+		inbox := s.Messages(t, "INBOX")
 		if got := uids(inbox); len(got) != 2 || got[0] != other || got[1] != c {
 			t.Fatalf("INBOX UIDs after Move = %v, want [%d %d]: UID EXPUNGE must spare other \\Deleted mail", got, other, c)
 		}
@@ -190,16 +140,16 @@ func TestMoveCopyFallback(t *testing.T) {
 
 	t.Run("no uidplus leaves the original flagged", func(t *testing.T) {
 		s := startMemIMAP(t, imap.CapSet{imap.CapIMAP4rev1: {}}, nil)
-		a := s.append(t, "INBOX", raw)
-		other := s.append(t, "INBOX", harness.Message("another client's deleted mail", 1), imap.FlagDeleted)
+		a := s.Append(t, "INBOX", raw)
+		other := s.Append(t, "INBOX", harness.Message("another client's deleted mail", 1), imap.FlagDeleted)
 		m := dialTest(t, s.config())
 		if err := m.Move(ctx, a, "Processed"); err != nil {
 			t.Fatalf("Move: %v", err)
 		}
-		if got := s.messages(t, "Processed"); len(got) != 1 {
+		if got := s.Messages(t, "Processed"); len(got) != 1 {
 			t.Fatalf("Processed holds %d messages, want 1", len(got))
 		}
-		inbox := s.messages(t, "INBOX")
+		inbox := s.Messages(t, "INBOX")
 		if got := uids(inbox); len(got) != 2 || got[0] != a || got[1] != other {
 			t.Fatalf("INBOX UIDs = %v, want both kept: a plain EXPUNGE would remove other clients' mail", got)
 		}
@@ -217,17 +167,17 @@ func TestMoveCopyFallback(t *testing.T) {
 		if err := s.User.Create("Review", nil); err != nil {
 			t.Fatal(err)
 		}
-		a := s.append(t, "INBOX", raw)
+		a := s.Append(t, "INBOX", raw)
 		m := dialTest(t, s.config())
 		err := m.Move(ctx, a, "Review")
 		if err == nil || !strings.Contains(err.Error(), "left in place") {
 			t.Fatalf("Move with a failing COPY: %v, want an error saying the message stayed", err)
 		}
-		inbox := s.messages(t, "INBOX")
+		inbox := s.Messages(t, "INBOX")
 		if len(inbox) != 1 || inbox[0].UID != a || inbox[0].Has(imap.FlagDeleted) {
 			t.Fatalf("INBOX after a failed COPY = %+v, want the message untouched", inbox)
 		}
-		if got := s.messages(t, "Review"); len(got) != 0 {
+		if got := s.Messages(t, "Review"); len(got) != 0 {
 			t.Fatalf("Review holds %d messages after a failed COPY", len(got))
 		}
 		// The connection is still good.
