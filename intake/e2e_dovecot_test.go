@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-message/mail"
 
 	"dsr-intake/intake/mailbox"
@@ -43,19 +42,6 @@ type e2e struct {
 	composer *outbox.Composer
 }
 
-// testInbox is what the tests do to the IMAP server besides the daemon.
-type testInbox interface {
-	Append(t testing.TB, folder string, raw []byte) uint32
-	Messages(t testing.TB, folder string) []harness.StoredMessage
-}
-
-// memInbox gives the in-memory server the Dovecot harness's Append.
-type memInbox struct{ *harness.MemIMAP }
-
-func (m memInbox) Append(t testing.TB, folder string, raw []byte) uint32 {
-	return m.MemIMAP.Append(t, folder, raw)
-}
-
 // newE2E is the intake on a private Dovecot, with an SMTP sink.
 func newE2E(t *testing.T) *e2e {
 	t.Helper()
@@ -63,22 +49,6 @@ func newE2E(t *testing.T) *e2e {
 	e := newE2EOn(t, dovecotConfig(dc, mailbox.TLSImplicit), dc)
 	e.dc = dc
 	return e
-}
-
-// newMemE2E is newE2E on go-imap's in-memory server offering caps: the
-// daemon's core without root or Dovecot.
-func newMemE2E(t *testing.T, caps imap.CapSet) *e2e {
-	t.Helper()
-	s := harness.NewMemIMAP(t, caps, nil)
-	cfg := mailbox.IMAPConfig{Addr: s.Addr, TLS: mailbox.TLSInsecure, Username: s.Username, Auth: mailbox.PasswordAuth(s.Password)}
-	return newE2EOn(t, cfg, memInbox{s})
-}
-
-// memServers are the in-memory servers the daemon's core runs on: one
-// with MOVE (batched moves) and one without (the COPY fallback).
-var memServers = map[string]imap.CapSet{
-	"move":          {imap.CapIMAP4rev1: {}, imap.CapMove: {}, imap.CapUIDPlus: {}},
-	"copy-fallback": {imap.CapIMAP4rev1: {}, imap.CapUIDPlus: {}},
 }
 
 func newE2EOn(t *testing.T, imapCfg mailbox.IMAPConfig, inbox testInbox) *e2e {
@@ -163,13 +133,6 @@ func (e *e2e) subjectsIn(t *testing.T, folder string) []string {
 // queries at the SMTP sink; then a reply with the missing consent form
 // completes a queried case.
 func TestIntakeEndToEndDovecot(t *testing.T) { testIntakeEndToEnd(t, newE2E(t)) }
-
-// TestIntakeEndToEndMemIMAP is the same on go-imap's in-memory server.
-func TestIntakeEndToEndMemIMAP(t *testing.T) {
-	for server, caps := range memServers {
-		t.Run(server, func(t *testing.T) { testIntakeEndToEnd(t, newMemE2E(t, caps)) })
-	}
-}
 
 func testIntakeEndToEnd(t *testing.T, e *e2e) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -491,13 +454,6 @@ func replyWithConsent(t *testing.T, queryID, subject string) []byte {
 // first: one decision, one query, both in the first's folder.
 func TestSameBytesTwiceInOneSyncDovecot(t *testing.T) { testSameBytesTwiceInOneSync(t, newE2E(t)) }
 
-// TestSameBytesTwiceInOneSyncMemIMAP is the same on go-imap's in-memory server.
-func TestSameBytesTwiceInOneSyncMemIMAP(t *testing.T) {
-	for server, caps := range memServers {
-		t.Run(server, func(t *testing.T) { testSameBytesTwiceInOneSync(t, newMemE2E(t, caps)) })
-	}
-}
-
 func testSameBytesTwiceInOneSync(t *testing.T, e *e2e) {
 	ctx := context.Background()
 	raw := readSample(t, "04-missing-consent-form")
@@ -545,13 +501,6 @@ func (h *heldPDFReader) ReadPDF(ctx context.Context, data []byte) ([]*parser.Raw
 // has just fetched), so a backlog of any length costs the same memory;
 // once parsing moves again, every email is processed.
 func TestInHandIsBoundedDovecot(t *testing.T) { testInHandIsBounded(t, newE2E(t)) }
-
-// TestInHandIsBoundedMemIMAP is the same on go-imap's in-memory server.
-func TestInHandIsBoundedMemIMAP(t *testing.T) {
-	for server, caps := range memServers {
-		t.Run(server, func(t *testing.T) { testInHandIsBounded(t, newMemE2E(t, caps)) })
-	}
-}
 
 func testInHandIsBounded(t *testing.T, e *e2e) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
