@@ -15,8 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"dsr-intake/internal/harness"
 	"dsr-intake/parser"
 	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 var (
@@ -63,7 +65,7 @@ func uniqueCopy(raw []byte, id string) []byte {
 
 // daemonConfig writes a configuration for the dsr binary against the test
 // Dovecot and SMTP sink.
-func daemonConfig(t *testing.T, dc *dovecotServer, sink *smtpSink, dir string) string {
+func daemonConfig(t *testing.T, dc *harness.Dovecot, sink *harness.SMTPSink, dir string) string {
 	t.Helper()
 	write := func(name, content string) string {
 		p := filepath.Join(dir, name)
@@ -72,7 +74,7 @@ func daemonConfig(t *testing.T, dc *dovecotServer, sink *smtpSink, dir string) s
 		}
 		return p
 	}
-	keys, err := register.GenerateKeyring()
+	keys, err := store.GenerateKeyring()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,8 +129,8 @@ func TestCrashRecoveryDovecot(t *testing.T) {
 		t.Skip("crash test: skipped with -short")
 	}
 	bin := buildDSR(t)
-	dc := startDovecot(t)
-	sink := startSMTPSink(t)
+	dc := harness.NewDovecot(t)
+	sink := harness.NewSMTPSink(t)
 	dir := t.TempDir()
 	cfgPath := daemonConfig(t, dc, sink, dir)
 
@@ -137,7 +139,7 @@ func TestCrashRecoveryDovecot(t *testing.T) {
 	wantFolder := map[string]string{} // Message-ID -> folder
 	folderOf := map[string]string{"register": "Processed", "query": "Queried", "review": "Review", "ignore": "Ignored"}
 	wantQueries := 0
-	c := dc.client(t)
+	c := dc.Client(t)
 	for i := 0; i < total; i++ {
 		name := names[i%len(names)]
 		id := fmt.Sprintf("crash-%03d@test.example", i)
@@ -187,15 +189,15 @@ func TestCrashRecoveryDovecot(t *testing.T) {
 		}
 	}
 
-	keys, err := register.LoadKeyring("file:" + filepath.Join(dir, "keyring"))
+	keys, err := store.LoadKeyring("file:" + filepath.Join(dir, "keyring"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := register.Open(context.Background(), register.Options{Driver: "sqlite", DSN: filepath.Join(dir, "dsr.db"), Keys: keys})
+	db, err := store.Open(context.Background(), store.Options{Driver: "sqlite", DSN: filepath.Join(dir, "dsr.db"), Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	defer db.Close()
 	ctx := context.Background()
 
 	// Every message in exactly one folder, the right one, and recorded as
@@ -213,12 +215,12 @@ func TestCrashRecoveryDovecot(t *testing.T) {
 				t.Errorf("%s is in both %s and %s", sub.MessageID, prev, folder)
 			}
 			seen[sub.MessageID] = folder
-			st, err := store.MessageState(ctx, parser.Hash(m.Raw))
+			st, err := db.MessageState(ctx, parser.Hash(m.Raw))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st.Outcome != outcomeOf[folder] || (st.State != register.MessageDecided && st.State != register.MessageMoved) {
-				t.Errorf("%s in %s: store says state %q outcome %q", sub.MessageID, folder, st.State, st.Outcome)
+			if st.Outcome != outcomeOf[folder] || (st.State != store.MessageDecided && st.State != store.MessageMoved) {
+				t.Errorf("%s in %s: db says state %q outcome %q", sub.MessageID, folder, st.State, st.Outcome)
 			}
 		}
 	}
@@ -229,7 +231,7 @@ func TestCrashRecoveryDovecot(t *testing.T) {
 	}
 
 	// Exactly one effect each: the review items and the register's records.
-	queue, err := store.ReviewQueue(ctx, register.ReviewFilter{Limit: 1000})
+	queue, err := db.ReviewQueue(ctx, store.ReviewFilter{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +244,7 @@ func TestCrashRecoveryDovecot(t *testing.T) {
 	if len(queue) != wantReview {
 		t.Errorf("%d review items, want %d", len(queue), wantReview)
 	}
-	records, err := store.ListRecords(ctx, register.RecordFilter{Actor: "test", Limit: 1000})
+	records, err := db.ListRecords(ctx, store.RecordFilter{Actor: "test", Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,23 +1,13 @@
-// Package intake watches the DSR inbox, turns each referral email into a
-// decision, and sends the queries that decisions call for.
+// Package intake watches the DSR inbox and turns each referral email into
+// a committed decision: the Daemon (connect, lock the mailbox, sync, wait
+// for mail, reconnect), the Pipeline (parse, check the sender's Trust,
+// assess, apply in the store's one transaction), the intake's Health, and
+// its Prometheus metrics and /healthz and /readyz handlers.
 //
-// The mail plumbing lives here too, behind a small API of our own so that the
-// beta go-imap client touches as little of the package as possible:
+// A message leaves the inbox only after its decision is committed and
+// durable, so a crash at any point means the next run sees it again,
+// recognises it by its content hash and only moves it.
 //
-//   - DialIMAP opens a verified TLS (implicit or STARTTLS) connection, logs in
-//     with a password or OAuth2 XOAUTH2 (Microsoft 365), and selects the inbox.
-//     The returned Mailbox lists messages by UID and RFC822.SIZE, streams one
-//     message with BODY.PEEK[] (never marking it read) under a size limit,
-//     moves it to an outcome folder safely (MOVE, or COPY and only then
-//     \Deleted + UID EXPUNGE), and waits for new mail with IDLE or polling.
-//   - A Mailbox is one connection and is not safe for concurrent use. Any
-//     error other than ErrTooLarge, ErrNoMessage or a failed move may leave it
-//     dead: close it, wait Backoff(attempt), and dial again.
-//   - SendMail submits one raw message over SMTP (STARTTLS or implicit TLS);
-//     IsPermanent tells a rejection of the message (5xx) from a failure worth
-//     retrying.
-//
-// Every call that waits takes a context. go-imap has no contexts of its own,
-// so when a context ends during an IMAP call the connection is closed and the
-// Mailbox is spent.
+// The mail plumbing is in intake/mailbox (IMAP), the emails sent are
+// intake/outbox's, and the digests and reminders intake/schedule's.
 package intake

@@ -20,49 +20,61 @@ import (
 
 	"github.com/emersion/go-message/mail"
 
+	"dsr-intake/intake/mailbox"
+	"dsr-intake/intake/outbox"
+	"dsr-intake/internal/harness"
 	"dsr-intake/parser"
 	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 // e2eClock is the reference day of the samples.
 var e2eClock = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 
 type e2e struct {
-	logs     *syncBuffer // everything the intake logged, to scan for personal data
-	dc       *dovecotServer
-	sink     *smtpSink
-	store    *register.Store
+	logs     *syncBuffer      // everything the intake logged, to scan for personal data
+	dc       *harness.Dovecot // nil on the in-memory server
+	inbox    testInbox        // dc, or the in-memory server
+	sink     *harness.SMTPSink
+	store    *store.Store
 	daemon   *Daemon
-	sender   *Sender
-	composer *Composer
+	sender   *outbox.Sender
+	composer *outbox.Composer
 }
 
+// newE2E is the intake on a private Dovecot, with an SMTP sink.
 func newE2E(t *testing.T) *e2e {
 	t.Helper()
-	dc := startDovecot(t)
-	sink := startSMTPSink(t)
-	keys, err := register.GenerateKeyring()
+	dc := harness.NewDovecot(t)
+	e := newE2EOn(t, dovecotConfig(dc, mailbox.TLSImplicit), dc)
+	e.dc = dc
+	return e
+}
+
+func newE2EOn(t *testing.T, imapCfg mailbox.IMAPConfig, inbox testInbox) *e2e {
+	t.Helper()
+	sink := harness.NewSMTPSink(t)
+	keys, err := store.GenerateKeyring()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	store, err := register.Open(ctx, register.Options{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "dsr.db"), Keys: keys,
+	store, err := store.Open(ctx, store.Options{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "dsr.db"), Keys: keys,
 		Now: func() time.Time { return e2eClock }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
 	logs := &syncBuffer{}
-	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, tWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	composer := &Composer{From: "bromley.dsr@nhs.net", FromName: "Bromley DSR", SecureDomains: []string{"nhs.net", "gov.uk"}}
+	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, harness.TestWriter{T: t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	composer := &outbox.Composer{From: "bromley.dsr@nhs.net", FromName: "Bromley DSR", SecureDomains: []string{"nhs.net", "gov.uk"}}
 	pipeline := &Pipeline{Parser: parser.New(parser.Options{}), Store: store, Composer: composer, Log: log,
 		MaxQueriesPerCase: 5, MaxQueriesPerSender: 20, Now: func() time.Time { return e2eClock }}
-	sender := &Sender{Store: store, Composer: composer, SMTP: sink.Config(TLSStartTLS), Log: log,
+	sender := &outbox.Sender{Store: store, Composer: composer, SMTP: sinkConfig(sink, mailbox.TLSStartTLS), Log: log,
 		Now: func() time.Time { return e2eClock }}
-	imapCfg := dc.Config(TLSImplicit)
 	imapCfg.Logger = log
 	d := &Daemon{IMAP: imapCfg, Pipeline: pipeline, Sender: sender, Store: store, Log: log, MaxAttempts: 2}
-	return &e2e{logs: logs, dc: dc, sink: sink, store: store, daemon: d, sender: sender, composer: composer}
+	return &e2e{logs: logs, inbox: inbox, sink: sink, store: store, daemon: d, sender: sender, composer: composer}
 }
 
 func readSample(t *testing.T, name string) []byte {
@@ -105,7 +117,7 @@ func expectedOutcome(t *testing.T, name string) string {
 // subjectsIn lists the subjects of a folder's messages, sorted.
 func (e *e2e) subjectsIn(t *testing.T, folder string) []string {
 	var out []string
-	for _, m := range e.dc.Messages(t, folder) {
+	for _, m := range e.inbox.Messages(t, folder) {
 		s, err := parser.New(parser.Options{}).Parse(context.Background(), m.Raw)
 		if err != nil {
 			t.Fatal(err)
@@ -120,8 +132,9 @@ func (e *e2e) subjectsIn(t *testing.T, folder string) []string {
 // runs the intake once, and checks folders, register, review queue and the
 // queries at the SMTP sink; then a reply with the missing consent form
 // completes a queried case.
-func TestIntakeEndToEndDovecot(t *testing.T) {
-	e := newE2E(t)
+func TestIntakeEndToEndDovecot(t *testing.T) { testIntakeEndToEnd(t, newE2E(t)) }
+
+func testIntakeEndToEnd(t *testing.T, e *e2e) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -129,7 +142,7 @@ func TestIntakeEndToEndDovecot(t *testing.T) {
 	folderOf := map[string]string{"register": "Processed", "query": "Queried", "review": "Review", "ignore": "Ignored"}
 	for _, name := range sampleNames(t) {
 		raw := readSample(t, name)
-		e.dc.Append(t, "INBOX", raw)
+		e.inbox.Append(t, "INBOX", raw)
 		sub, err := parser.New(parser.Options{}).Parse(ctx, raw)
 		if err != nil {
 			t.Fatal(err)
@@ -144,7 +157,7 @@ func TestIntakeEndToEndDovecot(t *testing.T) {
 		t.Fatalf("Drain sent %d, err %v; want the 2 queries", n, err)
 	}
 
-	if got := e.dc.Messages(t, "INBOX"); len(got) != 0 {
+	if got := e.inbox.Messages(t, "INBOX"); len(got) != 0 {
 		t.Errorf("%d messages left in INBOX", len(got))
 	}
 	for folder, subjects := range want {
@@ -153,20 +166,20 @@ func TestIntakeEndToEndDovecot(t *testing.T) {
 			t.Errorf("%s holds %q, want %q", folder, got, subjects)
 		}
 	}
-	for _, m := range e.dc.Messages(t, "Processed") {
-		if m.has(`\Seen`) {
+	for _, m := range e.inbox.Messages(t, "Processed") {
+		if m.Has(`\Seen`) {
 			t.Error("a processed message was marked read: the intake must only peek")
 		}
 	}
 
-	records, err := e.store.ListRecords(ctx, register.RecordFilter{Actor: "test"})
+	records, err := e.store.ListRecords(ctx, store.RecordFilter{Actor: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(records) != 3 {
 		t.Errorf("%d records on the register, want 3 (the three happy samples)", len(records))
 	}
-	queue, err := e.store.ReviewQueue(ctx, register.ReviewFilter{})
+	queue, err := e.store.ReviewQueue(ctx, store.ReviewFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,14 +231,14 @@ func TestIntakeEndToEndDovecot(t *testing.T) {
 
 	// The reply: the referrer sends the consent form, threaded to the query.
 	reply := replyWithConsent(t, harveyQueryID, "RE: "+harveySubject)
-	e.dc.Append(t, "INBOX", reply)
+	e.inbox.Append(t, "INBOX", reply)
 	if err := e.daemon.RunOnce(ctx); err != nil {
 		t.Fatalf("RunOnce (reply): %v", err)
 	}
 	if got := e.subjectsIn(t, "Processed"); len(got) != 4 || !contains(got, "RE: "+harveySubject) {
 		t.Errorf("the reply did not complete the case: Processed holds %q", got)
 	}
-	records, err = e.store.ListRecords(ctx, register.RecordFilter{Actor: "test"})
+	records, err = e.store.ListRecords(ctx, store.RecordFilter{Actor: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +274,7 @@ func TestIntakeEndToEndDovecot(t *testing.T) {
 	// a person copying them back into the inbox) are recognised by their
 	// content: moved to their folder again, with no second effect.
 	for _, name := range []string{"04-missing-consent-form", "07-best-interest-decision", "01-fillable-pdf-happy"} {
-		e.dc.Append(t, "INBOX", readSample(t, name))
+		e.inbox.Append(t, "INBOX", readSample(t, name))
 	}
 	if err := e.daemon.RunOnce(ctx); err != nil {
 		t.Fatal(err)
@@ -269,18 +282,18 @@ func TestIntakeEndToEndDovecot(t *testing.T) {
 	if n, _ := e.sender.Drain(ctx); n != 0 {
 		t.Errorf("messages seen again sent %d more emails", n)
 	}
-	if n := len(e.dc.Messages(t, "INBOX")); n != 0 {
+	if n := len(e.inbox.Messages(t, "INBOX")); n != 0 {
 		t.Errorf("%d messages seen again were left in INBOX", n)
 	}
 	for folder, want := range map[string]int{"Queried": 3, "Review": 3} {
-		if got := len(e.dc.Messages(t, folder)); got != want {
+		if got := len(e.inbox.Messages(t, folder)); got != want {
 			t.Errorf("%s holds %d messages, want %d (the copies join their originals)", folder, got, want)
 		}
 	}
-	if queue, err := e.store.ReviewQueue(ctx, register.ReviewFilter{}); err != nil || len(queue) != 2 {
+	if queue, err := e.store.ReviewQueue(ctx, store.ReviewFilter{}); err != nil || len(queue) != 2 {
 		t.Errorf("review items after messages seen again: %d (err %v), want still 2", len(queue), err)
 	}
-	if records, err := e.store.ListRecords(ctx, register.RecordFilter{Actor: "test"}); err != nil || len(records) != 4 {
+	if records, err := e.store.ListRecords(ctx, store.RecordFilter{Actor: "test"}); err != nil || len(records) != 4 {
 		t.Errorf("records after messages seen again: %d (err %v), want still 4", len(records), err)
 	}
 }
@@ -439,12 +452,13 @@ func replyWithConsent(t *testing.T, queryID, subject string) []byte {
 // delivery) in the inbox at once. They are looked up and parsed side by
 // side, before either is committed; the second must only follow the
 // first: one decision, one query, both in the first's folder.
-func TestSameBytesTwiceInOneSyncDovecot(t *testing.T) {
-	e := newE2E(t)
+func TestSameBytesTwiceInOneSyncDovecot(t *testing.T) { testSameBytesTwiceInOneSync(t, newE2E(t)) }
+
+func testSameBytesTwiceInOneSync(t *testing.T, e *e2e) {
 	ctx := context.Background()
 	raw := readSample(t, "04-missing-consent-form")
-	e.dc.Append(t, "INBOX", raw)
-	e.dc.Append(t, "INBOX", raw)
+	e.inbox.Append(t, "INBOX", raw)
+	e.inbox.Append(t, "INBOX", raw)
 	var outcomes []register.Outcome
 	e.daemon.OnProcessed = func(o register.Outcome) { outcomes = append(outcomes, o) }
 	if err := e.daemon.RunOnce(ctx); err != nil {
@@ -453,10 +467,10 @@ func TestSameBytesTwiceInOneSyncDovecot(t *testing.T) {
 	if len(outcomes) != 1 || outcomes[0] != register.OutcomeQuery {
 		t.Fatalf("outcomes %v, want one query", outcomes)
 	}
-	if n := len(e.dc.Messages(t, "INBOX")); n != 0 {
+	if n := len(e.inbox.Messages(t, "INBOX")); n != 0 {
 		t.Fatalf("%d left in the inbox", n)
 	}
-	if got := e.dc.Messages(t, "Queried"); len(got) != 2 {
+	if got := e.inbox.Messages(t, "Queried"); len(got) != 2 {
 		t.Fatalf("%d copies in Queried, want both", len(got))
 	}
 	if n, err := e.sender.Drain(ctx); err != nil || n != 1 {
@@ -486,13 +500,14 @@ func (h *heldPDFReader) ReadPDF(ctx context.Context, data []byte) ([]*parser.Raw
 // no more than its bound of emails (4 per worker in hand, and the one it
 // has just fetched), so a backlog of any length costs the same memory;
 // once parsing moves again, every email is processed.
-func TestInHandIsBoundedDovecot(t *testing.T) {
-	e := newE2E(t)
+func TestInHandIsBoundedDovecot(t *testing.T) { testInHandIsBounded(t, newE2E(t)) }
+
+func testInHandIsBounded(t *testing.T, e *e2e) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	const total = 30
 	for i := range total {
-		e.dc.Append(t, "INBOX", uniqueCopy(readSample(t, "01-fillable-pdf-happy"), fmt.Sprintf("held-%02d@nhs.net", i)))
+		e.inbox.Append(t, "INBOX", uniqueCopy(readSample(t, "01-fillable-pdf-happy"), fmt.Sprintf("held-%02d@nhs.net", i)))
 	}
 	held := &heldPDFReader{release: make(chan struct{}), next: parser.NewInProcessPDFReader(parser.Limits{})}
 	e.daemon.Pipeline.Parser = parser.New(parser.Options{PDF: held})
@@ -522,7 +537,7 @@ func TestInHandIsBoundedDovecot(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if processed != total || len(e.dc.Messages(t, "INBOX")) != 0 {
-		t.Fatalf("processed %d of %d, %d left in the inbox", processed, total, len(e.dc.Messages(t, "INBOX")))
+	if processed != total || len(e.inbox.Messages(t, "INBOX")) != 0 {
+		t.Fatalf("processed %d of %d, %d left in the inbox", processed, total, len(e.inbox.Messages(t, "INBOX")))
 	}
 }

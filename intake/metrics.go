@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 // Metrics is the intake's Prometheus registry: messages by outcome and
@@ -21,8 +22,14 @@ type Metrics struct {
 	duration prometheus.Histogram
 }
 
+// StatsSource is what the metrics and /readyz need of the store: its
+// figures. *store.Store is one.
+type StatsSource interface {
+	Stats(ctx context.Context) (store.Stats, error)
+}
+
 // NewMetrics registers the intake's metrics over its health and store.
-func NewMetrics(h *Health, store *register.Store) *Metrics {
+func NewMetrics(h *Health, store StatsSource) *Metrics {
 	reg := prometheus.NewRegistry()
 	m := &Metrics{
 		reg: reg,
@@ -66,7 +73,7 @@ var (
 // and cost nothing between scrapes.
 type intakeCollector struct {
 	health *Health
-	store  *register.Store
+	store  StatsSource
 }
 
 func (c *intakeCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -138,7 +145,7 @@ func HealthHandler(h *Health, watchdog time.Duration, started time.Time) http.Ha
 
 // ReadyHandler serves /readyz: 200 once connected to the inbox and the
 // register answers.
-func ReadyHandler(h *Health, store *register.Store) http.Handler {
+func ReadyHandler(h *Health, store StatsSource) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")

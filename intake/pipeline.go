@@ -7,17 +7,28 @@ import (
 	"log/slog"
 	"time"
 
+	"dsr-intake/intake/outbox"
 	"dsr-intake/parser"
 	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
+
+// DecisionStore is what the pipeline needs of the store: the queries a
+// sender had today, and one transaction that decides and records a
+// message. *store.Store is one.
+type DecisionStore interface {
+	QueriesTo(ctx context.Context, addr string, day time.Time) (int, error)
+	Apply(ctx context.Context, in store.Incoming, decide func(register.CaseForms) register.Decision,
+		compose func(store.CaseInfo, register.Decision) []store.OutboxMessage) (store.Applied, error)
+}
 
 // Pipeline turns one raw email into a committed decision: parse, check
 // the sender, assess against the case's earlier forms, and apply, all in
 // the store's one transaction.
 type Pipeline struct {
 	Parser   *parser.Parser
-	Store    *register.Store
-	Composer *Composer
+	Store    DecisionStore
+	Composer *outbox.Composer
 	Trust    Trust
 	// MaxQueriesPerCase and MaxQueriesPerSender (per day) stop mail loops
 	// with a referrer's system; zero means no limit.
@@ -40,10 +51,10 @@ var ErrUnparseable = errors.New("message cannot be parsed")
 
 // Process applies one message. It returns what was applied, or an error;
 // errors.Is(err, ErrUnparseable) means retrying will not help.
-func (p *Pipeline) Process(ctx context.Context, loc Location, raw []byte) (register.Applied, error) {
+func (p *Pipeline) Process(ctx context.Context, loc Location, raw []byte) (store.Applied, error) {
 	sub, err := p.Parse(ctx, raw)
 	if err != nil {
-		return register.Applied{}, err
+		return store.Applied{}, err
 	}
 	return p.Apply(ctx, loc, raw, sub)
 }
@@ -70,25 +81,25 @@ func (p *Pipeline) Parse(ctx context.Context, raw []byte) (*parser.Submission, e
 
 // Apply is Process's second half: it decides on sub, parsed from raw, and
 // commits the decision in one transaction.
-func (p *Pipeline) Apply(ctx context.Context, loc Location, raw []byte, sub *parser.Submission) (register.Applied, error) {
+func (p *Pipeline) Apply(ctx context.Context, loc Location, raw []byte, sub *parser.Submission) (store.Applied, error) {
 	hash := parser.Hash(raw)
 	var err error
 	now := p.now()
 	untrusted := p.Trust.Check(sub)
-	in := register.Incoming{
+	in := store.Incoming{
 		Hash: hash, MessageID: sub.MessageID, Mailbox: loc.Mailbox, UIDValidity: loc.UIDValidity, UID: loc.UID,
 		Raw: raw, Submission: sub, ReceivedAt: now,
 	}
 	senderQueries := 0
 	if p.MaxQueriesPerSender > 0 && sub.From != "" {
 		if senderQueries, err = p.Store.QueriesTo(ctx, replyAddress(sub), now); err != nil {
-			return register.Applied{}, err
+			return store.Applied{}, err
 		}
 	}
 	decide := func(earlier register.CaseForms) register.Decision {
 		return register.Assess(register.Input{Submission: sub, Earlier: earlier, Today: now, Untrusted: untrusted})
 	}
-	compose := func(c register.CaseInfo, d register.Decision) []register.OutboxMessage {
+	compose := func(c store.CaseInfo, d register.Decision) []store.OutboxMessage {
 		msgs := p.Composer.Replies(sub, c, d)
 		if len(msgs) == 0 || d.Outcome != register.OutcomeQuery {
 			return msgs
@@ -105,7 +116,7 @@ func (p *Pipeline) Apply(ctx context.Context, loc Location, raw []byte, sub *par
 	}
 	applied, err := p.Store.Apply(ctx, in, decide, compose)
 	if err != nil {
-		return register.Applied{}, fmt.Errorf("apply: %w", err)
+		return store.Applied{}, fmt.Errorf("apply: %w", err)
 	}
 	p.log().Info("message decided", "case", applied.Case.Ref, "outcome", applied.Decision.Outcome,
 		"reasons", applied.Decision.Codes(), "duplicate", applied.Duplicate, "outbox", len(applied.Outbox))

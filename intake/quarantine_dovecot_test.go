@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"dsr-intake/parser"
-	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 // TestOversizeAndUnreadableDovecot: a message over the size limit is
@@ -49,11 +49,11 @@ func TestOversizeAndUnreadableDovecot(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.State != register.MessageQuarantined || st.LastError == "" {
+		if st.State != store.MessageQuarantined || st.LastError == "" {
 			t.Errorf("store: state %q error %q, want quarantined with a reason", st.State, st.LastError)
 		}
 	}
-	queue, err := e.store.ReviewQueue(ctx, register.ReviewFilter{})
+	queue, err := e.store.ReviewQueue(ctx, store.ReviewFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,11 +114,11 @@ func TestUntrustedSenderDovecot(t *testing.T) {
 	if n := len(e.dc.Messages(t, "Review")); n != 1 {
 		t.Fatalf("Review holds %d messages, want the forged referral", n)
 	}
-	queue, err := e.store.ReviewQueue(ctx, register.ReviewFilter{})
+	queue, err := e.store.ReviewQueue(ctx, store.ReviewFilter{})
 	if err != nil || len(queue) != 1 || !slices.Contains(queue[0].Codes, "sender_not_trusted") {
 		t.Fatalf("review queue %+v, err %v: want one item with sender_not_trusted", queue, err)
 	}
-	if recs, err := e.store.ListRecords(ctx, register.RecordFilter{Actor: "test"}); err != nil || len(recs) != 0 {
+	if recs, err := e.store.ListRecords(ctx, store.RecordFilter{Actor: "test"}); err != nil || len(recs) != 0 {
 		t.Errorf("%d records (err %v): an untrusted sender's child was added", len(recs), err)
 	}
 	if n, _ := e.sender.Drain(ctx); n != 0 {

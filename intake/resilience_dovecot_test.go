@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 // TestDaemonSurvivesRestartsDovecot runs the daemon (IDLE, reconnects) and
@@ -63,7 +63,7 @@ func TestDaemonSurvivesRestartsDovecot(t *testing.T) {
 	if got := len(e.sink.Messages()); got != wantQueries {
 		t.Errorf("sink received %d queries, want %d (each once, after the refusals)", got, wantQueries)
 	}
-	queue, err := e.store.ReviewQueue(context.Background(), register.ReviewFilter{Limit: 1000})
+	queue, err := e.store.ReviewQueue(context.Background(), store.ReviewFilter{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}

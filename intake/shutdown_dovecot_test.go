@@ -9,6 +9,7 @@ import (
 
 	"dsr-intake/parser"
 	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 // TestShutdownFinishesMessagesInHandDovecot: asked to stop (SIGTERM
@@ -55,7 +56,7 @@ func TestShutdownFinishesMessagesInHandDovecot(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st.State != register.MessageDecided && st.State != register.MessageMoved {
+			if st.State != store.MessageDecided && st.State != store.MessageMoved {
 				t.Errorf("a moved message is %q in the store", st.State)
 			}
 		}

@@ -1,5 +1,7 @@
 package parser
 
+import "slices"
+
 // FormKind names one of the two DSR forms.
 type FormKind string
 
@@ -37,6 +39,11 @@ var (
 	ragRatings       = []string{"Blue", "Red", "Amber", "Green"}
 	capacityChoices  = []string{"Yes", "No", "Not assessed"}
 )
+
+// RAGRatings are the ratings a child can hold, in the register's order,
+// most urgent first: the referral form's choices, the ratings the store
+// accepts and the digest counts, and what the review pages offer.
+func RAGRatings() []string { return slices.Clone(ragRatings) }
 
 // Consent bases, as printed on the consent form.
 const (

@@ -1,6 +1,3 @@
-// Package register is the Dynamic Support Register: the rules that decide
-// what happens to a referral (Assess), and the store that keeps cases,
-// records, the review queue, the outbox and the audit log.
 package register
 
 import "dsr-intake/parser"

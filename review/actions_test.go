@@ -14,6 +14,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 func TestCaseActions(t *testing.T) {
@@ -27,7 +28,7 @@ func TestCaseActions(t *testing.T) {
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("no reason: %d", resp.StatusCode)
 		}
-		if cs, _ := f.store.Case(ctx, id, "test"); cs.State != register.CaseInReview {
+		if cs, _ := f.store.Case(ctx, id, "test"); cs.State != store.CaseInReview {
 			t.Errorf("state %s", cs.State)
 		}
 	})
@@ -44,10 +45,10 @@ func TestCaseActions(t *testing.T) {
 		}
 		cs, _ := f.store.Case(ctx, id, "test")
 		sent, _ := f.store.CaseOutbox(ctx, id)
-		if cs.State != register.CaseClosed || len(sent) != 1 || !strings.Contains(sent[0].Subject, cs.Ref) || sent[0].InReplyTo == "" {
+		if cs.State != store.CaseClosed || len(sent) != 1 || !strings.Contains(sent[0].Subject, cs.Ref) || sent[0].InReplyTo == "" {
 			t.Errorf("after close: state %s, sent %+v", cs.State, sent)
 		}
-		if items, _ := f.store.ReviewQueue(ctx, register.ReviewFilter{CaseID: id}); len(items) != 0 {
+		if items, _ := f.store.ReviewQueue(ctx, store.ReviewFilter{CaseID: id}); len(items) != 0 {
 			t.Errorf("review item still open: %+v", items)
 		}
 		// Acting again on a closed case is refused.
@@ -63,11 +64,11 @@ func TestCaseActions(t *testing.T) {
 			t.Fatalf("reprocess: %d", resp.StatusCode)
 		}
 		it, err := f.store.Review(ctx, f.quarItem)
-		if err != nil || it.State != register.ReviewResolved || it.ResolvedBy != coordinatorName || it.Action != "reprocess" {
+		if err != nil || it.State != store.ReviewResolved || it.ResolvedBy != coordinatorName || it.Action != "reprocess" {
 			t.Errorf("review item %+v %v", it, err)
 		}
 		st, _ := f.store.MessageState(ctx, it.MessageHash)
-		if st.State != register.MessageDecided {
+		if st.State != store.MessageDecided {
 			t.Errorf("message state after reprocess: %s", st.State)
 		}
 	})
@@ -144,7 +145,7 @@ func TestExport(t *testing.T) {
 	if err != nil || len(xrows) != len(rows) {
 		t.Errorf("xlsx rows %d, csv rows %d, %v", len(xrows), len(rows), err)
 	}
-	entries, _ := f.store.Audit(context.Background(), register.AuditFilter{Action: "record.export", Actor: viewerName})
+	entries, _ := f.store.Audit(context.Background(), store.AuditFilter{Action: "record.export", Actor: viewerName})
 	if len(entries) != 2 {
 		t.Errorf("exports audited: %d, want 2", len(entries))
 	}
@@ -187,7 +188,7 @@ func TestAccountsAndTOTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	secret := key.Secret()
-	if err := f.store.UpdateUser(context.Background(), viewerName, register.UserChange{TOTPSecret: &secret}, "test"); err != nil {
+	if err := f.store.UpdateUser(context.Background(), viewerName, store.UserChange{TOTPSecret: &secret}, "test"); err != nil {
 		t.Fatal(err)
 	}
 	c = f.client(t)
@@ -247,7 +248,7 @@ func TestDashboardChart(t *testing.T) {
 			t.Errorf("the dashboard lacks %q", want)
 		}
 	}
-	ch := weekChart([]register.WeekCount{{Count: 0}, {Count: 4}, {Count: 2}})
+	ch := weekChart([]store.WeekCount{{Count: 0}, {Count: 4}, {Count: 2}})
 	if ch.Max != 4 || ch.Bars[1].H != 170 || ch.Bars[2].H != 85 || ch.Bars[0].H != 0 {
 		t.Errorf("chart %+v", ch)
 	}

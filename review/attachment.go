@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"dsr-intake/parser"
-	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 // servedType is the Content-Type an attachment is served with: what its
@@ -61,7 +61,7 @@ func (s *Server) attachment(w http.ResponseWriter, r *http.Request, p *principal
 		return
 	}
 	sub, err := s.readStored(ctx, hash)
-	if errors.Is(err, errErased) || errors.Is(err, register.ErrNotFound) {
+	if errors.Is(err, errErased) || errors.Is(err, store.ErrNotFound) {
 		http.NotFound(w, r)
 		return
 	}
@@ -74,7 +74,7 @@ func (s *Server) attachment(w http.ResponseWriter, r *http.Request, p *principal
 		return
 	}
 	a := sub.Attachments[n]
-	if err := s.store.Note(ctx, register.AuditEntry{Actor: p.user.Name, Action: "attachment.view", Entity: "case", EntityID: id,
+	if err := s.store.Note(ctx, store.AuditEntry{Actor: p.user.Name, Action: "attachment.view", Entity: "case", EntityID: id,
 		CaseRef: ref, Detail: fmt.Sprintf("attachment=%d", n)}); err != nil {
 		s.fail(w, r, p, "record the view", err)
 		return

@@ -10,13 +10,13 @@ import (
 	"net/http"
 	"time"
 
-	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 // principal is the signed-in coordinator a handler acts for.
 type principal struct {
-	user register.User
-	sess register.Session
+	user store.User
+	sess store.Session
 }
 
 type handler func(w http.ResponseWriter, r *http.Request, p *principal)
@@ -61,17 +61,17 @@ func sameToken(a, b string) bool {
 
 // session finds the request's live session; one past its idle or absolute
 // timeout is ended here.
-func (s *Server) session(r *http.Request) (register.Session, register.User, bool) {
+func (s *Server) session(r *http.Request) (store.Session, store.User, bool) {
 	c, err := r.Cookie(s.sessionCookie())
 	if err != nil || c.Value == "" || len(c.Value) > 100 {
-		return register.Session{}, register.User{}, false
+		return store.Session{}, store.User{}, false
 	}
 	sess, u, err := s.store.SessionUser(r.Context(), sessionID(c.Value))
 	if err != nil {
-		if !errors.Is(err, register.ErrNotFound) {
+		if !errors.Is(err, store.ErrNotFound) {
 			s.log.Error("read session", "err", err)
 		}
-		return register.Session{}, register.User{}, false
+		return store.Session{}, store.User{}, false
 	}
 	now := s.now()
 	why := ""
@@ -85,12 +85,12 @@ func (s *Server) session(r *http.Request) (register.Session, register.User, bool
 		if err := s.store.EndSession(r.Context(), sess.ID, u.Name, why); err != nil {
 			s.log.Error("end session", "err", err)
 		}
-		return register.Session{}, register.User{}, false
+		return store.Session{}, store.User{}, false
 	}
 	return sess, u, true
 }
 
-var roleRank = map[string]int{register.RoleViewer: 1, register.RoleCoordinator: 2, register.RoleAdmin: 3}
+var roleRank = map[string]int{store.RoleViewer: 1, store.RoleCoordinator: 2, store.RoleAdmin: 3}
 
 // can reports whether a role may do what needs role min: admins can do
 // all a coordinator can, coordinators all a viewer can.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,29 +11,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"dsr-intake/register"
+	"dsr-intake/internal/harness"
+	"dsr-intake/register/store"
 )
-
-// chromiumPath finds the system Chromium (Debian's chromium package,
-// installed by scripts/install-test-deps.sh). Without it the browser tests
-// skip on a developer's machine and fail under CI, so CI can never pass by
-// not running them.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{os.Getenv("DSR_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if p == "" {
-			continue
-		}
-		if _, err := exec.LookPath(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium is not installed; scripts/install-test-deps.sh installs it")
-	}
-	t.Skip("chromium is not installed (apt-get install chromium); the browser tests need it")
-	return ""
-}
 
 // artifactsDir is where screenshots go: $DSR_ARTIFACTS, or
 // review/testdata/artifacts (git-ignored).
@@ -54,29 +33,7 @@ func artifactsDir(t *testing.T) string {
 
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
-	exe := chromiumPath(t)
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
+	return harness.NewBrowser(t, 3*time.Minute)
 }
 
 type axeViolation struct {
@@ -143,7 +100,7 @@ func TestBrowserCoordinatorWorkflow(t *testing.T) {
 	ctx := newBrowser(t)
 	dir := artifactsDir(t)
 	base := f.http.URL
-	store := f.store
+	db := f.store
 	bg := context.Background()
 
 	// Sign in.
@@ -192,7 +149,7 @@ func TestBrowserCoordinatorWorkflow(t *testing.T) {
 	if s := text(t, ctx); !strings.Contains(s, "The child has been added to the register.") || !strings.Contains(s, "Registered") {
 		t.Error("the case page does not say the child was added")
 	}
-	if _, err := store.RecordByNHS(bg, "9995186357", "test"); err != nil {
+	if _, err := db.RecordByNHS(bg, "9995186357", "test"); err != nil {
 		t.Errorf("the confirmed child is not on the register: %v", err)
 	}
 
@@ -211,8 +168,8 @@ func TestBrowserCoordinatorWorkflow(t *testing.T) {
 	if s := text(t, ctx); !strings.Contains(s, "Waiting to be sent") || !strings.Contains(s, "The query has been put in the outbox") {
 		t.Error("the case page does not show the query waiting in the outbox")
 	}
-	sent, err := store.CaseOutbox(bg, adult)
-	if err != nil || len(sent) != 1 || !strings.Contains(sent[0].Body, edit) || sent[0].State != register.OutboxPending || sent[0].Kind != "query" {
+	sent, err := db.CaseOutbox(bg, adult)
+	if err != nil || len(sent) != 1 || !strings.Contains(sent[0].Body, edit) || sent[0].State != store.OutboxPending || sent[0].Kind != "query" {
 		t.Errorf("outbox for the case: %+v, %v", sent, err)
 	}
 
@@ -248,7 +205,7 @@ func TestBrowserCoordinatorWorkflow(t *testing.T) {
 	if s := text(t, ctx); !strings.Contains(s, "Red to Green") || !strings.Contains(s, "Stable at home since the new care package") {
 		t.Error("the RAG history does not show the change")
 	}
-	rec, err := store.Record(bg, f.records["9993149586"], "test")
+	rec, err := db.Record(bg, f.records["9993149586"], "test")
 	if err != nil || rec.RAG != "Green" || rec.RAGHistory[len(rec.RAGHistory)-1].Actor != coordinatorName {
 		t.Errorf("record after the change: %q %+v %v", rec.RAG, rec.RAGHistory, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"dsr-intake/intake"
 	"dsr-intake/parser"
 	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 // maxReason is the longest reason or email body a coordinator may type.
@@ -28,16 +29,16 @@ func formText(r *http.Request, name string) string {
 
 // caseAction reads what every case form carries: the case from the path,
 // the open review item it resolves (if any) from the form.
-func caseAction(r *http.Request, p *principal, action string) (register.CaseAction, bool) {
+func caseAction(r *http.Request, p *principal, action string) (store.CaseAction, bool) {
 	id, ok := pathID(r)
 	if !ok {
-		return register.CaseAction{}, false
+		return store.CaseAction{}, false
 	}
-	a := register.CaseAction{CaseID: id, Actor: p.user.Name, Action: action, Why: formText(r, "why")}
+	a := store.CaseAction{CaseID: id, Actor: p.user.Name, Action: action, Why: formText(r, "why")}
 	if v := r.PostForm.Get("review"); v != "" {
 		rid, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || rid <= 0 {
-			return register.CaseAction{}, false
+			return store.CaseAction{}, false
 		}
 		a.ReviewID = rid
 	}
@@ -47,9 +48,9 @@ func caseAction(r *http.Request, p *principal, action string) (register.CaseActi
 // actionFailed turns a store error into the page a coordinator sees.
 func (s *Server) actionFailed(w http.ResponseWriter, r *http.Request, p *principal, what string, err error) {
 	switch {
-	case errors.Is(err, register.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		s.problem(w, r, p, http.StatusNotFound, "Not found", "That case or record does not exist, or has been erased.")
-	case errors.Is(err, register.ErrCaseState):
+	case errors.Is(err, store.ErrCaseState):
 		s.problem(w, r, p, http.StatusConflict, "The case has already been decided",
 			"Someone else may have acted on it. Go back to the case to see what happened.")
 	default:
@@ -105,7 +106,7 @@ func (s *Server) replyTo(ctx context.Context, caseID int64) (*parser.Submission,
 }
 
 type queryData struct {
-	Case    register.Case
+	Case    store.Case
 	Review  int64
 	To      string
 	Subject string
@@ -115,24 +116,24 @@ type queryData struct {
 
 // draft is the query the Composer writes for the case's reasons, to the
 // sender of its latest email.
-func (s *Server) draft(ctx context.Context, c register.Case) (register.OutboxMessage, error) {
+func (s *Server) draft(ctx context.Context, c store.Case) (store.OutboxMessage, error) {
 	if s.composer == nil {
-		return register.OutboxMessage{}, errors.New("no composer configured")
+		return store.OutboxMessage{}, errors.New("no composer configured")
 	}
 	sub, err := s.replyTo(ctx, c.ID)
 	if err != nil {
-		return register.OutboxMessage{}, err
+		return store.OutboxMessage{}, err
 	}
 	d := register.Decision{Outcome: register.OutcomeQuery, Reasons: c.Decision.Reasons}
-	msgs := s.composer.Replies(sub, register.CaseInfo{ID: c.ID, Ref: c.Ref, State: c.State}, d)
+	msgs := s.composer.Replies(sub, store.CaseInfo{ID: c.ID, Ref: c.Ref, State: c.State}, d)
 	if len(msgs) == 0 {
-		return register.OutboxMessage{}, errors.New("the sender cannot be written to (an automatic reply, a list, or our own address)")
+		return store.OutboxMessage{}, errors.New("the sender cannot be written to (an automatic reply, a list, or our own address)")
 	}
 	return msgs[0], nil
 }
 
 func (s *Server) openReviewID(ctx context.Context, caseID int64) int64 {
-	items, err := s.store.ReviewQueue(ctx, register.ReviewFilter{CaseID: caseID})
+	items, err := s.store.ReviewQueue(ctx, store.ReviewFilter{CaseID: caseID})
 	if err != nil || len(items) == 0 {
 		return 0
 	}
@@ -157,16 +158,16 @@ func (s *Server) queryDraft(w http.ResponseWriter, r *http.Request, p *principal
 
 // caseAndDraft reads a case and drafts its query, answering the request
 // itself when either cannot be done.
-func (s *Server) caseAndDraft(w http.ResponseWriter, r *http.Request, p *principal, id int64) (register.Case, register.OutboxMessage, bool) {
+func (s *Server) caseAndDraft(w http.ResponseWriter, r *http.Request, p *principal, id int64) (store.Case, store.OutboxMessage, bool) {
 	c, err := s.store.Case(r.Context(), id, p.user.Name)
 	if err != nil {
 		s.actionFailed(w, r, p, "read the case", err)
-		return register.Case{}, register.OutboxMessage{}, false
+		return store.Case{}, store.OutboxMessage{}, false
 	}
 	m, err := s.draft(r.Context(), c)
 	if err != nil {
 		s.problem(w, r, p, http.StatusConflict, "A query cannot be sent", "This case's referrer cannot be written to: "+err.Error()+".")
-		return register.Case{}, register.OutboxMessage{}, false
+		return store.Case{}, store.OutboxMessage{}, false
 	}
 	return c, m, true
 }
@@ -216,7 +217,7 @@ func (s *Server) caseClose(w http.ResponseWriter, r *http.Request, p *principal)
 		return
 	}
 	ctx := r.Context()
-	var reply *register.OutboxMessage
+	var reply *store.OutboxMessage
 	if text := formText(r, "reply"); text != "" {
 		sub, err := s.replyTo(ctx, a.CaseID)
 		if err != nil {
@@ -237,7 +238,7 @@ func (s *Server) caseClose(w http.ResponseWriter, r *http.Request, p *principal)
 }
 
 // replyMessage is a coordinator's own email in the thread of sub.
-func (s *Server) replyMessage(sub *parser.Submission, ref, subject, body string) *register.OutboxMessage {
+func (s *Server) replyMessage(sub *parser.Submission, ref, subject, body string) *store.OutboxMessage {
 	to := sub.ReplyTo
 	if to == "" {
 		to = sub.From
@@ -258,7 +259,7 @@ func (s *Server) replyMessage(sub *parser.Submission, ref, subject, body string)
 	if sub.MessageID != "" {
 		refs = append(refs, sub.MessageID)
 	}
-	return &register.OutboxMessage{Kind: "notice", To: to, Subject: subject, Body: strings.ReplaceAll(body, "\r\n", "\n"),
+	return &store.OutboxMessage{Kind: "notice", To: to, Subject: subject, Body: strings.ReplaceAll(body, "\r\n", "\n"),
 		MessageID: newMessageID(from), InReplyTo: sub.MessageID, References: refs}
 }
 
@@ -301,7 +302,7 @@ func (s *Server) reprocess(w http.ResponseWriter, r *http.Request, p *principal)
 		s.actionFailed(w, r, p, "read the review item", err)
 		return
 	}
-	if it.State != register.ReviewOpen || it.MessageHash == "" {
+	if it.State != store.ReviewOpen || it.MessageHash == "" {
 		s.problem(w, r, p, http.StatusConflict, "Nothing to reprocess", "This item has no email waiting, or has been dealt with.")
 		return
 	}

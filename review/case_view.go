@@ -10,6 +10,7 @@ import (
 
 	"dsr-intake/parser"
 	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 type fieldRow struct {
@@ -43,13 +44,13 @@ type emailView struct {
 }
 
 type caseData struct {
-	Case       register.Case
-	Open       *register.ReviewItem
-	Resolved   []register.ReviewItem
+	Case       store.Case
+	Open       *store.ReviewItem
+	Resolved   []store.ReviewItem
 	Fields     []fieldRow
 	Received   []emailView
-	Sent       []register.OutboxItem
-	History    []register.AuditEntry
+	Sent       []store.OutboxItem
+	History    []store.AuditEntry
 	IsOpen     bool
 	BID        bool
 	Withdrawal bool
@@ -72,7 +73,7 @@ func (s *Server) caseView(w http.ResponseWriter, r *http.Request, p *principal) 
 	}
 	ctx := r.Context()
 	c, err := s.store.Case(ctx, id, p.user.Name)
-	if errors.Is(err, register.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		http.NotFound(w, r)
 		return
 	}
@@ -80,10 +81,10 @@ func (s *Server) caseView(w http.ResponseWriter, r *http.Request, p *principal) 
 		s.fail(w, r, p, "read the case", err)
 		return
 	}
-	d := caseData{Case: c, IsOpen: c.State == register.CaseInReview || c.State == register.CaseAwaitingInformation,
+	d := caseData{Case: c, IsOpen: c.State == store.CaseInReview || c.State == store.CaseAwaitingInformation,
 		BID: c.Decision.Has(register.CodeBestInterestDecision), Withdrawal: c.Decision.Has(register.CodeWithdrawalRequest),
 		CanQuery: s.composer != nil}
-	open, err := s.store.ReviewQueue(ctx, register.ReviewFilter{CaseID: c.ID})
+	open, err := s.store.ReviewQueue(ctx, store.ReviewFilter{CaseID: c.ID})
 	if err != nil {
 		s.fail(w, r, p, "read the case's review items", err)
 		return
@@ -91,7 +92,7 @@ func (s *Server) caseView(w http.ResponseWriter, r *http.Request, p *principal) 
 	if len(open) > 0 {
 		d.Open = &open[0]
 	}
-	if d.Resolved, err = s.store.ReviewQueue(ctx, register.ReviewFilter{CaseID: c.ID, State: register.ReviewResolved}); err != nil {
+	if d.Resolved, err = s.store.ReviewQueue(ctx, store.ReviewFilter{CaseID: c.ID, State: store.ReviewResolved}); err != nil {
 		s.fail(w, r, p, "read the case's review items", err)
 		return
 	}
@@ -104,7 +105,7 @@ func (s *Server) caseView(w http.ResponseWriter, r *http.Request, p *principal) 
 		s.fail(w, r, p, "read the case's sent emails", err)
 		return
 	}
-	hist, err := s.store.Audit(ctx, register.AuditFilter{CaseRef: c.Ref, Limit: 200})
+	hist, err := s.store.Audit(ctx, store.AuditFilter{CaseRef: c.Ref, Limit: 200})
 	if err != nil {
 		s.fail(w, r, p, "read the case's history", err)
 		return

@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"dsr-intake/intake"
-	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 type ragCount struct {
@@ -28,7 +28,7 @@ type chart struct {
 }
 
 type dashboardData struct {
-	Stats     register.Dashboard
+	Stats     store.Dashboard
 	RAG       []ragCount
 	Unrated   int
 	OldestAge string
@@ -66,7 +66,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, p *principal)
 }
 
 // weekChart lays the weekly counts out as bars in a 640×240 drawing.
-func weekChart(weeks []register.WeekCount) chart {
+func weekChart(weeks []store.WeekCount) chart {
 	c := chart{Width: 640, Height: 240, Base: 200}
 	for _, wk := range weeks {
 		c.Max = max(c.Max, wk.Count)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 var exportHeader = []string{"Record", "NHS number", "First names", "Surname", "Known as", "Date of birth", "Local authority",
@@ -33,9 +33,9 @@ func (s *Server) exportRows(ctx context.Context, actor, format string) ([][]stri
 		}
 		cetr, kw := "", ""
 		for _, d := range dates {
-			if d.Kind == register.DateCETR {
+			if d.Kind == store.DateCETR {
 				cetr = d.Date
-			} else if d.Kind == register.DateKeyWorker {
+			} else if d.Kind == store.DateKeyWorker {
 				kw = d.Date
 			}
 		}

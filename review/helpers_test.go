@@ -21,8 +21,10 @@ import (
 	"time"
 
 	"dsr-intake/intake"
+	"dsr-intake/intake/outbox"
 	"dsr-intake/parser"
 	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 // The fixture's accounts; passwords are long enough for the rules.
@@ -58,7 +60,7 @@ func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 // fixture is a register made through the store's real API from the sample
 // emails, a quarantined email, and the pages serving it.
 type fixture struct {
-	store    *register.Store
+	store    *store.Store
 	server   *Server
 	http     *httptest.Server
 	clock    *clock
@@ -79,21 +81,21 @@ type fixtureOptions struct {
 func newFixture(t *testing.T, fo fixtureOptions) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	keys, err := register.GenerateKeyring()
+	keys, err := store.GenerateKeyring()
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := register.Open(ctx, register.Options{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "dsr.db"), Keys: keys, Logger: log})
+	db, err := store.Open(ctx, store.Options{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "dsr.db"), Keys: keys, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
+	t.Cleanup(func() { db.Close() })
 	today := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	composer := &intake.Composer{From: "dsr@bromley.nhs.uk", FromName: "Bromley DSR", SecureDomains: []string{"nhs.net", "nhs.uk"}}
-	pipeline := &intake.Pipeline{Parser: parser.New(parser.Options{}), Store: store, Composer: composer, Log: log,
+	composer := &outbox.Composer{From: "dsr@bromley.nhs.uk", FromName: "Bromley DSR", SecureDomains: []string{"nhs.net", "nhs.uk"}}
+	pipeline := &intake.Pipeline{Parser: parser.New(parser.Options{}), Store: db, Composer: composer, Log: log,
 		Now: func() time.Time { return today }}
-	f := &fixture{store: store, clock: &clock{}, cases: map[string]int64{}, records: map[string]int64{}}
+	f := &fixture{store: db, clock: &clock{}, cases: map[string]int64{}, records: map[string]int64{}}
 
 	entries, err := os.ReadDir(sampleDir)
 	if err != nil {
@@ -112,7 +114,7 @@ func newFixture(t *testing.T, fo fixtureOptions) *fixture {
 			f.cases[e.Name()] = a.Case.ID
 		}
 	}
-	recs, err := store.ExportRecords(ctx, "fixture", "test")
+	recs, err := db.ExportRecords(ctx, "fixture", "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,8 +123,8 @@ func newFixture(t *testing.T, fo fixtureOptions) *fixture {
 	}
 
 	// Two children whose names are attacks, registered through Apply.
-	f.xssRec, f.xssCase = applyChild(t, store, "xss-1@example.org", xssScript, "Testchild", "9995628198", "x")
-	f.xssRec2, _ = applyChild(t, store, "xss-2@example.org", "Robin", xssImg, "9991058834", xssScript)
+	f.xssRec, f.xssCase = applyChild(t, db, "xss-1@example.org", xssScript, "Testchild", "9995628198", "x")
+	f.xssRec2, _ = applyChild(t, db, "xss-2@example.org", "Robin", xssImg, "9991058834", xssScript)
 
 	// An email the pipeline failed on three times: quarantined. Its bytes
 	// are a good referral, so reprocessing it works.
@@ -133,17 +135,17 @@ func newFixture(t *testing.T, fo fixtureOptions) *fixture {
 	}
 	raw = regexp.MustCompile(`(?im)^message-id:\s*<`).ReplaceAll(raw, []byte("Message-ID: <quarantined-"))
 	hash := parser.Hash(raw)
-	in := register.Incoming{Hash: hash, Mailbox: "INBOX", UIDValidity: 1, UID: 99, Raw: raw, ReceivedAt: today}
+	in := store.Incoming{Hash: hash, Mailbox: "INBOX", UIDValidity: 1, UID: 99, Raw: raw, ReceivedAt: today}
 	if bytes.Equal(raw, origRaw) {
 		t.Fatal("the quarantined email is the same as sample 02")
 	}
-	if _, err := store.RecordFailure(ctx, in, "pdf reader crashed"); err != nil {
+	if _, err := db.RecordFailure(ctx, in, "pdf reader crashed"); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.Quarantine(ctx, hash, "pdf reader crashed"); err != nil {
+	if err := db.Quarantine(ctx, hash, "pdf reader crashed"); err != nil {
 		t.Fatal(err)
 	}
-	items, err := store.ReviewQueue(ctx, register.ReviewFilter{})
+	items, err := db.ReviewQueue(ctx, store.ReviewFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,18 +159,18 @@ func newFixture(t *testing.T, fo fixtureOptions) *fixture {
 	}
 
 	for _, u := range []struct{ name, role, pass string }{
-		{adminName, register.RoleAdmin, adminPass}, {coordinatorName, register.RoleCoordinator, coordinatorPass}, {viewerName, register.RoleViewer, viewerPass},
+		{adminName, store.RoleAdmin, adminPass}, {coordinatorName, store.RoleCoordinator, coordinatorPass}, {viewerName, store.RoleViewer, viewerPass},
 	} {
 		h, err := HashPassword(u.pass)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := store.AddUser(ctx, u.name, u.role, h, "fixture"); err != nil {
+		if _, err := db.AddUser(ctx, u.name, u.role, h, "fixture"); err != nil {
 			t.Fatal(err)
 		}
 	}
 
-	f.server, err = New(Options{Store: store, Logger: log, SecureCookie: fo.secure, Composer: composer, Pipeline: pipeline,
+	f.server, err = New(Options{Store: db, Logger: log, SecureCookie: fo.secure, Composer: composer, Pipeline: pipeline,
 		Health: func() intake.HealthSnapshot {
 			return intake.HealthSnapshot{LastFetchOK: time.Now().Add(-2 * time.Minute), Connected: true}
 		}, Now: f.clock.Now})
@@ -185,7 +187,7 @@ func newFixture(t *testing.T, fo fixtureOptions) *fixture {
 }
 
 // applyChild registers a fictional child straight through the store.
-func applyChild(t *testing.T, s *register.Store, msgID, first, surname, nhs, knownAs string) (recordID, caseID int64) {
+func applyChild(t *testing.T, s *store.Store, msgID, first, surname, nhs, knownAs string) (recordID, caseID int64) {
 	t.Helper()
 	sub := &parser.Submission{From: "sam.referrer@example.org", Subject: "Referral", MessageID: msgID,
 		Referral: &parser.Form{Kind: parser.Referral, Values: map[string]string{
@@ -198,12 +200,12 @@ func applyChild(t *testing.T, s *register.Store, msgID, first, surname, nhs, kno
 	}
 	raw := []byte("From: sam.referrer@example.org\r\nMessage-ID: <" + msgID + ">\r\nSubject: Referral\r\n\r\n" + first + " " + surname + "\r\n")
 	sum := sha256.Sum256(raw)
-	in := register.Incoming{Hash: hex.EncodeToString(sum[:]), MessageID: msgID, Raw: raw, Submission: sub, ReceivedAt: time.Now()}
+	in := store.Incoming{Hash: hex.EncodeToString(sum[:]), MessageID: msgID, Raw: raw, Submission: sub, ReceivedAt: time.Now()}
 	a, err := s.Apply(context.Background(), in,
 		func(register.CaseForms) register.Decision {
 			return register.Decision{Outcome: register.OutcomeRegister}
 		},
-		func(register.CaseInfo, register.Decision) []register.OutboxMessage { return nil })
+		func(store.CaseInfo, register.Decision) []store.OutboxMessage { return nil })
 	if err != nil {
 		t.Fatal(err)
 	}

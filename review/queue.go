@@ -4,11 +4,11 @@ import (
 	"net/http"
 	"sort"
 
-	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 type queueItem struct {
-	register.ReviewItem
+	store.ReviewItem
 	Age         string
 	Quarantined bool
 	LastError   string
@@ -33,7 +33,7 @@ type queueData struct {
 // age; ?reason=CODE keeps the items with that reason. Quarantined messages
 // show their error and, for coordinators, a reprocess button.
 func (s *Server) queue(w http.ResponseWriter, r *http.Request, p *principal) {
-	items, err := s.store.ReviewQueue(r.Context(), register.ReviewFilter{Limit: 1000})
+	items, err := s.store.ReviewQueue(r.Context(), store.ReviewFilter{Limit: 1000})
 	if err != nil {
 		s.fail(w, r, p, "read the review queue", err)
 		return
@@ -53,7 +53,7 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, p *principal) {
 		}
 		q := queueItem{ReviewItem: it, Age: age(now, it.CreatedAt)}
 		for _, c := range it.Codes {
-			if c == register.ReasonProcessingFailed {
+			if c == store.ReasonProcessingFailed {
 				q.Quarantined = true
 			}
 		}

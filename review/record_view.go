@@ -8,9 +8,10 @@ import (
 
 	"dsr-intake/parser"
 	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
-func errIsNotFound(err error) bool { return errors.Is(err, register.ErrNotFound) }
+func errIsNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
@@ -27,7 +28,7 @@ type recordData struct {
 	Plans     []parser.LabelValue
 	Referral  []parser.LabelValue
 	Consent   []parser.LabelValue
-	Dates     []register.RecordDate
+	Dates     []store.RecordDate
 	CETR      string
 	KeyWorker string
 	RAGs      []string
@@ -78,9 +79,9 @@ func (s *Server) recordView(w http.ResponseWriter, r *http.Request, p *principal
 	}
 	for _, dt := range d.Dates {
 		switch dt.Kind {
-		case register.DateCETR:
+		case store.DateCETR:
 			d.CETR = dt.Date
-		case register.DateKeyWorker:
+		case store.DateKeyWorker:
 			d.KeyWorker = dt.Date
 		}
 	}
@@ -127,7 +128,7 @@ func (s *Server) recordDate(w http.ResponseWriter, r *http.Request, p *principal
 		return
 	}
 	kind, date := r.PostForm.Get("kind"), formText(r, "date")
-	if kind != register.DateCETR && kind != register.DateKeyWorker {
+	if kind != store.DateCETR && kind != store.DateKeyWorker {
 		s.problem(w, r, p, http.StatusBadRequest, "Choose which date", "Go back and choose C(E)TR or key worker.")
 		return
 	}

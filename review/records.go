@@ -6,13 +6,18 @@ import (
 	"sort"
 	"strings"
 
+	"dsr-intake/parser"
 	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
-var ragRatings = []string{"Red", "Amber", "Green", "Blue"}
+// ragRatings are the ratings as the pages list them: Red, Amber and Green
+// as a RAG scale reads, then Blue (parser.RAGRatings, the one list, puts
+// Blue first as the most urgent).
+var ragRatings = append(parser.RAGRatings()[1:], parser.RAGRatings()[0])
 
 type recordsData struct {
-	Records []register.RecordSummary
+	Records []store.RecordSummary
 	RAG     string
 	Sort    string
 	RAGs    []string
@@ -36,16 +41,19 @@ func (s *Server) records(w http.ResponseWriter, r *http.Request, p *principal) {
 			d.Sort = so[0]
 		}
 	}
-	recs, err := s.store.ListRecords(r.Context(), register.RecordFilter{Actor: p.user.Name, RAG: d.RAG, Limit: 5000})
+	recs, err := s.store.ListRecords(r.Context(), store.RecordFilter{Actor: p.user.Name, RAG: d.RAG, Limit: 5000})
 	if err != nil {
 		s.fail(w, r, p, "read the register", err)
 		return
 	}
-	rank := map[string]int{"Blue": 0, "Red": 1, "Amber": 2, "Green": 3}
-	less := map[string]func(a, b register.RecordSummary) bool{
-		"name": func(a, b register.RecordSummary) bool { return strings.ToLower(a.Name) < strings.ToLower(b.Name) },
-		"dob":  func(a, b register.RecordSummary) bool { return a.DateOfBirth < b.DateOfBirth },
-		"rag":  func(a, b register.RecordSummary) bool { return rank[a.RAG] < rank[b.RAG] },
+	rank := map[string]int{} // unrated ranks with Blue, the first
+	for i, g := range parser.RAGRatings() {
+		rank[g] = i
+	}
+	less := map[string]func(a, b store.RecordSummary) bool{
+		"name": func(a, b store.RecordSummary) bool { return strings.ToLower(a.Name) < strings.ToLower(b.Name) },
+		"dob":  func(a, b store.RecordSummary) bool { return a.DateOfBirth < b.DateOfBirth },
+		"rag":  func(a, b store.RecordSummary) bool { return rank[a.RAG] < rank[b.RAG] },
 	}[d.Sort]
 	if less != nil {
 		sort.SliceStable(recs, func(i, j int) bool { return less(recs[i], recs[j]) })

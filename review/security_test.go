@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 // routes are a concrete request for every route the pages serve.
@@ -138,7 +138,7 @@ func TestViewerCannotAct(t *testing.T) {
 	if got, _ := f.store.Record(ctx, rec, "test"); got.RAG != "Red" {
 		t.Errorf("viewer changed the RAG to %q", got.RAG)
 	}
-	if cs, _ := f.store.Case(ctx, bid, "test"); cs.State != register.CaseInReview {
+	if cs, _ := f.store.Case(ctx, bid, "test"); cs.State != store.CaseInReview {
 		t.Errorf("viewer changed the case to %s", cs.State)
 	}
 	// A coordinator cannot manage accounts.
@@ -291,7 +291,7 @@ func TestSigninRateLimitedAndAudited(t *testing.T) {
 	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "too many failed attempts") {
 		t.Errorf("right password after %d failures: status %d", maxFailuresByName, resp.StatusCode)
 	}
-	entries, err := f.store.Audit(context.Background(), register.AuditFilter{Action: "user.signin_failed", Actor: coordinatorName})
+	entries, err := f.store.Audit(context.Background(), store.AuditFilter{Action: "user.signin_failed", Actor: coordinatorName})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +341,7 @@ func TestAttachmentsServedSafely(t *testing.T) {
 		h.Get("Content-Type") != "application/pdf" || h.Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("attachment headers %v", h)
 	}
-	entries, _ := f.store.Audit(context.Background(), register.AuditFilter{Action: "attachment.view", Actor: viewerName})
+	entries, _ := f.store.Audit(context.Background(), store.AuditFilter{Action: "attachment.view", Actor: viewerName})
 	if len(entries) != 1 {
 		t.Errorf("attachment views audited: %d", len(entries))
 	}
@@ -382,7 +382,7 @@ func TestFindByPostOnly(t *testing.T) {
 	if _, body := c.get("/find?q=9993149586"); strings.Contains(body, "Chambers") {
 		t.Error("GET /find?q= searched")
 	}
-	entries, _ := f.store.Audit(context.Background(), register.AuditFilter{Action: "record.view", Actor: viewerName})
+	entries, _ := f.store.Audit(context.Background(), store.AuditFilter{Action: "record.view", Actor: viewerName})
 	if len(entries) != 1 {
 		t.Errorf("record views audited: %d, want 1", len(entries))
 	}

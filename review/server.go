@@ -22,8 +22,9 @@ import (
 	"time"
 
 	"dsr-intake/intake"
+	"dsr-intake/intake/outbox"
 	"dsr-intake/parser"
-	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 //go:embed static
@@ -31,7 +32,7 @@ var staticFiles embed.FS
 
 // Options configures the pages.
 type Options struct {
-	Store  *register.Store // required
+	Store  *store.Store // required
 	Logger *slog.Logger
 	// SecureCookie marks the cookies Secure. Turn it off only when the
 	// pages are served on loopback without TLS (the demo, tests): New
@@ -49,7 +50,7 @@ type Options struct {
 	Health func() intake.HealthSnapshot
 	// Composer drafts the query a coordinator edits before sending.
 	// Required for the send-a-query action.
-	Composer *intake.Composer
+	Composer *outbox.Composer
 	// Parser reads the stored emails of a case (thread, attachments, the
 	// query draft); nil means parser.New with the defaults.
 	Parser *parser.Parser
@@ -62,13 +63,13 @@ type Options struct {
 // Server is the coordinators' web pages.
 type Server struct {
 	addr     string
-	store    *register.Store
+	store    *store.Store
 	log      *slog.Logger
 	secure   bool
 	idle     time.Duration
 	maxAge   time.Duration
 	health   func() intake.HealthSnapshot
-	composer *intake.Composer
+	composer *outbox.Composer
 	parser   *parser.Parser
 	pipeline *intake.Pipeline
 	now      func() time.Time
@@ -133,32 +134,32 @@ func (s *Server) Handler() http.Handler {
 
 	mux.HandleFunc("GET /signin", s.signinPage)
 	mux.HandleFunc("POST /signin", s.signin)
-	mux.Handle("POST /signout", s.auth(register.RoleViewer, s.signout))
+	mux.Handle("POST /signout", s.auth(store.RoleViewer, s.signout))
 
-	mux.Handle("GET /{$}", s.auth(register.RoleViewer, s.dashboard))
-	mux.Handle("GET /queue", s.auth(register.RoleViewer, s.queue))
-	mux.Handle("POST /review/{id}/reprocess", s.auth(register.RoleCoordinator, s.reprocess))
+	mux.Handle("GET /{$}", s.auth(store.RoleViewer, s.dashboard))
+	mux.Handle("GET /queue", s.auth(store.RoleViewer, s.queue))
+	mux.Handle("POST /review/{id}/reprocess", s.auth(store.RoleCoordinator, s.reprocess))
 
-	mux.Handle("GET /cases/{id}", s.auth(register.RoleViewer, s.caseView))
-	mux.Handle("GET /cases/{id}/emails/{hash}/attachments/{n}", s.auth(register.RoleViewer, s.attachment))
-	mux.Handle("POST /cases/{id}/register", s.auth(register.RoleCoordinator, s.caseRegister))
-	mux.Handle("GET /cases/{id}/query", s.auth(register.RoleCoordinator, s.queryDraft))
-	mux.Handle("POST /cases/{id}/query", s.auth(register.RoleCoordinator, s.querySend))
-	mux.Handle("POST /cases/{id}/close", s.auth(register.RoleCoordinator, s.caseClose))
-	mux.Handle("POST /cases/{id}/withdrawal", s.auth(register.RoleCoordinator, s.caseWithdrawal))
+	mux.Handle("GET /cases/{id}", s.auth(store.RoleViewer, s.caseView))
+	mux.Handle("GET /cases/{id}/emails/{hash}/attachments/{n}", s.auth(store.RoleViewer, s.attachment))
+	mux.Handle("POST /cases/{id}/register", s.auth(store.RoleCoordinator, s.caseRegister))
+	mux.Handle("GET /cases/{id}/query", s.auth(store.RoleCoordinator, s.queryDraft))
+	mux.Handle("POST /cases/{id}/query", s.auth(store.RoleCoordinator, s.querySend))
+	mux.Handle("POST /cases/{id}/close", s.auth(store.RoleCoordinator, s.caseClose))
+	mux.Handle("POST /cases/{id}/withdrawal", s.auth(store.RoleCoordinator, s.caseWithdrawal))
 
-	mux.Handle("GET /records", s.auth(register.RoleViewer, s.records))
-	mux.Handle("GET /find", s.auth(register.RoleViewer, s.findPage))
-	mux.Handle("POST /find", s.auth(register.RoleViewer, s.find))
-	mux.Handle("GET /records/{id}", s.auth(register.RoleViewer, s.recordView))
-	mux.Handle("POST /records/{id}/rag", s.auth(register.RoleCoordinator, s.recordRAG))
-	mux.Handle("POST /records/{id}/dates", s.auth(register.RoleCoordinator, s.recordDate))
-	mux.Handle("GET /export/register.csv", s.auth(register.RoleViewer, s.exportCSV))
-	mux.Handle("GET /export/register.xlsx", s.auth(register.RoleViewer, s.exportXLSX))
+	mux.Handle("GET /records", s.auth(store.RoleViewer, s.records))
+	mux.Handle("GET /find", s.auth(store.RoleViewer, s.findPage))
+	mux.Handle("POST /find", s.auth(store.RoleViewer, s.find))
+	mux.Handle("GET /records/{id}", s.auth(store.RoleViewer, s.recordView))
+	mux.Handle("POST /records/{id}/rag", s.auth(store.RoleCoordinator, s.recordRAG))
+	mux.Handle("POST /records/{id}/dates", s.auth(store.RoleCoordinator, s.recordDate))
+	mux.Handle("GET /export/register.csv", s.auth(store.RoleViewer, s.exportCSV))
+	mux.Handle("GET /export/register.xlsx", s.auth(store.RoleViewer, s.exportXLSX))
 
-	mux.Handle("GET /users", s.auth(register.RoleAdmin, s.users))
-	mux.Handle("POST /users", s.auth(register.RoleAdmin, s.userAdd))
-	mux.Handle("POST /users/{name}", s.auth(register.RoleAdmin, s.userChange))
+	mux.Handle("GET /users", s.auth(store.RoleAdmin, s.users))
+	mux.Handle("POST /users", s.auth(store.RoleAdmin, s.userAdd))
+	mux.Handle("POST /users/{name}", s.auth(store.RoleAdmin, s.userChange))
 
 	mux.HandleFunc("/", s.notFound)
 	return securityHeaders(mux)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
-	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 // Sign-in rate limits: failures counted over signinWindow, per account name
@@ -144,7 +144,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Something went wrong.", http.StatusInternalServerError)
 		return
 	}
-	if err := s.store.CreateSession(ctx, register.Session{ID: sessionID(token), UserID: u.ID, CSRF: csrf}); err != nil {
+	if err := s.store.CreateSession(ctx, store.Session{ID: sessionID(token), UserID: u.ID, CSRF: csrf}); err != nil {
 		s.log.Error("create session", "err", err)
 		http.Error(w, "Something went wrong.", http.StatusInternalServerError)
 		return

@@ -4,17 +4,17 @@ import (
 	"errors"
 	"net/http"
 
-	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 type usersData struct {
-	Users []register.User
+	Users []store.User
 	Roles []string
 	Error string
 	Name  string
 }
 
-var roles = []string{register.RoleViewer, register.RoleCoordinator, register.RoleAdmin}
+var roles = []string{store.RoleViewer, store.RoleCoordinator, store.RoleAdmin}
 
 // users lists the accounts, for admins.
 func (s *Server) users(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -37,7 +37,7 @@ func (s *Server) userAdd(w http.ResponseWriter, r *http.Request, p *principal) {
 	again := func(msg string) {
 		s.usersPage(w, r, p, http.StatusBadRequest, usersData{Error: msg, Name: name})
 	}
-	if !register.ValidRole(role) {
+	if !store.ValidRole(role) {
 		again("Choose a role.")
 		return
 	}
@@ -51,7 +51,7 @@ func (s *Server) userAdd(w http.ResponseWriter, r *http.Request, p *principal) {
 		return
 	}
 	if _, err := s.store.AddUser(r.Context(), name, role, hash, p.user.Name); err != nil {
-		if errors.Is(err, register.ErrUserExists) {
+		if errors.Is(err, store.ErrUserExists) {
 			again("An account with that name already exists.")
 			return
 		}
@@ -66,11 +66,11 @@ func (s *Server) userAdd(w http.ResponseWriter, r *http.Request, p *principal) {
 // never left without one.
 func (s *Server) userChange(w http.ResponseWriter, r *http.Request, p *principal) {
 	name := r.PathValue("name")
-	var c register.UserChange
+	var c store.UserChange
 	switch r.PostForm.Get("action") {
 	case "role":
 		role := r.PostForm.Get("role")
-		if !register.ValidRole(role) {
+		if !store.ValidRole(role) {
 			s.usersPage(w, r, p, http.StatusBadRequest, usersData{Error: "Choose a role."})
 			return
 		}
@@ -85,7 +85,7 @@ func (s *Server) userChange(w http.ResponseWriter, r *http.Request, p *principal
 		http.NotFound(w, r)
 		return
 	}
-	if name == p.user.Name && (c.Disabled != nil || (c.Role != nil && *c.Role != register.RoleAdmin)) {
+	if name == p.user.Name && (c.Disabled != nil || (c.Role != nil && *c.Role != store.RoleAdmin)) {
 		s.usersPage(w, r, p, http.StatusBadRequest, usersData{Error: "You cannot disable or demote your own account."})
 		return
 	}

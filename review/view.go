@@ -13,6 +13,7 @@ import (
 
 	"dsr-intake/parser"
 	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 //go:embed templates/*.html
@@ -103,13 +104,13 @@ func parseViews() (*views, error) {
 type page struct {
 	Title string
 	Nav   string
-	User  *register.User
+	User  *store.User
 	Done  string // a short notice after an action, by code
 	D     any
 }
 
-func (p page) CanAct() bool   { return p.User != nil && can(p.User.Role, register.RoleCoordinator) }
-func (p page) CanAdmin() bool { return p.User != nil && can(p.User.Role, register.RoleAdmin) }
+func (p page) CanAct() bool   { return p.User != nil && can(p.User.Role, store.RoleCoordinator) }
+func (p page) CanAdmin() bool { return p.User != nil && can(p.User.Role, store.RoleAdmin) }
 
 // render writes a page; the CSRF token is always injected, so no form can
 // be written without it.
@@ -185,23 +186,23 @@ var partnerOrder = []string{"health", "education", "social_care", "select", "psg
 
 func stateText(s string) string {
 	switch s {
-	case register.CaseAwaitingInformation:
+	case store.CaseAwaitingInformation:
 		return "Awaiting information"
-	case register.CaseInReview:
+	case store.CaseInReview:
 		return "In review"
-	case register.CaseRegistered:
+	case store.CaseRegistered:
 		return "Registered"
-	case register.CaseClosed:
+	case store.CaseClosed:
 		return "Closed"
-	case register.CaseWithdrawn:
+	case store.CaseWithdrawn:
 		return "Withdrawn"
-	case register.OutboxPending:
+	case store.OutboxPending:
 		return "Waiting to be sent"
-	case register.OutboxSent:
+	case store.OutboxSent:
 		return "Sent"
-	case register.OutboxFailed:
+	case store.OutboxFailed:
 		return "Failed"
-	case register.OutboxCancelled:
+	case store.OutboxCancelled:
 		return "Cancelled"
 	}
 	return strings.ReplaceAll(s, "_", " ")
@@ -243,7 +244,7 @@ var reasonWords = map[string]string{
 	register.CodeUnsupportedAttachment:      "An attachment is in a format we cannot read",
 	register.CodeBlueWithoutAdmission:       "Rated Blue without a hospital admission",
 	register.CodeNoReply:                    "The sender cannot be replied to",
-	register.ReasonProcessingFailed:         "The email could not be processed",
+	store.ReasonProcessingFailed:            "The email could not be processed",
 }
 
 // reasonText names a reason code in plain words; field codes name the field.

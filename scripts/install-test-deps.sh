@@ -1,8 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages the tests need: a real Dovecot IMAP server,
-# started by intake/dovecot_test.go on loopback ports, and Chromium, which
-# review/browser_test.go drives headless. Idempotent and quiet: does nothing
-# when everything is already installed.
+# started by internal/harness on loopback ports, and Chromium, which the
+# browser tests drive headless (internal/harness too). Idempotent and quiet:
+# does nothing when everything is already installed.
 set -eu
 
 PACKAGES="dovecot-imapd chromium"

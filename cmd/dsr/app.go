@@ -15,7 +15,9 @@ import (
 
 	"dsr-intake/config"
 	"dsr-intake/intake"
-	"dsr-intake/register"
+	"dsr-intake/intake/mailbox"
+	"dsr-intake/intake/outbox"
+	"dsr-intake/register/store"
 	"dsr-intake/review"
 )
 
@@ -23,13 +25,13 @@ import (
 type app struct {
 	cfg    *config.Config
 	log    *slog.Logger
-	store  *register.Store
+	store  *store.Store
 	daemon *intake.Daemon
-	sender *intake.Sender
+	sender *outbox.Sender
 	pages  http.Handler // the review pages with /metrics, /healthz, /readyz
 	// composer writes the intake's emails; shared by the pipeline, the
 	// sender, the pages and the scheduler.
-	composer *intake.Composer
+	composer *outbox.Composer
 }
 
 // newLogger writes log/slog records as text or JSON. Records carry case
@@ -55,12 +57,12 @@ func keyringSpec(k config.Keys) (string, error) {
 }
 
 // openStore opens (and migrates) the register the configuration names.
-func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*register.Store, error) {
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*store.Store, error) {
 	spec, err := keyringSpec(cfg.Keys)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := register.LoadKeyring(spec)
+	keys, err := store.LoadKeyring(spec)
 	if err != nil {
 		return nil, err
 	}
@@ -70,11 +72,11 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*regi
 			return nil, fmt.Errorf("database.dsn_secret: %w", err)
 		}
 	}
-	return register.Open(ctx, register.Options{Driver: cfg.Database.Driver, DSN: dsn, Keys: keys, Logger: log})
+	return store.Open(ctx, store.Options{Driver: cfg.Database.Driver, DSN: dsn, Keys: keys, Logger: log})
 }
 
 // authenticator builds the IMAP or SMTP login from its section.
-func authenticator(ctx context.Context, section, kind string, password config.Secret, o config.OAuth2) (intake.Authenticator, error) {
+func authenticator(ctx context.Context, section, kind string, password config.Secret, o config.OAuth2) (mailbox.Authenticator, error) {
 	switch kind {
 	case "none":
 		return nil, nil
@@ -83,22 +85,22 @@ func authenticator(ctx context.Context, section, kind string, password config.Se
 		if err != nil {
 			return nil, fmt.Errorf("%s.password: %w", section, err)
 		}
-		return intake.PasswordAuth(pw), nil
+		return mailbox.PasswordAuth(pw), nil
 	case "xoauth2":
 		ts, err := tokenSource(ctx, section, o)
 		if err != nil {
 			return nil, err
 		}
-		return intake.XOAuth2Auth(ts), nil
+		return mailbox.XOAuth2Auth(ts), nil
 	}
 	return nil, fmt.Errorf("%s.auth: %q is not password, xoauth2 or none", section, kind)
 }
 
 func tokenSource(ctx context.Context, section string, o config.OAuth2) (oauth2.TokenSource, error) {
 	if len(o.Command) > 0 {
-		return intake.CommandTokenSource(o.Command), nil
+		return mailbox.CommandTokenSource(o.Command), nil
 	}
-	mo := intake.MicrosoftOAuth{Tenant: o.Tenant, ClientID: o.ClientID, TokenURL: o.TokenURL, Scopes: o.Scopes}
+	mo := mailbox.MicrosoftOAuth{Tenant: o.Tenant, ClientID: o.ClientID, TokenURL: o.TokenURL, Scopes: o.Scopes}
 	if o.RefreshToken.IsSet() {
 		rt, err := o.RefreshToken.Read()
 		if err != nil {
@@ -113,7 +115,7 @@ func tokenSource(ctx context.Context, section string, o config.OAuth2) (oauth2.T
 		}
 		mo.ClientSecret = cs
 	}
-	ts, err := intake.MicrosoftTokenSource(ctx, mo)
+	ts, err := mailbox.MicrosoftTokenSource(ctx, mo)
 	if err != nil {
 		return nil, fmt.Errorf("%s.oauth2: %w", section, err)
 	}
@@ -124,15 +126,15 @@ func tokenSource(ctx context.Context, section string, o config.OAuth2) (oauth2.T
 // pages (and /metrics, /healthz) when web is set.
 func newApp(ctx context.Context, cfg *config.Config, logw io.Writer, web bool) (*app, error) {
 	log := newLogger(cfg.Log, logw)
-	store, err := openStore(ctx, cfg, log)
+	db, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: log, store: store}
+	a := &app{cfg: cfg, log: log, store: db}
 	ok := false
 	defer func() {
 		if !ok {
-			store.Close()
+			db.Close()
 		}
 	}()
 	p, err := newParser(cfg)
@@ -142,7 +144,7 @@ func newApp(ctx context.Context, cfg *config.Config, logw io.Writer, web bool) (
 	composer := composerFor(cfg)
 	a.composer = composer
 	pipeline := &intake.Pipeline{
-		Parser: p, Store: store, Composer: composer,
+		Parser: p, Store: db, Composer: composer,
 		Trust:             intake.Trust{AuthServID: cfg.Intake.AuthServID, AllowDomains: cfg.Intake.AllowDomains},
 		MaxQueriesPerCase: cfg.Intake.MaxQueriesCase, MaxQueriesPerSender: cfg.Intake.MaxQueriesSender,
 		Log: log.With("component", "pipeline"),
@@ -153,26 +155,26 @@ func newApp(ctx context.Context, cfg *config.Config, logw io.Writer, web bool) (
 	}
 	f := cfg.IMAP.Folders
 	a.daemon = &intake.Daemon{
-		IMAP: intake.IMAPConfig{
-			Addr: cfg.IMAP.Addr, TLS: intake.TLSMode(cfg.IMAP.TLS), CAFile: cfg.IMAP.CAFile, ServerName: cfg.IMAP.ServerName,
+		IMAP: mailbox.IMAPConfig{
+			Addr: cfg.IMAP.Addr, TLS: mailbox.TLSMode(cfg.IMAP.TLS), CAFile: cfg.IMAP.CAFile, ServerName: cfg.IMAP.ServerName,
 			Username: cfg.IMAP.Username, Auth: imapAuth, Mailbox: cfg.IMAP.Mailbox,
-			Folders: intake.Folders{Processed: f.Processed, Queried: f.Queried, Review: f.Review, Ignored: f.Ignored, Quarantine: f.Quarantine},
+			Folders: mailbox.Folders{Processed: f.Processed, Queried: f.Queried, Review: f.Review, Ignored: f.Ignored, Quarantine: f.Quarantine},
 			Logger:  log.With("component", "imap"),
 		},
-		Pipeline: pipeline, Store: store,
+		Pipeline: pipeline, Store: db,
 		MaxMessageBytes: int64(cfg.Limits.MaxMessageMB) << 20, MaxAttempts: cfg.Intake.MaxAttempts,
 		MaxIdle: cfg.Intake.MaxIdle.Duration, Workers: cfg.Intake.Workers, Poll: cfg.Intake.PollSchedule(), Watchdog: cfg.Intake.Watchdog.Duration,
 		Log: log.With("component", "daemon"), Health: &intake.Health{},
 	}
-	a.daemon.Metrics = intake.NewMetrics(a.daemon.Health, store)
+	a.daemon.Metrics = intake.NewMetrics(a.daemon.Health, db)
 	if cfg.SMTP.Addr != "" {
 		smtpAuth, err := authenticator(ctx, "smtp", cfg.SMTP.Auth, cfg.SMTP.Password, cfg.SMTP.OAuth2)
 		if err != nil {
 			return nil, err
 		}
-		a.sender = &intake.Sender{
-			Store: store, Composer: composer,
-			SMTP: intake.SMTPConfig{Addr: cfg.SMTP.Addr, TLS: intake.TLSMode(cfg.SMTP.TLS), CAFile: cfg.SMTP.CAFile,
+		a.sender = &outbox.Sender{
+			Store: db, Composer: composer,
+			SMTP: outbox.SMTPConfig{Addr: cfg.SMTP.Addr, TLS: mailbox.TLSMode(cfg.SMTP.TLS), CAFile: cfg.SMTP.CAFile,
 				ServerName: cfg.SMTP.ServerName, Username: cfg.SMTP.Username, Auth: smtpAuth, HeloName: cfg.SMTP.HeloName},
 			Lease: cfg.SMTP.SendLease.Duration,
 			Log:   log.With("component", "outbox"),
@@ -180,14 +182,14 @@ func newApp(ctx context.Context, cfg *config.Config, logw io.Writer, web bool) (
 		a.daemon.Sender = a.sender
 	}
 	if web {
-		pages, err := review.New(review.Options{Store: store, Logger: log.With("component", "web"),
+		pages, err := review.New(review.Options{Store: db, Logger: log.With("component", "web"),
 			SecureCookie: cfg.Web.SecureCookie == nil || *cfg.Web.SecureCookie, Addr: cfg.Web.Addr,
 			IdleTimeout: cfg.Web.IdleTimeout.Duration, MaxSession: cfg.Web.MaxSession.Duration,
 			Health: a.daemon.Health.Snapshot, Composer: composer, Parser: p, Pipeline: pipeline})
 		if err != nil {
 			return nil, err
 		}
-		a.pages = operationsMux(pages.Handler(), a.daemon, store, time.Now())
+		a.pages = operationsMux(pages.Handler(), a.daemon, db, time.Now())
 	}
 	ok = true
 	return a, nil

@@ -26,8 +26,10 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"dsr-intake/intake"
+	"dsr-intake/intake/mailbox"
+	"dsr-intake/intake/outbox"
 	"dsr-intake/parser"
-	"dsr-intake/register"
+	"dsr-intake/register/store"
 	"dsr-intake/review"
 )
 
@@ -41,9 +43,9 @@ type demo struct {
 	webAddr  string
 	user     string
 	password string
-	store    *register.Store
+	store    *store.Store
 	daemon   *intake.Daemon
-	sender   *intake.Sender
+	sender   *outbox.Sender
 	web      *http.Server
 	sink     *demoSink
 	imapSrv  *imapserver.Server
@@ -103,11 +105,11 @@ func startDemo(ctx context.Context, samplesDir, webAddr string, out io.Writer, l
 	if d.dir, err = os.MkdirTemp("", "dsr-demo-"); err != nil {
 		return nil, err
 	}
-	keys, err := register.GenerateKeyring()
+	keys, err := store.GenerateKeyring()
 	if err != nil {
 		return nil, err
 	}
-	if d.store, err = register.Open(ctx, register.Options{Driver: "sqlite", DSN: filepath.Join(d.dir, "dsr.db"), Keys: keys, Logger: logger}); err != nil {
+	if d.store, err = store.Open(ctx, store.Options{Driver: "sqlite", DSN: filepath.Join(d.dir, "dsr.db"), Keys: keys, Logger: logger}); err != nil {
 		return nil, err
 	}
 
@@ -153,15 +155,15 @@ func startDemo(ctx context.Context, samplesDir, webAddr string, out io.Writer, l
 	d.smtpAddr = smtpLn.Addr().String()
 
 	// The intake.
-	composer := &intake.Composer{From: mailboxUser, FromName: "Bromley DSR (demo)", SecureDomains: []string{"nhs.net", "gov.uk"}}
+	composer := &outbox.Composer{From: mailboxUser, FromName: "Bromley DSR (demo)", SecureDomains: []string{"nhs.net", "gov.uk"}}
 	p := parser.New(parser.Options{Logger: logger})
 	pipeline := &intake.Pipeline{Parser: p, Store: d.store, Composer: composer, MaxQueriesPerCase: 5, MaxQueriesPerSender: 20,
 		Log: logger.With("component", "pipeline")}
 	health := &intake.Health{}
-	d.sender = &intake.Sender{Store: d.store, Composer: composer, SMTP: intake.SMTPConfig{Addr: d.smtpAddr, TLS: intake.TLSInsecure},
+	d.sender = &outbox.Sender{Store: d.store, Composer: composer, SMTP: outbox.SMTPConfig{Addr: d.smtpAddr, TLS: mailbox.TLSInsecure},
 		Log: logger.With("component", "outbox")}
 	d.daemon = &intake.Daemon{
-		IMAP: intake.IMAPConfig{Addr: d.imapAddr, TLS: intake.TLSInsecure, Username: mailboxUser, Auth: intake.PasswordAuth(imapPassword),
+		IMAP: mailbox.IMAPConfig{Addr: d.imapAddr, TLS: mailbox.TLSInsecure, Username: mailboxUser, Auth: mailbox.PasswordAuth(imapPassword),
 			Logger: logger.With("component", "imap"), PollInterval: 5 * time.Second},
 		Pipeline: pipeline, Sender: d.sender, Store: d.store, Health: health, MaxIdle: 20 * time.Second,
 		Metrics: intake.NewMetrics(health, d.store), Log: logger.With("component", "daemon"),
@@ -225,7 +227,7 @@ func (d *demo) Close() {
 }
 
 // operationsMux serves /metrics, /healthz and /readyz beside the pages.
-func operationsMux(pages http.Handler, d *intake.Daemon, store *register.Store, started time.Time) http.Handler {
+func operationsMux(pages http.Handler, d *intake.Daemon, store *store.Store, started time.Time) http.Handler {
 	mux := http.NewServeMux()
 	if d.Metrics != nil {
 		mux.Handle("GET /metrics", d.Metrics.Handler())

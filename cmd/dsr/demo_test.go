@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,7 +12,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"dsr-intake/register"
+	"dsr-intake/internal/harness"
+	"dsr-intake/register/store"
 )
 
 // TestDemoInChromium starts the demo as `make demo` does, waits for the
@@ -21,21 +21,8 @@ import (
 // checks the queue and the register are filled, and keeps screenshots of the
 // dashboard and the queue. Closing the demo leaves nothing behind.
 func TestDemoInChromium(t *testing.T) {
-	exe := ""
-	for _, p := range []string{os.Getenv("DSR_CHROMIUM"), "/usr/bin/chromium"} {
-		if p != "" {
-			if _, err := exec.LookPath(p); err == nil {
-				exe = p
-				break
-			}
-		}
-	}
-	if exe == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("chromium is not installed; scripts/install-test-deps.sh installs it")
-		}
-		t.Skip("chromium is not installed")
-	}
+	// Before the demo starts: skip (or, in CI, fail) without Chromium.
+	harness.ChromiumPath(t)
 	ctx := context.Background()
 	d, err := startDemo(ctx, filepath.Join("..", "..", "testdata", "samples"), "127.0.0.1:0", io.Discard, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -66,26 +53,7 @@ func TestDemoInChromium(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
-		chromedp.ExecPath(exe),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	bctx, cancelT := context.WithTimeout(bctx, 2*time.Minute)
-	defer cancelT()
+	bctx := harness.NewBrowser(t, 2*time.Minute)
 
 	base := "http://" + d.webAddr
 	if err := chromedp.Do(bctx,
@@ -120,7 +88,7 @@ func TestDemoInChromium(t *testing.T) {
 	records, _ := page("/records")
 
 	// The queue names the two cases a person must decide, in plain words.
-	reviews, err := d.store.ReviewQueue(ctx, register.ReviewFilter{})
+	reviews, err := d.store.ReviewQueue(ctx, store.ReviewFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +105,7 @@ func TestDemoInChromium(t *testing.T) {
 	}
 	// The register holds the three complete referrals; their case
 	// references are on the register page.
-	recs, err := d.store.ListRecords(ctx, register.RecordFilter{Actor: "test"})
+	recs, err := d.store.ListRecords(ctx, store.RecordFilter{Actor: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

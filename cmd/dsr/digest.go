@@ -12,30 +12,33 @@ import (
 
 	"dsr-intake/config"
 	"dsr-intake/intake"
-	"dsr-intake/register"
+	"dsr-intake/intake/mailbox"
+	"dsr-intake/intake/outbox"
+	"dsr-intake/intake/schedule"
+	"dsr-intake/register/store"
 )
 
 // newScheduler builds the digest and reminder scheduler from the
 // configuration; health and sender may be nil (dsr digest has neither a
 // mailbox watcher nor, without SMTP, a sender).
-func newScheduler(cfg *config.Config, store *register.Store, composer *intake.Composer, health *intake.Health,
-	sender *intake.Sender, log *slog.Logger) (*intake.Scheduler, error) {
-	specs := make([]intake.DigestSpec, 0, len(cfg.Digests))
+func newScheduler(cfg *config.Config, db *store.Store, composer *outbox.Composer, health *intake.Health,
+	sender *outbox.Sender, log *slog.Logger) (*schedule.Scheduler, error) {
+	specs := make([]schedule.DigestSpec, 0, len(cfg.Digests))
 	for _, d := range cfg.Digests {
-		specs = append(specs, intake.DigestSpec{Name: d.Name, Schedule: d.Schedule, Recipients: d.Recipients, Sections: d.Sections,
+		specs = append(specs, schedule.DigestSpec{Name: d.Name, Schedule: d.Schedule, Recipients: d.Recipients, Sections: d.Sections,
 			ReviewOlderThan: d.QueueOlderThan.Duration, Age18Within: d.Turning18Within.Duration, CETRReviewAfter: d.CETRReviewAfter.Duration})
 	}
 	in := cfg.Intake
-	return intake.NewScheduler(intake.SchedulerOptions{
-		Store: store, Composer: composer, Digests: specs, TimeZone: in.TimeZone, ReviewURL: in.ReviewURL,
+	return schedule.NewScheduler(schedule.SchedulerOptions{
+		Store: db, Composer: composer, Digests: specs, TimeZone: in.TimeZone, ReviewURL: in.ReviewURL,
 		ReminderAfter: in.ReminderAfter.Duration, NoReplyAfter: in.NoReplyAfter.Duration, ReminderSchedule: in.ReminderSchedule,
 		MaxRemindersPerRecipient: in.MaxRemindersRcpt, Health: health, Sender: sender, Log: log.With("component", "schedule"),
 	})
 }
 
 // composerFor is the Composer the configuration describes.
-func composerFor(cfg *config.Config) *intake.Composer {
-	c := &intake.Composer{From: cfg.SMTP.From, FromName: cfg.SMTP.FromName, SecureDomains: cfg.Intake.SecureDomains,
+func composerFor(cfg *config.Config) *outbox.Composer {
+	c := &outbox.Composer{From: cfg.SMTP.From, FromName: cfg.SMTP.FromName, SecureDomains: cfg.Intake.SecureDomains,
 		SecureTag: cfg.Intake.SecureSubjectTag, Acknowledge: cfg.Intake.Acknowledge}
 	if c.From == "" {
 		c.From = cfg.IMAP.Username
@@ -76,25 +79,25 @@ func cmdDigest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 2
 	}
 	log := newLogger(cfg.Log, stderr)
-	store, err := openStore(ctx, cfg, log)
+	db, err := openStore(ctx, cfg, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "dsr digest:", err)
 		return 1
 	}
-	defer store.Close()
+	defer db.Close()
 	composer := composerFor(cfg)
-	var sender *intake.Sender
+	var sender *outbox.Sender
 	if sub == "send" && cfg.SMTP.Addr != "" {
 		auth, err := authenticator(ctx, "smtp", cfg.SMTP.Auth, cfg.SMTP.Password, cfg.SMTP.OAuth2)
 		if err != nil {
 			fmt.Fprintln(stderr, "dsr digest:", err)
 			return 1
 		}
-		sender = &intake.Sender{Store: store, Composer: composer, Log: log.With("component", "outbox"), Lease: cfg.SMTP.SendLease.Duration,
-			SMTP: intake.SMTPConfig{Addr: cfg.SMTP.Addr, TLS: intake.TLSMode(cfg.SMTP.TLS), CAFile: cfg.SMTP.CAFile,
+		sender = &outbox.Sender{Store: db, Composer: composer, Log: log.With("component", "outbox"), Lease: cfg.SMTP.SendLease.Duration,
+			SMTP: outbox.SMTPConfig{Addr: cfg.SMTP.Addr, TLS: mailbox.TLSMode(cfg.SMTP.TLS), CAFile: cfg.SMTP.CAFile,
 				ServerName: cfg.SMTP.ServerName, Username: cfg.SMTP.Username, Auth: auth, HeloName: cfg.SMTP.HeloName}}
 	}
-	sc, err := newScheduler(cfg, store, composer, nil, nil, log)
+	sc, err := newScheduler(cfg, db, composer, nil, nil, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "dsr digest:", err)
 		return 2
@@ -108,13 +111,13 @@ func cmdDigest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	now := time.Now()
 	for i, name := range names {
-		var mail intake.DigestMail
+		var mail schedule.DigestMail
 		if sub == "preview" {
 			mail, err = sc.Preview(ctx, name, now)
 		} else {
 			mail, err = sc.SendNow(ctx, name, now)
 		}
-		if errors.Is(err, intake.ErrUnknownDigest) {
+		if errors.Is(err, schedule.ErrUnknownDigest) {
 			fmt.Fprintf(stderr, "dsr digest: no digest named %q (the configuration has: %s)\n", name, strings.Join(sc.Digests(), ", "))
 			return 2
 		}

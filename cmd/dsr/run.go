@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -218,7 +219,7 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 2
 	}
 	// Opening the store migrates; this only reports the version.
-	return withStore(ctx, "dsr migrate", *cfgPath, stderr, func(s *register.Store) error {
+	return withStore(ctx, "dsr migrate", *cfgPath, stderr, func(s *store.Store) error {
 		v, err := s.SchemaVersion(ctx)
 		if err != nil {
 			return err
@@ -231,7 +232,7 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 // withStore loads the configuration, opens (and migrates) the register,
 // runs fn and closes it; it returns the exit code, having said what went
 // wrong under the command's name.
-func withStore(ctx context.Context, name, cfgPath string, stderr io.Writer, fn func(*register.Store) error) int {
+func withStore(ctx context.Context, name, cfgPath string, stderr io.Writer, fn func(*store.Store) error) int {
 	cfg, ok := loadConfig(cfgPath, stderr)
 	if !ok {
 		return 2
@@ -285,7 +286,7 @@ func cmdConfig(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 	}
 	spec, _ := keyringSpec(cfg.Keys)
-	if _, err := register.LoadKeyring(spec); err != nil {
+	if _, err := store.LoadKeyring(spec); err != nil {
 		fmt.Fprintln(stderr, "dsr config check:", err)
 		return 1
 	}
@@ -306,7 +307,7 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if err := fs.Parse(args[1:]); err != nil {
 			return 2
 		}
-		k, err := register.GenerateKeyring()
+		k, err := store.GenerateKeyring()
 		if err != nil {
 			fmt.Fprintln(stderr, "dsr keys init:", err)
 			return 1
@@ -338,7 +339,7 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if err := fs.Parse(args[1:]); err != nil {
 			return 2
 		}
-		return withStore(ctx, "dsr keys rotate", *cfgPath, stderr, func(s *register.Store) error {
+		return withStore(ctx, "dsr keys rotate", *cfgPath, stderr, func(s *store.Store) error {
 			n, err := s.RotateKeys(ctx)
 			if err != nil {
 				return err
@@ -354,7 +355,7 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if err := fs.Parse(args[1:]); err != nil {
 			return 2
 		}
-		k, err := register.LoadKeyring("file:" + *in)
+		k, err := store.LoadKeyring("file:" + *in)
 		if err != nil {
 			fmt.Fprintln(stderr, "dsr keys add-key:", err)
 			return 1

@@ -13,7 +13,7 @@ import (
 	"github.com/pquerna/otp/totp"
 	"golang.org/x/term"
 
-	"dsr-intake/register"
+	"dsr-intake/register/store"
 	"dsr-intake/review"
 )
 
@@ -61,16 +61,16 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprint(stderr, userUsage)
 		return 2
 	}
-	if sub == "add" && !register.ValidRole(*role) {
+	if sub == "add" && !store.ValidRole(*role) {
 		fmt.Fprintln(stderr, "dsr user add: --role must be coordinator, viewer or admin")
 		return 2
 	}
-	return withStore(ctx, "dsr user "+sub, *cfgPath, stderr, func(s *register.Store) error {
+	return withStore(ctx, "dsr user "+sub, *cfgPath, stderr, func(s *store.Store) error {
 		return userCommand(ctx, s, sub, words, *role, *off, stdin, stdout, stderr)
 	})
 }
 
-func userCommand(ctx context.Context, s *register.Store, sub string, words []string, role string, off bool,
+func userCommand(ctx context.Context, s *store.Store, sub string, words []string, role string, off bool,
 	stdin io.Reader, stdout, stderr io.Writer) error {
 	switch sub {
 	case "list":
@@ -109,17 +109,17 @@ func userCommand(ctx context.Context, s *register.Store, sub string, words []str
 		if err != nil {
 			return err
 		}
-		return s.UpdateUser(ctx, words[0], register.UserChange{PasswordHash: &hash}, userActor)
+		return s.UpdateUser(ctx, words[0], store.UserChange{PasswordHash: &hash}, userActor)
 	case "role":
 		r := words[1]
-		return s.UpdateUser(ctx, words[0], register.UserChange{Role: &r}, userActor)
+		return s.UpdateUser(ctx, words[0], store.UserChange{Role: &r}, userActor)
 	case "disable", "enable":
 		d := sub == "disable"
-		return s.UpdateUser(ctx, words[0], register.UserChange{Disabled: &d}, userActor)
+		return s.UpdateUser(ctx, words[0], store.UserChange{Disabled: &d}, userActor)
 	case "totp":
 		if off {
 			none := ""
-			return s.UpdateUser(ctx, words[0], register.UserChange{TOTPSecret: &none}, userActor)
+			return s.UpdateUser(ctx, words[0], store.UserChange{TOTPSecret: &none}, userActor)
 		}
 		u, err := s.UserByName(ctx, words[0])
 		if err != nil {
@@ -130,7 +130,7 @@ func userCommand(ctx context.Context, s *register.Store, sub string, words []str
 			return err
 		}
 		secret := key.Secret()
-		if err := s.UpdateUser(ctx, u.Name, register.UserChange{TOTPSecret: &secret}, userActor); err != nil {
+		if err := s.UpdateUser(ctx, u.Name, store.UserChange{TOTPSecret: &secret}, userActor); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "Add this key to %s's authenticator app, then sign in with its 6-digit code:\n  key: %s\n  or the link: %s\n",

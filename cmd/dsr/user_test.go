@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"dsr-intake/register"
+	"dsr-intake/register/store"
 	"dsr-intake/review"
 )
 
@@ -56,13 +56,13 @@ func TestUserCommand(t *testing.T) {
 	if ok, _ := review.CheckPassword(u.PasswordHash, "another long password"); !ok {
 		t.Error("passwd did not set the password")
 	}
-	entries, err := c.Audit(ctx, register.AuditFilter{Entity: "user", Actor: userActor})
+	entries, err := c.Audit(ctx, store.AuditFilter{Entity: "user", Actor: userActor})
 	if err != nil || len(entries) != 5 {
 		t.Errorf("audit: %d entries, %v", len(entries), err)
 	}
 }
 
-func loadTestStore(ctx context.Context, path string) (*register.Store, error) {
+func loadTestStore(ctx context.Context, path string) (*store.Store, error) {
 	var e bytes.Buffer
 	cfg, ok := loadConfig(path, &e)
 	if !ok {

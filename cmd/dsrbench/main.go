@@ -30,8 +30,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"dsr-intake/internal/harness"
 	"dsr-intake/parser"
-	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 type options struct {
@@ -73,7 +74,7 @@ type bench struct {
 	o       options
 	dsr     string
 	work    string
-	dc      *dovecot
+	dc      *harness.Dovecot
 	samples []sample
 	report  strings.Builder
 }
@@ -116,7 +117,7 @@ func run(ctx context.Context, o options) error {
 	if !o.keep {
 		defer os.RemoveAll(work)
 	}
-	dc, err := startDovecot(filepath.Join(work, "dovecot"))
+	dc, err := harness.StartDovecot(filepath.Join(work, "dovecot"))
 	if err != nil {
 		return err
 	}
@@ -187,7 +188,7 @@ func machine() string {
 // snapshot makes (once) a Maildir holding n copies of the samples in INBOX.
 func (b *bench) snapshot(n int, prefix string) (string, int64, error) {
 	dir := filepath.Join(b.work, fmt.Sprintf("snap-%s-%d", prefix, n))
-	size, err := writeMaildir(dir, n, mailbox(b.samples, n, prefix), b.dc.uid, b.dc.gid)
+	size, err := writeMaildir(dir, n, mailbox(b.samples, n, prefix), b.dc.MailUID, b.dc.MailGID)
 	return dir, size, err
 }
 
@@ -197,7 +198,7 @@ func (b *bench) dsrConfig(dir, driver, dsn string, maxMessageMB int) (string, er
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	keys, err := register.GenerateKeyring()
+	keys, err := store.GenerateKeyring()
 	if err != nil {
 		return "", err
 	}
@@ -287,7 +288,7 @@ func (b *bench) dsrOnce(ctx context.Context, driver string, want, maxMessageMB i
 	}
 	m := processedRe.FindStringSubmatch(res.Stdout)
 	if m == nil || m[1] != strconv.Itoa(want) {
-		return res, fmt.Errorf("dsr processed %v, want %d:\n%s\n%s", m, want, res.Stdout, tailOf([]byte(res.Stderr), 2000))
+		return res, fmt.Errorf("dsr processed %v, want %d:\n%s\n%s", m, want, res.Stdout, harness.Tail([]byte(res.Stderr), 2000))
 	}
 	if left, err := b.dc.Count("INBOX"); err != nil || left != 0 {
 		return res, fmt.Errorf("INBOX after dsr: %d left (%v)", left, err)
@@ -449,7 +450,7 @@ func (b *bench) memory(ctx context.Context) error {
 		return err
 	}
 	dir := filepath.Join(b.work, "snap-big")
-	if _, err := writeMaildir(dir, 1, func(int) []byte { return raw }, b.dc.uid, b.dc.gid); err != nil {
+	if _, err := writeMaildir(dir, 1, func(int) []byte { return raw }, b.dc.MailUID, b.dc.MailGID); err != nil {
 		return err
 	}
 	if err := b.dc.Restore(dir); err != nil {
@@ -476,7 +477,7 @@ var decidedRe = regexp.MustCompile(`"msg":"message decided"`)
 
 func (b *bench) latency(ctx context.Context) error {
 	empty := filepath.Join(b.work, "snap-empty")
-	if _, err := writeMaildir(empty, 0, nil, b.dc.uid, b.dc.gid); err != nil {
+	if _, err := writeMaildir(empty, 0, nil, b.dc.MailUID, b.dc.MailGID); err != nil {
 		return err
 	}
 	if err := b.dc.Restore(empty); err != nil {
@@ -516,7 +517,7 @@ func (b *bench) latency(ctx context.Context) error {
 	}()
 	// The daemon connects, finds the INBOX empty and IDLEs.
 	time.Sleep(3 * time.Second)
-	c, err := b.dc.client()
+	c, err := b.dc.Dial()
 	if err != nil {
 		return err
 	}
@@ -526,7 +527,7 @@ func (b *bench) latency(ctx context.Context) error {
 		s := b.samples[i%len(b.samples)]
 		raw := uniqueCopy(s.Raw, fmt.Sprintf("latency-%03d@bench.example", i))
 		t0 := time.Now()
-		if err := b.dc.Append(c, "INBOX", raw); err != nil {
+		if err := harness.AppendMessage(c, "INBOX", raw); err != nil {
 			return err
 		}
 		select {

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"dsr-intake/internal/harness"
 )
 
 type procResult struct {
@@ -86,7 +88,7 @@ func runMeasured(ctx context.Context, dir string, name string, args ...string) (
 		res.UserCPU, res.Sys = ps.UserTime(), ps.SystemTime()
 	}
 	if err != nil {
-		return res, fmt.Errorf("%s %s: %w\n%s", filepath.Base(name), strings.Join(args, " "), err, tailOf(errb.Bytes(), 3000))
+		return res, fmt.Errorf("%s %s: %w\n%s", filepath.Base(name), strings.Join(args, " "), err, harness.Tail(errb.Bytes(), 3000))
 	}
 	return res, nil
 }

@@ -47,7 +47,7 @@ go build -o bin/dsrbench ./cmd/dsrbench
 echo "bench: Go benchmarks (-count $count) -> $out/go-bench.txt"
 {
   go test -run '^$' -bench '^Benchmark(Parse|ChildPDF|ReadPDF|ReadDOCX)$' -benchmem -count "$count" ./parser
-  DSR_TEST_POSTGRES="$pg" go test -run '^$' -bench '^Benchmark(Assess|Apply)$' -benchmem -count "$count" ./register
+  DSR_TEST_POSTGRES="$pg" go test -run '^$' -bench '^Benchmark(Assess|Apply)$' -benchmem -count "$count" ./register ./register/store
 } | tee "$out/go-bench.txt"
 if command -v benchstat >/dev/null; then
   benchstat "$out/go-bench.txt" | tee "$out/go-benchstat.txt"

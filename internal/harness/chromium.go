@@ -1,0 +1,62 @@
+package harness
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// ChromiumPath finds the system Chromium (Debian's chromium package,
+// installed by scripts/install-test-deps.sh), or $DSR_CHROMIUM. Without
+// it the browser tests skip on a developer's machine and fail under CI, so
+// CI can never pass by not running them.
+func ChromiumPath(t testing.TB) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("DSR_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if _, err := exec.LookPath(p); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("chromium is not installed; scripts/install-test-deps.sh installs it")
+	}
+	t.Skip("chromium is not installed (apt-get install chromium); the browser tests need it")
+	return ""
+}
+
+// NewBrowser starts a headless Chromium with a profile of the test's own
+// and a 1280x900 window, and returns its context, which ends after
+// timeout. Cleanup stops the browser.
+func NewBrowser(t testing.TB, timeout time.Duration) context.Context {
+	t.Helper()
+	exe := ChromiumPath(t)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
