@@ -17,6 +17,7 @@ import (
 
 	"dsr-intake/parser"
 	"dsr-intake/register"
+	"dsr-intake/register/store"
 )
 
 // A coordinator's reprocessing runs the email through the same rules as
@@ -29,7 +30,7 @@ func TestReprocessJudgesConsentOnTheSigningDate(t *testing.T) {
 	ctx := context.Background()
 	raw := selfConsentSignedAt15(t)
 	hash := parser.Hash(raw)
-	in := register.Incoming{Hash: hash, Mailbox: "INBOX", UIDValidity: 1, UID: 100, Raw: raw,
+	in := store.Incoming{Hash: hash, Mailbox: "INBOX", UIDValidity: 1, UID: 100, Raw: raw,
 		ReceivedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
 	if _, err := f.store.RecordFailure(ctx, in, "docx reader crashed"); err != nil {
 		t.Fatal(err)
@@ -37,7 +38,7 @@ func TestReprocessJudgesConsentOnTheSigningDate(t *testing.T) {
 	if err := f.store.Quarantine(ctx, hash, "docx reader crashed"); err != nil {
 		t.Fatal(err)
 	}
-	items, err := f.store.ReviewQueue(ctx, register.ReviewFilter{})
+	items, err := f.store.ReviewQueue(ctx, store.ReviewFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
