@@ -13,7 +13,9 @@ build:
 	$(GO) build -o $(BIN) ./cmd/dsr
 
 ## demo: everything in one process (in-memory IMAP with the samples, SMTP sink, review pages); Ctrl-C stops it
-demo: build
+demo:
+	@echo "building dsr: about a minute the first time"
+	$(GO) build -o $(BIN) ./cmd/dsr
 	./$(BIN) demo
 
 vet:

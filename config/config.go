@@ -297,7 +297,7 @@ func (p Problems) Error() string { return strings.Join(p, "\n") }
 func (c *Config) CheckForms() error {
 	var p Problems
 	if _, err := c.Mapping(); err != nil {
-		p = append(p, err.Error()+": use a field name from FORMS.md")
+		p = append(p, err.Error()+": use a field name from docs/forms.md")
 	}
 	if c.Limits.MaxMessageMB <= 0 || c.Limits.MaxAttachmentMB <= 0 {
 		p = append(p, "limits.max_message_mb and limits.max_attachment_mb must be positive")

@@ -88,9 +88,12 @@ func readSample(t *testing.T, name string) []byte {
 
 func sampleNames(t *testing.T) []string {
 	t.Helper()
-	dirs, err := filepath.Glob(filepath.Join("..", "testdata", "samples", "*"))
+	dirs, err := filepath.Glob(filepath.Join("..", "testdata", "samples", "*", "message.eml"))
 	if err != nil || len(dirs) == 0 {
 		t.Fatalf("no samples: %v", err)
+	}
+	for i := range dirs {
+		dirs[i] = filepath.Dir(dirs[i]) // the sample folders, not the README beside them
 	}
 	var names []string
 	for _, d := range dirs {

@@ -102,6 +102,9 @@ func newFixture(t *testing.T, fo fixtureOptions) *fixture {
 		t.Fatal(err)
 	}
 	for i, e := range entries {
+		if !e.IsDir() {
+			continue // the README beside the samples
+		}
 		raw, err := os.ReadFile(filepath.Join(sampleDir, e.Name(), "message.eml"))
 		if err != nil {
 			t.Fatal(err)

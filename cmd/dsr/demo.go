@@ -29,6 +29,7 @@ import (
 	"dsr-intake/intake/mailbox"
 	"dsr-intake/intake/outbox"
 	"dsr-intake/parser"
+	"dsr-intake/register"
 	"dsr-intake/register/store"
 	"dsr-intake/review"
 )
@@ -48,6 +49,7 @@ type demo struct {
 	sender   *outbox.Sender
 	web      *http.Server
 	sink     *demoSink
+	tally    *demoTally
 	imapSrv  *imapserver.Server
 	smtpSrv  *smtp.Server
 	stop     []func()
@@ -84,7 +86,12 @@ dsr-intake demo
 
 Press Ctrl-C to stop.
 `, d.webAddr, d.user, d.password, d.imapAddr, d.smtpAddr, d.dir)
-	<-ctx.Done()
+	select {
+	case <-d.tally.done:
+		fmt.Fprintf(stdout, "\n%s\n", d.tally.summary())
+		<-ctx.Done()
+	case <-ctx.Done():
+	}
 	fmt.Fprintln(stdout, "\nstopping the demo")
 	return 0
 }
@@ -168,6 +175,8 @@ func startDemo(ctx context.Context, samplesDir, webAddr string, out io.Writer, l
 		Pipeline: pipeline, Sender: d.sender, Store: d.store, Health: health, MaxIdle: 20 * time.Second,
 		Metrics: intake.NewMetrics(health, d.store), Log: logger.With("component", "daemon"),
 	}
+	d.tally = &demoTally{total: len(emails), counts: map[register.Outcome]int{}, done: make(chan struct{})}
+	d.daemon.OnProcessed = d.tally.add
 
 	// The pages, with a coordinator account.
 	d.user, d.password = "demo", randomPassword()
@@ -271,6 +280,66 @@ type literal struct {
 func (l literal) Size() int64 { return int64(l.Reader.Len()) }
 
 func bytesLiteral(b []byte) imap.LiteralReader { return literal{bytes.NewReader(b)} }
+
+// demoTally counts what the intake decided about the demo's inbox, so the
+// demo can say so once every email has been through it.
+type demoTally struct {
+	mu     sync.Mutex
+	total  int
+	n      int
+	counts map[register.Outcome]int
+	done   chan struct{} // closed when total emails have been decided
+}
+
+func (t *demoTally) add(o register.Outcome) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.counts[o]++
+	t.n++
+	if t.n == t.total {
+		close(t.done)
+	}
+}
+
+func (t *demoTally) summary() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return demoSummary(t.counts)
+}
+
+// demoSummary says what the intake decided, in the outcomes' order, the
+// ones that did not happen left out: "demo inbox processed: 8 emails — 3
+// registered, 2 queried, 2 for review, 1 ignored".
+func demoSummary(counts map[register.Outcome]int) string {
+	words := []struct {
+		o    register.Outcome
+		word string
+	}{{register.OutcomeRegister, "registered"}, {register.OutcomeQuery, "queried"}, {register.OutcomeReview, "for review"},
+		{register.OutcomeIgnore, "ignored"}, {"quarantined", "quarantined"}}
+	total := 0
+	var parts []string
+	seen := map[register.Outcome]bool{}
+	for _, w := range words {
+		seen[w.o] = true
+		if n := counts[w.o]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, w.word))
+		}
+	}
+	var other []string
+	for o, n := range counts {
+		total += n
+		if !seen[o] && n > 0 {
+			other = append(other, fmt.Sprintf("%d %s", n, o))
+		}
+	}
+	sort.Strings(other)
+	parts = append(parts, other...)
+	emails := "emails"
+	if total == 1 {
+		emails = "email"
+	}
+	return fmt.Sprintf("demo inbox processed: %d %s — %s", total, emails, strings.Join(parts, ", "))
+}
 
 // demoSink prints what the intake sends and keeps it for the pages' tests.
 type demoSink struct {

@@ -14,11 +14,11 @@ import (
 const usage = `dsr: the Bromley DSR intake
 
 Usage:
-  dsr check [--config FILE] [--today YYYY-MM-DD] [--json] FILE.eml...
+  dsr check [--config FILE] [--today YYYY-MM-DD] [--json] [--fields] FILE.eml...
       read saved emails and print what the intake would decide (no server, no database)
-  dsr demo [--addr 127.0.0.1:8080]
+  dsr demo [--addr 127.0.0.1:8080] [--samples DIR] [-v]
       everything in one process with the sample referrals: try it first
-  dsr run [--config FILE] [--once]
+  dsr run [--config FILE] [--once] [--cpuprofile FILE] [--memprofile FILE]
       watch the DSR inbox (with --once: process what is there and the outbox, then exit)
   dsr migrate [--config FILE]
       bring the register's schema up to date (dsr run also does this on start)
@@ -35,8 +35,19 @@ Usage:
   dsr keys rotate [--config FILE]
       re-encrypt everything under the keyring's current key
   dsr user add NAME --role coordinator|viewer|admin [--config FILE]
-      add an account for the review pages (password from a prompt or stdin);
-      also: dsr user passwd|role|disable|enable|totp|list
+      add an account for the review pages (password from a prompt or stdin)
+  dsr user passwd NAME [--config FILE]
+      set a new password (the same way)
+  dsr user role NAME ROLE [--config FILE]
+      change an account's role
+  dsr user disable NAME [--config FILE]
+      stop an account signing in (its sessions end)
+  dsr user enable NAME [--config FILE]
+      let a disabled account sign in again
+  dsr user totp NAME [--off] [--config FILE]
+      set up a security code (prints the authenticator app's key), or remove it
+  dsr user list [--config FILE]
+      list the accounts with their roles
   dsr version
 
 The configuration file comes from --config or $DSR_CONFIG; dsr.example.toml

@@ -296,7 +296,7 @@ func cmdConfig(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
 func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: dsr keys init [--out FILE] | dsr keys add-key --config FILE --id ID | dsr keys rotate --config FILE")
+		fmt.Fprintln(stderr, "usage: dsr keys init [--out FILE] | dsr keys add-key --in FILE --id ID | dsr keys rotate [--config FILE]")
 		return 2
 	}
 	switch args[0] {
