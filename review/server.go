@@ -57,23 +57,41 @@ type Options struct {
 	Pipeline *intake.Pipeline
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Signin bounds sign-in attempts; zero fields take
+	// DefaultSigninLimits'.
+	Signin register.SigninLimits
+	// PasswordChecks is how many password checks may run at once (two per
+	// CPU when zero); a sign-in beyond them is asked to try again shortly.
+	PasswordChecks int
+	// TrustedProxies are the addresses and ranges (10.0.0.0/8) of the
+	// reverse proxies whose X-Forwarded-For names the client; from anyone
+	// else the header is ignored.
+	TrustedProxies []string
+	// RequireTOTP lists the roles whose accounts must sign in with an
+	// authenticator app's code; an account of one without an app set up
+	// cannot sign in.
+	RequireTOTP []string
 }
 
 // Server is the coordinators' web pages.
 type Server struct {
-	addr     string
-	store    *register.Store
-	log      *slog.Logger
-	secure   bool
-	idle     time.Duration
-	maxAge   time.Duration
-	health   func() intake.HealthSnapshot
-	composer *intake.Composer
-	parser   *parser.Parser
-	pipeline *intake.Pipeline
-	now      func() time.Time
-	views    *views
-	static   fs.FS
+	addr         string
+	store        *register.Store
+	log          *slog.Logger
+	secure       bool
+	idle         time.Duration
+	maxAge       time.Duration
+	health       func() intake.HealthSnapshot
+	composer     *intake.Composer
+	parser       *parser.Parser
+	pipeline     *intake.Pipeline
+	now          func() time.Time
+	views        *views
+	static       fs.FS
+	signinLimits register.SigninLimits
+	checks       *checkPool
+	proxies      trustedProxies
+	requireTOTP  map[string]bool
 	// dummyHash is checked against when an account does not exist, so
 	// the time a failed sign-in takes does not tell whether it does.
 	dummyHash string
@@ -101,6 +119,9 @@ func New(o Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if err := s.signinOptions(o); err != nil {
+		return nil, err
+	}
 	if s.parser == nil {
 		if s.pipeline != nil && s.pipeline.Parser != nil {
 			s.parser = s.pipeline.Parser
@@ -125,11 +146,11 @@ func New(o Options) (*Server, error) {
 // response.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	static := http.FileServerFS(s.static)
+	static := http.FileServerFS(filesOnly{s.static})
 	mux.Handle("GET /static/", http.StripPrefix("/static/", static))
 	// The design system's stylesheet names its icons under /assets/.
 	assets, _ := fs.Sub(s.static, "nhsuk/assets")
-	mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(assets)))
+	mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(filesOnly{assets})))
 
 	mux.HandleFunc("GET /signin", s.signinPage)
 	mux.HandleFunc("POST /signin", s.signin)
@@ -161,7 +182,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /users/{name}", s.auth(register.RoleAdmin, s.userChange))
 
 	mux.HandleFunc("/", s.notFound)
-	return securityHeaders(mux)
+	return s.Protect(mux)
 }
 
 // notFound answers an unknown path: the sign-in page for someone without

@@ -1,0 +1,67 @@
+package review
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// checkPool bounds how many password checks run at once. Each Argon2id
+// check holds 19 MiB for its run: unbounded, a burst of sign-ins is a
+// burst of memory (100 at once took the process past 1.3 GB). A sign-in
+// that finds every slot taken is answered "try again shortly" at once
+// rather than queued, so a flood costs neither memory nor waiting
+// goroutines.
+type checkPool struct {
+	slots chan struct{}
+	// running is the checks under way, peak the most there have been at
+	// once, checks how many have run: what the tests and the logs see.
+	running, peak, checks atomic.Int64
+	// during, when set, runs inside each check (tests hold checks open
+	// with it, to see the bound hold).
+	during func()
+}
+
+// defaultPasswordChecks is two checks per CPU: enough to keep the CPUs
+// busy, a bounded 38 MiB per CPU of memory.
+func defaultPasswordChecks() int { return 2 * runtime.GOMAXPROCS(0) }
+
+func newCheckPool(size int) *checkPool {
+	if size <= 0 {
+		size = defaultPasswordChecks()
+	}
+	return &checkPool{slots: make(chan struct{}, size)}
+}
+
+// size is how many checks may run at once.
+func (p *checkPool) size() int { return cap(p.slots) }
+
+// tryAcquire takes a slot without waiting; ok is false when all are taken.
+// The caller checks (with check) and then calls release, which frees the
+// slot once however often it is called.
+func (p *checkPool) tryAcquire() (release func(), ok bool) {
+	select {
+	case p.slots <- struct{}{}:
+		return sync.OnceFunc(func() { <-p.slots }), true
+	default:
+		return nil, false
+	}
+}
+
+// check runs one password check in a slot the caller holds.
+func (p *checkPool) check(hash, password string) bool {
+	n := p.running.Add(1)
+	defer p.running.Add(-1)
+	for {
+		peak := p.peak.Load()
+		if n <= peak || p.peak.CompareAndSwap(peak, n) {
+			break
+		}
+	}
+	p.checks.Add(1)
+	if p.during != nil {
+		p.during()
+	}
+	ok, _ := CheckPassword(hash, password)
+	return ok
+}
