@@ -45,10 +45,14 @@ type demo struct {
 	daemon   *intake.Daemon
 	sender   *intake.Sender
 	web      *http.Server
-	sink     *demoSink
-	imapSrv  *imapserver.Server
-	smtpSrv  *smtp.Server
-	stop     []func()
+	// metrics serves /metrics and the detailed health on a loopback port
+	// of its own, as web.metrics_addr does for dsr run.
+	metrics     *http.Server
+	metricsAddr string
+	sink        *demoSink
+	imapSrv     *imapserver.Server
+	smtpSrv     *smtp.Server
+	stop        []func()
 }
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -74,6 +78,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, `
 dsr-intake demo
   review pages:  http://%s/
+  metrics:       http://%s/metrics (and /healthz, /readyz in detail)
   sign in as:    %s
   password:      %s
   IMAP inbox:    %s (in memory; the samples are being processed)
@@ -81,7 +86,7 @@ dsr-intake demo
   register:      %s (removed on exit)
 
 Press Ctrl-C to stop.
-`, d.webAddr, d.user, d.password, d.imapAddr, d.smtpAddr, d.dir)
+`, d.webAddr, d.metricsAddr, d.user, d.password, d.imapAddr, d.smtpAddr, d.dir)
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "\nstopping the demo")
 	return 0
@@ -188,8 +193,14 @@ func startDemo(ctx context.Context, samplesDir, webAddr string, out io.Writer, l
 		}
 	}
 	d.webAddr = webLn.Addr().String()
-	d.web = &http.Server{Handler: operationsMux(pages.Handler(), d.daemon, d.store, time.Now()), ReadHeaderTimeout: 10 * time.Second}
-	go d.web.Serve(webLn)
+	ops := newOperations(d.daemon, d.store, time.Now(), "")
+	d.web = serveHTTP(webLn, pagesHandler(pages, ops), logger)
+	metricsLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	d.metricsAddr = metricsLn.Addr().String()
+	d.metrics = serveHTTP(metricsLn, metricsHandler(ops), logger)
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
@@ -205,10 +216,12 @@ func (d *demo) Close() {
 	for i := len(d.stop) - 1; i >= 0; i-- {
 		d.stop[i]()
 	}
-	if d.web != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = d.web.Shutdown(ctx)
-		cancel()
+	for _, srv := range []*http.Server{d.web, d.metrics} {
+		if srv != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = srv.Shutdown(ctx)
+			cancel()
+		}
 	}
 	if d.smtpSrv != nil {
 		_ = d.smtpSrv.Close()
@@ -222,18 +235,6 @@ func (d *demo) Close() {
 	if d.dir != "" {
 		_ = os.RemoveAll(d.dir)
 	}
-}
-
-// operationsMux serves /metrics, /healthz and /readyz beside the pages.
-func operationsMux(pages http.Handler, d *intake.Daemon, store *register.Store, started time.Time) http.Handler {
-	mux := http.NewServeMux()
-	if d.Metrics != nil {
-		mux.Handle("GET /metrics", d.Metrics.Handler())
-	}
-	mux.Handle("GET /healthz", intake.HealthHandler(d.Health, d.Watchdog, started))
-	mux.Handle("GET /readyz", intake.ReadyHandler(d.Health, store))
-	mux.Handle("/", pages)
-	return mux
 }
 
 // demoEmails reads the sample emails: DIR/*/message.eml and DIR/*.eml.
