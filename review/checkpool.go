@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // checkPool bounds how many password checks run at once. Each Argon2id
@@ -17,6 +18,9 @@ type checkPool struct {
 	// running is the checks under way, peak the most there have been at
 	// once, checks how many have run: what the tests and the logs see.
 	running, peak, checks atomic.Int64
+	// turnedAway counts sign-ins refused for want of a slot since the
+	// last log line about them, at lastNoted (Unix nanoseconds).
+	turnedAway, lastNoted atomic.Int64
 	// during, when set, runs inside each check (tests hold checks open
 	// with it, to see the bound hold).
 	during func()
@@ -72,4 +76,16 @@ func (p *checkPool) check(hash, password string) bool {
 	// the heap: a few milliseconds against the check's fifty.
 	runtime.GC()
 	return ok
+}
+
+// turnAway counts a sign-in turned away for want of a slot, and returns
+// how many have been since the last time it returned more than 0, at
+// most once a minute: a flood is one log line a minute, not one a request.
+func (p *checkPool) turnAway(now time.Time) int64 {
+	p.turnedAway.Add(1)
+	last := p.lastNoted.Load()
+	if now.UnixNano()-last < int64(time.Minute) || !p.lastNoted.CompareAndSwap(last, now.UnixNano()) {
+		return 0
+	}
+	return p.turnedAway.Swap(0)
 }

@@ -37,8 +37,9 @@ type Options struct {
 	// pages are served on loopback without TLS (the demo, tests): New
 	// refuses it off when Addr is set and is not a loopback address.
 	SecureCookie bool
-	// Addr is where the pages will listen (host:port), for that check and
-	// for HTTPServer; empty skips the check.
+	// Addr is where the pages will listen (host:port), for that check;
+	// empty skips it. The daemon makes the server (cmd/dsr's
+	// newHTTPServer, the one with every timeout).
 	Addr string
 	// IdleTimeout ends a session unused for this long (30 minutes when
 	// zero); MaxSession ends any session this long after sign-in (12 hours
@@ -75,7 +76,6 @@ type Options struct {
 
 // Server is the coordinators' web pages.
 type Server struct {
-	addr         string
 	store        *register.Store
 	log          *slog.Logger
 	secure       bool
@@ -105,7 +105,7 @@ func New(o Options) (*Server, error) {
 	if !o.SecureCookie && o.Addr != "" && !loopback(o.Addr) {
 		return nil, fmt.Errorf("review: cookies without Secure are only allowed on a loopback address, not %q: set [web] secure_cookie = true and serve behind TLS", o.Addr)
 	}
-	s := &Server{addr: o.Addr, store: o.Store, log: o.Logger, secure: o.SecureCookie, idle: o.IdleTimeout, maxAge: o.MaxSession,
+	s := &Server{store: o.Store, log: o.Logger, secure: o.SecureCookie, idle: o.IdleTimeout, maxAge: o.MaxSession,
 		health: o.Health, composer: o.Composer, parser: o.Parser, pipeline: o.Pipeline, now: o.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -233,19 +233,4 @@ func loopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// HTTPServer is an http.Server for the pages on Options.Addr, with
-// timeouts that keep slow or idle clients from holding connections.
-func (s *Server) HTTPServer() *http.Server {
-	return &http.Server{
-		Addr:              s.addr,
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      2 * time.Minute, // an export of the whole register
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
 }

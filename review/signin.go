@@ -80,7 +80,9 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 	// answer costs nothing, not even a database write.
 	release, ok := s.checks.tryAcquire()
 	if !ok {
-		s.log.Warn("sign-in refused: every password check slot busy")
+		if n := s.checks.turnAway(s.now()); n > 0 {
+			s.log.Warn("sign-ins turned away: every password check busy", "since_last_report", n)
+		}
 		retryAfter(w, 2*time.Second)
 		fail(http.StatusTooManyRequests, signinBusyText)
 		return

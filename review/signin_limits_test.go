@@ -368,3 +368,16 @@ func TestClientAddr(t *testing.T) {
 		t.Error("a host name accepted as a trusted proxy")
 	}
 }
+
+func TestTurnedAwayLoggedOnceAMinute(t *testing.T) {
+	p := newCheckPool(1)
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	for _, step := range []struct {
+		at   time.Duration
+		want int64
+	}{{0, 1}, {time.Second, 0}, {30 * time.Second, 0}, {61 * time.Second, 3}, {62 * time.Second, 0}, {3 * time.Minute, 2}} {
+		if got := p.turnAway(t0.Add(step.at)); got != step.want {
+			t.Errorf("at %v: %d reported, want %d", step.at, got, step.want)
+		}
+	}
+}

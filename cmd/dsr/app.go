@@ -198,6 +198,7 @@ func newApp(ctx context.Context, cfg *config.Config, logw io.Writer, web bool) (
 				return nil, fmt.Errorf("web.metrics_token: %w", err)
 			}
 		}
+		warnMissingTOTP(ctx, store, cfg.Web.RequireTOTP, log)
 		ops := newOperations(a.daemon, store, time.Now(), token)
 		a.pages = pagesHandler(pages, ops)
 		a.metrics = metricsHandler(ops)

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"crypto/subtle"
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -144,4 +146,28 @@ func metricsHandler(o operations) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// warnMissingTOTP says at start which accounts cannot sign in because
+// their role needs an authenticator app and they have none, so that the
+// first to find out is not an admin at the sign-in page.
+func warnMissingTOTP(ctx context.Context, store *register.Store, roles []string, log *slog.Logger) {
+	if len(roles) == 0 {
+		return
+	}
+	users, err := store.ListUsers(ctx)
+	if err != nil {
+		log.Error("list accounts", "err", err)
+		return
+	}
+	var missing []string
+	for _, u := range users {
+		if !u.Disabled && u.TOTPSecret == "" && slices.Contains(roles, u.Role) {
+			missing = append(missing, u.Name)
+		}
+	}
+	if len(missing) > 0 {
+		log.Warn("these accounts cannot sign in until an authenticator app is set up with dsr user totp NAME ([web] require_totp)",
+			"accounts", strings.Join(missing, ","))
+	}
 }

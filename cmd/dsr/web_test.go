@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"dsr-intake/register"
 )
 
 func TestHTTPServerTimeouts(t *testing.T) {
@@ -173,6 +175,38 @@ func probeSurface(t *testing.T, pagesURL, metricsURL, token string) {
 	for _, p := range []string{"/", "/signin", "/static/app.css"} {
 		if resp, _ := get(metricsURL+p, bearer, nil); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("%s on the metrics address: %d, want 404", p, resp.StatusCode)
+		}
+	}
+}
+
+func TestWarnMissingTOTP(t *testing.T) {
+	ctx := context.Background()
+	keys, err := register.GenerateKeyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := register.Open(ctx, register.Options{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "dsr.db"), Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	for _, u := range []struct{ name, role string }{{"ada", "admin"}, {"bea", "admin"}, {"cora", "coordinator"}} {
+		if _, err := store.AddUser(ctx, u.name, u.role, "h", "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	secret := "JBSWY3DPEHPK3PXP"
+	if err := store.UpdateUser(ctx, "bea", register.UserChange{TOTPSecret: &secret}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		roles []string
+		want  string
+	}{{[]string{"admin"}, "accounts=ada\n"}, {[]string{"admin", "coordinator"}, "accounts=ada,cora\n"}, {nil, ""}} {
+		var logs strings.Builder
+		warnMissingTOTP(ctx, store, tc.roles, slog.New(slog.NewTextHandler(&logs, nil)))
+		if (tc.want == "") != (logs.Len() == 0) || !strings.HasSuffix(logs.String(), tc.want) {
+			t.Errorf("roles %v: logged %q, want it to end %q", tc.roles, logs.String(), tc.want)
 		}
 	}
 }
