@@ -50,6 +50,9 @@ const signinLockKey = 0x64737273696e // "dsrsin"
 // is audited but not counted, so refused attempts do not lengthen the
 // delay.
 func (s *Store) ClaimSignin(ctx context.Context, name, remote string, l SigninLimits) (SigninClaim, error) {
+	if l.Window <= 0 {
+		return SigninClaim{}, errors.New("claim sign-in: no window to count failures over")
+	}
 	name = normaliseUserName(name)
 	if len(name) > 64 {
 		name = name[:64]
@@ -102,6 +105,15 @@ func (s *Store) ClaimSignin(ctx context.Context, name, remote string, l SigninLi
 			return fmt.Errorf("insert login attempt: %w", err)
 		}
 		claim.ID = id
+		// The attempts are only for these limits (the audit log keeps the
+		// history), so those older than the window go, now and then: the
+		// table stays the size of a window, and clients' addresses are
+		// not kept longer than needed.
+		if id%signinPruneEvery == 0 {
+			if _, err := s.exec(ctx, tx, `DELETE FROM login_attempts WHERE at < ?`, since); err != nil {
+				return fmt.Errorf("forget old login attempts: %w", err)
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -109,6 +121,10 @@ func (s *Store) ClaimSignin(ctx context.Context, name, remote string, l SigninLi
 	}
 	return claim, nil
 }
+
+// signinPruneEvery is how many attempts pass between sweeps of those
+// older than the window.
+const signinPruneEvery = 256
 
 // signinDelay is how long an account waits after its nth failure.
 func signinDelay(l SigninLimits, n int) time.Duration {

@@ -154,6 +154,17 @@ func testSigninDelay(t *testing.T, o Options) {
 	if c := claim("192.0.2.203"); c.Refused != SigninAccountDelay {
 		t.Fatalf("after five new failures: %+v", c)
 	}
+	// A window later, the old attempts are swept away as new ones come.
+	at(stLimits.Window + time.Minute)
+	for i := range signinPruneEvery {
+		if c, err := s.ClaimSignin(ctx, "sweep"+strconv.Itoa(i), "192.0.2.250", SigninLimits{Window: stLimits.Window}); err != nil || c.ID == 0 {
+			t.Fatalf("claim %d: %+v %v", i, c, err)
+		}
+	}
+	var old int
+	if err := s.get(ctx, s.db, &old, `SELECT COUNT(*) FROM login_attempts WHERE at < ?`, now.Add(-stLimits.Window)); err != nil || old != 0 {
+		t.Errorf("%d attempts older than the window left (%v)", old, err)
+	}
 	entries, err := s.Audit(ctx, AuditFilter{Action: "user.signin_failed", Actor: "erin"})
 	if err != nil {
 		t.Fatal(err)
