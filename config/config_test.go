@@ -94,6 +94,7 @@ func TestLoadProblems(t *testing.T) {
 		{"digest without recipients", "[[digest]]\nname = \"panel\"\nschedule = \"0 7 * * 1\"\n", []string{"digest[0].recipients"}},
 		{"xoauth2 without a token source", "[imap]\nauth = \"xoauth2\"\n", []string{"imap.oauth2"}},
 		{"metrics off loopback without a token", "[web]\nmetrics_addr = \"0.0.0.0:9464\"\n", []string{"web.metrics_addr", "metrics_token"}},
+		{"metrics on the pages' address", "[web]\naddr = \"127.0.0.1:8080\"\nmetrics_addr = \"127.0.0.1:8080\"\n", []string{"web.metrics_addr", "differ"}},
 		{"proxy by name", "[web]\ntrusted_proxies = [\"proxy.example\"]\n", []string{"web.trusted_proxies", "proxy.example"}},
 		{"two-factor for no role", "[web]\nrequire_totp = [\"admins\"]\n", []string{"web.require_totp", "admins"}},
 		{"delay capped below itself", "[web]\nsignin_delay = \"1m\"\nsignin_max_delay = \"30s\"\n", []string{"web.signin_delay"}},

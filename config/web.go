@@ -15,6 +15,8 @@ func (w Web) check() []string {
 	if w.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(w.MetricsAddr); err != nil {
 			p = append(p, fmt.Sprintf("web.metrics_addr: %q is not host:port (try \"127.0.0.1:9464\")", w.MetricsAddr))
+		} else if w.MetricsAddr == w.Addr {
+			p = append(p, "web.metrics_addr: must differ from web.addr (set \"\" to serve /metrics only on the pages' address, behind metrics_token)")
 		} else if !w.MetricsToken.IsSet() && !loopbackAddr(w.MetricsAddr) {
 			p = append(p, fmt.Sprintf("web.metrics_addr: %q is not a loopback address: keep it on 127.0.0.1, or set metrics_token = { file = \"/path\" }", w.MetricsAddr))
 		}
