@@ -184,6 +184,30 @@ type Web struct {
 	SecureCookie *bool    `toml:"secure_cookie"`
 	IdleTimeout  Duration `toml:"idle_timeout"`
 	MaxSession   Duration `toml:"max_session"`
+	// MetricsAddr is where /metrics and the detailed /healthz and /readyz
+	// listen, apart from the pages ("" for none); loopback unless
+	// MetricsToken is set. MetricsToken, when set, is the bearer token
+	// /metrics and the detailed health need, and serves them on the
+	// pages' address too.
+	MetricsAddr  string `toml:"metrics_addr"`
+	MetricsToken Secret `toml:"metrics_token"`
+	// TrustedProxies are the reverse proxies (addresses or ranges) whose
+	// X-Forwarded-For names the client for sign-in limits.
+	TrustedProxies []string `toml:"trusted_proxies"`
+	// RequireTOTP lists the roles that must sign in with an authenticator
+	// app's code.
+	RequireTOTP []string `toml:"require_totp"`
+	// PasswordChecks bounds the password checks run at once (0: two per CPU).
+	PasswordChecks int `toml:"password_checks"`
+	// Sign-in limits: over SigninWindow, SigninClientFailures failures
+	// from one client refuse it; after SigninAccountFailures failures on
+	// an account, each attempt waits SigninDelay after the last failure,
+	// doubling to SigninMaxDelay.
+	SigninWindow          Duration `toml:"signin_window"`
+	SigninClientFailures  int      `toml:"signin_client_failures"`
+	SigninAccountFailures int      `toml:"signin_account_failures"`
+	SigninDelay           Duration `toml:"signin_delay"`
+	SigninMaxDelay        Duration `toml:"signin_max_delay"`
 }
 
 // Log configures logging.
@@ -260,7 +284,10 @@ func Default() *Config {
 			MaxDOCXUnpackedMB: 50, MaxPDFPages: 60, MaxPDFObjects: 50000, PDFTimeout: Duration{10 * time.Second},
 			PDFMemoryMB: 1024, IsolatePDF: &t,
 		},
-		Web: Web{Addr: "127.0.0.1:8080", SecureCookie: &t, IdleTimeout: Duration{30 * time.Minute}, MaxSession: Duration{12 * time.Hour}},
+		Web: Web{Addr: "127.0.0.1:8080", SecureCookie: &t, IdleTimeout: Duration{30 * time.Minute}, MaxSession: Duration{12 * time.Hour},
+			MetricsAddr: "127.0.0.1:9464", RequireTOTP: []string{"admin"},
+			SigninWindow: Duration{15 * time.Minute}, SigninClientFailures: 30, SigninAccountFailures: 5,
+			SigninDelay: Duration{15 * time.Second}, SigninMaxDelay: Duration{2 * time.Minute}},
 		Log: Log{Format: "text", Level: "info"},
 	}
 }
@@ -388,6 +415,7 @@ func (c *Config) Check() error {
 			p = append(p, fmt.Sprintf("digest[%d].recipients: list at least one address", i))
 		}
 	}
+	p = append(p, c.Web.check()...)
 	switch c.Log.Format {
 	case "text", "json":
 	default:

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -92,6 +93,11 @@ func TestLoadProblems(t *testing.T) {
 		{"mapping to an unknown field", "[forms.referral.fields]\n\"ChildName\" = \"child_name\"\n", []string{"forms.referral", "child_name"}},
 		{"digest without recipients", "[[digest]]\nname = \"panel\"\nschedule = \"0 7 * * 1\"\n", []string{"digest[0].recipients"}},
 		{"xoauth2 without a token source", "[imap]\nauth = \"xoauth2\"\n", []string{"imap.oauth2"}},
+		{"metrics off loopback without a token", "[web]\nmetrics_addr = \"0.0.0.0:9464\"\n", []string{"web.metrics_addr", "metrics_token"}},
+		{"metrics on the pages' address", "[web]\naddr = \"127.0.0.1:8080\"\nmetrics_addr = \"127.0.0.1:8080\"\n", []string{"web.metrics_addr", "differ"}},
+		{"proxy by name", "[web]\ntrusted_proxies = [\"proxy.example\"]\n", []string{"web.trusted_proxies", "proxy.example"}},
+		{"two-factor for no role", "[web]\nrequire_totp = [\"admins\"]\n", []string{"web.require_totp", "admins"}},
+		{"delay capped below itself", "[web]\nsignin_delay = \"1m\"\nsignin_max_delay = \"30s\"\n", []string{"web.signin_delay"}},
 		{"several problems at once", "[database]\ndriver = \"mysql\"\n[log]\nformat = \"xml\"\n", []string{"database.driver", "log.format"}},
 	}
 	for _, tt := range tests {
@@ -116,6 +122,13 @@ func TestLoadMinimal(t *testing.T) {
 	}
 	if c.Database.Driver != "sqlite" || c.IMAP.Folders.Quarantine != "Quarantine" || c.Intake.PollSchedule() == nil {
 		t.Errorf("defaults missing: %+v", c)
+	}
+	// Outside the demo, admins need a second factor, metrics stay on
+	// loopback, and sessions end after 30 minutes idle or 12 hours.
+	w := c.Web
+	if !slices.Equal(w.RequireTOTP, []string{"admin"}) || !loopbackAddr(w.MetricsAddr) || w.IdleTimeout.Duration != 30*time.Minute ||
+		w.MaxSession.Duration != 12*time.Hour || len(w.TrustedProxies) != 0 || w.SigninAccountFailures < 1 || w.SigninMaxDelay.Duration < w.SigninDelay.Duration {
+		t.Errorf("web defaults: %+v", w)
 	}
 	d := c.Intake.PollSchedule()
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)

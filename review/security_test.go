@@ -281,7 +281,7 @@ func TestSigninRateLimitedAndAudited(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
 	c := f.client(t)
 	c.get("/signin")
-	for i := 0; i < maxFailuresByName; i++ {
+	for i := 0; i < DefaultSigninLimits.AccountFailures; i++ {
 		resp, body := c.post("/signin", url.Values{"name": {coordinatorName}, "password": {"wrong password " + itoa(int64(i))}})
 		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, signinFailureText) {
 			t.Fatalf("attempt %d: status %d", i, resp.StatusCode)
@@ -289,13 +289,13 @@ func TestSigninRateLimitedAndAudited(t *testing.T) {
 	}
 	resp, body := c.post("/signin", url.Values{"name": {coordinatorName}, "password": {coordinatorPass}})
 	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "too many failed attempts") {
-		t.Errorf("right password after %d failures: status %d", maxFailuresByName, resp.StatusCode)
+		t.Errorf("right password after %d failures: status %d", DefaultSigninLimits.AccountFailures, resp.StatusCode)
 	}
 	entries, err := f.store.Audit(context.Background(), store.AuditFilter{Action: "user.signin_failed", Actor: coordinatorName})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != maxFailuresByName+1 || entries[0].Detail != "reason=rate_limited" || entries[1].Detail != "reason=bad_password" {
+	if len(entries) != DefaultSigninLimits.AccountFailures+1 || entries[0].Detail != "reason=rate_limited" || entries[1].Detail != "reason=bad_password" {
 		t.Errorf("audited failures: %+v", entries)
 	}
 	// Another account is not locked by these failures.

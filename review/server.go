@@ -38,8 +38,9 @@ type Options struct {
 	// pages are served on loopback without TLS (the demo, tests): New
 	// refuses it off when Addr is set and is not a loopback address.
 	SecureCookie bool
-	// Addr is where the pages will listen (host:port), for that check and
-	// for HTTPServer; empty skips the check.
+	// Addr is where the pages will listen (host:port), for that check;
+	// empty skips it. The daemon makes the server (cmd/dsr's
+	// newHTTPServer, the one with every timeout).
 	Addr string
 	// IdleTimeout ends a session unused for this long (30 minutes when
 	// zero); MaxSession ends any session this long after sign-in (12 hours
@@ -58,23 +59,40 @@ type Options struct {
 	Pipeline *intake.Pipeline
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Signin bounds sign-in attempts; zero fields take
+	// DefaultSigninLimits'.
+	Signin store.SigninLimits
+	// PasswordChecks is how many password checks may run at once (two per
+	// CPU when zero); a sign-in beyond them is asked to try again shortly.
+	PasswordChecks int
+	// TrustedProxies are the addresses and ranges (10.0.0.0/8) of the
+	// reverse proxies whose X-Forwarded-For names the client; from anyone
+	// else the header is ignored.
+	TrustedProxies []string
+	// RequireTOTP lists the roles whose accounts must sign in with an
+	// authenticator app's code; an account of one without an app set up
+	// cannot sign in.
+	RequireTOTP []string
 }
 
 // Server is the coordinators' web pages.
 type Server struct {
-	addr     string
-	store    *store.Store
-	log      *slog.Logger
-	secure   bool
-	idle     time.Duration
-	maxAge   time.Duration
-	health   func() intake.HealthSnapshot
-	composer *outbox.Composer
-	parser   *parser.Parser
-	pipeline *intake.Pipeline
-	now      func() time.Time
-	views    *views
-	static   fs.FS
+	store        *store.Store
+	log          *slog.Logger
+	secure       bool
+	idle         time.Duration
+	maxAge       time.Duration
+	health       func() intake.HealthSnapshot
+	composer     *outbox.Composer
+	parser       *parser.Parser
+	pipeline     *intake.Pipeline
+	now          func() time.Time
+	views        *views
+	static       fs.FS
+	signinLimits store.SigninLimits
+	checks       *checkPool
+	proxies      trustedProxies
+	requireTOTP  map[string]bool
 	// dummyHash is checked against when an account does not exist, so
 	// the time a failed sign-in takes does not tell whether it does.
 	dummyHash string
@@ -88,7 +106,7 @@ func New(o Options) (*Server, error) {
 	if !o.SecureCookie && o.Addr != "" && !loopback(o.Addr) {
 		return nil, fmt.Errorf("review: cookies without Secure are only allowed on a loopback address, not %q: set [web] secure_cookie = true and serve behind TLS", o.Addr)
 	}
-	s := &Server{addr: o.Addr, store: o.Store, log: o.Logger, secure: o.SecureCookie, idle: o.IdleTimeout, maxAge: o.MaxSession,
+	s := &Server{store: o.Store, log: o.Logger, secure: o.SecureCookie, idle: o.IdleTimeout, maxAge: o.MaxSession,
 		health: o.Health, composer: o.Composer, parser: o.Parser, pipeline: o.Pipeline, now: o.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -101,6 +119,9 @@ func New(o Options) (*Server, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if err := s.signinOptions(o); err != nil {
+		return nil, err
 	}
 	if s.parser == nil {
 		if s.pipeline != nil && s.pipeline.Parser != nil {
@@ -126,11 +147,11 @@ func New(o Options) (*Server, error) {
 // response.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	static := http.FileServerFS(s.static)
+	static := http.FileServerFS(filesOnly{s.static})
 	mux.Handle("GET /static/", http.StripPrefix("/static/", static))
 	// The design system's stylesheet names its icons under /assets/.
 	assets, _ := fs.Sub(s.static, "nhsuk/assets")
-	mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(assets)))
+	mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(filesOnly{assets})))
 
 	mux.HandleFunc("GET /signin", s.signinPage)
 	mux.HandleFunc("POST /signin", s.signin)
@@ -162,7 +183,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /users/{name}", s.auth(store.RoleAdmin, s.userChange))
 
 	mux.HandleFunc("/", s.notFound)
-	return securityHeaders(mux)
+	return s.Protect(mux)
 }
 
 // notFound answers an unknown path: the sign-in page for someone without
@@ -213,19 +234,4 @@ func loopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// HTTPServer is an http.Server for the pages on Options.Addr, with
-// timeouts that keep slow or idle clients from holding connections.
-func (s *Server) HTTPServer() *http.Server {
-	return &http.Server{
-		Addr:              s.addr,
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      2 * time.Minute, // an export of the whole register
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
 }

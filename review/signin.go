@@ -1,7 +1,6 @@
 package review
 
 import (
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -11,15 +10,9 @@ import (
 	"dsr-intake/register/store"
 )
 
-// Sign-in rate limits: failures counted over signinWindow, per account name
-// and per client address. The address limit is higher because behind the
-// organisation's proxy every coordinator may share one address.
+// What the sign-in page says; the limits are in limiter.go.
 const (
-	signinWindow       = 15 * time.Minute
-	maxFailuresByName  = 5
-	maxFailuresByAddr  = 50
 	signinFailureText  = "The name, password or security code is not right."
-	signinLimitedText  = "There have been too many failed attempts to sign in. Wait 15 minutes, then try again."
 	signinExpiredText  = "The sign-in form expired. Try again."
 	maxSigninFieldSize = 1024
 )
@@ -54,14 +47,6 @@ func (s *Server) ensureSigninToken(w http.ResponseWriter, r *http.Request) bool 
 	return true
 }
 
-func remoteAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
@@ -91,31 +76,50 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	addr := remoteAddr(r)
-	byName, byAddr, err := s.store.LoginFailures(ctx, name, addr, s.now().Add(-signinWindow))
+	// A slot for the password check first: when every slot is taken the
+	// answer costs nothing, not even a database write.
+	release, ok := s.checks.tryAcquire()
+	if !ok {
+		if n := s.checks.turnAway(s.now()); n > 0 {
+			s.log.Warn("sign-ins turned away: every password check busy", "since_last_report", n)
+		}
+		retryAfter(w, 2*time.Second)
+		fail(http.StatusTooManyRequests, signinBusyText)
+		return
+	}
+	defer release()
+	claim, err := s.store.ClaimSignin(ctx, name, s.proxies.clientAddr(r), s.signinLimits)
 	if err != nil {
-		s.log.Error("count sign-in failures", "err", err)
+		s.log.Error("claim sign-in attempt", "err", err)
 		http.Error(w, "Something went wrong.", http.StatusInternalServerError)
 		return
 	}
-	record := func(ok bool, why string) {
-		if err := s.store.RecordLoginAttempt(ctx, name, addr, ok, why); err != nil {
+	switch claim.Refused {
+	case "":
+	case store.SigninClientLimit:
+		s.log.Warn("sign-in refused: too many failures from the client")
+		retryAfter(w, claim.RetryAfter)
+		fail(http.StatusTooManyRequests, signinClientLimitText)
+		return
+	default:
+		s.log.Warn("sign-in refused: the account's delay after failures has not passed")
+		retryAfter(w, claim.RetryAfter)
+		fail(http.StatusTooManyRequests, signinDelayText(claim.RetryAfter))
+		return
+	}
+	settle := func(ok bool, why string) {
+		if err := s.store.SettleSignin(ctx, claim.ID, ok, why); err != nil {
 			s.log.Error("record sign-in attempt", "err", err)
 		}
-	}
-	if byName >= maxFailuresByName || byAddr >= maxFailuresByAddr {
-		record(false, "rate_limited")
-		s.log.Warn("sign-in refused: too many failures")
-		fail(http.StatusTooManyRequests, signinLimitedText)
-		return
 	}
 	u, err := s.store.UserByName(ctx, name)
 	hash := u.PasswordHash
 	if err != nil {
 		hash = s.dummyHash // the same work whether or not the account exists
 	}
-	match, _ := CheckPassword(hash, password)
-	why := ""
+	match := s.checks.check(hash, password)
+	release() // the rest needs no slot
+	why, msg := "", signinFailureText
 	switch {
 	case err != nil:
 		why = "unknown_user"
@@ -123,12 +127,14 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		why = "bad_password"
 	case u.Disabled:
 		why = "disabled"
+	case u.TOTPSecret == "" && s.requireTOTP[u.Role]:
+		why, msg = "totp_required", signinTOTPNeededText
 	case u.TOTPSecret != "" && !totp.Validate(code, u.TOTPSecret):
 		why = "bad_code"
 	}
 	if why != "" {
-		record(false, why)
-		fail(http.StatusUnauthorized, signinFailureText)
+		settle(false, why)
+		fail(http.StatusUnauthorized, msg)
 		return
 	}
 	// A new session every time: a token planted before sign-in (session
@@ -149,7 +155,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Something went wrong.", http.StatusInternalServerError)
 		return
 	}
-	record(true, "")
+	settle(true, "")
 	// Sign-in is rare enough to sweep the register of ended sessions here,
 	// with no goroutine of its own.
 	if _, err := s.store.ExpireSessions(ctx, s.now().Add(-s.idle), s.now().Add(-s.maxAge)); err != nil {

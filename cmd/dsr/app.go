@@ -28,7 +28,9 @@ type app struct {
 	store  *store.Store
 	daemon *intake.Daemon
 	sender *outbox.Sender
-	pages  http.Handler // the review pages with /metrics, /healthz, /readyz
+	pages  http.Handler // the review pages with /healthz, /readyz (and /metrics behind a token)
+	// metrics is /metrics with the detailed health, for web.metrics_addr.
+	metrics http.Handler
 	// composer writes the intake's emails; shared by the pipeline, the
 	// sender, the pages and the scheduler.
 	composer *outbox.Composer
@@ -185,11 +187,23 @@ func newApp(ctx context.Context, cfg *config.Config, logw io.Writer, web bool) (
 		pages, err := review.New(review.Options{Store: db, Logger: log.With("component", "web"),
 			SecureCookie: cfg.Web.SecureCookie == nil || *cfg.Web.SecureCookie, Addr: cfg.Web.Addr,
 			IdleTimeout: cfg.Web.IdleTimeout.Duration, MaxSession: cfg.Web.MaxSession.Duration,
-			Health: a.daemon.Health.Snapshot, Composer: composer, Parser: p, Pipeline: pipeline})
+			Health: a.daemon.Health.Snapshot, Composer: composer, Parser: p, Pipeline: pipeline,
+			Signin: store.SigninLimits{Window: cfg.Web.SigninWindow.Duration, ClientFailures: cfg.Web.SigninClientFailures,
+				AccountFailures: cfg.Web.SigninAccountFailures, Delay: cfg.Web.SigninDelay.Duration, MaxDelay: cfg.Web.SigninMaxDelay.Duration},
+			PasswordChecks: cfg.Web.PasswordChecks, TrustedProxies: cfg.Web.TrustedProxies, RequireTOTP: cfg.Web.RequireTOTP})
 		if err != nil {
 			return nil, err
 		}
-		a.pages = operationsMux(pages.Handler(), a.daemon, db, time.Now())
+		token := ""
+		if cfg.Web.MetricsToken.IsSet() {
+			if token, err = cfg.Web.MetricsToken.Read(); err != nil {
+				return nil, fmt.Errorf("web.metrics_token: %w", err)
+			}
+		}
+		warnMissingTOTP(ctx, db, cfg.Web.RequireTOTP, log)
+		ops := newOperations(a.daemon, db, time.Now(), token)
+		a.pages = pagesHandler(pages, ops)
+		a.metrics = metricsHandler(ops)
 	}
 	ok = true
 	return a, nil

@@ -48,11 +48,15 @@ type demo struct {
 	daemon   *intake.Daemon
 	sender   *outbox.Sender
 	web      *http.Server
-	sink     *demoSink
-	tally    *demoTally
-	imapSrv  *imapserver.Server
-	smtpSrv  *smtp.Server
-	stop     []func()
+	// metrics serves /metrics and the detailed health on a loopback port
+	// of its own, as web.metrics_addr does for dsr run.
+	metrics     *http.Server
+	metricsAddr string
+	sink        *demoSink
+	tally       *demoTally
+	imapSrv     *imapserver.Server
+	smtpSrv     *smtp.Server
+	stop        []func()
 }
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -78,6 +82,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, `
 dsr-intake demo
   review pages:  http://%s/
+  metrics:       http://%s/metrics (and /healthz, /readyz in detail)
   sign in as:    %s
   password:      %s
   IMAP inbox:    %s (in memory; the samples are being processed)
@@ -85,7 +90,7 @@ dsr-intake demo
   register:      %s (removed on exit)
 
 Press Ctrl-C to stop.
-`, d.webAddr, d.user, d.password, d.imapAddr, d.smtpAddr, d.dir)
+`, d.webAddr, d.metricsAddr, d.user, d.password, d.imapAddr, d.smtpAddr, d.dir)
 	select {
 	case <-d.tally.done:
 		fmt.Fprintf(stdout, "\n%s\n", d.tally.summary())
@@ -199,8 +204,14 @@ func startDemo(ctx context.Context, samplesDir, webAddr string, out io.Writer, l
 		}
 	}
 	d.webAddr = webLn.Addr().String()
-	d.web = &http.Server{Handler: operationsMux(pages.Handler(), d.daemon, d.store, time.Now()), ReadHeaderTimeout: 10 * time.Second}
-	go d.web.Serve(webLn)
+	ops := newOperations(d.daemon, d.store, time.Now(), "")
+	d.web = serveHTTP(webLn, pagesHandler(pages, ops), logger)
+	metricsLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	d.metricsAddr = metricsLn.Addr().String()
+	d.metrics = serveHTTP(metricsLn, metricsHandler(ops), logger)
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
@@ -216,10 +227,12 @@ func (d *demo) Close() {
 	for i := len(d.stop) - 1; i >= 0; i-- {
 		d.stop[i]()
 	}
-	if d.web != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = d.web.Shutdown(ctx)
-		cancel()
+	for _, srv := range []*http.Server{d.web, d.metrics} {
+		if srv != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = srv.Shutdown(ctx)
+			cancel()
+		}
 	}
 	if d.smtpSrv != nil {
 		_ = d.smtpSrv.Close()
@@ -233,18 +246,6 @@ func (d *demo) Close() {
 	if d.dir != "" {
 		_ = os.RemoveAll(d.dir)
 	}
-}
-
-// operationsMux serves /metrics, /healthz and /readyz beside the pages.
-func operationsMux(pages http.Handler, d *intake.Daemon, store *store.Store, started time.Time) http.Handler {
-	mux := http.NewServeMux()
-	if d.Metrics != nil {
-		mux.Handle("GET /metrics", d.Metrics.Handler())
-	}
-	mux.Handle("GET /healthz", intake.HealthHandler(d.Health, d.Watchdog, started))
-	mux.Handle("GET /readyz", intake.ReadyHandler(d.Health, store))
-	mux.Handle("/", pages)
-	return mux
 }
 
 // demoEmails reads the sample emails: DIR/*/message.eml and DIR/*.eml.

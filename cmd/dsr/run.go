@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -72,24 +71,25 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		go func() { defer close(done); a.sender.Run(sctx, 30*time.Second) }()
 		defer func() { cancel(); <-done }()
 	}
-	if cfg.Web.Addr != "" {
-		ln, err := net.Listen("tcp", cfg.Web.Addr)
+	for _, l := range []struct {
+		name, addr string
+		h          http.Handler
+	}{{"review pages", cfg.Web.Addr, a.pages}, {"metrics", cfg.Web.MetricsAddr, a.metrics}} {
+		if l.addr == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", l.addr)
 		if err != nil {
-			fmt.Fprintln(stderr, "dsr run: web:", err)
+			fmt.Fprintf(stderr, "dsr run: %s: %v\n", l.name, err)
 			return 1
 		}
-		srv := &http.Server{Handler: a.pages, ReadHeaderTimeout: 10 * time.Second}
-		go func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				a.log.Error("web server", "err", err)
-			}
-		}()
+		srv := serveHTTP(ln, l.h, a.log)
 		defer func() {
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			_ = srv.Shutdown(sctx)
 		}()
-		a.log.Info("review pages listening", "addr", ln.Addr().String())
+		a.log.Info(l.name+" listening", "addr", ln.Addr().String())
 	}
 	sched, err := newScheduler(cfg, a.store, a.composer, a.daemon.Health, a.sender, a.log)
 	if err != nil {

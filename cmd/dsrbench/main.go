@@ -3,7 +3,8 @@
 // emails, and measures dsr against the fetch itself (mbsync copying the
 // same INBOX), on SQLite and PostgreSQL; dsr's peak memory; the time from
 // APPEND to a committed decision while the daemon IDLEs; and `dsr check`
-// against pdftotext. It prints a Markdown report (and writes it to -out).
+// against pdftotext; and dsr's memory under bursts of parallel sign-ins
+// (-only signin). It prints a Markdown report (and writes it to -out).
 //
 // It is a measuring tool, not a test: nothing is asserted, the targets
 // are printed next to the figures.
@@ -50,7 +51,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "", "also write the report to `FILE`")
 	flag.StringVar(&o.work, "work", "", "working `dir` (default: a new temporary one, removed after)")
 	flag.StringVar(&o.pg, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL `URL` to create scratch databases on (empty: skip)")
-	flag.StringVar(&o.only, "only", "intake,pg,memory,latency,check", "which `parts` to run")
+	flag.StringVar(&o.only, "only", "intake,pg,memory,latency,check,signin", "which `parts` to run")
 	flag.IntVar(&o.n, "n", 2000, "emails in the timed INBOX")
 	flag.IntVar(&o.reps, "reps", 3, "alternating repetitions of mbsync and dsr")
 	flag.IntVar(&o.memSmall, "mem-small", 1000, "emails for the first memory run")
@@ -135,6 +136,7 @@ func run(ctx context.Context, o options) error {
 		{"memory", b.memory},
 		{"latency", b.latency},
 		{"check", b.check},
+		{"signin", b.signin},
 	} {
 		if !slices.Contains(parts, p.name) {
 			continue

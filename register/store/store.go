@@ -41,6 +41,10 @@ type Store struct {
 	log     *slog.Logger
 	now     func() time.Time
 	stmts   stmtCache
+	// signinMu takes sign-in claims one at a time in this process (see
+	// ClaimSignin), so a burst of them never holds every connection
+	// waiting for the one that holds the database's lock.
+	signinMu sync.Mutex
 }
 
 // stmtCache keeps SQLite's statements prepared. The driver prepares every
