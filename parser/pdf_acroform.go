@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/ledongthuc/pdf"
@@ -191,6 +192,7 @@ func fieldValue(f pdf.Value, widgets []pdf.Value) (string, bool) {
 				}
 			}
 		}
+		state = optionValue(f, widgets, state)
 		if flags&ffRadio != 0 {
 			if state == "Off" {
 				state = "" // a radio group with nothing chosen is blank
@@ -219,4 +221,47 @@ func fieldValue(f pdf.Value, widgets []pdf.Value) (string, bool) {
 		return v.String(), true
 	}
 	return "", true
+}
+
+// optionValue is the export value of a button's on state when the field
+// has /Opt (PDF 32000-1:2008, 12.7.4.2.3): the states are then often the
+// widgets' positions in /Kids ("/V /0" with /Opt [(Male) (Female)] means
+// Male), and a named state is the option of the widget it turns on.
+// Reading the position itself would turn "0" and "1" into No and Yes.
+func optionValue(f pdf.Value, widgets []pdf.Value, state string) string {
+	if state == "" || state == "Off" {
+		return state
+	}
+	opt := inherited(f, "Opt")
+	if opt.Kind() != pdf.Array || opt.Len() == 0 {
+		return state
+	}
+	i, err := strconv.Atoi(state)
+	if err != nil || i < 0 || strconv.Itoa(i) != state {
+		i = -1
+		for j, wd := range widgets {
+			if wd.Key("AS").Name() == state {
+				i = j
+				break
+			}
+		}
+		for j := 0; i < 0 && j < len(widgets); j++ {
+			if wd := widgets[j]; wd.Key("AP").Key("N").Key(state).Kind() != pdf.Null {
+				i = j
+			}
+		}
+	}
+	if i < 0 || i >= opt.Len() {
+		return state
+	}
+	o := opt.Index(i)
+	if o.Kind() == pdf.Array && o.Len() > 0 {
+		// A choice field's [export display] pair, written by some tools
+		// for buttons too: the export value is the answer.
+		o = o.Index(0)
+	}
+	if o.Kind() != pdf.String || strings.TrimSpace(o.Text()) == "" {
+		return state
+	}
+	return o.Text()
 }
