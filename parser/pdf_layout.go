@@ -510,9 +510,13 @@ func joinLines(lines []*valueLine, right float64) string {
 		if i > 0 {
 			prev := lines[i-1]
 			size := math.Max(prev.size, l.size)
-			if wrapped(prev, l, right-0.6*size) {
+			hyphen := endsInHyphen(prev.text())
+			switch {
+			case hyphen && wrapped(prev, l, right-0.6*size, 0):
+				// Broken after a word's hyphen ("WISC-" / "V"): one word.
+			case !hyphen && wrapped(prev, l, right-0.6*size, 0.25*size):
 				b.WriteByte(' ')
-			} else {
+			default:
 				b.WriteByte('\n')
 			}
 		}
@@ -521,8 +525,20 @@ func joinLines(lines []*valueLine, right float64) string {
 	return b.String()
 }
 
-// wrapped says whether next continues prev after an automatic line break.
-func wrapped(prev, next *valueLine, limit float64) bool {
+// endsInHyphen says whether a line ends in a hyphen inside a word
+// ("WISC-"), where a line may wrap with no space.
+func endsInHyphen(s string) bool {
+	r, n := utf8.DecodeLastRuneInString(s)
+	if r != '-' && r != '\u2010' {
+		return false
+	}
+	before, _ := utf8.DecodeLastRuneInString(s[:len(s)-n])
+	return unicode.IsLetter(before) || unicode.IsDigit(before)
+}
+
+// wrapped says whether next continues prev after an automatic line break:
+// its first word, after a space of the given width, would not have fitted.
+func wrapped(prev, next *valueLine, limit, space float64) bool {
 	if len(prev.chunks) == 0 || len(next.chunks) == 0 {
 		return false
 	}
@@ -547,7 +563,7 @@ func wrapped(prev, next *valueLine, limit float64) bool {
 			word = first.runeX[n] - first.x0
 		}
 	}
-	return x1+0.25*size+word > limit
+	return x1+space+word > limit
 }
 
 // cleanValue drops a value that is only empty check boxes: an unticked
