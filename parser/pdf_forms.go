@@ -30,6 +30,10 @@ func pageMarker(pt *pageText) FormKind {
 	return found
 }
 
+// maxBodyTitle is the longest line (in bytes) read as a title set in
+// body-size type; the DSR titles are under 80.
+const maxBodyTitle = 100
+
 // pageKind says which form a page starts, "" for a continuation page.
 // Only markers and large-type titles count: body text names the other
 // form too ("send with the DSR consent form").
@@ -40,11 +44,16 @@ func pageKind(m *Mapping, pt *pageText) FormKind {
 	if k := m.KindFromTitle(strings.Join(pt.big, " ")); k != "" {
 		return k
 	}
-	// A title set in body-size type: one of the first lines alone.
+	// A title set in body-size type: one of the first lines alone. A
+	// long line is a sentence ("Please return this form with the DSR
+	// referral form", atop a Word form's second page), not a title.
 	var kind FormKind
 	for i, c := range pt.chunks {
 		if i >= 8 {
 			break
+		}
+		if len(c.text) > maxBodyTitle {
+			continue
 		}
 		if k := m.KindFromTitle(c.text); k != "" {
 			if kind != "" && kind != k {
