@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -135,24 +136,41 @@ func (w *fieldWalker) walk(f pdf.Value, prefix string, parent uint64, depth int)
 	if !ok {
 		return
 	}
-	w.out = append(w.out, acroField{name: name, value: value, page: w.page(widgets)})
+	// A field shown on several pages is on each: a tool that merges two
+	// forms may join their same-named fields (cyp_dob on the referral's
+	// page and the consent's) into one, which each form then reads.
+	for i, p := range w.pages(widgets) {
+		if i > 0 && len(w.out) >= 2*maxFieldNodes {
+			break // bounded however many pages each field is shown on
+		}
+		w.out = append(w.out, acroField{name: name, value: value, page: p})
+	}
 }
 
-// page finds the page of the field's first placed widget.
-func (w *fieldWalker) page(widgets []pdf.Value) int {
+// pages finds the pages of the field's placed widgets, first placed
+// first; [-1] when none is placed.
+func (w *fieldWalker) pages(widgets []pdf.Value) []int {
+	var out []int
 	for _, wd := range widgets {
+		p := -1
 		if id, ok := objID(wd); ok {
 			if i, ok := w.pageOf[id]; ok {
-				return i
+				p = i
 			}
 		}
-		if id, ok := objID(wd.Key("P")); ok {
+		if id, ok := objID(wd.Key("P")); ok && p < 0 {
 			if i, ok := w.pageOf[id|1<<63]; ok {
-				return i
+				p = i
 			}
+		}
+		if p >= 0 && !slices.Contains(out, p) {
+			out = append(out, p)
 		}
 	}
-	return -1
+	if len(out) == 0 {
+		return []int{-1}
+	}
+	return out
 }
 
 // inherited looks a key up the /Parent chain (FT, V, Ff are inheritable).

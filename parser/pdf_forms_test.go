@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ledongthuc/pdf"
@@ -108,6 +109,8 @@ func TestReadPDFMergedForms(t *testing.T) {
 	}{
 		{"merged-qpdf.pdf", []string{"cyp_dob+1", "cyp_nhs_number+1"}},
 		{"merged-pdftk.pdf", []string{"1.cyp_dob", "1.cyp_nhs_number"}},
+		// One field each, shown on both forms' pages.
+		{"merged-joined.pdf", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -116,6 +119,13 @@ func TestReadPDFMergedForms(t *testing.T) {
 			for _, n := range tt.renamed {
 				if _, ok := raw[n]; !ok {
 					t.Fatalf("fixture has no field %q", n)
+				}
+			}
+			if tt.renamed == nil {
+				for n := range raw {
+					if strings.HasSuffix(n, "+1") {
+						t.Fatalf("fixture has the renamed field %q", n)
+					}
 				}
 			}
 			forms := pdfMapForms(t, data)

@@ -7,6 +7,8 @@
 #   parser/testdata/pdf/merged-qpdf.pdf       sample 01's referral + consent
 #   parser/testdata/pdf/merged-pdftk.pdf      merged (qpdf renames the consent's
 #                                             cyp_dob to cyp_dob+1, pdftk to 1.cyp_dob)
+#   parser/testdata/pdf/merged-joined.pdf     merged-qpdf.pdf with each renamed field
+#                                             joined to its namesake (joinfields.py)
 #   parser/testdata/docx/referral-long-dx.docx  sample 03's referral with a longer
 #                                             diagnosis details value
 #   parser/testdata/pdf/libreoffice-*.pdf     sample 03's DOCX forms (and the one
@@ -55,6 +57,11 @@ qpdf --deterministic-id "$work/opt-fixed.qdf" "$pdfout/referral-opt.pdf"
 extract 01-fillable-pdf-happy "$work/s01"
 qpdf --deterministic-id --empty --pages "$work/s01/referral.pdf" "$work/s01/consent.pdf" -- "$pdfout/merged-qpdf.pdf"
 pdftk "$work/s01/referral.pdf" "$work/s01/consent.pdf" cat output "$pdfout/merged-pdftk.pdf"
+# As tools that join same-named fields merge: one cyp_dob on both forms.
+qpdf --qdf --object-streams=disable "$pdfout/merged-qpdf.pdf" "$work/merged.qdf"
+python3 "$here/pdf/joinfields.py" "$work/merged.qdf" "$work/joined.qdf"
+fix-qdf "$work/joined.qdf" >"$work/joined-fixed.qdf"
+qpdf --deterministic-id "$work/joined-fixed.qdf" "$pdfout/merged-joined.pdf"
 
 # 3. Sample 03's Word forms converted to PDF by LibreOffice, and its
 #    referral with a diagnosis details value that wraps over five lines.
