@@ -30,8 +30,8 @@ type pageText struct {
 	letters int
 	raw     string   // chunk texts, one per line, for marker search
 	big     []string // texts set larger than the body text, top to bottom
-	// textRight is where the page's text area ends at the latest: an inch
-	// in from the page's right edge (0 when not known). See joinLines.
+	// textRight is the least the page's text area is taken to reach: an
+	// inch in from the page's right edge (0 when not known). See joinLines.
 	textRight float64
 }
 
