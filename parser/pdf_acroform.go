@@ -158,9 +158,13 @@ func (w *fieldWalker) pages(widgets []pdf.Value) []int {
 				p = i
 			}
 		}
-		if id, ok := objID(wd.Key("P")); ok && p < 0 {
-			if i, ok := w.pageOf[id|1<<63]; ok {
-				p = i
+		if p < 0 {
+			// Resolving /P reads the page object: only when the page's
+			// /Annots did not list the widget.
+			if id, ok := objID(wd.Key("P")); ok {
+				if i, ok := w.pageOf[id|1<<63]; ok {
+					p = i
+				}
 			}
 		}
 		if p >= 0 && !slices.Contains(out, p) {
