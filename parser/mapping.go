@@ -200,8 +200,8 @@ func FoldName(s string) string {
 // Classify says which form a raw form is: the form whose code
 // (DSR-REFERRAL, DSR-CONSENT) it prints, otherwise the form whose own
 // fields it carries, by name or printed label, if there are enough of
-// them (see ClassifyHinted). Empty when it is neither.
-func (m *Mapping) Classify(rf *RawForm) FormKind { return m.ClassifyHinted(rf, "") }
+// them (see classifyHinted). Empty when it is neither.
+func (m *Mapping) Classify(rf *RawForm) FormKind { return m.classifyHinted(rf, "") }
 
 // minDistinctFields is how many distinct fields of one form, and of that
 // form only, a document must carry to be that form without printing its
@@ -210,11 +210,11 @@ func (m *Mapping) Classify(rf *RawForm) FormKind { return m.ClassifyHinted(rf, "
 // and neither is a DSR form.
 const minDistinctFields = 3
 
-// ClassifyHinted is Classify with a hint from outside the document (its
+// classifyHinted is Classify with a hint from outside the document (its
 // file name). A hint, or the form's title, picks between the two forms
 // but is never enough alone: a "Consent Form" for school photographs is
 // not the DSR consent form.
-func (m *Mapping) ClassifyHinted(rf *RawForm, hint FormKind) FormKind {
+func (m *Mapping) classifyHinted(rf *RawForm, hint FormKind) FormKind {
 	if rf.Marked && rf.Kind != "" {
 		return rf.Kind
 	}

@@ -87,8 +87,8 @@ func TestClassifyCountsDistinctFields(t *testing.T) {
 		{"merged names count once", RawForm{ByName: names("signed_date", "signed_date+1", "1.signed_date", "consent_basis")}, "", ""},
 	}
 	for _, tt := range tests {
-		if got := m.ClassifyHinted(&tt.rf, tt.hint); got != tt.want {
-			t.Errorf("%s: ClassifyHinted = %q, want %q (distinct %v)", tt.name, got, tt.want, m.distinctFields(&tt.rf))
+		if got := m.classifyHinted(&tt.rf, tt.hint); got != tt.want {
+			t.Errorf("%s: classifyHinted = %q, want %q (distinct %v)", tt.name, got, tt.want, m.distinctFields(&tt.rf))
 		}
 	}
 }

@@ -344,7 +344,7 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 		if len(forms) == 1 {
 			hint = nameHint
 		}
-		k := p.mapping.ClassifyHinted(rf, hint)
+		k := p.mapping.classifyHinted(rf, hint)
 		if k == "" {
 			continue
 		}
