@@ -302,3 +302,21 @@ func TestPartlyFilledReferralIsAReferral(t *testing.T) {
 		t.Errorf("partly filled Word referral: kind %s, forms %d", a.Kind, len(a.Forms))
 	}
 }
+
+// The child process hands back whether a form printed its code: the
+// parent classifies by it.
+func TestChildPDFReaderKeepsMarked(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	r := NewChildPDFReader([]string{os.Args[0], "-test.run=^$"}, Limits{}, childEnv+"=serve")
+	forms, err := r.ReadPDF(context.Background(), pdfFixture(t, "combined-flat.pdf"))
+	if err != nil || len(forms) != 2 {
+		t.Fatalf("forms %d, err %v", len(forms), err)
+	}
+	for i, want := range []FormKind{Referral, Consent} {
+		if forms[i].Kind != want || !forms[i].Marked {
+			t.Errorf("form %d: kind %q, marked %v; want %q, marked", i, forms[i].Kind, forms[i].Marked, want)
+		}
+	}
+}
