@@ -985,7 +985,13 @@ func (d *docxReader) endPara() {
 		} else if f.rf.Kind != "" && f.rf.Kind != kind {
 			f.rf.Title, f.titleHeading = "", false
 		}
+		if f.rf.Kind != kind {
+			f.rf.Marked = false
+		}
 		f.rf.Kind = kind
+		if dsrCode(text) == kind {
+			f.rf.Marked = true
+		}
 	}
 	switch {
 	case heading && !f.titleHeading:
@@ -1011,14 +1017,11 @@ func (d *docxReader) isHeadingStyle(id string) bool {
 // Body text is not read for words, because each form's instructions name
 // the other ("send with the signed DSR consent form").
 func markerKind(text string, heading bool) FormKind {
+	if k := dsrCode(text); k != "" {
+		return k
+	}
 	u := strings.ToUpper(text)
-	ref, con := strings.Contains(u, "DSR-REFERRAL"), strings.Contains(u, "DSR-CONSENT")
-	switch {
-	case ref && !con:
-		return Referral
-	case con && !ref:
-		return Consent
-	case ref || con || !heading:
+	if strings.Contains(u, "DSR-REFERRAL") || strings.Contains(u, "DSR-CONSENT") || !heading {
 		return ""
 	}
 	k := labelKey(text)

@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"sort"
 	"strings"
 	"unicode"
 
@@ -132,6 +133,51 @@ func nameKey(s string) string {
 	}, s)
 }
 
+// fieldName is the canonical field a document's field name stands for on
+// form k. Tools that merge two filled forms into one PDF rename the
+// second form's fields whose names clash: qpdf appends "+1", pdftk
+// prefixes "1." (nameKey drops qualifiers), others append "_1", "#1",
+// "-1" or "(1)". Such a name stands for the name without the suffix when
+// only that is known; renamed says so.
+func (m *Mapping) fieldName(k FormKind, name string) (canon string, renamed, ok bool) {
+	if canon, ok := m.names[k][nameKey(name)]; ok {
+		return canon, false, true
+	}
+	if base, cut := clashBase(name); cut {
+		if canon, ok := m.names[k][nameKey(base)]; ok {
+			return canon, true, true
+		}
+	}
+	return "", false, false
+}
+
+// clashBase strips one renaming suffix (a separator and digits, or digits
+// in brackets) from a field name.
+func clashBase(name string) (string, bool) {
+	s := strings.TrimSpace(name)
+	if n := len(s); n > 2 && (s[n-1] == ')' || s[n-1] == ']') {
+		open := strings.LastIndexAny(s, "([")
+		if open <= 0 || !allDigits(s[open+1:n-1]) {
+			return name, false
+		}
+		return strings.TrimRight(s[:open], " _"), true
+	}
+	t := strings.TrimRight(s, "0123456789")
+	if t == s || len(t) < 2 || !strings.ContainsRune("+_#-. ", rune(t[len(t)-1])) {
+		return name, false
+	}
+	return t[:len(t)-1], true
+}
+
+func allDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
 // foldAccents removes combining marks, so Zoë and Zoe compare equal.
 func foldAccents(s string) string {
 	d := norm.NFD.String(s)
@@ -151,33 +197,89 @@ func FoldName(s string) string {
 	return strings.Join(strings.Fields(labelKey(s)), " ")
 }
 
-// Classify says which form a raw form is: its own Kind if the reader knew,
-// otherwise the form whose field names or labels it carries most of,
-// otherwise its title. Empty when it is neither.
-func (m *Mapping) Classify(rf *RawForm) FormKind {
-	if rf.Kind != "" {
+// Classify says which form a raw form is: the form whose code
+// (DSR-REFERRAL, DSR-CONSENT) it prints, otherwise the form whose own
+// fields it carries, by name or printed label, if there are enough of
+// them (see classifyHinted). Empty when it is neither.
+func (m *Mapping) Classify(rf *RawForm) FormKind { return m.classifyHinted(rf, "") }
+
+// minDistinctFields is how many distinct fields of one form, and of that
+// form only, a document must carry to be that form without printing its
+// code. Each field counts once however often its label is printed: a tax
+// return prints "Date" three times and a form demo "Gender:" ten times,
+// and neither is a DSR form.
+const minDistinctFields = 3
+
+// classifyHinted is Classify with a hint from outside the document (its
+// file name). A hint, or the form's title, picks between the two forms
+// but is never enough alone: a "Consent Form" for school photographs is
+// not the DSR consent form.
+func (m *Mapping) classifyHinted(rf *RawForm, hint FormKind) FormKind {
+	if rf.Marked && rf.Kind != "" {
 		return rf.Kind
 	}
-	score := map[FormKind]int{}
+	if k := dsrCode(rf.Title); k != "" {
+		return k
+	}
+	n := m.distinctFields(rf)
+	for _, h := range []FormKind{rf.Kind, m.KindFromTitle(rf.Title), hint} {
+		if h == "" {
+			continue
+		}
+		if n[h] >= minDistinctFields && n[h] >= n[otherKind(h)] {
+			return h
+		}
+		break
+	}
+	switch {
+	case n[Referral] > n[Consent] && n[Referral] >= minDistinctFields:
+		return Referral
+	case n[Consent] > n[Referral] && n[Consent] >= minDistinctFields:
+		return Consent
+	}
+	return ""
+}
+
+// distinctFields counts, for each form, the distinct canonical fields a
+// raw form carries that only that form has (by name or label).
+func (m *Mapping) distinctFields(rf *RawForm) map[FormKind]int {
+	n := map[FormKind]int{}
 	for _, k := range []FormKind{Referral, Consent} {
+		seen := map[string]bool{}
 		for name := range rf.ByName {
-			if canon, ok := m.names[k][nameKey(name)]; ok && !sharedField(canon) {
-				score[k]++
+			if canon, _, ok := m.fieldName(k, name); ok && !sharedField(canon) {
+				seen[canon] = true
 			}
 		}
 		for _, lv := range rf.ByLabel {
 			if canon, ok := m.labels[k][labelKey(lv.Label)]; ok && !sharedField(canon) && !m.labelOnBoth(lv.Label) {
-				score[k]++
+				seen[canon] = true
 			}
 		}
+		n[k] = len(seen)
 	}
-	switch {
-	case score[Referral] > score[Consent] && score[Referral] >= 3:
-		return Referral
-	case score[Consent] > score[Referral] && score[Consent] >= 3:
+	return n
+}
+
+func otherKind(k FormKind) FormKind {
+	if k == Referral {
 		return Consent
 	}
-	return m.KindFromTitle(rf.Title)
+	return Referral
+}
+
+// dsrCode is the form whose code a text prints: DSR-REFERRAL or
+// DSR-CONSENT, one and not the other.
+func dsrCode(text string) FormKind {
+	u := strings.ToUpper(text)
+	ref, con := strings.Contains(u, "DSR-REFERRAL"), strings.Contains(u, "DSR-CONSENT")
+	switch {
+	case ref && !con:
+		return Referral
+	case con && !ref:
+		return Consent
+	}
+	return ""
 }
 
 // KindFromTitle classifies by title text alone.
@@ -224,9 +326,18 @@ func (m *Mapping) Map(k FormKind, rf *RawForm) *Form {
 			f.Values[canon] = v
 		}
 	}
-	for name, raw := range rf.ByName {
-		if canon, ok := m.names[k][nameKey(name)]; ok {
-			set(canon, raw)
+	// Exact names first, then names a merging tool renamed, each in name
+	// order, so that which value wins never depends on map order.
+	names := make([]string, 0, len(rf.ByName))
+	for name := range rf.ByName {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, renamedPass := range []bool{false, true} {
+		for _, name := range names {
+			if canon, renamed, ok := m.fieldName(k, name); ok && renamed == renamedPass {
+				set(canon, rf.ByName[name])
+			}
 		}
 	}
 	for _, lv := range rf.ByLabel {

@@ -340,10 +340,11 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 	}
 	nameHint := p.mapping.KindFromTitle(pt.filename)
 	for _, rf := range forms {
-		k := p.mapping.Classify(rf)
-		if k == "" && len(forms) == 1 {
-			k = nameHint
+		var hint FormKind
+		if len(forms) == 1 {
+			hint = nameHint
 		}
+		k := p.mapping.classifyHinted(rf, hint)
 		if k == "" {
 			continue
 		}

@@ -1,6 +1,8 @@
 package parser
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ledongthuc/pdf"
@@ -134,24 +136,45 @@ func (w *fieldWalker) walk(f pdf.Value, prefix string, parent uint64, depth int)
 	if !ok {
 		return
 	}
-	w.out = append(w.out, acroField{name: name, value: value, page: w.page(widgets)})
+	// A field shown on several pages is on each: a tool that merges two
+	// forms may join their same-named fields (cyp_dob on the referral's
+	// page and the consent's) into one, which each form then reads.
+	for i, p := range w.pages(widgets) {
+		if i > 0 && len(w.out) >= 2*maxFieldNodes {
+			break // bounded however many pages each field is shown on
+		}
+		w.out = append(w.out, acroField{name: name, value: value, page: p})
+	}
 }
 
-// page finds the page of the field's first placed widget.
-func (w *fieldWalker) page(widgets []pdf.Value) int {
+// pages finds the pages of the field's placed widgets, first placed
+// first; [-1] when none is placed.
+func (w *fieldWalker) pages(widgets []pdf.Value) []int {
+	var out []int
 	for _, wd := range widgets {
+		p := -1
 		if id, ok := objID(wd); ok {
 			if i, ok := w.pageOf[id]; ok {
-				return i
+				p = i
 			}
 		}
-		if id, ok := objID(wd.Key("P")); ok {
-			if i, ok := w.pageOf[id|1<<63]; ok {
-				return i
+		if p < 0 {
+			// Resolving /P reads the page object: only when the page's
+			// /Annots did not list the widget.
+			if id, ok := objID(wd.Key("P")); ok {
+				if i, ok := w.pageOf[id|1<<63]; ok {
+					p = i
+				}
 			}
+		}
+		if p >= 0 && !slices.Contains(out, p) {
+			out = append(out, p)
 		}
 	}
-	return -1
+	if len(out) == 0 {
+		return []int{-1}
+	}
+	return out
 }
 
 // inherited looks a key up the /Parent chain (FT, V, Ff are inheritable).
@@ -191,6 +214,7 @@ func fieldValue(f pdf.Value, widgets []pdf.Value) (string, bool) {
 				}
 			}
 		}
+		state = optionValue(f, widgets, state)
 		if flags&ffRadio != 0 {
 			if state == "Off" {
 				state = "" // a radio group with nothing chosen is blank
@@ -219,4 +243,47 @@ func fieldValue(f pdf.Value, widgets []pdf.Value) (string, bool) {
 		return v.String(), true
 	}
 	return "", true
+}
+
+// optionValue is the export value of a button's on state when the field
+// has /Opt (PDF 32000-1:2008, 12.7.4.2.3): the states are then often the
+// widgets' positions in /Kids ("/V /0" with /Opt [(Male) (Female)] means
+// Male), and a named state is the option of the widget it turns on.
+// Reading the position itself would turn "0" and "1" into No and Yes.
+func optionValue(f pdf.Value, widgets []pdf.Value, state string) string {
+	if state == "" || state == "Off" {
+		return state
+	}
+	opt := inherited(f, "Opt")
+	if opt.Kind() != pdf.Array || opt.Len() == 0 {
+		return state
+	}
+	i, err := strconv.Atoi(state)
+	if err != nil || i < 0 || strconv.Itoa(i) != state {
+		i = -1
+		for j, wd := range widgets {
+			if wd.Key("AS").Name() == state {
+				i = j
+				break
+			}
+		}
+		for j := 0; i < 0 && j < len(widgets); j++ {
+			if wd := widgets[j]; wd.Key("AP").Key("N").Key(state).Kind() != pdf.Null {
+				i = j
+			}
+		}
+	}
+	if i < 0 || i >= opt.Len() {
+		return state
+	}
+	o := opt.Index(i)
+	if o.Kind() == pdf.Array && o.Len() > 0 {
+		// A choice field's [export display] pair, written by some tools
+		// for buttons too: the export value is the answer.
+		o = o.Index(0)
+	}
+	if o.Kind() != pdf.String || strings.TrimSpace(o.Text()) == "" {
+		return state
+	}
+	return o.Text()
 }

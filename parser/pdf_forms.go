@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"math"
 	"strings"
 
 	"github.com/ledongthuc/pdf"
@@ -15,31 +16,44 @@ var pageMarkers = []struct {
 	{"DSR-CONSENT", Consent},
 }
 
-// pageKind says which form a page starts, "" for a continuation page.
-// Only markers and large-type titles count: body text names the other
-// form too ("send with the DSR consent form").
-func pageKind(m *Mapping, pt *pageText) FormKind {
+// pageMarker is the form whose code the page prints, "" for none or both.
+func pageMarker(pt *pageText) FormKind {
 	var found FormKind
 	for _, mk := range pageMarkers {
 		if strings.Contains(pt.raw, mk.text) {
 			if found != "" && found != mk.kind {
-				found = ""
-				break
+				return ""
 			}
 			found = mk.kind
 		}
 	}
-	if found != "" {
+	return found
+}
+
+// maxBodyTitle is the longest line (in bytes) read as a title set in
+// body-size type; the DSR titles are under 80.
+const maxBodyTitle = 100
+
+// pageKind says which form a page starts, "" for a continuation page.
+// Only markers and large-type titles count: body text names the other
+// form too ("send with the DSR consent form").
+func pageKind(m *Mapping, pt *pageText) FormKind {
+	if found := pageMarker(pt); found != "" {
 		return found
 	}
 	if k := m.KindFromTitle(strings.Join(pt.big, " ")); k != "" {
 		return k
 	}
-	// A title set in body-size type: one of the first lines alone.
+	// A title set in body-size type: one of the first lines alone. A
+	// long line is a sentence ("Please return this form with the DSR
+	// referral form", atop a Word form's second page), not a title.
 	var kind FormKind
 	for i, c := range pt.chunks {
 		if i >= 8 {
 			break
+		}
+		if len(c.text) > maxBodyTitle {
+			continue
 		}
 		if k := m.KindFromTitle(c.text); k != "" {
 			if kind != "" && kind != k {
@@ -89,9 +103,8 @@ func fieldPageKinds(m *Mapping, fields []acroField, pages int) []FormKind {
 		if f.page < 0 || f.page >= pages {
 			continue
 		}
-		key := nameKey(f.name)
 		for i, k := range []FormKind{Referral, Consent} {
-			if canon, ok := m.names[k][key]; ok && !sharedField(canon) {
+			if canon, _, ok := m.fieldName(k, f.name); ok && !sharedField(canon) {
 				counts[f.page][i]++
 			}
 		}
@@ -148,6 +161,11 @@ func assembleForms(m *Mapping, trailer pdf.Value, kinds []FormKind, d *docText, 
 				break
 			}
 		}
+		for _, p := range s.pages {
+			if t := d.texts[p]; t != nil && s.kind != "" && pageMarker(t) == s.kind {
+				rf.Marked = true
+			}
+		}
 		if rf.Title == "" {
 			rf.Title = infoTitle
 		}
@@ -169,6 +187,7 @@ func assembleForms(m *Mapping, trailer pdf.Value, kinds []FormKind, d *docText, 
 				labels = unionLabels(m)
 			}
 			for _, p := range s.pages {
+				d.texts[p].textRight = pageRight(d.pages[p]) - 72
 				rf.ByLabel = append(rf.ByLabel, findLabelValues(d.texts[p], labels)...)
 			}
 		}
@@ -197,6 +216,28 @@ func unionLabels(m *Mapping) map[string]string {
 		}
 	}
 	return u
+}
+
+// pageRight is the right edge of the page's media box (inherited from the
+// page tree like every page attribute), 0 when it cannot be read.
+func pageRight(p pdf.Page) (right float64) {
+	defer func() {
+		if recover() != nil {
+			right = 0
+		}
+	}()
+	v := p.V
+	for i := 0; i < maxFieldDepth && v.Kind() == pdf.Dict; i++ {
+		if box := v.Key("MediaBox"); box.Kind() == pdf.Array && box.Len() == 4 {
+			r := math.Max(box.Index(0).Float64(), box.Index(2).Float64())
+			if math.IsNaN(r) || math.IsInf(r, 0) || r > 1e5 {
+				return 0
+			}
+			return r
+		}
+		v = v.Key("Parent")
+	}
+	return 0
 }
 
 // safeText reads an optional string, treating a library panic as absent.

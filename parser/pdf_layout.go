@@ -30,6 +30,9 @@ type pageText struct {
 	letters int
 	raw     string   // chunk texts, one per line, for marker search
 	big     []string // texts set larger than the body text, top to bottom
+	// textRight is the least the page's text area is taken to reach: an
+	// inch in from the page's right edge (0 when not known). See joinLines.
+	textRight float64
 }
 
 // layoutPage groups glyphs into chunks: rows by baseline, split at gaps
@@ -81,7 +84,7 @@ func layoutPage(glyphs []glyph) *pageText {
 			cur, text = nil, text[:0]
 		}
 		for k, g := range row {
-			if k > 0 && g.s == prev.s && math.Abs(g.x-prev.x) < 0.3*g.size && math.Abs(g.y-prev.y) < 0.3*g.size {
+			if k > 0 && g.s == prev.s && math.Abs(g.x-prev.x) < dupTolerance(g, prev) && math.Abs(g.y-prev.y) < 0.3*g.size {
 				continue // drawn twice for a bold effect
 			}
 			size := math.Max(g.size, prev.size)
@@ -125,6 +128,17 @@ func layoutPage(glyphs []glyph) *pageText {
 	return pt
 }
 
+// dupTolerance is how close a glyph drawn again must be to count as the
+// same glyph overprinted (fake bold): within half its width, so that the
+// second of two narrow letters ("ll" in "Hill") is kept.
+func dupTolerance(g, prev glyph) float64 {
+	tol := 0.3 * g.size
+	if prev.w > 0 {
+		tol = math.Min(tol, 0.5*prev.w)
+	}
+	return tol
+}
+
 // trimChunk sets the chunk's text from raw, spaces folded and trimmed,
 // keeping runeX aligned with it.
 func trimChunk(c *chunk, raw []byte) {
@@ -161,7 +175,7 @@ type labelBox struct {
 	text                string
 	x0, x1, top, bottom float64
 	size                float64
-	lines               []string // value lines, top to bottom
+	lines               []*valueLine // value lines, top to bottom
 	anchored            bool
 }
 
@@ -449,12 +463,12 @@ func findLabelValues(pt *pageText, labels map[string]string) []LabelValue {
 			}
 			if best != nil {
 				for _, l := range blk {
-					best.lines = append(best.lines, l.text())
+					best.lines = append(best.lines, l)
 				}
 			}
 		case 1:
 			for _, l := range blk {
-				anchors[0].lines = append(anchors[0].lines, l.text())
+				anchors[0].lines = append(anchors[0].lines, l)
 			}
 		default:
 			for _, l := range blk {
@@ -467,15 +481,89 @@ func findLabelValues(pt *pageText, labels map[string]string) []LabelValue {
 						}
 					}
 				}
-				to.lines = append(to.lines, l.text())
+				to.lines = append(to.lines, l)
 			}
 		}
 	}
+	right := pt.textRight
+	for _, c := range pt.chunks {
+		right = math.Max(right, c.x1)
+	}
 	out := make([]LabelValue, 0, len(boxes))
 	for _, b := range boxes {
-		out = append(out, LabelValue{Label: b.text, Value: cleanValue(strings.Join(b.lines, "\n"))})
+		out = append(out, LabelValue{Label: b.text, Value: cleanValue(joinLines(b.lines, right))})
 	}
 	return out
+}
+
+// joinLines joins a label's value lines: a line that a box or table cell
+// wrapped continues with a space, as the writer typed it; a line the
+// writer ended stays a line ("\n"). A line was wrapped when the next
+// line's first word would not have fitted after it: right is the page's
+// text edge (the widest text on the page, where a full-width table or a
+// field box also ends, and no nearer the page's edge than a margin of an
+// inch, so that on a page of short lines the longest is not taken for a
+// full one), less the padding a cell keeps inside its border.
+func joinLines(lines []*valueLine, right float64) string {
+	var b strings.Builder
+	for i, l := range lines {
+		if i > 0 {
+			prev := lines[i-1]
+			size := math.Max(prev.size, l.size)
+			hyphen := endsInHyphen(prev.text())
+			switch {
+			case hyphen && wrapped(prev, l, right-0.6*size, 0):
+				// Broken after a word's hyphen ("WISC-" / "V"): one word.
+			case !hyphen && wrapped(prev, l, right-0.6*size, 0.25*size):
+				b.WriteByte(' ')
+			default:
+				b.WriteByte('\n')
+			}
+		}
+		b.WriteString(l.text())
+	}
+	return b.String()
+}
+
+// endsInHyphen says whether a line ends in a hyphen inside a word
+// ("WISC-"), where a line may wrap with no space.
+func endsInHyphen(s string) bool {
+	r, n := utf8.DecodeLastRuneInString(s)
+	if r != '-' && r != '\u2010' {
+		return false
+	}
+	before, _ := utf8.DecodeLastRuneInString(s[:len(s)-n])
+	return unicode.IsLetter(before) || unicode.IsDigit(before)
+}
+
+// wrapped says whether next continues prev after an automatic line break:
+// its first word, after a space of the given width, would not have fitted.
+func wrapped(prev, next *valueLine, limit, space float64) bool {
+	if len(prev.chunks) == 0 || len(next.chunks) == 0 {
+		return false
+	}
+	size := math.Max(prev.size, next.size)
+	gap := prev.base - next.base
+	if gap <= 0 || gap > 1.6*size || math.Abs(prev.x0-next.x0) > 3 {
+		return false // not the next line of one box
+	}
+	x1 := math.Inf(-1)
+	for _, c := range prev.chunks {
+		x1 = math.Max(x1, c.x1)
+	}
+	first := next.chunks[0]
+	for _, c := range next.chunks {
+		if c.x0 < first.x0 {
+			first = c
+		}
+	}
+	word := first.x1 - first.x0
+	if i := strings.IndexByte(first.text, ' '); i > 0 {
+		if n := utf8.RuneCountInString(first.text[:i]); n < len(first.runeX) {
+			word = first.runeX[n] - first.x0
+		}
+	}
+	return x1+space+word > limit
 }
 
 // cleanValue drops a value that is only empty check boxes: an unticked
@@ -497,14 +585,18 @@ func containsBox(bs []*labelBox, b *labelBox) bool {
 }
 
 // splitInlineLabel splits "Surname: Okoro" into a label chunk and a value
-// chunk when the text before a colon is a known label.
+// chunk when the text before a colon is a known label; and a label and
+// value set apart by a gap wider than a word space, which the line's
+// layout joined because the gap was narrower than a column gap (a Word
+// table's label cell, full to its edge, beside its value cell).
 func splitInlineLabel(c *chunk, isLabel func(string) bool) (label, value *chunk) {
 	rs := []rune(c.text)
 	if len(rs) != len(c.runeX) {
 		return nil, nil
 	}
 	for i := len(rs) - 1; i > 0; i-- {
-		if rs[i] != ':' || !isLabel(string(rs[:i])) {
+		gapped := rs[i] == ' ' && i+1 < len(rs) && c.runeX[i+1]-c.runeX[i] > 0.6*c.size
+		if (rs[i] != ':' && !gapped) || !isLabel(string(rs[:i])) {
 			continue
 		}
 		j := i + 1

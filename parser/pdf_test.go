@@ -76,8 +76,9 @@ func TestReadPDFFixtures(t *testing.T) {
 		"cyp_dob": "2012-02-14", "cyp_nhs_number": "9995628198", "cyp_gender": "Female",
 		"cyp_address": "Flat 2, Siobhán Court\n14 Masons Hill\nBromley", "cyp_postcode": "BR2 9HA",
 		"dx_learning_disability": "false", "dx_autism": "true", "mh_high_risk_admission": "true",
-		// The box wraps the text; the lines are kept as printed.
-		"dx_details": "Autism spectrum condition diagnosed by Bromley CAMHS\nNeurodevelopmental Team, 2019",
+		// The box wraps the text over two lines; it reads as it was
+		// filled in (referral.xfdf), while the address keeps its lines.
+		"dx_details": "Autism spectrum condition diagnosed by Bromley CAMHS Neurodevelopmental Team, 2019",
 		"mh_concern": "Self-harm and food refusal since September; two A&E attendances.",
 		"plan_ehcp":  "true", "plan_crisis": "true", "rag_rating": "Amber", "parent_has_pr": "true",
 		"svc_health": "Bromley CAMHS", "svc_education": "Ravensbourne School",
@@ -415,7 +416,8 @@ func TestReadPDFSamples(t *testing.T) {
 		"02-flattened-pdf-happy": {
 			"cyp_address": "6 Rectory Lane\nBeckenham", "dx_autism": "true", "plan_ehcp": "true",
 			"plan_crisis": "true", "parent_has_pr": "true", "mh_high_risk_admission": "true",
-			"mh_concern":    "Distressed behaviour at home and school, self-harm by cutting,\nhearing voices telling them to self-harm. Seen by the CAMHS crisis\nteam twice.",
+			// The box wrapped the text over three lines: it reads as typed.
+			"mh_concern":    "Distressed behaviour at home and school, self-harm by cutting, hearing voices telling them to self-harm. Seen by the CAMHS crisis team twice.",
 			"consent_given": "true", "share_select": "true", "signed_date": "2026-11-17",
 			"consent_basis": BasisParental,
 		},

@@ -130,6 +130,10 @@ type RawForm struct {
 	// Kind is set when the reader could tell the form from its content
 	// (a title, a DSR-REFERRAL / DSR-CONSENT marker); empty otherwise.
 	Kind FormKind
+	// Marked is set when Kind comes from the form's printed code
+	// (DSR-REFERRAL / DSR-CONSENT), which no other document carries; a
+	// Kind from a title alone needs the form's fields too (see Classify).
+	Marked bool `json:",omitempty"`
 	// Title is the document's heading text, a hint for classification.
 	Title string
 	// Source: "acroform", "pdf-text" or "docx".

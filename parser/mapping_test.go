@@ -1,0 +1,94 @@
+package parser
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestFieldNameRenamedByMerge(t *testing.T) {
+	m := DefaultMapping()
+	tests := []struct {
+		kind    FormKind
+		name    string
+		canon   string // "" when the name is not the form's
+		renamed bool
+	}{
+		{Consent, "cyp_dob", "cyp_dob", false},
+		{Consent, "cyp_dob+1", "cyp_dob", true},  // qpdf --pages
+		{Consent, "1.cyp_dob", "cyp_dob", false}, // pdftk cat: a qualifier
+		{Consent, "cyp_nhs_number_2", "cyp_nhs_number", true},
+		{Consent, "cyp_nhs_number#1", "cyp_nhs_number", true},
+		{Consent, "signed_date-3", "signed_date", true},
+		{Consent, "signed_date.1", "signed_date", true},
+		{Consent, "signed_date (1)", "signed_date", true},
+		{Consent, "form1[0].signed_date[1]", "signed_date", true},
+		{Consent, "form1[0].signed_date[0]", "signed_date", false},
+		{Referral, "cyp_dob+12", "cyp_dob", true},
+		{Referral, "cyp_dob+", "", false},  // no number: not a rename
+		{Referral, "cyp_dob12", "", false}, // no separator
+		{Referral, "+1", "", false},
+		{Referral, "Text1_1", "", false},
+		{Referral, "cyp_full_name+1", "", false}, // the consent's, not the referral's
+	}
+	for _, tt := range tests {
+		canon, renamed, ok := m.fieldName(tt.kind, tt.name)
+		if canon != tt.canon || renamed != tt.renamed || ok != (tt.canon != "") {
+			t.Errorf("fieldName(%s, %q) = %q, %v, %v; want %q, %v", tt.kind, tt.name, canon, renamed, ok, tt.canon, tt.renamed)
+		}
+	}
+}
+
+// A form carrying a field under its own name and renamed (a merge gone
+// wrong) keeps the value of its own name, every time.
+func TestMapExactNameBeforeRenamed(t *testing.T) {
+	m := DefaultMapping()
+	rf := &RawForm{ByName: map[string]string{"cyp_dob+1": "01/01/2010", "cyp_dob": "14/02/2012", "cyp_dob_2": "02/02/2011"}}
+	for range 20 {
+		if got := m.Map(Consent, rf).Get("cyp_dob"); got != "2012-02-14" {
+			t.Fatalf("cyp_dob = %q, want the unrenamed field's 2012-02-14", got)
+		}
+	}
+}
+
+func TestClassifyCountsDistinctFields(t *testing.T) {
+	m := DefaultMapping()
+	labels := func(ls ...string) []LabelValue {
+		var out []LabelValue
+		for _, l := range ls {
+			out = append(out, LabelValue{Label: l})
+		}
+		return out
+	}
+	names := func(ns ...string) map[string]string {
+		out := map[string]string{}
+		for _, n := range ns {
+			out[n] = ""
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		rf   RawForm
+		hint FormKind
+		want FormKind
+	}{
+		{"a tax return's three Date labels", RawForm{ByLabel: labels("Date", "Date", "Date")}, "", ""},
+		{"ten Gender groups", RawForm{ByLabel: labels(strings.Split(strings.Repeat("Gender:,", 10), ",")[:10]...)}, "", ""},
+		{"ten Gender fields by name", RawForm{ByName: names("cyp_gender", "a.cyp_gender", "b.cyp_gender", "cyp_gender+1", "cyp_gender_2")}, "", ""},
+		{"a Consent Form title without its fields", RawForm{Title: "Photography Consent Form", ByLabel: labels("Date", "Signature")}, "", ""},
+		{"a reader's title kind without the fields", RawForm{Kind: Consent, Title: "Consent Form", ByLabel: labels("Date", "Date", "Date")}, "", ""},
+		{"a file name hint without the fields", RawForm{ByLabel: labels("Date", "Date")}, Consent, ""},
+		{"the printed code alone", RawForm{Kind: Referral, Marked: true}, "", Referral},
+		{"three distinct referral labels", RawForm{ByLabel: labels("Surname", "Gender", "Ethnicity", "Surname")}, "", Referral},
+		{"a title picks a tie", RawForm{Title: "Consent Form", ByLabel: labels("Surname", "Gender", "Ethnicity", "Date", "Signature (typed name accepted)", "Consent is given by")}, "", Consent},
+		{"the hint picks a tie", RawForm{ByLabel: labels("Surname", "Gender", "Ethnicity", "Date", "Signature (typed name accepted)", "Consent is given by")}, Referral, Referral},
+		{"a tie without a hint", RawForm{ByLabel: labels("Surname", "Gender", "Ethnicity", "Date", "Signature (typed name accepted)", "Consent is given by")}, "", ""},
+		{"a hint against the fields", RawForm{ByName: names("cyp_full_name", "consent_basis", "signed_date", "consent_given")}, Referral, Consent},
+		{"merged names count once", RawForm{ByName: names("signed_date", "signed_date+1", "1.signed_date", "consent_basis")}, "", ""},
+	}
+	for _, tt := range tests {
+		if got := m.classifyHinted(&tt.rf, tt.hint); got != tt.want {
+			t.Errorf("%s: classifyHinted = %q, want %q (distinct %v)", tt.name, got, tt.want, m.distinctFields(&tt.rf))
+		}
+	}
+}
