@@ -244,9 +244,11 @@ func TestReadPDFUnreadable(t *testing.T) {
 		data   []byte
 		reason string
 	}{
-		{file: "encrypted-rc4-40.pdf", reason: ReasonPDFEncrypted},
-		{file: "encrypted-aes128.pdf", reason: ReasonPDFEncrypted},
-		{file: "encrypted-aes256.pdf", reason: ReasonPDFEncrypted},
+		// Only a file that needs a password to open is encrypted; the
+		// owner-password-only encrypted-*.pdf are read
+		// (TestReadPDFViewerSaves).
+		{file: "viewer/user-rc4-40.pdf", reason: ReasonPDFEncrypted},
+		{file: "viewer/user-aes256.pdf", reason: ReasonPDFEncrypted},
 		{file: "scan.pdf", reason: ReasonPDFScan},
 		{file: "corrupt.pdf", reason: ReasonPDFDamaged},
 		{file: "truncated.pdf", reason: ReasonPDFTruncated},
@@ -534,7 +536,7 @@ func TestChildPDFReader(t *testing.T) {
 	})
 	t.Run("passes the reason back", func(t *testing.T) {
 		r := NewChildPDFReader(self, Limits{}, childEnv+"=serve")
-		_, err := r.ReadPDF(ctx, pdfFixture(t, "encrypted-aes128.pdf"))
+		_, err := r.ReadPDF(ctx, pdfFixture(t, "viewer/user-aes256.pdf"))
 		if ReasonOf(err) != ReasonPDFEncrypted {
 			t.Fatalf("err = %v", err)
 		}
@@ -560,7 +562,7 @@ func TestChildPDFReader(t *testing.T) {
 	t.Run("one child reads many PDFs in turn", func(t *testing.T) {
 		r := NewChildPDFReader(self, Limits{}, childEnv+"=serve").(*childPDF)
 		var pids []int
-		for i, name := range []string{"referral-filled.pdf", "encrypted-aes128.pdf", "consent-flat-qpdf.pdf"} {
+		for i, name := range []string{"referral-filled.pdf", "viewer/user-aes256.pdf", "consent-flat-qpdf.pdf"} {
 			forms, err := r.ReadPDF(ctx, pdfFixture(t, name))
 			if (i == 1) != (ReasonOf(err) == ReasonPDFEncrypted) || (i != 1 && (err != nil || len(forms) != 1)) {
 				t.Fatalf("%s: forms %d, err %v", name, len(forms), err)

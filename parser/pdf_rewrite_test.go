@@ -1,0 +1,143 @@
+package parser
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+)
+
+// readRaw reads a PDF fixture in process.
+func readRaw(t *testing.T, name string) ([]*RawForm, error) {
+	t.Helper()
+	return NewInProcessPDFReader(Limits{PDFTimeout: 5 * time.Second}).ReadPDF(context.Background(), pdfFixture(t, name))
+}
+
+// TestReadPDFViewerSaves reads our forms saved as viewers save them and
+// asserts that what is read is exactly what the clean form gives, with the
+// referrer's later changes where an incremental save made some.
+func TestReadPDFViewerSaves(t *testing.T) {
+	tests := []struct {
+		file, clean string
+		changes     map[string]string // field name: the newest value
+	}{
+		// pdf.js (Firefox): an xref stream appended after a classic table.
+		{"viewer/pdfjs-referral.pdf", "referral-filled.pdf", map[string]string{"cyp_surname": "Nguyen-Byrne", "rag_rating": "Red"}},
+		// Acrobat: a classic section with /XRefStm, the same /Prev as its
+		// stream, the changed fields in an object stream.
+		{"viewer/hybrid-consent.pdf", "consent-filled.pdf", map[string]string{"bid_decision_maker": "Dr Ada Ó Brien", "bid_role": "Consultant"}},
+		{"viewer/objstm-consent.pdf", "consent-filled.pdf", nil},
+		// Owner password only: opened with the empty user password.
+		{"encrypted-rc4-40.pdf", "consent-filled.pdf", nil},
+		{"viewer/owner-rc4-128.pdf", "consent-filled.pdf", nil},
+		{"encrypted-aes128.pdf", "consent-filled.pdf", nil},
+		{"encrypted-aes256.pdf", "consent-filled.pdf", nil},
+		{"viewer/owner-aes256-objstm.pdf", "consent-filled.pdf", nil},
+		// Syntax viewers accept, on the label-inline consent.
+		{"viewer/filters.pdf", "label-inline.pdf", nil},
+		{"viewer/escapes.pdf", "label-inline.pdf", nil},
+		{"viewer/deep-pages.pdf", "label-inline.pdf", nil},
+		{"viewer/duplicate-page.pdf", "label-inline.pdf", nil},
+		{"viewer/inline-image.pdf", "label-inline.pdf", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			want, err := readRaw(t, tc.clean)
+			if err != nil || len(want) != 1 {
+				t.Fatalf("clean %s: forms %d, err %v", tc.clean, len(want), err)
+			}
+			for name, v := range tc.changes {
+				old, ok := want[0].ByName[name]
+				if !ok || old == v {
+					t.Fatalf("clean form's %s = %q (present %v): the save must change it", name, old, ok)
+				}
+				want[0].ByName[name] = v
+			}
+			got, err := readRaw(t, tc.file)
+			if err != nil {
+				t.Fatalf("read: %v", err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("read %s:\n%s", tc.file, rawFormDiff(got, want))
+			}
+		})
+	}
+}
+
+// rawFormDiff says how two readings differ.
+func rawFormDiff(got, want []*RawForm) string {
+	if len(got) != len(want) {
+		return fmt.Sprintf("%d forms, want %d", len(got), len(want))
+	}
+	var b bytes.Buffer
+	for i := range got {
+		g, w := got[i], want[i]
+		if g.Kind != w.Kind || g.Title != w.Title || g.Source != w.Source {
+			fmt.Fprintf(&b, "form %d: %q/%q/%q, want %q/%q/%q\n", i, g.Kind, g.Title, g.Source, w.Kind, w.Title, w.Source)
+		}
+		keys := slices.Sorted(maps.Keys(w.ByName))
+		for _, k := range slices.Sorted(maps.Keys(g.ByName)) {
+			if _, ok := w.ByName[k]; !ok {
+				keys = append(keys, k)
+			}
+		}
+		for _, k := range keys {
+			gv, gok := g.ByName[k]
+			wv, wok := w.ByName[k]
+			if gv != wv || gok != wok {
+				fmt.Fprintf(&b, "form %d %s = %q (%v), want %q (%v)\n", i, k, gv, gok, wv, wok)
+			}
+		}
+		if !reflect.DeepEqual(g.ByLabel, w.ByLabel) {
+			fmt.Fprintf(&b, "form %d labels %q\nwant %q\n", i, g.ByLabel, w.ByLabel)
+		}
+	}
+	return b.String()
+}
+
+func TestReadPDFViewerUnreadable(t *testing.T) {
+	tests := []struct{ file, reason string }{
+		// A password is needed to open them.
+		{"viewer/user-aes256.pdf", ReasonPDFEncrypted},
+		{"viewer/user-rc4-40.pdf", ReasonPDFEncrypted},
+		// Broken, with /Encrypt bytes in them: damaged, not encrypted.
+		{"viewer/damaged-encrypted.pdf", ReasonPDFDamaged},
+		{"viewer/damaged-encrypt-text.pdf", ReasonPDFDamaged},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			forms, err := readRaw(t, tc.file)
+			var ue *UnreadableError
+			if !errors.As(err, &ue) {
+				t.Fatalf("err = %v (forms %d), want UnreadableError", err, len(forms))
+			}
+			if ue.Reason != tc.reason {
+				t.Errorf("reason = %q, want %q (%v)", ue.Reason, tc.reason, ue.Err)
+			}
+		})
+	}
+}
+
+// TestReadPDFViewerSavesInChild reads a rewritten file through the child
+// process, as dsr does.
+func TestReadPDFViewerSavesInChild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a child process")
+	}
+	self := []string{os.Args[0], "-test.run=^$"}
+	r := NewChildPDFReader(self, Limits{}, childEnv+"=serve")
+	forms, err := r.ReadPDF(context.Background(), pdfFixture(t, "viewer/hybrid-consent.pdf"))
+	if err != nil || len(forms) != 1 || forms[0].ByName["bid_decision_maker"] != "Dr Ada Ó Brien" {
+		t.Fatalf("forms %+v, err %v", forms, err)
+	}
+	_, err = r.ReadPDF(context.Background(), pdfFixture(t, "viewer/user-aes256.pdf"))
+	if ReasonOf(err) != ReasonPDFEncrypted {
+		t.Fatalf("user-password file: err = %v", err)
+	}
+}
