@@ -3,10 +3,13 @@ package parser
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
@@ -140,4 +143,106 @@ func TestReadPDFViewerSavesInChild(t *testing.T) {
 	if ReasonOf(err) != ReasonPDFEncrypted {
 		t.Fatalf("user-password file: err = %v", err)
 	}
+}
+
+// TestRewriteAgreesWithQPDF checks the rewrite against qpdf: every object
+// qpdf reads from a file (decrypted, streams decoded) is the same object
+// qpdf reads from our rewrite of it, and qpdf finds nothing wrong in the
+// rewrite.
+func TestRewriteAgreesWithQPDF(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs qpdf")
+	}
+	if _, err := exec.LookPath("qpdf"); err != nil {
+		t.Fatal("qpdf is needed (scripts/install-test-deps.sh installs it)")
+	}
+	for _, name := range []string{
+		"viewer/pdfjs-referral.pdf", "viewer/hybrid-consent.pdf", "viewer/objstm-consent.pdf",
+		"encrypted-rc4-40.pdf", "viewer/owner-rc4-128.pdf", "encrypted-aes128.pdf", "encrypted-aes256.pdf",
+		"viewer/owner-aes256-objstm.pdf", "viewer/filters.pdf", "viewer/escapes.pdf", "viewer/inline-image.pdf",
+	} {
+		t.Run(name, func(t *testing.T) {
+			data := pdfFixture(t, name)
+			x, err := readXrefChain(data, DefaultLimits().MaxPDFObjects)
+			if err != nil {
+				t.Fatal(err)
+			}
+			clean, err := rewritePDF(context.Background(), data, x, pdfContentBudget)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(t.TempDir(), "rewritten.pdf")
+			if err := os.WriteFile(out, clean, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if b, err := exec.Command("qpdf", "--check", out).CombinedOutput(); err != nil {
+				t.Fatalf("qpdf --check on the rewrite: %v\n%s", err, b)
+			}
+			want := qpdfObjects(t, filepath.Join("testdata", "pdf", name))
+			got := qpdfObjects(t, out)
+			n := 0
+			for key, w := range want {
+				if isObjectContainer(w) {
+					continue
+				}
+				n++
+				g, ok := got[key]
+				if !ok {
+					t.Errorf("%s missing from the rewrite", key)
+					continue
+				}
+				if !reflect.DeepEqual(stripStreamKeys(g), stripStreamKeys(w)) {
+					t.Errorf("%s differs:\n got %.300v\nwant %.300v", key, g, w)
+				}
+			}
+			t.Logf("%d objects agree", n)
+			if n < 5 {
+				t.Fatalf("qpdf read only %d objects", n)
+			}
+		})
+	}
+}
+
+// qpdfObjects is qpdf's JSON of a file's objects, streams decoded.
+func qpdfObjects(t *testing.T, path string) map[string]any {
+	t.Helper()
+	b, err := exec.Command("qpdf", "--json=2", "--json-key=qpdf", "--decode-level=generalized", "--json-stream-data=inline", path).Output()
+	if err != nil {
+		t.Fatalf("qpdf --json %s: %v", path, err)
+	}
+	var doc struct {
+		QPDF []map[string]any `json:"qpdf"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil || len(doc.QPDF) != 2 {
+		t.Fatalf("qpdf json: %v", err)
+	}
+	objs := doc.QPDF[1]
+	delete(objs, "trailer")
+	return objs
+}
+
+// isObjectContainer reports an object stream or xref stream, which the
+// rewrite dissolves.
+func isObjectContainer(o any) bool {
+	s, _ := o.(map[string]any)["stream"].(map[string]any)
+	d, _ := s["dict"].(map[string]any)
+	return d["/Type"] == "/ObjStm" || d["/Type"] == "/XRef"
+}
+
+// stripStreamKeys drops what a rewrite may change in a stream's dictionary:
+// its length and, once decoded, its filters.
+func stripStreamKeys(o any) any {
+	m, _ := o.(map[string]any)
+	s, ok := m["stream"].(map[string]any)
+	if !ok {
+		return o
+	}
+	d, _ := s["dict"].(map[string]any)
+	c := map[string]any{}
+	for k, v := range d {
+		if k != "/Length" && k != "/Filter" && k != "/DecodeParms" {
+			c[k] = v
+		}
+	}
+	return map[string]any{"dict": c, "data": s["data"]}
 }
