@@ -202,14 +202,21 @@ func hash2B(password, salt, udata []byte) []byte {
 	h.Write(salt)
 	h.Write(udata)
 	k := h.Sum(nil)
+	// The rounds' buffers are reused: this hash is made to be slow, and
+	// it is a good part of reading an AES-256 form.
+	var k1, e []byte
 	for round := 1; ; round++ {
-		seq := make([]byte, 0, len(password)+len(k)+len(udata))
-		seq = append(seq, password...)
-		seq = append(seq, k...)
-		seq = append(seq, udata...)
-		k1 := bytes.Repeat(seq, 64)
+		k1 = k1[:0]
+		for range 64 {
+			k1 = append(k1, password...)
+			k1 = append(k1, k...)
+			k1 = append(k1, udata...)
+		}
 		block, _ := aes.NewCipher(k[:16])
-		e := make([]byte, len(k1))
+		if cap(e) < len(k1) {
+			e = make([]byte, len(k1), 64*(len(password)+64+len(udata)))
+		}
+		e = e[:len(k1)]
 		cipher.NewCBCEncrypter(block, k[16:32]).CryptBlocks(e, k1)
 		sum := 0
 		for _, b := range e[:16] {

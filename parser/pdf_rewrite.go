@@ -36,6 +36,9 @@ type xrefInfo struct {
 	// or a chain of xref streams, not both, and not /XRefStm.
 	tables, streams int
 	hybrid          bool
+	// compressed: some objects are in object streams, which the library
+	// inflates again for every object it reads from one.
+	compressed bool
 }
 
 // maxXrefSections bounds the /Prev chain: a form saved a hundred times is
@@ -234,6 +237,7 @@ func (x *xrefInfo) readStream(s *pdfStream, maxObjs int) error {
 			case 2:
 				if f2 > 0 && f2 < int64(maxObjs) && f3 <= 65535 {
 					x.set(start+j, xrefEntry{inStream: true, off: f2, gen: uint16(f3)})
+					x.compressed = true
 				}
 			}
 		}

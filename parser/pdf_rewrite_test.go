@@ -246,3 +246,53 @@ func stripStreamKeys(o any) any {
 	}
 	return map[string]any{"dict": c, "data": s["data"]}
 }
+
+// BenchmarkReadPDFRewrite measures what the rewrite costs: each form read
+// as the reader reads it (the library alone for a plain file, the rewrite
+// first for a viewer's save), and, for comparison, plain files forced
+// through the rewrite.
+func BenchmarkReadPDFRewrite(b *testing.B) {
+	for _, tc := range []struct {
+		name   string
+		forced bool
+	}{
+		{"consent-filled.pdf", false},
+		{"consent-filled.pdf", true},
+		{"viewer/objstm-consent.pdf", false},
+		{"viewer/objstm-consent.pdf", true},
+		{"viewer/hybrid-consent.pdf", false},
+		{"encrypted-aes128.pdf", false},
+		{"viewer/owner-aes256-objstm.pdf", false},
+		{"referral-filled.pdf", false},
+		{"viewer/pdfjs-referral.pdf", false},
+	} {
+		data := pdfFixture(b, tc.name)
+		label := tc.name
+		if tc.forced {
+			label = "forced-rewrite/" + label
+		}
+		b.Run(label, func(b *testing.B) {
+			r := NewInProcessPDFReader(Limits{}).(*inProcessPDF)
+			ctx := context.Background()
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			loopCPU(b, func() {
+				var err error
+				if tc.forced {
+					var x *xrefInfo
+					var clean []byte
+					if x, err = readXrefChain(data, r.limits.MaxPDFObjects); err == nil {
+						if clean, err = rewritePDF(ctx, data, x, pdfContentBudget); err == nil {
+							_, err = r.readWithLibrary(ctx, clean)
+						}
+					}
+				} else {
+					_, err = r.ReadPDF(ctx, data)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+	}
+}

@@ -603,7 +603,8 @@ func TestChildPDFReader(t *testing.T) {
 }
 
 func FuzzReadPDF(f *testing.F) {
-	for _, name := range []string{"label-inline.pdf", "type0-table.pdf", "cyclic-pages.pdf", "prev-loop.pdf", "huge-size.pdf", "consent-flat-qpdf.pdf", "consent-filled.pdf"} {
+	for _, name := range []string{"label-inline.pdf", "type0-table.pdf", "cyclic-pages.pdf", "prev-loop.pdf", "huge-size.pdf", "consent-flat-qpdf.pdf", "consent-filled.pdf",
+		"viewer/filters.pdf", "viewer/escapes.pdf", "viewer/inline-image.pdf", "viewer/deep-pages.pdf", "viewer/duplicate-page.pdf", "viewer/owner-aes256-objstm.pdf"} {
 		f.Add(pdfFixture(f, name))
 	}
 	r := NewInProcessPDFReader(Limits{PDFTimeout: 2 * time.Second})

@@ -1,9 +1,9 @@
 #!/bin/sh
 # Installs the Debian packages the tests need: a real Dovecot IMAP server,
-# started by intake/dovecot_test.go on loopback ports, and Chromium, which
-# review/browser_test.go drives headless, and qpdf, against which
-# parser/pdf_rewrite_test.go checks its PDF rewrite. Idempotent and quiet: does nothing
-# when everything is already installed.
+# started by intake/dovecot_test.go on loopback ports; Chromium, which
+# review/browser_test.go drives headless; qpdf, against which
+# parser/pdf_rewrite_test.go checks its PDF rewrite. Idempotent and quiet:
+# does nothing when everything is already installed.
 set -eu
 
 PACKAGES="dovecot-imapd chromium qpdf"
