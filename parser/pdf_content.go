@@ -222,7 +222,9 @@ func (e *textExtractor) page(p pdf.Page) (glyphs []glyph, err error) {
 		}
 	}()
 	res := p.V.Key("Resources")
-	for v := p.V; res.IsNull() && !v.IsNull(); v = v.Key("Parent") {
+	// /Resources is inherited; a /Parent chain that cycles ends at the
+	// depth bound of the page tree.
+	for v, i := p.V, 0; res.IsNull() && !v.IsNull() && i < maxPageTreeDepth; v, i = v.Key("Parent"), i+1 {
 		res = v.Key("Resources")
 		if v.Key("Parent").IsNull() {
 			break
