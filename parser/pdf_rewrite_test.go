@@ -296,3 +296,39 @@ func BenchmarkReadPDFRewrite(b *testing.B) {
 		})
 	}
 }
+
+// FuzzRewritePDF throws arbitrary bytes at the cross-reference reader and
+// the rewrite: they must return, and what the rewrite writes must read
+// back through a chain of its own and rewrite to the same bytes.
+func FuzzRewritePDF(f *testing.F) {
+	for _, name := range []string{"label-inline.pdf", "prev-loop.pdf", "viewer/filters.pdf", "viewer/escapes.pdf", "viewer/inline-image.pdf", "viewer/deep-pages.pdf"} {
+		f.Add(pdfFixture(f, name))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const maxObjs = 5000
+		x, err := readXrefChain(data, maxObjs)
+		if err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		out, err := rewritePDF(ctx, data, x, 1<<20)
+		if err != nil {
+			return
+		}
+		if len(out) > 2*len(data)+(1<<20)+64*len(x.entries)+1024 {
+			t.Fatalf("rewrite of %d bytes wrote %d", len(data), len(out))
+		}
+		x2, err := readXrefChain(out, maxObjs)
+		if err != nil {
+			t.Fatalf("the rewrite's own chain: %v", err)
+		}
+		again, err := rewritePDF(ctx, out, x2, 1<<20)
+		if err != nil {
+			t.Fatalf("rewriting the rewrite: %v", err)
+		}
+		if !bytes.Equal(again, out) {
+			t.Fatalf("rewriting the rewrite changed it:\n%q\n%q", out, again)
+		}
+	})
+}
