@@ -126,14 +126,6 @@ func rewriteError(ctx context.Context, err error) error {
 	return unreadable(ReasonPDFDamaged, fmt.Errorf("rewrite pdf: %w", err))
 }
 
-// Filters the library cannot decode (abbreviated names too), and
-// predictors other than PNG Up (12), which it reads only when every row
-// uses Up.
-var (
-	otherFilterRe = regexp.MustCompile(`/(ASCIIHexDecode|AHx|LZWDecode|LZW|RunLengthDecode|RL|Fl|A85|Crypt)[\s/\[\]<>]`)
-	predictorRe   = regexp.MustCompile(`/Predictor\s+(\d+)`)
-)
-
 // rewriteReason says why a file must be rewritten before the library
 // reads it; "" when it need not be.
 func rewriteReason(data []byte, x *xrefInfo) string {
@@ -147,17 +139,41 @@ func rewriteReason(data []byte, x *xrefInfo) string {
 		// every object it reads from it: rewritten, such a form reads in
 		// a third of the time (BenchmarkReadPDFRewrite).
 		return "object streams"
-	case otherFilterRe.Match(data):
-		return "filters the library does not decode"
+	case otherFilters(data):
+		return "filters or predictors the library does not decode"
 	case badEscape(data):
 		return "strings with escapes the library refuses"
 	}
-	for _, m := range predictorRe.FindAllSubmatch(data, -1) {
-		if p := string(m[1]); p != "1" && p != "12" {
-			return "predictors the library does not undo"
-		}
-	}
 	return ""
+}
+
+// otherFilters reports a name of a filter the library cannot decode
+// (abbreviated names too), or a predictor other than PNG Up (12), which
+// it undoes only when every row uses Up. It looks at every name in the
+// file: a regexp over the whole file was most of the cost of deciding
+// (BenchmarkRewriteDecision).
+func otherFilters(data []byte) bool {
+	for i := 0; ; {
+		j := bytes.IndexByte(data[i:], '/')
+		if j < 0 {
+			return false
+		}
+		start := i + j + 1
+		end := start
+		for end < len(data) && end-start < 16 && !isPDFSpace(data[end]) && !isPDFDelim(data[end]) {
+			end++
+		}
+		switch string(data[start:end]) {
+		case "ASCIIHexDecode", "AHx", "LZWDecode", "LZW", "RunLengthDecode", "RL", "Fl", "A85", "Crypt":
+			return true
+		case "Predictor":
+			l := pdfLexer{data: data, pos: end}
+			if p, ok := l.token().(int64); ok && p != 1 && p != 12 {
+				return true
+			}
+		}
+		i = end
+	}
 }
 
 // badEscape reports whether a backslash outside stream data escapes a

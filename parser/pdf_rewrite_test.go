@@ -247,6 +247,25 @@ func stripStreamKeys(o any) any {
 	return map[string]any{"dict": c, "data": s["data"]}
 }
 
+// BenchmarkRewriteDecision measures what every PDF now pays to decide
+// whether it needs the rewrite: its cross-reference chain read and its
+// bytes scanned.
+func BenchmarkRewriteDecision(b *testing.B) {
+	for _, name := range []string{"referral-filled.pdf", "referral-flat-qpdf.pdf", "combined-flat.pdf"} {
+		data := pdfFixture(b, name)
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			loopCPU(b, func() {
+				x, err := readXrefChain(data, DefaultLimits().MaxPDFObjects)
+				if err != nil || rewriteReason(data, x) != "" {
+					b.Fatalf("%v: %q", err, rewriteReason(data, x))
+				}
+			})
+		})
+	}
+}
+
 // BenchmarkReadPDFRewrite measures what the rewrite costs: each form read
 // as the reader reads it (the library alone for a plain file, the rewrite
 // first for a viewer's save), and, for comparison, plain files forced
