@@ -229,8 +229,11 @@ func (r *inProcessPDF) readWithLibrary(ctx context.Context, data []byte) (forms 
 	}
 	trailer := doc.Trailer()
 	if trailer.Key("Encrypt").Kind() != pdf.Null {
-		// RC4-40 files open but decrypt to garbage: never trust them.
-		return nil, unreadable(ReasonPDFEncrypted, errors.New("trailer has /Encrypt"))
+		// Encrypted files are rewritten decrypted; this one's chain only
+		// the library could follow, and it decrypts RC4-40 to garbage:
+		// never trust it. It opened without a password, so it is not
+		// password-protected.
+		return nil, unreadable(ReasonPDFDamaged, errors.New("trailer has /Encrypt and the file could not be decrypted"))
 	}
 	if n := trailer.Key("Size").Int64(); n > int64(r.limits.MaxPDFObjects) {
 		return nil, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("trailer /Size %d", n))
@@ -460,6 +463,11 @@ func xrefHead(line []byte) (start, count []byte, ok bool) {
 // mentions /Encrypt is not thereby encrypted: whether it needs a password
 // is decided by the rewrite's security handler (rewriteError).
 func classifyOpenError(data []byte, err error) error {
+	if errors.Is(err, pdf.ErrInvalidPassword) {
+		// The empty password did not open it (a chain only the library
+		// could follow): it needs a password.
+		return unreadable(ReasonPDFEncrypted, errors.New("the PDF needs a password to open"))
+	}
 	// The library's messages embed raw /Encrypt bytes: keep them out of
 	// the error (it may be logged).
 	if bytes.Contains(data, []byte("/Encrypt")) {
