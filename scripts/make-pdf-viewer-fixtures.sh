@@ -35,27 +35,18 @@ qpdf --encrypt dsr-user dsr-owner 256 -- "$con" "$out/user-aes256.pdf"
 qpdf --allow-weak-crypto --encrypt dsr-user dsr-owner 40 -- "$con" "$out/user-rc4-40.pdf"
 
 # Damaged files that have /Encrypt in them: damaged, not encrypted.
-python3 - "$src/encrypted-aes128.pdf" "$out/damaged-encrypted.pdf" "$con" "$out/damaged-encrypt-text.pdf" <<'PY'
-import sys
 # An encrypted file with every object header overwritten.
-b = bytearray(open(sys.argv[1], "rb").read())
-i = 0
-while True:
-    i = b.find(b" 0 obj", i)
-    if i < 0:
-        break
-    b[i:i + 6] = b"#$%&'("
-    i += 6
-open(sys.argv[2], "wb").write(bytes(b))
+python3 "$here/pdf/garble_headers.py" "$src/encrypted-aes128.pdf" "$out/damaged-encrypted.pdf"
+python3 - "$con" "$out/damaged-encrypt-text.pdf" <<'PY'
+import sys
 # A plain file whose xref offsets are all wrong, with "/Encrypt" in a
 # comment and a trailer pointing at an encryption dictionary not there.
-c = open(sys.argv[3], "rb").read()
-c = c.replace(b"%PDF-1.", b"%PDF-1.", 1)
+c = open(sys.argv[1], "rb").read()
 head, _, rest = c.partition(b"\n")
 c = head + b"\n% /Encrypt\n" + rest
 t = c.rindex(b"trailer")
 c = c[:t] + c[t:].replace(b"/Root", b"/Encrypt 9999 0 R /Root", 1)
-open(sys.argv[4], "wb").write(c)
+open(sys.argv[2], "wb").write(c)
 PY
 
 # Hand-made: the label-inline consent with filters, escapes, a deep page

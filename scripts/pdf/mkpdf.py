@@ -271,16 +271,7 @@ def main(kind, path):
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
             text_page(None, content=5),
             FONT,
-            content([
-                "DSR-CONSENT",
-                "Consent Form",
-                "Name of child / young person: Zo\u00eb Hart",
-                "Date of birth: 3 March 2012",
-                "NHS number: 999 105 8834",
-                "Consent is given by: Person with parental responsibility",
-                "I consent to inclusion on the DSR: Yes",
-                "I have been given the DSR fact sheet: Yes",
-            ]),
+            content(LABEL_INLINE),
         ]
         data = build(objs)
     elif kind == "type0-table":
