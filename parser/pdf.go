@@ -181,15 +181,23 @@ func otherFilters(data []byte) bool {
 // character). Strings in object streams are compressed out of sight: a
 // panic reading them makes the file damaged, and it is rewritten then.
 func badEscape(data []byte) bool {
+	next := -1 // the next "stream" at or after i; -2 when there is none
 	for i := 0; i < len(data); {
 		j := bytes.IndexByte(data[i:], '\\')
-		s := bytes.Index(data[i:], []byte("stream"))
 		if j < 0 {
 			return false
 		}
-		if s >= 0 && s < j {
+		if next != -2 && next < i {
+			next = bytes.Index(data[i:], []byte("stream"))
+			if next >= 0 {
+				next += i
+			} else {
+				next = -2
+			}
+		}
+		if next >= 0 && next < i+j {
 			// Skip the stream's data (and an "endstream" found first).
-			at := i + s
+			at := next
 			if at >= 3 && string(data[at-3:at]) == "end" {
 				i = at + len("stream")
 				continue

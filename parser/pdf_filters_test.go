@@ -121,3 +121,29 @@ func TestLexerLenientStrings(t *testing.T) {
 		}
 	}
 }
+
+func TestRewriteTriggers(t *testing.T) {
+	for in, want := range map[string]bool{
+		"1 0 obj << /Lang (en\\+GB) >> endobj":                                               true,
+		"1 0 obj << /Length 5 >> stream\n(\\+)\nendstream endobj":                            false,
+		"1 0 obj << >> stream\n\\q\nendstream endobj 2 0 obj (a\\-b) endobj":                 true,
+		"1 0 obj (a\\(b\\)\\\\ \\101 \\n) endobj 2 0 obj << >> stream\n\\+ endstream endobj": false,
+	} {
+		if got := badEscape([]byte(in)); got != want {
+			t.Errorf("badEscape(%q) = %v, want %v", in, got, want)
+		}
+	}
+	for in, want := range map[string]bool{
+		"<< /Filter /FlateDecode /DecodeParms << /Predictor 12 /Columns 5 >> >>": false,
+		"<< /Filter [/ASCII85Decode /FlateDecode] >>":                            false,
+		"<< /Filter /LZWDecode >>":                                               true,
+		"<< /Filter/AHx>>":                                                       true,
+		"<< /DecodeParms << /Predictor 15 >> >>":                                 true,
+		"<< /Filter /Flate >>":                                                   false,
+		"<< /FlateDecodeX 1 >>":                                                  false,
+	} {
+		if got := otherFilters([]byte(in)); got != want {
+			t.Errorf("otherFilters(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
