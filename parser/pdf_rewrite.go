@@ -556,9 +556,17 @@ func rewritePDF(ctx context.Context, data []byte, x *xrefInfo, budget int64) ([]
 	out = append(out, "%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"...)
 	offs := make(map[uint32]int, len(nums))
 	gens := make(map[uint32]uint16, len(nums))
-	for i, num := range nums {
-		if i%256 == 0 && ctx.Err() != nil {
+	// Each object is written once, from its own definition, so the output
+	// is the input with object streams and the filters the library cannot
+	// decode inflated (within budget) and strings as hex; past this bound
+	// something is wrong.
+	maxOut := 2*len(data) + 2*int(max(budget, 0)) + 1<<20
+	for _, num := range nums {
+		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if len(out) > maxOut {
+			return nil, fmt.Errorf("%w: the rewrite outgrew %d bytes", errDecodeBudget, maxOut)
 		}
 		obj, err := f.load(num)
 		if err != nil {
