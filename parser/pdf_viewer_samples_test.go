@@ -56,6 +56,9 @@ func TestParseSamplesSavedByViewers(t *testing.T) {
 		{"owner password RC4-40", qpdf("--allow-weak-crypto", "--encrypt", "", "owner", "40", "--")},
 		{"owner password AES-128", qpdf("--encrypt", "", "owner", "128", "--use-aes=y", "--")},
 		{"owner password AES-256", qpdf("--encrypt", "", "owner", "256", "--")},
+		// Acrobat 9's AES-256 (R5), and RC4 through a V4 crypt filter.
+		{"owner password AES-256 R5", qpdf("--allow-weak-crypto", "--encrypt", "", "owner", "256", "--force-R5", "--")},
+		{"owner password RC4-128 crypt filter", qpdf("--allow-weak-crypto", "--encrypt", "", "owner", "128", "--use-aes=n", "--force-V4", "--")},
 		{"incremental update, the other xref form", func(t *testing.T, in []byte) []byte { return appendUpdate(t, in, false) }},
 		{"hybrid-reference update", func(t *testing.T, in []byte) []byte { return appendUpdate(t, in, true) }},
 	}
