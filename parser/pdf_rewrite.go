@@ -15,7 +15,8 @@ import (
 // pdf.js save appends an xref stream after a classic table, Acrobat's
 // hybrid files put object streams behind /XRefStm), decrypts only some
 // files and only with the empty password (owner-password-only forms are
-// the norm), and decodes only two filters. pdfcpu is not served as an
+// the norm), decodes only two filters, and inflates an object stream again
+// for every object it reads from it. pdfcpu is not served as an
 // approved release, so this is our own: read the newest definition of
 // every object (those in object streams too), decrypt it, decode the
 // streams the library cannot, and write one classic cross-reference
@@ -41,8 +42,8 @@ type xrefInfo struct {
 	compressed bool
 }
 
-// maxXrefSections bounds the /Prev chain: a form saved a hundred times is
-// a few dozen sections.
+// maxXrefSections bounds the /Prev chain: each incremental save adds one
+// section, and a form is saved a few times.
 const maxXrefSections = 1000
 
 var errXrefLoop = errors.New("xref /Prev chain loops")
