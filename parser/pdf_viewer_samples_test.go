@@ -19,9 +19,9 @@ import (
 )
 
 // TestParseSamplesSavedByViewers takes the sample emails, saves each PDF
-// form in them as viewers and qpdf save it (object streams, owner-password
-// encryption, an incremental update of the other cross-reference form, a
-// hybrid-reference update) and asserts that the email is read exactly as
+// form in them as viewers and qpdf save it (object streams, linearized,
+// owner-password encryption, an incremental update of the other
+// cross-reference form, a hybrid-reference update) and asserts that the email is read exactly as
 // with the clean forms.
 func TestParseSamplesSavedByViewers(t *testing.T) {
 	if testing.Short() {
@@ -53,6 +53,9 @@ func TestParseSamplesSavedByViewers(t *testing.T) {
 		save func(t *testing.T, in []byte) []byte
 	}{
 		{"object streams", qpdf("--object-streams=generate")},
+		// "Fast web view": a first-page section at the start of the file.
+		{"linearized", qpdf("--linearize")},
+		{"linearized, object streams", qpdf("--linearize", "--object-streams=generate")},
 		{"owner password RC4-40", qpdf("--allow-weak-crypto", "--encrypt", "", "owner", "40", "--")},
 		{"owner password AES-128", qpdf("--encrypt", "", "owner", "128", "--use-aes=y", "--")},
 		{"owner password AES-256", qpdf("--encrypt", "", "owner", "256", "--")},
