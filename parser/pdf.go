@@ -78,20 +78,170 @@ func (r *inProcessPDF) ReadPDF(ctx context.Context, data []byte) ([]*RawForm, er
 	}
 }
 
-// read does the work; it may panic (contained by ReadPDF).
+// read does the work; it may panic (contained by ReadPDF). A file the
+// library can read is read as it is; one it cannot (see pdf_rewrite.go)
+// is rewritten first, and one it fails on is rewritten and read again.
 func (r *inProcessPDF) read(ctx context.Context, data []byte) ([]*RawForm, error) {
 	data, err := r.precheck(data)
 	if err != nil {
 		return nil, err
 	}
+	x, xerr := readXrefChain(data, r.limits.MaxPDFObjects)
+	if errors.Is(xerr, errXrefLoop) {
+		// The library would follow the chain round for ever.
+		return nil, unreadable(ReasonPDFDamaged, xerr)
+	}
+	if xerr != nil {
+		// Our reader found no chain; the library may still read it, but
+		// must not be given a chain that cycles.
+		if err := prevChainLoops(data); err != nil {
+			return nil, err
+		}
+		return r.readWithLibrary(ctx, data)
+	}
+	if rewriteReason(data, x) == "" {
+		forms, err := r.readWithLibrary(ctx, data)
+		if ReasonOf(err) != ReasonPDFDamaged {
+			return forms, err
+		}
+	}
+	clean, err := rewritePDF(ctx, data, x, pdfContentBudget)
+	if err != nil {
+		return nil, rewriteError(ctx, err)
+	}
+	return r.readWithLibrary(ctx, clean)
+}
+
+// rewriteError words a failed rewrite: only a file that needs a password
+// (or another security handler's key) is "encrypted".
+func rewriteError(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(err, errNeedsPassword), errors.Is(err, errUnsupportedSecurity):
+		return unreadable(ReasonPDFEncrypted, err)
+	case errors.Is(err, errDecodeBudget):
+		return unreadable(ReasonPDFMemory, err)
+	case ctx.Err() != nil:
+		return unreadable(ReasonPDFTimeout, fmt.Errorf("rewrite pdf: %w", ctx.Err()))
+	}
+	return unreadable(ReasonPDFDamaged, fmt.Errorf("rewrite pdf: %w", err))
+}
+
+// rewriteReason says why a file must be rewritten before the library
+// reads it; "" when it need not be.
+func rewriteReason(data []byte, x *xrefInfo) string {
+	switch {
+	case x.mixed():
+		return "cross-reference sections of both forms"
+	case x.trailer["Encrypt"] != nil:
+		return "encrypted"
+	case x.compressed:
+		// The library reads object streams, but inflates one again for
+		// every object it reads from it: rewritten, such a form reads in
+		// a third of the time (BenchmarkReadPDFRewrite).
+		return "object streams"
+	case otherFilters(data):
+		return "filters or predictors the library does not decode"
+	case badEscape(data):
+		return "strings with escapes the library refuses"
+	}
+	return ""
+}
+
+// otherFilters reports a name of a filter the library cannot decode
+// (abbreviated names too), or a predictor other than PNG Up (12), which
+// it undoes only when every row uses Up. It looks at every name in the
+// file: a regexp over the whole file was most of the cost of deciding
+// (BenchmarkRewriteDecision).
+func otherFilters(data []byte) bool {
+	for i := 0; ; {
+		j := bytes.IndexByte(data[i:], '/')
+		if j < 0 {
+			return false
+		}
+		start := i + j + 1
+		end := start
+		for end < len(data) && end-start < 16 && !isPDFSpace(data[end]) && !isPDFDelim(data[end]) {
+			end++
+		}
+		switch string(data[start:end]) {
+		case "ASCIIHexDecode", "AHx", "LZWDecode", "LZW", "RunLengthDecode", "RL", "Fl", "A85", "Crypt":
+			return true
+		case "Predictor":
+			l := pdfLexer{data: data, pos: end}
+			if p, ok := l.token().(int64); ok && p != 1 && p != 12 {
+				return true
+			}
+		}
+		i = end
+	}
+}
+
+// badEscape reports whether a backslash outside stream data escapes a
+// character the library refuses (it panics on "\+"; viewers read the
+// character). Strings in object streams are compressed out of sight: a
+// panic reading them makes the file damaged, and it is rewritten then.
+func badEscape(data []byte) bool {
+	next := -1 // the next "stream" at or after i; -2 when there is none
+	for i := 0; i < len(data); {
+		j := bytes.IndexByte(data[i:], '\\')
+		if j < 0 {
+			return false
+		}
+		if next != -2 && next < i {
+			next = bytes.Index(data[i:], []byte("stream"))
+			if next >= 0 {
+				next += i
+			} else {
+				next = -2
+			}
+		}
+		if next >= 0 && next < i+j {
+			// Skip the stream's data (and an "endstream" found first).
+			at := next
+			if at >= 3 && string(data[at-3:at]) == "end" {
+				i = at + len("stream")
+				continue
+			}
+			e := bytes.Index(data[at+len("stream"):], endstreamKw)
+			if e < 0 {
+				return false
+			}
+			i = at + len("stream") + e + len(endstreamKw)
+			continue
+		}
+		at := i + j
+		if at+1 < len(data) {
+			switch c := data[at+1]; c {
+			case 'n', 'r', 't', 'b', 'f', '(', ')', '\\', '\r', '\n':
+			default:
+				if c < '0' || c > '7' {
+					return true
+				}
+			}
+		}
+		i = at + 2
+	}
+	return false
+}
+
+// readWithLibrary reads a file with ledongthuc/pdf, its panics contained.
+func (r *inProcessPDF) readWithLibrary(ctx context.Context, data []byte) (forms []*RawForm, err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			forms, err = nil, unreadable(ReasonPDFDamaged, fmt.Errorf("pdf library panic: %v", x))
+		}
+	}()
 	doc, err := pdf.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return nil, classifyOpenError(data, err)
 	}
 	trailer := doc.Trailer()
 	if trailer.Key("Encrypt").Kind() != pdf.Null {
-		// RC4-40 files open but decrypt to garbage: never trust them.
-		return nil, unreadable(ReasonPDFEncrypted, errors.New("trailer has /Encrypt"))
+		// Encrypted files are rewritten decrypted; this one's chain only
+		// the library could follow, and it decrypts RC4-40 to garbage:
+		// never trust it. It opened without a password, so it is not
+		// password-protected.
+		return nil, unreadable(ReasonPDFDamaged, errors.New("trailer has /Encrypt and the file could not be decrypted"))
 	}
 	if n := trailer.Key("Size").Int64(); n > int64(r.limits.MaxPDFObjects) {
 		return nil, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("trailer /Size %d", n))
@@ -205,9 +355,6 @@ func (r *inProcessPDF) precheck(data []byte) ([]byte, error) {
 		copy(data[5:9], "1.7\n")
 	}
 	if !bytes.Contains(data[max(0, len(data)-2048):], []byte("%%EOF")) {
-		if bytes.Contains(data, []byte("/Encrypt")) {
-			return nil, unreadable(ReasonPDFEncrypted, errors.New("no %%EOF, /Encrypt present"))
-		}
 		return nil, unreadable(ReasonPDFTruncated, errors.New("no %%EOF at the end"))
 	}
 	maxObjs := int64(r.limits.MaxPDFObjects)
@@ -226,22 +373,6 @@ func (r *inProcessPDF) precheck(data []byte) ([]byte, error) {
 				return nil, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("/Index entry %s", f))
 			}
 		}
-	}
-	// The library follows /Prev without remembering where it has been: a
-	// chain that comes back to a section it read loops forever. In a
-	// chain that cycles, some /Prev repeats another or the startxref.
-	seen := map[string]bool{}
-	if m := startxRe.FindAllSubmatch(data, -1); len(m) > 0 {
-		seen[string(m[len(m)-1][1])] = true
-	}
-	for _, m := range prevRe.FindAllSubmatch(data, -1) {
-		if len(m[2]) > 0 { // "/Prev 12 0 R": an outline item, not an xref
-			continue
-		}
-		if seen[string(m[1])] {
-			return nil, unreadable(ReasonPDFDamaged, fmt.Errorf("xref /Prev chain loops at %s", m[1]))
-		}
-		seen[string(m[1])] = true
 	}
 	// Subsection headers ("start count") of classic xref tables.
 	for off := 0; ; {
@@ -279,6 +410,29 @@ func (r *inProcessPDF) precheck(data []byte) ([]byte, error) {
 	return data, nil
 }
 
+// prevChainLoops is a guard for a file whose chain our reader could not
+// follow: the library follows /Prev without remembering where it has
+// been, so a chain that comes back to a section it read loops forever.
+// In a chain that cycles, some /Prev repeats another or the startxref
+// (a hybrid file's /XRefStm stream repeats its table's /Prev too, but
+// such a file's chain is read by readXrefChain, not checked here).
+func prevChainLoops(data []byte) error {
+	seen := map[string]bool{}
+	if m := startxRe.FindAllSubmatch(data, -1); len(m) > 0 {
+		seen[string(m[len(m)-1][1])] = true
+	}
+	for _, m := range prevRe.FindAllSubmatch(data, -1) {
+		if len(m[2]) > 0 { // "/Prev 12 0 R": an outline item, not an xref
+			continue
+		}
+		if seen[string(m[1])] {
+			return unreadable(ReasonPDFDamaged, fmt.Errorf("xref /Prev chain loops at %s", m[1]))
+		}
+		seen[string(m[1])] = true
+	}
+	return nil
+}
+
 // xrefHead matches a line of a classic xref table against a subsection
 // header, "start count" (what `(?m)^\s*(\d{1,19})[ \t]+(\d{1,19})[ \t]*\r?$`
 // finds, without running a regexp over every entry line).
@@ -313,12 +467,19 @@ func xrefHead(line []byte) (start, count []byte, ok bool) {
 	return start, count, len(line) == 0
 }
 
-// classifyOpenError words a failure of pdf.NewReader.
+// classifyOpenError words a failure of pdf.NewReader. A file that only
+// mentions /Encrypt is not thereby encrypted: whether it needs a password
+// is decided by the rewrite's security handler (rewriteError).
 func classifyOpenError(data []byte, err error) error {
+	if errors.Is(err, pdf.ErrInvalidPassword) {
+		// The empty password did not open it (a chain only the library
+		// could follow): it needs a password.
+		return unreadable(ReasonPDFEncrypted, errors.New("the PDF needs a password to open"))
+	}
 	// The library's messages embed raw /Encrypt bytes: keep them out of
 	// the error (it may be logged).
 	if bytes.Contains(data, []byte("/Encrypt")) {
-		return unreadable(ReasonPDFEncrypted, errors.New("the PDF could not be opened and has /Encrypt"))
+		return unreadable(ReasonPDFDamaged, errors.New("the PDF could not be opened (it has /Encrypt)"))
 	}
 	msg := err.Error()
 	if len(msg) > 200 {

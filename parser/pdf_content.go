@@ -222,7 +222,9 @@ func (e *textExtractor) page(p pdf.Page) (glyphs []glyph, err error) {
 		}
 	}()
 	res := p.V.Key("Resources")
-	for v := p.V; res.IsNull() && !v.IsNull(); v = v.Key("Parent") {
+	// /Resources is inherited; a /Parent chain that cycles ends at the
+	// depth bound of the page tree.
+	for v, i := p.V, 0; res.IsNull() && !v.IsNull() && i < maxPageTreeDepth; v, i = v.Key("Parent"), i+1 {
 		res = v.Key("Resources")
 		if v.Key("Parent").IsNull() {
 			break
@@ -295,7 +297,7 @@ func (in *interp) run(strm pdf.Value, res *resources, g gstate, depth int) error
 	var stack []gstate
 	var tm, tlm affine
 	var failed error
-	var args []pdf.Value // the operands of the current operator
+	var readErr error
 	showText := func(raw string) {
 		f := g.font
 		if f == nil {
@@ -322,18 +324,11 @@ func (in *interp) run(strm pdf.Value, res *resources, g gstate, depth int) error
 			tm = affine{1, 0, 0, 1, tx * g.th, 0}.mul(tm)
 		}
 	}
-	pdf.Interpret(strm, func(stk *pdf.Stack, op string) {
-		n := stk.Len()
-		if cap(args) < n {
-			args = make([]pdf.Value, n, max(n, 8))
-		}
-		args = args[:n]
-		for i := n - 1; i >= 0; i-- {
-			args[i] = stk.Pop()
-		}
+	data, readErr := readContent(strm)
+	interpretContent(data, func(op string, args []pdfObj) {
 		num := func(i int) float64 {
 			if i < len(args) {
-				return args[i].Float64()
+				return objFloat(args[i])
 			}
 			return 0
 		}
@@ -364,7 +359,7 @@ func (in *interp) run(strm pdf.Value, res *resources, g gstate, depth int) error
 			g.rise = num(0)
 		case "Tf":
 			if len(args) == 2 {
-				g.font = in.font(res, args[0].Name())
+				g.font = in.font(res, objName(args[0]))
 				g.fs = num(1)
 			}
 		case "Td", "TD":
@@ -392,28 +387,32 @@ func (in *interp) run(strm pdf.Value, res *resources, g gstate, depth int) error
 				g.tw, g.tc = num(0), num(1)
 			}
 			if len(args) > 0 {
-				showText(args[len(args)-1].RawString())
+				if s, ok := args[len(args)-1].(pdfString); ok {
+					showText(string(s))
+				}
 			}
 		case "TJ":
 			if len(args) == 1 {
-				arr := args[0]
-				for i := 0; i < arr.Len() && i < 100_000; i++ {
-					x := arr.Index(i)
-					if x.Kind() == pdf.String {
-						showText(x.RawString())
+				arr, _ := args[0].(pdfArray)
+				for i := 0; i < len(arr) && i < 100_000; i++ {
+					if s, ok := arr[i].(pdfString); ok {
+						showText(string(s))
 					} else {
-						tm = affine{1, 0, 0, 1, -x.Float64() / 1000 * g.fs * g.th, 0}.mul(tm)
+						tm = affine{1, 0, 0, 1, -objFloat(arr[i]) / 1000 * g.fs * g.th, 0}.mul(tm)
 					}
 				}
 			}
 		case "Do":
 			if len(args) == 1 && depth < maxXObjectDepth && failed == nil {
-				if err := in.xobject(res, args[0].Name(), g, depth); err != nil {
+				if err := in.xobject(res, objName(args[0]), g, depth); err != nil {
 					failed = err
 				}
 			}
 		}
 	})
+	if failed == nil && readErr != nil {
+		return fmt.Errorf("read content stream: %w", readErr)
+	}
 	return failed
 }
 

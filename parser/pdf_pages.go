@@ -79,15 +79,19 @@ func ptrID(x reflect.Value, ptrType reflect.Type) (id uint64, ok bool) {
 	return num.Uint()<<16 | gen.Uint(), true
 }
 
-// Bounds of the page tree walk; a real tree is a few levels deep.
+// Bounds of the page tree walk. A balanced tree is a few levels deep,
+// but some writers nest a node per page: the depth is bounded by the node
+// count, which is bounded by the page limit.
 const (
-	maxPageTreeDepth = 32
+	maxPageTreeDepth = 1000
 )
 
 // collectPages walks the /Pages tree in document order. It replaces
 // Reader.Page, which re-walks the tree for every page (O(n²)) and spins
-// forever on a /Kids cycle. Cycles are found by object identity, with the
-// depth and node count bounded as well in case identity is unavailable.
+// forever on a /Kids cycle. A cycle is a node found among its own
+// ancestors, by object identity; a page listed twice is read twice, as
+// viewers show it. The node count and depth are bounded as well, for when
+// identity is unavailable and against a tree that lists a node many times.
 func collectPages(root pdf.Value, maxPages int) ([]pdf.Page, error) {
 	if root.Kind() != pdf.Dict {
 		return nil, unreadable(ReasonPDFDamaged, errors.New("no /Pages tree"))
@@ -96,21 +100,29 @@ func collectPages(root pdf.Value, maxPages int) ([]pdf.Page, error) {
 		return nil, unreadable(ReasonPDFTooManyPages, fmt.Errorf("%d pages (at most %d are read)", n, maxPages))
 	}
 	var pages []pdf.Page
-	visited := map[uint64]bool{}
+	onPath := map[uint64]bool{}
 	nodes, maxNodes := 0, 4*maxPages+64
-	var walk func(node pdf.Value, parent uint64, depth int) error
-	walk = func(node pdf.Value, parent uint64, depth int) error {
+	// ref is the node's identity when its parent's /Kids refers to it: a
+	// node that lists itself cannot be told from a direct kid by objID.
+	var walk func(node pdf.Value, ref, parent uint64, depth int) error
+	walk = func(node pdf.Value, ref, parent uint64, depth int) error {
 		nodes++
 		if depth > maxPageTreeDepth || nodes > maxNodes {
 			return unreadable(ReasonPDFDamaged, errors.New("page tree too deep or too large"))
 		}
 		// A direct object shares its container's id and cannot start a
 		// cycle by itself.
-		if id, ok := objID(node); ok && id != parent {
-			if visited[id] {
+		id, ok := ref, ref != 0
+		if !ok {
+			id, ok = objID(node)
+			ok = ok && id != parent
+		}
+		if ok {
+			if onPath[id] {
 				return unreadable(ReasonPDFDamaged, errors.New("page tree has a cycle"))
 			}
-			visited[id] = true
+			onPath[id] = true
+			defer delete(onPath, id)
 			parent = id
 		}
 		kids := node.Key("Kids")
@@ -122,13 +134,14 @@ func collectPages(root pdf.Value, maxPages int) ([]pdf.Page, error) {
 			return nil
 		}
 		for i := 0; i < kids.Len(); i++ {
-			if err := walk(kids.Index(i), parent, depth+1); err != nil {
+			kid, _ := elemRefID(kids, i)
+			if err := walk(kids.Index(i), kid, parent, depth+1); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	if err := walk(root, 0, 0); err != nil {
+	if err := walk(root, 0, 0, 0); err != nil {
 		return nil, err
 	}
 	return pages, nil

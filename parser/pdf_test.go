@@ -245,9 +245,11 @@ func TestReadPDFUnreadable(t *testing.T) {
 		data   []byte
 		reason string
 	}{
-		{file: "encrypted-rc4-40.pdf", reason: ReasonPDFEncrypted},
-		{file: "encrypted-aes128.pdf", reason: ReasonPDFEncrypted},
-		{file: "encrypted-aes256.pdf", reason: ReasonPDFEncrypted},
+		// Only a file that needs a password to open is encrypted; the
+		// owner-password-only encrypted-*.pdf are read
+		// (TestReadPDFViewerSaves).
+		{file: "viewer/user-rc4-40.pdf", reason: ReasonPDFEncrypted},
+		{file: "viewer/user-aes256.pdf", reason: ReasonPDFEncrypted},
 		{file: "scan.pdf", reason: ReasonPDFScan},
 		{file: "corrupt.pdf", reason: ReasonPDFDamaged},
 		{file: "truncated.pdf", reason: ReasonPDFTruncated},
@@ -539,7 +541,7 @@ func TestChildPDFReader(t *testing.T) {
 	})
 	t.Run("passes the reason back", func(t *testing.T) {
 		r := NewChildPDFReader(self, Limits{}, childEnv+"=serve")
-		_, err := r.ReadPDF(ctx, pdfFixture(t, "encrypted-aes128.pdf"))
+		_, err := r.ReadPDF(ctx, pdfFixture(t, "viewer/user-aes256.pdf"))
 		if ReasonOf(err) != ReasonPDFEncrypted {
 			t.Fatalf("err = %v", err)
 		}
@@ -565,7 +567,7 @@ func TestChildPDFReader(t *testing.T) {
 	t.Run("one child reads many PDFs in turn", func(t *testing.T) {
 		r := NewChildPDFReader(self, Limits{}, childEnv+"=serve").(*childPDF)
 		var pids []int
-		for i, name := range []string{"referral-filled.pdf", "encrypted-aes128.pdf", "consent-flat-qpdf.pdf"} {
+		for i, name := range []string{"referral-filled.pdf", "viewer/user-aes256.pdf", "consent-flat-qpdf.pdf"} {
 			forms, err := r.ReadPDF(ctx, pdfFixture(t, name))
 			if (i == 1) != (ReasonOf(err) == ReasonPDFEncrypted) || (i != 1 && (err != nil || len(forms) != 1)) {
 				t.Fatalf("%s: forms %d, err %v", name, len(forms), err)
@@ -606,7 +608,8 @@ func TestChildPDFReader(t *testing.T) {
 }
 
 func FuzzReadPDF(f *testing.F) {
-	for _, name := range []string{"label-inline.pdf", "type0-table.pdf", "cyclic-pages.pdf", "prev-loop.pdf", "huge-size.pdf", "consent-flat-qpdf.pdf", "consent-filled.pdf"} {
+	for _, name := range []string{"label-inline.pdf", "type0-table.pdf", "cyclic-pages.pdf", "prev-loop.pdf", "huge-size.pdf", "consent-flat-qpdf.pdf", "consent-filled.pdf",
+		"viewer/filters.pdf", "viewer/escapes.pdf", "viewer/inline-image.pdf", "viewer/deep-pages.pdf", "viewer/duplicate-page.pdf", "viewer/owner-aes256-objstm.pdf"} {
 		f.Add(pdfFixture(f, name))
 	}
 	r := NewInProcessPDFReader(Limits{PDFTimeout: 2 * time.Second})

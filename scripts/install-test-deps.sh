@@ -1,11 +1,12 @@
 #!/bin/sh
 # Installs the Debian packages the tests need: a real Dovecot IMAP server,
-# started by internal/harness on loopback ports, and Chromium, which the
-# browser tests drive headless (internal/harness too). Idempotent and quiet:
+# started by internal/harness on loopback ports; Chromium, which the browser
+# tests drive headless (internal/harness too); qpdf, against which
+# parser/pdf_rewrite_test.go checks its PDF rewrite. Idempotent and quiet:
 # does nothing when everything is already installed.
 set -eu
 
-PACKAGES="dovecot-imapd chromium"
+PACKAGES="dovecot-imapd chromium qpdf"
 
 missing=""
 for p in $PACKAGES; do

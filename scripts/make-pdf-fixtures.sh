@@ -115,22 +115,8 @@ img2pdf --pagesize A4 -o "$out/scan.pdf" "$work"/scan*.png
 
 # Damage: bytes garbled in the middle (the xref points at garbage), and
 # a file cut off halfway.
-cp "$out/consent-filled.pdf" "$out/corrupt.pdf"
-size=$(stat -c %s "$out/corrupt.pdf")
-python3 - "$out/corrupt.pdf" <<'PY'
-import sys
-p = sys.argv[1]
-b = bytearray(open(p, "rb").read())
-# Overwrite every object header ("N 0 obj") with junk, keeping length.
-i = 0
-while True:
-    i = b.find(b" 0 obj", i)
-    if i < 0:
-        break
-    b[i:i + 6] = b"#$%&'("
-    i += 6
-open(p, "wb").write(bytes(b))
-PY
+size=$(stat -c %s "$out/consent-filled.pdf")
+python3 "$here/pdf/garble_headers.py" "$out/consent-filled.pdf" "$out/corrupt.pdf"
 head -c $((size / 2)) "$out/consent-filled.pdf" >"$out/truncated.pdf"
 printf 'Dear DSR team,\nplease find the referral attached.\n' >"$out/not-a-pdf.pdf"
 
