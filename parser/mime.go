@@ -17,6 +17,7 @@ import (
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/charset"
+	"github.com/emersion/go-message/textproto"
 )
 
 // part is one leaf of the MIME tree, decoded and read (up to the limit).
@@ -58,23 +59,34 @@ func (w *walker) walk(e *message.Entity, depth int, inRelated bool) {
 		}
 		return
 	}
-	mt, params, _ := e.Header.ContentType()
-	mt = strings.ToLower(mt)
-	if mr := e.MultipartReader(); mr != nil {
+	mt, params := contentType(e.Header)
+	if strings.HasPrefix(mt, "multipart/") {
 		if depth >= w.limits.MaxDepth {
 			w.problems = append(w.problems, "MIME parts nested too deeply: the inner parts were not read")
 			return
 		}
+		boundary := params["boundary"]
+		if boundary == "" {
+			w.problems = append(w.problems, "a multipart without a boundary: its parts were not read")
+			return
+		}
 		related := inRelated || mt == "multipart/related"
+		dr := newDelimiterReader(e.Body, boundary)
+		mr := textproto.NewMultipartReader(dr, canonicalBoundary(boundary))
 		for {
-			p, err := mr.NextPart()
+			tp, err := mr.NextPart()
 			if err == io.EOF {
 				break
 			}
-			if err != nil && p == nil {
-				w.problems = append(w.problems, "a malformed MIME part: "+cleanErr(err))
+			if err != nil {
+				if !dr.seen {
+					w.problems = append(w.problems, "a multipart whose boundary never occurs: its content was not read")
+				} else {
+					w.problems = append(w.problems, "a malformed MIME part: "+cleanErr(err))
+				}
 				break
 			}
+			p, err := newEntity(message.Header{Header: tp.Header}, tp)
 			if err != nil {
 				// Unknown charset or transfer encoding: the part is still
 				// there, undecoded; note it and keep going.
@@ -127,6 +139,32 @@ func (w *walker) walk(e *message.Entity, depth int, inRelated bool) {
 	}
 	p.data = data
 	w.parts = append(w.parts, p)
+	if isBody(p) && p.mediaType == "text/plain" && !p.truncated {
+		w.takeUUBlocks(p)
+	}
+}
+
+// takeUUBlocks makes parts of the files uuencoded in a text body, as old
+// mailers attach them, and leaves the body its text.
+func (w *walker) takeUUBlocks(body *part) {
+	room := w.limits.MaxParts - w.count
+	if room <= 0 {
+		return
+	}
+	text, blocks := extractUUBlocks(body.data, room)
+	body.data = text
+	for _, b := range blocks {
+		w.count++
+		w.parts = append(w.parts, &part{
+			mediaType:   typeByName(b.name),
+			params:      map[string]string{},
+			disposition: "attachment",
+			filename:    sanitiseFilename(b.name),
+			data:        b.data,
+			size:        int64(len(b.data)),
+			depth:       body.depth,
+		})
+	}
 }
 
 // readAhead bounds what go-message's readers hold of the raw message
@@ -166,23 +204,40 @@ func readPart(r io.Reader, bound int64) ([]byte, error) {
 
 // readEntity reads a message, repairing a malformed header rather than
 // giving up on the whole message: a header line without a colon is
-// dropped.
+// dropped, and so is the mbox "From " line that opens a saved message.
 func readEntity(r io.Reader) (*message.Entity, error) {
 	br := bufio.NewReader(r)
 	head, err := readHeaderBlock(br)
 	if err != nil {
 		return nil, err
 	}
-	e, err := message.Read(io.MultiReader(bytes.NewReader(head), br))
-	if e != nil || !isHeaderError(err) {
-		return e, err
+	head = dropMboxFrom(head)
+	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(head)))
+	var repaired error
+	if err != nil {
+		h2, err2 := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(repairHeader(head))))
+		if err2 != nil {
+			return nil, err2
+		}
+		h, repaired = h2, fmt.Errorf("a malformed header (repaired): %w", err)
 	}
-	repaired := repairHeader(head)
-	e, err2 := message.Read(io.MultiReader(bytes.NewReader(repaired), br))
-	if e == nil {
-		return nil, err2
+	e, err := newEntity(message.Header{Header: h}, br)
+	if repaired != nil {
+		return e, repaired
 	}
-	return e, fmt.Errorf("a malformed header (repaired): %w", err)
+	return e, err
+}
+
+// dropMboxFrom drops the "From sender date" line an mbox file (or a
+// mail client's "save as") puts before the header.
+func dropMboxFrom(head []byte) []byte {
+	if !bytes.HasPrefix(head, []byte("From ")) {
+		return head
+	}
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		return head[i+1:]
+	}
+	return head
 }
 
 // readHeaderBlock reads up to and including the blank line that ends the
@@ -202,10 +257,6 @@ func readHeaderBlock(br *bufio.Reader) ([]byte, error) {
 			return head, nil
 		}
 	}
-}
-
-func isHeaderError(err error) bool {
-	return err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err)
 }
 
 var headerLine = regexp.MustCompile(`^[!-9;-~]+:`)
@@ -238,8 +289,7 @@ func repairHeader(head []byte) []byte {
 // file name, decoding RFC 2047 and RFC 2231 (in any charset go-message
 // knows, which Go's mime package does not).
 func dispositionAndName(h message.Header, ctParams map[string]string) (string, string) {
-	disp, dparams, _ := h.ContentDisposition()
-	disp = strings.ToLower(disp)
+	disp, dparams := parseParams(h.Get("Content-Disposition"))
 	name := dparams["filename"]
 	if name == "" {
 		name = rfc2231Param(h.Get("Content-Disposition"), "filename")
@@ -351,7 +401,7 @@ func paramIndex(lower, key string) int {
 	}
 }
 
-var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
+var wordDecoder = &mime.WordDecoder{CharsetReader: charsetReader}
 
 // decodeWords decodes RFC 2047 encoded words, leaving anything malformed
 // as it was, and makes the result valid UTF-8.

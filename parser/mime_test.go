@@ -206,7 +206,7 @@ func TestMIMEStructures(t *testing.T) {
 			name: "an unknown charset and an unknown transfer encoding do not stop the parts after them",
 			raw: msg(withHeaders(`Content-Type: multipart/mixed; boundary="b"`), multipartBody("b",
 				"Content-Type: text/plain; charset=x-klingon\n\nqapla'",
-				"Content-Type: application/octet-stream; name=\"old.uue\"\nContent-Transfer-Encoding: x-uuencode\n\nbegin 644 old\n`\nend",
+				"Content-Type: application/octet-stream; name=\"old.hqx\"\nContent-Transfer-Encoding: x-binhex\n\n(This file must be converted with BinHex 4.0)",
 				pdfPart(referral, "Content-Type: application/pdf; name=\"r.pdf\"", "Content-Transfer-Encoding: base64"),
 				pdfPart(consent, "Content-Type: application/pdf; name=\"c.pdf\"", "Content-Transfer-Encoding: base64"))),
 			wantRef: true, wantCons: true,
