@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -64,12 +65,13 @@ func newEntity(h message.Header, body io.Reader) (*message.Entity, error) {
 // two or three characters is decoded. A lone last character (six bits,
 // never a whole byte) is dropped.
 type base64Reader struct {
-	r    io.Reader
-	enc  []byte // alphabet characters not decoded yet
-	out  []byte
-	buf  []byte
-	err  error
-	done bool
+	r     io.Reader
+	enc   []byte // alphabet characters not decoded yet
+	out   []byte
+	store []byte // out's buffer, reused
+	buf   []byte
+	err   error
+	done  bool
 }
 
 func newBase64Reader(r io.Reader) *base64Reader {
@@ -78,7 +80,7 @@ func newBase64Reader(r io.Reader) *base64Reader {
 
 func (b *base64Reader) Read(p []byte) (int, error) {
 	for len(b.out) == 0 && !b.done {
-		b.out = b.out[:0]
+		b.out = b.store[:0]
 		n, err := b.r.Read(b.buf)
 		for _, c := range b.buf[:n] {
 			switch {
@@ -89,6 +91,7 @@ func (b *base64Reader) Read(p []byte) (int, error) {
 			}
 		}
 		b.flush(err != nil)
+		b.store = b.out[:0]
 		if err != nil {
 			b.done = true
 			if err != io.EOF {
@@ -114,9 +117,10 @@ func (b *base64Reader) flush(all bool) {
 		whole = len(b.enc)
 	}
 	if whole > 0 {
-		dst := make([]byte, base64.RawStdEncoding.DecodedLen(whole))
-		n, _ := base64.RawStdEncoding.Decode(dst, b.enc[:whole])
-		b.out = append(b.out, dst[:n]...)
+		at := len(b.out)
+		b.out = slices.Grow(b.out, base64.RawStdEncoding.DecodedLen(whole))
+		n, _ := base64.RawStdEncoding.Decode(b.out[at:cap(b.out)], b.enc[:whole])
+		b.out = b.out[:at+n]
 	}
 	rest := copy(b.enc, b.enc[whole:])
 	b.enc = b.enc[:rest]

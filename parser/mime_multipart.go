@@ -113,6 +113,7 @@ type delimiterReader struct {
 	dash    []byte // "--" + boundary
 	canon   []byte // "--" + canonical boundary
 	out     []byte // to be read
+	store   []byte // out's buffer, reused
 	pending []byte // a delimiter line held until the next line shows it is not doubled
 	eol     []byte // the first delimiter line's line end
 	midLine bool   // the last line read did not end (longer than the buffer)
@@ -130,8 +131,13 @@ func newDelimiterReader(r io.Reader, boundary string) *delimiterReader {
 }
 
 func (d *delimiterReader) Read(p []byte) (int, error) {
-	for len(d.out) == 0 && d.err == nil {
-		d.fill()
+	if len(d.out) == 0 {
+		// Lines are short: gather a few KB of them for each read.
+		d.out = d.store[:0]
+		for len(d.out) < 4<<10 && d.err == nil {
+			d.fill()
+		}
+		d.store = d.out[:0]
 	}
 	n := copy(p, d.out)
 	d.out = d.out[n:]
@@ -141,10 +147,9 @@ func (d *delimiterReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// fill reads one line (or a buffer's worth of a long one).
+// fill reads one line (or a buffer's worth of a long one) onto out.
 func (d *delimiterReader) fill() {
 	line, err := d.br.ReadSlice('\n')
-	d.out = d.out[:0]
 	atStart := !d.midLine
 	d.midLine = err == bufio.ErrBufferFull
 	switch {
