@@ -86,7 +86,13 @@ func (w *walker) walk(e *message.Entity, depth int, inRelated bool) {
 				}
 				break
 			}
-			p, err := newEntity(message.Header{Header: tp.Header}, tp)
+			ph := message.Header{Header: tp.Header}
+			if mt == "multipart/digest" && !ph.Has("Content-Type") {
+				// RFC 2046 5.1.5: a digest's parts are messages by default.
+				ph = ph.Copy()
+				ph.Set("Content-Type", "message/rfc822")
+			}
+			p, err := newEntity(ph, tp)
 			if err != nil {
 				// Unknown charset or transfer encoding: the part is still
 				// there, undecoded; note it and keep going.
@@ -207,9 +213,13 @@ func readPart(r io.Reader, bound int64) ([]byte, error) {
 // dropped, and so is the mbox "From " line that opens a saved message.
 func readEntity(r io.Reader) (*message.Entity, error) {
 	br := bufio.NewReader(r)
-	head, err := readHeaderBlock(br)
+	head, carry, err := readHeaderBlock(br)
 	if err != nil {
 		return nil, err
+	}
+	var body io.Reader = br
+	if len(carry) > 0 {
+		body = io.MultiReader(bytes.NewReader(carry), br)
 	}
 	head = dropMboxFrom(head)
 	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(head)))
@@ -221,7 +231,7 @@ func readEntity(r io.Reader) (*message.Entity, error) {
 		}
 		h, repaired = h2, fmt.Errorf("a malformed header (repaired): %w", err)
 	}
-	e, err := newEntity(message.Header{Header: h}, br)
+	e, err := newEntity(message.Header{Header: h}, body)
 	if repaired != nil {
 		return e, repaired
 	}
@@ -241,20 +251,42 @@ func dropMboxFrom(head []byte) []byte {
 }
 
 // readHeaderBlock reads up to and including the blank line that ends the
-// header (at most 1 MiB).
-func readHeaderBlock(br *bufio.Reader) ([]byte, error) {
-	var head []byte
+// header (at most 1 MiB). A MIME delimiter line ("--...") cannot be a
+// header field: a header running into one (the blank line forgotten, as
+// some mailers do) ends before it, and the line is returned as carry, the
+// start of the body.
+func readHeaderBlock(br *bufio.Reader) (head, carry []byte, err error) {
+	partial := false
 	for {
 		line, err := br.ReadSlice('\n')
+		if !partial && len(head) > 0 && bytes.HasPrefix(line, []byte("--")) {
+			// The lines before it that are no header field are the
+			// preamble: the body begins with them.
+			lines := bytes.SplitAfter(head, []byte("\n"))
+			cut := len(head)
+			for i := len(lines) - 1; i >= 0; i-- {
+				if len(lines[i]) == 0 {
+					continue // after the last line end
+				}
+				t := bytes.TrimRight(lines[i], "\r\n")
+				if len(t) == 0 || headerLine.Match(t) || t[0] == ' ' || t[0] == '\t' {
+					break
+				}
+				cut -= len(lines[i])
+			}
+			carry = append(append([]byte(nil), head[cut:]...), line...)
+			return append(head[:cut:cut], '\r', '\n'), carry, nil
+		}
 		head = append(head, line...)
 		if len(head) > 1<<20 {
-			return nil, errors.New("header larger than 1 MiB")
+			return nil, nil, errors.New("header larger than 1 MiB")
 		}
-		if err == bufio.ErrBufferFull {
+		partial = err == bufio.ErrBufferFull
+		if partial {
 			continue
 		}
 		if err != nil || len(bytes.TrimRight(line, "\r\n")) == 0 {
-			return head, nil
+			return head, nil, nil
 		}
 	}
 }

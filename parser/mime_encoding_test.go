@@ -110,6 +110,16 @@ func TestParseParams(t *testing.T) {
 		{`multipart/mixed; boundary*=''%3D%3Db1`, "multipart/mixed", "==b1"},
 		{`multipart/mixed; boundary*0="b"; boundary*1="1"`, "multipart/mixed", "b1"},
 		{`Multipart/Mixed; ; boundary=b1; x`, "multipart/mixed", "b1"},
+		{`multipart/mixed; boundary=b 1; charset="x"`, "multipart/mixed", "b 1"},
+	}
+	for raw, want := range map[string]string{
+		"attachment; filename=This is a test.txt":                   "This is a test.txt",
+		"attachment; filename==?utf-8?B?VGhpcyBpcyBhIHRlc3QucGRm?=": "This is a test.pdf",
+		"attachment;\r\n\tfilename=\xe7\xae\xa1\xe7\x90\x86.doc":    "管理.doc",
+	} {
+		if got := decodeWords(func() string { _, p := parseParams(raw); return p["filename"] }()); got != want {
+			t.Errorf("filename of %q = %q, want %q", raw, got, want)
+		}
 	}
 	for _, tt := range tests {
 		mt, params := parseParams(tt.raw)
@@ -133,6 +143,9 @@ func TestDelimiterReader(t *testing.T) {
 		{"a delimiter last of all", "--b\n\none\n--b\n", []string{"one\n"}},
 		{"inner boundary begins with ours", "--b\n\n--b-1\nx\n--b-1--\n--b\n\ntwo\n--b--\n", []string{"--b-1\nx\n--b-1--", "two"}},
 		{"blanks after the delimiter", "--b \t\n\none\n--b-- \n", []string{"one"}},
+		{"a header line with no field: the body starts there, as in Python", "--b\n\none\n--b \nand this\n--b\n\ntwo\n--b--\n", []string{"one", "and this", "two"}},
+		{"a parameter wrapped without its indent", "--b\nContent-Type: application/zip;\nname=\"a.zip\"\n\nzip\n--b--\n", []string{"zip"}},
+		{"a header and no body", "--b\nContent-Type: text/plain\n--b\n\ntwo\n--b--\n", []string{"", "two"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"maps"
 	"mime"
 	"strings"
 
@@ -41,11 +42,13 @@ func parseParams(raw string) (string, map[string]string) {
 				for k, v := range one {
 					params[k] = v
 				}
+			} else if k, v, ok := rawParam(s); ok {
+				params[k] = v
 			}
 		}
 		// Together again, for RFC 2231 continuations split over several.
 		if _, all, err := mime.ParseMediaType("x/x;" + strings.Join(kept, ";")); err == nil && len(kept) > 0 {
-			params = all
+			maps.Copy(params, all)
 		}
 	}
 	if params == nil {
@@ -59,6 +62,23 @@ func parseParams(raw string) (string, map[string]string) {
 		}
 	}
 	return mt, params
+}
+
+// rawParam reads one parameter that is not a MIME token or quoted string
+// as Python does: the name, and all after "=" up to the semicolon, less
+// its quotes (`filename=This is a test.txt`, raw 8-bit names, RFC 2047
+// words in `name==?utf-8?B?...?=`, all seen from real mailers).
+func rawParam(seg string) (string, string, bool) {
+	k, v, ok := strings.Cut(seg, "=")
+	k = strings.ToLower(strings.TrimSpace(k))
+	if !ok || k == "" || strings.ContainsAny(k, " \t\"*") {
+		return "", "", false
+	}
+	v = strings.TrimSpace(v)
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		v = v[1 : len(v)-1]
+	}
+	return k, v, true
 }
 
 // splitParams splits a header value at the semicolons outside quotes.
@@ -119,7 +139,10 @@ type delimiterReader struct {
 	midLine bool   // the last line read did not end (longer than the buffer)
 	closed  bool   // the close delimiter was seen: the epilogue passes through
 	seen    bool   // a delimiter line was seen
-	err     error
+	// inHeader is set in a part's header, which hadField says has a
+	// field yet: a header line go-message would stop at is repaired.
+	inHeader, hadField bool
+	err                error
 }
 
 func newDelimiterReader(r io.Reader, boundary string) *delimiterReader {
@@ -160,6 +183,13 @@ func (d *delimiterReader) fill() {
 	default:
 		content, end := splitLineEnd(line)
 		content = bytes.TrimRight(content, " \t")
+		if d.inHeader && (bytes.Equal(content, d.dash) || bytes.Equal(content, append(d.dash[:len(d.dash):len(d.dash)], "--"...))) {
+			// A header with no blank line after it: the part is empty.
+			if d.hadField {
+				d.out = append(d.out, d.eolOr(end)...)
+			}
+			d.inHeader = false
+		}
 		switch {
 		case bytes.Equal(content, d.dash):
 			// A second delimiter straight after one: the empty part
@@ -177,8 +207,14 @@ func (d *delimiterReader) fill() {
 			d.out = append(append(append(d.out, d.canon...), "--"...), end...)
 			d.closed = true
 		default:
-			d.flushPending()
-			d.out = append(d.out, line...)
+			if d.flushPending() {
+				d.inHeader, d.hadField = true, false
+			}
+			if d.inHeader {
+				d.headerLine(line, content, end)
+			} else {
+				d.out = append(d.out, line...)
+			}
 		}
 	}
 	switch {
@@ -197,11 +233,50 @@ func (d *delimiterReader) fill() {
 	}
 }
 
-func (d *delimiterReader) flushPending() {
-	if len(d.pending) > 0 {
-		d.out = append(d.out, d.pending...)
-		d.pending = d.pending[:0]
+// flushPending writes out a held delimiter line, saying whether it did.
+func (d *delimiterReader) flushPending() bool {
+	if len(d.pending) == 0 {
+		return false
 	}
+	d.out = append(d.out, d.pending...)
+	d.pending = d.pending[:0]
+	return true
+}
+
+// headerLine passes on one line of a part's header. A line that is no
+// header field, where go-message would give up on the whole multipart,
+// is read as Python reads it: the header ends and the line begins the
+// body; but a "name=value" line after a field is the field's parameter
+// wrapped without its indent, and is joined to it.
+func (d *delimiterReader) headerLine(line, content, end []byte) {
+	switch {
+	case len(content) == 0:
+		d.inHeader = false
+	case content[0] == ' ' || content[0] == '\t':
+		if !d.hadField {
+			d.out = append(d.out, d.eolOr(end)...)
+			d.inHeader = false
+		}
+	case headerLine.Match(content):
+		d.hadField = true
+	case d.hadField && bytes.IndexByte(content, '=') > 0 && bytes.IndexByte(content, ':') < 0:
+		d.out = append(d.out, ' ')
+	default:
+		d.out = append(d.out, d.eolOr(end)...)
+		d.inHeader = false
+	}
+	d.out = append(d.out, line...)
+}
+
+// eolOr is the line end to write: this line's, else the delimiters'.
+func (d *delimiterReader) eolOr(end []byte) []byte {
+	if len(end) > 0 {
+		return end
+	}
+	if len(d.eol) > 0 {
+		return d.eol
+	}
+	return []byte("\r\n")
 }
 
 // splitLineEnd splits a line into its content and its end ("\r\n", "\n"

@@ -217,6 +217,23 @@ func TestMIMEStructures(t *testing.T) {
 			},
 		},
 		{
+			name:    "a header that runs into the first delimiter (no blank line), and a part header with a parameter wrapped without indent",
+			raw:     []byte("From: Dr A <a@nhs.net>\r\nMessage-ID: <test-1@nhs.net>\r\nContent-Type: multipart/mixed;\r\n boundary=\"b\"\r\nThis is a multi-part message in MIME format.\r\n--b\r\nContent-Type: application/pdf;\r\nname=\"r.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + b64(referral) + "\r\n--b--\r\n"),
+			wantRef: true,
+			check: func(t *testing.T, s *Submission) {
+				if len(s.Attachments) != 1 || s.Attachments[0].Filename != "r.pdf" || len(s.Problems) > 0 {
+					t.Errorf("attachments %v, problems %q", summary(s), s.Problems)
+				}
+			},
+		},
+		{
+			name: "a referral forwarded in a multipart/digest, whose parts are messages by default",
+			raw: msg(withHeaders(`Content-Type: multipart/digest; boundary="d"`), multipartBody("d",
+				"\n"+string(msg([]string{"From: b@nhs.net", `Content-Type: multipart/mixed; boundary="b"`}, multipartBody("b",
+					pdfPart(referral, "Content-Type: application/pdf; name=\"r.pdf\"", "Content-Transfer-Encoding: base64")))))),
+			wantRef: true,
+		},
+		{
 			name: "a malformed header line is dropped, not fatal",
 			raw: msg(append(withHeaders(`Content-Type: multipart/mixed; boundary="b"`), "this line has no colon"), multipartBody("b",
 				pdfPart(referral, "Content-Type: application/pdf; name=\"r.pdf\"", "Content-Transfer-Encoding: base64"))),

@@ -51,16 +51,20 @@ def parts_of(msg):
     return out
 
 
+def record(path):
+    """The JSON record of one email file."""
+    try:
+        with open(path, "rb") as f:
+            msg = email.message_from_binary_file(f, policy=email.policy.compat32)
+        defects = sorted({type(d).__name__ for p in msg.walk() for d in p.defects})
+        return {"file": path, "parts": parts_of(msg), "defects": defects}
+    except Exception as e:  # noqa: BLE001 - any failure is a result here
+        return {"file": path, "error": "%s: %s" % (type(e).__name__, e)}
+
+
 def main(paths):
     for path in paths:
-        try:
-            with open(path, "rb") as f:
-                msg = email.message_from_binary_file(f, policy=email.policy.compat32)
-            defects = sorted({type(d).__name__ for p in msg.walk() for d in p.defects})
-            rec = {"file": path, "parts": parts_of(msg), "defects": defects}
-        except Exception as e:  # noqa: BLE001 - any failure is a result here
-            rec = {"file": path, "error": "%s: %s" % (type(e).__name__, e)}
-        print(json.dumps(rec, ensure_ascii=False))
+        print(json.dumps(record(path), ensure_ascii=False))
 
 
 if __name__ == "__main__":
