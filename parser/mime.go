@@ -79,9 +79,12 @@ func (w *walker) walk(e *message.Entity, depth int, inRelated bool) {
 				break
 			}
 			if err != nil {
-				if !dr.seen {
+				switch {
+				case !dr.seen && !dr.text:
+					// No parts and nothing but blanks: nothing lost.
+				case !dr.seen:
 					w.problems = append(w.problems, "a multipart whose boundary never occurs: its content was not read")
-				} else {
+				default:
 					w.problems = append(w.problems, "a malformed MIME part: "+cleanErr(err))
 				}
 				break

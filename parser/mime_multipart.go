@@ -139,6 +139,7 @@ type delimiterReader struct {
 	midLine bool   // the last line read did not end (longer than the buffer)
 	closed  bool   // the close delimiter was seen: the epilogue passes through
 	seen    bool   // a delimiter line was seen
+	text    bool   // the preamble (before any delimiter) has more than blanks
 	// inHeader is set in a part's header, which hadField says has a
 	// field yet: a header line go-message would stop at is repaired.
 	inHeader, hadField bool
@@ -207,6 +208,9 @@ func (d *delimiterReader) fill() {
 			d.out = append(append(append(d.out, d.canon...), "--"...), end...)
 			d.closed = true
 		default:
+			if !d.seen && len(bytes.TrimSpace(content)) > 0 {
+				d.text = true
+			}
 			if d.flushPending() {
 				d.inHeader, d.hadField = true, false
 			}
