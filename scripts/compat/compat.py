@@ -10,7 +10,8 @@ Three checks, each printed as figures and a list of every disagreement:
    a different decoded size is listed as well).
 2. PDFs: wherever `qpdf --check` accepts a PDF and `pdftk
    dump_data_fields_utf8` reads its fields, `dsr parse-pdf` must read the
-   same fields: every filled field by the same name with the same value
+   same fields (pdftk is asked only where qpdf --json finds form fields):
+   every filled field by the same name with the same value
    (check boxes "Off" and empty count as unfilled), and, as a second
    figure, every field name at all.
 3. No third-party email, PDF or Word file may come out as a DSR referral or
@@ -112,7 +113,8 @@ def check_emails(dsr, corpus):
     py = {f: email_parts.record(f) for f in files}
     ours = dsr_check(dsr, files)
     rep = {"emails": len(files), "python_unreadable": [], "with_form_parts": 0, "agree": 0,
-           "disagreements": [], "size_differences": [], "dsr_unreadable": [], "violations": []}
+           "disagreements": [], "size_differences": [], "dsr_unreadable": [], "violations": [],
+           "python_lost_name": []}
     for f in files:
         p, o = py[f], ours[f]
         if "error" in p:
@@ -132,6 +134,12 @@ def check_emails(dsr, corpus):
         for w in wanted:
             name = sanitise(w["filename"])
             match = [a for a in found if a["filename"] == name and a["content_type"] == w["content_type"]]
+            if not match and "\ufffd" in name:
+                # Python lost the raw 8-bit name (U+FFFD): the same part
+                # is the one of that type and size.
+                match = [a for a in found if a["content_type"] == w["content_type"] and a["size"] == w["size"]]
+                if match:
+                    rep["python_lost_name"].append({"file": short(f, corpus), "python": name, "dsr": match[0]["filename"]})
             if not match:
                 missing.append(w)
             elif all(a["size"] != w["size"] for a in match):
@@ -189,6 +197,15 @@ def check_one_pdf(dsr, f):
     res["qpdf"] = rc
     if rc != 0:
         return res
+    # pdftk (a JVM) costs a second a file: ask it only about PDFs that
+    # qpdf says have form fields.
+    rc, out, _ = run_tool(["qpdf", "--json", "--json-key=acroform", f])
+    try:
+        res["qpdf_fields"] = len(json.loads(out)["acroform"]["fields"])
+    except (ValueError, KeyError, TypeError):
+        res["qpdf_fields"] = 0
+    if res["qpdf_fields"] == 0:
+        return res
     rc, out, _ = run_tool(["pdftk", f, "dump_data_fields_utf8"])
     res["pdftk"] = rc
     if rc != 0:
@@ -222,13 +239,16 @@ def check_pdfs(dsr, corpus, workers):
     files = files_under(os.path.join(corpus, "pdf"))
     with cf.ThreadPoolExecutor(workers) as ex:
         results = list(ex.map(lambda f: check_one_pdf(dsr, f), files))
-    rep = {"pdfs": len(files), "qpdf_accepts": 0, "pdftk_reads": 0, "with_fields": 0,
+    rep = {"pdfs": len(files), "qpdf_accepts": 0, "qpdf_fields": 0, "pdftk_reads": 0, "with_fields": 0,
            "with_filled": 0, "agree_filled": 0, "agree_names": 0, "fields_filled": 0,
            "fields_same": 0, "disagreements": []}
     for r in results:
         if r.get("qpdf") != 0:
             continue
         rep["qpdf_accepts"] += 1
+        if not r.get("qpdf_fields"):
+            continue
+        rep["qpdf_fields"] += 1
         if r.get("pdftk") != 0:
             continue
         rep["pdftk_reads"] += 1
@@ -309,6 +329,9 @@ def markdown(em, pdf, cls):
     w("- emails where Python finds a PDF or Word part: %d; dsr finds every one of them in %s" % (
         em["with_form_parts"], pct(em["agree"], em["with_form_parts"])))
     w("- same part, different decoded size: %d" % len(em["size_differences"]))
+    w("- of the agreeing, Python lost the 8-bit file name (U+FFFD) and dsr decoded it: %d" % len(em["python_lost_name"]))
+    for d in em["python_lost_name"]:
+        w("  - NAME %s: Python %r, dsr %r" % (d["file"], d["python"], d["dsr"]))
     for d in em["disagreements"]:
         w("  - DISAGREE %s: Python %s; dsr %s" % (d["file"], d["python"], d["dsr"]))
     for d in em["size_differences"]:
@@ -316,8 +339,10 @@ def markdown(em, pdf, cls):
     for d in em["dsr_unreadable"]:
         w("  - DSR-UNREADABLE %s: %s" % (d["file"], d["error"]))
     w("\n## PDFs: form fields, dsr parse-pdf vs pdftk (on files qpdf --check accepts)\n")
-    w("- PDFs: %d; qpdf --check accepts %d; pdftk reads %d; with form fields %d; with filled fields %d" % (
-        pdf["pdfs"], pdf["qpdf_accepts"], pdf["pdftk_reads"], pdf["with_fields"], pdf["with_filled"]))
+    w("- PDFs: %d; qpdf --check accepts %d; of those, qpdf finds form fields in %d; pdftk reads %d of them,"
+      " with fields in %d, filled fields in %d" % (
+          pdf["pdfs"], pdf["qpdf_accepts"], pdf["qpdf_fields"], pdf["pdftk_reads"], pdf["with_fields"],
+          pdf["with_filled"]))
     w("- every filled field read with pdftk's name and value: %s PDFs; %s fields" % (
         pct(pdf["agree_filled"], pdf["with_filled"]), pct(pdf["fields_same"], pdf["fields_filled"])))
     w("- every field name (filled or not) found: %s PDFs" % pct(pdf["agree_names"], pdf["with_fields"]))

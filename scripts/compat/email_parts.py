@@ -26,6 +26,14 @@ def filename_of(part):
         return ""
     if not name:
         return ""
+    if any("\udc80" <= c <= "\udcff" for c in name):
+        # Raw 8-bit bytes (surrogate-escaped): UTF-8, else Windows-1252,
+        # as a Python program reading real mail would decode them.
+        raw = name.encode("utf-8", "surrogateescape")
+        try:
+            name = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            name = raw.decode("cp1252", "replace")
     if "=?" in name:
         try:
             name = str(email.header.make_header(email.header.decode_header(name)))
