@@ -166,13 +166,26 @@ def run_tool(args, stdin=None, timeout=60):
         return -1, b"", b"timed out"
 
 
+PDFTK_KEYS = {"FieldType", "FieldName", "FieldNameAlt", "FieldFlags", "FieldValue", "FieldValueDefault",
+              "FieldJustification", "FieldMaxLength", "FieldStateOption"}
+
+
 def pdftk_fields(out):
-    """The fields of pdftk dump_data_fields_utf8: name -> (type, value)."""
+    """The fields of pdftk dump_data_fields_utf8: name -> [(type, values)],
+    a list since two field objects can share one full name. A value that
+    runs over several lines (pdftk writes a multi-line text as is) is
+    joined with "\n"; a field with several FieldValue lines (an array
+    value) keeps them all."""
     fields = {}
     for block in out.decode("utf-8", "replace").split("---\n"):
-        name, ftype, values = None, "", []
-        for line in block.splitlines():
-            key, _, val = line.partition(": ")
+        name, ftype, values, last = None, "", [], None
+        for line in block.split("\n"):
+            key, sep, val = line.partition(": ")
+            if not sep or key not in PDFTK_KEYS:
+                if last == "FieldValue" and values:
+                    values[-1] += "\n" + line
+                continue
+            last = key
             if key == "FieldName":
                 name = val
             elif key == "FieldType":
@@ -180,8 +193,22 @@ def pdftk_fields(out):
             elif key == "FieldValue":
                 values.append(val)
         if name is not None:
-            fields[name] = (ftype, html.unescape("\n".join(values)))
+            values = [html.unescape(v) for v in values]
+            fields.setdefault(name, []).append((ftype, values))
     return fields
+
+
+def pdftk_value(entries):
+    """The filled value pdftk gives a name, and the alternatives that also
+    count as the same: each field object's first value and all of them
+    joined."""
+    options = []
+    ftype = entries[0][0]
+    for t, values in entries:
+        if values:
+            options += [norm(values[0], t), norm("\n".join(values), t)]
+    options = [o for o in options if o]
+    return ftype, options
 
 
 def norm(value, ftype):
@@ -226,11 +253,15 @@ def check_one_pdf(dsr, f):
         for k, v in (form.get("ByName") or {}).items():
             ours.setdefault(k, v)
     res["dsr_error"] = doc.get("reason") or doc.get("error") or ""
-    filled = {k: norm(v, t) for k, (t, v) in fields.items() if norm(v, t)}
+    filled = {}
+    for k, entries in fields.items():
+        ftype, options = pdftk_value(entries)
+        if options:
+            filled[k] = (ftype, options)
     res["filled"] = len(filled)
     res["missing"] = sorted(k for k in filled if k not in ours)
-    res["different"] = sorted((k, ours[k], filled[k]) for k in filled
-                              if k in ours and norm(ours[k], fields[k][0]) != filled[k])
+    res["different"] = sorted((k, ours[k], filled[k][1][0]) for k in filled
+                              if k in ours and norm(ours[k], filled[k][0]) not in filled[k][1])
     res["names_missing"] = sorted(k for k in fields if k not in ours)
     return res
 
