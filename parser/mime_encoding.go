@@ -99,15 +99,7 @@ func (b *base64Reader) Read(p []byte) (int, error) {
 			}
 		}
 	}
-	n := copy(p, b.out)
-	b.out = b.out[n:]
-	if len(b.out) == 0 && b.done {
-		if b.err != nil {
-			return n, b.err
-		}
-		return n, io.EOF
-	}
-	return n, nil
+	return readOut(p, &b.out, b.done, b.err)
 }
 
 // flush decodes the whole groups of four, and with all the rest too.
@@ -178,15 +170,7 @@ func (u *uuReader) Read(p []byte) (int, error) {
 			}
 		}
 	}
-	n := copy(p, u.out)
-	u.out = u.out[n:]
-	if len(u.out) == 0 && u.done {
-		if u.err != nil {
-			return n, u.err
-		}
-		return n, io.EOF
-	}
-	return n, nil
+	return readOut(p, &u.out, u.done, u.err)
 }
 
 // uuBegin reads a "begin MODE NAME" line: MODE octal, NAME the file's.
@@ -365,10 +349,19 @@ func (u *utf7Reader) Read(p []byte) (int, error) {
 			u.err = err
 		}
 	}
-	n := copy(p, u.out)
-	u.out = u.out[n:]
-	if len(u.out) == 0 && u.err != nil {
-		return n, u.err
+	return readOut(p, &u.out, u.err != nil, u.err)
+}
+
+// readOut hands a decoder's output to Read: what fits of out, then, once
+// the input is done and out is empty, err (io.EOF if nil).
+func readOut(p []byte, out *[]byte, done bool, err error) (int, error) {
+	n := copy(p, *out)
+	*out = (*out)[n:]
+	if len(*out) == 0 && done {
+		if err == nil {
+			err = io.EOF
+		}
+		return n, err
 	}
 	return n, nil
 }
