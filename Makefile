@@ -5,7 +5,7 @@ FUZZTIME ?= 8s
 BIN     := bin/dsr
 export DSR_TEST_POSTGRES ?=
 
-.PHONY: all build demo test test-short fuzz vet fmt bench clean assets
+.PHONY: all build demo test test-short fuzz vet fmt bench compat clean assets
 
 all: build
 
@@ -44,6 +44,10 @@ test-short:
 ## bench: Go benchmarks and the end-to-end figures against a private Dovecot (see BENCHMARKS.md); slow, root, not CI
 bench:
 	bash scripts/bench/run.sh
+
+## compat: peer agreement on the third-party corpus (scripts/compat/fetch-corpus.sh builds it); local only, not CI
+compat:
+	bash scripts/compat/run.sh
 
 clean:
 	rm -rf bin

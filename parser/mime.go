@@ -17,6 +17,7 @@ import (
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/charset"
+	"github.com/emersion/go-message/textproto"
 )
 
 // part is one leaf of the MIME tree, decoded and read (up to the limit).
@@ -58,23 +59,43 @@ func (w *walker) walk(e *message.Entity, depth int, inRelated bool) {
 		}
 		return
 	}
-	mt, params, _ := e.Header.ContentType()
-	mt = strings.ToLower(mt)
-	if mr := e.MultipartReader(); mr != nil {
+	mt, params := contentType(e.Header)
+	if strings.HasPrefix(mt, "multipart/") {
 		if depth >= w.limits.MaxDepth {
 			w.problems = append(w.problems, "MIME parts nested too deeply: the inner parts were not read")
 			return
 		}
+		boundary := params["boundary"]
+		if boundary == "" {
+			w.problems = append(w.problems, "a multipart without a boundary: its parts were not read")
+			return
+		}
 		related := inRelated || mt == "multipart/related"
+		dr := newDelimiterReader(e.Body, boundary)
+		mr := textproto.NewMultipartReader(dr, canonicalBoundary(boundary))
 		for {
-			p, err := mr.NextPart()
+			tp, err := mr.NextPart()
 			if err == io.EOF {
 				break
 			}
-			if err != nil && p == nil {
-				w.problems = append(w.problems, "a malformed MIME part: "+cleanErr(err))
+			if err != nil {
+				switch {
+				case !dr.seen && !dr.text:
+					// No parts and nothing but blanks: nothing lost.
+				case !dr.seen:
+					w.problems = append(w.problems, "a multipart whose boundary never occurs: its content was not read")
+				default:
+					w.problems = append(w.problems, "a malformed MIME part: "+cleanErr(err))
+				}
 				break
 			}
+			ph := message.Header{Header: tp.Header}
+			if mt == "multipart/digest" && !ph.Has("Content-Type") {
+				// RFC 2046 5.1.5: a digest's parts are messages by default.
+				ph = ph.Copy()
+				ph.Set("Content-Type", "message/rfc822")
+			}
+			p, err := newEntity(ph, tp)
 			if err != nil {
 				// Unknown charset or transfer encoding: the part is still
 				// there, undecoded; note it and keep going.
@@ -127,6 +148,32 @@ func (w *walker) walk(e *message.Entity, depth int, inRelated bool) {
 	}
 	p.data = data
 	w.parts = append(w.parts, p)
+	if isBody(p) && p.mediaType == "text/plain" && !p.truncated {
+		w.takeUUBlocks(p)
+	}
+}
+
+// takeUUBlocks makes parts of the files uuencoded in a text body, as old
+// mailers attach them, and leaves the body its text.
+func (w *walker) takeUUBlocks(body *part) {
+	room := w.limits.MaxParts - w.count
+	if room <= 0 {
+		return
+	}
+	text, blocks := extractUUBlocks(body.data, room)
+	body.data = text
+	for _, b := range blocks {
+		w.count++
+		w.parts = append(w.parts, &part{
+			mediaType:   typeByName(b.name),
+			params:      map[string]string{},
+			disposition: "attachment",
+			filename:    sanitiseFilename(b.name),
+			data:        b.data,
+			size:        int64(len(b.data)),
+			depth:       body.depth,
+		})
+	}
 }
 
 // readAhead bounds what go-message's readers hold of the raw message
@@ -166,46 +213,85 @@ func readPart(r io.Reader, bound int64) ([]byte, error) {
 
 // readEntity reads a message, repairing a malformed header rather than
 // giving up on the whole message: a header line without a colon is
-// dropped.
+// dropped, and so is the mbox "From " line that opens a saved message.
 func readEntity(r io.Reader) (*message.Entity, error) {
 	br := bufio.NewReader(r)
-	head, err := readHeaderBlock(br)
+	head, carry, err := readHeaderBlock(br)
 	if err != nil {
 		return nil, err
 	}
-	e, err := message.Read(io.MultiReader(bytes.NewReader(head), br))
-	if e != nil || !isHeaderError(err) {
-		return e, err
+	var body io.Reader = br
+	if len(carry) > 0 {
+		body = io.MultiReader(bytes.NewReader(carry), br)
 	}
-	repaired := repairHeader(head)
-	e, err2 := message.Read(io.MultiReader(bytes.NewReader(repaired), br))
-	if e == nil {
-		return nil, err2
+	head = dropMboxFrom(head)
+	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(head)))
+	var repaired error
+	if err != nil {
+		h2, err2 := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(repairHeader(head))))
+		if err2 != nil {
+			return nil, err2
+		}
+		h, repaired = h2, fmt.Errorf("a malformed header (repaired): %w", err)
 	}
-	return e, fmt.Errorf("a malformed header (repaired): %w", err)
+	e, err := newEntity(message.Header{Header: h}, body)
+	if repaired != nil {
+		return e, repaired
+	}
+	return e, err
+}
+
+// dropMboxFrom drops the "From sender date" line an mbox file (or a
+// mail client's "save as") puts before the header.
+func dropMboxFrom(head []byte) []byte {
+	if !bytes.HasPrefix(head, []byte("From ")) {
+		return head
+	}
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		return head[i+1:]
+	}
+	return head
 }
 
 // readHeaderBlock reads up to and including the blank line that ends the
-// header (at most 1 MiB).
-func readHeaderBlock(br *bufio.Reader) ([]byte, error) {
-	var head []byte
+// header (at most 1 MiB). A MIME delimiter line ("--...") cannot be a
+// header field: a header running into one (the blank line forgotten, as
+// some mailers do) ends before it, and the line is returned as carry, the
+// start of the body.
+func readHeaderBlock(br *bufio.Reader) (head, carry []byte, err error) {
+	partial := false
 	for {
 		line, err := br.ReadSlice('\n')
+		if !partial && len(head) > 0 && bytes.HasPrefix(line, []byte("--")) {
+			// The lines before it that are no header field are the
+			// preamble: the body begins with them.
+			lines := bytes.SplitAfter(head, []byte("\n"))
+			cut := len(head)
+			for i := len(lines) - 1; i >= 0; i-- {
+				if len(lines[i]) == 0 {
+					continue // after the last line end
+				}
+				t := bytes.TrimRight(lines[i], "\r\n")
+				if len(t) == 0 || headerLine.Match(t) || t[0] == ' ' || t[0] == '\t' {
+					break
+				}
+				cut -= len(lines[i])
+			}
+			carry = append(append([]byte(nil), head[cut:]...), line...)
+			return append(head[:cut:cut], '\r', '\n'), carry, nil
+		}
 		head = append(head, line...)
 		if len(head) > 1<<20 {
-			return nil, errors.New("header larger than 1 MiB")
+			return nil, nil, errors.New("header larger than 1 MiB")
 		}
-		if err == bufio.ErrBufferFull {
+		partial = err == bufio.ErrBufferFull
+		if partial {
 			continue
 		}
 		if err != nil || len(bytes.TrimRight(line, "\r\n")) == 0 {
-			return head, nil
+			return head, nil, nil
 		}
 	}
-}
-
-func isHeaderError(err error) bool {
-	return err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err)
 }
 
 var headerLine = regexp.MustCompile(`^[!-9;-~]+:`)
@@ -238,8 +324,7 @@ func repairHeader(head []byte) []byte {
 // file name, decoding RFC 2047 and RFC 2231 (in any charset go-message
 // knows, which Go's mime package does not).
 func dispositionAndName(h message.Header, ctParams map[string]string) (string, string) {
-	disp, dparams, _ := h.ContentDisposition()
-	disp = strings.ToLower(disp)
+	disp, dparams := parseParams(h.Get("Content-Disposition"))
 	name := dparams["filename"]
 	if name == "" {
 		name = rfc2231Param(h.Get("Content-Disposition"), "filename")
@@ -351,7 +436,7 @@ func paramIndex(lower, key string) int {
 	}
 }
 
-var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
+var wordDecoder = &mime.WordDecoder{CharsetReader: charsetReader}
 
 // decodeWords decodes RFC 2047 encoded words, leaving anything malformed
 // as it was, and makes the result valid UTF-8.

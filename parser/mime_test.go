@@ -206,7 +206,7 @@ func TestMIMEStructures(t *testing.T) {
 			name: "an unknown charset and an unknown transfer encoding do not stop the parts after them",
 			raw: msg(withHeaders(`Content-Type: multipart/mixed; boundary="b"`), multipartBody("b",
 				"Content-Type: text/plain; charset=x-klingon\n\nqapla'",
-				"Content-Type: application/octet-stream; name=\"old.uue\"\nContent-Transfer-Encoding: x-uuencode\n\nbegin 644 old\n`\nend",
+				"Content-Type: application/octet-stream; name=\"old.hqx\"\nContent-Transfer-Encoding: x-binhex\n\n(This file must be converted with BinHex 4.0)",
 				pdfPart(referral, "Content-Type: application/pdf; name=\"r.pdf\"", "Content-Transfer-Encoding: base64"),
 				pdfPart(consent, "Content-Type: application/pdf; name=\"c.pdf\"", "Content-Transfer-Encoding: base64"))),
 			wantRef: true, wantCons: true,
@@ -215,6 +215,23 @@ func TestMIMEStructures(t *testing.T) {
 					t.Errorf("problems = %q, want the charset and the encoding reported", s.Problems)
 				}
 			},
+		},
+		{
+			name:    "a header that runs into the first delimiter (no blank line), and a part header with a parameter wrapped without indent",
+			raw:     []byte("From: Dr A <a@nhs.net>\r\nMessage-ID: <test-1@nhs.net>\r\nContent-Type: multipart/mixed;\r\n boundary=\"b\"\r\nThis is a multi-part message in MIME format.\r\n--b\r\nContent-Type: application/pdf;\r\nname=\"r.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + b64(referral) + "\r\n--b--\r\n"),
+			wantRef: true,
+			check: func(t *testing.T, s *Submission) {
+				if len(s.Attachments) != 1 || s.Attachments[0].Filename != "r.pdf" || len(s.Problems) > 0 {
+					t.Errorf("attachments %v, problems %q", summary(s), s.Problems)
+				}
+			},
+		},
+		{
+			name: "a referral forwarded in a multipart/digest, whose parts are messages by default",
+			raw: msg(withHeaders(`Content-Type: multipart/digest; boundary="d"`), multipartBody("d",
+				"\n"+string(msg([]string{"From: b@nhs.net", `Content-Type: multipart/mixed; boundary="b"`}, multipartBody("b",
+					pdfPart(referral, "Content-Type: application/pdf; name=\"r.pdf\"", "Content-Transfer-Encoding: base64")))))),
+			wantRef: true,
 		},
 		{
 			name: "a malformed header line is dropped, not fatal",

@@ -22,6 +22,9 @@ func FuzzParse(f *testing.F) {
 		"Subject: =?utf-8?B?////?=\r\nFrom: =?x?Q?a?= <\r\n\r\n",
 		"Content-Type: application/ms-tnef; name=winmail.dat\r\n\r\nx\x9f>\"",
 		"bad header line\r\nFrom: a@b\r\n\r\nbody",
+		"From a@b Fri Nov 20 09:30:00 2026\nContent-Type: multipart/mixed;; boundary*=''o\n\n--o\n--o\nContent-Type: multipart/alternative; boundary=o-1\n\n--o-1\nContent-Type: text/plain; charset=utf-7\n\n+AKM-\n--o\nContent-Transfer-Encoding: base64\nContent-Type: application/pdf\n\nJVBERi0xLjQK=JV\n",
+		"Content-Type: text/plain\n\nhi\nbegin 644 a.pdf\nM)5!$1BTQ+C0*\n`\nend\nbegin 644 b\n#86)C\n",
+		"Content-Type: application/pdf\nContent-Transfer-Encoding: x-uuencode\n\nbegin 644 r.pdf\n()5!$1BTQ\nend\n",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))

@@ -1,0 +1,173 @@
+package parser
+
+import (
+	"bytes"
+	"encoding/base64"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/emersion/go-message/textproto"
+)
+
+// The expected values below are Python's (binascii, str.decode('utf-7'),
+// email's decode_b), the peer these decoders follow.
+
+func TestBase64Reader(t *testing.T) {
+	data := []byte("%PDF-1.7 a referral\n\x00\xff\x10")
+	std := base64.StdEncoding.EncodeToString(data)
+	tests := []struct {
+		name, in string
+		want     []byte
+	}{
+		{"padded", std, data},
+		{"unpadded", strings.TrimRight(std, "="), data},
+		{"wrapped at 75 with CRLF", wrap(strings.TrimRight(std, "="), 75, "\r\n"), data},
+		{"stray characters skipped", "Y*W\tJ j!", []byte("abc")},
+		{"two padded runs", "YQ==Yg==", []byte("ab")},
+		{"a lone last character dropped", "YWJjZ", []byte("abc")},
+		{"empty", "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := io.ReadAll(iotest.OneByteReader(newBase64Reader(strings.NewReader(tt.in))))
+			if err != nil || !bytes.Equal(got, tt.want) {
+				t.Errorf("got %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func wrap(s string, n int, eol string) string {
+	var b strings.Builder
+	for len(s) > n {
+		b.WriteString(s[:n] + eol)
+		s = s[n:]
+	}
+	b.WriteString(s)
+	return b.String()
+}
+
+func TestUUDecode(t *testing.T) {
+	tests := []struct {
+		line string
+		want string
+	}{
+		{"#86)C\n", "abc"},
+		{"$86)C", "abc\x00"}, // short line: padded with zero bits, as a2b_uu
+		{"+:&5L;&\\@=V]R;&0 \r\n", "hello world"},
+		{"`\n", ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := string(uuDecodeLine(nil, []byte(tt.line))); got != tt.want {
+			t.Errorf("uuDecodeLine(%q) = %q, want %q", tt.line, got, tt.want)
+		}
+	}
+	body := "begin 644 x.pdf\n+:&5L;&\\@=V]R;&0 \n#86)C\n`\nend\ntrailing text\n"
+	got, err := io.ReadAll(newUUReader(strings.NewReader(body)))
+	if err != nil || string(got) != "hello worldabc" {
+		t.Errorf("uuReader = %q, %v", got, err)
+	}
+	if _, err := io.ReadAll(newUUReader(strings.NewReader("no begin line\n"))); err == nil {
+		t.Errorf("a body with no begin line read without error")
+	}
+	text, blocks := extractUUBlocks([]byte("Hello,\n\nbegin 644 Referral.pdf\n#86)C\n`\nend\nbye\nbegin 600 two.docx\n#86)C\n"), 5)
+	if string(text) != "Hello,\n\nbye\n" || len(blocks) != 2 || blocks[0].name != "Referral.pdf" || string(blocks[1].data) != "abc" {
+		t.Errorf("extractUUBlocks: %q %+v", text, blocks)
+	}
+	if _, blocks := extractUUBlocks([]byte("we begin today\nbegin here\n"), 5); len(blocks) != 0 {
+		t.Errorf("prose taken for a uuencoded block: %+v", blocks)
+	}
+}
+
+func TestDecodeUTF7(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"+AKM +IBM +-x", "£ – +x"},
+		{"Hi Mom -+Jjo--!", "Hi Mom -☺-!"},
+		{"+ZeVnLIqe-", "日本語"},
+		{"plain", "plain"},
+		{"a+", "a+"}, // Python drops a lone last "+"; keeping it loses nothing
+	}
+	for _, tt := range tests {
+		if got := string(decodeUTF7([]byte(tt.in))); got != tt.want {
+			t.Errorf("decodeUTF7(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if got := decodeWords("=?utf-7?Q?Referral_+IBM-_L.C.?="); got != "Referral – L.C." {
+		t.Errorf("UTF-7 encoded word = %q", got)
+	}
+}
+
+func TestParseParams(t *testing.T) {
+	tests := []struct {
+		raw, mt, boundary string
+	}{
+		{`multipart/mixed; boundary="b1"`, "multipart/mixed", "b1"},
+		{`multipart/mixed;; boundary="b1"`, "multipart/mixed", "b1"},
+		{`multipart/mixed; boundary="b1";; charset=`, "multipart/mixed", "b1"},
+		{`multipart/mixed; boundary*=''%3D%3Db1`, "multipart/mixed", "==b1"},
+		{`multipart/mixed; boundary*0="b"; boundary*1="1"`, "multipart/mixed", "b1"},
+		{`Multipart/Mixed; ; boundary=b1; x`, "multipart/mixed", "b1"},
+		{`multipart/mixed; boundary=b 1; charset="x"`, "multipart/mixed", "b 1"},
+	}
+	for raw, want := range map[string]string{
+		"attachment; filename=This is a test.txt":                   "This is a test.txt",
+		"attachment; filename==?utf-8?B?VGhpcyBpcyBhIHRlc3QucGRm?=": "This is a test.pdf",
+		"attachment;\r\n\tfilename=\xe7\xae\xa1\xe7\x90\x86.doc":    "管理.doc",
+	} {
+		if got := decodeWords(func() string { _, p := parseParams(raw); return p["filename"] }()); got != want {
+			t.Errorf("filename of %q = %q, want %q", raw, got, want)
+		}
+	}
+	for _, tt := range tests {
+		mt, params := parseParams(tt.raw)
+		if mt != tt.mt || params["boundary"] != tt.boundary {
+			t.Errorf("parseParams(%q) = %q %v, want %q boundary %q", tt.raw, mt, params, tt.mt, tt.boundary)
+		}
+	}
+}
+
+// TestDelimiterReader reads multipart bodies through the repair and
+// go-message's reader, and lists each part's body.
+func TestDelimiterReader(t *testing.T) {
+	tests := []struct {
+		name, body string
+		want       []string
+	}{
+		{"well formed", "pre\r\n--b\r\n\r\none\r\n--b\r\n\r\ntwo\r\n--b--\r\nepilogue", []string{"one", "two"}},
+		{"doubled delimiter", "--b\n--b\n\none\n--b\n--b\n\ntwo\n--b--\n", []string{"one", "two"}},
+		{"no close delimiter", "--b\n\none\n--b\n\ntwo\n", []string{"one", "two\n"}},
+		{"no close, no last line end", "--b\r\n\r\none\r\n--b\r\n\r\ntwo", []string{"one", "two"}},
+		{"a delimiter last of all", "--b\n\none\n--b\n", []string{"one\n"}},
+		{"inner boundary begins with ours", "--b\n\n--b-1\nx\n--b-1--\n--b\n\ntwo\n--b--\n", []string{"--b-1\nx\n--b-1--", "two"}},
+		{"blanks after the delimiter", "--b \t\n\none\n--b-- \n", []string{"one"}},
+		{"a header line with no field: the body starts there, as in Python", "--b\n\none\n--b \nand this\n--b\n\ntwo\n--b--\n", []string{"one", "and this", "two"}},
+		{"a parameter wrapped without its indent", "--b\nContent-Type: application/zip;\nname=\"a.zip\"\n\nzip\n--b--\n", []string{"zip"}},
+		{"a header and no body", "--b\nContent-Type: text/plain\n--b\n\ntwo\n--b--\n", []string{"", "two"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mr := textproto.NewMultipartReader(newDelimiterReader(iotest.HalfReader(strings.NewReader(tt.body)), "b"), canonicalBoundary("b"))
+			var got []string
+			for {
+				p, err := mr.NextPart()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatalf("after %q: %v", got, err)
+				}
+				b, err := io.ReadAll(p)
+				if err != nil {
+					t.Fatalf("part %d: %v", len(got)+1, err)
+				}
+				got = append(got, string(b))
+			}
+			if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+				t.Errorf("parts %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
