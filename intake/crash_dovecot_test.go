@@ -65,6 +65,12 @@ func uniqueCopy(raw []byte, id string) []byte {
 // Dovecot and SMTP sink.
 func daemonConfig(t *testing.T, dc *dovecotServer, sink *smtpSink, dir string) string {
 	t.Helper()
+	return daemonConfigWith(t, dc, sink, dir, "")
+}
+
+// daemonConfigWith is daemonConfig with more [smtp] settings (TOML lines).
+func daemonConfigWith(t *testing.T, dc *dovecotServer, sink *smtpSink, dir, smtpExtra string) string {
+	t.Helper()
 	write := func(name, content string) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
@@ -95,6 +101,7 @@ username = %q
 password = { file = %q }
 from = "bromley.dsr@nhs.net"
 send_lease = "5s"
+%s
 
 [database]
 driver = "sqlite"
@@ -112,7 +119,7 @@ max_queries_per_sender_per_day = 10000
 [log]
 format = "json"
 level = "info"
-`, dc.Addr, dc.CAFile, dc.User, imapPw, sink.Addr, sink.CAFile, sink.User, smtpPw,
+`, dc.Addr, dc.CAFile, dc.User, imapPw, sink.Addr, sink.CAFile, sink.User, smtpPw, smtpExtra,
 		filepath.Join(dir, "dsr.db"), keyFile)
 	return write("dsr.toml", cfg)
 }

@@ -486,3 +486,29 @@ func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
+
+// appendErr appends raw to folder (made if missing), returning an error
+// rather than failing the test: for goroutines other than the test's.
+func (d *dovecotServer) appendErr(folder string, raw []byte) error {
+	c, err := imapclient.DialTLS(d.Addr, &imapclient.Options{TLSConfig: d.PKI.clientTLS()})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Login(d.User, d.Password).Wait(); err != nil {
+		return err
+	}
+	var ie *imap.Error
+	if err := c.Create(folder, nil).Wait(); err != nil && !(errors.As(err, &ie) && ie.Code == imap.ResponseCodeAlreadyExists) {
+		return fmt.Errorf("create %s: %w", folder, err)
+	}
+	cmd := c.Append(folder, int64(len(raw)), nil)
+	if _, err := cmd.Write(raw); err != nil {
+		return err
+	}
+	if err := cmd.Close(); err != nil {
+		return err
+	}
+	_, err = cmd.Wait()
+	return err
+}

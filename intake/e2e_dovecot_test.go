@@ -56,9 +56,9 @@ func newE2E(t *testing.T) *e2e {
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, tWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	composer := &Composer{From: "bromley.dsr@nhs.net", FromName: "Bromley DSR", SecureDomains: []string{"nhs.net", "gov.uk"}}
 	pipeline := &Pipeline{Parser: parser.New(parser.Options{}), Store: store, Composer: composer, Log: log,
-		MaxQueriesPerCase: 5, MaxQueriesPerSender: 20, Now: func() time.Time { return e2eClock }}
-	sender := &Sender{Store: store, Composer: composer, SMTP: sink.Config(TLSStartTLS), Log: log,
 		Now: func() time.Time { return e2eClock }}
+	sender := &Sender{Store: store, Composer: composer, SMTP: sink.Config(TLSStartTLS), Log: log,
+		MaxQueriesPerCase: 5, MaxQueriesPerSender: 20, Now: func() time.Time { return e2eClock }}
 	imapCfg := dc.Config(TLSImplicit)
 	imapCfg.Logger = log
 	d := &Daemon{IMAP: imapCfg, Pipeline: pipeline, Sender: sender, Store: store, Log: log, MaxAttempts: 2}

@@ -19,12 +19,10 @@ type Pipeline struct {
 	Store    *register.Store
 	Composer *Composer
 	Trust    Trust
-	// MaxQueriesPerCase and MaxQueriesPerSender (per day) stop mail loops
-	// with a referrer's system; zero means no limit.
-	MaxQueriesPerCase   int
-	MaxQueriesPerSender int
-	Now                 func() time.Time
-	Log                 *slog.Logger
+	// The loop limits on queries are the Sender's: it holds a query over
+	// one back to the next day rather than drop it.
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 // Location is where a message was found.
@@ -79,29 +77,11 @@ func (p *Pipeline) Apply(ctx context.Context, loc Location, raw []byte, sub *par
 		Hash: hash, MessageID: sub.MessageID, Mailbox: loc.Mailbox, UIDValidity: loc.UIDValidity, UID: loc.UID,
 		Raw: raw, Submission: sub, ReceivedAt: now,
 	}
-	senderQueries := 0
-	if p.MaxQueriesPerSender > 0 && sub.From != "" {
-		if senderQueries, err = p.Store.QueriesTo(ctx, replyAddress(sub), now); err != nil {
-			return register.Applied{}, err
-		}
-	}
 	decide := func(earlier register.CaseForms) register.Decision {
 		return register.Assess(register.Input{Submission: sub, Earlier: earlier, Today: now, Untrusted: untrusted})
 	}
 	compose := func(c register.CaseInfo, d register.Decision) []register.OutboxMessage {
-		msgs := p.Composer.Replies(sub, c, d)
-		if len(msgs) == 0 || d.Outcome != register.OutcomeQuery {
-			return msgs
-		}
-		if p.MaxQueriesPerSender > 0 && senderQueries >= p.MaxQueriesPerSender {
-			p.log().Warn("query not sent: daily limit for this sender reached", "case", c.Ref)
-			return nil
-		}
-		if p.MaxQueriesPerCase > 0 && c.Queries >= p.MaxQueriesPerCase {
-			p.log().Warn("query not sent: limit for this case reached", "case", c.Ref, "queries", c.Queries)
-			return nil
-		}
-		return msgs
+		return p.Composer.Replies(sub, c, d)
 	}
 	applied, err := p.Store.Apply(ctx, in, decide, compose)
 	if err != nil {

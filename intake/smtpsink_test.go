@@ -36,8 +36,12 @@ type smtpSink struct {
 
 	mu       sync.Mutex
 	msgs     []sinkMessage
-	refuse   int // transactions still to refuse with 451
-	refusals int
+	refuse      int       // transactions still to refuse with 451
+	refuseUntil time.Time // and every transaction until then
+	refusals    int
+	// onAccept, when set, is given each accepted message's data, as a mail
+	// service that files what it was given in the sender's Sent folder.
+	onAccept func([]byte)
 }
 
 // startSMTPSink starts a sink on loopback. Recipients at @invalid.example
@@ -74,6 +78,35 @@ func startSMTPSink(t testing.TB) *smtpSink {
 func (s *smtpSink) RefuseNext(n int) {
 	s.mu.Lock()
 	s.refuse = n
+	s.mu.Unlock()
+}
+
+// RefuseUntil makes every transaction until t fail with 451 at MAIL FROM:
+// an outage measured in time.
+func (s *smtpSink) RefuseUntil(t time.Time) {
+	s.mu.Lock()
+	s.refuseUntil = t
+	s.mu.Unlock()
+}
+
+// Refusals counts the transactions refused with 451 so far.
+func (s *smtpSink) Refusals() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refusals
+}
+
+// FileSentCopies has the sink append every message it accepts to folder
+// of the Dovecot mailbox, before it answers, as Microsoft 365 files mail
+// submitted over SMTP AUTH in the sender's Sent Items.
+func (s *smtpSink) FileSentCopies(t testing.TB, dc *dovecotServer, folder string) {
+	s.mu.Lock()
+	s.onAccept = func(data []byte) {
+		// On the sink's goroutine: report, do not stop the test.
+		if err := dc.appendErr(folder, data); err != nil {
+			t.Errorf("filing the sent copy: %v", err)
+		}
+	}
 	s.mu.Unlock()
 }
 
@@ -137,6 +170,10 @@ func (ss *sinkSession) Mail(from string, _ *smtp.MailOptions) error {
 	s := ss.sink
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if time.Now().Before(s.refuseUntil) {
+		s.refusals++
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Try again later"}
+	}
 	if s.refuse > 0 {
 		s.refuse--
 		s.refusals++
@@ -162,7 +199,11 @@ func (ss *sinkSession) Data(r io.Reader) error {
 	ss.cur.Data = b
 	ss.sink.mu.Lock()
 	ss.sink.msgs = append(ss.sink.msgs, ss.cur)
+	onAccept := ss.sink.onAccept
 	ss.sink.mu.Unlock()
+	if onAccept != nil {
+		onAccept(b)
+	}
 	return nil
 }
 

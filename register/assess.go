@@ -38,6 +38,9 @@ const (
 	CodeNoReply                    = "no_reply"
 	CodeAutoReply                  = "auto_reply"
 	CodeDuplicateMessage           = "duplicate_message"
+	// CodeQueryNotDelivered is not Assess's: the outbox gives it to a case
+	// whose query it gave up sending (register.RecordSendFailure).
+	CodeQueryNotDelivered = "query_not_delivered"
 )
 
 // Input is everything a decision depends on; Assess does no I/O.
@@ -124,7 +127,7 @@ func outcomeOf(code string) Outcome {
 		return OutcomeIgnore
 	case CodeAge18OrOver, CodeNotEligibleDiagnosis, CodeNotEligibleRisk,
 		CodeBestInterestDecision, CodeUnreadableAttachment, CodeSenderNotTrusted,
-		CodeWithdrawalRequest, CodeNoReply:
+		CodeWithdrawalRequest, CodeNoReply, CodeQueryNotDelivered:
 		return OutcomeReview
 	}
 	// Every other code, including ones this version does not know, is

@@ -142,6 +142,10 @@ func msgAutoReply() string {
 	return "This is an automatic reply, so it needs no answer."
 }
 
+func msgQueryNotDelivered() string {
+	return "We could not send our email asking for more information, so a coordinator will contact you about this referral."
+}
+
 func msgDuplicate() string {
 	return "This email has already been received and dealt with."
 }

@@ -91,6 +91,7 @@ func cmdDigest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			return 1
 		}
 		sender = &intake.Sender{Store: store, Composer: composer, Log: log.With("component", "outbox"), Lease: cfg.SMTP.SendLease.Duration,
+			Retry: retryPolicy(cfg.SMTP),
 			SMTP: intake.SMTPConfig{Addr: cfg.SMTP.Addr, TLS: intake.TLSMode(cfg.SMTP.TLS), CAFile: cfg.SMTP.CAFile,
 				ServerName: cfg.SMTP.ServerName, Username: cfg.SMTP.Username, Auth: auth, HeloName: cfg.SMTP.HeloName}}
 	}

@@ -68,7 +68,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	done := make(chan struct{})
 	if a.sender != nil {
 		sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		go func() { defer close(done); a.sender.Run(sctx, 30*time.Second) }()
+		go func() { defer close(done); a.sender.Run(sctx, a.sender.Retry.Tick()) }()
 		defer func() { cancel(); <-done }()
 	}
 	if cfg.Web.Addr != "" {
