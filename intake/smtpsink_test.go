@@ -34,8 +34,8 @@ type smtpSink struct {
 	// Password for AUTH PLAIN, Token for AUTH XOAUTH2.
 	Password, Token string
 
-	mu       sync.Mutex
-	msgs     []sinkMessage
+	mu          sync.Mutex
+	msgs        []sinkMessage
 	refuse      int       // transactions still to refuse with 451
 	refuseUntil time.Time // and every transaction until then
 	refusals    int
