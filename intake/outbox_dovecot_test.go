@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -235,5 +236,11 @@ func TestOutboxGivesUpToReviewDovecot(t *testing.T) {
 	}
 	if n := len(sink.Messages()); n != 0 {
 		t.Errorf("%d emails delivered during the outage", n)
+	}
+	// /metrics shows them.
+	rec := httptest.NewRecorder()
+	NewMetrics(&Health{}, store).Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if want := fmt.Sprintf("\ndsr_queries_not_delivered %d\n", len(queried)); !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("/metrics lacks %q:\n%s", strings.TrimSpace(want), rec.Body.String())
 	}
 }

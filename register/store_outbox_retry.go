@@ -144,3 +144,14 @@ func (s *Store) QueriesSent(ctx context.Context, addr string, caseID int64, from
 	}
 	return toAddr, forCase, nil
 }
+
+// queriesNotDelivered counts the open review items of cases whose query
+// was given up, for the dashboard and the metrics.
+func (s *Store) queriesNotDelivered(ctx context.Context) (int, error) {
+	var n int
+	if err := s.get(ctx, s.db, &n, `SELECT COUNT(*) FROM review_items WHERE state = ? AND reason_codes = ?`,
+		ReviewOpen, ReasonQueryNotDelivered); err != nil {
+		return 0, fmt.Errorf("count queries not delivered: %w", err)
+	}
+	return n, nil
+}

@@ -141,6 +141,15 @@ func testQueryNotDelivered(t *testing.T, newDB stDB) {
 	if got, _ := s.Outbox(ctx, a.Outbox[0]); got.State != OutboxFailed || !got.FailingSince.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("given-up row %+v", got)
 	}
+	// The digest of the period names the case; one of the period before
+	// does not.
+	if f, err := s.DigestFigures(ctx, DigestQuery{Since: t0, Until: t0.Add(2 * time.Hour), Today: t0}); err != nil ||
+		len(f.NotDelivered) != 1 || f.NotDelivered[0] != a.Case.Ref || f.OutboxFailedInPeriod != 2 {
+		t.Fatalf("digest figures: not delivered %v, %d given up (%v); want [%s], 2", f.NotDelivered, f.OutboxFailedInPeriod, err, a.Case.Ref)
+	}
+	if f, _ := s.DigestFigures(ctx, DigestQuery{Since: t0.Add(-time.Hour), Until: t0.Add(time.Hour), Today: t0}); len(f.NotDelivered) != 0 {
+		t.Fatalf("an earlier digest names %v", f.NotDelivered)
+	}
 	// Given up twice (a second sender's late result) changes nothing more.
 	if _, err := s.RecordSendFailure(ctx, a.Outbox[0], SendFailure{Error: "451", At: t0.Add(2 * time.Hour)}); err == nil {
 		t.Fatal("a failed email failed again")
