@@ -46,6 +46,11 @@ type Daemon struct {
 	Now             func() time.Time
 	// OnProcessed, when set, is told of every message handled (progress).
 	OnProcessed func(register.Outcome)
+	// OnMoved, when set, is told how many messages were moved out of the
+	// inbox to folder, and OnReconciled how many moved ones whose move had
+	// not been recorded were found (the --once summary).
+	OnMoved      func(folder string, n int)
+	OnReconciled func(n int)
 }
 
 // Health is what the watchdog, the metrics and /healthz know of the
@@ -195,7 +200,19 @@ func (d *Daemon) RunOnce(ctx context.Context) error {
 	if err := mb.EnsureFolders(ctx); err != nil {
 		return err
 	}
-	return d.Sync(ctx, mb)
+	if err := d.Sync(ctx, mb); err != nil {
+		return err
+	}
+	return d.afterSync(ctx, mb)
+}
+
+// afterSync reconciles the store with the mailbox (see reconcile).
+func (d *Daemon) afterSync(ctx context.Context, mb *Mailbox) error {
+	n, err := d.reconcile(ctx, mb)
+	if n > 0 && d.OnReconciled != nil {
+		d.OnReconciled(n)
+	}
+	return err
 }
 
 func (d *Daemon) serve(ctx context.Context, mb *Mailbox, lock *register.MailboxLock) error {
@@ -211,6 +228,9 @@ func (d *Daemon) serve(ctx context.Context, mb *Mailbox, lock *register.MailboxL
 		}
 		if ctx.Err() != nil {
 			return nil
+		}
+		if err := d.afterSync(ctx, mb); err != nil {
+			return err
 		}
 		wait := d.MaxIdle
 		if next := d.Poll.Next(d.now()); !next.IsZero() {
@@ -628,6 +648,7 @@ func (d *Daemon) flushMoves(ctx context.Context, mb *Mailbox, b *moveBatch) erro
 		for i, m := range ms {
 			hashes[i] = m.hash
 		}
+		d.moved(folder, len(ms))
 		if _, err := d.Store.MarkMovedAll(work, hashes, folder); err != nil {
 			// Only bookkeeping: the messages are decided and moved.
 			d.Log.Warn("mark moved", "messages", len(ms), "err", err)
@@ -714,10 +735,17 @@ func (d *Daemon) move(ctx context.Context, mb *Mailbox, uid uint32, hash, folder
 		d.Log.Error("move failed", "uid", uid, "folder", folder, "err", err)
 		return fmt.Errorf("move uid %d to %s: %w", uid, folder, err)
 	}
+	d.moved(folder, 1)
 	if err := d.Store.MarkMoved(ctx, hash, folder, 0, 0); err != nil && !errors.Is(err, register.ErrNotFound) {
 		d.Log.Warn("mark moved", "err", err)
 	}
 	return nil
+}
+
+func (d *Daemon) moved(folder string, n int) {
+	if d.OnMoved != nil {
+		d.OnMoved(folder, n)
+	}
 }
 
 func (d *Daemon) folderFor(o register.Outcome, duplicate bool) string {

@@ -47,12 +47,13 @@ func (f SentFolder) HasMessageID(ctx context.Context, messageID string) (bool, e
 
 // searchMessageID returns the UIDs, in the selected folder, of the
 // messages whose Message-ID header contains id (IMAP's HEADER search is a
-// substring match, so the brackets are matched too).
+// substring match: callers confirm what they need to).
 func (m *Mailbox) searchMessageID(ctx context.Context, id string) ([]uint32, error) {
+	id = strings.Trim(strings.TrimSpace(id), "<>")
 	var uids []uint32
 	err := m.do(ctx, "search message-id", func() error {
 		data, err := m.c.UIDSearch(&imap.SearchCriteria{
-			Header: []imap.SearchCriteriaHeaderField{{Key: "Message-ID", Value: "<" + id + ">"}},
+			Header: []imap.SearchCriteriaHeaderField{{Key: "Message-ID", Value: id}},
 		}, nil).Wait()
 		if err != nil {
 			return err
