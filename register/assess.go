@@ -357,12 +357,6 @@ func (a *assessor) reasons() []Reason {
 
 // checkPresence: both forms, and the attachments that may be a missing one.
 func (a *assessor) checkPresence() {
-	if a.forms.Referral == nil {
-		a.add(CodeMissingReferralForm, msgMissingForm(parser.Referral))
-	}
-	if a.forms.Consent == nil {
-		a.add(CodeMissingConsentForm, msgMissingForm(parser.Consent))
-	}
 	if a.forms.Referral != nil && a.forms.Consent != nil {
 		// Other attachments travel with the forms and do not change the
 		// outcome (FORMS.md).
@@ -377,12 +371,28 @@ func (a *assessor) checkPresence() {
 			unreadable = append(unreadable, at)
 		}
 	}
+	var missing []parser.FormKind
+	if a.forms.Referral == nil {
+		missing = append(missing, parser.Referral)
+	}
+	if a.forms.Consent == nil {
+		missing = append(missing, parser.Consent)
+	}
+	// An unreadable attachment may be a missing form: that form is not
+	// reported missing.
+	mayBe := mayBeForms(unreadable, missing)
+	if a.forms.Referral == nil && !mayBe[parser.Referral] {
+		a.add(CodeMissingReferralForm, msgMissingForm(parser.Referral))
+	}
+	if a.forms.Consent == nil && !mayBe[parser.Consent] {
+		a.add(CodeMissingConsentForm, msgMissingForm(parser.Consent))
+	}
 	if len(unsupported) > 0 {
 		a.add(CodeUnsupportedAttachment, msgUnsupported(unsupported))
 	}
 	switch {
 	case len(unreadable) > 0:
-		a.add(CodeUnreadableAttachment, msgUnreadable(unreadable))
+		a.add(CodeUnreadableAttachment, msgUnreadableForms(unreadable, mayBe))
 	case len(a.sub.Problems) > 0:
 		// Part of the message could not be read and a form is missing: the
 		// form may be in that part, so a person looks.

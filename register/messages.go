@@ -205,16 +205,6 @@ func msgUnsupported(ats []parser.Attachment) string {
 		attachmentNames(ats[:min(len(ats), 2)]))
 }
 
-func msgUnreadable(ats []parser.Attachment) string {
-	msg := fmt.Sprintf("We could not read %s, so a coordinator will look at it.", attachmentNames(ats[:min(len(ats), 2)]))
-	// The parser's reason is written for a coordinator ("the PDF has no
-	// text layer: it looks like a scan").
-	if why := strings.TrimSpace(ats[0].Error); why != "" && len(why) <= 100 && !hasDigitRun(why, 6) {
-		msg += " " + upper(strings.TrimSuffix(why, ".")) + "."
-	}
-	return msg
-}
-
 func msgUnreadablePart() string {
 	return "Part of this email could not be read, and a form is missing, so a coordinator will look at it."
 }
