@@ -129,7 +129,15 @@ level = "info"
 // time, and then checks that every email ended in exactly one folder, the
 // one of its outcome, with exactly one effect, and that every query was
 // written once and delivered.
-func TestCrashRecoveryDovecot(t *testing.T) {
+func TestCrashRecoveryDovecot(t *testing.T) { crashRecovery(t, false) }
+
+// TestCrashRecoverySentFolderDovecot is the crash test with the SMTP sink
+// filing what it accepts in the mailbox's Sent Items, as Microsoft 365
+// does for SMTP client submission, and smtp.sent_folder set: an email a
+// killed daemon sent is found there and not sent again.
+func TestCrashRecoverySentFolderDovecot(t *testing.T) { crashRecovery(t, true) }
+
+func crashRecovery(t *testing.T, sentFolder bool) {
 	if testing.Short() {
 		t.Skip("crash test: skipped with -short")
 	}
@@ -137,7 +145,12 @@ func TestCrashRecoveryDovecot(t *testing.T) {
 	dc := startDovecot(t)
 	sink := startSMTPSink(t)
 	dir := t.TempDir()
-	cfgPath := daemonConfig(t, dc, sink, dir)
+	extra := ""
+	if sentFolder {
+		sink.FileSentCopies(t, dc, "Sent Items")
+		extra = `sent_folder = "Sent Items"`
+	}
+	cfgPath := daemonConfigWith(t, dc, sink, dir, extra)
 
 	const total = 200
 	names := sampleNames(t)
@@ -289,7 +302,13 @@ func TestCrashRecoveryDovecot(t *testing.T) {
 	if stuck != 0 {
 		t.Errorf("%d rows decided but not recorded as moved, their messages gone from the inbox", stuck)
 	}
-	t.Logf("%d emails, %d kills, %d queries delivered, %d resent after a kill, %d stuck rows", total, kills, len(byID), dups, stuck)
+	if sentFolder {
+		if n := len(dc.Messages(t, "Sent Items")); n != len(sink.Messages()) {
+			t.Errorf("%d copies in Sent Items for %d emails accepted", n, len(sink.Messages()))
+		}
+	}
+	t.Logf("%d emails, %d kills, %d queries delivered, %d resent after a kill, %d stuck rows (sent folder look-up: %v)",
+		total, kills, len(byID), dups, stuck, sentFolder)
 }
 
 // stuckRows counts the messages recorded as decided in the inbox beyond
