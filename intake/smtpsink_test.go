@@ -42,6 +42,18 @@ type smtpSink struct {
 	// onAccept, when set, is given each accepted message's data, as a mail
 	// service that files what it was given in the sender's Sent folder.
 	onAccept func([]byte)
+	// answerDelay is how long the sink takes to answer the message data
+	// after it has taken the message, as a busy service does: a client
+	// stopped meanwhile does not know its email went.
+	answerDelay time.Duration
+}
+
+// AnswerAfter makes the sink wait d after taking each message before it
+// answers.
+func (s *smtpSink) AnswerAfter(d time.Duration) {
+	s.mu.Lock()
+	s.answerDelay = d
+	s.mu.Unlock()
 }
 
 // startSMTPSink starts a sink on loopback. Recipients at @invalid.example
@@ -199,11 +211,12 @@ func (ss *sinkSession) Data(r io.Reader) error {
 	ss.cur.Data = b
 	ss.sink.mu.Lock()
 	ss.sink.msgs = append(ss.sink.msgs, ss.cur)
-	onAccept := ss.sink.onAccept
+	onAccept, delay := ss.sink.onAccept, ss.sink.answerDelay
 	ss.sink.mu.Unlock()
 	if onAccept != nil {
 		onAccept(b)
 	}
+	time.Sleep(delay)
 	return nil
 }
 
