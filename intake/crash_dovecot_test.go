@@ -68,6 +68,22 @@ func daemonConfig(t *testing.T, dc *dovecotServer, sink *smtpSink, dir string) s
 	return daemonConfigWith(t, dc, sink, dir, "")
 }
 
+// daemonStore opens the register of the daemon configured in dir (by
+// daemonConfig), closed when the test ends.
+func daemonStore(t *testing.T, dir string) *register.Store {
+	t.Helper()
+	keys, err := register.LoadKeyring("file:" + filepath.Join(dir, "keyring"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := register.Open(context.Background(), register.Options{Driver: "sqlite", DSN: filepath.Join(dir, "dsr.db"), Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store
+}
+
 // daemonConfigWith is daemonConfig with more [smtp] settings (TOML lines).
 func daemonConfigWith(t *testing.T, dc *dovecotServer, sink *smtpSink, dir, smtpExtra string) string {
 	t.Helper()
@@ -210,15 +226,7 @@ func crashRecovery(t *testing.T, sentFolder bool) {
 		}
 	}
 
-	keys, err := register.LoadKeyring("file:" + filepath.Join(dir, "keyring"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := register.Open(context.Background(), register.Options{Driver: "sqlite", DSN: filepath.Join(dir, "dsr.db"), Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := daemonStore(t, dir)
 	ctx := context.Background()
 
 	// Every message in exactly one folder, the right one, and recorded as

@@ -3,12 +3,10 @@ package intake
 import (
 	"context"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"dsr-intake/parser"
-	"dsr-intake/register"
 )
 
 // TestRunOnceSummaryDovecot: a `dsr run --once` that only finishes what a
@@ -32,15 +30,8 @@ func TestRunOnceSummaryDovecot(t *testing.T) {
 	dc.Append(t, "Processed", uniqueCopy(readSample(t, sample), "once-3@test.example"))
 
 	// The killed daemon decided all three and moved the third.
-	keys, err := register.LoadKeyring("file:" + filepath.Join(dir, "keyring"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	store, err := register.Open(ctx, register.Options{Driver: "sqlite", DSN: filepath.Join(dir, "dsr.db"), Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := daemonStore(t, dir)
 	p := &Pipeline{Parser: parser.New(parser.Options{}), Store: store, Composer: testComposer}
 	for _, folder := range []string{"INBOX", "Processed"} {
 		for _, m := range dc.Messages(t, folder) {

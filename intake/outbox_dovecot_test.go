@@ -186,15 +186,7 @@ func TestOutboxGivesUpToReviewDovecot(t *testing.T) {
 	d.kill(syscall.SIGTERM)
 	first := d.logs.String()
 	d = startDaemon(t, bin, cfgPath)
-	keys, err := register.LoadKeyring("file:" + filepath.Join(dir, "keyring"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := register.Open(context.Background(), register.Options{Driver: "sqlite", DSN: filepath.Join(dir, "dsr.db"), Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := daemonStore(t, dir)
 	ctx := context.Background()
 	lost := func() []register.ReviewItem {
 		items, err := store.ReviewQueue(ctx, register.ReviewFilter{Limit: 1000})
