@@ -75,6 +75,25 @@ func deliveredByInReplyTo(t *testing.T, sink *smtpSink) map[string]int {
 	return out
 }
 
+// outage is the real daemon's set-up for the outbox's outage tests, with
+// the retry clock shortened through the configuration: waits of 100ms
+// doubling to 500ms (the defaults are 1s to an hour) for lifetime.
+type outage struct {
+	bin, dir, cfgPath string
+	dc                *dovecotServer
+	sink              *smtpSink
+}
+
+func startOutage(t *testing.T, lifetime string) outage {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("outage test: skipped with -short")
+	}
+	o := outage{bin: buildDSR(t), dc: startDovecot(t), sink: startSMTPSink(t), dir: t.TempDir()}
+	o.cfgPath = daemonConfigWith(t, o.dc, o.sink, o.dir, "retry_initial = \"100ms\"\nretry_ceiling = \"500ms\"\nretry_lifetime = \""+lifetime+"\"")
+	return o
+}
+
 // TestOutboxOutlastsOutageDovecot: the SMTP server answers 451 for longer
 // than the old outbox lasted (eight tries), the daemon is killed and
 // restarted twice during the outage, and once the server accepts again
@@ -82,14 +101,8 @@ func deliveredByInReplyTo(t *testing.T, sink *smtpSink) map[string]int {
 // the configuration: waits of 100ms doubling to 500ms, where the defaults
 // are 1s to an hour.
 func TestOutboxOutlastsOutageDovecot(t *testing.T) {
-	if testing.Short() {
-		t.Skip("outage test: skipped with -short")
-	}
-	bin := buildDSR(t)
-	dc := startDovecot(t)
-	sink := startSMTPSink(t)
-	dir := t.TempDir()
-	cfgPath := daemonConfigWith(t, dc, sink, dir, "retry_initial = \"100ms\"\nretry_ceiling = \"500ms\"\nretry_lifetime = \"2m\"")
+	o := startOutage(t, "2m")
+	bin, dc, sink, dir, cfgPath := o.bin, o.dc, o.sink, o.dir, o.cfgPath
 	const outage = 15 * time.Second
 	outageEnds := time.Now().Add(outage)
 	sink.RefuseUntil(outageEnds)
@@ -167,14 +180,8 @@ func TestOutboxOutlastsOutageDovecot(t *testing.T) {
 // says so as an error naming the case; a restart during the outage does
 // not change that.
 func TestOutboxGivesUpToReviewDovecot(t *testing.T) {
-	if testing.Short() {
-		t.Skip("outage test: skipped with -short")
-	}
-	bin := buildDSR(t)
-	dc := startDovecot(t)
-	sink := startSMTPSink(t)
-	dir := t.TempDir()
-	cfgPath := daemonConfigWith(t, dc, sink, dir, "retry_initial = \"100ms\"\nretry_ceiling = \"500ms\"\nretry_lifetime = \"3s\"")
+	o := startOutage(t, "3s")
+	bin, dc, sink, dir, cfgPath := o.bin, o.dc, o.sink, o.dir, o.cfgPath
 	sink.RefuseUntil(time.Now().Add(time.Hour))
 	queried := appendSamples(t, dc, len(sampleNames(t)), "lost")
 	if len(queried) == 0 {
