@@ -51,6 +51,10 @@ type Daemon struct {
 	// not been recorded were found (the --once summary).
 	OnMoved      func(folder string, n int)
 	OnReconciled func(n int)
+
+	// unfound are rows reconcile looked for and did not find (a person
+	// moved or deleted the message): not looked for again until restart.
+	unfound map[string]bool
 }
 
 // Health is what the watchdog, the metrics and /healthz know of the

@@ -20,7 +20,8 @@ const maxReconcile = 200
 // in its outcome's folder, was moved by a daemon that stopped before it
 // recorded the move. It is found there by its Message-ID and confirmed by
 // its content hash, then recorded as moved. Runs after each sync; while
-// every decided message is recorded as moved it costs one query.
+// every decided message is recorded as moved it costs one query. A row
+// whose message is nowhere to be found is logged once, and left as it is.
 func (d *Daemon) reconcile(ctx context.Context, mb *Mailbox) (moved int, err error) {
 	rows, err := d.Store.UnmovedIn(ctx, d.IMAP.mailbox(), maxReconcile)
 	if err != nil || len(rows) == 0 {
@@ -43,12 +44,19 @@ func (d *Daemon) reconcile(ctx context.Context, mb *Mailbox) (moved int, err err
 		}
 	}()
 	notFound := 0
+	if d.unfound == nil {
+		d.unfound = map[string]bool{}
+	}
 	for _, r := range rows {
 		if r.UIDValidity == mb.UIDValidity() && inbox[r.UID] {
 			continue // still in the inbox: the next sync moves it
 		}
+		if d.unfound[r.Hash] {
+			continue
+		}
 		folder := d.folderFor(r.Outcome, false)
 		if r.MessageID == "" {
+			d.unfound[r.Hash] = true
 			notFound++
 			continue
 		}
@@ -63,6 +71,7 @@ func (d *Daemon) reconcile(ctx context.Context, mb *Mailbox) (moved int, err err
 			return moved, fmt.Errorf("reconcile: %w", err)
 		}
 		if !found {
+			d.unfound[r.Hash] = true
 			notFound++
 			continue
 		}

@@ -67,4 +67,8 @@ func TestReconcileDovecot(t *testing.T) {
 	if n := len(e.dc.Messages(t, "INBOX")); n != 0 {
 		t.Errorf("%d messages left in the inbox", n)
 	}
+	// The row whose message is nowhere is reported once, not at every sync.
+	if n := strings.Count(e.logs.String(), "not_found=1"); n != 1 {
+		t.Errorf("the message not found is reported %d times, want once", n)
+	}
 }
