@@ -121,6 +121,18 @@ type SMTP struct {
 	// sender: after a crash between claiming and sending, the next daemon
 	// sends it once the lease has run out.
 	SendLease Duration `toml:"send_lease"`
+
+	// An email that fails is tried again after RetryInitial, then after
+	// waits that double up to RetryCeiling, until it has been failing for
+	// RetryLifetime; then it is given up (a query's case goes to review).
+	RetryInitial  Duration `toml:"retry_initial"`
+	RetryCeiling  Duration `toml:"retry_ceiling"`
+	RetryLifetime Duration `toml:"retry_lifetime"`
+	// SentFolder, when set, is the [imap] account's folder where the mail
+	// service files what was submitted over SMTP ("Sent Items"): an email a
+	// crashed daemon may have sent is looked up there before it is sent
+	// again. Empty: no look-up.
+	SentFolder string `toml:"sent_folder"`
 }
 
 // Database is the register.
@@ -270,7 +282,8 @@ func Default() *Config {
 		IMAP: IMAP{TLS: "implicit", Auth: "password", Mailbox: "INBOX", Folders: Folders{
 			Processed: "Processed", Queried: "Queried", Review: "Review", Ignored: "Ignored", Quarantine: "Quarantine",
 		}},
-		SMTP:     SMTP{TLS: "starttls", Auth: "password", FromName: "Bromley DSR", SendLease: Duration{2 * time.Minute}},
+		SMTP: SMTP{TLS: "starttls", Auth: "password", FromName: "Bromley DSR", SendLease: Duration{2 * time.Minute},
+			RetryInitial: Duration{time.Second}, RetryCeiling: Duration{time.Hour}, RetryLifetime: Duration{72 * time.Hour}},
 		Database: Database{Driver: "sqlite", DSN: "dsr.db"},
 		Intake: Intake{
 			Poll: "@every 5m", MaxIdle: Duration{25 * time.Minute}, Watchdog: Duration{30 * time.Minute},
@@ -393,6 +406,7 @@ func (c *Config) Check() error {
 	if c.SMTP.SendLease.Duration < 5*time.Second {
 		p = append(p, "smtp.send_lease: must be at least 5s (longer than sending one email takes)")
 	}
+	p = append(p, c.SMTP.checkRetry()...)
 	if c.Intake.MaxAttempts < 1 {
 		p = append(p, "intake.max_attempts: must be at least 1")
 	}
@@ -520,4 +534,19 @@ func (c *Config) ParserLimits() parser.Limits {
 		PDFTimeout:          l.PDFTimeout.Duration,
 		PDFMemoryBytes:      int64(l.PDFMemoryMB) << 20,
 	}
+}
+
+// checkRetry checks the outbox's retry policy.
+func (s SMTP) checkRetry() []string {
+	var p []string
+	if s.RetryInitial.Duration <= 0 {
+		p = append(p, `smtp.retry_initial: must be positive, e.g. "1s"`)
+	}
+	if s.RetryCeiling.Duration < s.RetryInitial.Duration {
+		p = append(p, `smtp.retry_ceiling: must be at least retry_initial, e.g. "1h"`)
+	}
+	if s.RetryLifetime.Duration < s.RetryCeiling.Duration {
+		p = append(p, `smtp.retry_lifetime: must be at least retry_ceiling (an email is tried more than once), e.g. "3d"`)
+	}
+	return p
 }

@@ -98,6 +98,9 @@ func TestLoadProblems(t *testing.T) {
 		{"proxy by name", "[web]\ntrusted_proxies = [\"proxy.example\"]\n", []string{"web.trusted_proxies", "proxy.example"}},
 		{"two-factor for no role", "[web]\nrequire_totp = [\"admins\"]\n", []string{"web.require_totp", "admins"}},
 		{"delay capped below itself", "[web]\nsignin_delay = \"1m\"\nsignin_max_delay = \"30s\"\n", []string{"web.signin_delay"}},
+		{"retry ceiling below its first wait", "[smtp]\nretry_initial = \"10m\"\nretry_ceiling = \"1m\"\n", []string{"smtp.retry_ceiling"}},
+		{"retry lifetime shorter than one wait", "[smtp]\nretry_lifetime = \"30m\"\n", []string{"smtp.retry_lifetime"}},
+		{"no first wait", "[smtp]\nretry_initial = \"0s\"\n", []string{"smtp.retry_initial"}},
 		{"several problems at once", "[database]\ndriver = \"mysql\"\n[log]\nformat = \"xml\"\n", []string{"database.driver", "log.format"}},
 	}
 	for _, tt := range tests {
@@ -134,6 +137,11 @@ func TestLoadMinimal(t *testing.T) {
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	if next := d.Next(now); next.Sub(now) != 5*time.Minute {
 		t.Errorf("default poll next = %v", next)
+	}
+	if r := c.SMTP; r.RetryInitial.Duration != time.Second || r.RetryCeiling.Duration != time.Hour ||
+		r.RetryLifetime.Duration != 72*time.Hour || r.SentFolder != "" {
+		t.Errorf("outbox retry defaults = %v, %v, %v, sent folder %q; want 1s, 1h, 3 days and no look-up",
+			r.RetryInitial, r.RetryCeiling, r.RetryLifetime, r.SentFolder)
 	}
 	l := c.ParserLimits()
 	if l.MaxMessageBytes != 40<<20 || l.PDFTimeout != 10*time.Second {

@@ -67,6 +67,28 @@ func uniqueCopy(raw []byte, id string) []byte {
 // Dovecot and SMTP sink.
 func daemonConfig(t *testing.T, dc *harness.Dovecot, sink *harness.SMTPSink, dir string) string {
 	t.Helper()
+	return daemonConfigWith(t, dc, sink, dir, "")
+}
+
+// daemonStore opens the register of the daemon configured in dir (by
+// daemonConfig), closed when the test ends.
+func daemonStore(t *testing.T, dir string) *store.Store {
+	t.Helper()
+	keys, err := store.LoadKeyring("file:" + filepath.Join(dir, "keyring"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), store.Options{Driver: "sqlite", DSN: filepath.Join(dir, "dsr.db"), Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// daemonConfigWith is daemonConfig with more [smtp] settings (TOML lines).
+func daemonConfigWith(t *testing.T, dc *harness.Dovecot, sink *harness.SMTPSink, dir, smtpExtra string) string {
+	t.Helper()
 	write := func(name, content string) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
@@ -97,6 +119,7 @@ username = %q
 password = { file = %q }
 from = "bromley.dsr@nhs.net"
 send_lease = "5s"
+%s
 
 [database]
 driver = "sqlite"
@@ -114,7 +137,7 @@ max_queries_per_sender_per_day = 10000
 [log]
 format = "json"
 level = "info"
-`, dc.Addr, dc.CAFile, dc.User, imapPw, sink.Addr, sink.CAFile, sink.User, smtpPw,
+`, dc.Addr, dc.CAFile, dc.User, imapPw, sink.Addr, sink.CAFile, sink.User, smtpPw, smtpExtra,
 		filepath.Join(dir, "dsr.db"), keyFile)
 	return write("dsr.toml", cfg)
 }
@@ -124,7 +147,15 @@ level = "info"
 // time, and then checks that every email ended in exactly one folder, the
 // one of its outcome, with exactly one effect, and that every query was
 // written once and delivered.
-func TestCrashRecoveryDovecot(t *testing.T) {
+func TestCrashRecoveryDovecot(t *testing.T) { crashRecovery(t, false) }
+
+// TestCrashRecoverySentFolderDovecot is the crash test with the SMTP sink
+// filing what it accepts in the mailbox's Sent Items, as Microsoft 365
+// does for SMTP client submission, and smtp.sent_folder set: an email a
+// killed daemon sent is found there and not sent again.
+func TestCrashRecoverySentFolderDovecot(t *testing.T) { crashRecovery(t, true) }
+
+func crashRecovery(t *testing.T, sentFolder bool) {
 	if testing.Short() {
 		t.Skip("crash test: skipped with -short")
 	}
@@ -132,7 +163,15 @@ func TestCrashRecoveryDovecot(t *testing.T) {
 	dc := harness.NewDovecot(t)
 	sink := harness.NewSMTPSink(t)
 	dir := t.TempDir()
-	cfgPath := daemonConfig(t, dc, sink, dir)
+	// The server takes a while to answer after taking each email, as
+	// Microsoft 365 does: a kill in that time is a kill after the send.
+	sink.AnswerAfter(300 * time.Millisecond)
+	extra := ""
+	if sentFolder {
+		sink.FileSentCopies(t, dc, "Sent Items")
+		extra = `sent_folder = "Sent Items"`
+	}
+	cfgPath := daemonConfigWith(t, dc, sink, dir, extra)
 
 	const total = 200
 	names := sampleNames(t)
@@ -189,15 +228,7 @@ func TestCrashRecoveryDovecot(t *testing.T) {
 		}
 	}
 
-	keys, err := store.LoadKeyring("file:" + filepath.Join(dir, "keyring"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(context.Background(), store.Options{Driver: "sqlite", DSN: filepath.Join(dir, "dsr.db"), Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := daemonStore(t, dir)
 	ctx := context.Background()
 
 	// Every message in exactly one folder, the right one, and recorded as
@@ -277,7 +308,41 @@ func TestCrashRecoveryDovecot(t *testing.T) {
 	if dups > kills {
 		t.Errorf("%d duplicate deliveries for %d kills", dups, kills)
 	}
-	t.Logf("%d emails, %d kills, %d queries delivered, %d resent after a kill", total, kills, len(byID), dups)
+	// No row left saying its message is in the inbox when it is not: a
+	// kill between a move and its recording is reconciled on the next
+	// start.
+	stuck := stuckRows(t, filepath.Join(dir, "dsr.db"), len(dc.Messages(t, "INBOX")))
+	if stuck != 0 {
+		t.Errorf("%d rows decided but not recorded as moved, their messages gone from the inbox", stuck)
+	}
+	if sentFolder {
+		// Every email the server took is in Sent Items before the server
+		// answers, so none is sent twice.
+		if dups != 0 {
+			t.Errorf("%d duplicate deliveries with the sent folder look-up, want none", dups)
+		}
+		if n := len(dc.Messages(t, "Sent Items")); n != len(sink.Messages()) {
+			t.Errorf("%d copies in Sent Items for %d emails accepted", n, len(sink.Messages()))
+		}
+	}
+	t.Logf("%d emails, %d kills, %d queries delivered, %d resent after a kill, %d stuck rows (sent folder look-up: %v)",
+		total, kills, len(byID), dups, stuck, sentFolder)
+}
+
+// stuckRows counts the messages recorded as decided in the inbox beyond
+// the inboxLeft still there.
+func stuckRows(t *testing.T, path string, inboxLeft int) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM messages WHERE state = 'decided'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return max(n-inboxLeft, 0)
 }
 
 // unsentOutbox describes the outbox rows not sent, for a failure message.

@@ -45,6 +45,15 @@ type Daemon struct {
 	Now             func() time.Time
 	// OnProcessed, when set, is told of every message handled (progress).
 	OnProcessed func(register.Outcome)
+	// OnMoved, when set, is told how many messages were moved out of the
+	// inbox to folder, and OnReconciled how many moved ones whose move had
+	// not been recorded were found (the --once summary).
+	OnMoved      func(folder string, n int)
+	OnReconciled func(n int)
+
+	// unfound are rows reconcile looked for and did not find (a person
+	// moved or deleted the message): not looked for again until restart.
+	unfound map[string]bool
 }
 
 // Run watches the mailbox until ctx ends. When ctx ends during a message,
@@ -135,7 +144,19 @@ func (d *Daemon) RunOnce(ctx context.Context) error {
 	if err := mb.EnsureFolders(ctx); err != nil {
 		return err
 	}
-	return d.Sync(ctx, mb)
+	if err := d.Sync(ctx, mb); err != nil {
+		return err
+	}
+	return d.afterSync(ctx, mb)
+}
+
+// afterSync reconciles the store with the mailbox (see reconcile).
+func (d *Daemon) afterSync(ctx context.Context, mb *mailbox.Mailbox) error {
+	n, err := d.reconcile(ctx, mb)
+	if n > 0 && d.OnReconciled != nil {
+		d.OnReconciled(n)
+	}
+	return err
 }
 
 func (d *Daemon) serve(ctx context.Context, mb *mailbox.Mailbox, lock *store.MailboxLock) error {
@@ -151,6 +172,9 @@ func (d *Daemon) serve(ctx context.Context, mb *mailbox.Mailbox, lock *store.Mai
 		}
 		if ctx.Err() != nil {
 			return nil
+		}
+		if err := d.afterSync(ctx, mb); err != nil {
+			return err
 		}
 		wait := d.MaxIdle
 		if next := d.Poll.Next(d.now()); !next.IsZero() {
@@ -234,6 +258,7 @@ func (d *Daemon) flushMoves(ctx context.Context, mb *mailbox.Mailbox, b *moveBat
 		for i, m := range ms {
 			hashes[i] = m.hash
 		}
+		d.moved(folder, len(ms))
 		if _, err := d.Store.MarkMovedAll(work, hashes, folder); err != nil {
 			// Only bookkeeping: the messages are decided and moved.
 			d.Log.Warn("mark moved", "messages", len(ms), "err", err)
@@ -320,10 +345,17 @@ func (d *Daemon) move(ctx context.Context, mb *mailbox.Mailbox, uid uint32, hash
 		d.Log.Error("move failed", "uid", uid, "folder", folder, "err", err)
 		return fmt.Errorf("move uid %d to %s: %w", uid, folder, err)
 	}
+	d.moved(folder, 1)
 	if err := d.Store.MarkMoved(ctx, hash, folder, 0, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
 		d.Log.Warn("mark moved", "err", err)
 	}
 	return nil
+}
+
+func (d *Daemon) moved(folder string, n int) {
+	if d.OnMoved != nil {
+		d.OnMoved(folder, n)
+	}
 }
 
 func (d *Daemon) folderFor(o register.Outcome, duplicate bool) string {

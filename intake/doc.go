@@ -1,6 +1,7 @@
 // Package intake watches the DSR inbox and turns each referral email into
-// a committed decision: the Daemon (connect, lock the mailbox, sync, wait
-// for mail, reconnect), the Pipeline (parse, check the sender's Trust,
+// a committed decision: the Daemon (connect, lock the mailbox, sync,
+// reconcile the store with the folders, wait for mail, reconnect), the
+// Pipeline (parse, check the sender's Trust,
 // assess, apply in the store's one transaction), the intake's Health, and
 // its Prometheus metrics and /healthz and /readyz handlers.
 //

@@ -69,9 +69,9 @@ func newE2EOn(t *testing.T, imapCfg mailbox.IMAPConfig, inbox testInbox) *e2e {
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, harness.TestWriter{T: t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	composer := &outbox.Composer{From: "bromley.dsr@nhs.net", FromName: "Bromley DSR", SecureDomains: []string{"nhs.net", "gov.uk"}}
 	pipeline := &Pipeline{Parser: parser.New(parser.Options{}), Store: store, Composer: composer, Log: log,
-		MaxQueriesPerCase: 5, MaxQueriesPerSender: 20, Now: func() time.Time { return e2eClock }}
-	sender := &outbox.Sender{Store: store, Composer: composer, SMTP: sinkConfig(sink, mailbox.TLSStartTLS), Log: log,
 		Now: func() time.Time { return e2eClock }}
+	sender := &outbox.Sender{Store: store, Composer: composer, SMTP: sinkConfig(sink, mailbox.TLSStartTLS), Log: log,
+		MaxQueriesPerCase: 5, MaxQueriesPerSender: 20, Now: func() time.Time { return e2eClock }}
 	imapCfg.Logger = log
 	d := &Daemon{IMAP: imapCfg, Pipeline: pipeline, Sender: sender, Store: store, Log: log, MaxAttempts: 2}
 	return &e2e{logs: logs, inbox: inbox, sink: sink, store: store, daemon: d, sender: sender, composer: composer}

@@ -69,6 +69,10 @@ var (
 	descReviewAge   = prometheus.NewDesc("dsr_review_queue_oldest_age_seconds", "Age of the oldest open review item.", nil, nil)
 )
 
+// descNotDelivered shows cases no one was asked about: their query was
+// given up and they wait in the review queue.
+var descNotDelivered = prometheus.NewDesc("dsr_queries_not_delivered", "Cases in the review queue because their query could not be sent.", nil, nil)
+
 // intakeCollector reads the figures when scraped, so they are never stale
 // and cost nothing between scrapes.
 type intakeCollector struct {
@@ -78,7 +82,7 @@ type intakeCollector struct {
 
 func (c *intakeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descProcessed, descConnected, descLastFetch, descQuarantined, descFailing,
-		descBacklog, descBacklogAge, descOutboxFail, descReview, descReviewAge} {
+		descBacklog, descBacklogAge, descOutboxFail, descReview, descReviewAge, descNotDelivered} {
 		ch <- d
 	}
 }
@@ -120,6 +124,7 @@ func (c *intakeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descOutboxFail, prometheus.GaugeValue, float64(st.OutboxFailed))
 	ch <- prometheus.MustNewConstMetric(descReview, prometheus.GaugeValue, float64(st.ReviewOpen))
 	ch <- prometheus.MustNewConstMetric(descReviewAge, prometheus.GaugeValue, age(st.ReviewOldest))
+	ch <- prometheus.MustNewConstMetric(descNotDelivered, prometheus.GaugeValue, float64(st.QueriesNotDelivered))
 }
 
 // HealthHandler serves /healthz: 200 while the inbox has been read within

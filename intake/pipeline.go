@@ -13,11 +13,9 @@ import (
 	"dsr-intake/register/store"
 )
 
-// DecisionStore is what the pipeline needs of the store: the queries a
-// sender had today, and one transaction that decides and records a
-// message. *store.Store is one.
+// DecisionStore is what the pipeline needs of the store: one transaction
+// that decides and records a message. *store.Store is one.
 type DecisionStore interface {
-	QueriesTo(ctx context.Context, addr string, day time.Time) (int, error)
 	Apply(ctx context.Context, in store.Incoming, decide func(register.CaseForms) register.Decision,
 		compose func(store.CaseInfo, register.Decision) []store.OutboxMessage) (store.Applied, error)
 }
@@ -30,12 +28,10 @@ type Pipeline struct {
 	Store    DecisionStore
 	Composer *outbox.Composer
 	Trust    Trust
-	// MaxQueriesPerCase and MaxQueriesPerSender (per day) stop mail loops
-	// with a referrer's system; zero means no limit.
-	MaxQueriesPerCase   int
-	MaxQueriesPerSender int
-	Now                 func() time.Time
-	Log                 *slog.Logger
+	// The loop limits on queries are the Sender's: it holds a query over
+	// one back to the next day rather than drop it.
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 // Location is where a message was found.
@@ -83,36 +79,17 @@ func (p *Pipeline) Parse(ctx context.Context, raw []byte) (*parser.Submission, e
 // commits the decision in one transaction.
 func (p *Pipeline) Apply(ctx context.Context, loc Location, raw []byte, sub *parser.Submission) (store.Applied, error) {
 	hash := parser.Hash(raw)
-	var err error
 	now := p.now()
 	untrusted := p.Trust.Check(sub)
 	in := store.Incoming{
 		Hash: hash, MessageID: sub.MessageID, Mailbox: loc.Mailbox, UIDValidity: loc.UIDValidity, UID: loc.UID,
 		Raw: raw, Submission: sub, ReceivedAt: now,
 	}
-	senderQueries := 0
-	if p.MaxQueriesPerSender > 0 && sub.From != "" {
-		if senderQueries, err = p.Store.QueriesTo(ctx, replyAddress(sub), now); err != nil {
-			return store.Applied{}, err
-		}
-	}
 	decide := func(earlier register.CaseForms) register.Decision {
 		return register.Assess(register.Input{Submission: sub, Earlier: earlier, Today: now, Untrusted: untrusted})
 	}
 	compose := func(c store.CaseInfo, d register.Decision) []store.OutboxMessage {
-		msgs := p.Composer.Replies(sub, c, d)
-		if len(msgs) == 0 || d.Outcome != register.OutcomeQuery {
-			return msgs
-		}
-		if p.MaxQueriesPerSender > 0 && senderQueries >= p.MaxQueriesPerSender {
-			p.log().Warn("query not sent: daily limit for this sender reached", "case", c.Ref)
-			return nil
-		}
-		if p.MaxQueriesPerCase > 0 && c.Queries >= p.MaxQueriesPerCase {
-			p.log().Warn("query not sent: limit for this case reached", "case", c.Ref, "queries", c.Queries)
-			return nil
-		}
-		return msgs
+		return p.Composer.Replies(sub, c, d)
 	}
 	applied, err := p.Store.Apply(ctx, in, decide, compose)
 	if err != nil {

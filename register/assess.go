@@ -38,6 +38,9 @@ const (
 	CodeNoReply                    = "no_reply"
 	CodeAutoReply                  = "auto_reply"
 	CodeDuplicateMessage           = "duplicate_message"
+	// CodeQueryNotDelivered is not Assess's: the outbox gives it to a case
+	// whose query it gave up sending (store.RecordSendFailure).
+	CodeQueryNotDelivered = "query_not_delivered"
 )
 
 // Input is everything a decision depends on; Assess does no I/O.
@@ -108,6 +111,14 @@ func DuplicateDecision() Decision {
 	return NewDecision(Reason{Code: CodeDuplicateMessage, Message: msgDuplicate()})
 }
 
+// QueryNotDeliveredReason is the review reason of a case whose query the
+// outbox gave up sending: the store gives it to the case when the sender
+// records the last failure, so the case does not wait on a question nobody
+// was asked.
+func QueryNotDeliveredReason() Reason {
+	return Reason{Code: CodeQueryNotDelivered, Message: msgQueryNotDelivered()}
+}
+
 // Codes returns the decision's reason codes in order.
 func (d Decision) Codes() []string {
 	codes := make([]string, len(d.Reasons))
@@ -124,7 +135,7 @@ func outcomeOf(code string) Outcome {
 		return OutcomeIgnore
 	case CodeAge18OrOver, CodeNotEligibleDiagnosis, CodeNotEligibleRisk,
 		CodeBestInterestDecision, CodeUnreadableAttachment, CodeSenderNotTrusted,
-		CodeWithdrawalRequest, CodeNoReply:
+		CodeWithdrawalRequest, CodeNoReply, CodeQueryNotDelivered:
 		return OutcomeReview
 	}
 	// Every other code, including ones this version does not know, is
@@ -366,12 +377,6 @@ func (a *assessor) reasons() []Reason {
 
 // checkPresence: both forms, and the attachments that may be a missing one.
 func (a *assessor) checkPresence() {
-	if a.forms.Referral == nil {
-		a.add(CodeMissingReferralForm, msgMissingForm(parser.Referral))
-	}
-	if a.forms.Consent == nil {
-		a.add(CodeMissingConsentForm, msgMissingForm(parser.Consent))
-	}
 	if a.forms.Referral != nil && a.forms.Consent != nil {
 		// Other attachments travel with the forms and do not change the
 		// outcome (FORMS.md).
@@ -386,12 +391,28 @@ func (a *assessor) checkPresence() {
 			unreadable = append(unreadable, at)
 		}
 	}
+	var missing []parser.FormKind
+	if a.forms.Referral == nil {
+		missing = append(missing, parser.Referral)
+	}
+	if a.forms.Consent == nil {
+		missing = append(missing, parser.Consent)
+	}
+	// An unreadable attachment may be a missing form: that form is not
+	// reported missing.
+	mayBe := mayBeForms(unreadable, missing)
+	if a.forms.Referral == nil && !mayBe[parser.Referral] {
+		a.add(CodeMissingReferralForm, msgMissingForm(parser.Referral))
+	}
+	if a.forms.Consent == nil && !mayBe[parser.Consent] {
+		a.add(CodeMissingConsentForm, msgMissingForm(parser.Consent))
+	}
 	if len(unsupported) > 0 {
 		a.add(CodeUnsupportedAttachment, msgUnsupported(unsupported))
 	}
 	switch {
 	case len(unreadable) > 0:
-		a.add(CodeUnreadableAttachment, msgUnreadable(unreadable))
+		a.add(CodeUnreadableAttachment, msgUnreadableForms(unreadable, mayBe))
 	case len(a.sub.Problems) > 0:
 		// Part of the message could not be read and a form is missing: the
 		// form may be in that part, so a person looks.

@@ -345,10 +345,24 @@ func assessCases() []assessCase {
 		{"winmail.dat beside both forms", func(in *Input) {
 			in.Submission.Attachments = []parser.Attachment{{Filename: "winmail.dat", Kind: parser.KindUnsupported}}
 		}, OutcomeRegister, nil},
+		// An unreadable attachment may be the missing form: that form is not
+		// reported missing (FORMS.md).
 		{"a scan and no referral form", func(in *Input) {
 			in.Submission.Referral = nil
 			in.Submission.Attachments = []parser.Attachment{{Filename: "scan.pdf", Kind: parser.KindUnreadable, Error: "the PDF has no text layer: it looks like a scan"}}
+		}, OutcomeReview, []string{"unreadable_attachment"}},
+		{"an unnamed scan and no forms", func(in *Input) {
+			in.Submission.Referral, in.Submission.Consent = nil, nil
+			in.Submission.Attachments = []parser.Attachment{{Filename: "scan001.pdf", Kind: parser.KindUnreadable}}
+		}, OutcomeReview, []string{"unreadable_attachment"}},
+		{"a consent form that cannot be read and no forms", func(in *Input) {
+			in.Submission.Referral, in.Submission.Consent = nil, nil
+			in.Submission.Attachments = []parser.Attachment{{Filename: "Signed Consent.pdf", Kind: parser.KindUnreadable, Error: "the PDF needs a password to open"}}
 		}, OutcomeReview, []string{"missing_referral_form", "unreadable_attachment"}},
+		{"a referral form that cannot be read, the consent missing", func(in *Input) {
+			in.Submission.Consent = nil
+			in.Submission.Attachments = []parser.Attachment{{Filename: "DSR referral v2.docx", Kind: parser.KindUnreadable}}
+		}, OutcomeReview, []string{"missing_consent_form", "unreadable_attachment"}},
 		{"a scan beside both forms", func(in *Input) {
 			in.Submission.Attachments = []parser.Attachment{{Filename: "photo.jpg", Kind: parser.KindUnreadable}}
 		}, OutcomeRegister, nil},
@@ -624,6 +638,11 @@ func TestAssessMessagesNameTheChildAndTheForm(t *testing.T) {
 			in.Submission.Referral, in.Submission.Consent = nil, nil
 			in.Submission.Attachments = []parser.Attachment{{Filename: "winmail.dat", Kind: parser.KindUnsupported}}
 		}, "unsupported_attachment", []string{`"winmail.dat"`, "PDF or Word"}, nil},
+		{"an unreadable form says which attachment, why, and which form it may be", func(in *Input) {
+			in.Submission.Consent = nil
+			in.Submission.Attachments = []parser.Attachment{{Filename: "consent-scan.pdf", Kind: parser.KindUnreadable, Error: "the PDF has no text layer: it looks like a scan."}}
+		}, "unreadable_attachment", []string{`We could not read the attachment "consent-scan.pdf" (the PDF has no text layer: it looks like a scan), which may be the consent form`},
+			[]string{"missing", "find the consent form"}},
 		{"a file name with an NHS number is not echoed", func(in *Input) {
 			in.Submission.Referral = nil
 			in.Submission.Attachments = []parser.Attachment{{Filename: "referral 9993149586.pdf", Kind: parser.KindUnreadable}}

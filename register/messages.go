@@ -146,6 +146,10 @@ func msgAutoReply() string {
 	return "This is an automatic reply, so it needs no answer."
 }
 
+func msgQueryNotDelivered() string {
+	return "We could not send our email asking for more information, so a coordinator will contact you about this referral."
+}
+
 func msgDuplicate() string {
 	return "This email has already been received and dealt with."
 }
@@ -203,16 +207,6 @@ func hasDigitRun(s string, n int) bool {
 func msgUnsupported(ats []parser.Attachment) string {
 	return fmt.Sprintf("We could not open %s. Outlook sometimes sends attachments this way. Please send the forms again as PDF or Word attachments.",
 		attachmentNames(ats[:min(len(ats), 2)]))
-}
-
-func msgUnreadable(ats []parser.Attachment) string {
-	msg := fmt.Sprintf("We could not read %s, so a coordinator will look at it.", attachmentNames(ats[:min(len(ats), 2)]))
-	// The parser's reason is written for a coordinator ("the PDF has no
-	// text layer: it looks like a scan").
-	if why := strings.TrimSpace(ats[0].Error); why != "" && len(why) <= 100 && !hasDigitRun(why, 6) {
-		msg += " " + upper(strings.TrimSuffix(why, ".")) + "."
-	}
-	return msg
 }
 
 func msgUnreadablePart() string {

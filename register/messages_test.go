@@ -37,7 +37,7 @@ func TestMessagesAreShortPlainAndSafe(t *testing.T) {
 		}
 		decisions = append(decisions, Assess(in))
 	}
-	decisions = append(decisions, DuplicateDecision())
+	decisions = append(decisions, DuplicateDecision(), NewDecision(QueryNotDeliveredReason()))
 
 	// Values that must never appear: every NHS number and date of birth
 	// the table uses, in the ways people write them.

@@ -2,7 +2,6 @@ package review
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,8 +15,7 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the test's own PostgreSQL database
-
+	"dsr-intake/internal/harness"
 	"dsr-intake/register/store"
 )
 
@@ -52,7 +50,7 @@ func newSigninFixture(t *testing.T, driver string, o Options) *fixture {
 	}
 	ro := store.Options{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "dsr.db"), Keys: keys}
 	if driver == "postgres" {
-		ro = store.Options{Driver: "postgres", DSN: testPostgresDB(t), Keys: keys}
+		ro = store.Options{Driver: "postgres", DSN: harness.PostgresDB(t, "dsr_review_"), Keys: keys}
 	}
 	db, err := store.Open(ctx, ro)
 	if err != nil {
@@ -75,39 +73,6 @@ func newSigninFixture(t *testing.T, driver string, o Options) *fixture {
 	f := &fixture{store: db, server: srv, clock: &clock{}, http: httptest.NewServer(srv.Handler())}
 	t.Cleanup(f.http.Close)
 	return f
-}
-
-// testPostgresDB makes a database of its own on DSR_TEST_POSTGRES for
-// one test, dropped at its end.
-func testPostgresDB(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("DSR_TEST_POSTGRES")
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	name := fmt.Sprintf("dsr_review_%d", time.Now().UnixNano())
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatalf("create test database: %v", err)
-	}
-	t.Cleanup(func() {
-		admin, err := sql.Open("pgx", base)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer admin.Close()
-		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
-			t.Errorf("drop test database: %v", err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
 }
 
 // attempt is one sign-in by c, with X-Forwarded-For set when xff is not

@@ -244,6 +244,7 @@ var reasonWords = map[string]string{
 	register.CodeUnsupportedAttachment:      "An attachment is in a format we cannot read",
 	register.CodeBlueWithoutAdmission:       "Rated Blue without a hospital admission",
 	register.CodeNoReply:                    "The sender cannot be replied to",
+	register.CodeQueryNotDelivered:          "Our query to the referrer could not be sent",
 	store.ReasonProcessingFailed:            "The email could not be processed",
 }
 

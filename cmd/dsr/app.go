@@ -147,9 +147,8 @@ func newApp(ctx context.Context, cfg *config.Config, logw io.Writer, web bool) (
 	a.composer = composer
 	pipeline := &intake.Pipeline{
 		Parser: p, Store: db, Composer: composer,
-		Trust:             intake.Trust{AuthServID: cfg.Intake.AuthServID, AllowDomains: cfg.Intake.AllowDomains},
-		MaxQueriesPerCase: cfg.Intake.MaxQueriesCase, MaxQueriesPerSender: cfg.Intake.MaxQueriesSender,
-		Log: log.With("component", "pipeline"),
+		Trust: intake.Trust{AuthServID: cfg.Intake.AuthServID, AllowDomains: cfg.Intake.AllowDomains},
+		Log:   log.With("component", "pipeline"),
 	}
 	imapAuth, err := authenticator(ctx, "imap", cfg.IMAP.Auth, cfg.IMAP.Password, cfg.IMAP.OAuth2)
 	if err != nil {
@@ -178,8 +177,12 @@ func newApp(ctx context.Context, cfg *config.Config, logw io.Writer, web bool) (
 			Store: db, Composer: composer,
 			SMTP: outbox.SMTPConfig{Addr: cfg.SMTP.Addr, TLS: mailbox.TLSMode(cfg.SMTP.TLS), CAFile: cfg.SMTP.CAFile,
 				ServerName: cfg.SMTP.ServerName, Username: cfg.SMTP.Username, Auth: smtpAuth, HeloName: cfg.SMTP.HeloName},
-			Lease: cfg.SMTP.SendLease.Duration,
-			Log:   log.With("component", "outbox"),
+			Lease: cfg.SMTP.SendLease.Duration, Retry: retryPolicy(cfg.SMTP),
+			MaxQueriesPerCase: cfg.Intake.MaxQueriesCase, MaxQueriesPerSender: cfg.Intake.MaxQueriesSender,
+			Log: log.With("component", "outbox"),
+		}
+		if cfg.SMTP.SentFolder != "" {
+			a.sender.Sent = outbox.SentFolder{IMAP: a.daemon.IMAP, Folder: cfg.SMTP.SentFolder}
 		}
 		a.daemon.Sender = a.sender
 	}
@@ -231,4 +234,9 @@ func loadConfig(path string, stderr io.Writer) (*config.Config, bool) {
 		return nil, false
 	}
 	return cfg, true
+}
+
+// retryPolicy is the outbox's retry policy as configured.
+func retryPolicy(s config.SMTP) outbox.RetryPolicy {
+	return outbox.RetryPolicy{Initial: s.RetryInitial.Duration, Ceiling: s.RetryCeiling.Duration, Lifetime: s.RetryLifetime.Duration}
 }

@@ -169,11 +169,10 @@ func startDemo(ctx context.Context, samplesDir, webAddr string, out io.Writer, l
 	// The intake.
 	composer := &outbox.Composer{From: mailboxUser, FromName: "Bromley DSR (demo)", SecureDomains: []string{"nhs.net", "gov.uk"}}
 	p := parser.New(parser.Options{Logger: logger})
-	pipeline := &intake.Pipeline{Parser: p, Store: d.store, Composer: composer, MaxQueriesPerCase: 5, MaxQueriesPerSender: 20,
-		Log: logger.With("component", "pipeline")}
+	pipeline := &intake.Pipeline{Parser: p, Store: d.store, Composer: composer, Log: logger.With("component", "pipeline")}
 	health := &intake.Health{}
 	d.sender = &outbox.Sender{Store: d.store, Composer: composer, SMTP: outbox.SMTPConfig{Addr: d.smtpAddr, TLS: mailbox.TLSInsecure},
-		Log: logger.With("component", "outbox")}
+		MaxQueriesPerCase: 5, MaxQueriesPerSender: 20, Log: logger.With("component", "outbox")}
 	d.daemon = &intake.Daemon{
 		IMAP: mailbox.IMAPConfig{Addr: d.imapAddr, TLS: mailbox.TLSInsecure, Username: mailboxUser, Auth: mailbox.PasswordAuth(imapPassword),
 			Logger: logger.With("component", "imap"), PollInterval: 5 * time.Second},

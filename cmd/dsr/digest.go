@@ -94,6 +94,7 @@ func cmdDigest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			return 1
 		}
 		sender = &outbox.Sender{Store: db, Composer: composer, Log: log.With("component", "outbox"), Lease: cfg.SMTP.SendLease.Duration,
+			Retry: retryPolicy(cfg.SMTP),
 			SMTP: outbox.SMTPConfig{Addr: cfg.SMTP.Addr, TLS: mailbox.TLSMode(cfg.SMTP.TLS), CAFile: cfg.SMTP.CAFile,
 				ServerName: cfg.SMTP.ServerName, Username: cfg.SMTP.Username, Auth: auth, HeloName: cfg.SMTP.HeloName}}
 	}

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"dsr-intake/register"
@@ -68,7 +69,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	done := make(chan struct{})
 	if a.sender != nil {
 		sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		go func() { defer close(done); a.sender.Run(sctx, 30*time.Second) }()
+		go func() { defer close(done); a.sender.Run(sctx, a.sender.Retry.Tick()) }()
 		defer func() { cancel(); <-done }()
 	}
 	for _, l := range []struct {
@@ -150,6 +151,9 @@ func (a *app) runOnce(ctx context.Context, stdout, stderr io.Writer) int {
 		counts[o]++
 		progress.tick()
 	}
+	var moves onceMoves
+	a.daemon.OnMoved = moves.moved
+	a.daemon.OnReconciled = func(n int) { moves.reconciled += n }
 	err := a.daemon.RunOnce(ctx)
 	progress.done()
 	code := 0
@@ -157,12 +161,14 @@ func (a *app) runOnce(ctx context.Context, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "dsr run --once:", err)
 		code = 1
 	}
+	sent := 0
 	if a.sender != nil {
 		n, err := a.sender.Drain(ctx)
 		if err != nil {
 			fmt.Fprintln(stderr, "dsr run --once: outbox:", err)
 			code = 1
 		}
+		sent = n
 		fmt.Fprintf(stdout, "sent %d email(s)\n", n)
 	}
 	total := 0
@@ -172,7 +178,42 @@ func (a *app) runOnce(ctx context.Context, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "processed %d message(s): register %d, query %d, review %d, ignore %d, quarantined %d\n",
 		total, counts[register.OutcomeRegister], counts[register.OutcomeQuery], counts[register.OutcomeReview],
 		counts[register.OutcomeIgnore], counts["quarantined"])
+	fmt.Fprintln(stdout, moves.summary())
+	a.log.Info("run --once done", "processed", total, "moved", moves.total, "reconciled", moves.reconciled, "sent", sent)
 	return code
+}
+
+// onceMoves is what a --once run moved out of the inbox, by folder, and
+// how many earlier moves it found unrecorded: a run that only moves emails
+// decided before (after a crash) decides nothing, and says what it did.
+type onceMoves struct {
+	total      int
+	folders    []string
+	byFolder   map[string]int
+	reconciled int
+}
+
+func (m *onceMoves) moved(folder string, n int) {
+	if m.byFolder == nil {
+		m.byFolder = map[string]int{}
+	}
+	if _, ok := m.byFolder[folder]; !ok {
+		m.folders = append(m.folders, folder)
+	}
+	m.byFolder[folder] += n
+	m.total += n
+}
+
+func (m *onceMoves) summary() string {
+	parts := make([]string, len(m.folders))
+	for i, f := range m.folders {
+		parts[i] = fmt.Sprintf("%s %d", f, m.byFolder[f])
+	}
+	s := fmt.Sprintf("moved %d message(s) out of the inbox", m.total)
+	if len(parts) > 0 {
+		s += ": " + strings.Join(parts, ", ")
+	}
+	return s + fmt.Sprintf("; recorded %d earlier move(s) found in the folders", m.reconciled)
 }
 
 // progress shows a count on a terminal, and a log line every so often

@@ -7,6 +7,8 @@
 //     message with BODY.PEEK[] (never marking it read) under a size limit,
 //     moves it to an outcome folder safely (MOVE, or COPY and only then
 //     \Deleted + UID EXPUNGE), and waits for new mail with IDLE or polling.
+//     It finds a message by Message-ID (SearchMessageID), in another folder
+//     examined read-only (Examine, then Reselect) and by content (Holds).
 //   - A Mailbox is one connection and is not safe for concurrent use. Any
 //     error other than parser.ErrTooLarge, ErrNoMessage or a failed move may
 //     leave it dead: close it, wait Backoff(attempt), and dial again.

@@ -2,34 +2,47 @@ package outbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
-	"dsr-intake/intake/mailbox"
 	"dsr-intake/register/store"
 )
 
 // Queue is what the sender needs of the store: the emails due, leased to
-// one sender at a time, and their outcome. *store.Store is one.
+// one sender at a time, and their outcome (sent, failed for now or given
+// up, held back by a loop limit), and the queries sent in a day for those
+// limits. *store.Store is one.
 type Queue interface {
 	ClaimOutbox(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]store.OutboxItem, error)
 	MarkSent(ctx context.Context, id int64, now time.Time) error
-	MarkSendFailed(ctx context.Context, id int64, errText string, nextTry time.Time) error
+	RecordSendFailure(ctx context.Context, id int64, f store.SendFailure) (store.GaveUp, error)
+	DeferOutbox(ctx context.Context, id int64, until time.Time) error
+	QueriesSent(ctx context.Context, addr string, caseID int64, from, until time.Time) (toAddr, forCase int, err error)
 }
 
 // Sender drains the outbox over SMTP: it claims due emails, sends each
 // and marks it sent once the server has accepted it. A failure is retried
-// with backoff; a rejection (5xx) or too many attempts gives up and leaves
-// the email failed for a coordinator to see.
+// with backoff for the Retry policy's lifetime; a rejection (5xx) or the
+// lifetime's end gives up and leaves the email failed, and its case in the
+// review queue when it was the case's query.
 type Sender struct {
-	Store       Queue
-	Composer    *Composer
-	SMTP        SMTPConfig
-	MaxAttempts int           // attempts before giving up; 8 when zero
-	Lease       time.Duration // how long a claim holds; 2 minutes when zero
-	Now         func() time.Time
-	Log         *slog.Logger
+	Store    Queue
+	Composer *Composer
+	SMTP     SMTPConfig
+	Retry    RetryPolicy
+	Lease    time.Duration // how long a claim holds; 2 minutes when zero
+	// MaxQueriesPerCase and MaxQueriesPerSender are loop limits with a
+	// referrer's system, per UTC day: a query over one is held back to the
+	// next day, never dropped. Zero means no limit.
+	MaxQueriesPerCase   int
+	MaxQueriesPerSender int
+	// Sent, when set, is looked in before re-sending an email a crashed
+	// sender had claimed: a copy there was sent (see SentFolder).
+	Sent SentLookup
+	Now  func() time.Time
+	Log  *slog.Logger
 
 	kick chan struct{}
 }
@@ -77,57 +90,70 @@ func (s *Sender) Drain(ctx context.Context) (int, error) {
 			return sent, nil
 		}
 		for _, it := range items {
-			if err := s.send(ctx, it); err != nil {
+			ok, err := s.send(ctx, it)
+			if err != nil {
 				if ctx.Err() != nil {
 					return sent, ctx.Err()
 				}
-				s.log().Warn("send failed", "outbox", it.ID, "case", it.CaseRef, "attempt", it.Attempts, "err", err)
+				if !errors.Is(err, errGivenUp) && !errors.Is(err, errRetrying) {
+					s.log().Warn("send failed", "outbox", it.ID, "case", it.CaseRef, "attempt", it.Attempts, "err", err)
+				}
 				continue
 			}
-			sent++
+			if ok {
+				sent++
+			}
 		}
 	}
 }
 
-func (s *Sender) send(ctx context.Context, it store.OutboxItem) error {
+// send sends it unless a loop limit holds it back (ok is false then).
+func (s *Sender) send(ctx context.Context, it store.OutboxItem) (ok bool, err error) {
+	if held, err := s.heldBack(ctx, it); err != nil || held {
+		return false, err
+	}
+	if it.Orphaned && s.Sent != nil {
+		// A sender died holding it, perhaps after the server took it.
+		if found, err := s.Sent.HasMessageID(ctx, it.MessageID); err != nil {
+			s.log().Warn("sent folder look-up failed; sending", "outbox", it.ID, "err", err)
+		} else if found {
+			return true, s.markSent(ctx, it, "already in the sent folder")
+		}
+	}
 	msg := store.OutboxMessage{Kind: it.Kind, To: it.To, Subject: it.Subject, Body: it.Body, HTML: it.HTML,
 		MessageID: it.MessageID, InReplyTo: it.InReplyTo, References: it.References, CaseID: it.CaseID}
 	raw, err := s.Composer.Render(msg, s.now())
 	if err != nil {
-		return s.fail(ctx, it, err, true)
+		return false, s.retryOrGiveUp(ctx, it, err, true)
 	}
 	if err := SendMail(ctx, s.SMTP, s.Composer.From, []string{it.To}, raw); err != nil {
-		return s.fail(ctx, it, err, IsPermanent(err))
+		if ctx.Err() != nil {
+			// Stopped mid-send: not a try; the claim runs out and the
+			// next sender takes it.
+			return false, err
+		}
+		err = s.retryOrGiveUp(ctx, it, err, IsPermanent(err))
+		if !errors.Is(err, errGivenUp) {
+			err = fmt.Errorf("%w: %w", errRetrying, err)
+		}
+		return false, err
 	}
+	return true, s.markSent(ctx, it, "sent")
+}
+
+// errRetrying marks a failed send that was logged and will be tried again.
+var errRetrying = errors.New("will retry")
+
+func (s *Sender) markSent(ctx context.Context, it store.OutboxItem, what string) error {
 	// Marked with a context of its own: the server has the email, so a
 	// shutdown now must not leave it pending to be sent again.
 	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if err := s.Store.MarkSent(mctx, it.ID, s.now()); err != nil {
-		return fmt.Errorf("sent, but not marked: %w", err)
+		return fmt.Errorf("%s, but not marked: %w", what, err)
 	}
-	s.log().Info("sent", "outbox", it.ID, "kind", it.Kind, "case", it.CaseRef)
+	s.log().Info(what, "outbox", it.ID, "kind", it.Kind, "case", it.CaseRef)
 	return nil
-}
-
-func (s *Sender) fail(ctx context.Context, it store.OutboxItem, cause error, permanent bool) error {
-	next := s.now().Add(mailbox.Backoff(it.Attempts))
-	if permanent || it.Attempts >= s.maxAttempts() {
-		next = time.Time{}
-	}
-	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := s.Store.MarkSendFailed(mctx, it.ID, cause.Error(), next); err != nil {
-		return fmt.Errorf("%v; and marking it failed: %w", cause, err)
-	}
-	return cause
-}
-
-func (s *Sender) maxAttempts() int {
-	if s.MaxAttempts > 0 {
-		return s.MaxAttempts
-	}
-	return 8
 }
 
 func (s *Sender) lease() time.Duration {

@@ -73,7 +73,7 @@ func (r digestRenderer) sections() []digestSection {
 	var out []digestSection
 	if r.spec.has(SectionSinceLast) {
 		total := 0
-		for _, n := range f.Referrals {
+		for _, n := range f.Emails {
 			total += n
 		}
 		since := "Since the last digest (" + r.when(f.Since) + ")"
@@ -89,9 +89,9 @@ func (r digestRenderer) sections() []digestSection {
 			withdrawn = append(withdrawn, child(c))
 		}
 		out = append(out, digestSection{Title: since, Lines: []digestLine{
-			{Text: fmt.Sprintf("Referrals received: %d (added to the register %d, queried %d, to review %d, ignored %d)", total,
-				f.Referrals[register.OutcomeRegister], f.Referrals[register.OutcomeQuery], f.Referrals[register.OutcomeReview],
-				f.Referrals[register.OutcomeIgnore])},
+			{Text: fmt.Sprintf("Emails received: %d (added to the register %d, queried %d, to review %d, ignored %d)", total,
+				f.Emails[register.OutcomeRegister], f.Emails[register.OutcomeQuery], f.Emails[register.OutcomeReview],
+				f.Emails[register.OutcomeIgnore])},
 			{Text: fmt.Sprintf("Children added to the register: %d", len(f.ChildrenAdded)), Items: childItems(f.ChildrenAdded, true)},
 			{Text: fmt.Sprintf("RAG changes: %d", len(f.RAGChanges)), Items: moves},
 			{Text: fmt.Sprintf("Withdrawals of consent: %d", len(f.Withdrawals)), Items: withdrawn},
@@ -154,6 +154,7 @@ func (r digestRenderer) sections() []digestSection {
 			{Text: fmt.Sprintf("Waiting for a reply: %d (under 7 days %d, 7 to 13 days %d, 14 days or more %d)", len(f.Waiting), under7, under14, over14), Items: waiting},
 			{Text: fmt.Sprintf("Reminders sent: %d", f.RemindersSent)},
 			{Text: fmt.Sprintf("Sent to review for no reply: %d", len(f.NoReply)), Items: f.NoReply},
+			{Text: fmt.Sprintf("Could not be sent, so sent to review: %d", len(f.NotDelivered)), Items: f.NotDelivered},
 		}})
 	}
 	if r.spec.has(SectionTurning18) {
@@ -191,7 +192,8 @@ func (r digestRenderer) sections() []digestSection {
 		lines = append(lines,
 			digestLine{Text: "Last email recorded: " + last},
 			digestLine{Text: fmt.Sprintf("Emails quarantined (could not be processed) and waiting: %d (%d since the last digest)", f.Quarantined, f.QuarantinedInPeriod)},
-			digestLine{Text: fmt.Sprintf("Outgoing emails given up on: %d (%d since the last digest)", f.OutboxFailed, f.OutboxFailedInPeriod)},
+			digestLine{Text: fmt.Sprintf("Outgoing emails given up on: %d (%d since the last digest)", f.OutboxFailed, f.OutboxFailedInPeriod),
+				Items: notDeliveredItems(f.NotDelivered)},
 			digestLine{Text: fmt.Sprintf("Outgoing emails waiting to be sent: %d", f.OutboxBacklog)},
 		)
 		out = append(out, digestSection{Title: "The intake", Lines: lines})
@@ -255,3 +257,13 @@ var digestHTML = template.Must(template.New("digest").Parse(`<!DOCTYPE html>
 {{if .ReviewURL}}<p><a href="{{.ReviewURL}}">Open the review pages</a></p>
 {{end}}</body></html>
 `))
+
+// notDeliveredItems names the cases whose query was given up, for the
+// intake's health: each is in the review queue.
+func notDeliveredItems(refs []string) []string {
+	out := make([]string, len(refs))
+	for i, ref := range refs {
+		out[i] = ref + ": query not delivered, in the review queue"
+	}
+	return out
+}

@@ -2,11 +2,7 @@ package schedule
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -14,8 +10,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 
 	"dsr-intake/config"
 	"dsr-intake/intake/outbox"
@@ -62,38 +56,11 @@ func newSQLiteDB(t *testing.T) dgDB {
 // newPostgresDB makes a database for the test, dropped at its end, or
 // skips without DSR_TEST_POSTGRES.
 func newPostgresDB(t *testing.T) dgDB {
-	base := os.Getenv("DSR_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("DSR_TEST_POSTGRES is not set")
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "dsr_digest_" + hex.EncodeToString(b)
-	admin, err := sqlx.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin, err := sqlx.Open("pgx", base)
-		if err == nil {
-			_, _ = admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-			admin.Close()
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
 	k, err := store.GenerateKeyring()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dgDB{driver: "postgres", dsn: u.String(), keys: k}
+	return dgDB{driver: "postgres", dsn: harness.PostgresDB(t, "dsr_digest_"), keys: k}
 }
 
 // open is one daemon's store (a restart opens another).

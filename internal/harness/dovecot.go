@@ -579,3 +579,19 @@ func (w TestWriter) Write(p []byte) (int, error) {
 	w.T.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
+
+// AppendTo appends raw to folder (made if missing), returning an error
+// rather than failing the test: for goroutines other than the test's (the
+// SMTP sink filing its sent copies).
+func (d *Dovecot) AppendTo(folder string, raw []byte) error {
+	c, err := d.Dial()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var ie *imap.Error
+	if err := c.Create(folder, nil).Wait(); err != nil && !(errors.As(err, &ie) && ie.Code == imap.ResponseCodeAlreadyExists) {
+		return fmt.Errorf("create %s: %w", folder, err)
+	}
+	return AppendMessage(c, folder, raw)
+}

@@ -2,7 +2,9 @@ package harness
 
 // An SMTP submission server for the tests, built on go-smtp: STARTTLS and
 // implicit TLS with the test certificate, AUTH PLAIN and XOAUTH2, records
-// what it accepts, and can refuse with 4xx for a while.
+// what it accepts, can refuse with 4xx for a while (a count or an outage
+// until a time), and can file what it accepts in a Dovecot folder as a
+// mail service files mail in the sender's Sent folder.
 
 import (
 	"crypto/tls"
@@ -36,10 +38,26 @@ type SMTPSink struct {
 	// Password for AUTH PLAIN, Token for AUTH XOAUTH2.
 	Password, Token string
 
-	mu       sync.Mutex
-	msgs     []SinkMessage
-	refuse   int // transactions still to refuse with 451
-	refusals int
+	mu          sync.Mutex
+	msgs        []SinkMessage
+	refuse      int       // transactions still to refuse with 451
+	refuseUntil time.Time // and every transaction until then
+	refusals    int
+	// onAccept, when set, is given each accepted message's data, as a mail
+	// service that files what it was given in the sender's Sent folder.
+	onAccept func([]byte)
+	// answerDelay is how long the sink takes to answer the message data
+	// after it has taken the message, as a busy service does: a client
+	// stopped meanwhile does not know its email went.
+	answerDelay time.Duration
+}
+
+// AnswerAfter makes the sink wait d after taking each message before it
+// answers.
+func (s *SMTPSink) AnswerAfter(d time.Duration) {
+	s.mu.Lock()
+	s.answerDelay = d
+	s.mu.Unlock()
 }
 
 // NewSMTPSink starts a sink on loopback. Recipients at @invalid.example
@@ -76,6 +94,35 @@ func NewSMTPSink(t testing.TB) *SMTPSink {
 func (s *SMTPSink) RefuseNext(n int) {
 	s.mu.Lock()
 	s.refuse = n
+	s.mu.Unlock()
+}
+
+// RefuseUntil makes every transaction until t fail with 451 at MAIL FROM:
+// an outage measured in time.
+func (s *SMTPSink) RefuseUntil(t time.Time) {
+	s.mu.Lock()
+	s.refuseUntil = t
+	s.mu.Unlock()
+}
+
+// Refusals counts the transactions refused with 451 so far.
+func (s *SMTPSink) Refusals() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refusals
+}
+
+// FileSentCopies has the sink append every message it accepts to folder
+// of the Dovecot mailbox, before it answers, as Microsoft 365 files mail
+// submitted over SMTP AUTH in the sender's Sent Items.
+func (s *SMTPSink) FileSentCopies(t testing.TB, dc *Dovecot, folder string) {
+	s.mu.Lock()
+	s.onAccept = func(data []byte) {
+		// On the sink's goroutine: report, do not stop the test.
+		if err := dc.AppendTo(folder, data); err != nil {
+			t.Errorf("filing the sent copy: %v", err)
+		}
+	}
 	s.mu.Unlock()
 }
 
@@ -128,6 +175,10 @@ func (ss *sinkSession) Mail(from string, _ *smtp.MailOptions) error {
 	s := ss.sink
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if time.Now().Before(s.refuseUntil) {
+		s.refusals++
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Try again later"}
+	}
 	if s.refuse > 0 {
 		s.refuse--
 		s.refusals++
@@ -153,7 +204,12 @@ func (ss *sinkSession) Data(r io.Reader) error {
 	ss.cur.Data = b
 	ss.sink.mu.Lock()
 	ss.sink.msgs = append(ss.sink.msgs, ss.cur)
+	onAccept, delay := ss.sink.onAccept, ss.sink.answerDelay
 	ss.sink.mu.Unlock()
+	if onAccept != nil {
+		onAccept(b)
+	}
+	time.Sleep(delay)
 	return nil
 }
 

@@ -206,7 +206,7 @@ type Transition struct {
 type DigestFigures struct {
 	Since, Until time.Time
 
-	Referrals     map[register.Outcome]int // cases opened in the period, by their outcome now
+	Emails        map[register.Outcome]int // emails decided in the period, by outcome (ignored ones too)
 	ChildrenAdded []ChildRef               // records created in the period
 	RAGChanges    []RAGMove                // in the period, oldest first (first ratings excluded)
 	Withdrawals   []ChildRef               // records withdrawn in the period
@@ -220,6 +220,9 @@ type DigestFigures struct {
 	Waiting       []WaitingQuery // oldest query first
 	RemindersSent int            // reminders the server accepted in the period
 	NoReply       []string       // cases sent to review for no reply in the period
+	// NotDelivered are the cases sent to review in the period because the
+	// outbox gave their query up (query_not_delivered).
+	NotDelivered []string
 
 	TurningEighteen []Transition // soonest first; those already 18 first of all
 	CETRMissing     []ChildRef   // Red and Blue children with no C(E)TR date
@@ -244,7 +247,7 @@ type digestRecord struct {
 // DigestFigures gathers a digest's figures. Dates of birth are decrypted
 // here to find who turns 18 and never leave the store.
 func (s *Store) DigestFigures(ctx context.Context, q DigestQuery) (DigestFigures, error) {
-	f := DigestFigures{Since: utc(q.Since), Until: utc(q.Until), Referrals: map[register.Outcome]int{}, ByRAG: map[string]int{}}
+	f := DigestFigures{Since: utc(q.Since), Until: utc(q.Until), Emails: map[register.Outcome]int{}, ByRAG: map[string]int{}}
 	since, until := f.Since, f.Until
 	// One read transaction, so the sections agree with each other.
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -263,12 +266,12 @@ func (s *Store) DigestFigures(ctx context.Context, q DigestQuery) (DigestFigures
 			Outcome string `db:"outcome"`
 			N       int    `db:"n"`
 		}
-		if err := s.sel(ctx, tx, &outcomes, `SELECT outcome, COUNT(*) AS n FROM cases WHERE created_at >= ? AND created_at < ?
-			GROUP BY outcome`, since, until); err != nil {
-			return fmt.Errorf("referrals: %w", err)
+		if err := s.sel(ctx, tx, &outcomes, `SELECT outcome, COUNT(*) AS n FROM messages WHERE decided_at >= ? AND decided_at < ?
+			AND outcome <> '' GROUP BY outcome`, since, until); err != nil {
+			return fmt.Errorf("emails by outcome: %w", err)
 		}
 		for _, o := range outcomes {
-			f.Referrals[register.Outcome(o.Outcome)] += o.N
+			f.Emails[register.Outcome(o.Outcome)] += o.N
 		}
 		for _, id := range ids {
 			r := recs[id]
@@ -309,6 +312,10 @@ func (s *Store) DigestFigures(ctx context.Context, q DigestQuery) (DigestFigures
 		if err := s.sel(ctx, tx, &f.NoReply, `SELECT c.ref FROM query_followups f JOIN cases c ON c.id = f.case_id
 			WHERE f.no_reply_at >= ? AND f.no_reply_at < ? ORDER BY f.no_reply_at, c.id`, since, until); err != nil {
 			return fmt.Errorf("no reply: %w", err)
+		}
+		if err := s.sel(ctx, tx, &f.NotDelivered, `SELECT case_ref FROM audit WHERE action = ? AND at >= ? AND at < ? ORDER BY at, id`,
+			"case.query_not_delivered", since, until); err != nil {
+			return fmt.Errorf("queries not delivered: %w", err)
 		}
 
 		today := civil(q.Today)

@@ -132,6 +132,11 @@ func testDigestFigures(t *testing.T, newDB stDB) {
 	if err := s.MarkSent(ctx, q2.Outbox[0], day(22, 10)); err != nil {
 		t.Fatal(err)
 	}
+	auto := stMessage("auto@x", &parser.Submission{AutoReply: true})
+	auto.ReceivedAt = day(22, 9)
+	if ap := stApply(t, s, auto); ap.Decision.Outcome != register.OutcomeIgnore || ap.Case.ID != 0 {
+		t.Fatalf("automatic reply applied as %+v", ap)
+	}
 	if err := s.ChangeRAG(ctx, ra.RecordID, "Red", "coord.al", "Placement breakdown"); err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +178,9 @@ func testDigestFigures(t *testing.T, newDB stDB) {
 			t.Errorf("%s:\n got %+v\nwant %+v", what, got, want)
 		}
 	}
-	check("referrals", got.Referrals, map[register.Outcome]int{register.OutcomeRegister: 1, register.OutcomeReview: 1, register.OutcomeQuery: 1})
+	// Emails, not cases: the automatic reply opens no case and is counted.
+	check("emails by outcome", got.Emails, map[register.Outcome]int{register.OutcomeRegister: 1, register.OutcomeReview: 1,
+		register.OutcomeQuery: 1, register.OutcomeIgnore: 1})
 	check("children added", got.ChildrenAdded, []ChildRef{ref(rf, "FB", "Amber")})
 	if len(got.RAGChanges) != 1 || got.RAGChanges[0].Child != ref(ra, "AP", "Red") || got.RAGChanges[0].From != "Amber" || got.RAGChanges[0].To != "Red" {
 		t.Errorf("rag changes %+v", got.RAGChanges)
@@ -206,7 +213,7 @@ func testDigestFigures(t *testing.T, newDB stDB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(early.Referrals) != 0 || early.ChildrenAdded != nil || early.RAGChanges != nil || early.RemindersSent != 0 ||
+	if len(early.Emails) != 0 || early.ChildrenAdded != nil || early.RAGChanges != nil || early.RemindersSent != 0 ||
 		early.TurningEighteen != nil || len(early.Waiting) != 0 || len(early.NoReply) != 0 {
 		t.Errorf("early window %+v", early)
 	}

@@ -38,6 +38,16 @@ type OutboxItem struct {
 	LastError  string
 	CreatedAt  time.Time
 	SentAt     *time.Time
+
+	// Tries counts the sends the server answered (accepted or refused);
+	// a sender that died holding the email is not one.
+	Tries int
+	// FailingSince is when the email's sends began to fail (zero while
+	// none has): its lifetime and backoff are measured from it.
+	FailingSince time.Time
+	// Orphaned is set when a sender's claim ran out without a result
+	// (it crashed): that sender may have sent the email.
+	Orphaned bool
 }
 
 func (s *Store) addOutbox(ctx context.Context, tx *sqlx.Tx, m OutboxMessage, now time.Time) (int64, error) {
@@ -114,6 +124,9 @@ type outboxRow struct {
 	HTML      []byte         `db:"html"`
 	State     string         `db:"state"`
 	Attempts  int            `db:"attempts"`
+	Tries     int            `db:"tries"`
+	Failing   sql.NullTime   `db:"failing_since"`
+	Orphaned  bool           `db:"orphaned"`
 	NextTryAt time.Time      `db:"next_try_at"`
 	LastError []byte         `db:"last_error"`
 	CreatedAt time.Time      `db:"created_at"`
@@ -123,7 +136,10 @@ type outboxRow struct {
 func (s *Store) outboxItem(r outboxRow) (OutboxItem, error) {
 	it := OutboxItem{ID: r.ID, Kind: r.Kind, CaseID: r.CaseID.Int64, CaseRef: r.CaseRef.String, MessageID: r.MessageID,
 		InReplyTo: r.InReplyTo, References: strings.Fields(r.Refs), State: r.State, Attempts: r.Attempts,
-		NextTryAt: r.NextTryAt.UTC(), CreatedAt: r.CreatedAt.UTC(), SentAt: nullTime(r.SentAt)}
+		Tries: r.Tries, Orphaned: r.Orphaned, NextTryAt: r.NextTryAt.UTC(), CreatedAt: r.CreatedAt.UTC(), SentAt: nullTime(r.SentAt)}
+	if r.Failing.Valid {
+		it.FailingSince = r.Failing.Time.UTC()
+	}
 	var err error
 	for _, f := range []struct {
 		col string
@@ -169,11 +185,14 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, limit int, lease
 	}
 	var rows []outboxRow
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := s.sel(ctx, tx, &rows, `UPDATE outbox SET claimed_until = ?, attempts = attempts + 1
+		// A claim still standing (claimed_until set) ran out without a
+		// result: its sender died, perhaps after sending.
+		if err := s.sel(ctx, tx, &rows, `UPDATE outbox SET claimed_until = ?, attempts = attempts + 1,
+				orphaned = CASE WHEN claimed_until IS NULL THEN orphaned ELSE 1 END
 			WHERE id IN (SELECT id FROM outbox WHERE state = ? AND next_try_at <= ? AND id <= ?
 				AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY next_try_at, id LIMIT ?`+lock+`)
 			RETURNING id, kind, case_id, NULL AS case_ref, message_id, in_reply_to, refs, rcpt, subject, body, html,
-				state, attempts, next_try_at, last_error, created_at, sent_at`,
+				state, attempts, tries, failing_since, orphaned, next_try_at, last_error, created_at, sent_at`,
 			utc(now.Add(lease)), OutboxPending, now, upTo, now, limit); err != nil {
 			return fmt.Errorf("claim: %w", err)
 		}
@@ -200,8 +219,8 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, limit int, lease
 // nothing.
 func (s *Store) MarkSent(ctx context.Context, id int64, now time.Time) error {
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := s.exec(ctx, tx, `UPDATE outbox SET state = ?, sent_at = ?, claimed_until = NULL, last_error = NULL
-			WHERE id = ? AND state = ?`, OutboxSent, utc(now), id, OutboxPending)
+		res, err := s.exec(ctx, tx, `UPDATE outbox SET state = ?, sent_at = ?, claimed_until = NULL, last_error = NULL,
+			tries = tries + 1 WHERE id = ? AND state = ?`, OutboxSent, utc(now), id, OutboxPending)
 		if err != nil {
 			return err
 		}
@@ -222,31 +241,11 @@ func (s *Store) MarkSent(ctx context.Context, id int64, now time.Time) error {
 	return nil
 }
 
-// MarkSendFailed records a failed attempt and releases the claim; the email
-// is tried again from nextTry, or never again when nextTry is zero.
+// MarkSendFailed records a failed attempt the server answered and
+// releases the claim; the email is tried again from nextTry, or never
+// again when nextTry is zero (see RecordSendFailure).
 func (s *Store) MarkSendFailed(ctx context.Context, id int64, errText string, nextTry time.Time) error {
-	lastErr, err := s.encString("outbox.last_error", errText)
-	if err != nil {
-		return fmt.Errorf("mark send failed: %w", err)
-	}
-	state, next := OutboxPending, utc(nextTry)
-	if nextTry.IsZero() {
-		state, next = OutboxFailed, s.stamp()
-	}
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := s.exec(ctx, tx, `UPDATE outbox SET state = ?, next_try_at = ?, claimed_until = NULL, last_error = ?
-			WHERE id = ? AND state = ?`, state, next, lastErr, id, OutboxPending)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrNotFound
-		}
-		if state == OutboxFailed {
-			return s.audit(ctx, tx, AuditEntry{At: s.stamp(), Actor: ActorIntake, Action: "outbox.failed", Entity: "outbox", EntityID: id})
-		}
-		return nil
-	})
+	_, err := s.RecordSendFailure(ctx, id, SendFailure{Error: errText, Answered: true, At: s.stamp(), NextTry: nextTry})
 	if err != nil {
 		return fmt.Errorf("mark send failed: %w", err)
 	}
@@ -257,7 +256,7 @@ func (s *Store) MarkSendFailed(ctx context.Context, id int64, errText string, ne
 func (s *Store) Outbox(ctx context.Context, id int64) (OutboxItem, error) {
 	var r outboxRow
 	err := s.get(ctx, s.db, &r, `SELECT o.id, o.kind, o.case_id, c.ref AS case_ref, o.message_id, o.in_reply_to, o.refs, o.rcpt,
-		o.subject, o.body, o.html, o.state, o.attempts, o.next_try_at, o.last_error, o.created_at, o.sent_at
+		o.subject, o.body, o.html, o.state, o.attempts, o.tries, o.failing_since, o.orphaned, o.next_try_at, o.last_error, o.created_at, o.sent_at
 		FROM outbox o LEFT JOIN cases c ON c.id = o.case_id WHERE o.id = ?`, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return OutboxItem{}, ErrNotFound

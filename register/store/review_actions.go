@@ -357,6 +357,9 @@ type Dashboard struct {
 	AwaitingReplies int // cases awaiting information from a referrer
 	OutboxPending   int
 	OutboxFailed    int
+	// QueriesNotDelivered are open review items of cases whose query the
+	// outbox gave up on: the referrer was never asked.
+	QueriesNotDelivered int
 	// Weeks are the referrals (cases created) per week, oldest first, the
 	// last one being the week that holds now.
 	Weeks []WeekCount
@@ -406,6 +409,10 @@ func (s *Store) Dashboard(ctx context.Context, now time.Time, weeks int) (Dashbo
 		if err := s.get(ctx, s.db, c.dst, c.query, c.arg); err != nil {
 			return Dashboard{}, fmt.Errorf("dashboard: %w", err)
 		}
+	}
+	var err error
+	if d.QueriesNotDelivered, err = s.queriesNotDelivered(ctx); err != nil {
+		return Dashboard{}, fmt.Errorf("dashboard: %w", err)
 	}
 	if weeks <= 0 {
 		weeks = 12

@@ -18,6 +18,9 @@ type Stats struct {
 	ReviewOldest        time.Time
 	MessagesFailed      int // failing, not yet quarantined
 	MessagesQuarantined int
+	// QueriesNotDelivered are the open review items of cases whose query
+	// the outbox gave up on.
+	QueriesNotDelivered int
 }
 
 // Stats reads the operational figures.
@@ -39,6 +42,10 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 			return st, fmt.Errorf("stats: %w", err)
 		}
 	}
+	var err error
+	if st.QueriesNotDelivered, err = s.queriesNotDelivered(ctx); err != nil {
+		return st, fmt.Errorf("stats: %w", err)
+	}
 	// ORDER BY ... LIMIT 1 rather than MIN(): an aggregate loses the
 	// column's declared type on SQLite and would not scan as a time.
 	oldest := func(query, arg string) (time.Time, error) {
@@ -49,7 +56,6 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 		}
 		return t.UTC(), err
 	}
-	var err error
 	if st.OutboxOldest, err = oldest(`SELECT created_at FROM outbox WHERE state = ? ORDER BY created_at LIMIT 1`, OutboxPending); err != nil {
 		return st, fmt.Errorf("stats: outbox: %w", err)
 	}
