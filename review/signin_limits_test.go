@@ -241,7 +241,9 @@ func testSigninCheckPool(t *testing.T, driver string) {
 }
 
 func testSigninAttackerDelay(t *testing.T, driver string) {
-	limits := store.SigninLimits{ClientFailures: 1000, AccountFailures: 3, Delay: 400 * time.Millisecond, MaxDelay: 800 * time.Millisecond}
+	// The delay is long enough that the attempts below fall inside it
+	// however slowly a loaded machine runs the first three checks.
+	limits := store.SigninLimits{ClientFailures: 1000, AccountFailures: 3, Delay: 3 * time.Second, MaxDelay: 6 * time.Second}
 	f := newSigninFixture(t, driver, Options{Signin: limits, TrustedProxies: []string{"127.0.0.1"}})
 	attacker := f.client(t)
 	attacker.get("/signin")
@@ -257,7 +259,7 @@ func testSigninAttackerDelay(t *testing.T, driver string) {
 	user := f.client(t)
 	user.get("/signin")
 	s, body := attempt(t, user, coordinatorName, coordinatorPass, "203.0.113.20")
-	if s != http.StatusTooManyRequests || !strings.Contains(body, "Wait a second") {
+	if s != http.StatusTooManyRequests || !strings.Contains(body, "failed attempts to sign in to this account. Wait ") {
 		t.Fatalf("the user within the delay: %d", s)
 	}
 	// The attacker's refused attempts did not lengthen it: one delay
