@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,8 +65,8 @@ func uniqueCopy(raw []byte, id string) []byte {
 }
 
 // daemonConfig writes a configuration for the dsr binary against the test
-// Dovecot and SMTP sink.
-func daemonConfig(t *testing.T, dc *harness.Dovecot, sink *harness.SMTPSink, dir string) string {
+// Dovecot and SMTP sink, with its register on db.
+func daemonConfig(t *testing.T, dc *harness.Dovecot, sink *harness.SMTPSink, dir string, db crashDB) string {
 	t.Helper()
 	write := func(name, content string) string {
 		p := filepath.Join(dir, name)
@@ -99,7 +100,7 @@ from = "bromley.dsr@nhs.net"
 send_lease = "5s"
 
 [database]
-driver = "sqlite"
+driver = %q
 dsn = %q
 
 [keys]
@@ -115,7 +116,7 @@ max_queries_per_sender_per_day = 10000
 format = "json"
 level = "info"
 `, dc.Addr, dc.CAFile, dc.User, imapPw, sink.Addr, sink.CAFile, sink.User, smtpPw,
-		filepath.Join(dir, "dsr.db"), keyFile)
+		db.driver, db.dsn, keyFile)
 	return write("dsr.toml", cfg)
 }
 
@@ -128,11 +129,65 @@ func TestCrashRecoveryDovecot(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test: skipped with -short")
 	}
+	dir := t.TempDir()
+	testCrashRecovery(t, dir, crashDB{driver: "sqlite", dsn: filepath.Join(dir, "dsr.db")})
+}
+
+// TestCrashRecoveryPostgresDovecot is TestCrashRecoveryDovecot with the
+// register on PostgreSQL, where a decision commits as a few pipelines of
+// statements (register/store's applyPipelined): a kill between them must
+// leave none of it.
+func TestCrashRecoveryPostgresDovecot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test: skipped with -short")
+	}
+	base := os.Getenv("DSR_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("DSR_TEST_POSTGRES is not set; set it to a PostgreSQL URL to run the crash test on PostgreSQL")
+	}
+	testCrashRecovery(t, t.TempDir(), crashDB{driver: "postgres", dsn: newPostgresDB(t, base)})
+}
+
+// crashDB is the register's database for the crash tests.
+type crashDB struct{ driver, dsn string }
+
+// newPostgresDB creates a database for one test on the server at base
+// (dropped at its end) and returns its URL.
+func newPostgresDB(t *testing.T, base string) string {
+	t.Helper()
+	name := fmt.Sprintf("dsr_crash_%d_%d", os.Getpid(), time.Now().UnixNano())
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		admin, err := sql.Open("pgx", base)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer admin.Close()
+		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+			t.Errorf("drop test database: %v", err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+func testCrashRecovery(t *testing.T, dir string, cdb crashDB) {
 	bin := buildDSR(t)
 	dc := harness.NewDovecot(t)
 	sink := harness.NewSMTPSink(t)
-	dir := t.TempDir()
-	cfgPath := daemonConfig(t, dc, sink, dir)
+	cfgPath := daemonConfig(t, dc, sink, dir, cdb)
 
 	const total = 200
 	names := sampleNames(t)
@@ -193,7 +248,7 @@ func TestCrashRecoveryDovecot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(context.Background(), store.Options{Driver: "sqlite", DSN: filepath.Join(dir, "dsr.db"), Keys: keys})
+	db, err := store.Open(context.Background(), store.Options{Driver: cdb.driver, DSN: cdb.dsn, Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +321,7 @@ func TestCrashRecoveryDovecot(t *testing.T) {
 	}
 	if len(byID) != wantQueries {
 		t.Errorf("%d distinct queries delivered, want %d", len(byID), wantQueries)
-		for _, row := range unsentOutbox(t, filepath.Join(dir, "dsr.db")) {
+		for _, row := range unsentOutbox(t, cdb) {
 			t.Logf("unsent: %s", row)
 		}
 	}
@@ -281,8 +336,12 @@ func TestCrashRecoveryDovecot(t *testing.T) {
 }
 
 // unsentOutbox describes the outbox rows not sent, for a failure message.
-func unsentOutbox(t *testing.T, path string) []string {
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+func unsentOutbox(t *testing.T, cdb crashDB) []string {
+	driver, dsn := "pgx", cdb.dsn
+	if cdb.driver == "sqlite" {
+		driver, dsn = "sqlite", "file:"+cdb.dsn+"?mode=ro"
+	}
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Log(err)
 		return nil
