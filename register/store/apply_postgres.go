@@ -89,15 +89,7 @@ const pgNewCase = `WITH n AS (INSERT INTO case_counters (year, last) VALUES ($1:
 func (s *Store) applyOn(ctx context.Context, pc *pgx.Conn, in Incoming, sub *parser.Submission,
 	decide func(register.CaseForms) register.Decision, compose func(CaseInfo, register.Decision) []OutboxMessage,
 ) (Applied, error) {
-	now := s.stamp()
-	received := now
-	if !in.ReceivedAt.IsZero() {
-		received = utc(in.ReceivedAt)
-	}
-	senderIdx := ""
-	if sub.From != "" {
-		senderIdx = s.keys.emailIndex(sub.From)
-	}
+	now, received, senderIdx := s.applyStamps(in, sub)
 	rb := s.db.Rebind
 	send := func(b *pgx.Batch) error {
 		if b.Len() == 0 {
@@ -197,15 +189,9 @@ func (s *Store) applyOn(ctx context.Context, pc *pgx.Conn, in Incoming, sub *par
 	}
 
 	// Decide on the case's forms as they stood before this email.
-	var earlier register.CaseForms
-	if c.ID != 0 {
-		if err := s.decJSON("cases.forms", c.forms, &earlier); err != nil {
-			return Applied{}, err
-		}
-	}
-	d := decide(earlier)
-	if d.Outcome == "" {
-		return Applied{}, errors.New("decision without an outcome")
+	earlier, d, err := s.decideOn(c, decide)
+	if err != nil {
+		return Applied{}, err
 	}
 	out := Applied{Decision: d}
 	merged := mergeForms(earlier, sub)

@@ -175,15 +175,7 @@ func retryable(err error) bool {
 func (s *Store) apply(ctx context.Context, tx *sqlx.Tx, in Incoming, sub *parser.Submission,
 	decide func(register.CaseForms) register.Decision, compose func(CaseInfo, register.Decision) []OutboxMessage,
 ) (Applied, error) {
-	now := s.stamp()
-	received := now
-	if !in.ReceivedAt.IsZero() {
-		received = utc(in.ReceivedAt)
-	}
-	senderIdx := ""
-	if sub.From != "" {
-		senderIdx = s.keys.emailIndex(sub.From)
-	}
+	now, received, senderIdx := s.applyStamps(in, sub)
 
 	// (1) Seen before? The same Message-ID from the same sender under
 	// another hash is the same email re-delivered with other headers.
@@ -237,15 +229,9 @@ func (s *Store) apply(ctx context.Context, tx *sqlx.Tx, in Incoming, sub *parser
 		return Applied{}, err
 	}
 	// (3) Decide on the case's forms as they stood before this email.
-	var earlier register.CaseForms
-	if c.ID != 0 {
-		if err := s.decJSON("cases.forms", c.forms, &earlier); err != nil {
-			return Applied{}, err
-		}
-	}
-	d := decide(earlier)
-	if d.Outcome == "" {
-		return Applied{}, errors.New("decision without an outcome")
+	earlier, d, err := s.decideOn(c, decide)
+	if err != nil {
+		return Applied{}, err
 	}
 	out := Applied{Decision: d}
 
@@ -351,6 +337,36 @@ func (s *Store) messageDecisionValues(in Incoming, sub *parser.Submission, sende
 func decideAudit(msgID int64, caseRef string, d register.Decision, now time.Time) AuditEntry {
 	return AuditEntry{At: now, Actor: ActorIntake, Action: "message.decide", Entity: "message",
 		EntityID: msgID, CaseRef: caseRef, Detail: "outcome=" + string(d.Outcome) + " reasons=" + reasonCodes(d)}
+}
+
+// decideOn decides on case c's forms as they stood before this email
+// (none for a new case), and returns them with the decision.
+func (s *Store) decideOn(c caseRow, decide func(register.CaseForms) register.Decision) (register.CaseForms, register.Decision, error) {
+	var earlier register.CaseForms
+	if c.ID != 0 {
+		if err := s.decJSON("cases.forms", c.forms, &earlier); err != nil {
+			return earlier, register.Decision{}, err
+		}
+	}
+	d := decide(earlier)
+	if d.Outcome == "" {
+		return earlier, d, errors.New("decision without an outcome")
+	}
+	return earlier, d, nil
+}
+
+// applyStamps are an email's commit time, its received time (the commit's
+// when unknown) and its sender's blind index.
+func (s *Store) applyStamps(in Incoming, sub *parser.Submission) (now, received time.Time, senderIdx string) {
+	now = s.stamp()
+	received = now
+	if !in.ReceivedAt.IsZero() {
+		received = utc(in.ReceivedAt)
+	}
+	if sub.From != "" {
+		senderIdx = s.keys.emailIndex(sub.From)
+	}
+	return now, received, senderIdx
 }
 
 // forUpdateOf is forUpdate for a query that joins, locking only table t.
