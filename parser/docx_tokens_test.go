@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -144,4 +145,32 @@ func TestTokenLoopMatchesToken(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzTokenLoop checks tokenLoop against Token on arbitrary XML: both
+// fail, or both give the same names, attributes and text.
+func FuzzTokenLoop(f *testing.F) {
+	const w = `xmlns:w="` + nsW + `"`
+	for _, seed := range []string{
+		docxXML(`<w:p><w:r><w:t>Name</w:t></w:r></w:p>`),
+		`<document xmlns="` + nsW + `"><body xmlns=""><p/></body></document>`,
+		`<w:document ` + w + `><w:body><w:p xmlns:w="urn:other"><w:r/></w:p><w:p/></w:body></w:document>`,
+		`<w:document ` + w + `><w:body></x:body></w:document>`,
+		`<a xmlns:b="u"><b:c xml:lang="en">t</b:c></a>`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, doc string) {
+		got, gotErr := tokenEvents(t, doc)
+		if errors.Is(gotErr, errDOCXComplex) {
+			return // the depth and token caps are tokenLoop's own
+		}
+		want, wantErr := tokenEventsReference(doc)
+		if (gotErr != nil) != (wantErr != nil) {
+			t.Fatalf("tokenLoop error %v, Token error %v", gotErr, wantErr)
+		}
+		if gotErr == nil && !slices.Equal(got, want) {
+			t.Fatalf("tokenLoop gives %q, Token gives %q", got, want)
+		}
+	})
 }
