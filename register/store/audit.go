@@ -33,19 +33,18 @@ func (s *Store) audit(ctx context.Context, q queryer, e AuditEntry) error {
 	return nil
 }
 
+const auditInsertHead = `INSERT INTO audit (at, actor, action, entity, entity_id, case_ref, detail) VALUES `
+
 // auditInsert is one INSERT of entries, in their order (At must be set).
 func auditInsert(entries []AuditEntry) (string, []any) {
-	var q strings.Builder
-	q.WriteString(`INSERT INTO audit (at, actor, action, entity, entity_id, case_ref, detail) VALUES `)
 	args := make([]any, 0, 7*len(entries))
-	for i, e := range entries {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+	for _, e := range entries {
 		args = append(args, utc(e.At), e.Actor, e.Action, e.Entity, e.EntityID, e.CaseRef, e.Detail)
 	}
-	return q.String(), args
+	if len(entries) == 1 {
+		return auditInsertHead + "(?, ?, ?, ?, ?, ?, ?)", args // a constant: no string built
+	}
+	return auditInsertHead + "(?, ?, ?, ?, ?, ?, ?)" + strings.Repeat(", (?, ?, ?, ?, ?, ?, ?)", len(entries)-1), args
 }
 
 // AuditFilter selects audit entries; zero fields match everything.
