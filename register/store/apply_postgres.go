@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -32,8 +33,9 @@ import (
 // A step with nothing to send is skipped. Rarer paths cost more: a record
 // inserted by another daemon at the same moment (one more, to lock it), a
 // raw email over rawChunk (one per chunk, so that its ciphertext is never
-// whole in memory), a second copy of an applied email that has moved (one,
-// to note where it is). It keeps the statement-by-statement path's
+// whole in memory); an email found already applied ends after step 1
+// with one more (the commit, with its new place if it moved, or the
+// rollback). It keeps the statement-by-statement path's
 // locking order (message, case, record) and results, which the store's
 // suite checks on both databases.
 func (s *Store) applyPipelined(ctx context.Context, in Incoming, sub *parser.Submission,
@@ -53,7 +55,9 @@ func (s *Store) applyPipelined(ctx context.Context, in Incoming, sub *parser.Sub
 			return nil
 		}
 		// An error left the transaction open: end it, or drop the connection.
-		if _, err := pc.Exec(context.WithoutCancel(ctx), "ROLLBACK"); err != nil {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+		defer cancel()
+		if _, err := pc.Exec(rctx, "ROLLBACK"); err != nil {
 			return driver.ErrBadConn
 		}
 		return nil
@@ -66,6 +70,10 @@ func (s *Store) applyPipelined(ctx context.Context, in Incoming, sub *parser.Sub
 	}
 	return out, nil
 }
+
+// rollbackTimeout bounds the rollback after a failed pipeline; a
+// connection that cannot roll back within it is dropped.
+const rollbackTimeout = 5 * time.Second
 
 // pgFindCase is findCase as one statement: the case of the first thread
 // Message-ID (an email we sent, else one received) that has one, else the
