@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
+	"maps"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -183,5 +185,47 @@ func TestApplyRecordRacePostgres(t *testing.T) {
 	updates, err := s1.Audit(ctx, AuditFilter{Action: "record.update"})
 	if err != nil || len(updates) != 1 || updates[0].EntityID != r.ID || updates[0].CaseRef != a.Case.Ref {
 		t.Fatalf("record.update audit %+v (%v)", updates, err)
+	}
+}
+
+// TestApplyRollsBackPostgres fails a commit between its pipelines, in Go
+// (an outbox email without a recipient, refused before it is sent) and in
+// the server (an outbox email for a case that does not exist, refused by
+// its foreign key halfway through a pipeline): nothing of the email is
+// left, and the connection, the only one, serves the next commit.
+func TestApplyRollsBackPostgres(t *testing.T) {
+	p := stNewPostgres(t)
+	s := stOpen(t, p.newDB(t), stKeys(t))
+	s.db.SetMaxOpenConns(1)
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		bad  OutboxMessage
+	}{
+		{"refused in Go", OutboxMessage{Kind: "query", MessageID: "bad-1@dsr.test"}},
+		{"refused by the server", OutboxMessage{Kind: "query", To: "sam.referrer@example.org", MessageID: "bad-2@dsr.test", CaseID: 1 << 40}},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sub := &parser.Submission{Subject: "DSR referral", Referral: stReferral(stQuillon)}
+			in := stMessage(fmt.Sprintf("rollback-%d@school.example", i), sub)
+			before := stCounts(t, s)
+			_, err := s.Apply(ctx, in, stRules(sub), func(CaseInfo, register.Decision) []OutboxMessage {
+				return []OutboxMessage{tc.bad}
+			})
+			if err == nil {
+				t.Fatal("apply with a bad outbox email succeeded")
+			}
+			if after := stCounts(t, s); !maps.Equal(after, before) {
+				t.Fatalf("rows before %v, after the failed apply %v", before, after)
+			}
+			if st, err := s.MessageState(ctx, in.Hash); err != nil || st.State != "" {
+				t.Fatalf("failed apply left message state %+v (%v)", st, err)
+			}
+			// The same email, composed properly, on the same connection.
+			if a := stApply(t, s, in); a.Decision.Outcome != register.OutcomeQuery || len(a.Outbox) != 1 || !a.Case.Created {
+				t.Fatalf("apply after the failure: %+v", a)
+			}
+		})
 	}
 }
