@@ -64,21 +64,33 @@ func uniqueCopy(raw []byte, id string) []byte {
 }
 
 // daemonConfig writes a configuration for the dsr binary against the test
-// Dovecot and SMTP sink.
+// Dovecot and SMTP sink, with its register on SQLite in dir.
 func daemonConfig(t *testing.T, dc *harness.Dovecot, sink *harness.SMTPSink, dir string) string {
 	t.Helper()
-	return daemonConfigWith(t, dc, sink, dir, "")
+	return daemonConfigWith(t, dc, sink, dir, sqliteDB(dir), "")
 }
 
-// daemonStore opens the register of the daemon configured in dir (by
-// daemonConfig), closed when the test ends.
+// sqliteDB is the register in dir that daemonConfig configures.
+func sqliteDB(dir string) crashDB {
+	return crashDB{driver: "sqlite", dsn: filepath.Join(dir, "dsr.db")}
+}
+
+// daemonStore opens the SQLite register of the daemon configured in dir
+// (by daemonConfig), closed when the test ends.
 func daemonStore(t *testing.T, dir string) *store.Store {
+	t.Helper()
+	return openDaemonStore(t, dir, sqliteDB(dir))
+}
+
+// openDaemonStore opens the register db of the daemon configured in dir,
+// with the keyring there, closed when the test ends.
+func openDaemonStore(t *testing.T, dir string, cdb crashDB) *store.Store {
 	t.Helper()
 	keys, err := store.LoadKeyring("file:" + filepath.Join(dir, "keyring"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(context.Background(), store.Options{Driver: "sqlite", DSN: filepath.Join(dir, "dsr.db"), Keys: keys})
+	db, err := store.Open(context.Background(), store.Options{Driver: cdb.driver, DSN: cdb.dsn, Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,8 +98,9 @@ func daemonStore(t *testing.T, dir string) *store.Store {
 	return db
 }
 
-// daemonConfigWith is daemonConfig with more [smtp] settings (TOML lines).
-func daemonConfigWith(t *testing.T, dc *harness.Dovecot, sink *harness.SMTPSink, dir, smtpExtra string) string {
+// daemonConfigWith is daemonConfig with the register on db and more [smtp]
+// settings (TOML lines).
+func daemonConfigWith(t *testing.T, dc *harness.Dovecot, sink *harness.SMTPSink, dir string, db crashDB, smtpExtra string) string {
 	t.Helper()
 	write := func(name, content string) string {
 		p := filepath.Join(dir, name)
@@ -122,7 +135,7 @@ send_lease = "5s"
 %s
 
 [database]
-driver = "sqlite"
+driver = %q
 dsn = %q
 
 [keys]
@@ -138,7 +151,7 @@ max_queries_per_sender_per_day = 10000
 format = "json"
 level = "info"
 `, dc.Addr, dc.CAFile, dc.User, imapPw, sink.Addr, sink.CAFile, sink.User, smtpPw, smtpExtra,
-		filepath.Join(dir, "dsr.db"), keyFile)
+		db.driver, db.dsn, keyFile)
 	return write("dsr.toml", cfg)
 }
 
@@ -159,10 +172,28 @@ func crashRecovery(t *testing.T, sentFolder bool) {
 	if testing.Short() {
 		t.Skip("crash test: skipped with -short")
 	}
+	dir := t.TempDir()
+	testCrashRecovery(t, dir, sqliteDB(dir), sentFolder)
+}
+
+// TestCrashRecoveryPostgresDovecot is TestCrashRecoveryDovecot with the
+// register on PostgreSQL, where a decision commits as a few pipelines of
+// statements (register/store's applyPipelined): a kill between them must
+// leave none of it.
+func TestCrashRecoveryPostgresDovecot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test: skipped with -short")
+	}
+	testCrashRecovery(t, t.TempDir(), crashDB{driver: "postgres", dsn: harness.PostgresDB(t, "dsr_crash_")}, false)
+}
+
+// crashDB is the register's database for the crash tests.
+type crashDB struct{ driver, dsn string }
+
+func testCrashRecovery(t *testing.T, dir string, cdb crashDB, sentFolder bool) {
 	bin := buildDSR(t)
 	dc := harness.NewDovecot(t)
 	sink := harness.NewSMTPSink(t)
-	dir := t.TempDir()
 	// The server takes a while to answer after taking each email, as
 	// Microsoft 365 does: a kill in that time is a kill after the send.
 	sink.AnswerAfter(300 * time.Millisecond)
@@ -171,7 +202,7 @@ func crashRecovery(t *testing.T, sentFolder bool) {
 		sink.FileSentCopies(t, dc, "Sent Items")
 		extra = `sent_folder = "Sent Items"`
 	}
-	cfgPath := daemonConfigWith(t, dc, sink, dir, extra)
+	cfgPath := daemonConfigWith(t, dc, sink, dir, cdb, extra)
 
 	const total = 200
 	names := sampleNames(t)
@@ -228,7 +259,7 @@ func crashRecovery(t *testing.T, sentFolder bool) {
 		}
 	}
 
-	db := daemonStore(t, dir)
+	db := openDaemonStore(t, dir, cdb)
 	ctx := context.Background()
 
 	// Every message in exactly one folder, the right one, and recorded as
@@ -297,7 +328,7 @@ func crashRecovery(t *testing.T, sentFolder bool) {
 	}
 	if len(byID) != wantQueries {
 		t.Errorf("%d distinct queries delivered, want %d", len(byID), wantQueries)
-		for _, row := range unsentOutbox(t, filepath.Join(dir, "dsr.db")) {
+		for _, row := range unsentOutbox(t, cdb) {
 			t.Logf("unsent: %s", row)
 		}
 	}
@@ -346,8 +377,12 @@ func stuckRows(t *testing.T, path string, inboxLeft int) int {
 }
 
 // unsentOutbox describes the outbox rows not sent, for a failure message.
-func unsentOutbox(t *testing.T, path string) []string {
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+func unsentOutbox(t *testing.T, cdb crashDB) []string {
+	driver, dsn := "pgx", cdb.dsn
+	if cdb.driver == "sqlite" {
+		driver, dsn = "sqlite", "file:"+cdb.dsn+"?mode=ro"
+	}
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Log(err)
 		return nil

@@ -92,7 +92,7 @@ func startOutage(t *testing.T, lifetime string) outage {
 		t.Skip("outage test: skipped with -short")
 	}
 	o := outage{bin: buildDSR(t), dc: harness.NewDovecot(t), sink: harness.NewSMTPSink(t), dir: t.TempDir()}
-	o.cfgPath = daemonConfigWith(t, o.dc, o.sink, o.dir, "retry_initial = \"100ms\"\nretry_ceiling = \"500ms\"\nretry_lifetime = \""+lifetime+"\"")
+	o.cfgPath = daemonConfigWith(t, o.dc, o.sink, o.dir, sqliteDB(o.dir), "retry_initial = \"100ms\"\nretry_ceiling = \"500ms\"\nretry_lifetime = \""+lifetime+"\"")
 	return o
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -25,11 +26,25 @@ func (s *Store) audit(ctx context.Context, q queryer, e AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = s.stamp()
 	}
-	if _, err := s.exec(ctx, q, `INSERT INTO audit (at, actor, action, entity, entity_id, case_ref, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		utc(e.At), e.Actor, e.Action, e.Entity, e.EntityID, e.CaseRef, e.Detail); err != nil {
+	query, args := auditInsert([]AuditEntry{e})
+	if _, err := s.exec(ctx, q, query, args...); err != nil {
 		return fmt.Errorf("write audit: %w", err)
 	}
 	return nil
+}
+
+const auditInsertHead = `INSERT INTO audit (at, actor, action, entity, entity_id, case_ref, detail) VALUES `
+
+// auditInsert is one INSERT of entries, in their order (At must be set).
+func auditInsert(entries []AuditEntry) (string, []any) {
+	args := make([]any, 0, 7*len(entries))
+	for _, e := range entries {
+		args = append(args, utc(e.At), e.Actor, e.Action, e.Entity, e.EntityID, e.CaseRef, e.Detail)
+	}
+	if len(entries) == 1 {
+		return auditInsertHead + "(?, ?, ?, ?, ?, ?, ?)", args // a constant: no string built
+	}
+	return auditInsertHead + "(?, ?, ?, ?, ?, ?, ?)" + strings.Repeat(", (?, ?, ?, ?, ?, ?, ?)", len(entries)-1), args
 }
 
 // AuditFilter selects audit entries; zero fields match everything.

@@ -140,18 +140,15 @@ func (s *Store) Apply(ctx context.Context, in Incoming,
 	var out Applied
 	var err error
 	for attempt := 1; ; attempt++ {
-		err = s.inTx(ctx, func(tx *sqlx.Tx) error {
-			if s.dialect == dialectPostgres {
-				// The decision need not be on disk when the commit returns:
-				// nothing leaves the inbox or is sent before a Barrier.
-				if _, err := s.exec(ctx, tx, `SET LOCAL synchronous_commit TO OFF`); err != nil {
-					return fmt.Errorf("apply: %w", err)
-				}
-			}
-			var err error
-			out, err = s.apply(ctx, tx, in, sub, decide, compose)
-			return err
-		})
+		if s.dialect == dialectPostgres {
+			out, err = s.applyPipelined(ctx, in, sub, decide, compose)
+		} else {
+			err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+				var err error
+				out, err = s.apply(ctx, tx, in, sub, decide, compose)
+				return err
+			})
+		}
 		// PostgreSQL may pick this transaction as a deadlock victim when
 		// daemons apply mail for the same child at once; it rolled back
 		// whole, so running it again is safe.
@@ -178,15 +175,7 @@ func retryable(err error) bool {
 func (s *Store) apply(ctx context.Context, tx *sqlx.Tx, in Incoming, sub *parser.Submission,
 	decide func(register.CaseForms) register.Decision, compose func(CaseInfo, register.Decision) []OutboxMessage,
 ) (Applied, error) {
-	now := s.stamp()
-	received := now
-	if !in.ReceivedAt.IsZero() {
-		received = utc(in.ReceivedAt)
-	}
-	senderIdx := ""
-	if sub.From != "" {
-		senderIdx = s.keys.emailIndex(sub.From)
-	}
+	now, received, senderIdx := s.applyStamps(in, sub)
 
 	// (1) Seen before? The same Message-ID from the same sender under
 	// another hash is the same email re-delivered with other headers.
@@ -240,15 +229,9 @@ func (s *Store) apply(ctx context.Context, tx *sqlx.Tx, in Incoming, sub *parser
 		return Applied{}, err
 	}
 	// (3) Decide on the case's forms as they stood before this email.
-	var earlier register.CaseForms
-	if c.ID != 0 {
-		if err := s.decJSON("cases.forms", c.forms, &earlier); err != nil {
-			return Applied{}, err
-		}
-	}
-	d := decide(earlier)
-	if d.Outcome == "" {
-		return Applied{}, errors.New("decision without an outcome")
+	earlier, d, err := s.decideOn(c, decide)
+	if err != nil {
+		return Applied{}, err
 	}
 	out := Applied{Decision: d}
 
@@ -261,16 +244,12 @@ func (s *Store) apply(ctx context.Context, tx *sqlx.Tx, in Incoming, sub *parser
 		}
 		c.State = caseStateFor(d.Outcome)
 		merged := mergeForms(earlier, sub)
-		forms, err := s.encJSON("cases.forms", merged)
-		if err != nil {
-			return Applied{}, err
-		}
-		reasons, err := s.encJSON("cases.reasons", d.Reasons)
+		args, err := s.caseDecisionValues(c.State, merged, d, now)
 		if err != nil {
 			return Applied{}, err
 		}
 		if _, err := s.exec(ctx, tx, `UPDATE cases SET state = ?, forms = ?, outcome = ?, reason_codes = ?, reasons = ?, updated_at = ? WHERE id = ?`,
-			c.State, forms, string(d.Outcome), reasonCodes(d), reasons, now, c.ID); err != nil {
+			append(args, c.ID)...); err != nil {
 			return Applied{}, fmt.Errorf("update case: %w", err)
 		}
 		switch d.Outcome {
@@ -304,29 +283,90 @@ func (s *Store) apply(ctx context.Context, tx *sqlx.Tx, in Incoming, sub *parser
 	}
 
 	// (6) The message itself, last, with its outcome.
-	sender, err := s.encString("messages.sender", sub.From)
+	args, err := s.messageDecisionValues(in, sub, senderIdx, c.ID, d, received, now, msgID)
 	if err != nil {
 		return Applied{}, err
 	}
-	reasons, err := s.encJSON("messages.reasons", d.Reasons)
-	if err != nil {
-		return Applied{}, err
-	}
-	if _, err := s.exec(ctx, tx, `UPDATE messages SET message_id = ?, sender_index = ?, sender = ?, mailbox = ?,
-		uid_validity = ?, uid = ?, case_id = ?, state = ?, outcome = ?, reason_codes = ?, reasons = ?,
-		last_error = NULL, received_at = ?, updated_at = ?, decided_at = ? WHERE id = ?`,
-		in.MessageID, senderIdx, sender, in.Mailbox, int64(in.UIDValidity), int64(in.UID),
-		nullID(c.ID), MessageDecided, string(d.Outcome), reasonCodes(d), reasons, received, now, now, msgID); err != nil {
+	if _, err := s.exec(ctx, tx, messageDecide, args...); err != nil {
 		return Applied{}, fmt.Errorf("update message: %w", err)
 	}
 	if err := s.putRaw(ctx, tx, msgID, in.Raw, !fresh); err != nil {
 		return Applied{}, err
 	}
-	if err := s.audit(ctx, tx, AuditEntry{At: now, Actor: ActorIntake, Action: "message.decide", Entity: "message",
-		EntityID: msgID, CaseRef: c.Ref, Detail: "outcome=" + string(d.Outcome) + " reasons=" + reasonCodes(d)}); err != nil {
+	if err := s.audit(ctx, tx, decideAudit(msgID, c.Ref, d, now)); err != nil {
 		return Applied{}, err
 	}
 	return out, nil
+}
+
+// caseDecisionValues are the values of a case's decision (state, forms,
+// outcome, reason codes, reasons, updated_at), its personal fields
+// encrypted.
+func (s *Store) caseDecisionValues(state string, merged register.CaseForms, d register.Decision, now time.Time) ([]any, error) {
+	forms, err := s.encJSON("cases.forms", merged)
+	if err != nil {
+		return nil, err
+	}
+	reasons, err := s.encJSON("cases.reasons", d.Reasons)
+	if err != nil {
+		return nil, err
+	}
+	return []any{state, forms, string(d.Outcome), reasonCodes(d), reasons, now}, nil
+}
+
+const messageDecide = `UPDATE messages SET message_id = ?, sender_index = ?, sender = ?, mailbox = ?,
+		uid_validity = ?, uid = ?, case_id = ?, state = ?, outcome = ?, reason_codes = ?, reasons = ?,
+		last_error = NULL, received_at = ?, updated_at = ?, decided_at = ? WHERE id = ?`
+
+// messageDecisionValues are messageDecide's values.
+func (s *Store) messageDecisionValues(in Incoming, sub *parser.Submission, senderIdx string, caseID int64,
+	d register.Decision, received, now time.Time, msgID int64,
+) ([]any, error) {
+	sender, err := s.encString("messages.sender", sub.From)
+	if err != nil {
+		return nil, err
+	}
+	reasons, err := s.encJSON("messages.reasons", d.Reasons)
+	if err != nil {
+		return nil, err
+	}
+	return []any{in.MessageID, senderIdx, sender, in.Mailbox, int64(in.UIDValidity), int64(in.UID),
+		nullID(caseID), MessageDecided, string(d.Outcome), reasonCodes(d), reasons, received, now, now, msgID}, nil
+}
+
+func decideAudit(msgID int64, caseRef string, d register.Decision, now time.Time) AuditEntry {
+	return AuditEntry{At: now, Actor: ActorIntake, Action: "message.decide", Entity: "message",
+		EntityID: msgID, CaseRef: caseRef, Detail: "outcome=" + string(d.Outcome) + " reasons=" + reasonCodes(d)}
+}
+
+// decideOn decides on case c's forms as they stood before this email
+// (none for a new case), and returns them with the decision.
+func (s *Store) decideOn(c caseRow, decide func(register.CaseForms) register.Decision) (register.CaseForms, register.Decision, error) {
+	var earlier register.CaseForms
+	if c.ID != 0 {
+		if err := s.decJSON("cases.forms", c.forms, &earlier); err != nil {
+			return earlier, register.Decision{}, err
+		}
+	}
+	d := decide(earlier)
+	if d.Outcome == "" {
+		return earlier, d, errors.New("decision without an outcome")
+	}
+	return earlier, d, nil
+}
+
+// applyStamps are an email's commit time, its received time (the commit's
+// when unknown) and its sender's blind index.
+func (s *Store) applyStamps(in Incoming, sub *parser.Submission) (now, received time.Time, senderIdx string) {
+	now = s.stamp()
+	received = now
+	if !in.ReceivedAt.IsZero() {
+		received = utc(in.ReceivedAt)
+	}
+	if sub.From != "" {
+		senderIdx = s.keys.emailIndex(sub.From)
+	}
+	return now, received, senderIdx
 }
 
 // forUpdateOf is forUpdate for a query that joins, locking only table t.
@@ -399,18 +439,7 @@ type caseRow struct {
 // (a Message-ID we sent, or one of an earlier email on a case), else by the
 // reference in its subject. A zero result means a new case is needed.
 func (s *Store) findCase(ctx context.Context, tx *sqlx.Tx, hash string, sub *parser.Submission) (caseRow, error) {
-	var ids []string
-	ids = append(ids, sub.InReplyTo...)
-	refs := slices.Clone(sub.References)
-	slices.Reverse(refs) // the last reference is the closest ancestor
-	ids = append(ids, refs...)
-	seen := map[string]bool{}
-	for _, id := range ids {
-		id = strings.Trim(strings.TrimSpace(id), "<>")
-		if id == "" || seen[id] {
-			continue
-		}
-		seen[id] = true
+	for _, id := range threadIDs(sub) {
 		var caseID int64
 		err := s.get(ctx, tx, &caseID, `SELECT case_id FROM outbox WHERE message_id = ? AND case_id IS NOT NULL ORDER BY id LIMIT 1`, id)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -423,7 +452,7 @@ func (s *Store) findCase(ctx context.Context, tx *sqlx.Tx, hash string, sub *par
 			return caseRow{}, fmt.Errorf("find case by thread: %w", err)
 		}
 	}
-	if ref := strings.ToUpper(strings.TrimSpace(sub.CaseRef)); ref != "" {
+	if ref := caseRefOf(sub); ref != "" {
 		c, err := s.lockCase(ctx, tx, "ref = ?", ref)
 		if err == nil || !errors.Is(err, ErrNotFound) {
 			return c, err
@@ -431,6 +460,27 @@ func (s *Store) findCase(ctx context.Context, tx *sqlx.Tx, hash string, sub *par
 	}
 	return caseRow{}, nil
 }
+
+// threadIDs are the Message-IDs an email answers, closest first, each once.
+func threadIDs(sub *parser.Submission) []string {
+	var ids []string
+	ids = append(ids, sub.InReplyTo...)
+	refs := slices.Clone(sub.References)
+	slices.Reverse(refs) // the last reference is the closest ancestor
+	ids = append(ids, refs...)
+	out := ids[:0]
+	for _, id := range ids {
+		id = strings.Trim(strings.TrimSpace(id), "<>")
+		if id != "" && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// caseRefOf is the case reference in an email's subject, as cases.ref
+// holds it, or "".
+func caseRefOf(sub *parser.Submission) string { return strings.ToUpper(strings.TrimSpace(sub.CaseRef)) }
 
 func (s *Store) lockCase(ctx context.Context, tx *sqlx.Tx, where string, arg any) (caseRow, error) {
 	var r struct {
@@ -459,16 +509,22 @@ func (s *Store) newCase(ctx context.Context, tx *sqlx.Tx, received, now time.Tim
 		ON CONFLICT (year) DO UPDATE SET last = case_counters.last + 1 RETURNING last`, year); err != nil {
 		return caseRow{}, fmt.Errorf("allocate case reference: %w", err)
 	}
-	ref := fmt.Sprintf("DSR-%04d-%06d", year, seq)
+	ref := caseRef(year, seq)
 	id, err := s.insert(ctx, tx, `INSERT INTO cases (ref, year, seq, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		ref, year, seq, "new", now, now)
 	if err != nil {
 		return caseRow{}, fmt.Errorf("insert case: %w", err)
 	}
-	if err := s.audit(ctx, tx, AuditEntry{At: now, Actor: ActorIntake, Action: "case.create", Entity: "case", EntityID: id, CaseRef: ref}); err != nil {
+	if err := s.audit(ctx, tx, caseCreateAudit(id, ref, now)); err != nil {
 		return caseRow{}, err
 	}
 	return caseRow{CaseInfo: CaseInfo{ID: id, Ref: ref, Created: true}}, nil
+}
+
+func caseRef(year int, seq int64) string { return fmt.Sprintf("DSR-%04d-%06d", year, seq) }
+
+func caseCreateAudit(id int64, ref string, now time.Time) AuditEntry {
+	return AuditEntry{At: now, Actor: ActorIntake, Action: "case.create", Entity: "case", EntityID: id, CaseRef: ref}
 }
 
 // MarkMoved records that an applied message now lives in another mailbox
@@ -709,14 +765,26 @@ func (s *Store) putRaw(ctx context.Context, tx *sqlx.Tx, msgID int64, raw []byte
 			return fmt.Errorf("store raw message: %w", err)
 		}
 	}
-	for seq := 0; seq == 0 || seq*rawChunk < len(raw); seq++ {
-		chunk := raw[seq*rawChunk : min((seq+1)*rawChunk, len(raw))]
+	return eachRawChunk(raw, func(seq int, chunk []byte) error {
 		ct, err := s.enc("messages.raw", chunk)
 		if err != nil {
 			return err
 		}
-		if _, err := s.exec(ctx, tx, `INSERT INTO message_raw (message_id, seq, raw) VALUES (?, ?, ?)`, msgID, seq, ct); err != nil {
+		if _, err := s.exec(ctx, tx, rawInsert, msgID, seq, ct); err != nil {
 			return fmt.Errorf("store raw message chunk %d: %w", seq, err)
+		}
+		return nil
+	})
+}
+
+const rawInsert = `INSERT INTO message_raw (message_id, seq, raw) VALUES (?, ?, ?)`
+
+// eachRawChunk calls fn on each rawChunk of raw in turn (once, for an
+// empty one).
+func eachRawChunk(raw []byte, fn func(seq int, chunk []byte) error) error {
+	for seq := 0; seq == 0 || seq*rawChunk < len(raw); seq++ {
+		if err := fn(seq, raw[seq*rawChunk:min((seq+1)*rawChunk, len(raw))]); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -51,43 +51,57 @@ type OutboxItem struct {
 }
 
 func (s *Store) addOutbox(ctx context.Context, tx *sqlx.Tx, m OutboxMessage, now time.Time) (int64, error) {
-	if strings.TrimSpace(m.To) == "" {
-		return 0, errors.New("outbox message without a recipient")
-	}
-	if m.MessageID == "" {
-		return 0, errors.New("outbox message without a Message-ID")
-	}
-	if m.Kind == "" {
-		return 0, errors.New("outbox message without a kind")
-	}
-	rcpt, err := s.encString("outbox.rcpt", m.To)
+	args, err := s.outboxValues(m, now)
 	if err != nil {
 		return 0, err
 	}
-	subject, err := s.encString("outbox.subject", m.Subject)
-	if err != nil {
-		return 0, err
-	}
-	body, err := s.encString("outbox.body", m.Body)
-	if err != nil {
-		return 0, err
-	}
-	html, err := s.encString("outbox.html", m.HTML)
-	if err != nil {
-		return 0, err
-	}
-	id, err := s.insert(ctx, tx, `INSERT INTO outbox (kind, case_id, message_id, in_reply_to, refs, rcpt_index, rcpt,
-		subject, body, html, state, attempts, next_try_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
-		m.Kind, nullID(m.CaseID), strings.Trim(m.MessageID, "<>"), strings.Trim(m.InReplyTo, "<>"), strings.Join(m.References, " "),
-		s.keys.emailIndex(m.To), rcpt, subject, body, html, OutboxPending, now, now)
+	id, err := s.insert(ctx, tx, outboxInsert, args...)
 	if err != nil {
 		return 0, fmt.Errorf("insert outbox: %w", err)
 	}
-	if err := s.audit(ctx, tx, AuditEntry{At: now, Actor: ActorIntake, Action: "outbox.queue", Entity: "outbox", EntityID: id,
-		Detail: "kind=" + m.Kind}); err != nil {
+	if err := s.audit(ctx, tx, outboxAudit(m, id, now)); err != nil {
 		return 0, err
 	}
 	return id, nil
+}
+
+const outboxInsert = `INSERT INTO outbox (kind, case_id, message_id, in_reply_to, refs, rcpt_index, rcpt,
+		subject, body, html, state, attempts, next_try_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`
+
+// outboxValues checks an outbox email and returns outboxInsert's values,
+// its personal fields encrypted.
+func (s *Store) outboxValues(m OutboxMessage, now time.Time) ([]any, error) {
+	if strings.TrimSpace(m.To) == "" {
+		return nil, errors.New("outbox message without a recipient")
+	}
+	if m.MessageID == "" {
+		return nil, errors.New("outbox message without a Message-ID")
+	}
+	if m.Kind == "" {
+		return nil, errors.New("outbox message without a kind")
+	}
+	rcpt, err := s.encString("outbox.rcpt", m.To)
+	if err != nil {
+		return nil, err
+	}
+	subject, err := s.encString("outbox.subject", m.Subject)
+	if err != nil {
+		return nil, err
+	}
+	body, err := s.encString("outbox.body", m.Body)
+	if err != nil {
+		return nil, err
+	}
+	html, err := s.encString("outbox.html", m.HTML)
+	if err != nil {
+		return nil, err
+	}
+	return []any{m.Kind, nullID(m.CaseID), strings.Trim(m.MessageID, "<>"), strings.Trim(m.InReplyTo, "<>"), strings.Join(m.References, " "),
+		s.keys.emailIndex(m.To), rcpt, subject, body, html, OutboxPending, now, now}, nil
+}
+
+func outboxAudit(m OutboxMessage, id int64, now time.Time) AuditEntry {
+	return AuditEntry{At: now, Actor: ActorIntake, Action: "outbox.queue", Entity: "outbox", EntityID: id, Detail: "kind=" + m.Kind}
 }
 
 // Enqueue writes emails to the outbox outside Apply (digests, reminders).

@@ -58,29 +58,11 @@ func formValues(f *parser.Form) map[string]string {
 // PostgreSQL a concurrent registration of the same child waits on the
 // unique index and then updates instead.
 func (s *Store) upsertRecord(ctx context.Context, tx *sqlx.Tx, forms register.CaseForms, c caseRow, now time.Time) (int64, error) {
-	nhs := forms.Referral.Get("cyp_nhs_number")
-	if nhs == "" {
-		return 0, errors.New("register decision on a case without an NHS number")
-	}
-	idx := s.keys.nhsIndex(nhs)
-	data, err := s.encJSON("records.data", recordData{Referral: formValues(forms.Referral), Consent: formValues(forms.Consent)})
+	rv, err := s.recordValuesFor(forms, now)
 	if err != nil {
 		return 0, err
 	}
-	rag := forms.Referral.Get("rag_rating")
-	why, err := s.encString("rag_history.why", forms.Referral.Get("rag_reason"))
-	if err != nil {
-		return 0, err
-	}
-	cf := forms.Consent
-	yes := func(name string) bool { v, _ := cf.Bool(name); return v }
-	args := []any{data, rag, cf.Get("consent_basis"), yes("factsheet_given"), yes("share_health"), yes("share_education"),
-		yes("share_social_care"), yes("share_select"), yes("share_psg"), now}
-
-	id, err := s.insert(ctx, tx, `INSERT INTO records (state, nhs_index, data, rag, consent_basis, factsheet_given,
-		share_health, share_education, share_social_care, share_select, share_psg, updated_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (nhs_index) DO NOTHING`,
-		append(append([]any{register.RecordActive, idx}, args...), now)...)
+	id, err := s.insert(ctx, tx, recordInsert, rv.insertArgs()...)
 	action, from := "record.create", ""
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -88,32 +70,78 @@ func (s *Store) upsertRecord(ctx context.Context, tx *sqlx.Tx, forms register.Ca
 			ID  int64  `db:"id"`
 			RAG string `db:"rag"`
 		}
-		if err := s.get(ctx, tx, &prev, `SELECT id, rag FROM records WHERE nhs_index = ?`+s.forUpdate(), idx); err != nil {
+		if err := s.get(ctx, tx, &prev, `SELECT id, rag FROM records WHERE nhs_index = ?`+s.forUpdate(), rv.idx); err != nil {
 			return 0, fmt.Errorf("read record: %w", err)
 		}
-		if _, err := s.exec(ctx, tx, `UPDATE records SET data = ?, rag = ?, consent_basis = ?, factsheet_given = ?,
-			share_health = ?, share_education = ?, share_social_care = ?, share_select = ?, share_psg = ?, updated_at = ?
-			WHERE id = ?`, append(args, prev.ID)...); err != nil {
+		if _, err := s.exec(ctx, tx, recordUpdate, append(rv.args, prev.ID)...); err != nil {
 			return 0, fmt.Errorf("update record: %w", err)
 		}
 		id, action, from = prev.ID, "record.update", prev.RAG
 	case err != nil:
 		return 0, fmt.Errorf("insert record: %w", err)
 	}
-	if from != rag {
-		if _, err := s.insert(ctx, tx, `INSERT INTO rag_history (record_id, at, actor, from_rag, to_rag, why) VALUES (?, ?, ?, ?, ?, ?)`,
-			id, now, ActorIntake, from, rag, why); err != nil {
+	if from != rv.rag {
+		if _, err := s.insert(ctx, tx, ragHistoryInsert, id, now, ActorIntake, from, rv.rag, rv.why); err != nil {
 			return 0, fmt.Errorf("insert rag history: %w", err)
 		}
 	}
 	if _, err := s.exec(ctx, tx, `UPDATE cases SET record_id = ? WHERE id = ?`, id, c.ID); err != nil {
 		return 0, fmt.Errorf("link case to record: %w", err)
 	}
-	if err := s.audit(ctx, tx, AuditEntry{At: now, Actor: ActorIntake, Action: action, Entity: "record", EntityID: id,
-		CaseRef: c.Ref, Detail: "rag=" + rag}); err != nil {
+	if err := s.audit(ctx, tx, rv.auditEntry(action, id, c.Ref, now)); err != nil {
 		return 0, err
 	}
 	return id, nil
+}
+
+// The statements of upsertRecord, shared with Apply's pipelined form on
+// PostgreSQL.
+const (
+	recordInsert = `INSERT INTO records (state, nhs_index, data, rag, consent_basis, factsheet_given,
+		share_health, share_education, share_social_care, share_select, share_psg, updated_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (nhs_index) DO NOTHING`
+	recordUpdate = `UPDATE records SET data = ?, rag = ?, consent_basis = ?, factsheet_given = ?,
+		share_health = ?, share_education = ?, share_social_care = ?, share_select = ?, share_psg = ?, updated_at = ?
+		WHERE id = ?`
+	ragHistoryInsert = `INSERT INTO rag_history (record_id, at, actor, from_rag, to_rag, why) VALUES (?, ?, ?, ?, ?, ?)`
+)
+
+// recordValues is what a registered case's forms write to its record.
+type recordValues struct {
+	idx  string // the NHS number's blind index
+	rag  string
+	why  []byte // the RAG reason, encrypted
+	args []any  // recordUpdate's values, without the id
+	now  time.Time
+}
+
+func (s *Store) recordValuesFor(forms register.CaseForms, now time.Time) (recordValues, error) {
+	nhs := forms.Referral.Get("cyp_nhs_number")
+	if nhs == "" {
+		return recordValues{}, errors.New("register decision on a case without an NHS number")
+	}
+	data, err := s.encJSON("records.data", recordData{Referral: formValues(forms.Referral), Consent: formValues(forms.Consent)})
+	if err != nil {
+		return recordValues{}, err
+	}
+	rv := recordValues{idx: s.keys.nhsIndex(nhs), rag: forms.Referral.Get("rag_rating"), now: now}
+	if rv.why, err = s.encString("rag_history.why", forms.Referral.Get("rag_reason")); err != nil {
+		return recordValues{}, err
+	}
+	cf := forms.Consent
+	yes := func(name string) bool { v, _ := cf.Bool(name); return v }
+	rv.args = []any{data, rv.rag, cf.Get("consent_basis"), yes("factsheet_given"), yes("share_health"), yes("share_education"),
+		yes("share_social_care"), yes("share_select"), yes("share_psg"), now}
+	return rv, nil
+}
+
+// insertArgs are recordInsert's values.
+func (rv recordValues) insertArgs() []any {
+	return append(append([]any{register.RecordActive, rv.idx}, rv.args...), rv.now)
+}
+
+func (rv recordValues) auditEntry(action string, id int64, caseRef string, now time.Time) AuditEntry {
+	return AuditEntry{At: now, Actor: ActorIntake, Action: action, Entity: "record", EntityID: id, CaseRef: caseRef, Detail: "rag=" + rv.rag}
 }
 
 // Record returns a record with its history; the view is audited under actor.

@@ -42,16 +42,21 @@ func (s *Store) addReviewItem(ctx context.Context, tx *sqlx.Tx, caseID, msgID in
 		return 0, err
 	}
 	codes := reasonCodes(register.Decision{Reasons: reasons})
-	id, err := s.insert(ctx, tx, `INSERT INTO review_items (case_id, message_id, reason_codes, reasons, state, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, nullID(caseID), nullID(msgID), codes, ct, ReviewOpen, now)
+	id, err := s.insert(ctx, tx, reviewItemInsert, nullID(caseID), nullID(msgID), codes, ct, ReviewOpen, now)
 	if err != nil {
 		return 0, fmt.Errorf("insert review item: %w", err)
 	}
-	if err := s.audit(ctx, tx, AuditEntry{At: now, Actor: ActorIntake, Action: "review.open", Entity: "review", EntityID: id,
-		Detail: "reasons=" + codes}); err != nil {
+	if err := s.audit(ctx, tx, reviewOpenAudit(id, codes, now)); err != nil {
 		return 0, err
 	}
 	return id, nil
+}
+
+const reviewItemInsert = `INSERT INTO review_items (case_id, message_id, reason_codes, reasons, state, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`
+
+func reviewOpenAudit(id int64, codes string, now time.Time) AuditEntry {
+	return AuditEntry{At: now, Actor: ActorIntake, Action: "review.open", Entity: "review", EntityID: id, Detail: "reasons=" + codes}
 }
 
 // ReviewFilter selects review items.

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" driver
 	"github.com/jmoiron/sqlx"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -30,6 +32,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now. Tests set it.
 	Now func() time.Time
+	// wrapConn, when set, wraps each PostgreSQL connection as it is
+	// dialled: the tests count the round trips a commit makes with it.
+	wrapConn func(net.Conn) net.Conn
 }
 
 // Store is the register's database: messages, cases, records, the review
@@ -201,8 +206,19 @@ func open(ctx context.Context, o Options) (*Store, error) {
 		}
 	case "postgres", "postgresql", "pgx":
 		s.dialect = dialectPostgres
-		s.db, err = sqlx.Open("pgx", o.DSN)
-		if err == nil {
+		var cfg *pgx.ConnConfig
+		if cfg, err = pgx.ParseConfig(o.DSN); err == nil {
+			if o.wrapConn != nil {
+				dial := cfg.DialFunc
+				cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+					c, err := dial(ctx, network, addr)
+					if err != nil {
+						return nil, err
+					}
+					return o.wrapConn(c), nil
+				}
+			}
+			s.db = sqlx.NewDb(stdlib.OpenDB(*cfg), "pgx")
 			s.db.SetMaxOpenConns(10)
 		}
 	default:
