@@ -190,6 +190,15 @@ func TestCrashRecoveryPostgresDovecot(t *testing.T) {
 // crashDB is the register's database for the crash tests.
 type crashDB struct{ driver, dsn string }
 
+// sqlDriver is the database/sql driver and DSN that read db directly
+// (SQLite read-only).
+func (db crashDB) sqlDriver() (driver, dsn string) {
+	if db.driver == "sqlite" {
+		return "sqlite", "file:" + db.dsn + "?mode=ro"
+	}
+	return "pgx", db.dsn
+}
+
 func testCrashRecovery(t *testing.T, dir string, cdb crashDB, sentFolder bool) {
 	bin := buildDSR(t)
 	dc := harness.NewDovecot(t)
@@ -342,7 +351,7 @@ func testCrashRecovery(t *testing.T, dir string, cdb crashDB, sentFolder bool) {
 	// No row left saying its message is in the inbox when it is not: a
 	// kill between a move and its recording is reconciled on the next
 	// start.
-	stuck := stuckRows(t, filepath.Join(dir, "dsr.db"), len(dc.Messages(t, "INBOX")))
+	stuck := stuckRows(t, cdb, len(dc.Messages(t, "INBOX")))
 	if stuck != 0 {
 		t.Errorf("%d rows decided but not recorded as moved, their messages gone from the inbox", stuck)
 	}
@@ -362,9 +371,9 @@ func testCrashRecovery(t *testing.T, dir string, cdb crashDB, sentFolder bool) {
 
 // stuckRows counts the messages recorded as decided in the inbox beyond
 // the inboxLeft still there.
-func stuckRows(t *testing.T, path string, inboxLeft int) int {
+func stuckRows(t *testing.T, cdb crashDB, inboxLeft int) int {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	db, err := sql.Open(cdb.sqlDriver())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,11 +387,7 @@ func stuckRows(t *testing.T, path string, inboxLeft int) int {
 
 // unsentOutbox describes the outbox rows not sent, for a failure message.
 func unsentOutbox(t *testing.T, cdb crashDB) []string {
-	driver, dsn := "pgx", cdb.dsn
-	if cdb.driver == "sqlite" {
-		driver, dsn = "sqlite", "file:"+cdb.dsn+"?mode=ro"
-	}
-	db, err := sql.Open(driver, dsn)
+	db, err := sql.Open(cdb.sqlDriver())
 	if err != nil {
 		t.Log(err)
 		return nil
