@@ -172,24 +172,14 @@ func (s *Server) readStored(ctx context.Context, hash string) (*parser.Submissio
 // reason codes and the values the parser could not read.
 func failedFields(forms register.CaseForms, d register.Decision) map[string]string {
 	out := map[string]string{}
+	// Every reason names its fields in the register's reason table; the
+	// first reason to name a field says why it is marked.
 	for _, code := range d.Codes() {
-		for _, prefix := range []string{register.PrefixMissingField, register.PrefixInvalidField, register.PrefixDateInFuture} {
-			if name, ok := strings.CutPrefix(code, prefix); ok {
-				out[name] = reasonText(code)
+		r, _ := register.ReasonFor(code)
+		for _, n := range r.Fields {
+			if _, ok := out[n]; !ok {
+				out[n] = r.Label
 			}
-		}
-		if code == register.CodeInvalidNHSNumber {
-			out["cyp_nhs_number"] = reasonText(code)
-		}
-		if code == register.CodeConsentMismatch {
-			for _, n := range []string{"cyp_full_name", "cyp_dob", "cyp_nhs_number"} {
-				if _, ok := out[n]; !ok {
-					out[n] = reasonText(code)
-				}
-			}
-		}
-		if code == register.CodeBestInterestDecision {
-			out["consent_basis"] = reasonText(code)
 		}
 	}
 	for _, f := range []*parser.Form{forms.Referral, forms.Consent} {
