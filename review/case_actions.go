@@ -79,7 +79,7 @@ func (s *Server) caseRegister(w http.ResponseWriter, r *http.Request, p *princip
 		return
 	}
 	if a.Why == "" {
-		s.needReason(w, r, p, "adding this child to the register")
+		s.caseFormError(w, r, p, a.CaseID, "register", "register-why", "Enter why you are adding this child to the register", "why")
 		return
 	}
 	if _, err := s.store.RegisterCase(r.Context(), a); err != nil {
@@ -213,7 +213,7 @@ func (s *Server) caseClose(w http.ResponseWriter, r *http.Request, p *principal)
 		return
 	}
 	if a.Why == "" {
-		s.needReason(w, r, p, "closing this case")
+		s.caseFormError(w, r, p, a.CaseID, "close", "close-why", "Enter why you are closing this case", "why", "reply")
 		return
 	}
 	ctx := r.Context()

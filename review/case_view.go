@@ -55,6 +55,15 @@ type caseData struct {
 	BID        bool
 	Withdrawal bool
 	CanQuery   bool
+	// Heading is who the case is about, what arrived and how long it has
+	// waited.
+	Heading  store.CaseHeading
+	ChildAge string
+	Waited   string
+	// Overrides names the rules an override sets aside.
+	Overrides []string
+	// Err is a form's validation error; its typed values are kept.
+	Err *formError
 }
 
 func pathID(r *http.Request) (int64, bool) {
@@ -68,13 +77,18 @@ func pathID(r *http.Request) (int64, bool) {
 func (s *Server) caseView(w http.ResponseWriter, r *http.Request, p *principal) {
 	id, ok := pathID(r)
 	if !ok {
-		http.NotFound(w, r)
+		s.notFoundPage(w, r, p)
 		return
 	}
+	s.showCase(w, r, p, id, http.StatusOK, nil)
+}
+
+// showCase renders the case page, with a form's error when fe is set.
+func (s *Server) showCase(w http.ResponseWriter, r *http.Request, p *principal, id int64, status int, fe *formError) {
 	ctx := r.Context()
 	c, err := s.store.Case(ctx, id, p.user.Name)
 	if errors.Is(err, store.ErrNotFound) {
-		http.NotFound(w, r)
+		s.notFoundPage(w, r, p)
 		return
 	}
 	if err != nil {
@@ -115,7 +129,16 @@ func (s *Server) caseView(w http.ResponseWriter, r *http.Request, p *principal) 
 			d.History = append(d.History, e)
 		}
 	}
-	s.render(w, r, p, http.StatusOK, "case", page{Title: "Case " + c.Ref, Nav: "queue", D: d})
+	d.Err = fe
+	d.Heading = store.CaseHeadingOf(c)
+	d.ChildAge = childAge(d.Heading.DOB, s.now())
+	d.Waited = age(s.now(), c.CreatedAt)
+	d.Overrides = overriddenRules(c.Decision)
+	title := "Case " + c.Ref
+	if fe != nil {
+		title = "Error: " + title
+	}
+	s.render(w, r, p, status, "case", page{Title: title, Nav: "queue", D: d})
 }
 
 // caseEmails reads the case's stored emails again, for their headers, text

@@ -168,11 +168,12 @@ func (s *Server) Handler() http.Handler {
 // notFound answers an unknown path: the sign-in page for someone without
 // a session, so that even a 404 tells an anonymous caller nothing.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	if _, _, ok := s.session(r); !ok {
+	sess, u, ok := s.session(r)
+	if !ok {
 		http.Redirect(w, r, "/signin", http.StatusSeeOther)
 		return
 	}
-	http.NotFound(w, r)
+	s.notFoundPage(w, r, &principal{user: u, sess: sess})
 }
 
 // contentSecurityPolicy allows the pages' own stylesheet and images and
