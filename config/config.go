@@ -30,6 +30,7 @@ type Config struct {
 	Log      Log      `toml:"log"`
 	Forms    Forms    `toml:"forms"`
 	Digests  []Digest `toml:"digest"`
+	Actions  Actions  `toml:"actions"`
 	// Path is the file the configuration was read from ("" for defaults).
 	Path string `toml:"-"`
 }
@@ -388,6 +389,7 @@ func (c *Config) Check() error {
 			p = append(p, fmt.Sprintf("digest[%d].recipients: list at least one address", i))
 		}
 	}
+	p = append(p, c.Actions.check()...)
 	switch c.Log.Format {
 	case "text", "json":
 	default:

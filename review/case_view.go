@@ -150,7 +150,7 @@ func (s *Server) caseEmails(ctx context.Context, caseID int64) ([]emailView, err
 	}
 	out := make([]emailView, 0, len(msgs))
 	for _, m := range msgs {
-		ev := emailView{Hash: m.Hash, State: m.State, Date: m.ReceivedAt.In(london).Format("2 Jan 2006 15:04")}
+		ev := emailView{Hash: m.Hash, State: m.State, Date: m.ReceivedAt.In(london).Format("2 Jan 2006, 15:04")}
 		sub, err := s.readStored(ctx, m.Hash)
 		if err != nil {
 			ev.Problem = "The stored email could not be read again."
@@ -162,7 +162,7 @@ func (s *Server) caseEmails(ctx context.Context, caseID int64) ([]emailView, err
 		}
 		ev.From, ev.Subject, ev.Body = sub.From, sub.Subject, sub.Body
 		if !sub.Date.IsZero() {
-			ev.Date = sub.Date.In(london).Format("2 Jan 2006 15:04")
+			ev.Date = sub.Date.In(london).Format("2 Jan 2006, 15:04")
 		}
 		for i, a := range sub.Attachments {
 			ct := servedType(a)

@@ -62,12 +62,19 @@ func (s *Server) exportName(ext string) string {
 }
 
 func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request, p *principal) {
+	if !s.mayExport(p) {
+		s.forbidden(w, r, p, store.RoleCoordinator)
+		return
+	}
 	rows, err := s.exportRows(r.Context(), p.user.Name, "csv")
 	if err != nil {
 		s.fail(w, r, p, "export the register", err)
 		return
 	}
 	var buf bytes.Buffer
+	// A byte-order mark, so that Excel on Windows reads the file as UTF-8
+	// ("Novák", not "NovÃ¡k").
+	buf.WriteString(utf8BOM)
 	cw := csv.NewWriter(&buf)
 	for _, row := range rows {
 		out := make([]string, len(row))
@@ -85,6 +92,10 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request, p *principal)
 }
 
 func (s *Server) exportXLSX(w http.ResponseWriter, r *http.Request, p *principal) {
+	if !s.mayExport(p) {
+		s.forbidden(w, r, p, store.RoleCoordinator)
+		return
+	}
 	rows, err := s.exportRows(r.Context(), p.user.Name, "xlsx")
 	if err != nil {
 		s.fail(w, r, p, "export the register", err)

@@ -14,6 +14,13 @@ var wordFuncs = template.FuncMap{
 	"decision": func(d register.Decision) string {
 		return register.Sentence(d.Outcome, d.Codes())
 	},
+	// dateField labels a date input for one use.
+	"dateField": func(in dateInput, legend, hint string) dateInput {
+		in.Legend, in.Hint = legend, hint
+		return in
+	},
+	"words": register.ActionWords,
+	"due":   dueWords,
 }
 
 // auditFields reads an audit entry's detail, written as key=value pairs
@@ -114,6 +121,16 @@ func historyText(e store.AuditEntry) string {
 		return "Register exported (" + f["format"] + ", " + f["records"] + " records)."
 	case "record.list":
 		return "Register listed."
+	case "record.action":
+		s := "Recorded: " + register.ActionWords(f["kind"])
+		if f["variant"] != "" {
+			s += " (" + strings.ToLower(register.ActionWords(f["variant"])) + ")"
+		}
+		return s + "."
+	case "case.list":
+		return "Review queue viewed (" + f["shown"] + " cases)."
+	case "audit.export":
+		return "Audit exported (" + f["rows"] + " entries)."
 	case "user.signin":
 		return "Signed in."
 	case "user.signin_failed":

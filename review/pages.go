@@ -41,6 +41,21 @@ type formError struct {
 	Field   string // the id of the field in error, for the summary's link
 	Message string
 	Values  map[string]string // what was typed, by field name
+	Dates   map[string]dateInput
+}
+
+// Date is a typed date's three boxes, for the template; the box ids are
+// form-name-day and so on.
+func (fe *formError) Date(form, name string) dateInput {
+	in := dateInput{}
+	if fe != nil && fe.Form == form {
+		in = fe.Dates[name]
+	}
+	in.ID, in.Name = form+"-"+name, name
+	if fe == nil || fe.Field != in.ID+"-day" {
+		in.Error = ""
+	}
+	return in
 }
 
 // Value is a typed value, for the template.
@@ -53,3 +68,12 @@ func (fe *formError) Value(form, name string) string {
 
 // On reports whether the error is on the given field.
 func (fe *formError) On(field string) bool { return fe != nil && fe.Field == field }
+
+// utf8BOM starts a CSV file so spreadsheets read it as UTF-8.
+const utf8BOM = "\ufeff"
+
+// mayExport: coordinators and admins may export the whole register;
+// viewers only when the configuration allows it.
+func (s *Server) mayExport(p *principal) bool {
+	return can(p.user.Role, store.RoleCoordinator) || s.actions.ViewersExport
+}

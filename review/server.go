@@ -58,6 +58,9 @@ type Options struct {
 	Pipeline *intake.Pipeline
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Actions configures the register's actions, who may export, and the
+	// notice to a referrer whose referral is not eligible.
+	Actions ActionOptions
 }
 
 // Server is the coordinators' web pages.
@@ -73,6 +76,7 @@ type Server struct {
 	parser   *parser.Parser
 	pipeline *intake.Pipeline
 	now      func() time.Time
+	actions  ActionOptions
 	views    *views
 	static   fs.FS
 	// dummyHash is checked against when an account does not exist, so
@@ -102,6 +106,8 @@ func New(o Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.actions = o.Actions
+	s.actions.Policy = s.actions.Policy.WithDefaults()
 	if s.parser == nil {
 		if s.pipeline != nil && s.pipeline.Parser != nil {
 			s.parser = s.pipeline.Parser
@@ -160,6 +166,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /users", s.auth(store.RoleAdmin, s.users))
 	mux.Handle("POST /users", s.auth(store.RoleAdmin, s.userAdd))
 	mux.Handle("POST /users/{name}", s.auth(store.RoleAdmin, s.userChange))
+
+	s.dayRoutes(mux)
 
 	mux.HandleFunc("/", s.notFound)
 	return securityHeaders(mux)

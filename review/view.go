@@ -39,13 +39,13 @@ var templateFuncs = template.FuncMap{
 		if t.IsZero() {
 			return "never"
 		}
-		return t.In(london).Format("2 Jan 2006 15:04")
+		return t.In(london).Format("2 Jan 2006, 15:04")
 	},
 	"datetimep": func(t *time.Time) string {
 		if t == nil {
 			return ""
 		}
-		return t.In(london).Format("2 Jan 2006 15:04")
+		return t.In(london).Format("2 Jan 2006, 15:04")
 	},
 	"isodate": func(t time.Time) string { return t.In(london).Format("2006-01-02") },
 	"day":     displayDate,
@@ -107,6 +107,8 @@ type page struct {
 	User  *store.User
 	Done  string // a short notice after an action, by code
 	D     any
+	// CanExport: the user may export the whole register.
+	CanExport bool
 }
 
 func (p page) CanAct() bool   { return p.User != nil && can(p.User.Role, store.RoleCoordinator) }
@@ -132,6 +134,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, p *principal, st
 	if pg.Done == "" {
 		pg.Done = doneText[r.URL.Query().Get("done")]
 	}
+	pg.CanExport = p != nil && s.mayExport(p)
 	t, err := base.Clone()
 	if err != nil {
 		s.log.Error("clone template", "name", name, "err", err)
@@ -165,6 +168,7 @@ var doneText = map[string]string{
 	"reprocess":  "The email has been processed again.",
 	"rag":        "The RAG rating has been changed.",
 	"date":       "The date has been recorded.",
+	"action":     "The action has been recorded.",
 	"user":       "The account has been saved.",
 }
 
