@@ -185,7 +185,9 @@ func newApp(ctx context.Context, cfg *config.Config, logw io.Writer, web bool) (
 		pages, err := review.New(review.Options{Store: db, Logger: log.With("component", "web"),
 			SecureCookie: cfg.Web.SecureCookie == nil || *cfg.Web.SecureCookie, Addr: cfg.Web.Addr,
 			IdleTimeout: cfg.Web.IdleTimeout.Duration, MaxSession: cfg.Web.MaxSession.Duration,
-			Health: a.daemon.Health.Snapshot, Composer: composer, Parser: p, Pipeline: pipeline})
+			Health: a.daemon.Health.Snapshot, Composer: composer, Parser: p, Pipeline: pipeline,
+			Actions: review.ActionOptions{Policy: cfg.Actions.DuePolicy(), ViewersExport: cfg.Actions.Export == "viewer",
+				NotEligibleHelp: cfg.Actions.NotEligibleHelp}})
 		if err != nil {
 			return nil, err
 		}

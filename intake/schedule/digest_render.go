@@ -175,6 +175,9 @@ func (r digestRenderer) sections() []digestSection {
 				Items: childItems(f.CETROverdue, true)},
 		}})
 	}
+	if r.spec.has(SectionActions) {
+		out = append(out, r.actionsSection())
+	}
 	if r.spec.has(SectionHealth) {
 		var lines []digestLine
 		if r.health != nil {
