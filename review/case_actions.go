@@ -79,8 +79,16 @@ func (s *Server) caseRegister(w http.ResponseWriter, r *http.Request, p *princip
 		return
 	}
 	if a.Why == "" {
-		s.caseFormError(w, r, p, a.CaseID, "register", "register-why", "Enter why you are adding this child to the register", "why")
+		s.caseFormError(w, r, p, a.CaseID, "register", "register-why", "Enter why you are adding this child to the register", "why", "reply")
 		return
+	}
+	if text := formText(r, "reply"); text != "" {
+		notice, err := s.endingNotice(r, p, a.CaseID, text)
+		if err != nil {
+			s.problem(w, r, p, http.StatusConflict, "The notice cannot be sent", "This case's referrer cannot be written to. Empty the notice and add the child without it.")
+			return
+		}
+		a.Notice = notice
 	}
 	if _, err := s.store.RegisterCase(r.Context(), a); err != nil {
 		s.actionFailed(w, r, p, "add the child to the register", err)

@@ -64,6 +64,10 @@ type caseData struct {
 	Overrides []string
 	// Err is a form's validation error; its typed values are kept.
 	Err *formError
+	// The notices to the referrer a close or an addition would send,
+	// for the coordinator to read and edit.
+	CloseNotice    string
+	RegisterNotice string
 }
 
 func pathID(r *http.Request) (int64, bool) {
@@ -134,6 +138,13 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, p *principal, 
 	d.ChildAge = childAge(d.Heading.DOB, s.now())
 	d.Waited = age(s.now(), c.CreatedAt)
 	d.Overrides = overriddenRules(c.Decision)
+	d.CloseNotice, d.RegisterNotice = s.noticeDraft(c, "closed"), s.noticeDraft(c, "registered")
+	if fe != nil && fe.Form == "close" {
+		d.CloseNotice = fe.Values["reply"]
+	}
+	if fe != nil && fe.Form == "register" {
+		d.RegisterNotice = fe.Values["reply"]
+	}
 	title := "Case " + c.Ref
 	if fe != nil {
 		title = "Error: " + title

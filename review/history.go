@@ -45,12 +45,12 @@ func auditFields(detail string) map[string]string {
 
 // actionWords are a coordinator's actions on a case in plain words.
 var actionWords = map[string]string{
-	"override":           "overrode the rules and added the child to the register",
-	"confirm_bid":        "confirmed the best interest decision and added the child to the register",
-	"query":              "asked the referrer for more information",
-	"close":              "closed the case",
-	"confirm_withdrawal": "confirmed the withdrawal of consent",
-	"reprocess":          "reprocessed the email",
+	"register_override":    "overrode the rules and added the child to the register",
+	"register_confirm_bid": "confirmed the best interest decision and added the child to the register",
+	"query":                "asked the referrer for more information",
+	"close":                "closed the case",
+	"confirm_withdrawal":   "confirmed the withdrawal of consent",
+	"reprocess":            "reprocessed the email",
 }
 
 func actionText(a string) string {

@@ -41,7 +41,7 @@ func TestHistoryText(t *testing.T) {
 		{store.AuditEntry{Action: "message.decide", Detail: "outcome=review reasons=age_18_or_over,best_interest_decision"},
 			"Email assessed. Sent for review: the young person is 18 or over and consent is a best interest decision: confirm it."},
 		{store.AuditEntry{Action: "message.decide", Detail: "outcome=register reasons="}, "Email assessed. Added to the register."},
-		{store.AuditEntry{Action: "review.resolve", Detail: "action=confirm_bid"},
+		{store.AuditEntry{Action: "review.resolve", Detail: "action=register_confirm_bid"},
 			"Review finished: confirmed the best interest decision and added the child to the register."},
 		{store.AuditEntry{Action: "record.rag", Detail: "from=Amber to=Red"}, "RAG rating changed from Amber to Red."},
 		{store.AuditEntry{Action: "case.state", Detail: "from=in_review to=closed"}, "Case moved from “In review” to “Closed”."},
