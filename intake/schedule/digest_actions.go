@@ -3,6 +3,7 @@ package schedule
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"dsr-intake/register"
@@ -37,4 +38,15 @@ func (r digestRenderer) actionsSection() digestSection {
 	}
 	return digestSection{Title: "Actions overdue", Lines: []digestLine{
 		{Text: fmt.Sprintf("The register's actions past their due date: %d", len(items)), Items: items}}}
+}
+
+// reasonWords are review reasons as a coordinator reads them, from the
+// register's one table of reason codes.
+func reasonWords(codes []string) string {
+	words := make([]string, len(codes))
+	for i, c := range codes {
+		r, _ := register.ReasonFor(c)
+		words[i] = r.Label
+	}
+	return strings.Join(words, "; ")
 }

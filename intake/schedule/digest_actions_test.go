@@ -86,3 +86,13 @@ func TestDigestOverdueActions(t *testing.T) {
 		}
 	}
 }
+
+// TestDigestReasonWords: the digest's review queue gives reasons in the
+// coordinators' words, not codes.
+func TestDigestReasonWords(t *testing.T) {
+	got := reasonWords([]string{register.CodeAge18OrOver, "missing_field:cyp_dob", "processing_failed"})
+	want := "The young person is 18 or over; Missing: Date of birth; The email could not be processed"
+	if got != want {
+		t.Errorf("reasonWords = %q; want %q", got, want)
+	}
+}
