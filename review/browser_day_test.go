@@ -38,6 +38,22 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 		screenshot(t, ctx, dir, "day-"+name)
 		axeCheck(t, ctx, name)
 	}
+	// waitText waits for the page to say s: after a form on a page that
+	// already shows a notice, the old notice would satisfy a wait for one.
+	waitText := func(what, s string) {
+		t.Helper()
+		js := fmt.Sprintf("document.body !== null && document.body.innerText.includes(%q)", s)
+		// Evaluated again and again: a navigation ends any one evaluation.
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+			if err == nil && ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the page never said %q (%v)", what, s, err)
+			}
+		}
+	}
 	signin := func(name, pass string) {
 		t.Helper()
 		run("sign in as "+name, chromedp.Navigate(base+"/signin"), chromedp.WaitVisible("#name"),
@@ -129,7 +145,8 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 	}
 	run("the key worker", chromedp.SendKeys("#key_worker-name", "Imogen Threadgold"), chromedp.SendKeys("#key_worker-on-day", d),
 		chromedp.SendKeys("#key_worker-on-month", m), chromedp.SendKeys("#key_worker-on-year", y),
-		chromedp.Click(fmt.Sprintf("form[action='/records/%d/actions'] input[value=key_worker] ~ button", rec)), chromedp.WaitVisible("div.nhsuk-inset-text"))
+		chromedp.Click(fmt.Sprintf("form[action='/records/%d/actions'] input[value=key_worker] ~ button", rec)))
+	waitText("the key worker", "Imogen Threadgold, allocated")
 	if r = text(t, ctx); !strings.Contains(r, "Nothing is due") || !strings.Contains(r, "Imogen Threadgold, allocated") {
 		t.Errorf("after the key worker:\n%s", r)
 	}
@@ -140,7 +157,8 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 
 	// Change the rating with a reason: the page asks for the next action.
 	run("change the RAG rating", chromedp.SetValue("#rag", "Blue"), chromedp.SendKeys("#rag-why", "Admitted to hospital last night"),
-		chromedp.Click("form[action$='/rag'] button"), chromedp.WaitVisible("div.nhsuk-inset-text"))
+		chromedp.Click("form[action$='/rag'] button"))
+	waitText("change the RAG rating", "The rating is now Blue")
 	if r = text(t, ctx); !strings.Contains(r, "The rating is now Blue. Next: Inpatient C(E)TR (in hospital)") ||
 		!strings.Contains(r, "Red to Blue") || !strings.Contains(r, "Admitted to hospital last night") {
 		t.Errorf("after the RAG change:\n%s", r)

@@ -75,7 +75,7 @@ func (s *Server) caseRegister(w http.ResponseWriter, r *http.Request, p *princip
 	}
 	a, ok := caseAction(r, p, action)
 	if !ok {
-		http.NotFound(w, r)
+		s.notFoundPage(w, r, p)
 		return
 	}
 	if a.Why == "" {
@@ -152,7 +152,7 @@ func (s *Server) openReviewID(ctx context.Context, caseID int64) int64 {
 func (s *Server) queryDraft(w http.ResponseWriter, r *http.Request, p *principal) {
 	id, ok := pathID(r)
 	if !ok {
-		http.NotFound(w, r)
+		s.notFoundPage(w, r, p)
 		return
 	}
 	ctx := r.Context()
@@ -186,7 +186,7 @@ func (s *Server) caseAndDraft(w http.ResponseWriter, r *http.Request, p *princip
 func (s *Server) querySend(w http.ResponseWriter, r *http.Request, p *principal) {
 	a, ok := caseAction(r, p, "query")
 	if !ok {
-		http.NotFound(w, r)
+		s.notFoundPage(w, r, p)
 		return
 	}
 	ctx := r.Context()
@@ -217,7 +217,7 @@ func (s *Server) querySend(w http.ResponseWriter, r *http.Request, p *principal)
 func (s *Server) caseClose(w http.ResponseWriter, r *http.Request, p *principal) {
 	a, ok := caseAction(r, p, "close")
 	if !ok {
-		http.NotFound(w, r)
+		s.notFoundPage(w, r, p)
 		return
 	}
 	if a.Why == "" {
@@ -282,7 +282,7 @@ func newMessageID(domain string) string {
 func (s *Server) caseWithdrawal(w http.ResponseWriter, r *http.Request, p *principal) {
 	a, ok := caseAction(r, p, "confirm_withdrawal")
 	if !ok {
-		http.NotFound(w, r)
+		s.notFoundPage(w, r, p)
 		return
 	}
 	if _, err := s.store.ConfirmWithdrawal(r.Context(), a); err != nil {
@@ -297,7 +297,7 @@ func (s *Server) caseWithdrawal(w http.ResponseWriter, r *http.Request, p *princ
 func (s *Server) reprocess(w http.ResponseWriter, r *http.Request, p *principal) {
 	id, ok := pathID(r)
 	if !ok {
-		http.NotFound(w, r)
+		s.notFoundPage(w, r, p)
 		return
 	}
 	if s.pipeline == nil {

@@ -120,7 +120,7 @@ func redirectRecord(w http.ResponseWriter, r *http.Request, id int64, done strin
 func (s *Server) recordRAG(w http.ResponseWriter, r *http.Request, p *principal) {
 	id, ok := pathID(r)
 	if !ok {
-		http.NotFound(w, r)
+		s.notFoundPage(w, r, p)
 		return
 	}
 	rag, why := r.PostForm.Get("rag"), formText(r, "why")
@@ -148,7 +148,7 @@ func (s *Server) recordRAG(w http.ResponseWriter, r *http.Request, p *principal)
 func (s *Server) recordDate(w http.ResponseWriter, r *http.Request, p *principal) {
 	id, ok := pathID(r)
 	if !ok {
-		http.NotFound(w, r)
+		s.notFoundPage(w, r, p)
 		return
 	}
 	kind, date := r.PostForm.Get("kind"), formText(r, "date")
