@@ -145,6 +145,8 @@ func OutcomeWords(o Outcome) string {
 		return "Sent for review"
 	case OutcomeIgnore:
 		return "No action needed"
+	case "":
+		return "Not decided yet"
 	}
 	return upper(strings.ReplaceAll(string(o), "_", " "))
 }
