@@ -172,6 +172,22 @@ func TestRecordActionsPage(t *testing.T) {
 			t.Errorf("the record page does not say %q", want)
 		}
 	}
+	// The panel's export carries the dates.
+	_, csvBody := c.get("/export/register.csv")
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(csvBody, "\ufeff"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	iso := today.Format("2006-01-02")
+	found := false
+	for _, r := range rows {
+		if r[1] == "9993149586" {
+			found = r[14] == iso && r[15] == iso
+		}
+	}
+	if !found || rows[0][14] != "Latest C(E)TR" || rows[0][15] != "Key worker allocated" {
+		t.Errorf("the export lacks the C(E)TR and key worker dates (%s)", iso)
+	}
 	// A viewer sees the actions but not the forms or the history.
 	v := f.signedIn(t, viewerName, viewerPass)
 	_, body = v.get(pathf("/records/%d", rec))

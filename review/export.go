@@ -10,6 +10,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"dsr-intake/register"
 	"dsr-intake/register/store"
 )
 
@@ -37,6 +38,20 @@ func (s *Server) exportRows(ctx context.Context, actor, format string) ([][]stri
 				cetr = d.Date
 			} else if d.Kind == store.DateKeyWorker {
 				kw = d.Date
+			}
+		}
+		// The register's actions carry the dates now; the latest of
+		// either source stands.
+		acts, err := s.store.RecordActions(ctx, rec.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range acts {
+			switch {
+			case a.Kind == register.ActionCETR && a.On > cetr:
+				cetr = a.On
+			case a.Kind == register.ActionKeyWorker && a.On > kw:
+				kw = a.On
 			}
 		}
 		sh := rec.Consent.Sharing
