@@ -66,6 +66,10 @@ func TestDigestOverdueActions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The C(E)TR section counts a C(E)TR recorded as an action.
+	if f := mail.Figures; len(f.CETRMissing) != 1 || f.CETRMissing[0].Ref != blue {
+		t.Errorf("children with no C(E)TR: %+v; want only %s", f.CETRMissing, blue)
+	}
 	if strings.Contains(mail.Text, red+":") || !strings.Contains(mail.Text, "past their due date: 1") {
 		t.Errorf("after the Red child's C(E)TR and key worker:\n%s", mail.Text)
 	}
