@@ -30,6 +30,7 @@ type Config struct {
 	Log      Log      `toml:"log"`
 	Forms    Forms    `toml:"forms"`
 	Digests  []Digest `toml:"digest"`
+	Actions  Actions  `toml:"actions"`
 	// Path is the file the configuration was read from ("" for defaults).
 	Path string `toml:"-"`
 }
@@ -430,6 +431,7 @@ func (c *Config) Check() error {
 		}
 	}
 	p = append(p, c.Web.check()...)
+	p = append(p, c.Actions.check()...)
 	switch c.Log.Format {
 	case "text", "json":
 	default:

@@ -13,3 +13,7 @@ func Eighteenth(dob time.Time) time.Time {
 	}
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
+
+// AgeOn is the age in whole years on a date, by the same reading of 29
+// February as the rules; the pages show it beside the child's name.
+func AgeOn(dob, on time.Time) int { return ageOn(dob, on) }

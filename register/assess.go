@@ -128,19 +128,12 @@ func (d Decision) Codes() []string {
 	return codes
 }
 
-// outcomeOf is the outcome one reason code calls for on its own.
+// outcomeOf is the outcome one reason code calls for on its own, from the
+// reason table. Every code the table does not know is something to put to
+// the referrer; never a silent register.
 func outcomeOf(code string) Outcome {
-	switch code {
-	case CodeAutoReply, CodeDuplicateMessage:
-		return OutcomeIgnore
-	case CodeAge18OrOver, CodeNotEligibleDiagnosis, CodeNotEligibleRisk,
-		CodeBestInterestDecision, CodeUnreadableAttachment, CodeSenderNotTrusted,
-		CodeWithdrawalRequest, CodeNoReply, CodeQueryNotDelivered:
-		return OutcomeReview
-	}
-	// Every other code, including ones this version does not know, is
-	// something to put to the referrer; never a silent register.
-	return OutcomeQuery
+	r, _ := ReasonFor(code)
+	return r.Outcome
 }
 
 // Current merges: forms in this email replace the case's earlier forms of

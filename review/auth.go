@@ -128,8 +128,7 @@ func (s *Server) auth(min string, h handler) http.Handler {
 			}
 		}
 		if !can(u.Role, min) {
-			s.problem(w, r, p, http.StatusForbidden, "You cannot do that",
-				"Your account can view the register but not change it. Ask a DSR administrator if you need to.")
+			s.forbidden(w, r, p, min)
 			return
 		}
 		// The idle clock restarts at most once a minute, to spare the

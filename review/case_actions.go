@@ -75,12 +75,20 @@ func (s *Server) caseRegister(w http.ResponseWriter, r *http.Request, p *princip
 	}
 	a, ok := caseAction(r, p, action)
 	if !ok {
-		http.NotFound(w, r)
+		s.notFoundPage(w, r, p)
 		return
 	}
 	if a.Why == "" {
-		s.needReason(w, r, p, "adding this child to the register")
+		s.caseFormError(w, r, p, a.CaseID, "register", "register-why", "Enter why you are adding this child to the register", "why", "reply")
 		return
+	}
+	if text := formText(r, "reply"); text != "" {
+		notice, err := s.endingNotice(r, p, a.CaseID, text)
+		if err != nil {
+			s.problem(w, r, p, http.StatusConflict, "The notice cannot be sent", "This case's referrer cannot be written to. Empty the notice and add the child without it.")
+			return
+		}
+		a.Notice = notice
 	}
 	if _, err := s.store.RegisterCase(r.Context(), a); err != nil {
 		s.actionFailed(w, r, p, "add the child to the register", err)
@@ -144,7 +152,7 @@ func (s *Server) openReviewID(ctx context.Context, caseID int64) int64 {
 func (s *Server) queryDraft(w http.ResponseWriter, r *http.Request, p *principal) {
 	id, ok := pathID(r)
 	if !ok {
-		http.NotFound(w, r)
+		s.notFoundPage(w, r, p)
 		return
 	}
 	ctx := r.Context()
@@ -178,7 +186,7 @@ func (s *Server) caseAndDraft(w http.ResponseWriter, r *http.Request, p *princip
 func (s *Server) querySend(w http.ResponseWriter, r *http.Request, p *principal) {
 	a, ok := caseAction(r, p, "query")
 	if !ok {
-		http.NotFound(w, r)
+		s.notFoundPage(w, r, p)
 		return
 	}
 	ctx := r.Context()
@@ -209,11 +217,11 @@ func (s *Server) querySend(w http.ResponseWriter, r *http.Request, p *principal)
 func (s *Server) caseClose(w http.ResponseWriter, r *http.Request, p *principal) {
 	a, ok := caseAction(r, p, "close")
 	if !ok {
-		http.NotFound(w, r)
+		s.notFoundPage(w, r, p)
 		return
 	}
 	if a.Why == "" {
-		s.needReason(w, r, p, "closing this case")
+		s.caseFormError(w, r, p, a.CaseID, "close", "close-why", "Enter why you are closing this case", "why", "reply")
 		return
 	}
 	ctx := r.Context()
@@ -274,7 +282,7 @@ func newMessageID(domain string) string {
 func (s *Server) caseWithdrawal(w http.ResponseWriter, r *http.Request, p *principal) {
 	a, ok := caseAction(r, p, "confirm_withdrawal")
 	if !ok {
-		http.NotFound(w, r)
+		s.notFoundPage(w, r, p)
 		return
 	}
 	if _, err := s.store.ConfirmWithdrawal(r.Context(), a); err != nil {
@@ -289,7 +297,7 @@ func (s *Server) caseWithdrawal(w http.ResponseWriter, r *http.Request, p *princ
 func (s *Server) reprocess(w http.ResponseWriter, r *http.Request, p *principal) {
 	id, ok := pathID(r)
 	if !ok {
-		http.NotFound(w, r)
+		s.notFoundPage(w, r, p)
 		return
 	}
 	if s.pipeline == nil {

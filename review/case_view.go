@@ -55,6 +55,19 @@ type caseData struct {
 	BID        bool
 	Withdrawal bool
 	CanQuery   bool
+	// Heading is who the case is about, what arrived and how long it has
+	// waited.
+	Heading  store.CaseHeading
+	ChildAge string
+	Waited   string
+	// Overrides names the rules an override sets aside.
+	Overrides []string
+	// Err is a form's validation error; its typed values are kept.
+	Err *formError
+	// The notices to the referrer a close or an addition would send,
+	// for the coordinator to read and edit.
+	CloseNotice    string
+	RegisterNotice string
 }
 
 func pathID(r *http.Request) (int64, bool) {
@@ -68,13 +81,18 @@ func pathID(r *http.Request) (int64, bool) {
 func (s *Server) caseView(w http.ResponseWriter, r *http.Request, p *principal) {
 	id, ok := pathID(r)
 	if !ok {
-		http.NotFound(w, r)
+		s.notFoundPage(w, r, p)
 		return
 	}
+	s.showCase(w, r, p, id, http.StatusOK, nil)
+}
+
+// showCase renders the case page, with a form's error when fe is set.
+func (s *Server) showCase(w http.ResponseWriter, r *http.Request, p *principal, id int64, status int, fe *formError) {
 	ctx := r.Context()
 	c, err := s.store.Case(ctx, id, p.user.Name)
 	if errors.Is(err, store.ErrNotFound) {
-		http.NotFound(w, r)
+		s.notFoundPage(w, r, p)
 		return
 	}
 	if err != nil {
@@ -115,7 +133,23 @@ func (s *Server) caseView(w http.ResponseWriter, r *http.Request, p *principal) 
 			d.History = append(d.History, e)
 		}
 	}
-	s.render(w, r, p, http.StatusOK, "case", page{Title: "Case " + c.Ref, Nav: "queue", D: d})
+	d.Err = fe
+	d.Heading = store.CaseHeadingOf(c)
+	d.ChildAge = childAge(d.Heading.DOB, s.now())
+	d.Waited = age(s.now(), c.CreatedAt)
+	d.Overrides = overriddenRules(c.Decision)
+	d.CloseNotice, d.RegisterNotice = s.noticeDraft(c, "closed"), s.noticeDraft(c, "registered")
+	if fe != nil && fe.Form == "close" {
+		d.CloseNotice = fe.Values["reply"]
+	}
+	if fe != nil && fe.Form == "register" {
+		d.RegisterNotice = fe.Values["reply"]
+	}
+	title := "Case " + c.Ref
+	if fe != nil {
+		title = "Error: " + title
+	}
+	s.render(w, r, p, status, "case", page{Title: title, Nav: "queue", D: d})
 }
 
 // caseEmails reads the case's stored emails again, for their headers, text
@@ -127,7 +161,7 @@ func (s *Server) caseEmails(ctx context.Context, caseID int64) ([]emailView, err
 	}
 	out := make([]emailView, 0, len(msgs))
 	for _, m := range msgs {
-		ev := emailView{Hash: m.Hash, State: m.State, Date: m.ReceivedAt.In(london).Format("2 Jan 2006 15:04")}
+		ev := emailView{Hash: m.Hash, State: m.State, Date: m.ReceivedAt.In(london).Format("2 Jan 2006, 15:04")}
 		sub, err := s.readStored(ctx, m.Hash)
 		if err != nil {
 			ev.Problem = "The stored email could not be read again."
@@ -139,7 +173,7 @@ func (s *Server) caseEmails(ctx context.Context, caseID int64) ([]emailView, err
 		}
 		ev.From, ev.Subject, ev.Body = sub.From, sub.Subject, sub.Body
 		if !sub.Date.IsZero() {
-			ev.Date = sub.Date.In(london).Format("2 Jan 2006 15:04")
+			ev.Date = sub.Date.In(london).Format("2 Jan 2006, 15:04")
 		}
 		for i, a := range sub.Attachments {
 			ct := servedType(a)
@@ -172,24 +206,14 @@ func (s *Server) readStored(ctx context.Context, hash string) (*parser.Submissio
 // reason codes and the values the parser could not read.
 func failedFields(forms register.CaseForms, d register.Decision) map[string]string {
 	out := map[string]string{}
+	// Every reason names its fields in the register's reason table; the
+	// first reason to name a field says why it is marked.
 	for _, code := range d.Codes() {
-		for _, prefix := range []string{register.PrefixMissingField, register.PrefixInvalidField, register.PrefixDateInFuture} {
-			if name, ok := strings.CutPrefix(code, prefix); ok {
-				out[name] = reasonText(code)
+		r, _ := register.ReasonFor(code)
+		for _, n := range r.Fields {
+			if _, ok := out[n]; !ok {
+				out[n] = r.Label
 			}
-		}
-		if code == register.CodeInvalidNHSNumber {
-			out["cyp_nhs_number"] = reasonText(code)
-		}
-		if code == register.CodeConsentMismatch {
-			for _, n := range []string{"cyp_full_name", "cyp_dob", "cyp_nhs_number"} {
-				if _, ok := out[n]; !ok {
-					out[n] = reasonText(code)
-				}
-			}
-		}
-		if code == register.CodeBestInterestDecision {
-			out["consent_basis"] = reasonText(code)
 		}
 	}
 	for _, f := range []*parser.Form{forms.Referral, forms.Consent} {

@@ -2,8 +2,10 @@ package review
 
 import (
 	"net/http"
+	"time"
 
 	"dsr-intake/intake"
+	"dsr-intake/register"
 	"dsr-intake/register/store"
 )
 
@@ -35,6 +37,10 @@ type dashboardData struct {
 	Chart     chart
 	Health    *intake.HealthSnapshot
 	FetchAge  string
+	// Due are the register's actions overdue or due soon, overdue first.
+	Due     []register.DueAction
+	Now     time.Time
+	Overdue int
 }
 
 // dashboard shows the register's counts, the queue, the queries waiting for
@@ -47,7 +53,20 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, p *principal)
 		s.fail(w, r, p, "read the figures", err)
 		return
 	}
-	d := dashboardData{Stats: st, Chart: weekChart(st.Weeks)}
+	d := dashboardData{Stats: st, Chart: weekChart(st.Weeks), Now: now.In(london)}
+	due, err := s.store.DueActions(r.Context(), s.actions.Policy, now.In(london))
+	if err != nil {
+		s.fail(w, r, p, "read what is due", err)
+		return
+	}
+	for _, a := range due {
+		if a.Overdue {
+			d.Overdue++
+		}
+		if a.Overdue || a.Soon {
+			d.Due = append(d.Due, a)
+		}
+	}
 	for _, g := range ragRatings {
 		d.RAG = append(d.RAG, ragCount{RAG: g, Count: st.ByRAG[g]})
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"dsr-intake/register"
 	"dsr-intake/register/store"
 )
 
@@ -39,6 +40,20 @@ func (s *Server) exportRows(ctx context.Context, actor, format string) ([][]stri
 				kw = d.Date
 			}
 		}
+		// The register's actions carry the dates now; the latest of
+		// either source stands.
+		acts, err := s.store.RecordActions(ctx, rec.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range acts {
+			switch {
+			case a.Kind == register.ActionCETR && a.On > cetr:
+				cetr = a.On
+			case a.Kind == register.ActionKeyWorker && a.On > kw:
+				kw = a.On
+			}
+		}
 		sh := rec.Consent.Sharing
 		rows = append(rows, []string{itoa(rec.ID), rec.NHSNumber, rec.FirstNames, rec.Surname, rec.KnownAs, rec.DateOfBirth,
 			rec.Referral["cyp_local_authority"], rec.RAG, rec.Consent.Basis, yn[sh["health"]], yn[sh["education"]],
@@ -62,12 +77,19 @@ func (s *Server) exportName(ext string) string {
 }
 
 func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request, p *principal) {
+	if !s.mayExport(p) {
+		s.forbidden(w, r, p, store.RoleCoordinator)
+		return
+	}
 	rows, err := s.exportRows(r.Context(), p.user.Name, "csv")
 	if err != nil {
 		s.fail(w, r, p, "export the register", err)
 		return
 	}
 	var buf bytes.Buffer
+	// A byte-order mark, so that Excel on Windows reads the file as UTF-8
+	// ("Novák", not "NovÃ¡k").
+	buf.WriteString(utf8BOM)
 	cw := csv.NewWriter(&buf)
 	for _, row := range rows {
 		out := make([]string, len(row))
@@ -85,6 +107,10 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request, p *principal)
 }
 
 func (s *Server) exportXLSX(w http.ResponseWriter, r *http.Request, p *principal) {
+	if !s.mayExport(p) {
+		s.forbidden(w, r, p, store.RoleCoordinator)
+		return
+	}
 	rows, err := s.exportRows(r.Context(), p.user.Name, "xlsx")
 	if err != nil {
 		s.fail(w, r, p, "export the register", err)

@@ -3,12 +3,16 @@ package review
 import (
 	"net/http"
 	"sort"
+	"time"
 
 	"dsr-intake/register/store"
 )
 
 type queueItem struct {
 	store.ReviewItem
+	Head        store.CaseHeading
+	ChildAge    string // "15", "" when no date of birth was read
+	Waited      time.Duration
 	Age         string
 	Quarantined bool
 	LastError   string
@@ -25,6 +29,10 @@ type queueData struct {
 	Items      []queueItem
 	Reasons    []reasonCount
 	Reason     string
+	RAG        string // "" any, "Red" ... "none"
+	Waited     string // "" any, else days: "7", "28"
+	Sort       string // "oldest" (the default), "newest", "rag"
+	RAGs       []string
 	Total      int
 	CanProcess bool
 }
@@ -42,6 +50,12 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, p *principal) {
 	counts := map[string]int{}
 	now := s.now()
 	d := queueData{Reason: want, Total: len(items), CanProcess: s.pipeline != nil}
+	d.readTriage(r)
+	heads, err := s.store.CaseHeadings(r.Context(), caseIDs(items), p.user.Name)
+	if err != nil {
+		s.fail(w, r, p, "read the review queue", err)
+		return
+	}
 	for _, it := range items {
 		has := false
 		for _, c := range it.Codes {
@@ -51,7 +65,11 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, p *principal) {
 		if want != "" && !has {
 			continue
 		}
-		q := queueItem{ReviewItem: it, Age: age(now, it.CreatedAt)}
+		q := queueItem{ReviewItem: it, Head: heads[it.CaseID], Waited: now.Sub(it.CreatedAt), Age: age(now, it.CreatedAt)}
+		q.ChildAge = childAge(q.Head.DOB, now)
+		if !d.keep(q) {
+			continue
+		}
 		for _, c := range it.Codes {
 			if c == store.ReasonProcessingFailed {
 				q.Quarantined = true
@@ -71,6 +89,7 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, p *principal) {
 		d.Reasons = append(d.Reasons, reasonCount{Code: c, Count: n, Current: c == want})
 	}
 	sort.Slice(d.Reasons, func(i, j int) bool { return reasonText(d.Reasons[i].Code) < reasonText(d.Reasons[j].Code) })
+	d.sortItems()
 	s.render(w, r, p, http.StatusOK, "queue", page{Title: "Review queue", Nav: "queue", D: d})
 }
 

@@ -32,6 +32,15 @@ type recordData struct {
 	CETR      string
 	KeyWorker string
 	RAGs      []string
+	// The register's actions: their current state and history, what is
+	// due, and the record's own history for coordinators.
+	Actions actionSummary
+	Due     []register.DueAction
+	Now     time.Time
+	History []store.AuditEntry
+	Err     *formError
+	// NextAction follows a change of rating: what the new rating asks for.
+	NextAction bool
 }
 
 // formFields lists a form's filled fields, labelled and in the form's order.
@@ -55,13 +64,18 @@ func formFields(specs []parser.FieldSpec, values map[string]string) []parser.Lab
 func (s *Server) recordView(w http.ResponseWriter, r *http.Request, p *principal) {
 	id, ok := pathID(r)
 	if !ok {
-		http.NotFound(w, r)
+		s.notFoundPage(w, r, p)
 		return
 	}
+	s.showRecord(w, r, p, id, http.StatusOK, nil)
+}
+
+// showRecord renders the record page, with a form's error when fe is set.
+func (s *Server) showRecord(w http.ResponseWriter, r *http.Request, p *principal, id int64, status int, fe *formError) {
 	ctx := r.Context()
 	rec, err := s.store.Record(ctx, id, p.user.Name)
 	if errIsNotFound(err) {
-		http.NotFound(w, r)
+		s.notFoundPage(w, r, p)
 		return
 	}
 	if err != nil {
@@ -85,7 +99,16 @@ func (s *Server) recordView(w http.ResponseWriter, r *http.Request, p *principal
 			d.KeyWorker = dt.Date
 		}
 	}
-	s.render(w, r, p, http.StatusOK, "record", page{Title: "Record " + itoa(rec.ID), Nav: "records", D: d})
+	if err := s.recordExtras(r, p, &d); err != nil {
+		s.fail(w, r, p, "read the record's actions", err)
+		return
+	}
+	d.Err = fe
+	title := "Record " + itoa(rec.ID)
+	if fe != nil {
+		title = "Error: " + title
+	}
+	s.render(w, r, p, status, "record", page{Title: title, Nav: "records", D: d})
 }
 
 func redirectRecord(w http.ResponseWriter, r *http.Request, id int64, done string) {
@@ -97,7 +120,7 @@ func redirectRecord(w http.ResponseWriter, r *http.Request, id int64, done strin
 func (s *Server) recordRAG(w http.ResponseWriter, r *http.Request, p *principal) {
 	id, ok := pathID(r)
 	if !ok {
-		http.NotFound(w, r)
+		s.notFoundPage(w, r, p)
 		return
 	}
 	rag, why := r.PostForm.Get("rag"), formText(r, "why")
@@ -110,7 +133,8 @@ func (s *Server) recordRAG(w http.ResponseWriter, r *http.Request, p *principal)
 		return
 	}
 	if why == "" {
-		s.needReason(w, r, p, "changing the RAG rating")
+		s.showRecord(w, r, p, id, http.StatusBadRequest, &formError{Form: "rag", Field: "rag-why",
+			Message: "Enter why the rating is changing", Values: map[string]string{"rag": rag}})
 		return
 	}
 	if err := s.store.ChangeRAG(r.Context(), id, rag, p.user.Name, why); err != nil {
@@ -124,7 +148,7 @@ func (s *Server) recordRAG(w http.ResponseWriter, r *http.Request, p *principal)
 func (s *Server) recordDate(w http.ResponseWriter, r *http.Request, p *principal) {
 	id, ok := pathID(r)
 	if !ok {
-		http.NotFound(w, r)
+		s.notFoundPage(w, r, p)
 		return
 	}
 	kind, date := r.PostForm.Get("kind"), formText(r, "date")

@@ -73,6 +73,9 @@ type Options struct {
 	// authenticator app's code; an account of one without an app set up
 	// cannot sign in.
 	RequireTOTP []string
+	// Actions configures the register's actions, who may export, and the
+	// notice to a referrer whose referral is not eligible.
+	Actions ActionOptions
 }
 
 // Server is the coordinators' web pages.
@@ -87,6 +90,7 @@ type Server struct {
 	parser       *parser.Parser
 	pipeline     *intake.Pipeline
 	now          func() time.Time
+	actions      ActionOptions
 	views        *views
 	static       fs.FS
 	signinLimits store.SigninLimits
@@ -123,6 +127,8 @@ func New(o Options) (*Server, error) {
 	if err := s.signinOptions(o); err != nil {
 		return nil, err
 	}
+	s.actions = o.Actions
+	s.actions.Policy = s.actions.Policy.WithDefaults()
 	if s.parser == nil {
 		if s.pipeline != nil && s.pipeline.Parser != nil {
 			s.parser = s.pipeline.Parser
@@ -182,6 +188,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /users", s.auth(store.RoleAdmin, s.userAdd))
 	mux.Handle("POST /users/{name}", s.auth(store.RoleAdmin, s.userChange))
 
+	s.dayRoutes(mux)
+
 	mux.HandleFunc("/", s.notFound)
 	return s.Protect(mux)
 }
@@ -189,11 +197,12 @@ func (s *Server) Handler() http.Handler {
 // notFound answers an unknown path: the sign-in page for someone without
 // a session, so that even a 404 tells an anonymous caller nothing.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	if _, _, ok := s.session(r); !ok {
+	sess, u, ok := s.session(r)
+	if !ok {
 		http.Redirect(w, r, "/signin", http.StatusSeeOther)
 		return
 	}
-	http.NotFound(w, r)
+	s.notFoundPage(w, r, &principal{user: u, sess: sess})
 }
 
 // contentSecurityPolicy allows the pages' own stylesheet and images and

@@ -39,13 +39,13 @@ var templateFuncs = template.FuncMap{
 		if t.IsZero() {
 			return "never"
 		}
-		return t.In(london).Format("2 Jan 2006 15:04")
+		return t.In(london).Format("2 Jan 2006, 15:04")
 	},
 	"datetimep": func(t *time.Time) string {
 		if t == nil {
 			return ""
 		}
-		return t.In(london).Format("2 Jan 2006 15:04")
+		return t.In(london).Format("2 Jan 2006, 15:04")
 	},
 	"isodate": func(t time.Time) string { return t.In(london).Format("2006-01-02") },
 	"day":     displayDate,
@@ -72,7 +72,7 @@ var templateFuncs = template.FuncMap{
 }
 
 func parseViews() (*views, error) {
-	base, err := template.New("layout.html").Funcs(templateFuncs).ParseFS(templateFiles, "templates/layout.html")
+	base, err := template.New("layout.html").Funcs(templateFuncs).Funcs(wordFuncs).ParseFS(templateFiles, "templates/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse layout: %w", err)
 	}
@@ -107,6 +107,8 @@ type page struct {
 	User  *store.User
 	Done  string // a short notice after an action, by code
 	D     any
+	// CanExport: the user may export the whole register.
+	CanExport bool
 }
 
 func (p page) CanAct() bool   { return p.User != nil && can(p.User.Role, store.RoleCoordinator) }
@@ -132,6 +134,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, p *principal, st
 	if pg.Done == "" {
 		pg.Done = doneText[r.URL.Query().Get("done")]
 	}
+	pg.CanExport = p != nil && s.mayExport(p)
 	t, err := base.Clone()
 	if err != nil {
 		s.log.Error("clone template", "name", name, "err", err)
@@ -165,6 +168,7 @@ var doneText = map[string]string{
 	"reprocess":  "The email has been processed again.",
 	"rag":        "The RAG rating has been changed.",
 	"date":       "The date has been recorded.",
+	"action":     "The action has been recorded.",
 	"user":       "The account has been saved.",
 }
 
@@ -222,58 +226,15 @@ func ragTagClass(rag string) string {
 	return "nhsuk-tag--grey"
 }
 
-// reasonWords are the review reasons in a coordinator's plain words.
-var reasonWords = map[string]string{
-	register.CodeAge18OrOver:                "The young person is 18 or over",
-	register.CodeNotEligibleDiagnosis:       "No learning disability or autism on the referral",
-	register.CodeNotEligibleRisk:            "No risk of admission or placement breakdown on the referral",
-	register.CodeBestInterestDecision:       "Consent is a best interest decision: confirm it",
-	register.CodeUnreadableAttachment:       "An attachment could not be read",
-	register.CodeSenderNotTrusted:           "The sender could not be verified",
-	register.CodeWithdrawalRequest:          "A request to withdraw consent",
-	register.CodeMissingReferralForm:        "The referral form is missing",
-	register.CodeMissingConsentForm:         "The consent form is missing",
-	register.CodeInvalidNHSNumber:           "The NHS number is not valid",
-	register.CodeConsentNotGiven:            "Consent was not given",
-	register.CodeFactsheetNotGiven:          "The factsheet was not given",
-	register.CodeConsentSelfUnder16:         "A young person under 16 signed their own consent",
-	register.CodeConsentSelfWithoutCapacity: "A young person without capacity signed their own consent",
-	register.CodeConsentParentForCapable16:  "A parent consented for a capable young person of 16 or over",
-	register.CodeConsentSignatoryWithoutPR:  "The signatory does not have parental responsibility",
-	register.CodeConsentMismatch:            "The consent form is for a different child",
-	register.CodeUnsupportedAttachment:      "An attachment is in a format we cannot read",
-	register.CodeBlueWithoutAdmission:       "Rated Blue without a hospital admission",
-	register.CodeNoReply:                    "The sender cannot be replied to",
-	register.CodeQueryNotDelivered:          "Our query to the referrer could not be sent",
-	store.ReasonProcessingFailed:            "The email could not be processed",
-}
-
-// reasonText names a reason code in plain words; field codes name the field.
+// reasonText names a reason code in plain words, from the register's
+// reason table.
 func reasonText(code string) string {
-	if w, ok := reasonWords[code]; ok {
-		return w
-	}
-	for _, p := range []struct{ prefix, words string }{
-		{register.PrefixMissingField, "Missing: "}, {register.PrefixInvalidField, "Not valid: "}, {register.PrefixDateInFuture, "Date in the future: "},
-	} {
-		if name, ok := strings.CutPrefix(code, p.prefix); ok {
-			return p.words + fieldLabel(name)
-		}
-	}
-	return strings.ReplaceAll(code, "_", " ")
+	r, _ := register.ReasonFor(code)
+	return r.Label
 }
 
 // fieldLabel is a canonical field's printed label.
-func fieldLabel(name string) string {
-	for _, list := range [][]parser.FieldSpec{parser.ReferralFields, parser.ConsentFields} {
-		for _, f := range list {
-			if f.Name == name {
-				return f.Label
-			}
-		}
-	}
-	return strings.ReplaceAll(name, "_", " ")
-}
+func fieldLabel(name string) string { return register.FieldLabel(name) }
 
 // age says how long ago t was, as a person would.
 func age(now, t time.Time) string {

@@ -193,7 +193,9 @@ func newApp(ctx context.Context, cfg *config.Config, logw io.Writer, web bool) (
 			Health: a.daemon.Health.Snapshot, Composer: composer, Parser: p, Pipeline: pipeline,
 			Signin: store.SigninLimits{Window: cfg.Web.SigninWindow.Duration, ClientFailures: cfg.Web.SigninClientFailures,
 				AccountFailures: cfg.Web.SigninAccountFailures, Delay: cfg.Web.SigninDelay.Duration, MaxDelay: cfg.Web.SigninMaxDelay.Duration},
-			PasswordChecks: cfg.Web.PasswordChecks, TrustedProxies: cfg.Web.TrustedProxies, RequireTOTP: cfg.Web.RequireTOTP})
+			PasswordChecks: cfg.Web.PasswordChecks, TrustedProxies: cfg.Web.TrustedProxies, RequireTOTP: cfg.Web.RequireTOTP,
+			Actions: review.ActionOptions{Policy: cfg.Actions.DuePolicy(), ViewersExport: cfg.Actions.Export == "viewer",
+				NotEligibleHelp: cfg.Actions.NotEligibleHelp}})
 		if err != nil {
 			return nil, err
 		}

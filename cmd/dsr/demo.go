@@ -57,6 +57,8 @@ type demo struct {
 	imapSrv     *imapserver.Server
 	smtpSrv     *smtp.Server
 	stop        []func()
+	// seeded says what the demo register holds before the inbox is read.
+	seeded string
 }
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -88,9 +90,10 @@ dsr-intake demo
   IMAP inbox:    %s (in memory; the samples are being processed)
   SMTP sink:     %s (queries the intake sends are printed here)
   register:      %s (removed on exit)
+  %s
 
 Press Ctrl-C to stop.
-`, d.webAddr, d.metricsAddr, d.user, d.password, d.imapAddr, d.smtpAddr, d.dir)
+`, d.webAddr, d.metricsAddr, d.user, d.password, d.imapAddr, d.smtpAddr, d.dir, d.seeded)
 	select {
 	case <-d.tally.done:
 		fmt.Fprintf(stdout, "\n%s\n", d.tally.summary())
@@ -121,7 +124,14 @@ func startDemo(ctx context.Context, samplesDir, webAddr string, out io.Writer, l
 	if err != nil {
 		return nil, err
 	}
-	if d.store, err = store.Open(ctx, store.Options{Driver: "sqlite", DSN: filepath.Join(d.dir, "dsr.db"), Keys: keys, Logger: logger}); err != nil {
+	clock := &demoClock{}
+	if d.store, err = store.Open(ctx, store.Options{Driver: "sqlite", DSN: filepath.Join(d.dir, "dsr.db"), Keys: keys, Logger: logger,
+		Now: clock.Now}); err != nil {
+		return nil, err
+	}
+	// Children across the four ratings, referred over 12 weeks, with
+	// actions done, due and overdue: the register a DSR runs on.
+	if d.seeded, err = seedDemoRegister(ctx, d.store, clock); err != nil {
 		return nil, err
 	}
 

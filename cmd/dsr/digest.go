@@ -33,6 +33,7 @@ func newScheduler(cfg *config.Config, db *store.Store, composer *outbox.Composer
 		Store: db, Composer: composer, Digests: specs, TimeZone: in.TimeZone, ReviewURL: in.ReviewURL,
 		ReminderAfter: in.ReminderAfter.Duration, NoReplyAfter: in.NoReplyAfter.Duration, ReminderSchedule: in.ReminderSchedule,
 		MaxRemindersPerRecipient: in.MaxRemindersRcpt, Health: health, Sender: sender, Log: log.With("component", "schedule"),
+		Actions: cfg.Actions.DuePolicy(),
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"dsr-intake/intake"
 	"dsr-intake/intake/outbox"
+	"dsr-intake/register"
 	"dsr-intake/register/store"
 )
 
@@ -38,11 +39,12 @@ const (
 	SectionTurning18 = "turning_18" // children turning 18
 	SectionCETR      = "cetr"       // Red and Blue children without a C(E)TR or past its review
 	SectionHealth    = "health"     // the intake's health
+	SectionActions   = "actions"    // the register's overdue actions, by case reference
 )
 
 // DigestSections lists every section name.
 func DigestSections() []string {
-	return []string{SectionSinceLast, SectionRegister, SectionQueue, SectionQueries, SectionTurning18, SectionCETR, SectionHealth}
+	return []string{SectionSinceLast, SectionRegister, SectionQueue, SectionQueries, SectionTurning18, SectionCETR, SectionActions, SectionHealth}
 }
 
 func knownSection(s string) bool { return slices.Contains(DigestSections(), s) }
@@ -79,6 +81,8 @@ type DigestMail struct {
 	// PrevRAG is the register by RAG at the previous digest (nil if none).
 	PrevRAG map[string]int
 	PrevAt  time.Time // when the previous digest (or the baseline) was made; zero if none
+	// Overdue are the register's overdue actions (SectionActions).
+	Overdue []register.DueAction
 }
 
 // Messages are the digest's outbox emails, one per recipient, each with a
@@ -175,6 +179,11 @@ func (s *Scheduler) build(ctx context.Context, spec DigestSpec, now time.Time) (
 		return DigestMail{}, err
 	}
 	m := DigestMail{Name: spec.Name, Recipients: slices.Clone(spec.Recipients), Figures: f}
+	if spec.has(SectionActions) {
+		if m.Overdue, err = s.overdue(ctx, now); err != nil {
+			return DigestMail{}, err
+		}
+	}
 	if ok {
 		m.PrevRAG, m.PrevAt = prev.RAG, prev.CreatedAt
 	}

@@ -176,6 +176,9 @@ func (r digestRenderer) sections() []digestSection {
 				Items: childItems(f.CETROverdue, true)},
 		}})
 	}
+	if r.spec.has(SectionActions) {
+		out = append(out, r.actionsSection())
+	}
 	if r.spec.has(SectionHealth) {
 		var lines []digestLine
 		if r.health != nil {
@@ -206,7 +209,7 @@ func (r digestRenderer) reviewItem(it store.ReviewRef) string {
 	if what == "" {
 		what = "an email that could not be processed"
 	}
-	return fmt.Sprintf("%s, waiting %s (%s)", what, plural(r.days(it.CreatedAt), "day", "days"), strings.Join(it.Codes, ", "))
+	return fmt.Sprintf("%s, waiting %s (%s)", what, plural(r.days(it.CreatedAt), "day", "days"), reasonWords(it.Codes))
 }
 
 const digestFooter = "This digest carries case references and initials only. Open the review pages for the details."

@@ -14,6 +14,7 @@ import (
 	"dsr-intake/config"
 	"dsr-intake/intake"
 	"dsr-intake/intake/outbox"
+	"dsr-intake/register"
 	"dsr-intake/register/store"
 )
 
@@ -43,6 +44,10 @@ type SchedulerOptions struct {
 	Sender                   *outbox.Sender // optional: kicked when mail is queued
 	Now                      func() time.Time
 	Log                      *slog.Logger
+
+	// Actions is when the register's actions fall due, for the digest's
+	// overdue list; zero parts take the national policy's defaults.
+	Actions register.DuePolicy
 }
 
 // DefaultReminderSchedule sends reminders in office hours.

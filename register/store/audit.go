@@ -55,7 +55,8 @@ type AuditFilter struct {
 	EntityID int64
 	CaseRef  string
 	Since    time.Time
-	Limit    int // 0 means 200
+	Until    time.Time // exclusive; zero means no end
+	Limit    int       // 0 means 200
 	Offset   int
 }
 
@@ -77,6 +78,7 @@ func (s *Store) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) 
 		{f.EntityID != 0, " AND entity_id = ?", f.EntityID},
 		{f.CaseRef != "", " AND case_ref = ?", f.CaseRef},
 		{!f.Since.IsZero(), " AND at >= ?", utc(f.Since)},
+		{!f.Until.IsZero(), " AND at < ?", utc(f.Until)},
 	} {
 		if c.set {
 			q += c.cond

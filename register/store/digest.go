@@ -466,6 +466,20 @@ func (s *Store) digestCETR(ctx context.Context, tx *sqlx.Tx, recs map[int64]dige
 			held[r.RecordID] = d
 		}
 	}
+	// C(E)TRs recorded as the register's actions count too: the later of
+	// the two stands.
+	var acts []struct {
+		RecordID int64  `db:"record_id"`
+		Date     string `db:"on_date"`
+	}
+	if err := s.sel(ctx, tx, &acts, `SELECT record_id, on_date FROM record_actions WHERE kind = ? ORDER BY on_date, id`, register.ActionCETR); err != nil {
+		return fmt.Errorf("c(e)tr actions: %w", err)
+	}
+	for _, a := range acts {
+		if d, err := time.Parse(time.DateOnly, a.Date); err == nil && d.After(held[a.RecordID]) {
+			held[a.RecordID] = d
+		}
+	}
 	for _, id := range ids {
 		r := recs[id]
 		if r.State != register.RecordActive || (r.RAG != "Red" && r.RAG != "Blue") {

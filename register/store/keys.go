@@ -13,6 +13,7 @@ var encryptedColumns = []struct{ table, column string }{
 	{"records", "data"},
 	{"records", "withdrawn_why"},
 	{"rag_history", "why"},
+	{"record_actions", "detail"},
 	{"cases", "forms"},
 	{"cases", "reasons"},
 	{"messages", "sender"},

@@ -394,6 +394,7 @@ func (s *Store) WithdrawConsent(ctx context.Context, recordID int64, actor, why 
 				withdrawn_at = ?, withdrawn_by = ?, withdrawn_why = ?, updated_at = ? WHERE id = ?`,
 				[]any{register.RecordWithdrawn, false, false, false, false, false, false, now, actor, ctWhy, now, recordID}},
 			{"rag history", `UPDATE rag_history SET why = NULL WHERE record_id = ?`, []any{recordID}},
+			{"actions", `UPDATE record_actions SET detail = NULL WHERE record_id = ?`, []any{recordID}},
 			{"raw emails", `DELETE FROM message_raw WHERE message_id IN (SELECT m.id FROM messages m JOIN cases c ON c.id = m.case_id WHERE c.record_id = ?)`, []any{recordID}},
 			{"messages", `UPDATE messages SET sender = NULL, reasons = NULL, last_error = NULL, sender_index = ''
 				WHERE case_id IN (SELECT id FROM cases WHERE record_id = ?)`, []any{recordID}},

@@ -25,6 +25,9 @@ type CaseAction struct {
 	// "confirm_withdrawal".
 	Action string
 	Why    string
+	// Notice, when set, is the email telling the referrer how the case
+	// ended, queued with the decision (RegisterCase).
+	Notice *OutboxMessage
 }
 
 func (a CaseAction) check() error {
@@ -107,8 +110,18 @@ func (s *Store) RegisterCase(ctx context.Context, a CaseAction) (recordID int64,
 		if err := s.resolveInTx(ctx, tx, a, c.Ref, now); err != nil {
 			return err
 		}
+		detail := fmt.Sprintf("action=%s record=%d", a.Action, recordID)
+		if a.Notice != nil {
+			m := *a.Notice
+			m.CaseID = c.ID
+			id, err := s.addOutbox(ctx, tx, m, now)
+			if err != nil {
+				return err
+			}
+			detail += fmt.Sprintf(" notice=%d", id)
+		}
 		return s.audit(ctx, tx, AuditEntry{At: now, Actor: a.Actor, Action: "case.register", Entity: "case", EntityID: c.ID,
-			CaseRef: c.Ref, Detail: fmt.Sprintf("action=%s record=%d", a.Action, recordID)})
+			CaseRef: c.Ref, Detail: detail})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("register case: %w", err)
