@@ -179,7 +179,11 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 		chromedp.WaitVisible("#name"))
 	signin(adminName, adminPass)
 	run("the audit", chromedp.Navigate(base+"/audit"), chromedp.WaitVisible("#person"),
-		chromedp.SendKeys("#person", coordinatorName), chromedp.Submit("#person"), chromedp.WaitVisible("table.nhsuk-table"))
+		chromedp.SendKeys("#person", coordinatorName), chromedp.Submit("#person"),
+		// The filtered page, not the unfiltered one still on screen while
+		// the form is sent: the server writes the filter back as the
+		// field's value attribute, which typing does not set.
+		chromedp.WaitVisible(`#person[value="`+coordinatorName+`"]`), chromedp.WaitVisible("table.nhsuk-table"))
 	a := text(t, ctx)
 	for _, want := range []string{"RAG rating changed from Red to Blue.", "Recorded: C(E)TR (community).", "Recorded: Key worker.",
 		"Review finished: confirmed the best interest decision and added the child to the register."} {
