@@ -200,3 +200,41 @@ func TestReadPDFWidgetOnlyAndButtonNames(t *testing.T) {
 		})
 	}
 }
+
+// Third-party blank forms list every field name as qpdf does, and are
+// still no DSR form: a tax return and a form demo (printed text and
+// unfilled fields; their names were not reported), and qpdf's own test
+// form of two text fields with no text layer at all (it was "a scan").
+func TestThirdPartyFormsEveryFieldName(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs qpdf")
+	}
+	p := New(Options{})
+	for _, path := range []string{
+		"testdata/thirdparty/irs-f1040-2025.pdf",
+		"testdata/thirdparty/pdfcpu-radiobuttons-vert.pdf",
+		"../testdata/thirdparty/pdf/qpdf-form-no-need-appearances.pdf",
+	} {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			want := qpdfFieldNames(t, path)
+			data := pdfFixture(t, filepath.Join("..", "..", path))
+			forms, err := NewInProcessPDFReader(Limits{}).ReadPDF(context.Background(), data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]bool{}
+			for _, rf := range forms {
+				for name := range rf.ByName {
+					got[name] = true
+				}
+			}
+			if names := slices.Sorted(maps.Keys(got)); len(want) == 0 || !slices.Equal(names, want) {
+				t.Errorf("field names\n got %q\nwant %q", names, want)
+			}
+			a := p.readAttachment(context.Background(), &part{filename: "DSR Referral Form.pdf", mediaType: "application/pdf", data: data, size: int64(len(data))})
+			if a.Kind != KindNotForm || len(a.Forms) != 0 {
+				t.Errorf("kind %s, %d forms (%s)", a.Kind, len(a.Forms), a.Error)
+			}
+		})
+	}
+}
