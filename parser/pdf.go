@@ -293,7 +293,10 @@ func (r *inProcessPDF) readWithLibrary(ctx context.Context, data []byte) (forms 
 				break
 			}
 		}
-		if !hasText {
+		// A page of widgets with no text is a blank form, not a scan:
+		// its fields are read by name, all blank (a signature field
+		// alone does not make a signed scan a form).
+		if !hasText && !anyAnswerField(fields) {
 			return nil, unreadable(ReasonPDFScan, fmt.Errorf("%d pages, no text", len(pages)))
 		}
 	}

@@ -16,6 +16,9 @@ type acroField struct {
 	name  string // partial names joined with dots
 	value string
 	page  int // index into the document's pages; -1 when unknown
+	// noAnswer marks a field that cannot hold an answer (a push button,
+	// a signature): its name is reported, its value is always blank.
+	noAnswer bool
 }
 
 // Bounds of the field tree walk.
@@ -29,6 +32,17 @@ const (
 	ffRadio      = 1 << 15
 	ffPushbutton = 1 << 16
 )
+
+// anyAnswerField reports whether any field can hold an answer: a form
+// of push buttons and signatures only (a signed scan) has none.
+func anyAnswerField(fields []acroField) bool {
+	for _, f := range fields {
+		if !f.noAnswer {
+			return true
+		}
+	}
+	return false
+}
 
 func anyFilled(fields []acroField) bool {
 	for _, f := range fields {
@@ -126,16 +140,13 @@ func (w *fieldWalker) walk(f pdf.Value, prefix string, parent uint64, depth int)
 		}
 		return
 	}
-	if name == "" {
-		return
+	if name == "" && f.Key("T").Kind() != pdf.String {
+		return // a widget with no field name at all; "/T ()" is a name
 	}
 	if f.Key("Subtype").Name() == "Widget" || len(widgets) == 0 {
 		widgets = append(widgets, f)
 	}
 	value, ok := fieldValue(f, widgets)
-	if !ok {
-		return
-	}
 	// A field shown on several pages is on each: a tool that merges two
 	// forms may join their same-named fields (cyp_dob on the referral's
 	// page and the consent's) into one, which each form then reads.
@@ -143,7 +154,7 @@ func (w *fieldWalker) walk(f pdf.Value, prefix string, parent uint64, depth int)
 		if i > 0 && len(w.out) >= 2*maxFieldNodes {
 			break // bounded however many pages each field is shown on
 		}
-		w.out = append(w.out, acroField{name: name, value: value, page: p})
+		w.out = append(w.out, acroField{name: name, value: value, page: p, noAnswer: !ok})
 	}
 }
 

@@ -471,6 +471,12 @@ type fontInfo struct {
 	symbol   map[byte]string // Dingbats/Wingdings codes without a ToUnicode map
 	puaShift bool            // Wingdings mapped to U+F0xx by its ToUnicode
 	decoded  map[string]string
+	// toUnicode is a simple font's ToUnicode map that the library does
+	// not read (the font has an /Encoding too): the codes it maps are
+	// decoded by it, the rest by the encoding (see pdf_tounicode.go);
+	// uni once read.
+	toUnicode pdf.Value
+	uni       map[string]string
 }
 
 // Tick and box glyphs of the symbol fonts forms use for check boxes.
@@ -522,6 +528,9 @@ func newFontInfo(v pdf.Value) *fontInfo {
 			i += 3
 		}
 		return f
+	}
+	if hasToUnicode && v.Key("Encoding").Kind() != pdf.Null {
+		f.toUnicode = v.Key("ToUnicode")
 	}
 	f.first = int(v.Key("FirstChar").Int64())
 	ws := v.Key("Widths")
@@ -575,10 +584,15 @@ func (f *fontInfo) decodeCode(code string) string {
 	if f.symbol != nil {
 		return f.symbol[code[0]]
 	}
-	var s string
-	if f.enc != nil {
+	if f.toUnicode.Kind() == pdf.Stream && f.uni == nil {
+		f.uni = readToUnicode(f.toUnicode)
+	}
+	s, ok := f.uni[code]
+	switch {
+	case ok:
+	case f.enc != nil:
 		s = f.enc.Decode(code)
-	} else {
+	default:
 		s = code
 	}
 	if f.puaShift {
@@ -594,6 +608,12 @@ func (f *fontInfo) decodeCode(code string) string {
 		}
 		s = b.String()
 	}
+	return textOnly(s)
+}
+
+// textOnly drops what is not text from a decoded code: control codes,
+// replacement and byte-order marks; tabs and no-break spaces are spaces.
+func textOnly(s string) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "")
 	}

@@ -100,7 +100,7 @@ func fieldPageKinds(m *Mapping, fields []acroField, pages int) []FormKind {
 	kinds := make([]FormKind, pages)
 	counts := make([][2]int, pages)
 	for _, f := range fields {
-		if f.page < 0 || f.page >= pages {
+		if f.page < 0 || f.page >= pages || f.noAnswer {
 			continue
 		}
 		for i, k := range []FormKind{Referral, Consent} {
@@ -172,14 +172,9 @@ func assembleForms(m *Mapping, trailer pdf.Value, kinds []FormKind, d *docText, 
 		if len(rf.Title) > 300 {
 			rf.Title = strings.ToValidUTF8(rf.Title[:300], "")
 		}
+		rf.ByName = fieldsByName(segFields[si], filled)
 		if filled {
 			rf.Source = "acroform"
-			rf.ByName = map[string]string{}
-			for _, f := range segFields[si] {
-				if _, dup := rf.ByName[f.name]; !dup {
-					rf.ByName[f.name] = f.value
-				}
-			}
 		} else {
 			rf.Source = "pdf-text"
 			labels := m.Labels(s.kind)
@@ -197,6 +192,31 @@ func assembleForms(m *Mapping, trailer pdf.Value, kinds []FormKind, d *docText, 
 		forms = append(forms, rf)
 	}
 	return forms, nil
+}
+
+// fieldsByName is every AcroForm field of a form by name, the first of
+// a name winning, push buttons and signatures only where no field that
+// holds an answer has their name; nil when there are none. In a form
+// with nothing filled every value is blank: an unticked box is "Off"
+// there, which would read as a No, and such a form's answers are
+// printed beside its labels if anywhere (a blank field stays missing).
+func fieldsByName(fields []acroField, filled bool) map[string]string {
+	if len(fields) == 0 {
+		return nil
+	}
+	byName := map[string]string{}
+	for _, pass := range []bool{false, true} {
+		for _, f := range fields {
+			if _, dup := byName[f.name]; dup || f.noAnswer != pass {
+				continue
+			}
+			byName[f.name] = ""
+			if filled {
+				byName[f.name] = f.value
+			}
+		}
+	}
+	return byName
 }
 
 func anyValue(lvs []LabelValue) bool {

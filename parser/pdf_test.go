@@ -612,6 +612,9 @@ func FuzzReadPDF(f *testing.F) {
 		"viewer/filters.pdf", "viewer/escapes.pdf", "viewer/inline-image.pdf", "viewer/deep-pages.pdf", "viewer/duplicate-page.pdf", "viewer/owner-aes256-objstm.pdf"} {
 		f.Add(pdfFixture(f, name))
 	}
+	// A font decoded by its ToUnicode map; widgets with no text.
+	f.Add(privateNamesPDF("DSR-REFERRAL", "Surname: Example"))
+	f.Add(widgetPDF("", "/FT /Tx /T (Text1) /V ()", "/FT /Btn /Ff 65536 /T (Button1)"))
 	r := NewInProcessPDFReader(Limits{PDFTimeout: 2 * time.Second})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		start := time.Now()

@@ -140,6 +140,8 @@ type RawForm struct {
 	Source string
 	// ByName holds values keyed by field name (AcroForm /T names joined
 	// with dots, Word content-control tags, legacy form-field names).
+	// A PDF's every AcroForm field is here, a blank one (and in a form
+	// with nothing filled, every one) with an empty value.
 	ByName map[string]string
 	// ByLabel holds values keyed by the printed label next to them, in
 	// the order they were found.

@@ -1,0 +1,112 @@
+package parser
+
+import (
+	"io"
+	"unicode/utf16"
+
+	"github.com/ledongthuc/pdf"
+)
+
+// The library reads a simple font's /ToUnicode map only when the font
+// has no /Encoding. A font with both, whose /Differences name its glyphs
+// privately (/g24, /g349: a Word document printed by a PDF printer
+// driver, codes from 1 up), then decodes to control bytes, and a page of
+// text reads as no text at all ("a scan"). Such a font's codes are
+// decoded by its ToUnicode map here, as viewers and pdftotext do (the
+// map comes first in PDF 32000-1:2008, 9.10.2); a code the map leaves
+// out is decoded by the encoding.
+
+// Bounds of a ToUnicode map: a simple font has 256 codes.
+const (
+	maxToUnicodeBytes   = 1 << 20
+	maxToUnicodeEntries = 4096
+)
+
+// readToUnicode reads a ToUnicode CMap's bfchar and bfrange entries of
+// one-byte codes: code → text. A map it cannot read gives what it read.
+func readToUnicode(s pdf.Value) (m map[string]string) {
+	m = map[string]string{}
+	defer func() {
+		if recover() != nil {
+			return // the library panicked reading the stream: keep what was read
+		}
+	}()
+	if s.Kind() != pdf.Stream {
+		return m
+	}
+	rd := s.Reader()
+	defer rd.Close()
+	data, _ := io.ReadAll(io.LimitReader(rd, maxToUnicodeBytes))
+	l := pdfLexer{data: data}
+	str := func() (pdfString, bool) {
+		s, ok := l.token().(pdfString)
+		return s, ok
+	}
+	for len(m) < maxToUnicodeEntries {
+		tok := l.token()
+		if tok == nil {
+			return m
+		}
+		switch tok {
+		case pdfKeyword("beginbfchar"):
+			for len(m) < maxToUnicodeEntries {
+				src, ok := str()
+				if !ok {
+					break
+				}
+				dst, ok := str()
+				if !ok {
+					break
+				}
+				if len(src) == 1 {
+					m[string(src)] = utf16BE(dst)
+				}
+			}
+		case pdfKeyword("beginbfrange"):
+			for len(m) < maxToUnicodeEntries {
+				lo, ok := str()
+				if !ok {
+					break
+				}
+				hi, ok := str()
+				if !ok || len(lo) != 1 || len(hi) != 1 {
+					break
+				}
+				switch dst := l.token().(type) {
+				case pdfString:
+					// Consecutive codes: the last UTF-16 unit counts up.
+					for c := int(lo[0]); c <= int(hi[0]) && len(dst) >= 2; c++ {
+						d := []byte(dst)
+						n := int(d[len(d)-2])<<8 | int(d[len(d)-1]) + c - int(lo[0])
+						d[len(d)-2], d[len(d)-1] = byte(n>>8), byte(n)
+						m[string([]byte{byte(c)})] = utf16BE(pdfString(d))
+					}
+				case pdfKeyword:
+					if dst != "[" {
+						break
+					}
+					// One destination string per code.
+					for c := int(lo[0]); c <= int(hi[0])+1; c++ {
+						d, ok := l.token().(pdfString)
+						if !ok {
+							break // "]"
+						}
+						if c <= int(hi[0]) {
+							m[string([]byte{byte(c)})] = utf16BE(d)
+						}
+					}
+				}
+			}
+		}
+	}
+	return m
+}
+
+// utf16BE decodes a ToUnicode destination (UTF-16BE).
+func utf16BE(b pdfString) string {
+	u := make([]uint16, 0, len(b)/2)
+	for i := 0; i+1 < len(b); i += 2 {
+		u = append(u, uint16(b[i])<<8|uint16(b[i+1]))
+	}
+	return string(utf16.Decode(u))
+}
