@@ -38,6 +38,7 @@ const (
 	CodeNoReply                    = "no_reply"
 	CodeAutoReply                  = "auto_reply"
 	CodeDuplicateMessage           = "duplicate_message"
+	CodeConfirmScannedForm         = "confirm_scanned_form"
 )
 
 // Input is everything a decision depends on; Assess does no I/O.
@@ -69,6 +70,7 @@ func Assess(in Input) Decision {
 	}
 	a := newAssessor(in, sub)
 	a.run()
+	a.checkScanned()
 	return NewDecision(a.reasons()...)
 }
 
@@ -124,7 +126,7 @@ func outcomeOf(code string) Outcome {
 		return OutcomeIgnore
 	case CodeAge18OrOver, CodeNotEligibleDiagnosis, CodeNotEligibleRisk,
 		CodeBestInterestDecision, CodeUnreadableAttachment, CodeSenderNotTrusted,
-		CodeWithdrawalRequest, CodeNoReply:
+		CodeWithdrawalRequest, CodeNoReply, CodeConfirmScannedForm:
 		return OutcomeReview
 	}
 	// Every other code, including ones this version does not know, is

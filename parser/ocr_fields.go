@@ -1,0 +1,405 @@
+package parser
+
+import (
+	"image"
+	"math"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// SourceOCR is the Form.Source of a form read from a scan or photo.
+const SourceOCR = "ocr"
+
+// OCRForm marks a form read by OCR from a scan or photo: its values are
+// what Tesseract made of the page, unconfirmed until a coordinator has
+// checked them.
+type OCRForm struct {
+	// Pages are the page images' sizes in pixels, in attachment order,
+	// after rotation and deskew: the frame the fields' boxes are in.
+	Pages []OCRPageSize `json:"pages"`
+	// Fields are the fields found, by canonical name.
+	Fields map[string]OCRField `json:"fields,omitempty"`
+	// ConfirmedBy and ConfirmedAt are set once a coordinator has checked
+	// the values (and corrected them where OCR misread them).
+	ConfirmedBy string    `json:"confirmed_by,omitempty"`
+	ConfirmedAt time.Time `json:"confirmed_at,omitzero"`
+}
+
+// Unconfirmed reports a form read by OCR that no coordinator has
+// checked yet.
+func (f *Form) Unconfirmed() bool {
+	return f != nil && f.OCR != nil && f.OCR.ConfirmedBy == ""
+}
+
+// OCRPageSize is one page image's size, and how far it was turned.
+type OCRPageSize struct {
+	Width  int `json:"width"`
+	Height int `json:"height"`
+	Rotate int `json:"rotate,omitempty"`
+}
+
+// OCRField is one field as read from the page.
+type OCRField struct {
+	// Text is what was read, before normalisation.
+	Text string `json:"text"`
+	// Confidence is 0..1: Tesseract's mean word confidence for text, the
+	// mark's contrast for a tick box.
+	Confidence float64 `json:"confidence"`
+	// Page is the 1-based page of the attachment the field is on.
+	Page int `json:"page"`
+	// Box is where the value was found (the label's row when it was
+	// blank): x, y, width, height in pixels of the page image.
+	Box [4]int `json:"box"`
+	// Tick is set for a yes/no field read from its tick box.
+	Tick bool `json:"tick,omitempty"`
+}
+
+// OCRMinConfidence is below the confidence a coordinator should look
+// at twice.
+const OCRMinConfidence = 0.80
+
+// forForm returns the OCR marks for the fields the mapped form holds.
+func (o *OCRForm) forForm(f *Form) *OCRForm {
+	if o == nil {
+		return nil
+	}
+	out := &OCRForm{Pages: o.Pages, Fields: map[string]OCRField{}}
+	for name, fl := range o.Fields {
+		if f.Has(name) {
+			out.Fields[name] = fl
+		}
+	}
+	return out
+}
+
+// assembleOCRForms splits the pages into forms by their titles and
+// markers, as for a flattened PDF, and reads each field beside its
+// printed label.
+func assembleOCRForms(m *Mapping, pages []*ocrPage) []*RawForm {
+	kinds := make([]FormKind, len(pages))
+	for i, pg := range pages {
+		kinds[i] = pageKind(m, pg.pt)
+	}
+	sizes := make([]OCRPageSize, len(pages))
+	for i, pg := range pages {
+		sizes[i] = OCRPageSize{Width: pg.w, Height: pg.h, Rotate: pg.rotate}
+	}
+	var forms []*RawForm
+	for _, s := range segmentPages(kinds) {
+		rf := &RawForm{Kind: s.kind, Source: SourceOCR, OCR: &OCRForm{Pages: sizes, Fields: map[string]OCRField{}}}
+		labels := m.Labels(s.kind)
+		if s.kind == "" {
+			labels = unionLabels(m)
+		}
+		for _, p := range s.pages {
+			pg := pages[p]
+			if rf.Title == "" && len(pg.pt.big) > 0 {
+				rf.Title = strings.Join(pg.pt.big, " ")
+				if len(rf.Title) > 300 {
+					rf.Title = strings.ToValidUTF8(rf.Title[:300], "")
+				}
+			}
+			used := map[int]bool{}
+			for _, lv := range findLabelValues(pg.pt, labels) {
+				canon := labels[labelKey(lv.Label)]
+				fl, value := pg.locate(lv, canon, kindOrBoth(s.kind, canon), used)
+				lv.Value = value
+				rf.ByLabel = append(rf.ByLabel, lv)
+				if _, dup := rf.OCR.Fields[canon]; !dup && (value != "" || fl.Tick) {
+					rf.OCR.Fields[canon] = fl
+				}
+			}
+		}
+		if rf.Kind == "" && !anyValue(rf.ByLabel) {
+			continue
+		}
+		forms = append(forms, rf)
+	}
+	return forms
+}
+
+// kindOrBoth is the form whose field spec applies: the page's kind, or
+// either form's when the page's kind is unknown.
+func kindOrBoth(k FormKind, canon string) FormKind {
+	if k != "" {
+		return k
+	}
+	if _, ok := Spec(Referral, canon); ok {
+		return Referral
+	}
+	return Consent
+}
+
+// locate finds where a label's value was read: its words and their mean
+// confidence, or, for a yes/no field, the tick box marked beside it.
+func (pg *ocrPage) locate(lv LabelValue, canon string, k FormKind, used map[int]bool) (OCRField, string) {
+	fl := OCRField{Page: pg.index + 1}
+	lab, ok := pg.labelWords(lv.Label, used)
+	if !ok {
+		return fl, lv.Value
+	}
+	if spec, _ := Spec(k, canon); spec.Type == YesNo {
+		if v, conf, box, ok := pg.readTick(lab); ok {
+			fl.Text, fl.Confidence, fl.Box, fl.Tick = v, conf, box, true
+			return fl, v
+		}
+	}
+	value := cleanOCRValue(lv.Value)
+	fl.Text = value
+	if value == "" {
+		return fl, ""
+	}
+	lh := lab.Max.Y - lab.Min.Y
+	var box image.Rectangle
+	var sum float64
+	n := 0
+	for _, tok := range strings.Fields(value) {
+		best, bestD := -1, math.Inf(1)
+		for i, w := range pg.words {
+			if used[i] || w.text != tok || w.x0 < lab.Max.X-lh || w.y1 < lab.Min.Y-2*lh || w.y0 > lab.Max.Y+6*lh {
+				continue
+			}
+			d := math.Abs(float64((w.y0+w.y1)/2-(lab.Min.Y+lab.Max.Y)/2)) + 0.1*float64(w.x0-lab.Max.X)
+			if d < bestD {
+				best, bestD = i, d
+			}
+		}
+		if best < 0 {
+			continue
+		}
+		used[best] = true
+		w := pg.words[best]
+		r := image.Rect(w.x0, w.y0, w.x1, w.y1)
+		if n == 0 {
+			box = r
+		} else {
+			box = box.Union(r)
+		}
+		sum += w.conf
+		n++
+	}
+	if n > 0 {
+		fl.Confidence = math.Round(sum/float64(n)) / 100
+		fl.Box = [4]int{box.Min.X, box.Min.Y, box.Dx(), box.Dy()}
+	}
+	return fl, value
+}
+
+// labelWords finds the printed label's first line on the page: the run
+// of words on one Tesseract line that spells the start of the label.
+func (pg *ocrPage) labelWords(label string, used map[int]bool) (image.Rectangle, bool) {
+	want := strings.Fields(labelKey(label))
+	if len(want) == 0 {
+		return image.Rectangle{}, false
+	}
+	for i := range pg.words {
+		// A label starts its line in its cell; the same words in a
+		// paragraph ("your name, date of birth, ...") are not it.
+		if used[i] || (i > 0 && pg.words[i-1].line == pg.words[i].line) {
+			continue
+		}
+		j, k := i, 0
+		var r image.Rectangle
+		for j < len(pg.words) && k < len(want) && pg.words[j].line == pg.words[i].line {
+			got := strings.Fields(labelKey(pg.words[j].text))
+			if len(got) == 0 {
+				j++
+				continue
+			}
+			if k+len(got) > len(want) || strings.Join(want[k:k+len(got)], " ") != strings.Join(got, " ") {
+				break
+			}
+			w := pg.words[j]
+			wr := image.Rect(w.x0, w.y0, w.x1, w.y1)
+			if k == 0 {
+				r = wr
+			} else {
+				r = r.Union(wr)
+			}
+			k += len(got)
+			j++
+		}
+		// The whole label, or at least two words of it on its first line
+		// (a long label wraps in its cell).
+		if k == len(want) || (k >= 2 && (j >= len(pg.words) || pg.words[j].line != pg.words[i].line)) {
+			for x := i; x < j; x++ {
+				used[x] = true
+			}
+			return r, true
+		}
+	}
+	return image.Rectangle{}, false
+}
+
+// cleanOCRValue drops what OCR makes of the value box's edges and of
+// empty tick boxes.
+func cleanOCRValue(v string) string {
+	lines := strings.Split(v, "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		l = strings.TrimFunc(l, func(r rune) bool { return unicode.IsSpace(r) || strings.ContainsRune("|[]{}_", r) })
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// Tick boxes: a mark is dark pixels inside the box or circle, away from
+// its outline.
+const (
+	tickDark  = 128  // grey level below which a pixel is ink
+	tickInked = 0.07 // share of the box's inside inked to count as a mark
+)
+
+// readTick reads a yes/no field's marks: the two circles before "Yes"
+// and "No" on the label's row, or a lone check box right of the label.
+// ok is false when no box was found.
+func (pg *ocrPage) readTick(lab image.Rectangle) (value string, conf float64, box [4]int, ok bool) {
+	lh := lab.Dy()
+	row := image.Rect(lab.Max.X, lab.Min.Y-lh/3, pg.w, lab.Max.Y+lh/3)
+	var yes, no *ocrWord
+	for i := range pg.words {
+		w := &pg.words[i]
+		if w.x0 < lab.Max.X || w.y1 < row.Min.Y || w.y0 > row.Max.Y || w.x0 > lab.Max.X+pg.w/2 {
+			continue
+		}
+		switch strings.ToLower(strings.Trim(w.text, ".,;:")) {
+		case "yes":
+			if yes == nil {
+				yes = w
+			}
+		case "no":
+			if no == nil {
+				no = w
+			}
+		}
+	}
+	if yes != nil && no != nil {
+		yb, yr, yok := pg.markBefore(yes, row)
+		nb, nr, nok := pg.markBefore(no, row)
+		if !yok || !nok {
+			return "", 0, box, false
+		}
+		all := yb.Union(nb)
+		box = [4]int{all.Min.X, all.Min.Y, all.Dx(), all.Dy()}
+		hi, lo := math.Max(yr, nr), math.Min(yr, nr)
+		conf = math.Round(100*math.Min(1, (hi-lo)/(2*tickInked))) / 100
+		switch {
+		case hi < tickInked:
+			return "", 1 - math.Round(100*hi/tickInked)/100, box, true
+		case yr > nr && yr > 1.5*nr:
+			return "Yes", conf, box, true
+		case nr > yr && nr > 1.5*yr:
+			return "No", conf, box, true
+		}
+		return "Yes and No both marked", conf, box, true
+	}
+	// A lone check box: the first box-shaped mark right of the label.
+	search := image.Rect(lab.Max.X+lh/2, row.Min.Y, min(pg.w, lab.Max.X+pg.w/2), row.Max.Y)
+	for _, c := range pg.components(search) {
+		if !boxShaped(c, lh) {
+			continue
+		}
+		r := pg.inked(c)
+		box = [4]int{c.Min.X, c.Min.Y, c.Dx(), c.Dy()}
+		if r >= tickInked {
+			return "Yes", math.Round(100*math.Min(1, r/(2*tickInked))) / 100, box, true
+		}
+		// Unticked reads as blank, as on a flattened form.
+		return "", math.Round(100*(1-r/tickInked)) / 100, box, true
+	}
+	return "", 0, box, false
+}
+
+// markBefore finds the circle or box just before an option's word and
+// how inked its inside is.
+func (pg *ocrPage) markBefore(w *ocrWord, row image.Rectangle) (image.Rectangle, float64, bool) {
+	h := w.y1 - w.y0
+	search := image.Rect(w.x0-3*h, row.Min.Y, w.x0-1, row.Max.Y)
+	var best image.Rectangle
+	found := false
+	for _, c := range pg.components(search) {
+		if boxShaped(c, h) && (!found || c.Max.X > best.Max.X) {
+			best, found = c, true
+		}
+	}
+	if !found {
+		return best, 0, false
+	}
+	return best, pg.inked(best), true
+}
+
+// boxShaped: roughly square, about the size of the text beside it.
+func boxShaped(r image.Rectangle, textH int) bool {
+	w, h := r.Dx(), r.Dy()
+	if w == 0 || h == 0 {
+		return false
+	}
+	ratio := float64(w) / float64(h)
+	return ratio > 0.6 && ratio < 1.6 && h >= textH/2 && h <= 2*textH+2 && w >= textH/2
+}
+
+// inked is the share of ink in the middle of a box, away from its edge.
+func (pg *ocrPage) inked(r image.Rectangle) float64 {
+	dx, dy := r.Dx()/4, r.Dy()/4
+	in := image.Rect(r.Min.X+dx, r.Min.Y+dy, r.Max.X-dx, r.Max.Y-dy).Intersect(pg.img.Bounds())
+	if in.Empty() {
+		return 0
+	}
+	dark := 0
+	for y := in.Min.Y; y < in.Max.Y; y++ {
+		for x := in.Min.X; x < in.Max.X; x++ {
+			if pg.img.GrayAt(x, y).Y < tickDark {
+				dark++
+			}
+		}
+	}
+	return float64(dark) / float64(in.Dx()*in.Dy())
+}
+
+// components are the bounding boxes of the ink's connected parts inside
+// r (8-connected), left to right.
+func (pg *ocrPage) components(r image.Rectangle) []image.Rectangle {
+	r = r.Intersect(pg.img.Bounds())
+	if r.Empty() || r.Dx()*r.Dy() > 4<<20 {
+		return nil
+	}
+	w := r.Dx()
+	seen := make([]bool, w*r.Dy())
+	var out []image.Rectangle
+	var stack []image.Point
+	for x := r.Min.X; x < r.Max.X; x++ {
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			i := (y-r.Min.Y)*w + (x - r.Min.X)
+			if seen[i] || pg.img.GrayAt(x, y).Y >= tickDark {
+				continue
+			}
+			seen[i] = true
+			bb := image.Rect(x, y, x+1, y+1)
+			stack = append(stack[:0], image.Pt(x, y))
+			for len(stack) > 0 {
+				p := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				bb = bb.Union(image.Rect(p.X, p.Y, p.X+1, p.Y+1))
+				for _, d := range [8][2]int{{1, 0}, {-1, 0}, {0, 1}, {0, -1}, {1, 1}, {1, -1}, {-1, 1}, {-1, -1}} {
+					q := image.Pt(p.X+d[0], p.Y+d[1])
+					if !q.In(r) {
+						continue
+					}
+					j := (q.Y-r.Min.Y)*w + (q.X - r.Min.X)
+					if seen[j] || pg.img.GrayAt(q.X, q.Y).Y >= tickDark {
+						continue
+					}
+					seen[j] = true
+					stack = append(stack, q)
+				}
+			}
+			if bb.Dx()*bb.Dy() >= 16 {
+				out = append(out, bb)
+			}
+		}
+	}
+	return out
+}

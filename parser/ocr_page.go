@@ -1,0 +1,235 @@
+package parser
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/draw"
+	"image/png"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// ocrWord is one word Tesseract read, in pixels of the page image (y
+// down, as the image is stored).
+type ocrWord struct {
+	x0, y0, x1, y1 int
+	conf           float64 // 0..100
+	text           string
+	line           int // Tesseract's block/paragraph/line, numbered per page
+}
+
+// ocrPage is one page read by Tesseract.
+type ocrPage struct {
+	index  int // 0-based page of the attachment
+	w, h   int
+	scale  float64 // points per pixel (A4's width over the image's)
+	words  []ocrWord
+	pt     *pageText
+	img    *image.Gray
+	rotate int // degrees the page was turned by before reading
+}
+
+// minGoodWords is how many confidently read words make a page the right
+// way up: a DSR form page has hundreds, an upside-down page a handful.
+const minGoodWords = 25
+
+// readPage reads one cleaned-up page image: whole-page Tesseract (its
+// automatic page segmentation), and when that reads little, Tesseract's
+// orientation detection, the page turned, and read again.
+func (o *OCR) readPage(ctx context.Context, dir, path string) (*ocrPage, error) {
+	pg := &ocrPage{}
+	if err := pg.load(path); err != nil {
+		return nil, err
+	}
+	words, err := o.tsv(ctx, path, pg.w)
+	if err != nil {
+		return nil, err
+	}
+	if goodWords(words) < minGoodWords {
+		rot, err := o.orientation(ctx, path, pg.w)
+		if err == nil && rot != 0 {
+			turned := path + ".turned.png"
+			if out, err := exec.CommandContext(ctx, o.Convert, append(append([]string{}, imageLimits...), path, "-rotate", strconv.Itoa(rot), "+repage", turned)...).CombinedOutput(); err != nil {
+				return nil, fmt.Errorf("convert -rotate: %w: %s", err, firstLine(out))
+			}
+			w2, err := o.tsv(ctx, turned, pg.w)
+			if err != nil {
+				return nil, err
+			}
+			if goodWords(w2) > goodWords(words) {
+				words, pg.rotate = w2, rot
+				if err := pg.load(turned); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	pg.words = words
+	pg.scale = 595.0 / float64(pg.w)
+	pg.pt = layoutPage(pg.glyphs())
+	return pg, nil
+}
+
+// load decodes the page image as 8-bit grey, for tick boxes and crops.
+func (pg *ocrPage) load(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open page image: %w", err)
+	}
+	defer f.Close()
+	cfg, err := png.DecodeConfig(bufio.NewReader(f))
+	if err != nil {
+		return fmt.Errorf("page image: %w", err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > 40<<20 {
+		return fmt.Errorf("page image of %dx%d pixels", cfg.Width, cfg.Height)
+	}
+	if _, err := f.Seek(0, 0); err != nil {
+		return fmt.Errorf("page image: %w", err)
+	}
+	img, err := png.Decode(bufio.NewReader(f))
+	if err != nil {
+		return fmt.Errorf("page image: %w", err)
+	}
+	g, ok := img.(*image.Gray)
+	if !ok {
+		g = image.NewGray(img.Bounds())
+		draw.Draw(g, g.Bounds(), img, img.Bounds().Min, draw.Src)
+	}
+	pg.img = g
+	pg.w, pg.h = g.Bounds().Dx(), g.Bounds().Dy()
+	return nil
+}
+
+func goodWords(ws []ocrWord) int {
+	n := 0
+	for _, w := range ws {
+		if w.conf >= 80 && letterCount(w.text) >= 3 {
+			n++
+		}
+	}
+	return n
+}
+
+func letterCount(s string) int {
+	n := 0
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			n++
+		}
+	}
+	return n
+}
+
+// dpiFor guesses the resolution from the page width, taking it to be A4.
+func dpiFor(width int) int {
+	return max(70, min(600, int(float64(width)/8.27+0.5)))
+}
+
+// tsv runs Tesseract and reads its word boxes.
+func (o *OCR) tsv(ctx context.Context, path string, width int) ([]ocrWord, error) {
+	out, err := o.tesseract(ctx, path, "--dpi", strconv.Itoa(dpiFor(width)), "--psm", "3", "-l", "eng", "tsv")
+	if err != nil {
+		return nil, err
+	}
+	return parseTSV(out), nil
+}
+
+// orientation asks Tesseract's OSD how far the page must turn (0, 90,
+// 180 or 270), 0 when it is not confident.
+func (o *OCR) orientation(ctx context.Context, path string, width int) (int, error) {
+	out, err := o.tesseract(ctx, path, "--dpi", strconv.Itoa(dpiFor(width)), "--psm", "0", "-l", "osd")
+	if err != nil {
+		return 0, err
+	}
+	rot, conf := 0, 0.0
+	for _, line := range strings.Split(string(out), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch strings.TrimSpace(k) {
+		case "Rotate":
+			rot, _ = strconv.Atoi(v)
+		case "Orientation confidence":
+			conf, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if conf < 1 || (rot != 90 && rot != 180 && rot != 270) {
+		return 0, nil
+	}
+	return rot, nil
+}
+
+// parseTSV reads Tesseract's TSV: the word rows (level 5), with their
+// line numbered across the page. Marks that are only box edges (|, [,
+// _) are dropped: the form's value boxes print them around the value.
+func parseTSV(out []byte) []ocrWord {
+	var words []ocrWord
+	lines := map[[3]string]int{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		f := strings.Split(sc.Text(), "\t")
+		if len(f) < 12 || f[0] != "5" {
+			continue
+		}
+		text := strings.TrimSpace(f[11])
+		if text == "" || strings.Trim(text, "|[]{}_—–~‘’`'\"") == "" {
+			continue
+		}
+		text = strings.Trim(text, "|[]{}_")
+		if text == "" {
+			continue
+		}
+		num := func(i int) int { n, _ := strconv.Atoi(f[i]); return n }
+		conf, _ := strconv.ParseFloat(f[10], 64)
+		key := [3]string{f[2], f[3], f[4]}
+		ln, ok := lines[key]
+		if !ok {
+			ln = len(lines)
+			lines[key] = ln
+		}
+		l, t, w, h := num(6), num(7), num(8), num(9)
+		if w <= 0 || h <= 0 {
+			continue
+		}
+		words = append(words, ocrWord{x0: l, y0: t, x1: l + w, y1: t + h, conf: conf, text: text, line: ln})
+	}
+	return words
+}
+
+// glyphs turns the words into the PDF reader's glyphs, one per word, in
+// points with y up, so the flattened-PDF layout and label matching read
+// them. A word's baseline and size come from its Tesseract line, so the
+// words of one line share a row whatever their ascenders.
+func (pg *ocrPage) glyphs() []glyph {
+	type span struct{ top, bottom int }
+	spans := map[int]span{}
+	for _, w := range pg.words {
+		s, ok := spans[w.line]
+		if !ok {
+			s = span{w.y0, w.y1}
+		}
+		s.top, s.bottom = min(s.top, w.y0), max(s.bottom, w.y1)
+		spans[w.line] = s
+	}
+	gs := make([]glyph, 0, len(pg.words))
+	for _, w := range pg.words {
+		s := spans[w.line]
+		hpx := float64(s.bottom - s.top)
+		size := hpx / 0.8 * pg.scale
+		// The line box runs from ascender to descender: the baseline sits
+		// about a fifth of it above the bottom.
+		base := (float64(pg.h) - float64(s.bottom) + 0.2*hpx) * pg.scale
+		gs = append(gs, glyph{x: float64(w.x0) * pg.scale, y: base, w: float64(w.x1-w.x0) * pg.scale, size: size, s: w.text})
+	}
+	return gs
+}
