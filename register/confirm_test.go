@@ -11,7 +11,9 @@ import (
 
 // scanned marks a form of the input as read by OCR from a scan.
 func scanned(kind parser.FormKind) func(*Input) {
-	return func(in *Input) { form(in, kind).OCR = &parser.OCRForm{Pages: []parser.OCRPageSize{{Width: 1654, Height: 2339}}} }
+	return func(in *Input) {
+		form(in, kind).OCR = &parser.OCRForm{Pages: []parser.OCRPageSize{{Width: 1654, Height: 2339}}}
+	}
 }
 
 // confirmed marks a scanned form as checked by a coordinator.
