@@ -3,6 +3,7 @@ package parser
 import (
 	"image"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -101,6 +102,7 @@ func assembleOCRForms(m *Mapping, pages []*ocrPage) []*RawForm {
 				}
 			}
 			used := map[int]bool{}
+			snapLabels(pg.pt, labels)
 			for _, lv := range findLabelValues(pg.pt, labels) {
 				canon := labels[labelKey(lv.Label)]
 				fl, value := pg.locate(lv, canon, kindOrBoth(s.kind, canon), used)
@@ -186,50 +188,90 @@ func (pg *ocrPage) locate(lv LabelValue, canon string, k FormKind, used map[int]
 	return fl, value
 }
 
-// labelWords finds the printed label's first line on the page: the run
-// of words on one Tesseract line that spells the start of the label.
+// labelWords finds the printed label's first line on the page: the
+// chunk that is the label (after snapLabels), or starts it when the label
+// wraps in its cell. The box is in pixels.
 func (pg *ocrPage) labelWords(label string, used map[int]bool) (image.Rectangle, bool) {
-	want := strings.Fields(labelKey(label))
-	if len(want) == 0 {
+	want := labelKey(label)
+	if want == "" {
 		return image.Rectangle{}, false
 	}
-	for i := range pg.words {
-		// A label starts its line in its cell; the same words in a
-		// paragraph ("your name, date of birth, ...") are not it.
-		if used[i] || (i > 0 && pg.words[i-1].line == pg.words[i].line) {
+	for i, c := range pg.pt.chunks {
+		k := labelKey(c.text)
+		if used[-1-i] || k == "" || (k != want && (strings.Count(k, " ") < 1 || !strings.HasPrefix(want, k+" "))) {
 			continue
 		}
-		j, k := i, 0
-		var r image.Rectangle
-		for j < len(pg.words) && k < len(want) && pg.words[j].line == pg.words[i].line {
-			got := strings.Fields(labelKey(pg.words[j].text))
-			if len(got) == 0 {
-				j++
-				continue
-			}
-			if k+len(got) > len(want) || strings.Join(want[k:k+len(got)], " ") != strings.Join(got, " ") {
-				break
-			}
-			w := pg.words[j]
-			wr := image.Rect(w.x0, w.y0, w.x1, w.y1)
-			if k == 0 {
-				r = wr
-			} else {
-				r = r.Union(wr)
-			}
-			k += len(got)
-			j++
-		}
-		// The whole label, or at least two words of it on its first line
-		// (a long label wraps in its cell).
-		if k == len(want) || (k >= 2 && (j >= len(pg.words) || pg.words[j].line != pg.words[i].line)) {
-			for x := i; x < j; x++ {
-				used[x] = true
-			}
-			return r, true
-		}
+		used[-1-i] = true
+		return image.Rect(int(c.x0/pg.scale), pg.h-int(c.top()/pg.scale), int(c.x1/pg.scale)+1, pg.h-int(c.bottom()/pg.scale)+1), true
 	}
 	return image.Rectangle{}, false
+}
+
+// snapLabels puts right what OCR misread in a printed label ("Name of
+// child I young person", "Dateof birth"): a chunk within a few letters of
+// a label, spaces aside, is taken to be that label.
+func snapLabels(pt *pageText, labels map[string]string) {
+	type known struct{ key, squashed string }
+	var ks []known
+	for k := range labels {
+		ks = append(ks, known{k, strings.ReplaceAll(k, " ", "")})
+	}
+	slices.SortFunc(ks, func(a, b known) int { return strings.Compare(a.key, b.key) })
+	for _, c := range pt.chunks {
+		k := labelKey(c.text)
+		if _, ok := labels[k]; ok || len(k) < 6 || len(k) > 80 {
+			continue
+		}
+		sq := strings.ReplaceAll(k, " ", "")
+		best, bestD := "", 0
+		for _, l := range ks {
+			limit := max(1, len(l.squashed)/8)
+			if abs(len(l.squashed)-len(sq)) > limit {
+				continue
+			}
+			if d := editDistance(sq, l.squashed, limit); d <= limit && (best == "" || d < bestD) {
+				best, bestD = l.key, d
+			}
+		}
+		if best != "" {
+			c.text = best
+			c.runeX = nil
+		}
+	}
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+// editDistance is the Levenshtein distance of a and b (bytes), or
+// limit+1 once it must exceed limit.
+func editDistance(a, b string, limit int) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		rowMin := cur[0]
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			rowMin = min(rowMin, cur[j])
+		}
+		if rowMin > limit {
+			return limit + 1
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // cleanOCRValue drops what OCR makes of the value box's edges and of

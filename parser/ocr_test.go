@@ -1,0 +1,122 @@
+package parser
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// needOCR returns the OCR tools, skipping the test when they are not
+// installed, except under CI, which must run it.
+func needOCR(t testing.TB) *OCR {
+	t.Helper()
+	o, err := FindOCR(context.Background())
+	if err == nil {
+		return o
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%v; CI must run the OCR tests (scripts/install-test-deps.sh installs them)", err)
+	}
+	t.Skipf("%v (run scripts/install-test-deps.sh)", err)
+	return nil
+}
+
+// scanWant are the identifying fields typed on the forms of
+// testdata/samples/02-flattened-pdf-happy, which scripts/make-ocr-fixtures.sh
+// printed, scanned, photographed and faxed.
+var scanWant = map[FormKind]map[string]string{
+	Referral: {
+		"cyp_first_names": "Joshua",
+		"cyp_surname":     "Okoro",
+		"cyp_dob":         "2011-08-08",
+		"cyp_nhs_number":  "9995628198",
+		"rag_rating":      "Red",
+	},
+	Consent: {
+		"cyp_full_name":  "Joshua Okoro",
+		"cyp_dob":        "2011-08-08",
+		"cyp_nhs_number": "9995628198",
+	},
+}
+
+// TestOCRScans reads every generated scan with Tesseract and counts the
+// identifying fields read right: at least 95% of them over all scans, and
+// each form marked as read by OCR, with a confidence and a box per field.
+func TestOCRScans(t *testing.T) {
+	o := needOCR(t)
+	files, err := filepath.Glob(filepath.Join("testdata", "ocr", "*.eml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no OCR fixtures: %v", err)
+	}
+	// The time limit is for a loaded machine: the benchmark measures a page.
+	p := New(Options{OCR: o, Limits: Limits{OCRTimeout: 15 * time.Minute}})
+	right, total := 0, 0
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sub, err := p.Parse(context.Background(), raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range sub.Attachments {
+				if a.Kind == KindUnreadable {
+					t.Errorf("%s unreadable: %s", a.Filename, a.Error)
+				}
+			}
+			for k, want := range scanWant {
+				form := sub.Referral
+				if k == Consent {
+					form = sub.Consent
+				}
+				if form == nil {
+					t.Errorf("no %s form read", k)
+					total += len(want)
+					continue
+				}
+				if form.Source != SourceOCR || form.OCR == nil {
+					t.Errorf("%s form: source %q, OCR %v: not marked as read by OCR", k, form.Source, form.OCR != nil)
+					continue
+				}
+				for name, v := range want {
+					total++
+					got := form.Get(name)
+					if got == v {
+						right++
+					} else {
+						t.Logf("%s %s: read %q (invalid %q), want %q", k, name, got, form.Invalid[name], v)
+					}
+					fl, ok := form.OCR.Fields[name]
+					if got != "" && (!ok || fl.Page < 1 || fl.Box[2] <= 0 || fl.Box[3] <= 0 || fl.Confidence <= 0 || fl.Confidence > 1) {
+						t.Errorf("%s %s: no page box or confidence: %+v", k, name, fl)
+					}
+				}
+			}
+			if t.Failed() || testing.Verbose() {
+				for _, form := range []*Form{sub.Referral, sub.Consent} {
+					if form == nil {
+						continue
+					}
+					var b strings.Builder
+					for _, s := range Fields(form.Kind) {
+						if form.Has(s.Name) {
+							fl := form.OCR.Fields[s.Name]
+							b.WriteString("\n  " + s.Name + " = " + form.Values[s.Name] + form.Invalid[s.Name] + fmt.Sprintf(" (%.2f)", fl.Confidence))
+						}
+					}
+					t.Logf("%s:%s", form.Kind, b.String())
+				}
+			}
+		})
+	}
+	if total == 0 || float64(right) < 0.95*float64(total) {
+		t.Errorf("identifying fields read right: %d of %d, want at least 95%%", right, total)
+	}
+	t.Logf("identifying fields read right: %d of %d", right, total)
+}
