@@ -1,11 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages the tests need: a real Dovecot IMAP server,
 # started by intake/dovecot_test.go on loopback ports, and Chromium, which
-# review/browser_test.go drives headless. Idempotent and quiet: does nothing
+# review/browser_test.go drives headless, and the OCR tools that read scanned
+# forms (Tesseract with its English and orientation data, ImageMagick,
+# poppler's pdftoppm, img2pdf for the fixtures' generator). Idempotent and quiet: does nothing
 # when everything is already installed.
 set -eu
 
-PACKAGES="dovecot-imapd chromium"
+PACKAGES="dovecot-imapd chromium tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils imagemagick img2pdf"
 
 missing=""
 for p in $PACKAGES; do
