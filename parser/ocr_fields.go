@@ -1,7 +1,9 @@
 package parser
 
 import (
+	"bytes"
 	"image"
+	"image/png"
 	"math"
 	"slices"
 	"strings"
@@ -54,6 +56,38 @@ type OCRField struct {
 	Box [4]int `json:"box"`
 	// Tick is set for a yes/no field read from its tick box.
 	Tick bool `json:"tick,omitempty"`
+	// Crop is the piece of the page image the value was read from, with
+	// its label, as a greyscale PNG, for the coordinator who confirms it.
+	Crop []byte `json:"crop,omitempty"`
+
+	label image.Rectangle // where the label was read, for the crop
+}
+
+// maxCropBytes bounds one crop: a value box is a few KB.
+const maxCropBytes = 64 << 10
+
+// crop cuts the label and the value from the page image, as PNG.
+func (pg *ocrPage) crop(box [4]int, label image.Rectangle) []byte {
+	r := image.Rect(box[0], box[1], box[0]+box[2], box[1]+box[3])
+	switch {
+	case label.Empty() && r.Empty():
+		return nil
+	case r.Empty():
+		r = label
+	case !label.Empty():
+		r = r.Union(label)
+	}
+	pad := max(6, label.Dy()/2)
+	r = image.Rect(r.Min.X-pad, r.Min.Y-pad, r.Max.X+pad, r.Max.Y+pad).Intersect(pg.img.Bounds())
+	if r.Empty() || r.Dx()*r.Dy() > 1<<20 {
+		return nil
+	}
+	var b bytes.Buffer
+	enc := png.Encoder{CompressionLevel: png.BestCompression}
+	if err := enc.Encode(&b, pg.img.SubImage(r)); err != nil || b.Len() > maxCropBytes {
+		return nil
+	}
+	return b.Bytes()
 }
 
 // OCRMinConfidence is below the confidence a coordinator should look
@@ -107,6 +141,8 @@ func assembleOCRForms(m *Mapping, pages []*ocrPage) []*RawForm {
 				canon := labels[labelKey(lv.Label)]
 				fl, value := pg.locate(lv, canon, kindOrBoth(s.kind, canon), used)
 				lv.Value = value
+				fl.Crop = pg.crop(fl.Box, fl.label)
+				fl.label = image.Rectangle{}
 				rf.ByLabel = append(rf.ByLabel, lv)
 				if _, dup := rf.OCR.Fields[canon]; !dup && (value != "" || fl.Tick) {
 					rf.OCR.Fields[canon] = fl
@@ -141,6 +177,7 @@ func (pg *ocrPage) locate(lv LabelValue, canon string, k FormKind, used map[int]
 	if !ok {
 		return fl, lv.Value
 	}
+	fl.label = lab
 	if spec, _ := Spec(k, canon); spec.Type == YesNo {
 		if v, conf, box, ok := pg.readTick(lab); ok {
 			fl.Text, fl.Confidence, fl.Box, fl.Tick = v, conf, box, true

@@ -51,7 +51,7 @@ func (o *OCR) readPage(ctx context.Context, dir, path string) (*ocrPage, error) 
 	if err != nil {
 		return nil, err
 	}
-	if goodWords(words) < minGoodWords {
+	if upsideDown(words) {
 		rot, err := o.orientation(ctx, path, pg.w)
 		if err == nil && rot != 0 {
 			turned := path + ".turned.png"
@@ -105,6 +105,15 @@ func (pg *ocrPage) load(path string) error {
 	pg.img = g
 	pg.w, pg.h = g.Bounds().Dx(), g.Bounds().Dy()
 	return nil
+}
+
+// upsideDown says a page read poorly enough to be the wrong way up: few
+// confidently read words, or few among many (Tesseract reads an upside-down
+// page as hundreds of low-confidence fragments; an upright form reads
+// three in four words at 80 or more).
+func upsideDown(ws []ocrWord) bool {
+	g := goodWords(ws)
+	return g < minGoodWords || float64(g) < 0.3*float64(len(ws))
 }
 
 func goodWords(ws []ocrWord) int {

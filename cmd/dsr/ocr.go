@@ -41,6 +41,8 @@ func ocrJSON(forms ...*parser.Form) map[string]any {
 		}
 		fields := map[string]any{}
 		for name, fl := range f.OCR.Fields {
+			// The crop is for the review pages, not for a terminal.
+			fl.Crop = nil
 			fields[name] = fl
 		}
 		out[string(f.Kind)] = map[string]any{"pages": len(f.OCR.Pages), "fields": fields}
