@@ -43,7 +43,7 @@ done
 # A flatbed scan: a slight turn, a grey background with noise, JPEG.
 scan() { # in out degrees
 	convert "$1" -background white -rotate "$3" -fill '#e4e4e4' -opaque white \
-		-attenuate 0.35 +noise Gaussian -colorspace Gray -quality 60 "$2"
+		-attenuate 0.3 +noise Gaussian -blur 0x0.8 -type Grayscale -quality 55 -strip "$2"
 }
 # A phone photo: perspective, a turn, uneven light, JPEG.
 photo() { # in out
@@ -53,7 +53,7 @@ photo() { # in out
 		"0,0 $((w/30)),$((h/40))  $w,0 $((w-w/60)),0  0,$h 0,$((h-h/50))  $w,$h $((w-w/25)),$((h-h/30))" \
 		-background white -rotate -2.5 \
 		\( +clone -sparse-color Barycentric "0,0 gray(92%) %w,%h gray(70%)" \) -compose Multiply -composite \
-		-attenuate 0.25 +noise Gaussian -colorspace Gray -quality 60 "$2"
+		-attenuate 0.25 +noise Gaussian -blur 0x0.6 -type Grayscale -quality 55 -strip "$2"
 }
 # A fax: 200 dpi, one bit, a small turn.
 fax() { # out ins...
@@ -75,8 +75,8 @@ img2pdf --pagesize A4 -o scan-consent.pdf scan-consent-150-*.jpg
 # EXIF orientation that turns it upright.
 scan referral-300-1.png s300-1.jpg -3
 img2pdf --pagesize A4 -o scan300-referral.pdf s300-1.jpg scan-referral-150-2.jpg scan-referral-150-3.jpg
-photo consent-200-1.png photo-upright.jpg
-convert photo-upright.jpg -rotate -90 -orient RightTop -quality 60 photo-consent.jpg
+photo consent-150-1.png photo-upright.jpg
+convert photo-upright.jpg -rotate -90 -orient RightTop -quality 55 photo-consent.jpg
 
 # 3: a fax of both forms, each a multi-page 1-bit TIFF at 200 dpi.
 fax fax-referral.tif referral-200-*.png
