@@ -129,6 +129,9 @@ func correctForm(f *parser.Form, values map[string]string) []string {
 		}
 		raw := strings.TrimSpace(values[name])
 		before, beforeBad := f.Values[name], f.Invalid[name]
+		if spec.Type == parser.Text && before != "" && strings.Join(strings.Fields(raw), " ") == strings.Join(strings.Fields(before), " ") {
+			continue // the same words: a form field that folded the lines
+		}
 		delete(f.Values, name)
 		delete(f.Invalid, name)
 		v, err := parser.Normalise(spec, raw)

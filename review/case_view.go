@@ -54,6 +54,7 @@ type caseData struct {
 	BID        bool
 	Withdrawal bool
 	CanQuery   bool
+	Scan       []scanField // fields read by OCR, to confirm
 }
 
 func pathID(r *http.Request) (int64, bool) {
@@ -96,6 +97,7 @@ func (s *Server) caseView(w http.ResponseWriter, r *http.Request, p *principal) 
 		return
 	}
 	d.Fields = sideBySide(c.Forms, c.Decision)
+	d.Scan = scanFields(c.Forms)
 	if d.Received, err = s.caseEmails(ctx, c.ID); err != nil {
 		s.fail(w, r, p, "read the case's emails", err)
 		return

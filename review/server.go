@@ -146,6 +146,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /cases/{id}/query", s.auth(register.RoleCoordinator, s.querySend))
 	mux.Handle("POST /cases/{id}/close", s.auth(register.RoleCoordinator, s.caseClose))
 	mux.Handle("POST /cases/{id}/withdrawal", s.auth(register.RoleCoordinator, s.caseWithdrawal))
+	mux.Handle("GET /cases/{id}/scan/{form}/{field}", s.auth(register.RoleViewer, s.scanCrop))
+	mux.Handle("POST /cases/{id}/confirm-scan", s.auth(register.RoleCoordinator, s.scanConfirm))
 
 	mux.Handle("GET /records", s.auth(register.RoleViewer, s.records))
 	mux.Handle("GET /find", s.auth(register.RoleViewer, s.findPage))

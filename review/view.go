@@ -165,6 +165,8 @@ var doneText = map[string]string{
 	"rag":        "The RAG rating has been changed.",
 	"date":       "The date has been recorded.",
 	"user":       "The account has been saved.",
+	// After a confirmation that the rules did not pass: the reasons show.
+	"scan_confirmed": "The scanned forms have been confirmed; the rules found what the case now shows.",
 }
 
 func parseDate(s string) (time.Time, error) { return time.Parse("2006-01-02", s) }
@@ -243,6 +245,7 @@ var reasonWords = map[string]string{
 	register.CodeUnsupportedAttachment:      "An attachment is in a format we cannot read",
 	register.CodeBlueWithoutAdmission:       "Rated Blue without a hospital admission",
 	register.CodeNoReply:                    "The sender cannot be replied to",
+	register.CodeConfirmScannedForm:         "A form was scanned: check what was read",
 	register.ReasonProcessingFailed:         "The email could not be processed",
 }
 
