@@ -10,6 +10,7 @@ import (
 	"image/png"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -217,27 +218,33 @@ func parseTSV(out []byte) []ocrWord {
 
 // glyphs turns the words into the PDF reader's glyphs, one per word, in
 // points with y up, so the flattened-PDF layout and label matching read
-// them. A word's baseline and size come from its Tesseract line, so the
-// words of one line share a row whatever their ascenders.
+// them. A word's baseline and size come from its Tesseract line (the
+// median of its words' bottoms and heights), so the words of one line
+// share a row whatever their ascenders, and a box edge OCR read as a tall
+// letter does not make the line's type look larger.
 func (pg *ocrPage) glyphs() []glyph {
-	type span struct{ top, bottom int }
-	spans := map[int]span{}
+	bottoms, heights := map[int][]int{}, map[int][]int{}
 	for _, w := range pg.words {
-		s, ok := spans[w.line]
-		if !ok {
-			s = span{w.y0, w.y1}
-		}
-		s.top, s.bottom = min(s.top, w.y0), max(s.bottom, w.y1)
-		spans[w.line] = s
+		bottoms[w.line] = append(bottoms[w.line], w.y1)
+		heights[w.line] = append(heights[w.line], w.y1-w.y0)
+	}
+	median := func(xs []int) float64 {
+		ys := slices.Clone(xs)
+		slices.Sort(ys)
+		return float64(ys[len(ys)/2])
+	}
+	type lineMetric struct{ bottom, height float64 }
+	lines := map[int]lineMetric{}
+	for ln := range bottoms {
+		lines[ln] = lineMetric{median(bottoms[ln]), median(heights[ln])}
 	}
 	gs := make([]glyph, 0, len(pg.words))
 	for _, w := range pg.words {
-		s := spans[w.line]
-		hpx := float64(s.bottom - s.top)
-		size := hpx / 0.8 * pg.scale
-		// The line box runs from ascender to descender: the baseline sits
-		// about a fifth of it above the bottom.
-		base := (float64(pg.h) - float64(s.bottom) + 0.2*hpx) * pg.scale
+		m := lines[w.line]
+		// A word's box runs from cap height (about 0.72 em) to its
+		// bottom, a descender on some words.
+		size := m.height / 0.8 * pg.scale
+		base := (float64(pg.h) - m.bottom) * pg.scale
 		gs = append(gs, glyph{x: float64(w.x0) * pg.scale, y: base, w: float64(w.x1-w.x0) * pg.scale, size: size, s: w.text})
 	}
 	return gs
