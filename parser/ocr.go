@@ -1,13 +1,17 @@
 package parser
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"image"
+	"image/png"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -151,6 +155,10 @@ func isHEIC(d []byte) bool {
 	return false
 }
 
+func isTIFF(d []byte) bool {
+	return bytes.HasPrefix(d, []byte("II*\x00")) || bytes.HasPrefix(d, []byte("MM\x00*"))
+}
+
 // scanPage is one page image, ready for Tesseract.
 type scanPage struct {
 	path string
@@ -178,6 +186,7 @@ func readScan(ctx context.Context, o *OCR, m *Mapping, data []byte, isPDF bool) 
 			return nil, fmt.Errorf("ocr page %d: %w", i+1, err)
 		}
 		pg.index = i
+		pg.reread = func(r image.Rectangle) (string, float64) { return o.readBox(ctx, dir, pg, r) }
 		read = append(read, pg)
 	}
 	forms := assembleOCRForms(m, read)
@@ -230,8 +239,14 @@ func (o *OCR) pageImages(ctx context.Context, dir string, data []byte, isPDF boo
 		return nil, unreadable(ReasonScanTooMany, fmt.Errorf("more than %d pages", o.maxPages()))
 	}
 	args := append(slices.Clone(imageLimits), srcs...)
-	args = append(args, "-auto-orient", "-colorspace", "Gray", "-resize", "1700x2400>",
-		"-deskew", "40%", "+repage", "-normalize", "-depth", "8", filepath.Join(dir, "p-%02d.png"))
+	args = append(args, "-auto-orient", "-colorspace", "Gray", "-resize", "1700x2400>", "-deskew", "40%", "+repage")
+	if !isTIFF(data) {
+		// A median filter takes out a scanner's or camera's speckle and
+		// the noise on grey label cells, which Tesseract reads as
+		// letters; a fax's one-bit strokes are too thin for it.
+		args = append(args, "-statistic", "Median", "3x3")
+	}
+	args = append(args, "-normalize", "-depth", "8", filepath.Join(dir, "p-%02d.png"))
 	if out, err := exec.CommandContext(ctx, o.Convert, args...).CombinedOutput(); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -294,4 +309,44 @@ func NewChildOCRReader(cmd []string, l Limits, env ...string) PDFReader {
 	c := NewChildPDFReader(cmd, l, env...).(*childPDF)
 	c.ocr = true
 	return c
+}
+
+// maxRereads bounds the value boxes read again on one page.
+const maxRereads = 12
+
+// readBox reads one value box again, alone, as a single line of text
+// (Tesseract's page segmentation mode 7): a value the whole-page read
+// missed or garbled beside the box's edges.
+func (o *OCR) readBox(ctx context.Context, dir string, pg *ocrPage, r image.Rectangle) (string, float64) {
+	r = r.Intersect(pg.img.Bounds())
+	if r.Empty() || pg.rereads >= maxRereads || ctx.Err() != nil {
+		return "", 0
+	}
+	pg.rereads++
+	path := filepath.Join(dir, fmt.Sprintf("box-%d-%d.png", pg.index, pg.rereads))
+	f, err := os.Create(path)
+	if err != nil {
+		return "", 0
+	}
+	err = png.Encode(f, pg.img.SubImage(r))
+	if cerr := f.Close(); err != nil || cerr != nil {
+		return "", 0
+	}
+	out, err := o.tesseract(ctx, path, "--dpi", strconv.Itoa(dpiFor(pg.w)), "--psm", "7", "-l", "eng", "tsv")
+	if err != nil {
+		return "", 0
+	}
+	var words []string
+	var sum float64
+	for _, w := range parseTSV(out) {
+		if w.conf < minWordConf {
+			continue
+		}
+		words = append(words, w.text)
+		sum += w.conf
+	}
+	if len(words) == 0 {
+		return "", 0
+	}
+	return strings.Join(words, " "), sum / float64(len(words)) / 100
 }

@@ -178,16 +178,17 @@ func (pg *ocrPage) locate(lv LabelValue, canon string, k FormKind, used map[int]
 		return fl, lv.Value
 	}
 	fl.label = lab
-	if spec, _ := Spec(k, canon); spec.Type == YesNo {
+	spec, _ := Spec(k, canon)
+	if spec.Type == YesNo {
 		if v, conf, box, ok := pg.readTick(lab); ok {
 			fl.Text, fl.Confidence, fl.Box, fl.Tick = v, conf, box, true
 			return fl, v
 		}
 	}
-	value := cleanOCRValue(lv.Value)
+	value := fixOCRValue(spec, cleanOCRValue(lv.Value))
 	fl.Text = value
 	if value == "" {
-		return fl, ""
+		return pg.rereadBox(fl, spec, lab, value)
 	}
 	lh := lab.Max.Y - lab.Min.Y
 	var box image.Rectangle
@@ -222,7 +223,59 @@ func (pg *ocrPage) locate(lv LabelValue, canon string, k FormKind, used map[int]
 		fl.Confidence = math.Round(sum/float64(n)) / 100
 		fl.Box = [4]int{box.Min.X, box.Min.Y, box.Dx(), box.Dy()}
 	}
-	return fl, value
+	return pg.rereadBox(fl, spec, lab, value)
+}
+
+// rereadBox reads a short value's box again on its own when the whole
+// page gave it blank (a required field), not valid, or not confidently:
+// Tesseract's page layout can take a small box on a form for a picture,
+// or read its edges into the value. The box is the label's row, right of
+// the label. The better of the two reads is kept.
+func (pg *ocrPage) rereadBox(fl OCRField, spec FieldSpec, lab image.Rectangle, value string) (OCRField, string) {
+	if pg.reread == nil || strings.Contains(value, "\n") {
+		return fl, value
+	}
+	_, err := Normalise(spec, value)
+	switch {
+	case spec.Type != Date && spec.Type != NHSNumber && spec.Type != Choice && spec.Type != Text:
+		return fl, value
+	case value == "" && !spec.Required:
+		return fl, value
+	case value != "" && err == nil && fl.Confidence >= OCRMinConfidence:
+		return fl, value
+	case spec.Type == Text && value != "" && err == nil && len(strings.Fields(value)) > 6:
+		return fl, value // a sentence: a line alone would read no better
+	}
+	lh := lab.Dy()
+	band := image.Rect(lab.Max.X+lh, lab.Min.Y-lh/2, min(pg.w*19/20, lab.Max.X+pg.w*11/20), lab.Max.Y+lh/2)
+	v, conf := pg.reread(band)
+	v = fixOCRValue(spec, cleanOCRValue(v))
+	if v == "" {
+		return fl, value
+	}
+	if _, verr := Normalise(spec, v); verr != nil || (err == nil && value != "" && conf <= fl.Confidence) {
+		return fl, value
+	}
+	fl.Text, fl.Confidence = v, math.Round(100*conf)/100
+	fl.Box = [4]int{band.Min.X, band.Min.Y, band.Dx(), band.Dy()}
+	return fl, v
+}
+
+// fixOCRValue undoes what OCR does to dates and numbers: a space read
+// inside "08/08/201 1".
+func fixOCRValue(spec FieldSpec, v string) string {
+	if spec.Type != Date && spec.Type != NHSNumber {
+		return v
+	}
+	rs := []rune(v)
+	var b strings.Builder
+	for i, r := range rs {
+		if r == ' ' && i > 0 && i+1 < len(rs) && strings.ContainsRune("0123456789/.-", rs[i-1]) && strings.ContainsRune("0123456789/.-", rs[i+1]) && spec.Type == Date {
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // labelWords finds the printed label's first line on the page: the

@@ -34,7 +34,14 @@ type ocrPage struct {
 	pt     *pageText
 	img    *image.Gray
 	rotate int // degrees the page was turned by before reading
+	// reread reads a box of the page again on its own (nil: not at all).
+	reread  func(image.Rectangle) (string, float64)
+	rereads int
 }
+
+// minWordConf is below what a word is taken to be noise: speckle, a box's
+// edge, a smudge read as letters. Printed words read at 80 and more.
+const minWordConf = 30
 
 // minGoodWords is how many confidently read words make a page the right
 // way up: a DSR form page has hundreds, an upside-down page a handful.
@@ -201,6 +208,9 @@ func parseTSV(out []byte) []ocrWord {
 		}
 		num := func(i int) int { n, _ := strconv.Atoi(f[i]); return n }
 		conf, _ := strconv.ParseFloat(f[10], 64)
+		if conf < minWordConf {
+			continue
+		}
 		key := [3]string{f[2], f[3], f[4]}
 		ln, ok := lines[key]
 		if !ok {
