@@ -36,7 +36,7 @@ func TestSnapLabels(t *testing.T) {
 		{"Name of child I young person", "name of child young person"},
 		{"Dateof birth", "date of birth"},
 		{"NHS numbcr", "nhs number"},
-		{"NHS nurnber", "NHS nurnber"}, // two letters off a short label is too far
+		{"NHS nurnber", "NHS nurnber"},   // two letters off a short label is too far
 		{"Joshua Okoro", "Joshua Okoro"}, // a value stays a value
 		{"Father", "Father"},
 	} {
