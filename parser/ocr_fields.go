@@ -232,6 +232,20 @@ func (pg *ocrPage) locate(lv LabelValue, canon string, k FormKind, used map[int]
 // or read its edges into the value. The box is the label's row, right of
 // the label. The better of the two reads is kept.
 func (pg *ocrPage) rereadBox(fl OCRField, spec FieldSpec, lab image.Rectangle, value string) (OCRField, string) {
+	if strings.Contains(value, "\n") && (spec.Type == Date || spec.Type == NHSNumber || spec.Type == Choice) {
+		// The page's text beside a short box (the RAG key beside the
+		// rating) went into its value: the one line that is a value is it.
+		var ok []string
+		for _, l := range strings.Split(value, "\n") {
+			if n, err := Normalise(spec, l); err == nil && n != "" {
+				ok = append(ok, l)
+			}
+		}
+		if len(ok) == 1 {
+			value = ok[0]
+			fl.Text = value
+		}
+	}
 	if pg.reread == nil || strings.Contains(value, "\n") {
 		return fl, value
 	}

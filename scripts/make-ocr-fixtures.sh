@@ -76,7 +76,17 @@ img2pdf --pagesize A4 -o scan-consent.pdf scan-consent-150-*.jpg
 scan referral-300-1.png s300-1.jpg -3
 img2pdf --pagesize A4 -o scan300-referral.pdf s300-1.jpg scan-referral-150-2.jpg scan-referral-150-3.jpg
 photo consent-150-1.png photo-upright.jpg
-convert photo-upright.jpg -rotate -90 -orient RightTop -quality 55 photo-consent.jpg
+convert photo-upright.jpg -rotate -90 -quality 55 photo-sideways.jpg
+# ImageMagick writes no EXIF block to a JPEG that has none: add one whose
+# Orientation (6: turn 90 degrees clockwise to show) a phone would write.
+python3 - photo-sideways.jpg photo-consent.jpg <<'PY'
+import struct, sys
+d = open(sys.argv[1], 'rb').read()
+ifd = struct.pack('>H', 1) + struct.pack('>HHIHH', 0x0112, 3, 1, 6, 0) + struct.pack('>I', 0)
+tiff = b'MM' + struct.pack('>HI', 42, 8) + ifd
+app1 = b'Exif\x00\x00' + tiff
+open(sys.argv[2], 'wb').write(d[:2] + b'\xff\xe1' + struct.pack('>H', len(app1) + 2) + app1 + d[2:])
+PY
 
 # 3: a fax of both forms, each a multi-page 1-bit TIFF at 200 dpi.
 fax fax-referral.tif referral-200-*.png
