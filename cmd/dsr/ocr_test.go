@@ -82,3 +82,28 @@ func TestCheckScans(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigCheckScans: dsr config check says whether scanned forms will
+// be read, and a configuration without the OCR tools is still valid.
+func TestConfigCheckScans(t *testing.T) {
+	pw := filepath.Join(t.TempDir(), "imap-password")
+	if err := os.WriteFile(pw, []byte("secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t, "[imap]\naddr = \"mail.example:993\"\nusername = \"u\"\npassword = { file = \""+pw+"\" }\n")
+	check := func() (int, string) {
+		var out bytes.Buffer
+		code := run(context.Background(), []string{"config", "check", "--config", cfg}, nil, &out, &out)
+		return code, out.String()
+	}
+	if _, err := parser.FindOCR(context.Background()); err == nil {
+		if code, out := check(); code != 0 || !strings.Contains(out, "scanned forms: read by OCR with") {
+			t.Errorf("with the tools: exit %d, output %q", code, out)
+		}
+	}
+	t.Setenv("PATH", t.TempDir()) // no tesseract, convert or pdftoppm
+	code, out := check()
+	if code != 0 || !strings.Contains(out, "scanned forms: will not be read") || !strings.Contains(out, "tesseract (tesseract-ocr)") || !strings.Contains(out, "configuration OK") {
+		t.Errorf("without the tools: exit %d, output %q; want OK, saying scans will not be read and what to install", code, out)
+	}
+}
