@@ -161,7 +161,8 @@ func isTIFF(d []byte) bool {
 
 // scanPage is one page image, ready for Tesseract.
 type scanPage struct {
-	path string
+	path    string
+	denoise bool // a median-filtered copy may read better
 }
 
 // readScan turns a scan or photo into forms: page images cleaned up,
@@ -181,7 +182,7 @@ func readScan(ctx context.Context, o *OCR, m *Mapping, data []byte, isPDF bool) 
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		pg, err := o.readPage(ctx, dir, p.path)
+		pg, err := o.readPage(ctx, dir, p)
 		if err != nil {
 			return nil, fmt.Errorf("ocr page %d: %w", i+1, err)
 		}
@@ -239,14 +240,8 @@ func (o *OCR) pageImages(ctx context.Context, dir string, data []byte, isPDF boo
 		return nil, unreadable(ReasonScanTooMany, fmt.Errorf("more than %d pages", o.maxPages()))
 	}
 	args := append(slices.Clone(imageLimits), srcs...)
-	args = append(args, "-auto-orient", "-colorspace", "Gray", "-resize", "1700x2400>", "-deskew", "40%", "+repage")
-	if !isTIFF(data) {
-		// A median filter takes out a scanner's or camera's speckle and
-		// the noise on grey label cells, which Tesseract reads as
-		// letters; a fax's one-bit strokes are too thin for it.
-		args = append(args, "-statistic", "Median", "3x3")
-	}
-	args = append(args, "-normalize", "-depth", "8", filepath.Join(dir, "p-%02d.png"))
+	args = append(args, "-auto-orient", "-colorspace", "Gray", "-resize", "1700x2400>", "-deskew", "40%", "+repage",
+		"-normalize", "-depth", "8", filepath.Join(dir, "p-%02d.png"))
 	if out, err := exec.CommandContext(ctx, o.Convert, args...).CombinedOutput(); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -263,7 +258,8 @@ func (o *OCR) pageImages(ctx context.Context, dir string, data []byte, isPDF boo
 	}
 	pages := make([]scanPage, len(outs))
 	for i, p := range outs {
-		pages[i] = scanPage{path: p}
+		// A fax's one-bit strokes are too thin for the median filter.
+		pages[i] = scanPage{path: p, denoise: !isTIFF(data)}
 	}
 	return pages, nil
 }

@@ -276,11 +276,12 @@ func (pg *ocrPage) rereadBox(fl OCRField, spec FieldSpec, lab image.Rectangle, v
 }
 
 // fixOCRValue undoes what OCR does to dates and numbers: a space read
-// inside "08/08/201 1".
+// inside "08/08/201 1", a speck read as a letter before or after it.
 func fixOCRValue(spec FieldSpec, v string) string {
 	if spec.Type != Date && spec.Type != NHSNumber {
 		return v
 	}
+	v = strings.TrimFunc(v, func(r rune) bool { return r < '0' || r > '9' })
 	rs := []rune(v)
 	var b strings.Builder
 	for i, r := range rs {

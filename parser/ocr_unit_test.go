@@ -74,6 +74,7 @@ func TestFixOCRValue(t *testing.T) {
 	}{
 		{date, "08/08/201 1", "08/08/2011"},
 		{date, "08 /08/2011", "08/08/2011"},
+		{date, "a08/08/2011.", "08/08/2011"},
 		{name, "Van der Berg", "Van der Berg"},
 	} {
 		if got := fixOCRValue(tc.spec, tc.in); got != tc.want {

@@ -75,7 +75,7 @@ img2pdf --pagesize A4 -o scan-consent.pdf scan-consent-150-*.jpg
 # EXIF orientation that turns it upright.
 scan referral-300-1.png s300-1.jpg -3
 img2pdf --pagesize A4 -o scan300-referral.pdf s300-1.jpg scan-referral-150-2.jpg scan-referral-150-3.jpg
-photo consent-150-1.png photo-upright.jpg
+photo consent-200-1.png photo-upright.jpg
 convert photo-upright.jpg -rotate -90 -quality 55 photo-sideways.jpg
 # ImageMagick writes no EXIF block to a JPEG that has none: add one whose
 # Orientation (6: turn 90 degrees clockwise to show) a phone would write.
