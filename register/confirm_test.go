@@ -40,7 +40,16 @@ func confirmCases() []assessCase {
 		{"one confirmed, the other not", all(scanned(R), scanned(C), confirmed(R)), OutcomeReview, []string{"confirm_scanned_form"}},
 		{"scanned consent without the consent tick is a query", all(scanned(C), set(C, "consent_given", "false")), OutcomeQuery, []string{"consent_not_given"}},
 		{"scanned forms whose dates of birth differ", all(scanned(R), scanned(C), set(C, "cyp_dob", "2013-04-05")), OutcomeQuery, []string{"consent_mismatch"}},
-		{"scanned referral with a misread NHS number", all(scanned(R), set(R, "cyp_nhs_number", "9993149587")), OutcomeQuery, []string{"invalid_nhs_number", "consent_mismatch"}},
+		{"scanned referral with a misread NHS number", all(scanned(R), set(R, "cyp_nhs_number", "9993149587")), OutcomeReview,
+			[]string{"confirm_scanned_form", "invalid_nhs_number", "consent_mismatch"}},
+		{"scanned referral whose surname OCR missed", all(scanned(R), del(R, "cyp_surname")), OutcomeReview,
+			[]string{"confirm_scanned_form", "missing_field:cyp_surname"}},
+		{"scanned consent whose tick OCR could not read", all(scanned(C), invalid(C, "factsheet_given", "@yes ONo")), OutcomeReview,
+			[]string{"confirm_scanned_form", "invalid_field:factsheet_given"}},
+		{"typed referral missing a field, scanned consent complete", all(scanned(C), del(R, "cyp_surname")), OutcomeQuery,
+			[]string{"missing_field:cyp_surname"}},
+		{"confirmed form missing a field is a query", all(scanned(R), confirmed(R), del(R, "cyp_surname")), OutcomeQuery,
+			[]string{"missing_field:cyp_surname"}},
 		{"scanned referral for an 18-year-old is the age review", all(scanned(R), dob("2008-01-01")), OutcomeReview, []string{"age_18_or_over", "missing_field:yp_has_capacity"}},
 		{"scan too poor to read", func(in *Input) {
 			in.Submission.Consent = nil
