@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -121,4 +122,55 @@ func TestOCRScans(t *testing.T) {
 		t.Errorf("identifying fields read right: %d of %d, want at least 95%%", right, total)
 	}
 	t.Logf("identifying fields read right: %d of %d", right, total)
+}
+
+// TestOCRHEIC reads an iPhone-style HEIC photo of the consent form, made
+// at test time with libheif's heif-enc from the fixtures' phone photo.
+func TestOCRHEIC(t *testing.T) {
+	o := needOCR(t)
+	enc, err := exec.LookPath("heif-enc")
+	if err != nil || o.HeifConvert == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("libheif-examples (heif-enc, heif-convert) is not installed; CI must run this test")
+		}
+		t.Skip("libheif-examples is not installed")
+	}
+	raw, err := os.ReadFile(filepath.Join("testdata", "ocr", "photo-jpeg.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := New(Options{}).Parse(context.Background(), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jpg []byte
+	for _, a := range sub.Attachments {
+		if strings.HasSuffix(a.Filename, ".jpg") {
+			jpg = a.Data
+		}
+	}
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "photo.jpg"), filepath.Join(dir, "photo.heic")
+	if err := os.WriteFile(in, jpg, 0o600); err != nil || jpg == nil {
+		t.Fatalf("no photo in the fixture: %v", err)
+	}
+	if b, err := exec.Command(enc, "-q", "60", "-o", out, in).CombinedOutput(); err != nil {
+		t.Fatalf("heif-enc: %v: %s", err, b)
+	}
+	heic, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !isHEIC(heic) {
+		t.Fatalf("heif-enc wrote no HEIC header: % x", heic[:min(12, len(heic))])
+	}
+	r := withOCR(NewInProcessPDFReader(Limits{}), o, Limits{OCRTimeout: 15 * time.Minute}, nil)
+	forms, err := r.ReadPDF(context.Background(), heic)
+	if err != nil || len(forms) != 1 || forms[0].Kind != Consent {
+		t.Fatalf("read %d forms: %v", len(forms), err)
+	}
+	f := DefaultMapping().Map(Consent, forms[0])
+	if got := f.Get("cyp_nhs_number"); got != scanWant[Consent]["cyp_nhs_number"] {
+		t.Errorf("NHS number read %q from the HEIC photo", got)
+	}
 }

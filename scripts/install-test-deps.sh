@@ -7,7 +7,7 @@
 # when everything is already installed.
 set -eu
 
-PACKAGES="dovecot-imapd chromium tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils imagemagick img2pdf"
+PACKAGES="dovecot-imapd chromium tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils imagemagick img2pdf libheif-examples"
 
 missing=""
 for p in $PACKAGES; do
