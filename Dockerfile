@@ -8,7 +8,15 @@ RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/dsr ./cmd/dsr
 
-FROM gcr.io/distroless/static-debian12:nonroot
+# Debian rather than distroless: scanned and photographed forms are read
+# with Debian's Tesseract, ImageMagick, poppler and libheif tools, which
+# the parse-pdf child runs (without them dsr runs, and scans stay
+# unreadable attachments).
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends \
+        tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils imagemagick libheif-examples \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 65532 --user-group --home-dir /var/lib/dsr nonroot
 COPY --from=build /out/dsr /usr/local/bin/dsr
 ENV DSR_CONFIG=/etc/dsr/dsr.toml
 WORKDIR /var/lib/dsr

@@ -189,6 +189,7 @@ type Limits struct {
 	PDFTimeout        Duration `toml:"pdf_timeout"`
 	PDFMemoryMB       int      `toml:"pdf_memory_mb"`
 	IsolatePDF        *bool    `toml:"isolate_pdf"`
+	OCRTimeout        Duration `toml:"ocr_timeout"` // reading one scan or photo by OCR (0: 90s)
 }
 
 // Web serves the coordinators' pages.
@@ -535,6 +536,7 @@ func (c *Config) ParserLimits() parser.Limits {
 		MaxPDFObjects:       l.MaxPDFObjects,
 		PDFTimeout:          l.PDFTimeout.Duration,
 		PDFMemoryBytes:      int64(l.PDFMemoryMB) << 20,
+		OCRTimeout:          l.OCRTimeout.Duration,
 	}
 }
 

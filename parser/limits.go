@@ -19,6 +19,7 @@ type Limits struct {
 	MaxPDFObjects       int           // objects in a PDF's cross-reference table
 	PDFTimeout          time.Duration // time budget for one PDF
 	PDFMemoryBytes      int64         // address-space limit of the PDF reader process
+	OCRTimeout          time.Duration // time budget for reading one scan or photo by OCR
 }
 
 // DefaultLimits are safe for a server reading NHSmail-sized mail.
@@ -34,6 +35,7 @@ func DefaultLimits() Limits {
 		MaxPDFObjects:       50000,
 		PDFTimeout:          10 * time.Second,
 		PDFMemoryBytes:      1 << 30,
+		OCRTimeout:          90 * time.Second,
 	}
 }
 
@@ -69,6 +71,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.PDFMemoryBytes <= 0 {
 		l.PDFMemoryBytes = d.PDFMemoryBytes
+	}
+	if l.OCRTimeout <= 0 {
+		l.OCRTimeout = d.OCRTimeout
 	}
 	return l
 }

@@ -326,9 +326,12 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 			a.Kind = KindNotForm
 			return a
 		}
-		a.Kind = KindUnreadable
-		a.Error = "an image: forms cannot be read from pictures or scans"
-		return a
+		if p.ocr == nil {
+			a.Kind = KindUnreadable
+			a.Error = ReasonImageNoOCR
+			return a
+		}
+		forms, err = p.readPDF(ctx, pt.data)
 	default:
 		a.Kind = KindNotForm
 		return a
@@ -348,7 +351,9 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 		if k == "" {
 			continue
 		}
-		a.Forms = append(a.Forms, p.mapping.Map(k, rf))
+		f := p.mapping.Map(k, rf)
+		f.OCR = rf.OCR.forForm(f)
+		a.Forms = append(a.Forms, f)
 	}
 	a.Kind = kindOf(a.Forms)
 	return a
@@ -356,7 +361,7 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 
 // readPDF applies the per-attachment time budget around the PDF reader.
 func (p *Parser) readPDF(ctx context.Context, data []byte) ([]*RawForm, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.limits.PDFTimeout)
+	ctx, cancel := context.WithTimeout(ctx, p.limits.readTimeout(p.ocr != nil))
 	defer cancel()
 	return p.pdf.ReadPDF(ctx, data)
 }

@@ -20,7 +20,10 @@ type Options struct {
 	Mapping *Mapping  // nil: DefaultMapping
 	Limits  Limits    // zero fields: DefaultLimits
 	PDF     PDFReader // nil: an in-process reader (tests, dsr check without isolation)
-	Logger  *slog.Logger
+	// OCR reads scans and photos; nil: they are unreadable attachments.
+	// PDF must then read images too (a child started with OCR, or nil).
+	OCR    *OCR
+	Logger *slog.Logger
 }
 
 // Parser reads emails. It is safe for concurrent use.
@@ -28,17 +31,18 @@ type Parser struct {
 	mapping *Mapping
 	limits  Limits
 	pdf     PDFReader
+	ocr     *OCR
 	log     *slog.Logger
 }
 
 // New returns a Parser.
 func New(opts Options) *Parser {
-	p := &Parser{mapping: opts.Mapping, limits: opts.Limits.withDefaults(), pdf: opts.PDF, log: opts.Logger}
+	p := &Parser{mapping: opts.Mapping, limits: opts.Limits.withDefaults(), pdf: opts.PDF, ocr: opts.OCR, log: opts.Logger}
 	if p.mapping == nil {
 		p.mapping = DefaultMapping()
 	}
 	if p.pdf == nil {
-		p.pdf = NewInProcessPDFReaderWith(p.limits, p.mapping)
+		p.pdf = withOCR(NewInProcessPDFReaderWith(p.limits, p.mapping), p.ocr, p.limits, p.mapping)
 	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)

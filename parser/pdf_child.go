@@ -45,6 +45,7 @@ type childPDF struct {
 	cmd    []string
 	env    []string
 	limits Limits
+	ocr    bool // the child reads scans and images too, under Limits.OCRTimeout
 
 	slots chan struct{} // one per child that may run
 	mu    sync.Mutex
@@ -94,7 +95,7 @@ func (c *childPDF) ReadPDF(ctx context.Context, data []byte) ([]*RawForm, error)
 	}
 	defer func() { <-c.slots }()
 
-	tctx, cancel := context.WithTimeout(ctx, c.limits.PDFTimeout)
+	tctx, cancel := context.WithTimeout(ctx, c.limits.readTimeout(c.ocr))
 	defer cancel()
 	w := c.take()
 	if w == nil {
@@ -121,7 +122,7 @@ func (c *childPDF) ReadPDF(ctx context.Context, data []byte) ([]*RawForm, error)
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("read pdf in child: %w", ctx.Err())
 		}
-		return nil, unreadable(ReasonPDFTimeout, fmt.Errorf("pdf child killed after %s", c.limits.PDFTimeout))
+		return nil, unreadable(ReasonPDFTimeout, fmt.Errorf("pdf child killed after %s", c.limits.readTimeout(c.ocr)))
 	}
 	if a.err != nil {
 		// The child died under this PDF (or closed its end): how it died
@@ -291,6 +292,14 @@ func ServePDFChild(ctx context.Context, in io.Reader, out io.Writer, l Limits) e
 // ServePDFChildWith is ServePDFChild with the mapping whose labels are
 // looked for (nil: DefaultMapping), for operators' label aliases.
 func ServePDFChildWith(ctx context.Context, in io.Reader, out io.Writer, l Limits, m *Mapping) error {
+	return ServePDFChildOCR(ctx, in, out, l, m, nil)
+}
+
+// ServePDFChildOCR is ServePDFChildWith that also reads scans and images
+// by OCR with o (nil: as ServePDFChildWith). Tesseract and ImageMagick
+// run as this child's own children, so the address-space limit and the
+// parent's kill of the process group bound them too.
+func ServePDFChildOCR(ctx context.Context, in io.Reader, out io.Writer, l Limits, m *Mapping, o *OCR) error {
 	l = l.withDefaults()
 	debug.SetMemoryLimit(l.PDFMemoryBytes / 2)
 	// A form's reading allocates many short-lived objects over a live
@@ -304,10 +313,10 @@ func ServePDFChildWith(ctx context.Context, in io.Reader, out io.Writer, l Limit
 	br := bufio.NewReader(in)
 	if head, err := br.Peek(len(streamMagic)); err == nil && string(head) == streamMagic {
 		_, _ = br.Discard(len(streamMagic))
-		return servePDFStream(ctx, br, out, l, m)
+		return servePDFStream(ctx, br, out, l, m, o)
 	}
 	data, err := io.ReadAll(io.LimitReader(br, l.MaxAttachmentBytes+1))
-	res := readInChild(ctx, data, err, l, m)
+	res := readInChild(ctx, data, err, l, m, o)
 	w := bufio.NewWriter(out)
 	if err := json.NewEncoder(w).Encode(res); err != nil {
 		return fmt.Errorf("pdf child: write result: %w", err)
@@ -316,7 +325,7 @@ func ServePDFChildWith(ctx context.Context, in io.Reader, out io.Writer, l Limit
 }
 
 // servePDFStream reads PDFs one after another until in ends.
-func servePDFStream(ctx context.Context, in *bufio.Reader, out io.Writer, l Limits, m *Mapping) error {
+func servePDFStream(ctx context.Context, in *bufio.Reader, out io.Writer, l Limits, m *Mapping, o *OCR) error {
 	for {
 		var n [8]byte
 		if _, err := io.ReadFull(in, n[:]); err != nil {
@@ -339,7 +348,7 @@ func servePDFStream(ctx context.Context, in *bufio.Reader, out io.Writer, l Limi
 			if err != nil {
 				return fmt.Errorf("pdf child: read request: %w", err)
 			}
-			res = readInChild(ctx, data, nil, l, m)
+			res = readInChild(ctx, data, nil, l, m, o)
 		}
 		b, err := json.Marshal(res)
 		if err != nil {
@@ -359,7 +368,7 @@ func servePDFStream(ctx context.Context, in *bufio.Reader, out io.Writer, l Limi
 }
 
 // readInChild reads one PDF (or reports why it could not be read).
-func readInChild(ctx context.Context, data []byte, readErr error, l Limits, m *Mapping) childResult {
+func readInChild(ctx context.Context, data []byte, readErr error, l Limits, m *Mapping, o *OCR) childResult {
 	var res childResult
 	switch {
 	case readErr != nil:
@@ -367,7 +376,7 @@ func readInChild(ctx context.Context, data []byte, readErr error, l Limits, m *M
 	case int64(len(data)) > l.MaxAttachmentBytes:
 		res.Reason, res.Error = ReasonPDFMemory, "PDF larger than the attachment limit"
 	default:
-		forms, err := NewInProcessPDFReaderWith(l, m).ReadPDF(ctx, data)
+		forms, err := withOCR(NewInProcessPDFReaderWith(l, m), o, l, m).ReadPDF(ctx, data)
 		res.Forms = forms
 		if err != nil {
 			res.Reason = ReasonOf(err)

@@ -81,6 +81,9 @@ type Form struct {
 	// Invalid holds the trimmed text of fields that were filled in but
 	// could not be normalised (a US-style date, an unknown choice).
 	Invalid map[string]string
+	// OCR is set when the form was read by OCR from a scan or photo:
+	// each field's confidence and where on the page it was read.
+	OCR *OCRForm `json:",omitempty"`
 }
 
 // Has reports whether the field was filled in, validly or not.
@@ -146,6 +149,8 @@ type RawForm struct {
 	// ByLabel holds values keyed by the printed label next to them, in
 	// the order they were found.
 	ByLabel []LabelValue
+	// OCR is set when the form was read from a scan or photo.
+	OCR *OCRForm `json:",omitempty"`
 }
 
 // LabelValue is one printed label and the value written beside it.

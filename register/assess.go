@@ -38,6 +38,7 @@ const (
 	CodeNoReply                    = "no_reply"
 	CodeAutoReply                  = "auto_reply"
 	CodeDuplicateMessage           = "duplicate_message"
+	CodeConfirmScannedForm         = "confirm_scanned_form"
 	// CodeQueryNotDelivered is not Assess's: the outbox gives it to a case
 	// whose query it gave up sending (store.RecordSendFailure).
 	CodeQueryNotDelivered = "query_not_delivered"
@@ -72,6 +73,7 @@ func Assess(in Input) Decision {
 	}
 	a := newAssessor(in, sub)
 	a.run()
+	a.checkScanned()
 	return NewDecision(a.reasons()...)
 }
 

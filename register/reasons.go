@@ -72,7 +72,7 @@ var reasonTable = []ReasonInfo{
 		Referrer: "Consent is by a best interest decision, so a coordinator checks it first."},
 	{Code: CodeUnreadableAttachment, Outcome: OutcomeReview, Label: "An attachment could not be read",
 		Referrer: "We could not read an attachment, so a coordinator will look at it."},
-	{Code: "confirm_scanned_form", Outcome: OutcomeReview, Label: "A form was read from a scan: confirm what was read",
+	{Code: CodeConfirmScannedForm, Outcome: OutcomeReview, Label: "A form was read from a scan: confirm what was read",
 		Referrer: "A form was sent as a scan or photo, so a coordinator will check what was read from it."},
 	{Code: CodeSenderNotTrusted, Outcome: OutcomeReview, Label: "The sender could not be verified",
 		Referrer: "We could not confirm where the email came from, so a coordinator will check it first."},

@@ -68,6 +68,8 @@ type caseData struct {
 	// for the coordinator to read and edit.
 	CloseNotice    string
 	RegisterNotice string
+	// Scan are the fields read by OCR, to confirm.
+	Scan []scanField
 }
 
 func pathID(r *http.Request) (int64, bool) {
@@ -115,6 +117,7 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, p *principal, 
 		return
 	}
 	d.Fields = sideBySide(c.Forms, c.Decision)
+	d.Scan = scanFields(c.Forms)
 	if d.Received, err = s.caseEmails(ctx, c.ID); err != nil {
 		s.fail(w, r, p, "read the case's emails", err)
 		return

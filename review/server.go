@@ -174,6 +174,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /cases/{id}/query", s.auth(store.RoleCoordinator, s.querySend))
 	mux.Handle("POST /cases/{id}/close", s.auth(store.RoleCoordinator, s.caseClose))
 	mux.Handle("POST /cases/{id}/withdrawal", s.auth(store.RoleCoordinator, s.caseWithdrawal))
+	mux.Handle("GET /cases/{id}/scan/{form}/{field}", s.auth(store.RoleViewer, s.scanCrop))
+	mux.Handle("POST /cases/{id}/confirm-scan", s.auth(store.RoleCoordinator, s.scanConfirm))
 
 	mux.Handle("GET /records", s.auth(store.RoleViewer, s.records))
 	mux.Handle("GET /find", s.auth(store.RoleViewer, s.findPage))

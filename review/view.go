@@ -170,6 +170,8 @@ var doneText = map[string]string{
 	"date":       "The date has been recorded.",
 	"action":     "The action has been recorded.",
 	"user":       "The account has been saved.",
+	// After a confirmation that the rules did not pass: the reasons show.
+	"scan_confirmed": "The scanned forms have been confirmed; the rules found what the case now shows.",
 }
 
 func parseDate(s string) (time.Time, error) { return time.Parse("2006-01-02", s) }

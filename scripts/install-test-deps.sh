@@ -2,11 +2,14 @@
 # Installs the Debian packages the tests need: a real Dovecot IMAP server,
 # started by internal/harness on loopback ports; Chromium, which the browser
 # tests drive headless (internal/harness too); qpdf, against which
-# parser/pdf_rewrite_test.go checks its PDF rewrite. Idempotent and quiet:
-# does nothing when everything is already installed.
+# parser/pdf_rewrite_test.go checks its PDF rewrite; and the OCR tools that
+# read scanned forms (Tesseract with its English and orientation data,
+# ImageMagick, poppler's pdftoppm, img2pdf for the fixtures' generator,
+# libheif's heif-enc for the HEIC test). Idempotent and quiet: does nothing
+# when everything is already installed.
 set -eu
 
-PACKAGES="dovecot-imapd chromium qpdf"
+PACKAGES="dovecot-imapd chromium qpdf tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils imagemagick img2pdf libheif-examples"
 
 missing=""
 for p in $PACKAGES; do

@@ -143,6 +143,9 @@ func newApp(ctx context.Context, cfg *config.Config, logw io.Writer, web bool) (
 	if err != nil {
 		return nil, err
 	}
+	if _, why := scanReader(ctx); why != "" {
+		log.Warn("scanned forms will not be read: they stay unreadable attachments for a coordinator", "why", why)
+	}
 	composer := composerFor(cfg)
 	a.composer = composer
 	pipeline := &intake.Pipeline{

@@ -26,6 +26,7 @@ type checkResult struct {
 	Referral    map[string]any    `json:"referral,omitempty"`
 	Consent     map[string]any    `json:"consent,omitempty"`
 	Invalid     map[string]any    `json:"invalid,omitempty"`
+	OCR         map[string]any    `json:"ocr,omitempty"` // per form read from a scan: fields' confidence and boxes
 	Attachments []checkAttachment `json:"attachments"`
 	Problems    []string          `json:"problems,omitempty"`
 }
@@ -109,6 +110,7 @@ func newParser(cfg *config.Config) (*parser.Parser, error) {
 	}
 	lim := cfg.ParserLimits()
 	opts := parser.Options{Mapping: m, Limits: lim}
+	opts.OCR, _ = scanReader(context.Background())
 	if cfg.Limits.IsolatePDF == nil || *cfg.Limits.IsolatePDF {
 		self, err := os.Executable()
 		if err != nil {
@@ -121,6 +123,10 @@ func newParser(cfg *config.Config) (*parser.Parser, error) {
 			args = append(args, "--config", cfg.Path)
 		}
 		opts.PDF = parser.NewChildPDFReader(args, lim)
+		if opts.OCR != nil {
+			// The child reads scans too, under the same limits.
+			opts.PDF = parser.NewChildOCRReader(append(args, "--ocr"), lim)
+		}
 	}
 	return parser.New(opts), nil
 }
@@ -175,6 +181,7 @@ func checkFile(ctx context.Context, p *parser.Parser, file string, today time.Ti
 		Reasons:     d.Reasons,
 		Referral:    formJSON(sub.Referral),
 		Consent:     formJSON(sub.Consent),
+		OCR:         ocrJSON(sub.Referral, sub.Consent),
 		Attachments: []checkAttachment{},
 		Problems:    sub.Problems,
 	}
@@ -235,6 +242,23 @@ func printSummary(w io.Writer, r *checkResult, fields bool) {
 	}
 	fmt.Fprintf(w, "  referral form: %s\n", formSummary(r.Referral))
 	fmt.Fprintf(w, "  consent form: %s\n", formSummary(r.Consent))
+	for _, k := range []string{"referral", "consent"} {
+		if o, ok := r.OCR[k].(map[string]any); ok {
+			fmt.Fprintf(w, "  %s form: read by OCR from a scan (%d fields): a coordinator confirms it\n", k, len(o["fields"].(map[string]any)))
+			if fields {
+				fs := o["fields"].(map[string]any)
+				names := make([]string, 0, len(fs))
+				for n := range fs {
+					names = append(names, n)
+				}
+				sort.Strings(names)
+				for _, n := range names {
+					fl := fs[n].(parser.OCRField)
+					fmt.Fprintf(w, "    ocr %s.%s: confidence %.2f, page %d, box %v\n", k, n, fl.Confidence, fl.Page, fl.Box)
+				}
+			}
+		}
+	}
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "  problem: %s\n", p)
 	}
@@ -285,6 +309,7 @@ func cmdParsePDF(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	fs := flag.NewFlagSet("parse-pdf", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "config `FILE`")
+	withOCR := fs.Bool("ocr", false, "also read scans and images by OCR")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -302,7 +327,11 @@ func cmdParsePDF(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		fmt.Fprintln(stderr, "dsr parse-pdf:", err)
 		return 2
 	}
-	if err := parser.ServePDFChildWith(ctx, stdin, stdout, cfg.ParserLimits(), m); err != nil {
+	var o *parser.OCR
+	if *withOCR {
+		o, _ = scanReader(ctx)
+	}
+	if err := parser.ServePDFChildOCR(ctx, stdin, stdout, cfg.ParserLimits(), m, o); err != nil {
 		fmt.Fprintln(stderr, "dsr parse-pdf:", err)
 		return 1
 	}

@@ -331,6 +331,7 @@ func cmdConfig(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "dsr config check:", err)
 		return 1
 	}
+	fmt.Fprintln(stdout, scanStatus(ctx))
 	fmt.Fprintln(stdout, "configuration OK")
 	return 0
 }

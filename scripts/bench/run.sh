@@ -47,6 +47,9 @@ go build -o bin/dsrbench ./cmd/dsrbench
 echo "bench: Go benchmarks (-count $count) -> $out/go-bench.txt"
 {
   go test -run '^$' -bench '^Benchmark(Parse|ChildPDF|ReadPDF|ReadDOCX)$' -benchmem -count "$count" ./parser
+  # One scanned page by OCR (needs tesseract-ocr): cpu-s/page and the
+  # tools' peak-MB beside the wall time.
+  go test -run '^$' -bench '^BenchmarkOCRPage$' -count 3 ./parser
   DSR_TEST_POSTGRES="$pg" go test -run '^$' -bench '^Benchmark(Assess|Apply)$' -benchmem -count "$count" ./register ./register/store
 } | tee "$out/go-bench.txt"
 if command -v benchstat >/dev/null; then

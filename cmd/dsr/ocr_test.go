@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"dsr-intake/parser"
+)
+
+// TestCheckScans runs `dsr check --json` over the generated scans, read by
+// OCR in the parse-pdf child as the daemon reads them: every case goes to
+// review as confirm_scanned_form and never to the register, and each form
+// carries its "ocr" object with a confidence per field.
+func TestCheckScans(t *testing.T) {
+	if _, err := parser.FindOCR(context.Background()); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%v; CI must run the OCR tests", err)
+		}
+		t.Skipf("%v (run scripts/install-test-deps.sh)", err)
+	}
+	files, err := filepath.Glob(filepath.Join("..", "..", "parser", "testdata", "ocr", "*.eml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no OCR fixtures: %v", err)
+	}
+	// A loaded machine (CI shares its cores) needs more than the default.
+	cfg := testConfig(t, "[limits]\nocr_timeout = \"15m\"\n")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), append([]string{"check", "--json", "--today", "2026-11-25", "--config", cfg}, files...), nil, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != len(files) {
+		t.Fatalf("%d lines of JSON for %d files", len(lines), len(files))
+	}
+	for i, line := range lines {
+		var got struct {
+			Outcome string `json:"outcome"`
+			Reasons []struct {
+				Code string `json:"code"`
+			} `json:"reasons"`
+			OCR map[string]struct {
+				Pages  int `json:"pages"`
+				Fields map[string]struct {
+					Confidence float64 `json:"confidence"`
+					Page       int     `json:"page"`
+					Box        [4]int  `json:"box"`
+					Crop       []byte  `json:"crop"`
+				} `json:"fields"`
+			} `json:"ocr"`
+		}
+		if err := json.Unmarshal([]byte(line), &got); err != nil {
+			t.Fatalf("line %d is not JSON: %v", i+1, err)
+		}
+		var codes []string
+		for _, r := range got.Reasons {
+			codes = append(codes, r.Code)
+		}
+		name := filepath.Base(files[i])
+		if got.Outcome != "review" || !slices.Contains(codes, "confirm_scanned_form") {
+			t.Errorf("%s: %s %v, want review with confirm_scanned_form", name, got.Outcome, codes)
+		}
+		for _, k := range []string{"referral", "consent"} {
+			o, ok := got.OCR[k]
+			if !ok || o.Pages == 0 || len(o.Fields) < 5 {
+				t.Errorf("%s: no ocr object for the %s form: %+v", name, k, o)
+				continue
+			}
+			nhs := o.Fields["cyp_nhs_number"]
+			if nhs.Confidence <= 0 || nhs.Page != 1 || nhs.Box[2] == 0 {
+				t.Errorf("%s: %s NHS number without confidence or box: %+v", name, k, nhs)
+			}
+			if len(nhs.Crop) > 0 {
+				t.Errorf("%s: dsr check prints the crop images", name)
+			}
+		}
+	}
+}
+
+// TestConfigCheckScans: dsr config check says whether scanned forms will
+// be read, and a configuration without the OCR tools is still valid.
+func TestConfigCheckScans(t *testing.T) {
+	pw := filepath.Join(t.TempDir(), "imap-password")
+	if err := os.WriteFile(pw, []byte("secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t, "[imap]\naddr = \"mail.example:993\"\nusername = \"u\"\npassword = { file = \""+pw+"\" }\n")
+	check := func() (int, string) {
+		var out bytes.Buffer
+		code := run(context.Background(), []string{"config", "check", "--config", cfg}, nil, &out, &out)
+		return code, out.String()
+	}
+	if _, err := parser.FindOCR(context.Background()); err == nil {
+		if code, out := check(); code != 0 || !strings.Contains(out, "scanned forms: read by OCR with") {
+			t.Errorf("with the tools: exit %d, output %q", code, out)
+		}
+	}
+	t.Setenv("PATH", t.TempDir()) // no tesseract, convert or pdftoppm
+	code, out := check()
+	if code != 0 || !strings.Contains(out, "scanned forms: will not be read") || !strings.Contains(out, "tesseract (tesseract-ocr)") || !strings.Contains(out, "configuration OK") {
+		t.Errorf("without the tools: exit %d, output %q; want OK, saying scans will not be read and what to install", code, out)
+	}
+}

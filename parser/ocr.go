@@ -1,0 +1,348 @@
+package parser
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Reasons a scan or photo could not be read, worded for a coordinator.
+const (
+	ReasonScanUnreadable = "the scan or photo could not be read: no DSR form was recognised on it"
+	ReasonScanTimeout    = "the scan or photo took too long to read"
+	ReasonScanTooMany    = "the scan has too many pages to be a DSR form"
+	ReasonImageNoOCR     = "an image: forms cannot be read from pictures or scans"
+)
+
+// OCR names the Debian tools that read scans and photos: Tesseract
+// (tesseract-ocr with its eng and osd data), ImageMagick's convert for
+// rotation, deskew and contrast, pdftoppm (poppler-utils) for image-only
+// PDFs, and heif-convert (libheif-examples) for HEIC photos when present.
+// A nil *OCR means scans are not read: they stay unreadable attachments.
+type OCR struct {
+	Tesseract   string
+	Convert     string
+	PDFToPPM    string
+	HeifConvert string // "" when not installed: HEIC stays unreadable
+	// DPI is what an image-only PDF is rendered at (0: 200).
+	DPI int
+	// MaxPages bounds the pages read from one attachment (0: 8; a DSR
+	// referral is three pages, the consent two).
+	MaxPages int
+}
+
+// FindOCR looks for the OCR tools on PATH and checks Tesseract has its
+// English and orientation data. The error says what is missing.
+func FindOCR(ctx context.Context) (*OCR, error) {
+	o := &OCR{}
+	var missing []string
+	for _, t := range []struct {
+		name, pkg string
+		dst       *string
+	}{
+		{"tesseract", "tesseract-ocr", &o.Tesseract},
+		{"convert", "imagemagick", &o.Convert},
+		{"pdftoppm", "poppler-utils", &o.PDFToPPM},
+	} {
+		p, err := exec.LookPath(t.name)
+		if err != nil {
+			missing = append(missing, t.name+" ("+t.pkg+")")
+			continue
+		}
+		*t.dst = p
+	}
+	if p, err := exec.LookPath("heif-convert"); err == nil {
+		o.HeifConvert = p
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("not installed: %s", strings.Join(missing, ", "))
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, o.Tesseract, "--list-langs").CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("tesseract --list-langs: %w", err)
+	}
+	langs := strings.Fields(string(out))
+	for _, l := range []struct{ lang, pkg string }{{"eng", "tesseract-ocr-eng"}, {"osd", "tesseract-ocr-osd"}} {
+		if !slices.Contains(langs, l.lang) {
+			missing = append(missing, l.lang+" ("+l.pkg+")")
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("tesseract has no language data: %s", strings.Join(missing, ", "))
+	}
+	return o, nil
+}
+
+func (o *OCR) dpi() int {
+	if o.DPI <= 0 {
+		return 200
+	}
+	return o.DPI
+}
+
+func (o *OCR) maxPages() int {
+	if o.MaxPages <= 0 {
+		return 8
+	}
+	return o.MaxPages
+}
+
+// ocrReader reads PDFs with inner and reads by OCR what has no text
+// layer: images, and PDFs inner finds to be scans.
+type ocrReader struct {
+	inner   PDFReader
+	ocr     *OCR
+	limits  Limits
+	mapping *Mapping
+}
+
+// withOCR wraps a PDF reader so that scans and images are read by OCR;
+// with a nil o it returns r.
+func withOCR(r PDFReader, o *OCR, l Limits, m *Mapping) PDFReader {
+	if o == nil {
+		return r
+	}
+	if m == nil {
+		m = DefaultMapping()
+	}
+	return &ocrReader{inner: r, ocr: o, limits: l.withDefaults(), mapping: m}
+}
+
+func (r *ocrReader) ReadPDF(ctx context.Context, data []byte) ([]*RawForm, error) {
+	if isImageMagic(data) || isHEIC(data) {
+		return r.readScan(ctx, data, false)
+	}
+	forms, err := r.inner.ReadPDF(ctx, data)
+	if err != nil && ReasonOf(err) == ReasonPDFScan {
+		return r.readScan(ctx, data, true)
+	}
+	return forms, err
+}
+
+// readScan reads a scan under the OCR time budget.
+func (r *ocrReader) readScan(ctx context.Context, data []byte, isPDF bool) ([]*RawForm, error) {
+	tctx, cancel := context.WithTimeout(ctx, r.limits.OCRTimeout)
+	defer cancel()
+	forms, err := readScan(tctx, r.ocr, r.mapping, data, isPDF)
+	if err != nil && tctx.Err() != nil && ctx.Err() == nil {
+		return nil, unreadable(ReasonScanTimeout, fmt.Errorf("ocr: over %s", r.limits.OCRTimeout))
+	}
+	return forms, err
+}
+
+// isHEIC recognises an HEIF/HEIC photo (an ISO BMFF "ftyp" box with a
+// HEIF brand), as iPhones send.
+func isHEIC(d []byte) bool {
+	if len(d) < 12 || string(d[4:8]) != "ftyp" {
+		return false
+	}
+	switch string(d[8:12]) {
+	case "heic", "heix", "hevc", "heim", "heis", "mif1", "msf1":
+		return true
+	}
+	return false
+}
+
+func isTIFF(d []byte) bool {
+	return bytes.HasPrefix(d, []byte("II*\x00")) || bytes.HasPrefix(d, []byte("MM\x00*"))
+}
+
+// scanPage is one page image, ready for Tesseract.
+type scanPage struct {
+	path    string
+	denoise bool // a median-filtered copy may read better
+}
+
+// readScan turns a scan or photo into forms: page images cleaned up,
+// read by Tesseract, and fields found beside their printed labels.
+func readScan(ctx context.Context, o *OCR, m *Mapping, data []byte, isPDF bool) ([]*RawForm, error) {
+	dir, err := os.MkdirTemp("", "dsr-ocr-")
+	if err != nil {
+		return nil, fmt.Errorf("ocr: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	pages, err := o.pageImages(ctx, dir, data, isPDF)
+	if err != nil {
+		return nil, err
+	}
+	var read []*ocrPage
+	for i, p := range pages {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		pg, err := o.readPage(ctx, dir, p)
+		if err != nil {
+			return nil, fmt.Errorf("ocr page %d: %w", i+1, err)
+		}
+		pg.index = i
+		pg.reread = func(r image.Rectangle) (string, float64) { return o.readBox(ctx, dir, pg, r) }
+		read = append(read, pg)
+	}
+	forms := assembleOCRForms(m, read)
+	if len(forms) == 0 {
+		return nil, unreadable(ReasonScanUnreadable, fmt.Errorf("%d pages, no form", len(pages)))
+	}
+	return forms, nil
+}
+
+// imageLimits keep ImageMagick within the child's budget: pixels beyond
+// these go to disk or fail, rather than take the machine's memory.
+var imageLimits = []string{"-limit", "memory", "192MiB", "-limit", "map", "384MiB", "-limit", "disk", "1GiB", "-limit", "area", "96MP", "-limit", "width", "20000", "-limit", "height", "20000"}
+
+// pageImages writes the attachment's pages as cleaned-up greyscale PNGs:
+// EXIF orientation applied, deskewed, contrast stretched, at most about
+// A4 at 200 dpi.
+func (o *OCR) pageImages(ctx context.Context, dir string, data []byte, isPDF bool) ([]scanPage, error) {
+	in := filepath.Join(dir, "in")
+	if err := os.WriteFile(in, data, 0o600); err != nil {
+		return nil, fmt.Errorf("ocr: %w", err)
+	}
+	var srcs []string
+	switch {
+	case isPDF:
+		prefix := filepath.Join(dir, "r")
+		args := []string{"-r", fmt.Sprint(o.dpi()), "-gray", "-png", "-l", fmt.Sprint(o.maxPages() + 1), in, prefix}
+		if out, err := exec.CommandContext(ctx, o.PDFToPPM, args...).CombinedOutput(); err != nil {
+			return nil, unreadable(ReasonScanUnreadable, fmt.Errorf("pdftoppm: %w: %s", err, firstLine(out)))
+		}
+		matches, _ := filepath.Glob(prefix + "-*.png")
+		slices.Sort(matches)
+		srcs = matches
+	case isHEIC(data):
+		if o.HeifConvert == "" {
+			return nil, unreadable(ReasonImageNoOCR, errors.New("heif-convert (libheif-examples) is not installed"))
+		}
+		jpg := filepath.Join(dir, "heic.jpg")
+		if out, err := exec.CommandContext(ctx, o.HeifConvert, in, jpg).CombinedOutput(); err != nil {
+			return nil, unreadable(ReasonScanUnreadable, fmt.Errorf("heif-convert: %w: %s", err, firstLine(out)))
+		}
+		srcs = []string{jpg}
+	default:
+		// Every frame of a multi-page TIFF, up to the page limit.
+		srcs = []string{fmt.Sprintf("%s[0-%d]", in, o.maxPages())}
+	}
+	if len(srcs) == 0 {
+		return nil, unreadable(ReasonScanUnreadable, errors.New("no pages"))
+	}
+	if len(srcs) > o.maxPages() {
+		return nil, unreadable(ReasonScanTooMany, fmt.Errorf("more than %d pages", o.maxPages()))
+	}
+	args := append(slices.Clone(imageLimits), srcs...)
+	args = append(args, "-auto-orient", "-colorspace", "Gray", "-resize", "1700x2400>", "-deskew", "40%", "+repage",
+		"-normalize", "-depth", "8", filepath.Join(dir, "p-%02d.png"))
+	if out, err := exec.CommandContext(ctx, o.Convert, args...).CombinedOutput(); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, unreadable(ReasonScanUnreadable, fmt.Errorf("convert: %w: %s", err, firstLine(out)))
+	}
+	outs, _ := filepath.Glob(filepath.Join(dir, "p-*.png"))
+	slices.Sort(outs)
+	if len(outs) == 0 {
+		return nil, unreadable(ReasonScanUnreadable, errors.New("no page images"))
+	}
+	if len(outs) > o.maxPages() {
+		return nil, unreadable(ReasonScanTooMany, fmt.Errorf("more than %d pages", o.maxPages()))
+	}
+	pages := make([]scanPage, len(outs))
+	for i, p := range outs {
+		// A fax's one-bit strokes are too thin for the median filter.
+		pages[i] = scanPage{path: p, denoise: !isTIFF(data)}
+	}
+	return pages, nil
+}
+
+// tesseract runs Tesseract on one image with one thread (the machine's
+// other cores read other attachments) and returns its stdout.
+func (o *OCR) tesseract(ctx context.Context, img string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, o.Tesseract, append([]string{img, "stdout"}, args...)...)
+	cmd.Env = append(os.Environ(), "OMP_THREAD_LIMIT=1")
+	stderr := &limitedBuffer{max: 4 << 10}
+	cmd.Stderr = stderr
+	out, err := cmd.Output()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("tesseract: %w: %s", err, firstLine(stderr.Bytes()))
+	}
+	return out, nil
+}
+
+func firstLine(b []byte) string {
+	s, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
+}
+
+// readTimeout is the time one attachment may take: a PDF's, and with
+// OCR on, a scan's on top (a scan is first tried as a PDF).
+func (l Limits) readTimeout(ocr bool) time.Duration {
+	if ocr {
+		return l.PDFTimeout + l.OCRTimeout
+	}
+	return l.PDFTimeout
+}
+
+// NewChildOCRReader is NewChildPDFReader for a child that also reads
+// scans and images by OCR (cmd must call ServePDFChildOCR with a non-nil
+// OCR): images are sent to it, and it has Limits.OCRTimeout more time.
+func NewChildOCRReader(cmd []string, l Limits, env ...string) PDFReader {
+	c := NewChildPDFReader(cmd, l, env...).(*childPDF)
+	c.ocr = true
+	return c
+}
+
+// maxRereads bounds the value boxes read again on one page.
+const maxRereads = 12
+
+// readBox reads one value box again, alone, as a single line of text
+// (Tesseract's page segmentation mode 7): a value the whole-page read
+// missed or garbled beside the box's edges.
+func (o *OCR) readBox(ctx context.Context, dir string, pg *ocrPage, r image.Rectangle) (string, float64) {
+	r = r.Intersect(pg.img.Bounds())
+	if r.Empty() || pg.rereads >= maxRereads || ctx.Err() != nil {
+		return "", 0
+	}
+	pg.rereads++
+	path := filepath.Join(dir, fmt.Sprintf("box-%d-%d.png", pg.index, pg.rereads))
+	f, err := os.Create(path)
+	if err != nil {
+		return "", 0
+	}
+	err = png.Encode(f, pg.img.SubImage(r))
+	if cerr := f.Close(); err != nil || cerr != nil {
+		return "", 0
+	}
+	out, err := o.tesseract(ctx, path, "--dpi", strconv.Itoa(dpiFor(pg.w)), "--psm", "7", "-l", "eng", "tsv")
+	if err != nil {
+		return "", 0
+	}
+	var words []string
+	var sum float64
+	for _, w := range parseTSV(out) {
+		if w.conf < minWordConf {
+			continue
+		}
+		words = append(words, w.text)
+		sum += w.conf
+	}
+	if len(words) == 0 {
+		return "", 0
+	}
+	return strings.Join(words, " "), sum / float64(len(words)) / 100
+}

@@ -1,0 +1,54 @@
+package parser
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// BenchmarkOCRPage reads one page of a flattened referral form, printed
+// at 200 dpi, as a scan: clean-up with ImageMagick and whole-page
+// Tesseract. Besides wall time per page it reports the CPU time of the
+// tools (what a page costs on a loaded machine) and the peak resident
+// memory of the largest tool process (target: 2 s and 300 MB a page).
+func BenchmarkOCRPage(b *testing.B) {
+	o := needOCR(b)
+	dir := b.TempDir()
+	pdf := filepath.Join("testdata", "pdf", "referral-flat-qpdf.pdf")
+	if out, err := exec.Command(o.PDFToPPM, "-r", "200", "-gray", "-png", "-f", "1", "-l", "1", pdf, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
+		b.Fatalf("pdftoppm: %v: %s", err, out)
+	}
+	matches, _ := filepath.Glob(filepath.Join(dir, "page*.png"))
+	if len(matches) != 1 {
+		b.Fatalf("rendered %v", matches)
+	}
+	data, err := os.ReadFile(matches[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := DefaultMapping()
+	var before syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &before); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		forms, err := readScan(context.Background(), o, m, data, false)
+		if err != nil || len(forms) != 1 || forms[0].Kind != Referral {
+			b.Fatalf("read %d forms: %v", len(forms), err)
+		}
+	}
+	b.StopTimer()
+	var after syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &after); err != nil {
+		b.Fatal(err)
+	}
+	cpu := time.Duration(after.Utime.Nano()+after.Stime.Nano()-before.Utime.Nano()-before.Stime.Nano()) / time.Duration(b.N)
+	b.ReportMetric(cpu.Seconds(), "cpu-s/page")
+	// Maxrss is in KB on Linux: the largest child of this process so far.
+	b.ReportMetric(float64(after.Maxrss)/1024, "peak-MB")
+}

@@ -1,0 +1,545 @@
+package parser
+
+import (
+	"bytes"
+	"image"
+	"image/png"
+	"math"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// SourceOCR is the Form.Source of a form read from a scan or photo.
+const SourceOCR = "ocr"
+
+// OCRForm marks a form read by OCR from a scan or photo: its values are
+// what Tesseract made of the page, unconfirmed until a coordinator has
+// checked them.
+type OCRForm struct {
+	// Pages are the page images' sizes in pixels, in attachment order,
+	// after rotation and deskew: the frame the fields' boxes are in.
+	Pages []OCRPageSize `json:"pages"`
+	// Fields are the fields found, by canonical name.
+	Fields map[string]OCRField `json:"fields,omitempty"`
+	// ConfirmedBy and ConfirmedAt are set once a coordinator has checked
+	// the values (and corrected them where OCR misread them).
+	ConfirmedBy string    `json:"confirmed_by,omitempty"`
+	ConfirmedAt time.Time `json:"confirmed_at,omitzero"`
+}
+
+// Unconfirmed reports a form read by OCR that no coordinator has
+// checked yet.
+func (f *Form) Unconfirmed() bool {
+	return f != nil && f.OCR != nil && f.OCR.ConfirmedBy == ""
+}
+
+// OCRPageSize is one page image's size, and how far it was turned.
+type OCRPageSize struct {
+	Width  int `json:"width"`
+	Height int `json:"height"`
+	Rotate int `json:"rotate,omitempty"`
+}
+
+// OCRField is one field as read from the page.
+type OCRField struct {
+	// Text is what was read, before normalisation.
+	Text string `json:"text"`
+	// Confidence is 0..1: Tesseract's mean word confidence for text, the
+	// mark's contrast for a tick box.
+	Confidence float64 `json:"confidence"`
+	// Page is the 1-based page of the attachment the field is on.
+	Page int `json:"page"`
+	// Box is where the value was found (the label's row when it was
+	// blank): x, y, width, height in pixels of the page image.
+	Box [4]int `json:"box"`
+	// Tick is set for a yes/no field read from its tick box.
+	Tick bool `json:"tick,omitempty"`
+	// Crop is the piece of the page image the value was read from, with
+	// its label, as a greyscale PNG, for the coordinator who confirms it.
+	Crop []byte `json:"crop,omitempty"`
+
+	label image.Rectangle // where the label was read, for the crop
+}
+
+// maxCropBytes bounds one crop: a value box is a few KB.
+const maxCropBytes = 64 << 10
+
+// crop cuts the label and the value from the page image, as PNG.
+func (pg *ocrPage) crop(box [4]int, label image.Rectangle) []byte {
+	r := image.Rect(box[0], box[1], box[0]+box[2], box[1]+box[3])
+	switch {
+	case label.Empty() && r.Empty():
+		return nil
+	case r.Empty():
+		r = label
+	case !label.Empty():
+		r = r.Union(label)
+	}
+	pad := max(6, label.Dy()/2)
+	r = image.Rect(r.Min.X-pad, r.Min.Y-pad, r.Max.X+pad, r.Max.Y+pad).Intersect(pg.img.Bounds())
+	if r.Empty() || r.Dx()*r.Dy() > 1<<20 {
+		return nil
+	}
+	var b bytes.Buffer
+	enc := png.Encoder{CompressionLevel: png.BestCompression}
+	if err := enc.Encode(&b, pg.img.SubImage(r)); err != nil || b.Len() > maxCropBytes {
+		return nil
+	}
+	return b.Bytes()
+}
+
+// OCRMinConfidence is below the confidence a coordinator should look
+// at twice.
+const OCRMinConfidence = 0.80
+
+// forForm returns the OCR marks for the fields the mapped form holds.
+func (o *OCRForm) forForm(f *Form) *OCRForm {
+	if o == nil {
+		return nil
+	}
+	out := &OCRForm{Pages: o.Pages, Fields: map[string]OCRField{}}
+	for name, fl := range o.Fields {
+		if f.Has(name) {
+			out.Fields[name] = fl
+		}
+	}
+	return out
+}
+
+// assembleOCRForms splits the pages into forms by their titles and
+// markers, as for a flattened PDF, and reads each field beside its
+// printed label.
+func assembleOCRForms(m *Mapping, pages []*ocrPage) []*RawForm {
+	kinds := make([]FormKind, len(pages))
+	for i, pg := range pages {
+		kinds[i] = pageKind(m, pg.pt)
+	}
+	sizes := make([]OCRPageSize, len(pages))
+	for i, pg := range pages {
+		sizes[i] = OCRPageSize{Width: pg.w, Height: pg.h, Rotate: pg.rotate}
+	}
+	var forms []*RawForm
+	for _, s := range segmentPages(kinds) {
+		rf := &RawForm{Kind: s.kind, Source: SourceOCR, OCR: &OCRForm{Pages: sizes, Fields: map[string]OCRField{}}}
+		labels := m.Labels(s.kind)
+		if s.kind == "" {
+			labels = unionLabels(m)
+		}
+		for _, p := range s.pages {
+			pg := pages[p]
+			if rf.Title == "" && len(pg.pt.big) > 0 {
+				rf.Title = strings.Join(pg.pt.big, " ")
+				if len(rf.Title) > 300 {
+					rf.Title = strings.ToValidUTF8(rf.Title[:300], "")
+				}
+			}
+			used := map[int]bool{}
+			snapLabels(pg.pt, labels)
+			for _, lv := range findLabelValues(pg.pt, labels) {
+				canon := labels[labelKey(lv.Label)]
+				fl, value := pg.locate(lv, canon, kindOrBoth(s.kind, canon), used)
+				lv.Value = value
+				fl.Crop = pg.crop(fl.Box, fl.label)
+				fl.label = image.Rectangle{}
+				rf.ByLabel = append(rf.ByLabel, lv)
+				if _, dup := rf.OCR.Fields[canon]; !dup && (value != "" || fl.Tick) {
+					rf.OCR.Fields[canon] = fl
+				}
+			}
+		}
+		if rf.Kind == "" && !anyValue(rf.ByLabel) {
+			continue
+		}
+		forms = append(forms, rf)
+	}
+	return forms
+}
+
+// kindOrBoth is the form whose field spec applies: the page's kind, or
+// either form's when the page's kind is unknown.
+func kindOrBoth(k FormKind, canon string) FormKind {
+	if k != "" {
+		return k
+	}
+	if _, ok := Spec(Referral, canon); ok {
+		return Referral
+	}
+	return Consent
+}
+
+// locate finds where a label's value was read: its words and their mean
+// confidence, or, for a yes/no field, the tick box marked beside it.
+func (pg *ocrPage) locate(lv LabelValue, canon string, k FormKind, used map[int]bool) (OCRField, string) {
+	fl := OCRField{Page: pg.index + 1}
+	lab, ok := pg.labelWords(lv.Label, used)
+	if !ok {
+		return fl, lv.Value
+	}
+	fl.label = lab
+	spec, _ := Spec(k, canon)
+	if spec.Type == YesNo {
+		if v, conf, box, ok := pg.readTick(lab); ok {
+			fl.Text, fl.Confidence, fl.Box, fl.Tick = v, conf, box, true
+			return fl, v
+		}
+	}
+	value := fixOCRValue(spec, cleanOCRValue(lv.Value))
+	fl.Text = value
+	if value == "" {
+		return pg.rereadBox(fl, spec, lab, value)
+	}
+	lh := lab.Max.Y - lab.Min.Y
+	var box image.Rectangle
+	var sum float64
+	n := 0
+	for _, tok := range strings.Fields(value) {
+		best, bestD := -1, math.Inf(1)
+		for i, w := range pg.words {
+			if used[i] || w.text != tok || w.x0 < lab.Max.X-lh || w.y1 < lab.Min.Y-2*lh || w.y0 > lab.Max.Y+6*lh {
+				continue
+			}
+			d := math.Abs(float64((w.y0+w.y1)/2-(lab.Min.Y+lab.Max.Y)/2)) + 0.1*float64(w.x0-lab.Max.X)
+			if d < bestD {
+				best, bestD = i, d
+			}
+		}
+		if best < 0 {
+			continue
+		}
+		used[best] = true
+		w := pg.words[best]
+		r := image.Rect(w.x0, w.y0, w.x1, w.y1)
+		if n == 0 {
+			box = r
+		} else {
+			box = box.Union(r)
+		}
+		sum += w.conf
+		n++
+	}
+	if n > 0 {
+		fl.Confidence = math.Round(sum/float64(n)) / 100
+		fl.Box = [4]int{box.Min.X, box.Min.Y, box.Dx(), box.Dy()}
+	}
+	return pg.rereadBox(fl, spec, lab, value)
+}
+
+// rereadBox reads a short value's box again on its own when the whole
+// page gave it blank (a required field), not valid, or not confidently:
+// Tesseract's page layout can take a small box on a form for a picture,
+// or read its edges into the value. The box is the label's row, right of
+// the label. The better of the two reads is kept.
+func (pg *ocrPage) rereadBox(fl OCRField, spec FieldSpec, lab image.Rectangle, value string) (OCRField, string) {
+	if strings.Contains(value, "\n") && (spec.Type == Date || spec.Type == NHSNumber || spec.Type == Choice) {
+		// The page's text beside a short box (the RAG key beside the
+		// rating) went into its value: the one line that is a value is it.
+		var ok []string
+		for _, l := range strings.Split(value, "\n") {
+			if n, err := Normalise(spec, l); err == nil && n != "" {
+				ok = append(ok, l)
+			}
+		}
+		if len(ok) == 1 {
+			value = ok[0]
+			fl.Text = value
+		}
+	}
+	if pg.reread == nil || strings.Contains(value, "\n") {
+		return fl, value
+	}
+	_, err := Normalise(spec, value)
+	switch {
+	case spec.Type != Date && spec.Type != NHSNumber && spec.Type != Choice && spec.Type != Text:
+		return fl, value
+	case value == "" && !spec.Required:
+		return fl, value
+	case value != "" && err == nil && fl.Confidence >= OCRMinConfidence:
+		return fl, value
+	case spec.Type == Text && value != "" && err == nil && len(strings.Fields(value)) > 6:
+		return fl, value // a sentence: a line alone would read no better
+	}
+	lh := lab.Dy()
+	band := image.Rect(lab.Max.X+lh, lab.Min.Y-lh/2, min(pg.w*19/20, lab.Max.X+pg.w*11/20), lab.Max.Y+lh/2)
+	v, conf := pg.reread(band)
+	v = fixOCRValue(spec, cleanOCRValue(v))
+	if v == "" {
+		return fl, value
+	}
+	if _, verr := Normalise(spec, v); verr != nil || (err == nil && value != "" && conf <= fl.Confidence) {
+		return fl, value
+	}
+	fl.Text, fl.Confidence = v, math.Round(100*conf)/100
+	fl.Box = [4]int{band.Min.X, band.Min.Y, band.Dx(), band.Dy()}
+	return fl, v
+}
+
+// fixOCRValue undoes what OCR does to dates and numbers: a space read
+// inside "08/08/201 1", a speck read as a letter before or after it.
+func fixOCRValue(spec FieldSpec, v string) string {
+	if spec.Type != Date && spec.Type != NHSNumber {
+		return v
+	}
+	v = strings.TrimFunc(v, func(r rune) bool { return r < '0' || r > '9' })
+	rs := []rune(v)
+	var b strings.Builder
+	for i, r := range rs {
+		if r == ' ' && i > 0 && i+1 < len(rs) && strings.ContainsRune("0123456789/.-", rs[i-1]) && strings.ContainsRune("0123456789/.-", rs[i+1]) && spec.Type == Date {
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// labelWords finds the printed label's first line on the page: the
+// chunk that is the label (after snapLabels), or starts it when the label
+// wraps in its cell. The box is in pixels.
+func (pg *ocrPage) labelWords(label string, used map[int]bool) (image.Rectangle, bool) {
+	want := labelKey(label)
+	if want == "" {
+		return image.Rectangle{}, false
+	}
+	for i, c := range pg.pt.chunks {
+		k := labelKey(c.text)
+		if used[-1-i] || k == "" || (k != want && (strings.Count(k, " ") < 1 || !strings.HasPrefix(want, k+" "))) {
+			continue
+		}
+		used[-1-i] = true
+		return image.Rect(int(c.x0/pg.scale), pg.h-int(c.top()/pg.scale), int(c.x1/pg.scale)+1, pg.h-int(c.bottom()/pg.scale)+1), true
+	}
+	return image.Rectangle{}, false
+}
+
+// snapLabels puts right what OCR misread in a printed label ("Name of
+// child I young person", "Dateof birth"): a chunk within a few letters of
+// a label, spaces aside, is taken to be that label.
+func snapLabels(pt *pageText, labels map[string]string) {
+	type known struct{ key, squashed string }
+	var ks []known
+	for k := range labels {
+		ks = append(ks, known{k, strings.ReplaceAll(k, " ", "")})
+	}
+	slices.SortFunc(ks, func(a, b known) int { return strings.Compare(a.key, b.key) })
+	for _, c := range pt.chunks {
+		k := labelKey(c.text)
+		if _, ok := labels[k]; ok || len(k) < 6 || len(k) > 80 {
+			continue
+		}
+		sq := strings.ReplaceAll(k, " ", "")
+		best, bestD := "", 0
+		for _, l := range ks {
+			limit := max(1, len(l.squashed)/8)
+			if abs(len(l.squashed)-len(sq)) > limit {
+				continue
+			}
+			if d := editDistance(sq, l.squashed, limit); d <= limit && (best == "" || d < bestD) {
+				best, bestD = l.key, d
+			}
+		}
+		if best != "" {
+			c.text = best
+			c.runeX = nil
+		}
+	}
+}
+
+// editDistance is the Levenshtein distance of a and b (bytes), or
+// limit+1 once it must exceed limit.
+func editDistance(a, b string, limit int) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		rowMin := cur[0]
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			rowMin = min(rowMin, cur[j])
+		}
+		if rowMin > limit {
+			return limit + 1
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// cleanOCRValue drops what OCR makes of the value box's edges and of
+// empty tick boxes.
+func cleanOCRValue(v string) string {
+	lines := strings.Split(v, "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		l = strings.TrimFunc(l, func(r rune) bool { return unicode.IsSpace(r) || strings.ContainsRune("|[]{}_", r) })
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// Tick boxes: a mark is dark pixels inside the box or circle, away from
+// its outline.
+const (
+	tickDark  = 128  // grey level below which a pixel is ink
+	tickInked = 0.07 // share of the box's inside inked to count as a mark
+)
+
+// readTick reads a yes/no field's marks: the two circles before "Yes"
+// and "No" on the label's row, or a lone check box right of the label.
+// ok is false when no box was found.
+func (pg *ocrPage) readTick(lab image.Rectangle) (value string, conf float64, box [4]int, ok bool) {
+	lh := lab.Dy()
+	row := image.Rect(lab.Max.X, lab.Min.Y-lh/3, pg.w, lab.Max.Y+lh/3)
+	var yes, no *ocrWord
+	for i := range pg.words {
+		w := &pg.words[i]
+		if w.x0 < lab.Max.X || w.y1 < row.Min.Y || w.y0 > row.Max.Y || w.x0 > lab.Max.X+pg.w/2 {
+			continue
+		}
+		switch strings.ToLower(strings.Trim(w.text, ".,;:")) {
+		case "yes":
+			if yes == nil {
+				yes = w
+			}
+		case "no":
+			if no == nil {
+				no = w
+			}
+		}
+	}
+	if yes != nil && no != nil {
+		yb, yr, yok := pg.markBefore(yes, row)
+		nb, nr, nok := pg.markBefore(no, row)
+		if !yok || !nok {
+			return "", 0, box, false
+		}
+		all := yb.Union(nb)
+		box = [4]int{all.Min.X, all.Min.Y, all.Dx(), all.Dy()}
+		hi, lo := math.Max(yr, nr), math.Min(yr, nr)
+		conf = math.Round(100*math.Min(1, (hi-lo)/(2*tickInked))) / 100
+		switch {
+		case hi < tickInked:
+			return "", 1 - math.Round(100*hi/tickInked)/100, box, true
+		case yr > nr && yr > 1.5*nr:
+			return "Yes", conf, box, true
+		case nr > yr && nr > 1.5*yr:
+			return "No", conf, box, true
+		}
+		return "Yes and No both marked", conf, box, true
+	}
+	// A lone check box: the first box-shaped mark right of the label.
+	search := image.Rect(lab.Max.X+lh/2, row.Min.Y, min(pg.w, lab.Max.X+pg.w/2), row.Max.Y)
+	for _, c := range pg.components(search) {
+		if !boxShaped(c, lh) {
+			continue
+		}
+		r := pg.inked(c)
+		box = [4]int{c.Min.X, c.Min.Y, c.Dx(), c.Dy()}
+		if r >= tickInked {
+			return "Yes", math.Round(100*math.Min(1, r/(2*tickInked))) / 100, box, true
+		}
+		// Unticked reads as blank, as on a flattened form.
+		return "", math.Round(100*(1-r/tickInked)) / 100, box, true
+	}
+	return "", 0, box, false
+}
+
+// markBefore finds the circle or box just before an option's word and
+// how inked its inside is.
+func (pg *ocrPage) markBefore(w *ocrWord, row image.Rectangle) (image.Rectangle, float64, bool) {
+	h := w.y1 - w.y0
+	search := image.Rect(w.x0-3*h, row.Min.Y, w.x0-1, row.Max.Y)
+	var best image.Rectangle
+	found := false
+	for _, c := range pg.components(search) {
+		if boxShaped(c, h) && (!found || c.Max.X > best.Max.X) {
+			best, found = c, true
+		}
+	}
+	if !found {
+		return best, 0, false
+	}
+	return best, pg.inked(best), true
+}
+
+// boxShaped: roughly square, about the size of the text beside it.
+func boxShaped(r image.Rectangle, textH int) bool {
+	w, h := r.Dx(), r.Dy()
+	if w == 0 || h == 0 {
+		return false
+	}
+	ratio := float64(w) / float64(h)
+	return ratio > 0.6 && ratio < 1.6 && h >= textH/2 && h <= 2*textH+2 && w >= textH/2
+}
+
+// inked is the share of ink in the middle of a box, away from its edge.
+func (pg *ocrPage) inked(r image.Rectangle) float64 {
+	dx, dy := r.Dx()/4, r.Dy()/4
+	in := image.Rect(r.Min.X+dx, r.Min.Y+dy, r.Max.X-dx, r.Max.Y-dy).Intersect(pg.img.Bounds())
+	if in.Empty() {
+		return 0
+	}
+	dark := 0
+	for y := in.Min.Y; y < in.Max.Y; y++ {
+		for x := in.Min.X; x < in.Max.X; x++ {
+			if pg.img.GrayAt(x, y).Y < tickDark {
+				dark++
+			}
+		}
+	}
+	return float64(dark) / float64(in.Dx()*in.Dy())
+}
+
+// components are the bounding boxes of the ink's connected parts inside
+// r (8-connected), left to right.
+func (pg *ocrPage) components(r image.Rectangle) []image.Rectangle {
+	r = r.Intersect(pg.img.Bounds())
+	if r.Empty() || r.Dx()*r.Dy() > 4<<20 {
+		return nil
+	}
+	w := r.Dx()
+	seen := make([]bool, w*r.Dy())
+	var out []image.Rectangle
+	var stack []image.Point
+	for x := r.Min.X; x < r.Max.X; x++ {
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			i := (y-r.Min.Y)*w + (x - r.Min.X)
+			if seen[i] || pg.img.GrayAt(x, y).Y >= tickDark {
+				continue
+			}
+			seen[i] = true
+			bb := image.Rect(x, y, x+1, y+1)
+			stack = append(stack[:0], image.Pt(x, y))
+			for len(stack) > 0 {
+				p := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				bb = bb.Union(image.Rect(p.X, p.Y, p.X+1, p.Y+1))
+				for _, d := range [8][2]int{{1, 0}, {-1, 0}, {0, 1}, {0, -1}, {1, 1}, {1, -1}, {-1, 1}, {-1, -1}} {
+					q := image.Pt(p.X+d[0], p.Y+d[1])
+					if !q.In(r) {
+						continue
+					}
+					j := (q.Y-r.Min.Y)*w + (q.X - r.Min.X)
+					if seen[j] || pg.img.GrayAt(q.X, q.Y).Y >= tickDark {
+						continue
+					}
+					seen[j] = true
+					stack = append(stack, q)
+				}
+			}
+			if bb.Dx()*bb.Dy() >= 16 {
+				out = append(out, bb)
+			}
+		}
+	}
+	return out
+}

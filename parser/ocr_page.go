@@ -1,0 +1,284 @@
+package parser
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/draw"
+	"image/png"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// ocrWord is one word Tesseract read, in pixels of the page image (y
+// down, as the image is stored).
+type ocrWord struct {
+	x0, y0, x1, y1 int
+	conf           float64 // 0..100
+	text           string
+	line           int // Tesseract's block/paragraph/line, numbered per page
+}
+
+// ocrPage is one page read by Tesseract.
+type ocrPage struct {
+	index  int // 0-based page of the attachment
+	w, h   int
+	scale  float64 // points per pixel (A4's width over the image's)
+	words  []ocrWord
+	pt     *pageText
+	img    *image.Gray
+	rotate int // degrees the page was turned by before reading
+	// reread reads a box of the page again on its own (nil: not at all).
+	reread  func(image.Rectangle) (string, float64)
+	rereads int
+}
+
+// minWordConf is below what a word is taken to be noise: speckle, a box's
+// edge, a smudge read as letters. Printed words read at 80 and more.
+const minWordConf = 30
+
+// minGoodWords is how many confidently read words make a page the right
+// way up: a DSR form page has hundreds, an upside-down page a handful.
+const minGoodWords = 25
+
+// readPage reads one cleaned-up page image: whole-page Tesseract (its
+// automatic page segmentation), and when that reads little, Tesseract's
+// orientation detection, the page turned, and read again.
+func (o *OCR) readPage(ctx context.Context, dir string, sp scanPage) (*ocrPage, error) {
+	path := sp.path
+	pg := &ocrPage{}
+	if err := pg.load(path); err != nil {
+		return nil, err
+	}
+	words, err := o.tsv(ctx, path, pg.w)
+	if err != nil {
+		return nil, err
+	}
+	if sp.denoise {
+		// Speckle from a scanner or a camera, read as letters: a median
+		// filter takes it out, but on some pages it thins grey-backed
+		// text until Tesseract drops it, and no cheap measure of the
+		// first read told the two apart on the test scans: both are read
+		// and the one with more confident words is kept (twice the
+		// Tesseract time for a photo or scan; a fax is read once).
+		clean := path + ".median.png"
+		if out, err := exec.CommandContext(ctx, o.Convert, append(slices.Clone(imageLimits), path, "-statistic", "Median", "3x3", "-normalize", clean)...).CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("convert -statistic: %w: %s", err, firstLine(out))
+		}
+		w2, err := o.tsv(ctx, clean, pg.w)
+		if err != nil {
+			return nil, err
+		}
+		if goodWords(w2) > goodWords(words) {
+			words, path = w2, clean
+			if err := pg.load(clean); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if upsideDown(words) {
+		rot, err := o.orientation(ctx, path, pg.w)
+		if err == nil && rot != 0 {
+			turned := path + ".turned.png"
+			if out, err := exec.CommandContext(ctx, o.Convert, append(append([]string{}, imageLimits...), path, "-rotate", strconv.Itoa(rot), "+repage", turned)...).CombinedOutput(); err != nil {
+				return nil, fmt.Errorf("convert -rotate: %w: %s", err, firstLine(out))
+			}
+			w2, err := o.tsv(ctx, turned, pg.w)
+			if err != nil {
+				return nil, err
+			}
+			if goodWords(w2) > goodWords(words) {
+				words, pg.rotate = w2, rot
+				if err := pg.load(turned); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	pg.words = words
+	pg.scale = 595.0 / float64(pg.w)
+	pg.pt = layoutPage(pg.glyphs())
+	return pg, nil
+}
+
+// load decodes the page image as 8-bit grey, for tick boxes and crops.
+func (pg *ocrPage) load(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open page image: %w", err)
+	}
+	defer f.Close()
+	cfg, err := png.DecodeConfig(bufio.NewReader(f))
+	if err != nil {
+		return fmt.Errorf("page image: %w", err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > 40<<20 {
+		return fmt.Errorf("page image of %dx%d pixels", cfg.Width, cfg.Height)
+	}
+	if _, err := f.Seek(0, 0); err != nil {
+		return fmt.Errorf("page image: %w", err)
+	}
+	img, err := png.Decode(bufio.NewReader(f))
+	if err != nil {
+		return fmt.Errorf("page image: %w", err)
+	}
+	g, ok := img.(*image.Gray)
+	if !ok {
+		g = image.NewGray(img.Bounds())
+		draw.Draw(g, g.Bounds(), img, img.Bounds().Min, draw.Src)
+	}
+	pg.img = g
+	pg.w, pg.h = g.Bounds().Dx(), g.Bounds().Dy()
+	return nil
+}
+
+// upsideDown says a page read poorly enough to be the wrong way up: few
+// confidently read words, or few among many (Tesseract reads an upside-down
+// page as hundreds of low-confidence fragments; an upright form reads
+// three in four words at 80 or more).
+func upsideDown(ws []ocrWord) bool {
+	g := goodWords(ws)
+	return g < minGoodWords || float64(g) < 0.3*float64(len(ws))
+}
+
+func goodWords(ws []ocrWord) int {
+	n := 0
+	for _, w := range ws {
+		if w.conf >= 80 && letterCount(w.text) >= 3 {
+			n++
+		}
+	}
+	return n
+}
+
+func letterCount(s string) int {
+	n := 0
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			n++
+		}
+	}
+	return n
+}
+
+// dpiFor guesses the resolution from the page width, taking it to be A4.
+func dpiFor(width int) int {
+	return max(70, min(600, int(float64(width)/8.27+0.5)))
+}
+
+// tsv runs Tesseract and reads its word boxes.
+func (o *OCR) tsv(ctx context.Context, path string, width int) ([]ocrWord, error) {
+	out, err := o.tesseract(ctx, path, "--dpi", strconv.Itoa(dpiFor(width)), "--psm", "3", "-l", "eng", "tsv")
+	if err != nil {
+		return nil, err
+	}
+	return parseTSV(out), nil
+}
+
+// orientation asks Tesseract's OSD how far the page must turn (0, 90,
+// 180 or 270), 0 when it is not confident.
+func (o *OCR) orientation(ctx context.Context, path string, width int) (int, error) {
+	out, err := o.tesseract(ctx, path, "--dpi", strconv.Itoa(dpiFor(width)), "--psm", "0", "-l", "osd")
+	if err != nil {
+		return 0, err
+	}
+	rot, conf := 0, 0.0
+	for _, line := range strings.Split(string(out), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch strings.TrimSpace(k) {
+		case "Rotate":
+			rot, _ = strconv.Atoi(v)
+		case "Orientation confidence":
+			conf, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if conf < 1 || (rot != 90 && rot != 180 && rot != 270) {
+		return 0, nil
+	}
+	return rot, nil
+}
+
+// parseTSV reads Tesseract's TSV: the word rows (level 5), with their
+// line numbered across the page. Marks that are only box edges (|, [,
+// _) are dropped: the form's value boxes print them around the value.
+func parseTSV(out []byte) []ocrWord {
+	var words []ocrWord
+	lines := map[[3]string]int{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		f := strings.Split(sc.Text(), "\t")
+		if len(f) < 12 || f[0] != "5" {
+			continue
+		}
+		text := strings.TrimSpace(f[11])
+		if text == "" || strings.Trim(text, "|[]{}_—–~‘’`'\"") == "" {
+			continue
+		}
+		text = strings.Trim(text, "|[]{}_")
+		if text == "" {
+			continue
+		}
+		num := func(i int) int { n, _ := strconv.Atoi(f[i]); return n }
+		conf, _ := strconv.ParseFloat(f[10], 64)
+		if conf < minWordConf {
+			continue
+		}
+		key := [3]string{f[2], f[3], f[4]}
+		ln, ok := lines[key]
+		if !ok {
+			ln = len(lines)
+			lines[key] = ln
+		}
+		l, t, w, h := num(6), num(7), num(8), num(9)
+		if w <= 0 || h <= 0 {
+			continue
+		}
+		words = append(words, ocrWord{x0: l, y0: t, x1: l + w, y1: t + h, conf: conf, text: text, line: ln})
+	}
+	return words
+}
+
+// glyphs turns the words into the PDF reader's glyphs, one per word, in
+// points with y up, so the flattened-PDF layout and label matching read
+// them. A word's baseline and size come from its Tesseract line (the
+// median of its words' bottoms and heights), so the words of one line
+// share a row whatever their ascenders, and a box edge OCR read as a tall
+// letter does not make the line's type look larger.
+func (pg *ocrPage) glyphs() []glyph {
+	bottoms, heights := map[int][]int{}, map[int][]int{}
+	for _, w := range pg.words {
+		bottoms[w.line] = append(bottoms[w.line], w.y1)
+		heights[w.line] = append(heights[w.line], w.y1-w.y0)
+	}
+	median := func(xs []int) float64 {
+		ys := slices.Clone(xs)
+		slices.Sort(ys)
+		return float64(ys[len(ys)/2])
+	}
+	type lineMetric struct{ bottom, height float64 }
+	lines := map[int]lineMetric{}
+	for ln := range bottoms {
+		lines[ln] = lineMetric{median(bottoms[ln]), median(heights[ln])}
+	}
+	gs := make([]glyph, 0, len(pg.words))
+	for _, w := range pg.words {
+		m := lines[w.line]
+		// A word's box runs from cap height (about 0.72 em) to its
+		// bottom, a descender on some words.
+		size := m.height / 0.8 * pg.scale
+		base := (float64(pg.h) - m.bottom) * pg.scale
+		gs = append(gs, glyph{x: float64(w.x0) * pg.scale, y: base, w: float64(w.x1-w.x0) * pg.scale, size: size, s: w.text})
+	}
+	return gs
+}
