@@ -280,27 +280,3 @@ func (s *Store) Outbox(ctx context.Context, id int64) (OutboxItem, error) {
 	}
 	return s.outboxItem(r)
 }
-
-// QueriesForCase counts the query emails a case has caused, for the loop
-// limit on one case.
-func (s *Store) QueriesForCase(ctx context.Context, caseID int64) (int, error) {
-	var n int
-	if err := s.get(ctx, s.db, &n, `SELECT COUNT(*) FROM outbox WHERE case_id = ? AND kind = ?`, caseID, "query"); err != nil {
-		return 0, fmt.Errorf("count queries for case: %w", err)
-	}
-	return n, nil
-}
-
-// QueriesTo counts the query emails written to one address on the UTC day
-// of day, for the per-recipient loop limit. The address is matched through
-// its blind index.
-func (s *Store) QueriesTo(ctx context.Context, addr string, day time.Time) (int, error) {
-	d := day.UTC()
-	start := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)
-	var n int
-	if err := s.get(ctx, s.db, &n, `SELECT COUNT(*) FROM outbox WHERE rcpt_index = ? AND kind = ? AND created_at >= ? AND created_at < ?`,
-		s.keys.emailIndex(addr), "query", start, start.AddDate(0, 0, 1)); err != nil {
-		return 0, fmt.Errorf("count queries to recipient: %w", err)
-	}
-	return n, nil
-}
