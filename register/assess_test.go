@@ -524,22 +524,28 @@ func signingDateCases() []assessCase {
 
 func TestAssess(t *testing.T) {
 	for _, tc := range assessCases() {
-		t.Run(tc.name, func(t *testing.T) {
-			in := validInput()
-			if tc.mutate != nil {
-				tc.mutate(&in)
-			}
-			d := Assess(in)
-			got := slices.Sorted(slices.Values(d.Codes()))
-			want := slices.Sorted(slices.Values(tc.codes))
-			if d.Outcome != tc.want || !slices.Equal(got, want) {
-				t.Errorf("Assess = %s %v, want %s %v\nmessages:\n%s", d.Outcome, d.Codes(), tc.want, tc.codes, messages(d))
-			}
-			if len(d.Reasons) != len(slices.Compact(got)) {
-				t.Errorf("a code is reported twice: %v", d.Codes())
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkAssessCase(t, tc) })
 	}
+}
+
+// checkAssessCase assesses tc's input and checks its outcome and codes,
+// each reported once; it returns the decision for further checks.
+func checkAssessCase(t *testing.T, tc assessCase) Decision {
+	t.Helper()
+	in := validInput()
+	if tc.mutate != nil {
+		tc.mutate(&in)
+	}
+	d := Assess(in)
+	got := slices.Sorted(slices.Values(d.Codes()))
+	want := slices.Sorted(slices.Values(tc.codes))
+	if d.Outcome != tc.want || !slices.Equal(got, want) {
+		t.Errorf("Assess = %s %v, want %s %v\nmessages:\n%s", d.Outcome, d.Codes(), tc.want, tc.codes, messages(d))
+	}
+	if len(d.Reasons) != len(slices.Compact(got)) {
+		t.Errorf("a code is reported twice: %v", d.Codes())
+	}
+	return d
 }
 
 func messages(d Decision) string {

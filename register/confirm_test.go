@@ -64,16 +64,7 @@ func confirmCases() []assessCase {
 func TestAssessScannedForms(t *testing.T) {
 	for _, tc := range confirmCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			in := validInput()
-			if tc.mutate != nil {
-				tc.mutate(&in)
-			}
-			d := Assess(in)
-			got := slices.Sorted(slices.Values(d.Codes()))
-			want := slices.Sorted(slices.Values(tc.codes))
-			if d.Outcome != tc.want || !slices.Equal(got, want) {
-				t.Errorf("Assess = %s %v, want %s %v\nmessages:\n%s", d.Outcome, d.Codes(), tc.want, tc.codes, messages(d))
-			}
+			d := checkAssessCase(t, tc)
 			if d.Has(CodeConfirmScannedForm) {
 				msg := d.Reasons[slices.Index(d.Codes(), CodeConfirmScannedForm)].Message
 				if !strings.Contains(msg, "scanned") || !strings.Contains(msg, "coordinator checks") {
