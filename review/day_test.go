@@ -78,6 +78,15 @@ func TestCaseFormErrorsKeepTyping(t *testing.T) {
 	if !strings.Contains(body, "Adding this child sets aside: The young person is 18 or over") {
 		t.Error("the override does not say which rule it sets aside")
 	}
+	// Each way of adding a child asks for its own reason: an override why
+	// it overrides, a best interest decision why it stands.
+	if !strings.Contains(body, "Why you are overriding the rule (required)") || strings.Contains(body, "Why the decision stands") {
+		t.Error("the override does not ask why the rule is overridden")
+	}
+	_, body = c.get(pathf("/cases/%d", f.cases["07-best-interest-decision"]))
+	if !strings.Contains(body, "Why the decision stands (required)") || strings.Contains(body, "Why you are overriding the rule") {
+		t.Error("the best interest confirmation does not ask why the decision stands")
+	}
 }
 
 // TestNoticeToReferrer: closing an 18-year-old's referral sends the
