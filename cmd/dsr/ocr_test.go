@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"dsr-intake/config"
 	"dsr-intake/parser"
 )
 
@@ -105,5 +106,28 @@ func TestConfigCheckScans(t *testing.T) {
 	code, out := check()
 	if code != 0 || !strings.Contains(out, "scanned forms: will not be read") || !strings.Contains(out, "tesseract (tesseract-ocr)") || !strings.Contains(out, "configuration OK") {
 		t.Errorf("without the tools: exit %d, output %q; want OK, saying scans will not be read and what to install", code, out)
+	}
+}
+
+// TestStartWithoutOCR: without the OCR tools the daemon still starts, and
+// says once, at start, that scanned forms will not be read and why.
+func TestStartWithoutOCR(t *testing.T) {
+	pw := filepath.Join(t.TempDir(), "imap-password")
+	if err := os.WriteFile(pw, []byte("secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(testConfig(t, "[imap]\naddr = \"mail.example:993\"\nusername = \"u\"\npassword = { file = \""+pw+"\" }\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", t.TempDir()) // no tesseract, convert or pdftoppm
+	var logs bytes.Buffer
+	a, err := newApp(context.Background(), cfg, &logs, false)
+	if err != nil {
+		t.Fatalf("the daemon does not start without the OCR tools: %v", err)
+	}
+	defer a.Close()
+	if n := strings.Count(logs.String(), "scanned forms will not be read"); n != 1 || !strings.Contains(logs.String(), "tesseract-ocr") {
+		t.Errorf("%d warnings that scans will not be read, want 1 naming what to install:\n%s", n, logs.String())
 	}
 }
