@@ -147,9 +147,46 @@ func (w *walker) walk(e *message.Entity, depth int, inRelated bool) {
 		p.truncated = true
 	}
 	p.data = data
+	if !p.truncated && p.err == "" && isTNEF(p.data) {
+		w.takeTNEF(p)
+		return
+	}
 	w.parts = append(w.parts, p)
 	if isBody(p) && p.mediaType == "text/plain" && !p.truncated {
 		w.takeUUBlocks(p)
+	}
+}
+
+// takeTNEF puts the files Outlook wrapped in winmail.dat in its place.
+// A stream read only in part still gives the
+// files before the damage, with a problem noted; one that gives none
+// stays, to be reported as an attachment the referrer should send again.
+func (w *walker) takeTNEF(p *part) {
+	room := w.limits.MaxParts - w.count
+	files, err := readTNEF(p.data, max(0, room))
+	if len(files) == 0 {
+		if err == nil {
+			// A message's rich text alone: nothing of it is a form, and the
+			// message's own text part carries its words.
+			return
+		}
+		w.parts = append(w.parts, p) // reported as unsupported, with why
+		return
+	}
+	if err != nil {
+		w.problems = append(w.problems, fmt.Sprintf("winmail.dat was read only in part (%d files): %s", len(files), cleanErr(err)))
+	}
+	for _, f := range files {
+		w.count++
+		w.parts = append(w.parts, &part{
+			mediaType:   typeByName(f.name),
+			params:      map[string]string{},
+			disposition: "attachment",
+			filename:    sanitiseFilename(f.name),
+			data:        f.data,
+			size:        int64(len(f.data)),
+			depth:       p.depth + 1,
+		})
 	}
 }
 

@@ -263,8 +263,8 @@ func extractUUBlocks(text []byte, maxBlocks int) ([]byte, []uuBlock) {
 	return rest, blocks
 }
 
-// typeByName gives the media type of a uuencoded file by its name (the
-// block declares none); the content is what decides what it is.
+// typeByName gives the media type of a file by its name (a uuencoded
+// block or winmail.dat declares none); the content decides what it is.
 func typeByName(name string) string {
 	switch n := strings.ToLower(name); {
 	case strings.HasSuffix(n, ".pdf"):

@@ -317,8 +317,13 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 	case detectOLE:
 		forms, err = readDOCX(ctx, pt.data, p.limits)
 	case detectTNEF:
+		// Only a winmail.dat whose files could not be taken out is left
+		// here (the walker puts a readable one's files in its place).
 		a.Kind = KindUnsupported
-		a.Error = "Outlook sent the attachments wrapped in winmail.dat, which cannot be opened"
+		a.Error = "Outlook sent the attachments wrapped in winmail.dat, which could not be opened"
+		if _, err := readTNEF(pt.data, 1); err != nil {
+			a.Error += " (" + cleanErr(err) + ")"
+		}
 		return a
 	case detectImage:
 		if pt.inRelated || (pt.disposition == "inline" && pt.contentID != "") {
