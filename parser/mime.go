@@ -147,9 +147,15 @@ func (w *walker) walk(e *message.Entity, depth int, inRelated bool) {
 		p.truncated = true
 	}
 	p.data = data
-	if !p.truncated && p.err == "" && isTNEF(p.data) {
-		w.takeTNEF(p)
-		return
+	if !p.truncated && p.err == "" {
+		switch {
+		case isTNEF(p.data):
+			w.unwrap(p, "winmail.dat", readTNEF)
+			return
+		case isOutlookPart(p):
+			w.unwrap(p, "the attached Outlook item", readOutlookMsg)
+			return
+		}
 	}
 	w.parts = append(w.parts, p)
 	if isBody(p) && p.mediaType == "text/plain" && !p.truncated {
@@ -157,13 +163,14 @@ func (w *walker) walk(e *message.Entity, depth int, inRelated bool) {
 	}
 }
 
-// takeTNEF puts the files Outlook wrapped in winmail.dat in its place.
-// A stream read only in part still gives the
-// files before the damage, with a problem noted; one that gives none
-// stays, to be reported as an attachment the referrer should send again.
-func (w *walker) takeTNEF(p *part) {
+// unwrap puts the files Outlook wrapped in a part (winmail.dat, an
+// attached Outlook item) in its place. A wrapper read only in part still
+// gives the files before the damage, with a problem noted; one that gives
+// none stays, to be reported as an attachment the referrer should send
+// again.
+func (w *walker) unwrap(p *part, what string, read func([]byte, int) ([]tnefFile, error)) {
 	room := w.limits.MaxParts - w.count
-	files, err := readTNEF(p.data, max(0, room))
+	files, err := read(p.data, max(0, room))
 	if len(files) == 0 {
 		if err == nil {
 			// A message's rich text alone: nothing of it is a form, and the
@@ -174,7 +181,7 @@ func (w *walker) takeTNEF(p *part) {
 		return
 	}
 	if err != nil {
-		w.problems = append(w.problems, fmt.Sprintf("winmail.dat was read only in part (%d files): %s", len(files), cleanErr(err)))
+		w.problems = append(w.problems, fmt.Sprintf("%s was read only in part (%d files): %s", what, len(files), cleanErr(err)))
 	}
 	for _, f := range files {
 		w.count++

@@ -214,6 +214,7 @@ const (
 	detectDOCX  = "docx"
 	detectOLE   = "ole" // legacy .doc, or an encrypted Office file
 	detectTNEF  = "tnef"
+	detectMsg   = "msg" // an Outlook item
 	detectImage = "image"
 	detectOther = "other"
 )
@@ -234,6 +235,8 @@ func detect(pt *part) string {
 			return detectDOCX
 		}
 		return detectOther
+	case isOutlookPart(pt):
+		return detectMsg
 	case len(d) >= 8 && bytes.Equal(d[:8], []byte{0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1}):
 		return detectOLE
 	case strings.HasPrefix(pt.mediaType, "image/") || isImageMagic(d):
@@ -322,6 +325,14 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 		a.Kind = KindUnsupported
 		a.Error = "Outlook sent the attachments wrapped in winmail.dat, which could not be opened"
 		if _, err := readTNEF(pt.data, 1); err != nil {
+			a.Error += " (" + cleanErr(err) + ")"
+		}
+		return a
+	case detectMsg:
+		// As above, an Outlook item (.msg) whose files could not be taken out.
+		a.Kind = KindUnsupported
+		a.Error = "an attached Outlook item (.msg) could not be opened"
+		if _, err := readOutlookMsg(pt.data, 1); err != nil {
 			a.Error += " (" + cleanErr(err) + ")"
 		}
 		return a

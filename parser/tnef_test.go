@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"os"
@@ -269,10 +268,10 @@ func rebuilt(t *testing.T, raw []byte, body string, files []tnefFile, winmail []
 		}
 	}
 	b.WriteString("MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n")
-	fmt.Fprintf(&b, "--outer\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n%s\r\n", wrap76(base64.StdEncoding.EncodeToString([]byte(body))))
+	fmt.Fprintf(&b, "--outer\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n%s", b64([]byte(body)))
 	add := func(ctype, name string, data []byte) {
-		fmt.Fprintf(&b, "--outer\r\nContent-Type: %s; name=%q\r\nContent-Disposition: attachment; filename=%q\r\nContent-Transfer-Encoding: base64\r\n\r\n%s\r\n",
-			ctype, name, name, wrap76(base64.StdEncoding.EncodeToString(data)))
+		fmt.Fprintf(&b, "--outer\r\nContent-Type: %s; name=%q\r\nContent-Disposition: attachment; filename=%q\r\nContent-Transfer-Encoding: base64\r\n\r\n%s",
+			ctype, name, name, b64(data))
 	}
 	for _, f := range files {
 		add(typeByName(f.name), f.name, f.data)
@@ -282,16 +281,6 @@ func rebuilt(t *testing.T, raw []byte, body string, files []tnefFile, winmail []
 	}
 	b.WriteString("--outer--\r\n")
 	return b.Bytes()
-}
-
-func wrap76(s string) string {
-	var b strings.Builder
-	for len(s) > 76 {
-		b.WriteString(s[:76] + "\r\n")
-		s = s[76:]
-	}
-	b.WriteString(s)
-	return b.String()
 }
 
 // TestTNEFDamage: a winmail.dat cut short gives the files before the
@@ -328,7 +317,7 @@ func TestTNEFDamage(t *testing.T) {
 				t.Fatalf("files %q, error %v; want %q, error %v", names, err, tt.files, tt.wantErr)
 			}
 			w := &walker{limits: DefaultLimits()}
-			w.takeTNEF(&part{mediaType: "application/ms-tnef", filename: "winmail.dat", data: tt.stream})
+			w.unwrap(&part{mediaType: "application/ms-tnef", filename: "winmail.dat", data: tt.stream}, "winmail.dat", readTNEF)
 			if len(w.problems) != tt.walkNotes {
 				t.Errorf("problems %q, want %d", w.problems, tt.walkNotes)
 			}

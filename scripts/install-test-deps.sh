@@ -5,12 +5,14 @@
 # parser/pdf_rewrite_test.go checks its PDF rewrite; and the OCR tools that
 # read scanned forms (Tesseract with its English and orientation data,
 # ImageMagick, poppler's pdftoppm, img2pdf for the fixtures' generator,
-# libheif's heif-enc for the HEIC test), and Debian's tnef, the peer the
-# winmail.dat reader is compared with. Idempotent and quiet: does nothing
+# libheif's heif-enc for the HEIC test), and the peers the readers of
+# Outlook's wrappers are compared with: Debian's tnef (winmail.dat) and
+# msgconvert (.msg items; it needs Email::Address, which the package only
+# recommends). Idempotent and quiet: does nothing
 # when everything is already installed.
 set -eu
 
-PACKAGES="dovecot-imapd chromium qpdf tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils imagemagick img2pdf libheif-examples tnef"
+PACKAGES="dovecot-imapd chromium qpdf tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils imagemagick img2pdf libheif-examples tnef libemail-outlook-message-perl libemail-address-perl"
 
 missing=""
 for p in $PACKAGES; do
