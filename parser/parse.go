@@ -8,6 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"image"
+	_ "image/gif" // image.DecodeConfig tells a logo from a photo of a form by its size
+	_ "image/jpeg"
+	_ "image/png"
 	"regexp"
 	"runtime"
 	"strings"
@@ -251,6 +255,24 @@ func detect(pt *part) string {
 	return detectOther
 }
 
+// minPageSide and minPageLong are the least a picture of a form page can
+// be and still be read: A4 at about 75 dpi. Logos and icons are smaller.
+const minPageSide, minPageLong = 600, 800
+
+// bodyImage says an image is part of the message's text, not a form: one
+// too small to hold a readable page, whatever its place; or, when its
+// size cannot be read, one placed in the body (inside multipart/related,
+// or inline with a Content-ID), as a signature logo is. A photo of a form
+// is never small, and iOS Mail sends one inline with a Content-ID, and
+// Outlook pastes one into the body: those are read as forms.
+func bodyImage(pt *part) bool {
+	if cfg, _, err := image.DecodeConfig(bytes.NewReader(pt.data)); err == nil {
+		short, long := min(cfg.Width, cfg.Height), max(cfg.Width, cfg.Height)
+		return short < minPageSide || long < minPageLong
+	}
+	return pt.inRelated || (pt.disposition == "inline" && pt.contentID != "")
+}
+
 func head(b []byte, n int) []byte {
 	if len(b) > n {
 		return b[:n]
@@ -337,8 +359,7 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 		}
 		return a
 	case detectImage:
-		if pt.inRelated || (pt.disposition == "inline" && pt.contentID != "") {
-			// An image in the body (a signature logo) is not a form.
+		if bodyImage(pt) {
 			a.Kind = KindNotForm
 			return a
 		}
