@@ -42,11 +42,15 @@ func TestBodyImage(t *testing.T) {
 	logo, signature := enc(240, 80, false), enc(500, 700, true)
 	page, sideways := enc(1240, 1754, true), enc(1754, 1240, false)
 	junk := []byte("\x89PNG but not one")
-	attached := func(d []byte) *part { return &part{mediaType: "image/png", disposition: "attachment", filename: "x", data: d} }
+	attached := func(d []byte) *part {
+		return &part{mediaType: "image/png", disposition: "attachment", filename: "x", data: d}
+	}
 	inlineCID := func(d []byte) *part {
 		return &part{mediaType: "image/jpeg", disposition: "inline", filename: "IMG_0042.jpeg", contentID: "A1B2@apple", data: d}
 	}
-	related := func(d []byte) *part { return &part{mediaType: "image/png", inRelated: true, contentID: "image001.png@01DB", data: d} }
+	related := func(d []byte) *part {
+		return &part{mediaType: "image/png", inRelated: true, contentID: "image001.png@01DB", data: d}
+	}
 	for _, tt := range []struct {
 		name string
 		pt   *part

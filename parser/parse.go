@@ -14,6 +14,7 @@ import (
 	_ "image/png"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -63,6 +64,11 @@ func (p *Parser) Parse(ctx context.Context, raw []byte) (*Submission, error) {
 			return nil, fmt.Errorf("parse: %w", err)
 		}
 		if isBody(pt) {
+			for _, s := range sharedLinkServices(pt.data) {
+				if !slices.Contains(sub.SharedLinks, s) {
+					sub.SharedLinks = append(sub.SharedLinks, s)
+				}
+			}
 			// The first plain-text body wins; HTML only when there is none.
 			if !plainBody && (sub.Body == "" || pt.mediaType != "text/html") {
 				sub.Body = bodyText(pt)

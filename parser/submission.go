@@ -27,7 +27,11 @@ type Submission struct {
 	// (Authentication-Results), keyed by canonical header name.
 	Headers map[string][]string
 	// Body is the plain-text body (or text derived from HTML), capped.
-	Body        string
+	Body string
+	// SharedLinks names the file-sharing services (OneDrive or
+	// SharePoint, Google Drive, ...) the body links to: forms shared as a
+	// link are not in the email.
+	SharedLinks []string `json:",omitempty"`
 	Attachments []Attachment
 	// Referral and Consent are the forms found, nil when absent. When an
 	// email carries a form twice, the first found is used and the others

@@ -396,11 +396,14 @@ func (a *assessor) checkPresence() {
 	// An unreadable attachment may be a missing form: that form is not
 	// reported missing.
 	mayBe := mayBeForms(unreadable, missing)
+	// Forms shared as a link: said once, with the first missing form.
+	links := a.sub.SharedLinks
 	if a.forms.Referral == nil && !mayBe[parser.Referral] {
-		a.add(CodeMissingReferralForm, msgMissingForm(parser.Referral))
+		a.add(CodeMissingReferralForm, msgMissingForm(parser.Referral, links))
+		links = nil
 	}
 	if a.forms.Consent == nil && !mayBe[parser.Consent] {
-		a.add(CodeMissingConsentForm, msgMissingForm(parser.Consent))
+		a.add(CodeMissingConsentForm, msgMissingForm(parser.Consent, links))
 	}
 	if len(unsupported) > 0 {
 		a.add(CodeUnsupportedAttachment, msgUnsupported(unsupported))

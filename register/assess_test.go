@@ -605,6 +605,28 @@ func TestAssessReportsEverythingAtOnce(t *testing.T) {
 	}
 }
 
+// TestAssessSharedLinksSaidOnce: both forms shared as links give two
+// missing-form reasons, and the word about links comes once, with the
+// first.
+func TestAssessSharedLinksSaidOnce(t *testing.T) {
+	in := validInput()
+	in.Submission.Referral, in.Submission.Consent = nil, nil
+	in.Submission.SharedLinks = []string{"OneDrive or SharePoint", "Google Drive"}
+	d := Assess(in)
+	if d.Outcome != OutcomeQuery {
+		t.Fatalf("outcome %s, want query", d.Outcome)
+	}
+	said := 0
+	for _, r := range d.Reasons {
+		if strings.Contains(r.Message, "OneDrive or SharePoint or Google Drive, which we cannot open") {
+			said++
+		}
+	}
+	if said != 1 || !slices.Contains(d.Codes(), "missing_referral_form") || !slices.Contains(d.Codes(), "missing_consent_form") {
+		t.Errorf("links said %d times in %v", said, d.Codes())
+	}
+}
+
 func TestAssessMessagesNameTheChildAndTheForm(t *testing.T) {
 	// Tomasz turns 16 on 22 November 2026.
 	tomasz := all(set(parser.Referral, "cyp_first_names", "Tomasz"), set(parser.Consent, "cyp_full_name", "Tomasz Chambers"), dob("2010-11-22"))
@@ -649,6 +671,12 @@ func TestAssessMessagesNameTheChildAndTheForm(t *testing.T) {
 			in.Submission.Attachments = []parser.Attachment{{Filename: "consent-scan.pdf", Kind: parser.KindUnreadable, Error: "the PDF has no text layer: it looks like a scan."}}
 		}, "unreadable_attachment", []string{`We could not read the attachment "consent-scan.pdf" (the PDF has no text layer: it looks like a scan), which may be the consent form`},
 			[]string{"missing", "find the consent form"}},
+		{"forms shared as a OneDrive link: the query says a link cannot be opened", func(in *Input) {
+			in.Submission.Consent = nil
+			in.Submission.SharedLinks = []string{"OneDrive or SharePoint"}
+		}, "missing_consent_form", []string{"find the consent form", "links to files on OneDrive or SharePoint, which we cannot open", `"Attach as copy"`}, nil},
+		{"no link, no word of links", func(in *Input) { in.Submission.Consent = nil }, "missing_consent_form",
+			[]string{"Please attach the signed DSR consent form."}, []string{"link"}},
 		{"a file name with an NHS number is not echoed", func(in *Input) {
 			in.Submission.Referral = nil
 			in.Submission.Attachments = []parser.Attachment{{Filename: "referral 9993149586.pdf", Kind: parser.KindUnreadable}}

@@ -166,11 +166,19 @@ func msgWithdrawal() string {
 	return "This email asks for consent to be withdrawn, so a coordinator will deal with it."
 }
 
-func msgMissingForm(k parser.FormKind) string {
+// msgMissingForm asks for a missing form; when the email links to files
+// on a sharing service (Outlook's default for a file kept in OneDrive), it
+// says that a link cannot be opened and how to attach a copy instead.
+func msgMissingForm(k parser.FormKind, sharedOn []string) string {
+	msg := "We could not find the referral form in this email. Please attach the completed DSR referral form."
 	if k == parser.Consent {
-		return "We could not find the consent form in this email. Please attach the signed DSR consent form."
+		msg = "We could not find the consent form in this email. Please attach the signed DSR consent form."
 	}
-	return "We could not find the referral form in this email. Please attach the completed DSR referral form."
+	if len(sharedOn) > 0 {
+		msg += " Your email links to files on " + joinAnd(sharedOn, "or") + ", which we cannot open: please attach the forms" +
+			" to the email itself (in Outlook, choose \"Attach as copy\", not \"Share link\")."
+	}
+	return msg
 }
 
 // attachmentNames names attachments for a message: their file names

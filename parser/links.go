@@ -1,0 +1,71 @@
+package parser
+
+import (
+	"bytes"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Outlook on Microsoft 365 (NHSmail) shares a file kept in OneDrive or
+// SharePoint as a link unless the sender picks "attach as copy"; other
+// mailers do the same with their drives. The forms are then not in the
+// email, and the intake cannot open the link (it needs the sender's
+// sign-in, and a register must not fetch from wherever an email points).
+// Noticing the link lets the query say so, rather than only that the forms
+// are missing.
+
+// linkServices are the file-sharing services whose file links are
+// recognised: a host (itself or a subdomain) and the paths of its links
+// to files, so that a link to an intranet page in a signature is not
+// taken for shared forms.
+var linkServices = []struct {
+	name  string
+	host  string
+	paths []string // path prefixes; none: every path
+}{
+	// Sharing links (/:b:/ a PDF, /:w:/ a Word file, ...) and personal
+	// OneDrive folders.
+	{"OneDrive or SharePoint", "sharepoint.com", []string{"/:", "/personal/"}},
+	{"OneDrive or SharePoint", "1drv.ms", nil},
+	{"OneDrive or SharePoint", "onedrive.live.com", nil},
+	{"Google Drive", "drive.google.com", []string{"/file/", "/open", "/uc", "/drive/folders/"}},
+	{"Google Drive", "docs.google.com", []string{"/document/", "/forms/"}},
+	{"Dropbox", "dropbox.com", []string{"/s/", "/scl/", "/sh/"}},
+	{"WeTransfer", "wetransfer.com", []string{"/downloads/"}},
+	{"WeTransfer", "we.tl", nil},
+	{"Box", "box.com", []string{"/s/"}},
+}
+
+var urlPattern = regexp.MustCompile(`(?i)https?://[^\s"'<>()\[\]]+`)
+
+// maxLinks bounds the URLs looked at in one body.
+const maxLinks = 200
+
+// sharedLinkServices names the file-sharing services whose file links are
+// in a body (text or HTML), each once, in the order the links come.
+func sharedLinkServices(body []byte) []string {
+	var found []string
+	for _, m := range urlPattern.FindAll(body, maxLinks) {
+		// Quoted-printable soft breaks and HTML entities do not reach
+		// here: the part is decoded; an &amp; only ends the host early.
+		u, err := url.Parse(string(bytes.TrimRight(m, ".,;:!?")))
+		if err != nil {
+			continue
+		}
+		host, path := strings.ToLower(u.Hostname()), u.Path
+		for _, sv := range linkServices {
+			if host != sv.host && !strings.HasSuffix(host, "."+sv.host) {
+				continue
+			}
+			if sv.paths != nil && !slices.ContainsFunc(sv.paths, func(p string) bool { return strings.HasPrefix(path, p) }) {
+				continue
+			}
+			if !slices.Contains(found, sv.name) {
+				found = append(found, sv.name)
+			}
+		}
+	}
+	return found
+}
