@@ -237,8 +237,7 @@ func detect(pt *part) string {
 	switch {
 	case bytes.Contains(head(d, 1024), []byte("%PDF-")):
 		return detectPDF
-	case len(d) >= 4 && bytes.Equal(d[:4], []byte{0x78, 0x9f, 0x3e, 0x22}),
-		pt.mediaType == "application/ms-tnef", pt.mediaType == "application/vnd.ms-tnef", name == "winmail.dat":
+	case isTNEF(d):
 		return detectTNEF
 	case len(d) >= 4 && bytes.Equal(d[:4], []byte("PK\x03\x04")):
 		if bytes.Contains(d, []byte("word/")) || strings.HasSuffix(name, ".docx") {
@@ -249,7 +248,13 @@ func detect(pt *part) string {
 		return detectMsg
 	case len(d) >= 8 && bytes.Equal(d[:8], []byte{0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1}):
 		return detectOLE
-	case strings.HasPrefix(pt.mediaType, "image/") || isImageMagic(d):
+	case isImageMagic(d):
+		return detectImage
+	case pt.mediaType == "application/ms-tnef", pt.mediaType == "application/vnd.ms-tnef", name == "winmail.dat":
+		// Declared a TNEF stream but without its signature (an image has
+		// been taken above by its own).
+		return detectTNEF
+	case strings.HasPrefix(pt.mediaType, "image/"):
 		return detectImage
 	case strings.HasSuffix(name, ".pdf") || pt.mediaType == "application/pdf":
 		// Named a PDF but not one (the reader will say why), or over the
