@@ -225,6 +225,10 @@ const (
 	detectOLE   = "ole" // legacy .doc, or an encrypted Office file
 	detectTNEF  = "tnef"
 	detectMsg   = "msg" // an Outlook item
+	// An encrypted email or part: Microsoft 365 message encryption (an
+	// .rpmsg file, which IMAP gives in place of a protected message),
+	// S/MIME enveloped data, or OpenPGP.
+	detectEncrypted = "encrypted"
 	detectImage = "image"
 	detectOther = "other"
 )
@@ -239,6 +243,8 @@ func detect(pt *part) string {
 		return detectPDF
 	case isTNEF(d):
 		return detectTNEF
+	case encryptedPart(pt) != "":
+		return detectEncrypted
 	case len(d) >= 4 && bytes.Equal(d[:4], []byte("PK\x03\x04")):
 		if bytes.Contains(d, []byte("word/")) || strings.HasSuffix(name, ".docx") {
 			return detectDOCX
@@ -264,6 +270,30 @@ func detect(pt *part) string {
 		return detectDOCX
 	}
 	return detectOther
+}
+
+// encryptedPart says how a part is encrypted, in a coordinator's words,
+// or "" when it is not.
+func encryptedPart(pt *part) string {
+	name := strings.ToLower(pt.filename)
+	switch {
+	case pt.mediaType == "application/x-microsoft-rpmsg-message" || strings.HasSuffix(name, ".rpmsg"):
+		return "the email is protected with Microsoft 365 message encryption, which only Outlook can open: open it there"
+	case pt.mediaType == "application/pkcs7-mime" || pt.mediaType == "application/x-pkcs7-mime":
+		switch strings.ToLower(pt.params["smime-type"]) {
+		case "enveloped-data", "authenveloped-data":
+			return "the email is encrypted with S/MIME, which only the mailbox's own mail client can open: open it there"
+		case "":
+			if strings.HasSuffix(name, ".p7m") {
+				return "the email is encrypted with S/MIME, which only the mailbox's own mail client can open: open it there"
+			}
+		}
+	case bytes.HasPrefix(bytes.TrimSpace(head(pt.data, 64)), []byte("-----BEGIN PGP MESSAGE-----")):
+		// PGP/MIME's data part (its application/pgp-encrypted part holds
+		// only "Version: 1" and is no form).
+		return "the email is encrypted with OpenPGP, which the intake cannot open"
+	}
+	return ""
 }
 
 // minPageSide and minPageLong are the least a picture of a form page can
@@ -360,6 +390,13 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 		if _, err := readTNEF(pt.data, 1); err != nil {
 			a.Error += " (" + cleanErr(err) + ")"
 		}
+		return a
+	case detectEncrypted:
+		// Only the recipient's mail client can open it: a coordinator does,
+		// in Outlook, so the case goes to review rather than a query
+		// asking for forms the referrer did send.
+		a.Kind = KindUnreadable
+		a.Error = encryptedPart(pt)
 		return a
 	case detectMsg:
 		// As above, an Outlook item (.msg) whose files could not be taken out.

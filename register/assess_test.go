@@ -351,6 +351,13 @@ func assessCases() []assessCase {
 			in.Submission.Referral = nil
 			in.Submission.Attachments = []parser.Attachment{{Filename: "scan.pdf", Kind: parser.KindUnreadable, Error: "the PDF has no text layer: it looks like a scan"}}
 		}, OutcomeReview, []string{"unreadable_attachment"}},
+		// An encrypted email: the referrer did send the forms; a coordinator
+		// opens it in Outlook.
+		{"an email under Microsoft 365 message encryption", func(in *Input) {
+			in.Submission.Referral, in.Submission.Consent = nil, nil
+			in.Submission.Attachments = []parser.Attachment{{Filename: "message.rpmsg", Kind: parser.KindUnreadable, Detected: "encrypted",
+				Error: "the email is protected with Microsoft 365 message encryption, which only Outlook can open: open it there"}}
+		}, OutcomeReview, []string{"unreadable_attachment"}},
 		{"an unnamed scan and no forms", func(in *Input) {
 			in.Submission.Referral, in.Submission.Consent = nil, nil
 			in.Submission.Attachments = []parser.Attachment{{Filename: "scan001.pdf", Kind: parser.KindUnreadable}}
