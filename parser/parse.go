@@ -220,17 +220,17 @@ func bodyText(pt *part) string {
 
 // Detected content kinds.
 const (
-	detectPDF   = "pdf"
-	detectDOCX  = "docx"
-	detectOLE   = "ole" // legacy .doc, or an encrypted Office file
-	detectTNEF  = "tnef"
-	detectMsg   = "msg" // an Outlook item
+	detectPDF  = "pdf"
+	detectDOCX = "docx"
+	detectOLE  = "ole" // legacy .doc, or an encrypted Office file
+	detectTNEF = "tnef"
+	detectMsg  = "msg" // an Outlook item
 	// An encrypted email or part: Microsoft 365 message encryption (an
 	// .rpmsg file, which IMAP gives in place of a protected message),
 	// S/MIME enveloped data, or OpenPGP.
 	detectEncrypted = "encrypted"
-	detectImage = "image"
-	detectOther = "other"
+	detectImage     = "image"
+	detectOther     = "other"
 )
 
 // detect decides what an attachment is by its content, with the declared
