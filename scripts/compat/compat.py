@@ -17,11 +17,16 @@ Three checks, each printed as figures and a list of every disagreement:
 3. No third-party email, PDF or Word file may come out as a DSR referral or
    consent form: each PDF and .docx is sent through `dsr check` in a
    minimal email of its own, under its own file name.
+4. Outlook's wrappers: each winmail.dat (TNEF) and Outlook item (.msg),
+   attached to an email of its own, must give dsr check the files Debian's
+   tnef and msgconvert take out of it, by name and size (where the peer
+   fails part way, at least the files it gave).
 
 The report is also written to REPORT_DIR (default: next to the corpus) as
-report.md and report.json. DSR_COMPAT_ONLY=emails,pdfs,forms (the default)
+report.md and report.json. DSR_COMPAT_ONLY=emails,pdfs,forms,wrappers (the default)
 names the checks to run, e.g. DSR_COMPAT_ONLY=pdfs,forms after a change to
-the PDF reader. Standard library only; needs qpdf and pdftk.
+the PDF reader. Standard library only; needs qpdf and pdftk, and tnef and
+msgconvert for the wrappers.
 """
 
 import concurrent.futures as cf
@@ -353,13 +358,76 @@ def check_classification(dsr, corpus, tmp):
     return rep
 
 
+# ---------------------------------------------------------------- wrappers
+
+def collapse(name):
+    """msgconvert folds a long file name across header lines."""
+    return " ".join(sanitise(name).split())
+
+
+def peer_wrapped_files(f, tmp):
+    """name -> size as the peer takes the files out, and whether it finished."""
+    out = tempfile.mkdtemp(dir=tmp)
+    if f.lower().endswith(".tnef") or f.lower().endswith(".dat"):
+        rc, _, _ = run_tool(["tnef", "-C", out, "--overwrite", f])
+        return {collapse(n): os.path.getsize(os.path.join(out, n)) for n in os.listdir(out)}, rc == 0
+    eml = os.path.join(out, "item.eml")
+    rc, _, _ = run_tool(["msgconvert", "--outfile", eml, f])
+    if rc != 0 or not os.path.exists(eml):
+        return {}, False
+    rec = email_parts.record(eml)
+    return {collapse(p["filename"]): p["size"] for p in rec.get("parts", []) if p["filename"]}, True
+
+
+def check_wrappers(dsr, corpus, tmp):
+    files = files_under(os.path.join(corpus, "wrap"))
+    wrapped = {}
+    for i, f in enumerate(files):
+        msg = email.message.EmailMessage()
+        msg["From"] = "referrer@example.org"
+        msg["Subject"] = "Referral"
+        msg["Message-ID"] = "<compat-wrap-%d@example.org>" % i
+        msg.set_content("Please find the forms attached.\n")
+        with open(f, "rb") as fh:
+            data = fh.read()
+        if f.lower().endswith(".msg"):
+            msg.add_attachment(data, maintype="application", subtype="vnd.ms-outlook", filename="item.msg")
+        else:
+            msg.add_attachment(data, maintype="application", subtype="ms-tnef", filename="winmail.dat")
+        w = os.path.join(tmp, "wrap-%05d.eml" % i)
+        with open(w, "wb") as fh:
+            fh.write(msg.as_bytes())
+        wrapped[w] = f
+    ours = dsr_check(dsr, sorted(wrapped))
+    rep = {"files": len(files), "peer_finished": 0, "agree": 0, "files_out": 0, "disagreements": [],
+           "peer_failed": []}
+    for w, f in sorted(wrapped.items()):
+        want, finished = peer_wrapped_files(f, tmp)
+        o = ours[w]
+        got = {collapse(a["filename"]): a["size"] for a in o.get("attachments", [])
+               if a.get("kind") != "unsupported" and a["filename"] not in ("winmail.dat", "item.msg")}
+        rep["files_out"] += len(got)
+        if finished:
+            rep["peer_finished"] += 1
+            ok = got == want
+        else:
+            ok = all(got.get(k) == v for k, v in want.items())
+            rep["peer_failed"].append({"file": short(f, corpus), "peer": len(want), "dsr": len(got)})
+        if ok:
+            rep["agree"] += 1
+        else:
+            rep["disagreements"].append({"file": short(f, corpus), "peer": want, "dsr": got,
+                                         "error": o.get("error", "")})
+    return rep
+
+
 # ---------------------------------------------------------------- report
 
 def pct(a, b):
     return "%d/%d (%.1f%%)" % (a, b, 100.0 * a / b) if b else "0/0"
 
 
-def markdown(em, pdf, cls):
+def markdown(em, pdf, cls, wrap=None):
     """The report; a check not run (None) is left out."""
     out = []
     w = out.append
@@ -369,7 +437,19 @@ def markdown(em, pdf, cls):
         markdown_pdfs(w, pdf)
     if cls:
         markdown_forms(w, cls)
+    if wrap:
+        markdown_wrappers(w, wrap)
     return "\n".join(out) + "\n"
+
+
+def markdown_wrappers(w, wrap):
+    w("\n## Outlook's wrappers: winmail.dat and .msg, dsr check vs tnef and msgconvert\n")
+    w("- wrappers: %d (the peer finished on %d); the same files, by name and size: %s; files taken out by dsr: %d" % (
+        wrap["files"], wrap["peer_finished"], pct(wrap["agree"], wrap["files"]), wrap["files_out"]))
+    for d in wrap["peer_failed"]:
+        w("  - PEER-FAILED %s: the peer gave %d files before failing, dsr %d" % (d["file"], d["peer"], d["dsr"]))
+    for d in wrap["disagreements"]:
+        w("  - DISAGREE %s: peer %s; dsr %s %s" % (d["file"], d["peer"], d["dsr"], d["error"]))
 
 
 def markdown_emails(w, em):
@@ -429,8 +509,8 @@ def main():
     dsr, corpus = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     report_dir = sys.argv[3] if len(sys.argv) > 3 else os.path.dirname(corpus)
     workers = int(os.environ.get("DSR_COMPAT_JOBS", "2"))
-    only = set(os.environ.get("DSR_COMPAT_ONLY", "emails,pdfs,forms").split(","))
-    em = pdf = cls = None
+    only = set(os.environ.get("DSR_COMPAT_ONLY", "emails,pdfs,forms,wrappers").split(","))
+    em = pdf = cls = wrap = None
     if "emails" in only:
         em = check_emails(dsr, corpus)
         print("emails done", file=sys.stderr)
@@ -440,11 +520,14 @@ def main():
     if "forms" in only:
         with tempfile.TemporaryDirectory() as tmp:
             cls = check_classification(dsr, corpus, tmp)
-    text = markdown(em, pdf, cls)
+    if "wrappers" in only:
+        with tempfile.TemporaryDirectory() as tmp:
+            wrap = check_wrappers(dsr, corpus, tmp)
+    text = markdown(em, pdf, cls, wrap)
     with open(os.path.join(report_dir, "report.md"), "w") as f:
         f.write(text)
     with open(os.path.join(report_dir, "report.json"), "w") as f:
-        json.dump({"emails": em, "pdfs": pdf, "classification": cls}, f, indent=1, ensure_ascii=False)
+        json.dump({"emails": em, "pdfs": pdf, "classification": cls, "wrappers": wrap}, f, indent=1, ensure_ascii=False)
     print(text)
 
 

@@ -37,10 +37,13 @@ projects=(
 	"qpdf/qpdf -"
 	"pymupdf/PyMuPDF -"
 	"python-openxml/python-docx -"
+	"Teamwork/tnef -"
+	"Sicos1977/MSGReader -"
+	"TeamMsgExtractor/msg-extractor -"
 )
 
 rm -rf "$out"
-mkdir -p "$out/email" "$out/pdf" "$out/docx"
+mkdir -p "$out/email" "$out/pdf" "$out/docx" "$out/wrap"
 
 gitdir() {
 	local base
@@ -82,6 +85,7 @@ for spec in "${projects[@]}"; do
 		case "${path,,}" in
 		*.pdf) kind=pdf ;;
 		*.docx) kind=docx ;;
+		*.tnef | *winmail.dat | *.msg) kind=wrap ;;
 		esac
 		if [[ -z "$kind" && "$emails" != - ]] && grep -qE "$emails" <<<"$path"; then
 			kind=email
@@ -124,7 +128,7 @@ for root, _, files in os.walk(sys.argv[1]):
         os.remove(path)
 EOF
 
-for kind in email pdf docx; do
+for kind in email pdf docx wrap; do
 	echo "$kind: $(find "$out/$kind" -type f | wc -l) files"
 done
 if ((${#missing[@]})); then
