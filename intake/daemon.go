@@ -39,6 +39,11 @@ type Daemon struct {
 	Workers         int           // CPUs to keep parsing; up to 4 messages each are in hand; 0: one per CPU
 	Poll            cron.Schedule // the polling safety net; nil: every 5 minutes
 	Watchdog        time.Duration // no successful fetch for this long is an error
+	// AttachmentBound is the longest one attachment may take to read
+	// (parser.Parser.AttachmentBound): a message's budget from its fetch
+	// to its commit is 5 minutes plus room for the messages in hand ahead
+	// of it to have two attachments each read that long (scans by OCR).
+	AttachmentBound time.Duration
 	Health          *Health
 	Metrics         *Metrics // optional
 	Log             *slog.Logger
@@ -271,6 +276,11 @@ func (d *Daemon) flushMoves(ctx context.Context, mb *mailbox.Mailbox, b *moveBat
 // now quarantined (to be moved to the quarantine folder); otherwise it
 // stays in the inbox to be tried again at the next sync.
 func (d *Daemon) failed(ctx context.Context, info mailbox.MessageInfo, loc Location, raw []byte, hash string, cause error) (quarantined bool, err error) {
+	// The message's own budget may be what ran out: recording that must
+	// not need it, or the failure is never counted and the message fails
+	// the same way at every sync.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
 	in := store.Incoming{Hash: hash, Mailbox: loc.Mailbox, UIDValidity: loc.UIDValidity, UID: loc.UID, Raw: raw, ReceivedAt: d.now()}
 	attempts, err := d.Store.RecordFailure(ctx, in, cause.Error())
 	if err != nil {

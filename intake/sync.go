@@ -181,7 +181,7 @@ func (r *syncRun) fetch(run []uint32) {
 			return nil
 		}
 		r.st.fetch += time.Since(t)
-		work, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), 5*time.Minute)
+		work, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), r.messageBudget())
 		j := d.startParse(work, r.mb, f)
 		j.ctx, j.cancel = work, cancel
 		r.hand(j)
@@ -201,6 +201,14 @@ func (r *syncRun) fetch(run []uint32) {
 			return
 		}
 	}
+}
+
+// messageBudget is one message's time from its fetch to its commit: 5
+// minutes, and room to wait for the messages in hand ahead of it to have
+// two attachments each read for as long as the parser allows (a batch of
+// scans read by OCR takes minutes, not seconds).
+func (r *syncRun) messageBudget() time.Duration {
+	return 5*time.Minute + time.Duration(2*r.maxInHand)*r.d.AttachmentBound
 }
 
 // hand is the hand-over stage: it gives the committer a message once the

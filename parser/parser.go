@@ -7,6 +7,7 @@ package parser
 import (
 	"context"
 	"log/slog"
+	"time"
 )
 
 // PDFReader reads the forms in one PDF. Implementations must contain
@@ -48,4 +49,11 @@ func New(opts Options) *Parser {
 		p.log = slog.New(slog.DiscardHandler)
 	}
 	return p
+}
+
+// AttachmentBound is the longest reading one attachment may take: the
+// PDF reader's time limit, and with OCR on the scan reader's on top. A
+// caller's own deadline for a message must leave room for it.
+func (p *Parser) AttachmentBound() time.Duration {
+	return p.limits.readTimeout(p.ocr != nil)
 }

@@ -168,7 +168,8 @@ func newApp(ctx context.Context, cfg *config.Config, logw io.Writer, web bool) (
 		Pipeline: pipeline, Store: db,
 		MaxMessageBytes: int64(cfg.Limits.MaxMessageMB) << 20, MaxAttempts: cfg.Intake.MaxAttempts,
 		MaxIdle: cfg.Intake.MaxIdle.Duration, Workers: cfg.Intake.Workers, Poll: cfg.Intake.PollSchedule(), Watchdog: cfg.Intake.Watchdog.Duration,
-		Log: log.With("component", "daemon"), Health: &intake.Health{},
+		AttachmentBound: p.AttachmentBound(),
+		Log:             log.With("component", "daemon"), Health: &intake.Health{},
 	}
 	a.daemon.Metrics = intake.NewMetrics(a.daemon.Health, db)
 	if cfg.SMTP.Addr != "" {
