@@ -260,7 +260,7 @@ func (r *inProcessPDF) readWithLibrary(ctx context.Context, data []byte) (forms 
 		return nil, err
 	}
 	filled := anyFilled(fields)
-	d := &docText{ctx: ctx, ex: newTextExtractor(pdfContentBudget), pages: pages, texts: make([]*pageText, len(pages))}
+	d := &docText{ctx: ctx, ex: newTextExtractor(pdfContentBudget, data), pages: pages, texts: make([]*pageText, len(pages))}
 	// A page's kind comes from its printed marker or title, which needs its
 	// text laid out. When the AcroForm is filled, the values come from the
 	// fields and the text is only needed to split the document into forms:
