@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // A small, lenient reader of PDF object syntax (PDF 32000-1:2008, 7.2-7.3),
@@ -107,7 +108,7 @@ func (l *pdfLexer) token() any {
 		return pdfKeyword(">")
 	case '[', ']', '{', '}', ')':
 		l.pos++
-		return pdfKeyword(string(c))
+		return keywords[string(c)]
 	case '/':
 		l.pos++
 		return l.name()
@@ -118,6 +119,20 @@ func (l *pdfLexer) token() any {
 	}
 	return keywordOrNumber(l.data[start:l.pos])
 }
+
+// keywords are the keywords of content streams and of the file's
+// structure, each boxed once: a content stream is mostly operators, and
+// making a string and an interface value for each was a third of what
+// interpreting a flattened form allocated.
+var keywords = func() map[string]pdfObj {
+	m := map[string]pdfObj{}
+	for _, k := range strings.Fields(`b B b* B* BDC BI BMC BT BX c cm CS cs d d0 d1 Do DP EI EMC ET EX f F f* G g gs h
+		i ID j J K k l m M MP n q Q re RG rg ri s S SC sc SCN scn sh T* Tc Td TD Tf Tj TJ TL Tm Tr Ts Tw Tz v w W W*
+		y ' " [ ] { } ) null obj endobj stream endstream R xref trailer startxref`) {
+		m[k] = pdfKeyword(k)
+	}
+	return m
+}()
 
 func keywordOrNumber(b []byte) any {
 	switch string(b) {
@@ -141,6 +156,9 @@ func keywordOrNumber(b []byte) any {
 		}
 	}
 	if !numeric || (len(b) == 1 && (b[0] == '+' || b[0] == '-' || b[0] == '.')) {
+		if kw, ok := keywords[string(b)]; ok {
+			return kw
+		}
 		return pdfKeyword(b)
 	}
 	if !dot {
@@ -352,10 +370,10 @@ func (l *pdfLexer) object(refs bool, depth int) (pdfObj, error) {
 		case "null":
 			return nil, nil
 		}
-		return t, nil
+		return tok, nil // tok, not t: boxing t again would allocate
 	case int64:
 		if !refs || t < 0 || t > 1<<31 {
-			return t, nil
+			return tok, nil
 		}
 		save := l.pos
 		if g, ok := l.token().(int64); ok && g >= 0 && g <= 65535 {
@@ -364,7 +382,7 @@ func (l *pdfLexer) object(refs bool, depth int) (pdfObj, error) {
 			}
 		}
 		l.pos = save
-		return t, nil
+		return tok, nil
 	}
 	return tok, nil
 }
