@@ -69,6 +69,44 @@ func newTextExtractor(budget int64, file []byte) *textExtractor {
 	return &textExtractor{budget: budget, fonts: map[uint64]*fontInfo{}, pending: map[uint64]*pendingStream{}, sizes: map[uint64]int64{}, noFont: &fontInfo{}, streams: streamReader{file: file}}
 }
 
+// reset readies e for another document, keeping its zlib reader and
+// buffers.
+func (e *textExtractor) reset(budget int64, file []byte) {
+	e.budget, e.glyphs, e.pendingBound = budget, 0, 0
+	e.streams.file = file
+}
+
+// Bounds of what an extractor keeps between documents: a form's pages
+// need a few thousand glyphs and content streams of tens of kilobytes.
+const (
+	keepGlyphs       = 16 << 10
+	keepContentBytes = 1 << 20
+	keepStreams      = 4096
+)
+
+// trim drops what e holds of its last document (the file, its fonts and
+// streams) and any buffer grown past what a form needs, so a kept
+// extractor holds no more than a few hundred kilobytes.
+func (e *textExtractor) trim() {
+	e.streams.file = nil
+	e.streams.src.Reset(nil)
+	clear(e.fonts)
+	if len(e.pending) > keepStreams || len(e.sizes) > keepStreams {
+		e.pending, e.sizes = map[uint64]*pendingStream{}, map[uint64]int64{}
+	}
+	clear(e.pending)
+	clear(e.sizes)
+	if cap(e.buf) > keepGlyphs {
+		e.buf = nil
+	}
+	clear(e.buf[:cap(e.buf)]) // the glyphs' strings
+	for i, b := range e.content {
+		if cap(b) > keepContentBytes {
+			e.content[i] = nil
+		}
+	}
+}
+
 // maxFlateRatio is the most deflate can expand: a 258-byte match in two
 // bits (RFC 1951); ASCII85's "z" is four bytes in one.
 const (
