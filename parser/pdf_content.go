@@ -54,6 +54,7 @@ type textExtractor struct {
 	// for the next stream at that depth.
 	streams streamReader
 	content [maxXObjectDepth + 1][]byte
+	tokens  *tokenCache
 	// noFont stands for a font that was never set: codes are their bytes.
 	noFont *fontInfo
 }
@@ -66,7 +67,7 @@ type pendingStream struct {
 // newTextExtractor reads the content of a file the library opened from
 // file; file may be nil, and must be when its streams are encrypted.
 func newTextExtractor(budget int64, file []byte) *textExtractor {
-	return &textExtractor{budget: budget, fonts: map[uint64]*fontInfo{}, pending: map[uint64]*pendingStream{}, sizes: map[uint64]int64{}, noFont: &fontInfo{}, streams: streamReader{file: file}}
+	return &textExtractor{budget: budget, fonts: map[uint64]*fontInfo{}, pending: map[uint64]*pendingStream{}, sizes: map[uint64]int64{}, noFont: &fontInfo{}, streams: streamReader{file: file}, tokens: newTokenCache()}
 }
 
 // reset readies e for another document, keeping its zlib reader and
@@ -100,6 +101,9 @@ func (e *textExtractor) trim() {
 		e.buf = nil
 	}
 	clear(e.buf[:cap(e.buf)]) // the glyphs' strings
+	if cap(e.tokens.scratch) > keepContentBytes {
+		e.tokens.scratch = nil
+	}
 	for i, b := range e.content {
 		if cap(b) > keepContentBytes {
 			e.content[i] = nil
@@ -364,7 +368,7 @@ func (in *interp) run(strm pdf.Value, res *resources, g gstate, depth int) error
 	}
 	data, readErr := in.ex.streams.readContent(strm, in.ex.content[depth][:0])
 	defer func() { in.ex.content[depth] = data[:0] }()
-	interpretContent(data, func(op string, args []pdfObj) {
+	interpretContent(data, in.ex.tokens, func(op string, args []pdfObj) {
 		num := func(i int) float64 {
 			if i < len(args) {
 				return objFloat(args[i])

@@ -33,8 +33,9 @@ func (sr *streamReader) readContent(strm pdf.Value, dst []byte) ([]byte, error) 
 const maxContentOperands = 64
 
 // interpretContent calls do for each operator with its operands.
-func interpretContent(data []byte, do func(op string, args []pdfObj)) {
-	l := pdfLexer{data: data}
+// cache, if not nil, boxes short strings and numbers once.
+func interpretContent(data []byte, cache *tokenCache, do func(op string, args []pdfObj)) {
+	l := pdfLexer{data: data, cache: cache}
 	var args []pdfObj
 	for {
 		l.skipSpace()

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/ledongthuc/pdf"
@@ -182,4 +183,52 @@ func fixtureStreams(data []byte) (streams []pdf.Value, file []byte) {
 		}
 	}
 	return streams, file
+}
+
+// TestTokenCacheSameTokens lexes the content streams of the fixtures
+// with and without a token cache: every token must be the same, and the
+// cache must stop growing at its bound.
+func TestTokenCacheSameTokens(t *testing.T) {
+	cache := newTokenCache()
+	tokens := 0
+	for _, name := range []string{"referral-flat-qpdf.pdf", "consent-flat-pdftk.pdf", "libreoffice-referral.pdf", "type0-table.pdf", "viewer/escapes.pdf", "viewer/inline-image.pdf"} {
+		data := pdfFixture(t, name)
+		streams, file := fixtureStreams(data)
+		sr := &streamReader{file: file}
+		for _, s := range streams {
+			content, _ := readBoth(func() ([]byte, error) { return sr.appendStream(nil, s, pdfContentBudget) })
+			plain, cached := pdfLexer{data: content}, pdfLexer{data: content, cache: cache}
+			for {
+				want, got := plain.token(), cached.token()
+				if !reflect.DeepEqual(got, want) || plain.pos != cached.pos {
+					t.Fatalf("%s: token %#v at %d, without the cache %#v at %d", name, got, cached.pos, want, plain.pos)
+				}
+				if want == nil {
+					break
+				}
+				tokens++
+			}
+		}
+	}
+	if tokens < 10000 || len(cache.strs) == 0 || len(cache.nums) == 0 {
+		t.Errorf("%d tokens, %d strings and %d numbers cached", tokens, len(cache.strs), len(cache.nums))
+	}
+	// Distinct numbers and strings past the bound are read, not kept.
+	var b bytes.Buffer
+	for i := range 3 * maxCachedTokens {
+		fmt.Fprintf(&b, "%d.5 <%04x> ", i, i)
+	}
+	l := pdfLexer{data: b.Bytes(), cache: cache}
+	for i := 0; ; i++ {
+		tok := l.token()
+		if tok == nil {
+			break
+		}
+		if i%2 == 0 && tok != float64(i/2)+0.5 || i%2 == 1 && tok != pdfString([]byte{byte(i / 2 >> 8), byte(i / 2)}) {
+			t.Fatalf("token %d: %#v", i, tok)
+		}
+	}
+	if len(cache.strs) > maxCachedTokens || len(cache.nums) > maxCachedTokens {
+		t.Errorf("cache grew to %d strings and %d numbers", len(cache.strs), len(cache.nums))
+	}
 }
