@@ -2,12 +2,15 @@ package parser
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
+	"sync"
 	"testing"
 
 	"github.com/ledongthuc/pdf"
@@ -231,4 +234,45 @@ func TestTokenCacheSameTokens(t *testing.T) {
 	if len(cache.strs) > maxCachedTokens || len(cache.nums) > maxCachedTokens {
 		t.Errorf("cache grew to %d strings and %d numbers", len(cache.strs), len(cache.nums))
 	}
+}
+
+// TestReadPDFReaderReuse reads the fixtures one after another, and then
+// from several goroutines at once, with one reader (as a PDF child does,
+// its text extractors kept between PDFs): each must read as it does with
+// a reader of its own, so nothing of one PDF (fonts, streams, cached
+// tokens) leaks into the next.
+func TestReadPDFReaderReuse(t *testing.T) {
+	names := []string{"referral-flat-qpdf.pdf", "consent-flat-pdftk.pdf", "type0-table.pdf", "libreoffice-referral.pdf", "combined-flat.pdf", "label-inline.pdf", "viewer/escapes.pdf", "referral-filled.pdf", "scan.pdf"}
+	ctx := context.Background()
+	want := map[string]string{}
+	read := func(r PDFReader, name string) string {
+		forms, err := r.ReadPDF(ctx, pdfFixture(t, name))
+		j, _ := json.Marshal(forms)
+		return fmt.Sprintf("%s %v", j, err)
+	}
+	for _, name := range names {
+		want[name] = read(NewInProcessPDFReader(Limits{}), name)
+	}
+	shared := NewInProcessPDFReader(Limits{})
+	for round := range 2 {
+		for _, name := range names {
+			if got := read(shared, name); got != want[name] {
+				t.Errorf("round %d, %s read after others:\n%s\nalone:\n%s", round, name, got, want[name])
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range names {
+				name := names[(i+g)%len(names)]
+				if got := read(shared, name); got != want[name] {
+					t.Errorf("%s read alongside others:\n%s\nalone:\n%s", name, got, want[name])
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
