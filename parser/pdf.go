@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"sync"
 
 	"github.com/ledongthuc/pdf"
 )
@@ -35,6 +36,10 @@ const pdfContentBudget = 64 << 20
 type inProcessPDF struct {
 	limits  Limits
 	mapping *Mapping
+	// extractors keeps text extractors for the next PDF: their zlib
+	// reader and buffers are the same from one PDF to the next (a PDF
+	// child reads up to maxChildPDFs PDFs with one reader).
+	extractors sync.Pool
 }
 
 // NewInProcessPDFReader reads PDFs in this process with the default
@@ -260,7 +265,9 @@ func (r *inProcessPDF) readWithLibrary(ctx context.Context, data []byte) (forms 
 		return nil, err
 	}
 	filled := anyFilled(fields)
-	d := &docText{ctx: ctx, ex: newTextExtractor(pdfContentBudget), pages: pages, texts: make([]*pageText, len(pages))}
+	ex := r.extractor(data)
+	defer r.release(ex)
+	d := &docText{ctx: ctx, ex: ex, pages: pages, texts: make([]*pageText, len(pages))}
 	// A page's kind comes from its printed marker or title, which needs its
 	// text laid out. When the AcroForm is filled, the values come from the
 	// fields and the text is only needed to split the document into forms:
@@ -301,6 +308,22 @@ func (r *inProcessPDF) readWithLibrary(ctx context.Context, data []byte) (forms 
 		}
 	}
 	return assembleForms(r.mapping, trailer, kinds, d, fields)
+}
+
+// extractor is a text extractor for the file data, one a PDF read
+// before used if there is one.
+func (r *inProcessPDF) extractor(data []byte) *textExtractor {
+	if e, ok := r.extractors.Get().(*textExtractor); ok {
+		e.reset(pdfContentBudget, data)
+		return e
+	}
+	return newTextExtractor(pdfContentBudget, data)
+}
+
+// release keeps e for the next PDF, without its file and fonts.
+func (r *inProcessPDF) release(e *textExtractor) {
+	e.trim()
+	r.extractors.Put(e)
 }
 
 // docText lays out a document's pages as they are needed, each once.

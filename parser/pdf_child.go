@@ -310,13 +310,16 @@ func ServePDFChildOCR(ctx context.Context, in io.Reader, out io.Writer, l Limits
 	if err := limitAddressSpace(l.PDFMemoryBytes); err != nil {
 		return fmt.Errorf("pdf child: %w", err)
 	}
+	// One reader for every PDF this child reads: it keeps its buffers
+	// and zlib state from one to the next.
+	rd := withOCR(NewInProcessPDFReaderWith(l, m), o, l, m)
 	br := bufio.NewReader(in)
 	if head, err := br.Peek(len(streamMagic)); err == nil && string(head) == streamMagic {
 		_, _ = br.Discard(len(streamMagic))
-		return servePDFStream(ctx, br, out, l, m, o)
+		return servePDFStream(ctx, br, out, l, rd)
 	}
 	data, err := io.ReadAll(io.LimitReader(br, l.MaxAttachmentBytes+1))
-	res := readInChild(ctx, data, err, l, m, o)
+	res := readInChild(ctx, rd, data, err, l)
 	w := bufio.NewWriter(out)
 	if err := json.NewEncoder(w).Encode(res); err != nil {
 		return fmt.Errorf("pdf child: write result: %w", err)
@@ -325,7 +328,7 @@ func ServePDFChildOCR(ctx context.Context, in io.Reader, out io.Writer, l Limits
 }
 
 // servePDFStream reads PDFs one after another until in ends.
-func servePDFStream(ctx context.Context, in *bufio.Reader, out io.Writer, l Limits, m *Mapping, o *OCR) error {
+func servePDFStream(ctx context.Context, in *bufio.Reader, out io.Writer, l Limits, rd PDFReader) error {
 	for {
 		var n [8]byte
 		if _, err := io.ReadFull(in, n[:]); err != nil {
@@ -348,7 +351,7 @@ func servePDFStream(ctx context.Context, in *bufio.Reader, out io.Writer, l Limi
 			if err != nil {
 				return fmt.Errorf("pdf child: read request: %w", err)
 			}
-			res = readInChild(ctx, data, nil, l, m, o)
+			res = readInChild(ctx, rd, data, nil, l)
 		}
 		b, err := json.Marshal(res)
 		if err != nil {
@@ -367,8 +370,8 @@ func servePDFStream(ctx context.Context, in *bufio.Reader, out io.Writer, l Limi
 	}
 }
 
-// readInChild reads one PDF (or reports why it could not be read).
-func readInChild(ctx context.Context, data []byte, readErr error, l Limits, m *Mapping, o *OCR) childResult {
+// readInChild reads one PDF with rd (or reports why it could not be read).
+func readInChild(ctx context.Context, rd PDFReader, data []byte, readErr error, l Limits) childResult {
 	var res childResult
 	switch {
 	case readErr != nil:
@@ -376,7 +379,7 @@ func readInChild(ctx context.Context, data []byte, readErr error, l Limits, m *M
 	case int64(len(data)) > l.MaxAttachmentBytes:
 		res.Reason, res.Error = ReasonPDFMemory, "PDF larger than the attachment limit"
 	default:
-		forms, err := withOCR(NewInProcessPDFReaderWith(l, m), o, l, m).ReadPDF(ctx, data)
+		forms, err := rd.ReadPDF(ctx, data)
 		res.Forms = forms
 		if err != nil {
 			res.Reason = ReasonOf(err)

@@ -3,7 +3,6 @@ package parser
 import (
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"strings"
 	"unicode"
@@ -49,6 +48,13 @@ type textExtractor struct {
 	// buf is the glyph slice handed out by page, reused for the next
 	// page once the caller has laid it out.
 	buf []glyph
+	// streams reads the content streams; content holds a stream's
+	// decoded bytes while it is interpreted, one buffer per XObject
+	// depth (a form XObject is drawn from its parent's content), reused
+	// for the next stream at that depth.
+	streams streamReader
+	content [maxXObjectDepth + 1][]byte
+	tokens  *tokenCache
 	// noFont stands for a font that was never set: codes are their bytes.
 	noFont *fontInfo
 }
@@ -58,8 +64,51 @@ type pendingStream struct {
 	bound, drawn int64
 }
 
-func newTextExtractor(budget int64) *textExtractor {
-	return &textExtractor{budget: budget, fonts: map[uint64]*fontInfo{}, pending: map[uint64]*pendingStream{}, sizes: map[uint64]int64{}, noFont: &fontInfo{}}
+// newTextExtractor reads the content of a file the library opened from
+// file; file may be nil, and must be when its streams are encrypted.
+func newTextExtractor(budget int64, file []byte) *textExtractor {
+	return &textExtractor{budget: budget, fonts: map[uint64]*fontInfo{}, pending: map[uint64]*pendingStream{}, sizes: map[uint64]int64{}, noFont: &fontInfo{}, streams: streamReader{file: file}, tokens: newTokenCache()}
+}
+
+// reset readies e for another document, keeping its zlib reader and
+// buffers.
+func (e *textExtractor) reset(budget int64, file []byte) {
+	e.budget, e.glyphs, e.pendingBound = budget, 0, 0
+	e.streams.file = file
+}
+
+// Bounds of what an extractor keeps between documents: a form's pages
+// need a few thousand glyphs and content streams of tens of kilobytes.
+const (
+	keepGlyphs       = 16 << 10
+	keepContentBytes = 1 << 20
+	keepStreams      = 4096
+)
+
+// trim drops what e holds of its last document (the file, its fonts and
+// streams) and any buffer grown past what a form needs, so a kept
+// extractor holds no more than a few hundred kilobytes.
+func (e *textExtractor) trim() {
+	e.streams.file = nil
+	e.streams.src.Reset(nil)
+	clear(e.fonts)
+	if len(e.pending) > keepStreams || len(e.sizes) > keepStreams {
+		e.pending, e.sizes = map[uint64]*pendingStream{}, map[uint64]int64{}
+	}
+	clear(e.pending)
+	clear(e.sizes)
+	if cap(e.buf) > keepGlyphs {
+		e.buf = nil
+	}
+	clear(e.buf[:cap(e.buf)]) // the glyphs' strings
+	if cap(e.tokens.scratch) > keepContentBytes {
+		e.tokens.scratch = nil
+	}
+	for i, b := range e.content {
+		if cap(b) > keepContentBytes {
+			e.content[i] = nil
+		}
+	}
 }
 
 // maxFlateRatio is the most deflate can expand: a 258-byte match in two
@@ -140,7 +189,7 @@ func (e *textExtractor) charge(s pdf.Value) error {
 			return nil
 		}
 	}
-	n, err := countStream(s, e.budget+1)
+	n, err := e.streams.countStream(s, e.budget+1)
 	if err == nil && hasID {
 		e.sizes[id] = n
 	}
@@ -170,7 +219,7 @@ func (e *textExtractor) take(n int64) error {
 // settle counts the streams charged by bound and charges their real size.
 func (e *textExtractor) settle() error {
 	for id, p := range e.pending {
-		n, _ := countStream(p.v, e.budget+1) // it was read already, errors and all
+		n, _ := e.streams.countStream(p.v, e.budget+1) // it was read already, errors and all
 		e.sizes[id] = n
 		e.budget -= n * p.drawn
 		if e.budget < 0 {
@@ -183,13 +232,6 @@ func (e *textExtractor) settle() error {
 		return errContentBudget
 	}
 	return nil
-}
-
-// countStream inflates a stream, counting up to limit bytes.
-func countStream(s pdf.Value, limit int64) (int64, error) {
-	rd := s.Reader()
-	defer rd.Close()
-	return io.Copy(io.Discard, io.LimitReader(rd, max(limit, 0)))
 }
 
 type affine struct{ a, b, c, d, e, f float64 }
@@ -324,8 +366,9 @@ func (in *interp) run(strm pdf.Value, res *resources, g gstate, depth int) error
 			tm = affine{1, 0, 0, 1, tx * g.th, 0}.mul(tm)
 		}
 	}
-	data, readErr := readContent(strm)
-	interpretContent(data, func(op string, args []pdfObj) {
+	data, readErr := in.ex.streams.readContent(strm, in.ex.content[depth][:0])
+	defer func() { in.ex.content[depth] = data[:0] }()
+	interpretContent(data, in.ex.tokens, func(op string, args []pdfObj) {
 		num := func(i int) float64 {
 			if i < len(args) {
 				return objFloat(args[i])

@@ -2,7 +2,6 @@ package parser
 
 import (
 	"bytes"
-	"io"
 
 	"github.com/ledongthuc/pdf"
 )
@@ -12,36 +11,31 @@ import (
 // ... EI) and string escapes the standard leaves to the reader ("\+"),
 // losing the rest of the page's text.
 
-// readContent reads a content stream, or an array of them, whole; a
-// stream that breaks off yields what was read, with the error. The
-// streams were charged to the content budget before (checkBudget).
-func readContent(strm pdf.Value) ([]byte, error) {
-	read := func(s pdf.Value, buf *bytes.Buffer) error {
-		rd := s.Reader()
-		defer rd.Close()
-		_, err := io.Copy(buf, io.LimitReader(rd, pdfContentBudget))
-		return err
-	}
-	var buf bytes.Buffer
+// readContent appends a content stream's decoded bytes, or an array of
+// streams', to dst; a stream that breaks off yields what was read, with
+// the error. The streams were charged to the content budget before
+// (checkBudget).
+func (sr *streamReader) readContent(strm pdf.Value, dst []byte) ([]byte, error) {
 	if strm.Kind() != pdf.Array {
-		err := read(strm, &buf)
-		return buf.Bytes(), err
+		return sr.appendStream(dst, strm, pdfContentBudget)
 	}
 	for i := 0; i < strm.Len() && i < 1000; i++ {
-		if err := read(strm.Index(i), &buf); err != nil {
-			return buf.Bytes(), err
+		var err error
+		if dst, err = sr.appendStream(dst, strm.Index(i), pdfContentBudget); err != nil {
+			return dst, err
 		}
-		buf.WriteByte('\n') // the streams divide at token bounds
+		dst = append(dst, '\n') // the streams divide at token bounds
 	}
-	return buf.Bytes(), nil
+	return dst, nil
 }
 
 // maxContentOperands bounds the operands kept for one operator.
 const maxContentOperands = 64
 
 // interpretContent calls do for each operator with its operands.
-func interpretContent(data []byte, do func(op string, args []pdfObj)) {
-	l := pdfLexer{data: data}
+// cache, if not nil, boxes short strings and numbers once.
+func interpretContent(data []byte, cache *tokenCache, do func(op string, args []pdfObj)) {
+	l := pdfLexer{data: data, cache: cache}
 	var args []pdfObj
 	for {
 		l.skipSpace()

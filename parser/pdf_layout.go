@@ -37,10 +37,14 @@ type pageText struct {
 
 // layoutPage groups glyphs into chunks: rows by baseline, split at gaps
 // wider than a word space. Row grouping is done here because the library's
-// GetTextByRow only follows absolute Tm positioning.
+// GetTextByRow only follows absolute Tm positioning. It filters and
+// sorts glyphs in place (its callers are done with them: the text
+// extractor's buffer, reused for the next page, or an OCR page's fresh
+// slice); a copy per page was a tenth of what reading a flattened form
+// allocated.
 func layoutPage(glyphs []glyph) *pageText {
 	pt := &pageText{}
-	gs := make([]glyph, 0, len(glyphs))
+	gs := glyphs[:0]
 	for _, g := range glyphs {
 		if g.s == "" || math.IsNaN(g.x) || math.IsNaN(g.y) || math.IsInf(g.x, 0) || math.IsInf(g.y, 0) {
 			continue

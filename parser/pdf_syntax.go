@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // A small, lenient reader of PDF object syntax (PDF 32000-1:2008, 7.2-7.3),
@@ -42,6 +43,63 @@ var errSyntax = errors.New("pdf syntax error")
 type pdfLexer struct {
 	data []byte
 	pos  int
+	// cache, when set, boxes short strings and numbers once (content
+	// streams; see tokenCache).
+	cache *tokenCache
+}
+
+// tokenCache hands out one boxed value for each short string and number
+// token. A flattened form's text is shown a glyph or two at a time
+// ("[<01>6<02>-3<03>-3 ...] TJ"), and making a string and an interface
+// value for each code and each kerning number was most of what
+// interpreting its content allocated. The values are immutable, so one
+// serves every stream and document; the cache stops growing at
+// maxCachedTokens entries.
+type tokenCache struct {
+	strs, nums map[string]pdfObj
+	scratch    []byte // a string's bytes while it is looked up
+}
+
+const (
+	maxCachedTokenLen = 8
+	maxCachedTokens   = 4096
+)
+
+func newTokenCache() *tokenCache {
+	return &tokenCache{strs: map[string]pdfObj{}, nums: map[string]pdfObj{}}
+}
+
+// str is the string b as a pdfString, boxed; b may be reused after.
+func (c *tokenCache) str(b []byte) pdfObj {
+	if len(b) > maxCachedTokenLen {
+		return pdfString(b)
+	}
+	if o, ok := c.strs[string(b)]; ok {
+		return o
+	}
+	o := pdfObj(pdfString(b))
+	if len(c.strs) < maxCachedTokens {
+		c.strs[string(b)] = o
+	}
+	return o
+}
+
+// word is keywordOrNumber(b), a number boxed once.
+func (c *tokenCache) word(b []byte) pdfObj {
+	if len(b) > maxCachedTokenLen {
+		return keywordOrNumber(b)
+	}
+	if o, ok := c.nums[string(b)]; ok {
+		return o
+	}
+	o := keywordOrNumber(b)
+	switch o.(type) {
+	case int64, float64:
+		if len(c.nums) < maxCachedTokens {
+			c.nums[string(b)] = o
+		}
+	}
+	return o
 }
 
 func isPDFSpace(c byte) bool {
@@ -90,6 +148,11 @@ func (l *pdfLexer) token() any {
 	switch c {
 	case '(':
 		l.pos++
+		if l.cache != nil {
+			b := l.literalBytes(l.cache.scratch[:0])
+			l.cache.scratch = b[:0]
+			return l.cache.str(b)
+		}
 		return l.literal()
 	case '<':
 		if l.pos+1 < len(l.data) && l.data[l.pos+1] == '<' {
@@ -97,6 +160,11 @@ func (l *pdfLexer) token() any {
 			return pdfKeyword("<<")
 		}
 		l.pos++
+		if l.cache != nil {
+			b := l.hexBytes(l.cache.scratch[:0])
+			l.cache.scratch = b[:0]
+			return l.cache.str(b)
+		}
 		return l.hex()
 	case '>':
 		if l.pos+1 < len(l.data) && l.data[l.pos+1] == '>' {
@@ -107,7 +175,7 @@ func (l *pdfLexer) token() any {
 		return pdfKeyword(">")
 	case '[', ']', '{', '}', ')':
 		l.pos++
-		return pdfKeyword(string(c))
+		return keywords[string(c)]
 	case '/':
 		l.pos++
 		return l.name()
@@ -116,8 +184,25 @@ func (l *pdfLexer) token() any {
 	for l.pos < len(l.data) && !isPDFSpace(l.data[l.pos]) && !isPDFDelim(l.data[l.pos]) {
 		l.pos++
 	}
+	if l.cache != nil {
+		return l.cache.word(l.data[start:l.pos])
+	}
 	return keywordOrNumber(l.data[start:l.pos])
 }
+
+// keywords are the keywords of content streams and of the file's
+// structure, each boxed once: a content stream is mostly operators, and
+// making a string and an interface value for each was a third of what
+// interpreting a flattened form allocated.
+var keywords = func() map[string]pdfObj {
+	m := map[string]pdfObj{}
+	for _, k := range strings.Fields(`b B b* B* BDC BI BMC BT BX c cm CS cs d d0 d1 Do DP EI EMC ET EX f F f* G g gs h
+		i ID j J K k l m M MP n q Q re RG rg ri s S SC sc SCN scn sh T* Tc Td TD Tf Tj TJ TL Tm Tr Ts Tw Tz v w W W*
+		y ' " [ ] { } ) null obj endobj stream endstream R xref trailer startxref`) {
+		m[k] = pdfKeyword(k)
+	}
+	return m
+}()
 
 func keywordOrNumber(b []byte) any {
 	switch string(b) {
@@ -141,6 +226,9 @@ func keywordOrNumber(b []byte) any {
 		}
 	}
 	if !numeric || (len(b) == 1 && (b[0] == '+' || b[0] == '-' || b[0] == '.')) {
+		if kw, ok := keywords[string(b)]; ok {
+			return kw
+		}
 		return pdfKeyword(b)
 	}
 	if !dot {
@@ -157,8 +245,10 @@ func keywordOrNumber(b []byte) any {
 
 // literal reads a literal string after its "(". Escapes are read as
 // readers do, leniently: an unknown escape ("\+") is the character.
-func (l *pdfLexer) literal() pdfString {
-	var out []byte
+func (l *pdfLexer) literal() pdfString { return pdfString(l.literalBytes(nil)) }
+
+// literalBytes is literal, its bytes appended to out.
+func (l *pdfLexer) literalBytes(out []byte) []byte {
 	depth := 1
 	for l.pos < len(l.data) {
 		c := l.data[l.pos]
@@ -169,7 +259,7 @@ func (l *pdfLexer) literal() pdfString {
 		case ')':
 			depth--
 			if depth == 0 {
-				return pdfString(out)
+				return out
 			}
 		case '\r': // an end of line in a string is "\n"
 			if l.pos < len(l.data) && l.data[l.pos] == '\n' {
@@ -178,7 +268,7 @@ func (l *pdfLexer) literal() pdfString {
 			c = '\n'
 		case '\\':
 			if l.pos >= len(l.data) {
-				return pdfString(out)
+				return out
 			}
 			e := l.data[l.pos]
 			l.pos++
@@ -213,7 +303,7 @@ func (l *pdfLexer) literal() pdfString {
 		}
 		out = append(out, c)
 	}
-	return pdfString(out)
+	return out
 }
 
 func unhexDigit(c byte) int {
@@ -230,8 +320,10 @@ func unhexDigit(c byte) int {
 
 // hex reads a hex string after its "<"; other bytes are skipped and an odd
 // last digit is followed by 0.
-func (l *pdfLexer) hex() pdfString {
-	var out []byte
+func (l *pdfLexer) hex() pdfString { return pdfString(l.hexBytes(nil)) }
+
+// hexBytes is hex, its bytes appended to out.
+func (l *pdfLexer) hexBytes(out []byte) []byte {
 	hi := -1
 	for l.pos < len(l.data) {
 		c := l.data[l.pos]
@@ -253,7 +345,7 @@ func (l *pdfLexer) hex() pdfString {
 	if hi >= 0 {
 		out = append(out, byte(hi<<4))
 	}
-	return pdfString(out)
+	return out
 }
 
 func (l *pdfLexer) name() pdfName {
@@ -352,10 +444,10 @@ func (l *pdfLexer) object(refs bool, depth int) (pdfObj, error) {
 		case "null":
 			return nil, nil
 		}
-		return t, nil
+		return tok, nil // tok, not t: boxing t again would allocate
 	case int64:
 		if !refs || t < 0 || t > 1<<31 {
-			return t, nil
+			return tok, nil
 		}
 		save := l.pos
 		if g, ok := l.token().(int64); ok && g >= 0 && g <= 65535 {
@@ -364,7 +456,7 @@ func (l *pdfLexer) object(refs bool, depth int) (pdfObj, error) {
 			}
 		}
 		l.pos = save
-		return t, nil
+		return tok, nil
 	}
 	return tok, nil
 }
