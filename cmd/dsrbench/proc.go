@@ -25,16 +25,21 @@ import (
 )
 
 type procResult struct {
-	Wall         time.Duration
-	MaxRSSKB     int64 // wait4 ru_maxrss: max over dsr and each child alone
-	ParentHWMKB  int64 // dsr's own peak (VmHWM), last sample before exit
-	ChildrenKB   int64 // peak of the descendants' summed RSS
-	MaxChildren  int   // most descendants alive at once
-	Stdout       string
-	Stderr       string
-	ExitCode     int
-	TotalPeakKB  int64 // peak of dsr's RSS plus its descendants' at one sample
-	UserCPU, Sys time.Duration
+	Wall        time.Duration
+	MaxRSSKB    int64 // wait4 ru_maxrss: max over dsr and each child alone
+	ParentHWMKB int64 // dsr's own peak (VmHWM), last sample before exit
+	ChildrenKB  int64 // peak of the descendants' summed RSS
+	MaxChildren int   // most descendants alive at once
+	Stdout      string
+	Stderr      string
+	ExitCode    int
+	TotalPeakKB int64 // peak of dsr's RSS plus its descendants' at one sample
+	// ChildTreeKB is the peak, over samples and over dsr's direct children,
+	// of one child's RSS plus its own descendants': one PDF/OCR reader
+	// with the Tesseract and ImageMagick it runs, the unit pdf_memory_mb
+	// bounds. MaxProcKB is the largest single descendant's RSS.
+	ChildTreeKB, MaxProcKB int64
+	UserCPU, Sys           time.Duration
 }
 
 func runMeasured(ctx context.Context, dir string, name string, args ...string) (procResult, error) {
@@ -60,10 +65,20 @@ func runMeasured(ctx context.Context, dir string, name string, args ...string) (
 				res.ParentHWMKB = hwm
 			}
 			kids := descendants(cmd.Process.Pid)
+			rss1 := make(map[int]int64, len(kids))
 			var sum int64
 			for _, k := range kids {
 				_, r := procStatus(k)
+				rss1[k] = r
 				sum += r
+				res.MaxProcKB = max(res.MaxProcKB, r)
+			}
+			for _, c := range childrenOf(cmd.Process.Pid) {
+				tree := rss1[c]
+				for _, d := range descendants(c) {
+					tree += rss1[d]
+				}
+				res.ChildTreeKB = max(res.ChildTreeKB, tree)
 			}
 			res.ChildrenKB = max(res.ChildrenKB, sum)
 			res.MaxChildren = max(res.MaxChildren, len(kids))
@@ -117,6 +132,16 @@ func procStatus(pid int) (hwm, rss int64) {
 // descendants lists every process below pid.
 func descendants(pid int) []int {
 	var out []int
+	for _, c := range childrenOf(pid) {
+		out = append(out, c)
+		out = append(out, descendants(c)...)
+	}
+	return out
+}
+
+// childrenOf lists pid's direct children.
+func childrenOf(pid int) []int {
+	var out []int
 	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
 	for _, t := range tasks {
 		b, err := os.ReadFile(t)
@@ -126,7 +151,6 @@ func descendants(pid int) []int {
 		for _, f := range strings.Fields(string(b)) {
 			if c, err := strconv.Atoi(f); err == nil {
 				out = append(out, c)
-				out = append(out, descendants(c)...)
 			}
 		}
 	}
