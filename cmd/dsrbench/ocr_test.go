@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // TestLoadScans counts the pages of the OCR fixtures as the bench divides
@@ -43,5 +45,20 @@ func TestDecisionRe(t *testing.T) {
 	m := decisionRe.FindAllStringSubmatch(buf.String(), -1)
 	if len(m) != 2 || m[0][1] != "review" || m[0][2] != `["missing_field:signature","confirm_scanned_form"]` || m[1][1] != "register" {
 		t.Errorf("matched %q in %s", m, buf.String())
+	}
+}
+
+// TestProcTicks reads this process's CPU time from /proc after it has
+// spent some: the bench's count of readers never waited for rests on it.
+func TestProcTicks(t *testing.T) {
+	x := 0
+	for start := time.Now(); time.Since(start) < 100*time.Millisecond; {
+		x++
+	}
+	if got := procTicks(os.Getpid()); got <= 0 || x == 0 {
+		t.Errorf("procTicks = %d after 100 ms of CPU", got)
+	}
+	if got := procTicks(-1); got != 0 {
+		t.Errorf("procTicks of no process = %d", got)
 	}
 }

@@ -39,7 +39,13 @@ type procResult struct {
 	// with the Tesseract and ImageMagick it runs, the unit pdf_memory_mb
 	// bounds. MaxProcKB is the largest single descendant's RSS.
 	ChildTreeKB, MaxProcKB int64
-	UserCPU, Sys           time.Duration
+	// SampledCPU is the CPU time of dsr and its descendants as last seen
+	// in /proc/PID/stat, summed over every process seen: it counts
+	// children that were never waited for (a pool's readers, killed at
+	// exit), which wait4's rusage leaves out. A process that lives less
+	// than one sample is missed.
+	SampledCPU   time.Duration
+	UserCPU, Sys time.Duration
 }
 
 func runMeasured(ctx context.Context, dir string, name string, args ...string) (procResult, error) {
@@ -53,6 +59,7 @@ func runMeasured(ctx context.Context, dir string, name string, args ...string) (
 		return procResult{}, err
 	}
 	var res procResult
+	ticks := map[int]int64{} // utime+stime in clock ticks, last seen
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -65,6 +72,11 @@ func runMeasured(ctx context.Context, dir string, name string, args ...string) (
 				res.ParentHWMKB = hwm
 			}
 			kids := descendants(cmd.Process.Pid)
+			for _, k := range append(kids, cmd.Process.Pid) {
+				if t := procTicks(k); t > 0 {
+					ticks[k] = t
+				}
+			}
 			rss1 := make(map[int]int64, len(kids))
 			var sum int64
 			for _, k := range kids {
@@ -94,6 +106,9 @@ func runMeasured(ctx context.Context, dir string, name string, args ...string) (
 	res.Wall = time.Since(start)
 	close(stop)
 	<-done
+	for _, t := range ticks {
+		res.SampledCPU += time.Duration(t) * time.Second / clockTicks
+	}
 	res.Stdout, res.Stderr = out.String(), errb.String()
 	if ps := cmd.ProcessState; ps != nil {
 		res.ExitCode = ps.ExitCode()
@@ -127,6 +142,29 @@ func procStatus(pid int) (hwm, rss int64) {
 		}
 	}
 	return hwm, rss
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on Linux.
+const clockTicks = 100
+
+// procTicks returns utime+stime of pid in clock ticks (0 when it is gone).
+func procTicks(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name may hold spaces: the fields start after its ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + s
 }
 
 // descendants lists every process below pid.
