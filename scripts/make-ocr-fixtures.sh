@@ -44,8 +44,8 @@ wanted() { local c; for c in "${want[@]}"; do [ "$c" = "$1" ] && return 0; done;
 
 sample=$root/testdata/samples/02-flattened-pdf-happy/message.eml
 
-# The noise of the scans comes from a fixed seed, so that a rerun writes
-# the same images (and git sees no change) unless the steps change.
+# The noise of the scans comes from a fixed seed, so that a rerun draws
+# the same noise (the emails' MIME boundaries still differ).
 # A flatbed scan: a slight turn, a grey background with noise, JPEG.
 scan() { # in out degrees
 	convert "$1" -seed 17 -background white -rotate "$3" -fill '#e4e4e4' -opaque white \
@@ -85,7 +85,7 @@ PY
 
 # email CASE CHILD HANDWRITTEN INITIALS FILENAME:TYPE:PATH...: the case's
 # email (headers from the sample, as an Outlook client sends) and its
-# expectations.
+# expectations. SIGNED=scribble says the consent is signed with a scribble.
 email() {
 	local c=$1 child=$2 hand=$3 initials=$4
 	shift 4
@@ -107,7 +107,7 @@ for att in sys.argv[5:]:
     m.add_attachment(open(path, 'rb').read(), maintype=maintype, subtype=subtype, filename=fn)
 open(out, 'wb').write(m.as_bytes())
 PY
-	python3 "$kids" expect "$c" "$child" "$hand" "$out/$c.json"
+	python3 "$kids" expect "$c" "$child" "$hand" "$out/$c.json" "${SIGNED:-typed}"
 }
 
 # typed CHILD [nosign]: the child's forms filled with pdftk and flattened
@@ -206,7 +206,7 @@ amara() {
 	for p in referral-150-*.png consent-150-*.png; do scan "$p" "scan-${p%.png}.jpg" -2; done
 	img2pdf --pagesize A4 -o referral-scan.pdf scan-referral-150-*.jpg
 	img2pdf --pagesize A4 -o consent-scan.pdf scan-consent-150-*.jpg
-	email amara-scan-signed amara no A.O. "Referral form.pdf:application/pdf:referral-scan.pdf" \
+	SIGNED=scribble email amara-scan-signed amara no A.O. "Referral form.pdf:application/pdf:referral-scan.pdf" \
 		"Consent form signed.pdf:application/pdf:consent-scan.pdf"
 }
 

@@ -7,7 +7,8 @@ from the 999 test range with a valid check digit.
 
 Usage:
   children.py xfdf CHILD FORM OUT          the form's values as XFDF for pdftk
-  children.py expect CASE CHILD HAND OUT   the case's expectations (JSON)
+  children.py expect CASE CHILD HAND OUT [scribble]
+        the case's expectations (JSON)
   children.py handwrite TEMPLATE CHILD FORM FONT DPI PREFIX
         writes each value of the form in FONT onto the pages PREFIX-N.png
         (pdftoppm's names for the blank TEMPLATE at DPI), at the boxes of
@@ -117,10 +118,12 @@ def xfdf(child, form, out):
                 + rows + '</fields></xfdf>\n')
 
 
-def expect(case, child, hand, out):
+def expect(case, child, hand, out, signed='typed'):
     """What the tests expect of a case: the identifying fields as the parser
     gives them (dates ISO, NHS numbers as 10 digits), and whether the values
-    were handwritten (then OCR may fail, and the case must go to review)."""
+    were handwritten (then OCR may fail, and the case must go to review).
+    A consent signed with a scribble (signed == 'scribble') also names the
+    date beside the signature, which the scribble must not stop OCR reading."""
     c = CHILDREN[child]
     fields = {
         'referral': {'cyp_first_names': c['first'], 'cyp_surname': c['surname'], 'cyp_dob': c['dob'],
@@ -128,8 +131,10 @@ def expect(case, child, hand, out):
         'consent': {'cyp_full_name': c['first'] + ' ' + c['surname'], 'cyp_dob': c['dob'],
                     'cyp_nhs_number': c['nhs']},
     }
-    doc = {'case': case, 'handwritten': hand == 'yes', 'fields': fields,
+    doc = {'case': case, 'handwritten': hand == 'yes', 'signature': signed, 'fields': fields,
            'note': 'written by scripts/make-ocr-fixtures.sh from scripts/ocr/children.py'}
+    if signed == 'scribble':
+        doc['beside_signature'] = {'signed_date': c['referral_date']}
     with open(out, 'w') as f:
         json.dump(doc, f, indent=2, ensure_ascii=False)
         f.write('\n')
