@@ -82,6 +82,9 @@ func imagePages(data []byte) int {
 }
 
 func tiffPages(d []byte) int {
+	if len(d) < 8 {
+		return 1
+	}
 	var bo binary.ByteOrder = binary.LittleEndian
 	if d[0] == 'M' {
 		bo = binary.BigEndian
