@@ -2,6 +2,7 @@ package parser
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -26,39 +27,67 @@ func needOCR(t testing.TB) *OCR {
 	return nil
 }
 
-// scanWant are the identifying fields typed on the forms of
-// testdata/samples/02-flattened-pdf-happy, which scripts/make-ocr-fixtures.sh
-// printed, scanned, photographed and faxed.
-var scanWant = map[FormKind]map[string]string{
-	Referral: {
-		"cyp_first_names": "Joshua",
-		"cyp_surname":     "Okoro",
-		"cyp_dob":         "2011-08-08",
-		"cyp_nhs_number":  "9995628198",
-		"rag_rating":      "Red",
-	},
-	Consent: {
-		"cyp_full_name":  "Joshua Okoro",
-		"cyp_dob":        "2011-08-08",
-		"cyp_nhs_number": "9995628198",
-	},
+// ocrCase is NAME.json beside each generated scan NAME.eml in testdata/ocr:
+// what scripts/ocr/children.py filled the forms with before
+// scripts/make-ocr-fixtures.sh printed, scanned, photographed and faxed
+// them, so a test compares what OCR read with the input, not with a copy
+// of an earlier reading.
+type ocrCase struct {
+	name string
+	eml  string
+	// Handwritten: the values were written in a handwriting font; OCR
+	// may misread them, and they do not count towards the 95% bar.
+	Handwritten bool `json:"handwritten"`
+	// Signature is "typed" or "scribble" (a pen scribble over the box).
+	Signature string `json:"signature"`
+	// Fields are the identifying fields of each form (names, date of
+	// birth, NHS number, RAG rating) as the parser gives them.
+	Fields map[FormKind]map[string]string `json:"fields"`
+	// BesideSignature are consent fields next to a scribbled signature,
+	// which the scribble must not stop OCR reading.
+	BesideSignature map[string]string `json:"beside_signature"`
 }
 
-// TestOCRScans reads every generated scan with Tesseract and counts the
-// identifying fields read right: at least 95% of them over all scans, and
-// each form marked as read by OCR, with a confidence and a box per field.
-func TestOCRScans(t *testing.T) {
-	o := needOCR(t)
+// ocrCases reads every generated scan's expectations.
+func ocrCases(t testing.TB) []ocrCase {
+	t.Helper()
 	files, err := filepath.Glob(filepath.Join("testdata", "ocr", "*.eml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no OCR fixtures: %v", err)
 	}
+	var cases []ocrCase
+	for _, f := range files {
+		c := ocrCase{name: filepath.Base(f), eml: f}
+		raw, err := os.ReadFile(strings.TrimSuffix(f, ".eml") + ".json")
+		if err != nil {
+			t.Fatalf("%s has no expectations: %v", f, err)
+		}
+		if err := json.Unmarshal(raw, &c); err != nil {
+			t.Fatalf("%s.json: %v", f, err)
+		}
+		if len(c.Fields[Referral]) == 0 && len(c.Fields[Consent]) == 0 {
+			t.Fatalf("%s.json names no fields", f)
+		}
+		cases = append(cases, c)
+	}
+	return cases
+}
+
+// TestOCRScans reads every generated scan with Tesseract and counts the
+// identifying fields read right over the typed scans: at least 95% of
+// them, each form marked as read by OCR, with a confidence and a box per
+// field. Handwritten values are read as well as OCR can and logged (what
+// it reads of them is in BENCHMARKS.md); whatever it reads, the intake
+// sends them to review (cmd/dsr TestCheckScans).
+func TestOCRScans(t *testing.T) {
+	o := needOCR(t)
 	// The time limit is for a loaded machine: the benchmark measures a page.
 	p := New(Options{OCR: o, Limits: Limits{OCRTimeout: 15 * time.Minute}})
 	right, total := 0, 0
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			raw, err := os.ReadFile(f)
+	handRight, handTotal := 0, 0
+	for _, tc := range ocrCases(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			raw, err := os.ReadFile(tc.eml)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -67,61 +96,109 @@ func TestOCRScans(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, a := range sub.Attachments {
-				if a.Kind == KindUnreadable {
+				if a.Kind == KindUnreadable && !tc.Handwritten {
 					t.Errorf("%s unreadable: %s", a.Filename, a.Error)
 				}
 			}
-			for k, want := range scanWant {
-				form := sub.Referral
-				if k == Consent {
-					form = sub.Consent
-				}
-				if form == nil {
-					t.Errorf("no %s form read", k)
-					total += len(want)
-					continue
-				}
-				if form.Source != SourceOCR || form.OCR == nil {
-					t.Errorf("%s form: source %q, OCR %v: not marked as read by OCR", k, form.Source, form.OCR != nil)
-					continue
-				}
-				for name, v := range want {
-					total++
-					got := form.Get(name)
-					if got == v {
-						right++
-					} else {
-						t.Logf("%s %s: read %q (invalid %q), want %q", k, name, got, form.Invalid[name], v)
-					}
-					fl, ok := form.OCR.Fields[name]
-					hasCrop := len(fl.Crop) > 0
-					fl.Crop = nil
-					if got != "" && (!ok || fl.Page < 1 || fl.Box[2] <= 0 || fl.Box[3] <= 0 || fl.Confidence <= 0 || fl.Confidence > 1 || !hasCrop) {
-						t.Errorf("%s %s: no page box, confidence or crop: %+v", k, name, fl)
-					}
-				}
+			r, n := checkOCRForms(t, sub, tc)
+			if tc.Handwritten {
+				handRight, handTotal = handRight+r, handTotal+n
+				t.Logf("handwritten: %d of %d identifying fields read right", r, n)
+			} else {
+				right, total = right+r, total+n
 			}
-			if t.Failed() || testing.Verbose() {
-				for _, form := range []*Form{sub.Referral, sub.Consent} {
-					if form == nil {
-						continue
-					}
-					var b strings.Builder
-					for _, s := range Fields(form.Kind) {
-						if form.Has(s.Name) {
-							fl := form.OCR.Fields[s.Name]
-							b.WriteString("\n  " + s.Name + " = " + form.Values[s.Name] + form.Invalid[s.Name] + fmt.Sprintf(" (%.2f)", fl.Confidence))
-						}
-					}
-					t.Logf("%s:%s", form.Kind, b.String())
-				}
+			if tc.Signature == "scribble" {
+				checkBesideSignature(t, sub.Consent, tc)
+			}
+			if t.Failed() || testing.Verbose() || tc.Handwritten {
+				logOCRForms(t, sub)
 			}
 		})
 	}
 	if total == 0 || float64(right) < 0.95*float64(total) {
-		t.Errorf("identifying fields read right: %d of %d, want at least 95%%", right, total)
+		t.Errorf("identifying fields read right on the typed scans: %d of %d, want at least 95%%", right, total)
 	}
-	t.Logf("identifying fields read right: %d of %d", right, total)
+	t.Logf("identifying fields read right: typed scans %d of %d; handwritten %d of %d", right, total, handRight, handTotal)
+}
+
+// checkOCRForms counts the case's identifying fields read right. A form of
+// a typed scan must be found and marked as read by OCR; every field read
+// must carry its page, box, confidence and crop.
+func checkOCRForms(t *testing.T, sub *Submission, tc ocrCase) (right, total int) {
+	t.Helper()
+	for _, k := range []FormKind{Referral, Consent} {
+		want := tc.Fields[k]
+		form := sub.Referral
+		if k == Consent {
+			form = sub.Consent
+		}
+		total += len(want)
+		if form == nil {
+			if !tc.Handwritten {
+				t.Errorf("no %s form read", k)
+			}
+			continue
+		}
+		if form.Source != SourceOCR || form.OCR == nil {
+			t.Errorf("%s form: source %q, OCR %v: not marked as read by OCR", k, form.Source, form.OCR != nil)
+			continue
+		}
+		for name, v := range want {
+			got := form.Get(name)
+			if got == v {
+				right++
+			} else {
+				t.Logf("%s %s: read %q (invalid %q), want %q", k, name, got, form.Invalid[name], v)
+			}
+			fl, ok := form.OCR.Fields[name]
+			hasCrop := len(fl.Crop) > 0
+			fl.Crop = nil
+			if got != "" && (!ok || fl.Page < 1 || fl.Box[2] <= 0 || fl.Box[3] <= 0 || fl.Confidence <= 0 || fl.Confidence > 1 || !hasCrop) {
+				t.Errorf("%s %s: no page box, confidence or crop: %+v", k, name, fl)
+			}
+		}
+	}
+	return right, total
+}
+
+// checkBesideSignature: a consent signed with a pen scribble still has
+// its signature found (ink in the box, whatever OCR makes of it) and the
+// fields beside it read right.
+func checkBesideSignature(t *testing.T, form *Form, tc ocrCase) {
+	t.Helper()
+	if form == nil {
+		t.Error("no consent form read from the scan signed with a scribble")
+		return
+	}
+	if form.Get("signature") == "" {
+		t.Error("the scribbled signature was not found")
+	}
+	if len(tc.BesideSignature) == 0 {
+		t.Error("the case names no field beside the signature to check")
+	}
+	for name, v := range tc.BesideSignature {
+		if got := form.Get(name); got != v {
+			t.Errorf("%s beside the scribbled signature: read %q (invalid %q), want %q", name, got, form.Invalid[name], v)
+		}
+	}
+}
+
+// logOCRForms logs every field read, with its confidence.
+func logOCRForms(t *testing.T, sub *Submission) {
+	t.Helper()
+	for _, form := range []*Form{sub.Referral, sub.Consent} {
+		if form == nil || form.OCR == nil {
+			continue
+		}
+		var b strings.Builder
+		for _, s := range Fields(form.Kind) {
+			if form.Has(s.Name) {
+				fl := form.OCR.Fields[s.Name]
+				b.WriteString("\n  " + s.Name + " = " + form.Values[s.Name] + form.Invalid[s.Name] + fmt.Sprintf(" (%.2f)", fl.Confidence))
+			}
+		}
+		t.Logf("%s:%s", form.Kind, b.String())
+	}
 }
 
 // TestOCRHEIC reads an iPhone-style HEIC photo of the consent form, made
@@ -134,6 +211,12 @@ func TestOCRHEIC(t *testing.T) {
 			t.Fatal("libheif-examples (heif-enc, heif-convert) is not installed; CI must run this test")
 		}
 		t.Skip("libheif-examples is not installed")
+	}
+	var photo ocrCase
+	for _, c := range ocrCases(t) {
+		if c.name == "photo-jpeg.eml" {
+			photo = c
+		}
 	}
 	raw, err := os.ReadFile(filepath.Join("testdata", "ocr", "photo-jpeg.eml"))
 	if err != nil {
@@ -170,7 +253,7 @@ func TestOCRHEIC(t *testing.T) {
 		t.Fatalf("read %d forms: %v", len(forms), err)
 	}
 	f := DefaultMapping().Map(Consent, forms[0])
-	if got := f.Get("cyp_nhs_number"); got != scanWant[Consent]["cyp_nhs_number"] {
+	if got := f.Get("cyp_nhs_number"); got != photo.Fields[Consent]["cyp_nhs_number"] || got == "" {
 		t.Errorf("NHS number read %q from the HEIC photo", got)
 	}
 }

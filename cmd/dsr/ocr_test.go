@@ -15,9 +15,11 @@ import (
 )
 
 // TestCheckScans runs `dsr check --json` over the generated scans, read by
-// OCR in the parse-pdf child as the daemon reads them: every case goes to
-// review as confirm_scanned_form and never to the register, and each form
-// carries its "ocr" object with a confidence per field.
+// OCR in the parse-pdf child as the daemon reads them: no case goes to the
+// register. A typed scan goes to review as confirm_scanned_form, each form
+// carrying its "ocr" object with a confidence per field; a scan with
+// handwritten values (its NAME.json says so) goes to review as
+// confirm_scanned_form or unreadable_attachment, whatever OCR made of it.
 func TestCheckScans(t *testing.T) {
 	if _, err := parser.FindOCR(context.Background()); err != nil {
 		if os.Getenv("CI") != "" {
@@ -64,6 +66,20 @@ func TestCheckScans(t *testing.T) {
 			codes = append(codes, r.Code)
 		}
 		name := filepath.Base(files[i])
+		var want struct {
+			Handwritten bool `json:"handwritten"`
+		}
+		if raw, err := os.ReadFile(strings.TrimSuffix(files[i], ".eml") + ".json"); err != nil {
+			t.Fatalf("%s has no expectations: %v", name, err)
+		} else if err := json.Unmarshal(raw, &want); err != nil {
+			t.Fatalf("%s.json: %v", name, err)
+		}
+		if want.Handwritten {
+			if got.Outcome != "review" || !slices.Contains(codes, "confirm_scanned_form") && !slices.Contains(codes, "unreadable_attachment") {
+				t.Errorf("%s (handwritten): %s %v, want review with confirm_scanned_form or unreadable_attachment", name, got.Outcome, codes)
+			}
+			continue
+		}
 		if got.Outcome != "review" || !slices.Contains(codes, "confirm_scanned_form") {
 			t.Errorf("%s: %s %v, want review with confirm_scanned_form", name, got.Outcome, codes)
 		}

@@ -4,7 +4,7 @@
 // same INBOX), on SQLite and PostgreSQL; dsr's peak memory; the time from
 // APPEND to a committed decision while the daemon IDLEs; and `dsr check`
 // against pdftotext; and dsr's memory under bursts of parallel sign-ins
-// (-only signin). It prints a Markdown report (and writes it to -out).
+// (-only signin); and dsr reading scanned emails by OCR (-only ocr). It prints a Markdown report (and writes it to -out).
 //
 // It is a measuring tool, not a test: nothing is asserted, the targets
 // are printed next to the figures.
@@ -39,7 +39,8 @@ import (
 type options struct {
 	dsr, samples, out, work, pg, only string
 	n, reps, memSmall, memLarge       int
-	bigMB, latencyN, checkN           int
+	bigMB, latencyN, checkN, ocrN     int
+	ocrDir                            string
 	keep                              bool
 	cpuProfile, memProfile            string
 }
@@ -51,7 +52,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "", "also write the report to `FILE`")
 	flag.StringVar(&o.work, "work", "", "working `dir` (default: a new temporary one, removed after)")
 	flag.StringVar(&o.pg, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL `URL` to create scratch databases on (empty: skip)")
-	flag.StringVar(&o.only, "only", "intake,pg,memory,latency,check,signin", "which `parts` to run")
+	flag.StringVar(&o.only, "only", "intake,pg,memory,latency,check,signin,ocr", "which `parts` to run")
 	flag.IntVar(&o.n, "n", 2000, "emails in the timed INBOX")
 	flag.IntVar(&o.reps, "reps", 3, "alternating repetitions of mbsync and dsr")
 	flag.IntVar(&o.memSmall, "mem-small", 1000, "emails for the first memory run")
@@ -59,6 +60,8 @@ func main() {
 	flag.IntVar(&o.bigMB, "big-mb", 30, "size in MB of the one large attachment")
 	flag.IntVar(&o.latencyN, "latency-n", 10, "APPEND-to-decision samples")
 	flag.IntVar(&o.checkN, "check-n", 40, "emails for dsr check against pdftotext")
+	flag.StringVar(&o.ocrDir, "ocr-dir", "parser/testdata/ocr", "scanned emails `dir` (*.eml) for the OCR part")
+	flag.IntVar(&o.ocrN, "ocr-n", 0, "scanned emails in the OCR mailbox, cycled (0: each of -ocr-dir once)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the working directory")
 	flag.StringVar(&o.memProfile, "memprofile", "", "write the allocations of the one-large-email `dsr run --once` to `FILE`")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each timed `dsr run --once` to `PREFIX`-<driver>.prof (the last run's is kept)")
@@ -137,6 +140,7 @@ func run(ctx context.Context, o options) error {
 		{"latency", b.latency},
 		{"check", b.check},
 		{"signin", b.signin},
+		{"ocr", b.ocr},
 	} {
 		if !slices.Contains(parts, p.name) {
 			continue
@@ -195,8 +199,9 @@ func (b *bench) snapshot(n int, prefix string) (string, int64, error) {
 }
 
 // dsrConfig writes a configuration for dsr against the bench Dovecot, with
-// a fresh keyring. Queries stay queued in the outbox: no SMTP server.
-func (b *bench) dsrConfig(dir, driver, dsn string, maxMessageMB int) (string, error) {
+// a fresh keyring and any further [limits] lines. Queries stay queued in
+// the outbox: no SMTP server.
+func (b *bench) dsrConfig(dir, driver, dsn string, maxMessageMB int, limits ...string) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
@@ -238,11 +243,12 @@ max_queries_per_sender_per_day = 100000
 
 [limits]
 max_message_mb = %d
+%s
 
 [log]
 format = "json"
 level = "info"
-`, b.dc.Addr, b.dc.CAFile, b.dc.User, pwFile, driver, dsn, keyFile, maxMessageMB)
+`, b.dc.Addr, b.dc.CAFile, b.dc.User, pwFile, driver, dsn, keyFile, maxMessageMB, strings.Join(limits, "\n"))
 	path := filepath.Join(dir, "dsr.toml")
 	return path, os.WriteFile(path, []byte(cfg), 0o600)
 }
@@ -251,7 +257,7 @@ var processedRe = regexp.MustCompile(`processed (\d+) message`)
 
 // dsrOnce runs `dsr run --once` on a fresh register (SQLite file or
 // PostgreSQL database) and checks it processed want messages.
-func (b *bench) dsrOnce(ctx context.Context, driver string, want, maxMessageMB int) (procResult, error) {
+func (b *bench) dsrOnce(ctx context.Context, driver string, want, maxMessageMB int, limits ...string) (procResult, error) {
 	dir, err := os.MkdirTemp(b.work, "dsr-")
 	if err != nil {
 		return procResult{}, err
@@ -265,7 +271,7 @@ func (b *bench) dsrOnce(ctx context.Context, driver string, want, maxMessageMB i
 		}
 		defer drop()
 	}
-	cfg, err := b.dsrConfig(dir, driver, dsn, maxMessageMB)
+	cfg, err := b.dsrConfig(dir, driver, dsn, maxMessageMB, limits...)
 	if err != nil {
 		return procResult{}, err
 	}

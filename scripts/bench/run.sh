@@ -20,9 +20,12 @@ pg=${BENCH_POSTGRES:-${DSR_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/pos
 mkdir -p "$out"
 
 # The tools the bench drives, and the Debian packages that have them.
-declare -A pkg=([dovecot]=dovecot-imapd [mbsync]=isync [pdftotext]=poppler-utils [/usr/bin/time]=time)
+# tesseract and convert are for reading scans (dsrbench's ocr part and
+# BenchmarkOCRPage); without them those parts say they were skipped.
+declare -A pkg=([dovecot]=dovecot-imapd [mbsync]=isync [pdftotext]=poppler-utils [/usr/bin/time]=time
+  [tesseract]=tesseract-ocr [convert]=imagemagick)
 missing=()
-for tool in dovecot mbsync pdftotext /usr/bin/time; do
+for tool in dovecot mbsync pdftotext /usr/bin/time tesseract convert; do
   if ! command -v "$tool" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$tool" ]; then
     missing+=("${pkg[$tool]}")
   fi
