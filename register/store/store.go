@@ -203,6 +203,7 @@ func open(ctx context.Context, o Options) (*Store, error) {
 			// One writer at a time anyway; a few connections let readers
 			// run beside it under WAL.
 			s.db.SetMaxOpenConns(8)
+			s.keepIdle(8)
 		}
 	case "postgres", "postgresql", "pgx":
 		s.dialect = dialectPostgres
@@ -220,6 +221,7 @@ func open(ctx context.Context, o Options) (*Store, error) {
 			}
 			s.db = sqlx.NewDb(stdlib.OpenDB(*cfg), "pgx")
 			s.db.SetMaxOpenConns(10)
+			s.keepIdle(10)
 		}
 	default:
 		return nil, fmt.Errorf("open store: unknown driver %q (want sqlite or postgres)", o.Driver)
@@ -232,6 +234,19 @@ func open(ctx context.Context, o Options) (*Store, error) {
 		return nil, fmt.Errorf("open store: connect: %w", err)
 	}
 	return s, nil
+}
+
+// keepIdle keeps up to n connections open while idle, for a while.
+// database/sql keeps two by default, and the daemon's parse goroutines,
+// committer and mover use more at once: every connection beyond two was
+// closed as soon as it was handed back and opened again moments later. On
+// PostgreSQL that is a new backend each time (a fork, its catalog caches
+// warmed again, every statement parsed and planned again): over 300
+// emails make bench saw 41 backends come and go. An idle daemon lets
+// them go after a few minutes.
+func (s *Store) keepIdle(n int) {
+	s.db.SetMaxIdleConns(n)
+	s.db.SetConnMaxIdleTime(5 * time.Minute)
 }
 
 // Close closes the database.
