@@ -127,11 +127,18 @@ var ErrNotFound = errors.New("register: not found")
 // index pages look-ups need while the daemon's memory stays flat: with the
 // default, the caches filled over a long backlog and dsr run --once peaked
 // 16% higher on 10,000 emails than on 1,000 (make bench; the intake rate
-// was the same either way).
+// was the same either way). The WAL is checkpointed every 4,000 pages
+// (16 MB) rather than SQLite's 1,000: a checkpoint copies each page once
+// however often it was written since the last one (the tables' and
+// indexes' last leaves are written by every commit) and syncs the
+// database file, so fewer of them cost less (BenchmarkApply/sqlite: 1.40-1.50
+// -> 1.30-1.31 ms of CPU per commit; 10,000 pages saved no more). The WAL
+// file stays at its largest, 16 MB on disk; memory is unchanged.
 var sqlitePragmas = []string{
 	"_pragma=busy_timeout(10000)",
 	"_pragma=cache_size(-512)",
 	"_pragma=journal_mode(WAL)",
+	"_pragma=wal_autocheckpoint(4000)",
 	"_pragma=foreign_keys(1)",
 	"_pragma=synchronous(NORMAL)",
 	"_pragma=secure_delete(1)",
