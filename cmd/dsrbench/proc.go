@@ -33,9 +33,23 @@ type procResult struct {
 	Stdout       string
 	Stderr       string
 	ExitCode     int
-	TotalPeakKB  int64 // peak of dsr's RSS plus its descendants' at one sample
-	UserCPU, Sys time.Duration
+	TotalPeakKB  int64         // peak of dsr's RSS plus its descendants' at one sample
+	UserCPU, Sys time.Duration // the process's and its waited-for descendants' (wait4)
+	// UnwaitedCPU is the CPU of the descendants alive at the last sample
+	// (every 20 ms) before the process exited, which wait4 leaves out.
+	UnwaitedCPU time.Duration
+	// OwnCPU is the process's own user and system CPU, its children's
+	// left out, at the last sample before it exited (up to 20 ms short).
+	OwnCPU time.Duration
+	// ServerCPU is the PostgreSQL server's CPU (user + system, every
+	// server process) over the run; -1 when not measured.
+	ServerCPU time.Duration
 }
+
+// CPU is the process's user and system CPU, all its descendants'
+// included: those it waited for (wait4) and those still running when it
+// exited (sampled).
+func (r procResult) CPU() time.Duration { return r.UserCPU + r.Sys + r.UnwaitedCPU }
 
 func runMeasured(ctx context.Context, dir string, name string, args ...string) (procResult, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
@@ -47,7 +61,12 @@ func runMeasured(ctx context.Context, dir string, name string, args ...string) (
 	if err := cmd.Start(); err != nil {
 		return procResult{}, err
 	}
-	var res procResult
+	res := procResult{ServerCPU: -1}
+	// The descendants alive at the last sample and their CPU so far: those
+	// still alive when dsr exits are never waited for by it (the PDF
+	// children die with it, by their parent-death signal), so wait4 does
+	// not count them.
+	alive := map[int]time.Duration{}
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -59,11 +78,23 @@ func runMeasured(ctx context.Context, dir string, name string, args ...string) (
 			if hwm > res.ParentHWMKB {
 				res.ParentHWMKB = hwm
 			}
+			if own, err := ownCPU(cmd.Process.Pid); err == nil {
+				res.OwnCPU = own
+			}
 			kids := descendants(cmd.Process.Pid)
 			var sum int64
+			// Once dsr has exited (a zombie until waited for) its children
+			// are gone from its list: keep the last list it had.
+			running := isRunning(cmd.Process.Pid)
+			if running {
+				clear(alive)
+			}
 			for _, k := range kids {
 				_, r := procStatus(k)
 				sum += r
+				if c, err := ownCPU(k); err == nil && running {
+					alive[k] = c
+				}
 			}
 			res.ChildrenKB = max(res.ChildrenKB, sum)
 			res.MaxChildren = max(res.MaxChildren, len(kids))
@@ -86,6 +117,9 @@ func runMeasured(ctx context.Context, dir string, name string, args ...string) (
 			res.MaxRSSKB = ru.Maxrss
 		}
 		res.UserCPU, res.Sys = ps.UserTime(), ps.SystemTime()
+	}
+	for _, c := range alive {
+		res.UnwaitedCPU += c
 	}
 	if err != nil {
 		return res, fmt.Errorf("%s %s: %w\n%s", filepath.Base(name), strings.Join(args, " "), err, harness.Tail(errb.Bytes(), 3000))
@@ -117,6 +151,72 @@ func procStatus(pid int) (hwm, rss int64) {
 // descendants lists every process below pid.
 func descendants(pid int) []int {
 	var out []int
+	for _, c := range children(pid) {
+		out = append(out, c)
+		out = append(out, descendants(c)...)
+	}
+	return out
+}
+
+func numCPU() int { return runtime.NumCPU() }
+
+// ownCPU is pid's own user and system CPU so far.
+func ownCPU(pid int) (time.Duration, error) {
+	f, err := statFields(pid)
+	if err != nil {
+		return 0, err
+	}
+	return ticks(f[11]) + ticks(f[12]), nil
+}
+
+// isRunning reports whether pid exists and has not exited.
+func isRunning(pid int) bool {
+	f, err := statFields(pid)
+	return err == nil && f[0] != "Z" && f[0] != "X"
+}
+
+// statFields are the fields of /proc/PID/stat after the command's closing
+// parenthesis: utime, stime, cutime and cstime (the 14th to 17th of the
+// whole line) are f[11] to f[14].
+func statFields(pid int) ([]string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil, err
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 15 {
+		return nil, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	}
+	return f, nil
+}
+
+// ticks reads a count of clock ticks (USER_HZ, 100 a second).
+func ticks(v string) time.Duration {
+	n, _ := strconv.ParseInt(v, 10, 64)
+	return time.Duration(n) * (time.Second / 100)
+}
+
+// treeCPU is the CPU (user + system) used so far by pid and every process
+// below it, those that have exited and been waited for included (their
+// time is in their parent's cutime and cstime): for the postmaster, the
+// whole PostgreSQL server, backends that came and went included.
+func treeCPU(pid int) (time.Duration, error) {
+	f, err := statFields(pid)
+	if err != nil {
+		return 0, err
+	}
+	total := ticks(f[11]) + ticks(f[12]) + ticks(f[13]) + ticks(f[14])
+	for _, c := range children(pid) {
+		if t, err := treeCPU(c); err == nil {
+			total += t
+		}
+	}
+	return total, nil
+}
+
+// children lists pid's direct children.
+func children(pid int) []int {
+	var out []int
 	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
 	for _, t := range tasks {
 		b, err := os.ReadFile(t)
@@ -126,11 +226,8 @@ func descendants(pid int) []int {
 		for _, f := range strings.Fields(string(b)) {
 			if c, err := strconv.Atoi(f); err == nil {
 				out = append(out, c)
-				out = append(out, descendants(c)...)
 			}
 		}
 	}
 	return out
 }
-
-func numCPU() int { return runtime.NumCPU() }
