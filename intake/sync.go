@@ -273,12 +273,12 @@ type inHand struct {
 	info   mailbox.MessageInfo
 	loc    Location
 	raw    []byte
-	hash   string
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the fields below are set
-	// Set before done is closed: the message's state in the store, and
-	// unless it was decided before, its parse.
+	// Set before done is closed: the raw email's hash, the message's
+	// state in the store, and unless it was decided before, its parse.
+	hash     string
 	state    store.MessageStatus
 	stateErr error
 	sub      *parser.Submission
@@ -313,10 +313,11 @@ func (d *Daemon) location(mb *mailbox.Mailbox, uid uint32) Location {
 // is a round trip the committer need not wait for.
 func (d *Daemon) startParse(ctx context.Context, mb *mailbox.Mailbox, f mailbox.Fetched) *inHand {
 	j := &inHand{info: mailbox.MessageInfo{UID: f.UID, Size: int64(len(f.Raw))}, loc: d.location(mb, f.UID),
-		raw: f.Raw, hash: parser.Hash(f.Raw), done: make(chan struct{})}
+		raw: f.Raw, done: make(chan struct{})}
 	go func() {
 		defer close(j.done)
 		start := time.Now()
+		j.hash = parser.Hash(f.Raw)
 		j.state, j.stateErr = d.Store.MessageState(ctx, j.hash)
 		if j.stateErr != nil || j.state.State != "" && j.state.State != store.MessageFailed {
 			return // the committer reports the error, or only moves it
@@ -393,7 +394,7 @@ func (r *syncRun) commit(j *inHand, moves *moveBatch) error {
 	err := j.err
 	var applied store.Applied
 	if err == nil {
-		applied, err = d.Pipeline.Apply(ctx, j.loc, j.raw, j.sub)
+		applied, err = d.Pipeline.Apply(ctx, j.loc, j.raw, j.hash, j.sub)
 	}
 	st.apply += time.Since(start)
 	d.Metrics.Observe(j.parse + time.Since(start))

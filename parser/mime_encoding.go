@@ -82,14 +82,7 @@ func (b *base64Reader) Read(p []byte) (int, error) {
 	for len(b.out) == 0 && !b.done {
 		b.out = b.store[:0]
 		n, err := b.r.Read(b.buf)
-		for _, c := range b.buf[:n] {
-			switch {
-			case c == '=':
-				b.flush(true)
-			case isBase64Char(c):
-				b.enc = append(b.enc, c)
-			}
-		}
+		b.take(b.buf[:n])
 		b.flush(err != nil)
 		b.store = b.out[:0]
 		if err != nil {
@@ -101,6 +94,44 @@ func (b *base64Reader) Read(p []byte) (int, error) {
 	}
 	return readOut(p, &b.out, b.done, b.err)
 }
+
+// take queues chunk's alphabet characters and decodes at each '=' what
+// came before it. Between two '=' (almost always the whole chunk) the
+// characters are kept by a table, without a branch per byte: the test per
+// character was a quarter of the daemon's CPU (make bench's profile).
+func (b *base64Reader) take(chunk []byte) {
+	for len(chunk) > 0 {
+		run := chunk
+		pad := bytes.IndexByte(chunk, '=')
+		if pad >= 0 {
+			run = chunk[:pad]
+		}
+		at := len(b.enc)
+		b.enc = slices.Grow(b.enc, len(run))
+		enc := b.enc[:at+len(run)]
+		for _, c := range run {
+			enc[at] = c
+			at += int(base64Keep[c])
+		}
+		b.enc = enc[:at]
+		if pad < 0 {
+			return
+		}
+		b.flush(true)
+		chunk = chunk[pad+1:]
+	}
+}
+
+// base64Keep is 1 for the characters of the base64 alphabet, 0 for the
+// rest (which the decoder skips).
+var base64Keep = func() (t [256]uint8) {
+	for c := range t {
+		if isBase64Char(byte(c)) {
+			t[c] = 1
+		}
+	}
+	return t
+}()
 
 // flush decodes the whole groups of four, and with all the rest too.
 func (b *base64Reader) flush(all bool) {

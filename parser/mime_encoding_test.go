@@ -171,3 +171,18 @@ func TestDelimiterReader(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkBase64Reader decodes a 150 KB attachment as a mailer wraps it
+// (76 characters and CRLF a line), through the reader the MIME walk uses.
+func BenchmarkBase64Reader(b *testing.B) {
+	data := bytes.Repeat([]byte("%PDF-1.7 a referral \x00\xff\x10"), 150<<10/24)
+	in := []byte(wrap(base64.StdEncoding.EncodeToString(data), 76, "\r\n"))
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	loopCPU(b, func() {
+		got, err := io.ReadAll(newBase64Reader(bytes.NewReader(in)))
+		if err != nil || len(got) != len(data) {
+			b.Fatalf("decoded %d bytes, %v; want %d", len(got), err, len(data))
+		}
+	})
+}

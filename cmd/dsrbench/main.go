@@ -264,12 +264,13 @@ func (b *bench) dsrOnce(ctx context.Context, driver string, want, maxMessageMB i
 	}
 	defer os.RemoveAll(dir)
 	dsn := filepath.Join(dir, "dsr.db")
+	var pg *scratch
 	if driver == "postgres" {
-		var drop func()
-		if dsn, drop, err = b.scratchDB(ctx); err != nil {
+		if pg, err = b.scratchDB(ctx); err != nil {
 			return procResult{}, err
 		}
-		defer drop()
+		defer pg.drop()
+		dsn = pg.dsn
 	}
 	cfg, err := b.dsrConfig(dir, driver, dsn, maxMessageMB, limits...)
 	if err != nil {
@@ -290,9 +291,13 @@ func (b *bench) dsrOnce(ctx context.Context, driver string, want, maxMessageMB i
 		}
 		args = append(args, "--cpuprofile", p)
 	}
+	server0 := pg.serverCPU(ctx)
 	res, err := runMeasured(ctx, dir, b.dsr, args...)
 	if err != nil {
 		return res, err
+	}
+	if server1 := pg.serverCPU(ctx); server0 >= 0 && server1 >= 0 {
+		res.ServerCPU = server1 - server0
 	}
 	m := processedRe.FindStringSubmatch(res.Stdout)
 	if m == nil || m[1] != strconv.Itoa(want) {
@@ -304,27 +309,69 @@ func (b *bench) dsrOnce(ctx context.Context, driver string, want, maxMessageMB i
 	return res, nil
 }
 
+// scratch is a database of its own on the -pg server.
+type scratch struct {
+	admin      *pgx.Conn
+	name, dsn  string
+	postmaster int // the server's first process, 0 when not on this machine
+}
+
 // scratchDB creates a database of its own on the -pg server.
-func (b *bench) scratchDB(ctx context.Context) (string, func(), error) {
+func (b *bench) scratchDB(ctx context.Context) (*scratch, error) {
 	admin, err := pgx.Connect(ctx, b.o.pg)
 	if err != nil {
-		return "", nil, fmt.Errorf("postgres: %w", err)
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	name := fmt.Sprintf("dsrbench_%d", time.Now().UnixNano())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+	s := &scratch{admin: admin, name: fmt.Sprintf("dsrbench_%d", time.Now().UnixNano())}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+s.name); err != nil {
 		admin.Close(ctx)
-		return "", nil, fmt.Errorf("create database: %w", err)
+		return nil, fmt.Errorf("create database: %w", err)
 	}
 	u, err := url.Parse(b.o.pg)
 	if err != nil {
-		return "", nil, err
+		s.drop()
+		return nil, err
 	}
-	u.Path = "/" + name
-	drop := func() {
-		_, _ = admin.Exec(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)")
-		admin.Close(context.Background())
+	u.Path = "/" + s.name
+	s.dsn = u.String()
+	// The backend serving this connection is the postmaster's child, if
+	// the server runs here.
+	var backend int
+	if err := admin.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&backend); err == nil {
+		if f, err := statFields(backend); err == nil {
+			s.postmaster, _ = strconv.Atoi(f[1])
+		}
 	}
-	return u.String(), drop, nil
+	return s, nil
+}
+
+func (s *scratch) drop() {
+	_, _ = s.admin.Exec(context.Background(), "DROP DATABASE "+s.name+" WITH (FORCE)")
+	s.admin.Close(context.Background())
+}
+
+// serverCPU is the CPU the whole PostgreSQL server has used so far, once
+// every other connection to the scratch database has ended (a backend's
+// time reaches the postmaster's count when it has exited and been waited
+// for); -1 when it cannot be read (no database, or a server elsewhere).
+// Other clients of the same server are counted too: run it on a quiet one.
+func (s *scratch) serverCPU(ctx context.Context) time.Duration {
+	if s == nil || s.postmaster == 0 {
+		return -1
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var n int
+		err := s.admin.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", s.name).Scan(&n)
+		if err != nil || n == 0 {
+			break
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // the postmaster waits for its exited backends
+	t, err := treeCPU(s.postmaster)
+	if err != nil {
+		return -1
+	}
+	return t
 }
 
 // mbsync copies the INBOX to a fresh local Maildir.
@@ -385,8 +432,7 @@ func (b *bench) intake(ctx context.Context, driver string) error {
 	if err != nil {
 		return err
 	}
-	var mb, ds []time.Duration
-	var last procResult
+	var ms, ds []procResult
 	for rep := 0; rep < b.o.reps; rep++ {
 		if err := b.dc.Restore(snap); err != nil {
 			return err
@@ -395,7 +441,7 @@ func (b *bench) intake(ctx context.Context, driver string) error {
 		if err != nil {
 			return err
 		}
-		mb = append(mb, m.Wall)
+		ms = append(ms, m)
 		if err := b.dc.Restore(snap); err != nil {
 			return err
 		}
@@ -403,10 +449,14 @@ func (b *bench) intake(ctx context.Context, driver string) error {
 		if err != nil {
 			return err
 		}
-		ds = append(ds, d.Wall)
-		last = d
-		logf("%s rep %d: mbsync %s, dsr %s (cpu %s user %s sys)", driver, rep+1, m.Wall.Round(time.Millisecond),
-			d.Wall.Round(time.Millisecond), d.UserCPU.Round(time.Millisecond), d.Sys.Round(time.Millisecond))
+		ds = append(ds, d)
+		server := ""
+		if d.ServerCPU >= 0 && driver == "postgres" {
+			server = fmt.Sprintf("; PostgreSQL server %s", perEmail(d.ServerCPU, b.o.n))
+		}
+		logf("%s rep %d: mbsync %s, dsr %s (cpu %s user %s sys waited for, %s of children alive at exit: %s per email, dsr and its children; dsr itself %s%s)",
+			driver, rep+1, m.Wall.Round(time.Millisecond), d.Wall.Round(time.Millisecond), d.UserCPU.Round(time.Millisecond), d.Sys.Round(time.Millisecond),
+			d.UnwaitedCPU.Round(time.Millisecond), perEmail(d.CPU(), b.o.n), perEmail(d.OwnCPU, b.o.n), server)
 		// The daemon's own account of its serial stages.
 		for _, line := range strings.Split(d.Stderr, "\n") {
 			if strings.Contains(line, "sync done") {
@@ -414,19 +464,55 @@ func (b *bench) intake(ctx context.Context, driver string) error {
 			}
 		}
 	}
-	mm, dm := median(mb), median(ds)
+	wall := func(r procResult) time.Duration { return r.Wall }
+	cpu := func(r procResult) time.Duration { return r.CPU() }
+	mm, dm := median(mapRes(ms, wall)), median(mapRes(ds, wall))
 	rate := func(d time.Duration) float64 { return float64(b.o.n) / d.Seconds() }
+	withServer := driver == "postgres" && ds[0].ServerCPU >= 0
 	b.printf("### Intake of %d emails (%.1f MB, mean %.0f KB) on %s\n\n", b.o.n, float64(size)/(1<<20), float64(size)/float64(b.o.n)/1024, driver)
-	b.printf("| run | mbsync (copy to Maildir) | dsr run --once |\n|---|---|---|\n")
-	for i := range mb {
-		b.printf("| %d | %s | %s |\n", i+1, mb[i].Round(time.Millisecond), ds[i].Round(time.Millisecond))
+	b.printf("CPU is user + system time: dsr's includes its PDF children's (from `wait4` for those it waited for, sampled from /proc for those alive when it exited)")
+	if withServer {
+		b.printf("; the PostgreSQL server's is every server process's over the run (other clients of the server included)")
 	}
-	b.printf("| **median** | **%s** (%.0f emails/s) | **%s** (%.0f emails/s) |\n\n", mm.Round(time.Millisecond), rate(mm), dm.Round(time.Millisecond), rate(dm))
+	b.printf("; dsr itself is its own share, sampled from /proc.\n\n| run | mbsync (copy to Maildir) | mbsync CPU per email | dsr run --once | dsr CPU per email (dsr + children) | of which dsr itself |")
+	if withServer {
+		b.printf(" PostgreSQL server CPU per email |")
+	}
+	b.printf("\n|---|---|---|---|---|---|%s\n", map[bool]string{true: "---|"}[withServer])
+	for i := range ms {
+		b.printf("| %d | %s | %s | %s | %s | %s |", i+1, ms[i].Wall.Round(time.Millisecond), perEmail(ms[i].CPU(), b.o.n),
+			ds[i].Wall.Round(time.Millisecond), perEmail(ds[i].CPU(), b.o.n), perEmail(ds[i].OwnCPU, b.o.n))
+		if withServer {
+			b.printf(" %s |", perEmail(ds[i].ServerCPU, b.o.n))
+		}
+		b.printf("\n")
+	}
+	b.printf("| **median** | **%s** (%.0f emails/s) | %s | **%s** (%.0f emails/s) | **%s** | %s |", mm.Round(time.Millisecond), rate(mm),
+		perEmail(median(mapRes(ms, cpu)), b.o.n), dm.Round(time.Millisecond), rate(dm), perEmail(median(mapRes(ds, cpu)), b.o.n),
+		perEmail(median(mapRes(ds, func(r procResult) time.Duration { return r.OwnCPU })), b.o.n))
+	if withServer {
+		b.printf(" %s |", perEmail(median(mapRes(ds, func(r procResult) time.Duration { return r.ServerCPU })), b.o.n))
+	}
+	b.printf("\n\n")
 	ratio := rate(dm) / rate(mm)
-	b.printf("Intake rate / mbsync rate = **%.2f** (target ≥ 0.5: %s). Last dsr run: %s user + %s system CPU, dsr peak RSS %s, PDF children peak %s (at most %d at once).\n\n",
-		ratio, verdict(ratio >= 0.5), last.UserCPU.Round(time.Millisecond), last.Sys.Round(time.Millisecond),
+	last := ds[len(ds)-1]
+	b.printf("Intake rate / mbsync rate = **%.2f** (target ≥ 0.5: %s). Last dsr run: %s CPU (dsr and its children), dsr peak RSS %s, PDF children peak %s (at most %d at once).\n\n",
+		ratio, verdict(ratio >= 0.5), last.CPU().Round(time.Millisecond),
 		mib(last.ParentHWMKB), mib(last.ChildrenKB), last.MaxChildren)
 	return nil
+}
+
+// perEmail formats d spread over n emails, in milliseconds.
+func perEmail(d time.Duration, n int) string {
+	return fmt.Sprintf("%.2f ms", d.Seconds()*1000/float64(n))
+}
+
+func mapRes(rs []procResult, f func(procResult) time.Duration) []time.Duration {
+	out := make([]time.Duration, len(rs))
+	for i, r := range rs {
+		out[i] = f(r)
+	}
+	return out
 }
 
 func (b *bench) memory(ctx context.Context) error {

@@ -160,7 +160,7 @@ func (b *bench) ocr(ctx context.Context) error {
 		oc = append(oc, fmt.Sprintf("%s %d", k, v))
 	}
 	sort.Strings(oc)
-	cpu := res.UserCPU + res.Sys
+	cpu := res.CPU()
 	perPage := func(d time.Duration) string { return (d / time.Duration(pages)).Round(10 * time.Millisecond).String() }
 	pdfMB := config.Default().Limits.PDFMemoryMB
 	bound := 2*largestKB + 64<<10
@@ -184,11 +184,8 @@ func (b *bench) ocr(ctx context.Context) error {
 	}
 	b.printf("| measure | figure | bound |\n|---|---|---|\n")
 	b.printf("| wall | %s (%s per page) | |\n", res.Wall.Round(time.Second), perPage(res.Wall))
-	// The larger of the two counts: wait4's misses readers never waited
-	// for, the samples miss processes shorter than 20 ms.
-	cpu = max(cpu, res.SampledCPU)
-	b.printf("| CPU of dsr and all its descendants (user + system; wait4 %s, sampled from /proc %s) | %s (%s per page) | 2 s per page: %s |\n",
-		(res.UserCPU + res.Sys).Round(time.Second), res.SampledCPU.Round(time.Second),
+	b.printf("| CPU of dsr and all its descendants (user + system; waited for %s, still running at exit %s) | %s (%s per page) | 2 s per page: %s |\n",
+		(res.UserCPU + res.Sys).Round(time.Second), res.UnwaitedCPU.Round(time.Second),
 		cpu.Round(time.Second), perPage(cpu), verdict(cpu/time.Duration(pages) <= 2*time.Second))
 	b.printf("| dsr's own peak (VmHWM) | %s | 2 × %.1f MB + 64 MB = %s: %s |\n", mib(res.ParentHWMKB), float64(largestKB)/1024, mib(bound), verdict(res.ParentHWMKB <= bound))
 	b.printf("| one PDF/OCR child with its tools, peak | %s | pdf_memory_mb = %d MB: %s; 300 MB per page: %s |\n", mib(res.ChildTreeKB), pdfMB,

@@ -25,28 +25,36 @@ import (
 )
 
 type procResult struct {
-	Wall        time.Duration
-	MaxRSSKB    int64 // wait4 ru_maxrss: max over dsr and each child alone
-	ParentHWMKB int64 // dsr's own peak (VmHWM), last sample before exit
-	ChildrenKB  int64 // peak of the descendants' summed RSS
-	MaxChildren int   // most descendants alive at once
-	Stdout      string
-	Stderr      string
-	ExitCode    int
-	TotalPeakKB int64 // peak of dsr's RSS plus its descendants' at one sample
+	Wall         time.Duration
+	MaxRSSKB     int64 // wait4 ru_maxrss: max over dsr and each child alone
+	ParentHWMKB  int64 // dsr's own peak (VmHWM), last sample before exit
+	ChildrenKB   int64 // peak of the descendants' summed RSS
+	MaxChildren  int   // most descendants alive at once
+	Stdout       string
+	Stderr       string
+	ExitCode     int
+	TotalPeakKB  int64         // peak of dsr's RSS plus its descendants' at one sample
+	UserCPU, Sys time.Duration // the process's and its waited-for descendants' (wait4)
+	// UnwaitedCPU is the CPU of the descendants alive at the last sample
+	// (every 20 ms) before the process exited, which wait4 leaves out.
+	UnwaitedCPU time.Duration
+	// OwnCPU is the process's own user and system CPU, its children's
+	// left out, at the last sample before it exited (up to 20 ms short).
+	OwnCPU time.Duration
+	// ServerCPU is the PostgreSQL server's CPU (user + system, every
+	// server process) over the run; -1 when not measured.
+	ServerCPU time.Duration
 	// ChildTreeKB is the peak, over samples and over dsr's direct children,
 	// of one child's RSS plus its own descendants': one PDF/OCR reader
 	// with the Tesseract and ImageMagick it runs, the unit pdf_memory_mb
 	// bounds. MaxProcKB is the largest single descendant's RSS.
 	ChildTreeKB, MaxProcKB int64
-	// SampledCPU is the CPU time of dsr and its descendants as last seen
-	// in /proc/PID/stat, summed over every process seen: it counts
-	// children that were never waited for (a pool's readers, killed at
-	// exit), which wait4's rusage leaves out. A process that lives less
-	// than one sample is missed.
-	SampledCPU   time.Duration
-	UserCPU, Sys time.Duration
 }
+
+// CPU is the process's user and system CPU, all its descendants'
+// included: those it waited for (wait4) and those still running when it
+// exited (sampled).
+func (r procResult) CPU() time.Duration { return r.UserCPU + r.Sys + r.UnwaitedCPU }
 
 func runMeasured(ctx context.Context, dir string, name string, args ...string) (procResult, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
@@ -58,8 +66,12 @@ func runMeasured(ctx context.Context, dir string, name string, args ...string) (
 	if err := cmd.Start(); err != nil {
 		return procResult{}, err
 	}
-	var res procResult
-	ticks := map[int]int64{} // utime+stime in clock ticks, last seen
+	res := procResult{ServerCPU: -1}
+	// The descendants alive at the last sample and their CPU so far: those
+	// still alive when dsr exits are never waited for by it (the PDF
+	// children die with it, by their parent-death signal), so wait4 does
+	// not count them.
+	alive := map[int]time.Duration{}
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -71,21 +83,28 @@ func runMeasured(ctx context.Context, dir string, name string, args ...string) (
 			if hwm > res.ParentHWMKB {
 				res.ParentHWMKB = hwm
 			}
+			if own, err := ownCPU(cmd.Process.Pid); err == nil {
+				res.OwnCPU = own
+			}
 			kids := descendants(cmd.Process.Pid)
-			for _, k := range append(kids, cmd.Process.Pid) {
-				if t := procTicks(k); t > 0 {
-					ticks[k] = t
-				}
+			var sum int64
+			// Once dsr has exited (a zombie until waited for) its children
+			// are gone from its list: keep the last list it had.
+			running := isRunning(cmd.Process.Pid)
+			if running {
+				clear(alive)
 			}
 			rss1 := make(map[int]int64, len(kids))
-			var sum int64
 			for _, k := range kids {
 				_, r := procStatus(k)
 				rss1[k] = r
 				sum += r
 				res.MaxProcKB = max(res.MaxProcKB, r)
+				if c, err := ownCPU(k); err == nil && running {
+					alive[k] = c
+				}
 			}
-			for _, c := range childrenOf(cmd.Process.Pid) {
+			for _, c := range children(cmd.Process.Pid) {
 				tree := rss1[c]
 				for _, d := range descendants(c) {
 					tree += rss1[d]
@@ -106,9 +125,6 @@ func runMeasured(ctx context.Context, dir string, name string, args ...string) (
 	res.Wall = time.Since(start)
 	close(stop)
 	<-done
-	for _, t := range ticks {
-		res.SampledCPU += time.Duration(t) * time.Second / clockTicks
-	}
 	res.Stdout, res.Stderr = out.String(), errb.String()
 	if ps := cmd.ProcessState; ps != nil {
 		res.ExitCode = ps.ExitCode()
@@ -116,6 +132,9 @@ func runMeasured(ctx context.Context, dir string, name string, args ...string) (
 			res.MaxRSSKB = ru.Maxrss
 		}
 		res.UserCPU, res.Sys = ps.UserTime(), ps.SystemTime()
+	}
+	for _, c := range alive {
+		res.UnwaitedCPU += c
 	}
 	if err != nil {
 		return res, fmt.Errorf("%s %s: %w\n%s", filepath.Base(name), strings.Join(args, " "), err, harness.Tail(errb.Bytes(), 3000))
@@ -144,41 +163,74 @@ func procStatus(pid int) (hwm, rss int64) {
 	return hwm, rss
 }
 
-// clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on Linux.
-const clockTicks = 100
-
-// procTicks returns utime+stime of pid in clock ticks (0 when it is gone).
-func procTicks(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// The command name may hold spaces: the fields start after its ')'.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	s, _ := strconv.ParseInt(f[12], 10, 64)
-	return u + s
-}
-
 // descendants lists every process below pid.
 func descendants(pid int) []int {
 	var out []int
-	for _, c := range childrenOf(pid) {
+	for _, c := range children(pid) {
 		out = append(out, c)
 		out = append(out, descendants(c)...)
 	}
 	return out
 }
 
-// childrenOf lists pid's direct children.
-func childrenOf(pid int) []int {
+func numCPU() int { return runtime.NumCPU() }
+
+// ownCPU is pid's own user and system CPU so far.
+func ownCPU(pid int) (time.Duration, error) {
+	f, err := statFields(pid)
+	if err != nil {
+		return 0, err
+	}
+	return ticks(f[11]) + ticks(f[12]), nil
+}
+
+// isRunning reports whether pid exists and has not exited.
+func isRunning(pid int) bool {
+	f, err := statFields(pid)
+	return err == nil && f[0] != "Z" && f[0] != "X"
+}
+
+// statFields are the fields of /proc/PID/stat after the command's closing
+// parenthesis: utime, stime, cutime and cstime (the 14th to 17th of the
+// whole line) are f[11] to f[14].
+func statFields(pid int) ([]string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil, err
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 15 {
+		return nil, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	}
+	return f, nil
+}
+
+// ticks reads a count of clock ticks (USER_HZ, 100 a second).
+func ticks(v string) time.Duration {
+	n, _ := strconv.ParseInt(v, 10, 64)
+	return time.Duration(n) * (time.Second / 100)
+}
+
+// treeCPU is the CPU (user + system) used so far by pid and every process
+// below it, those that have exited and been waited for included (their
+// time is in their parent's cutime and cstime): for the postmaster, the
+// whole PostgreSQL server, backends that came and went included.
+func treeCPU(pid int) (time.Duration, error) {
+	f, err := statFields(pid)
+	if err != nil {
+		return 0, err
+	}
+	total := ticks(f[11]) + ticks(f[12]) + ticks(f[13]) + ticks(f[14])
+	for _, c := range children(pid) {
+		if t, err := treeCPU(c); err == nil {
+			total += t
+		}
+	}
+	return total, nil
+}
+
+// children lists pid's direct children.
+func children(pid int) []int {
 	var out []int
 	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
 	for _, t := range tasks {
@@ -194,5 +246,3 @@ func childrenOf(pid int) []int {
 	}
 	return out
 }
-
-func numCPU() int { return runtime.NumCPU() }

@@ -130,7 +130,7 @@ func TestSQLiteDSN(t *testing.T) {
 		{"/var/lib/dsr/dsr.db", "file:/var/lib/dsr/dsr.db?" + strings.Join(sqlitePragmas, "&")},
 		{"file:x.db?mode=rwc", "file:x.db?mode=rwc&" + strings.Join(sqlitePragmas, "&")},
 		{"file:x.db?_pragma=busy_timeout(1)&_txlock=deferred&_time_format=sqlite",
-			"file:x.db?_pragma=busy_timeout(1)&_txlock=deferred&_time_format=sqlite&_pragma=cache_size(-512)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=secure_delete(1)"},
+			"file:x.db?_pragma=busy_timeout(1)&_txlock=deferred&_time_format=sqlite&_pragma=cache_size(-512)&_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(4000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=secure_delete(1)"},
 	}
 	for _, tc := range tests {
 		if got := sqliteDSN(tc.in); got != tc.want {
