@@ -63,3 +63,68 @@ func BenchmarkOCRPage(b *testing.B) {
 	// Maxrss is in KB on Linux: the largest child of this process so far.
 	b.ReportMetric(float64(after.Maxrss)/1024, "peak-MB")
 }
+
+// BenchmarkOCRFixtures reads every attachment of the scan fixtures
+// (parser/testdata/ocr: scans, photos, faxes, upside-down pages) as the
+// daemon's child does, and reports the tools' CPU per page read, this
+// process's, and the largest tool's peak memory: the per-page cost on
+// varied material, where BenchmarkOCRPage is one clean page.
+func BenchmarkOCRFixtures(b *testing.B) {
+	o := needOCR(b)
+	files, err := filepath.Glob(filepath.Join("testdata", "ocr", "*.eml"))
+	if err != nil || len(files) == 0 {
+		b.Fatalf("no OCR fixtures: %v", err)
+	}
+	var atts [][]byte
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sub, err := New(Options{}).Parse(context.Background(), raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, a := range sub.Attachments {
+			if a.Kind == KindUnreadable { // scans and images, without OCR
+				atts = append(atts, a.Data)
+			}
+		}
+	}
+	r := withOCR(NewInProcessPDFReader(Limits{}), o, Limits{OCRTimeout: 15 * time.Minute}, nil)
+	var before, selfBefore syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &before); err != nil {
+		b.Fatal(err)
+	}
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &selfBefore); err != nil {
+		b.Fatal(err)
+	}
+	pages := 0
+	b.ResetTimer()
+	for b.Loop() {
+		for _, a := range atts {
+			forms, err := r.ReadPDF(context.Background(), a)
+			if err != nil || len(forms) == 0 || forms[0].OCR == nil {
+				continue // read as text, or not a form: counted as no page
+			}
+			pages += len(forms[0].OCR.Pages)
+		}
+	}
+	b.StopTimer()
+	var after, selfAfter syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &after); err != nil {
+		b.Fatal(err)
+	}
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &selfAfter); err != nil {
+		b.Fatal(err)
+	}
+	if pages == 0 {
+		b.Fatal("no page read")
+	}
+	cpu := time.Duration(after.Utime.Nano()+after.Stime.Nano()-before.Utime.Nano()-before.Stime.Nano()) / time.Duration(pages)
+	self := time.Duration(selfAfter.Utime.Nano()+selfAfter.Stime.Nano()-selfBefore.Utime.Nano()-selfBefore.Stime.Nano()) / time.Duration(pages)
+	b.ReportMetric(float64(pages)/float64(b.N), "pages")
+	b.ReportMetric(cpu.Seconds(), "cpu-s/page")
+	b.ReportMetric(self.Seconds(), "go-cpu-s/page")
+	b.ReportMetric(float64(after.Maxrss)/1024, "peak-MB")
+}

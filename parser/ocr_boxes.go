@@ -183,7 +183,37 @@ func (pg *ocrPage) cutBox(f *ocrFit, r [4]float64) *image.Gray {
 		}
 	}
 	clearRules(out, image.Rect(boxPad, boxPad, boxPad+ow, boxPad+oh))
-	return out
+	return whitenTrim(out, paper)
+}
+
+// whitenTrim makes a cut box's paper white (a scan's grey, a photo's
+// shadow: Tesseract reads its speckle as letters) and trims the empty
+// paper right of the writing: on a wide box with a short value, Tesseract
+// in single-line mode otherwise reads the blank rest as "ee ee" and the
+// value with it garbled.
+func whitenTrim(g *image.Gray, paper int) *image.Gray {
+	paper = max(paper, 64)
+	for i, p := range g.Pix {
+		g.Pix[i] = uint8(min(255, int(p)*255/paper))
+	}
+	b := g.Bounds()
+	last := -1
+	for x := b.Min.X; x < b.Max.X; x++ {
+		n := 0
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			if g.Pix[(y-b.Min.Y)*g.Stride+(x-b.Min.X)] < tickDark {
+				n++
+			}
+		}
+		if n >= 2 {
+			last = x
+		}
+	}
+	right := min(b.Max.X, last+3*boxPad)
+	if last < 0 || right >= b.Max.X {
+		return g
+	}
+	return g.SubImage(image.Rect(b.Min.X, b.Min.Y, right, b.Max.Y)).(*image.Gray)
 }
 
 // peak is the index in [lo, hi) of the largest count, and the count.
@@ -259,7 +289,9 @@ func blank(g *image.Gray) bool {
 func median3(g *image.Gray) *image.Gray {
 	b := g.Bounds()
 	out := image.NewGray(b)
-	copy(out.Pix, g.Pix)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		copy(out.Pix[(y-b.Min.Y)*out.Stride:], g.Pix[(y-b.Min.Y)*g.Stride:(y-b.Min.Y)*g.Stride+b.Dx()])
+	}
 	var win [9]uint8
 	for y := b.Min.Y + 1; y < b.Max.Y-1; y++ {
 		for x := b.Min.X + 1; x < b.Max.X-1; x++ {
@@ -481,6 +513,22 @@ func writePNG(path string, g *image.Gray) error {
 	return nil
 }
 
+// decisive says a field read poorly sends its page to be read whole: a
+// date, an NHS number or a choice the rules check, or the child's name.
+// Free text a coordinator reads beside its crop anyway (a reason, the
+// needs) is kept as its box read it: the whole page reads it no better.
+func decisive(spec FieldSpec) bool {
+	switch spec.Type {
+	case Date, NHSNumber, Choice:
+		return true
+	}
+	switch spec.Name {
+	case "cyp_first_names", "cyp_surname", "cyp_full_name":
+		return true
+	}
+	return false
+}
+
 // readsPoorly says a box's value should be read again, speckle taken
 // out: blank, not valid for its field, or not confidently read.
 func (br *boxRead) readsPoorly() bool {
@@ -526,7 +574,7 @@ func (o *OCR) readTemplateBoxes(ctx context.Context, dir string, reads []*boxRea
 		}
 	}
 	for _, br := range reads {
-		if br.readsPoorly() {
+		if br.readsPoorly() && decisive(br.spec) {
 			br.pg.poor = true
 		}
 		v := fixOCRValue(br.spec, cleanOCRValue(br.text))

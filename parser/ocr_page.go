@@ -47,9 +47,9 @@ type ocrPage struct {
 	fit    *ocrFit
 	fields map[string]OCRField
 	values map[string]string
-	// poor is set when a box with writing in it read poorly (blank, not
-	// valid, or not confidently) even from its median-filtered cut: the
-	// page may be registered a line off, and is read whole instead.
+	// poor is set when a decisive box with writing in it read poorly
+	// (blank, not valid, or not confidently) even from its median-filtered
+	// cut: the page may be registered a line off, and is read whole.
 	poor bool
 }
 
@@ -138,7 +138,9 @@ func (o *OCR) recognise(ctx context.Context, sp scanPage) (*ocrPage, error) {
 		return nil, err
 	}
 	if upsideDown(words) {
-		rot, err := o.orientation(ctx, small, pg.w/2)
+		// At full size: at half, Tesseract's orientation detection is
+		// not confident of an upside-down form.
+		rot, err := o.orientation(ctx, sp.path, pg.w)
 		if err == nil && rot != 0 {
 			turned, turnedSmall := sp.path+".turned.png", small+".turned.png"
 			if out, err := exec.CommandContext(ctx, o.Convert, append(slices.Clone(imageLimits), sp.path, "-rotate", strconv.Itoa(rot), "+repage",
