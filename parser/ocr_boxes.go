@@ -31,7 +31,7 @@ type boxRead struct {
 
 // Cutting boxes out.
 const (
-	boxInset = 1.5 // points inside the widget's rectangle: its border
+	boxInset = 1.0 // points inside the printed box's border
 	boxPad   = 10  // white pixels around a cut box: Tesseract wants a margin
 )
 
@@ -55,6 +55,9 @@ func (f *ocrFit) mapRect(r [4]float64) image.Rectangle {
 // boxSearch is how far (points) around where the fit puts a value box
 // its printed border is looked for.
 const boxSearch = 6.0
+
+// boxLeft is how far (points) left of its widget a value box is cut.
+const boxLeft = 8.0
 
 // boxGrow is how much taller (points) than its widget a printed value
 // box may be.
@@ -144,27 +147,14 @@ func (pg *ocrPage) cutBox(f *ocrFit, r [4]float64) *image.Gray {
 			}
 		}
 	}
-	// Left and right edges: the strongest columns near where the fit
-	// puts them, along the turn found.
-	cols := make([]int, sw)
-	for v := range sh {
-		for u := range sw {
-			if strip[v*sw+u] {
-				if cu := int(math.Round(float64(u) + bestK*(float64(v)-float64(sh)/2))); cu >= 0 && cu < sw {
-					cols[cu]++
-				}
-			}
-		}
-	}
-	left, right := m, m+w
-	if c, n := peak(cols, 0, int(2*m)); float64(n) > 0.5*(bestBot-bestTop) {
-		left = float64(c)
-	}
-	if c, n := peak(cols, int(w), sw); float64(n) > 0.5*(bestBot-bestTop) {
-		right = float64(c)
-	}
+	// Left and right: where the fit puts them, wider on the left by
+	// boxLeft. A search for the border's columns, as for its rows, took
+	// a letter's stroke for the edge; a low-resolution scan's fit can be
+	// a few points off across, and what the wider cut catches of the
+	// border and the table's rule clearRules takes out.
+	left, right := m-boxLeft*s+boxInset*s, m+w-(boxInset-0.5)*s
 	in := boxInset * s
-	x0, x1, y0, y1 := left+in, right-in, bestTop+in, bestBot-in
+	x0, x1, y0, y1 := left-in, right+in, bestTop+in, bestBot-in
 	ow, oh := int(x1-x0), int(y1-y0)
 	if ow <= 0 || oh <= 0 {
 		return nil
@@ -543,9 +533,9 @@ func (br *boxRead) readsPoorly() bool {
 }
 
 // readTemplateBoxes reads the text boxes of the scan's registered pages:
-// all of them in one pass, then those that read poorly again from a
-// median-filtered cut (scanner and camera speckle), keeping the better
-// read of the two.
+// all of them in one pass, then the decisive ones that read poorly again
+// from a median-filtered cut (scanner and camera speckle), keeping the
+// better read of the two.
 func (o *OCR) readTemplateBoxes(ctx context.Context, dir string, reads []*boxRead) error {
 	if len(reads) == 0 {
 		return nil
@@ -556,7 +546,7 @@ func (o *OCR) readTemplateBoxes(ctx context.Context, dir string, reads []*boxRea
 	var again []*boxRead
 	var firsts []boxRead
 	for _, br := range reads {
-		if br.readsPoorly() {
+		if br.readsPoorly() && decisive(br.spec) {
 			firsts = append(firsts, *br)
 			br.crop = median3(br.crop)
 			again = append(again, br)

@@ -86,7 +86,7 @@ func TestCutBoxFindsBorder(t *testing.T) {
 	for y := 0; y < g.Bounds().Dy(); y++ {
 		n := 0
 		for x := 0; x < g.Bounds().Dx(); x++ {
-			if g.GrayAt(x, y).Y < 100 {
+			if g.GrayAt(x, y).Y < 160 {
 				n++
 			}
 		}
