@@ -343,6 +343,9 @@ func (pg *ocrPage) templateBoxes() []*boxRead {
 		}
 		pg.values[b.field] = ""
 		if br.crop = pg.cutBox(pg.fit, b.rect); br.crop == nil || blank(br.crop) {
+			// A required date, number or name found blank may be a box
+			// cut a line off: the page is read whole.
+			pg.poor = pg.poor || (spec.Required && decisive(spec))
 			continue
 		}
 		reads = append(reads, br)
@@ -526,8 +529,12 @@ func (br *boxRead) readsPoorly() bool {
 	if v == "" {
 		return true
 	}
-	if _, err := Normalise(br.spec, v); err != nil {
+	n, err := Normalise(br.spec, v)
+	if err != nil {
 		return true
+	}
+	if br.spec.Type == NHSNumber && len(n) != 10 {
+		return true // a number cut short (its first digits lost at the box's edge)
 	}
 	return br.conf < OCRMinConfidence
 }
