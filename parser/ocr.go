@@ -162,7 +162,8 @@ func isTIFF(d []byte) bool {
 // scanPage is one page image, ready for Tesseract.
 type scanPage struct {
 	path    string
-	denoise bool // a median-filtered copy may read better
+	small   string // the page at half the size, to recognise it by
+	denoise bool   // a median-filtered copy may read better
 }
 
 // readScan turns a scan or photo into forms: page images cleaned up,
@@ -178,17 +179,32 @@ func readScan(ctx context.Context, o *OCR, m *Mapping, data []byte, isPDF bool) 
 		return nil, err
 	}
 	var read []*ocrPage
+	var boxes []*boxRead
 	for i, p := range pages {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		pg, err := o.readPage(ctx, dir, p)
+		pg, err := o.recognise(ctx, p)
 		if err != nil {
 			return nil, fmt.Errorf("ocr page %d: %w", i+1, err)
 		}
 		pg.index = i
-		pg.reread = func(r image.Rectangle) (string, float64) { return o.readBox(ctx, dir, pg, r) }
+		if pg.tpl != nil {
+			boxes = append(boxes, pg.templateBoxes()...)
+		} else if pg, err = o.readWhole(ctx, dir, p, pg); err != nil {
+			return nil, fmt.Errorf("ocr page %d: %w", i+1, err)
+		}
 		read = append(read, pg)
+	}
+	if err := o.readTemplateBoxes(ctx, dir, boxes); err != nil {
+		return nil, fmt.Errorf("ocr value boxes: %w", err)
+	}
+	for i, pg := range read {
+		if pg.poor {
+			if read[i], err = o.readWhole(ctx, dir, pages[i], pg); err != nil {
+				return nil, fmt.Errorf("ocr page %d: %w", i+1, err)
+			}
+		}
 	}
 	forms := assembleOCRForms(m, read)
 	if len(forms) == 0 {
@@ -202,8 +218,11 @@ func readScan(ctx context.Context, o *OCR, m *Mapping, data []byte, isPDF bool) 
 var imageLimits = []string{"-limit", "memory", "192MiB", "-limit", "map", "384MiB", "-limit", "disk", "1GiB", "-limit", "area", "96MP", "-limit", "width", "20000", "-limit", "height", "20000"}
 
 // pageImages writes the attachment's pages as cleaned-up greyscale PNGs:
-// EXIF orientation applied, deskewed, contrast stretched, at most about
-// A4 at 200 dpi.
+// EXIF orientation applied, contrast stretched, at most about A4 at 200
+// dpi, and a copy of each at half that to recognise the page by. They are
+// not deskewed: a page registered to its template is straightened box by
+// box (ImageMagick's -deskew of a whole page cost more CPU than reading
+// all its boxes), and only a page that is not is deskewed (see deskew).
 func (o *OCR) pageImages(ctx context.Context, dir string, data []byte, isPDF bool) ([]scanPage, error) {
 	in := filepath.Join(dir, "in")
 	if err := os.WriteFile(in, data, 0o600); err != nil {
@@ -240,8 +259,8 @@ func (o *OCR) pageImages(ctx context.Context, dir string, data []byte, isPDF boo
 		return nil, unreadable(ReasonScanTooMany, fmt.Errorf("more than %d pages", o.maxPages()))
 	}
 	args := append(slices.Clone(imageLimits), srcs...)
-	args = append(args, "-auto-orient", "-colorspace", "Gray", "-resize", "1700x2400>", "-deskew", "40%", "+repage",
-		"-normalize", "-depth", "8", filepath.Join(dir, "p-%02d.png"))
+	args = append(args, "-auto-orient", "-colorspace", "Gray", "-resize", "1700x2400>", "+repage",
+		"-normalize", "-depth", "8", "-write", filepath.Join(dir, "p-%02d.png"), "-resize", "50%", filepath.Join(dir, "s-%02d.png"))
 	if out, err := exec.CommandContext(ctx, o.Convert, args...).CombinedOutput(); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -259,9 +278,43 @@ func (o *OCR) pageImages(ctx context.Context, dir string, data []byte, isPDF boo
 	pages := make([]scanPage, len(outs))
 	for i, p := range outs {
 		// A fax's one-bit strokes are too thin for the median filter.
-		pages[i] = scanPage{path: p, denoise: !isTIFF(data)}
+		pages[i] = scanPage{path: p, small: filepath.Join(dir, "s-"+strings.TrimPrefix(filepath.Base(p), "p-")), denoise: !isTIFF(data)}
 	}
 	return pages, nil
+}
+
+// readWhole reads a page as today's scans without a template are read:
+// another layout, a page too poor to register, or one whose boxes read
+// poorly. The page (turned the right way up by recognise) is deskewed
+// and read whole, its values found beside their printed labels.
+func (o *OCR) readWhole(ctx context.Context, dir string, sp scanPage, rec *ocrPage) (*ocrPage, error) {
+	var err error
+	if sp.path, err = o.deskew(ctx, rec.path); err != nil {
+		return nil, err
+	}
+	pg, err := o.readPage(ctx, dir, sp)
+	if err != nil {
+		return nil, err
+	}
+	pg.index = rec.index
+	if pg.rotate == 0 {
+		pg.rotate = rec.rotate
+	}
+	pg.reread = func(r image.Rectangle) (string, float64) { return o.readBox(ctx, dir, pg, r) }
+	return pg, nil
+}
+
+// deskew straightens a page that is read whole, for Tesseract's layout
+// analysis and the label matching.
+func (o *OCR) deskew(ctx context.Context, path string) (string, error) {
+	out := strings.TrimSuffix(path, ".png") + "-deskewed.png"
+	if b, err := exec.CommandContext(ctx, o.Convert, append(slices.Clone(imageLimits), path, "-deskew", "40%", "+repage", out)...).CombinedOutput(); err != nil {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		return "", fmt.Errorf("convert -deskew: %w: %s", err, firstLine(b))
+	}
+	return out, nil
 }
 
 // tesseract runs Tesseract on one image with one thread (the machine's

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"image"
 	"image/png"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -115,6 +116,10 @@ func assembleOCRForms(m *Mapping, pages []*ocrPage) []*RawForm {
 	kinds := make([]FormKind, len(pages))
 	for i, pg := range pages {
 		kinds[i] = pageKind(m, pg.pt)
+		if pg.tpl != nil && pg.tpl.page == 0 {
+			// The first page of a form, by where its labels are.
+			kinds[i] = pg.tpl.kind
+		}
 	}
 	sizes := make([]OCRPageSize, len(pages))
 	for i, pg := range pages {
@@ -135,6 +140,24 @@ func assembleOCRForms(m *Mapping, pages []*ocrPage) []*RawForm {
 					rf.Title = strings.ToValidUTF8(rf.Title[:300], "")
 				}
 			}
+			if pg.tpl != nil && (s.kind == "" || s.kind == pg.tpl.kind) {
+				// Registered to the blank form: the values are what its
+				// boxes read, by field name, as from a fillable form.
+				if rf.ByName == nil {
+					rf.ByName = map[string]string{}
+				}
+				for _, name := range slices.Sorted(maps.Keys(pg.values)) {
+					if rf.ByName[name] == "" {
+						rf.ByName[name] = pg.values[name]
+					}
+				}
+				for name, fl := range pg.fields {
+					if _, dup := rf.OCR.Fields[name]; !dup {
+						rf.OCR.Fields[name] = fl
+					}
+				}
+				continue
+			}
 			used := map[int]bool{}
 			snapLabels(pg.pt, labels)
 			for _, lv := range findLabelValues(pg.pt, labels) {
@@ -149,12 +172,21 @@ func assembleOCRForms(m *Mapping, pages []*ocrPage) []*RawForm {
 				}
 			}
 		}
-		if rf.Kind == "" && !anyValue(rf.ByLabel) {
+		if rf.Kind == "" && !anyValue(rf.ByLabel) && !anyName(rf.ByName) {
 			continue
 		}
 		forms = append(forms, rf)
 	}
 	return forms
+}
+
+func anyName(vs map[string]string) bool {
+	for _, v := range vs {
+		if v != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // kindOrBoth is the form whose field spec applies: the page's kind, or

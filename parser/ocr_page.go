@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/draw"
 	"image/png"
+	"math"
 	"os"
 	"os/exec"
 	"slices"
@@ -23,11 +24,13 @@ type ocrWord struct {
 	conf           float64 // 0..100
 	text           string
 	line           int // Tesseract's block/paragraph/line, numbered per page
+	page           int // 0-based image of a list Tesseract read (0 for one image)
 }
 
 // ocrPage is one page read by Tesseract.
 type ocrPage struct {
-	index  int // 0-based page of the attachment
+	index  int    // 0-based page of the attachment
+	path   string // the page image read
 	w, h   int
 	scale  float64 // points per pixel (A4's width over the image's)
 	words  []ocrWord
@@ -37,6 +40,17 @@ type ocrPage struct {
 	// reread reads a box of the page again on its own (nil: not at all).
 	reread  func(image.Rectangle) (string, float64)
 	rereads int
+	// tpl and fit are the blank form's page this page was registered to,
+	// and how; nil when it was read as a whole page instead. fields and
+	// values are then what its value boxes read, by field name.
+	tpl    *ocrTemplate
+	fit    *ocrFit
+	fields map[string]OCRField
+	values map[string]string
+	// poor is set when a decisive box with writing in it read poorly
+	// (blank, not valid, or not confidently) even from its median-filtered
+	// cut: the page may be registered a line off, and is read whole.
+	poor bool
 }
 
 // minWordConf is below what a word is taken to be noise: speckle, a box's
@@ -105,6 +119,89 @@ func (o *OCR) readPage(ctx context.Context, dir string, sp scanPage) (*ocrPage, 
 	pg.scale = 595.0 / float64(pg.w)
 	pg.pt = layoutPage(pg.glyphs())
 	return pg, nil
+}
+
+// recognise reads a page at half size, once (Tesseract's automatic page
+// segmentation), to tell which form and page it is and where its labels
+// are, and registers it to that page of the blank form; a page that reads
+// as upside down is turned first (Tesseract's orientation detection). The
+// words are in pixels of the full-size page, which is loaded for the
+// value boxes, tick boxes and crops.
+func (o *OCR) recognise(ctx context.Context, sp scanPage) (*ocrPage, error) {
+	pg := &ocrPage{path: sp.path}
+	if err := pg.load(sp.path); err != nil {
+		return nil, err
+	}
+	small := sp.small
+	words, err := o.smallTSV(ctx, small, pg.w)
+	if err != nil {
+		return nil, err
+	}
+	if upsideDown(words) {
+		// At full size: at half, Tesseract's orientation detection is
+		// not confident of an upside-down form.
+		rot, err := o.orientation(ctx, sp.path, pg.w)
+		if err == nil && rot != 0 {
+			turned, turnedSmall := sp.path+".turned.png", small+".turned.png"
+			if out, err := exec.CommandContext(ctx, o.Convert, append(slices.Clone(imageLimits), sp.path, "-rotate", strconv.Itoa(rot), "+repage",
+				"-write", turned, "-resize", "50%", turnedSmall)...).CombinedOutput(); err != nil {
+				return nil, fmt.Errorf("convert -rotate: %w: %s", err, firstLine(out))
+			}
+			fullW := pg.w
+			if rot != 180 {
+				fullW = pg.h
+			}
+			w2, err := o.smallTSV(ctx, turnedSmall, fullW)
+			if err != nil {
+				return nil, err
+			}
+			if goodWords(w2) > goodWords(words) {
+				words, pg.rotate, pg.path = w2, rot, turned
+				if err := pg.load(turned); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	pg.words = words
+	pg.scale = 595.0 / float64(pg.w)
+	pg.pt = layoutPage(pg.glyphs())
+	pg.tpl, pg.fit = registerPage(pg, ocrTemplates)
+	return pg, nil
+}
+
+// smallTSV reads the half-size copy of a page whose full size is
+// fullWidth pixels wide, and gives the words in full-size pixels.
+func (o *OCR) smallTSV(ctx context.Context, path string, fullWidth int) ([]ocrWord, error) {
+	cfg, err := pngSize(path)
+	if err != nil {
+		return nil, err
+	}
+	out, err := o.tesseract(ctx, path, "--dpi", strconv.Itoa(dpiFor(cfg.Width)), "--psm", "3", "-l", "eng", "-c", "tessedit_do_invert=0", "tsv")
+	if err != nil {
+		return nil, err
+	}
+	words := parseTSV(out)
+	k := float64(fullWidth) / float64(cfg.Width)
+	for i := range words {
+		w := &words[i]
+		w.x0, w.y0 = int(float64(w.x0)*k), int(float64(w.y0)*k)
+		w.x1, w.y1 = int(math.Ceil(float64(w.x1)*k)), int(math.Ceil(float64(w.y1)*k))
+	}
+	return words, nil
+}
+
+func pngSize(path string) (image.Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return image.Config{}, fmt.Errorf("open page image: %w", err)
+	}
+	defer f.Close()
+	cfg, err := png.DecodeConfig(bufio.NewReader(f))
+	if err != nil {
+		return image.Config{}, fmt.Errorf("page image: %w", err)
+	}
+	return cfg, nil
 }
 
 // load decodes the page image as 8-bit grey, for tick boxes and crops.
@@ -213,7 +310,7 @@ func (o *OCR) orientation(ctx context.Context, path string, width int) (int, err
 // _) are dropped: the form's value boxes print them around the value.
 func parseTSV(out []byte) []ocrWord {
 	var words []ocrWord
-	lines := map[[3]string]int{}
+	lines := map[[4]string]int{}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -234,7 +331,7 @@ func parseTSV(out []byte) []ocrWord {
 		if conf < minWordConf {
 			continue
 		}
-		key := [3]string{f[2], f[3], f[4]}
+		key := [4]string{f[1], f[2], f[3], f[4]}
 		ln, ok := lines[key]
 		if !ok {
 			ln = len(lines)
@@ -244,7 +341,7 @@ func parseTSV(out []byte) []ocrWord {
 		if w <= 0 || h <= 0 {
 			continue
 		}
-		words = append(words, ocrWord{x0: l, y0: t, x1: l + w, y1: t + h, conf: conf, text: text, line: ln})
+		words = append(words, ocrWord{x0: l, y0: t, x1: l + w, y1: t + h, conf: conf, text: text, line: ln, page: max(0, num(1)-1)})
 	}
 	return words
 }

@@ -1,0 +1,595 @@
+package parser
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"maps"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// boxRead is one value box of a registered page: cut out, turned
+// straight, and read by Tesseract with the other boxes of the scan.
+type boxRead struct {
+	pg    *ocrPage
+	box   *ocrTemplateBox
+	spec  FieldSpec
+	crop  *image.Gray     // the box's inside, straightened, padded white
+	rect  image.Rectangle // the box on the page, in pixels
+	label image.Rectangle // its label on the page, for the crop
+	text  string
+	conf  float64 // 0..1
+}
+
+// Cutting boxes out.
+const (
+	boxInset = 1.0 // points inside the printed box's border
+	boxPad   = 10  // white pixels around a cut box: Tesseract wants a margin
+)
+
+// mapRect is a template rectangle on the page, in pixels: the bounds of
+// its corners under the fit, corrected at its centre.
+func (f *ocrFit) mapRect(r [4]float64) image.Rectangle {
+	cx, cy := f.correction((r[0]+r[2])/2, (r[1]+r[3])/2)
+	out := image.Rectangle{}
+	for i, p := range [4][2]float64{{r[0], r[1]}, {r[2], r[1]}, {r[0], r[3]}, {r[2], r[3]}} {
+		x, y := f.apply(p[0], p[1])
+		q := image.Rect(int(math.Floor(x+cx)), int(math.Floor(y+cy)), int(math.Ceil(x+cx))+1, int(math.Ceil(y+cy))+1)
+		if i == 0 {
+			out = q
+		} else {
+			out = out.Union(q)
+		}
+	}
+	return out
+}
+
+// boxSearch is how far (points) around where the fit puts a value box
+// its printed border is looked for.
+const boxSearch = 6.0
+
+// boxLeft is how far (points) left of its widget a value box is cut.
+const boxLeft = 8.0
+
+// boxGrow is how much taller (points) than its widget a printed value
+// box may be.
+const boxGrow = 6.0
+
+// cutBox samples a value box's inside from the page, straight, with a
+// white margin around. The fit puts the box within a few points; the
+// box's own printed border puts it exactly: a strip around it is cut
+// straight by the fit, and the border's top and bottom lines (long rows
+// of ink, found over a range of slopes, the turn the fit left) and its
+// left and right edges say where the inside is.
+func (pg *ocrPage) cutBox(f *ocrFit, r [4]float64) *image.Gray {
+	s := f.scale
+	w, h := (r[2]-r[0])*s, (r[3]-r[1])*s
+	if w <= 0 || h <= 0 || w*h > 4<<20 {
+		return nil
+	}
+	cx, cy := f.correction((r[0]+r[2])/2, (r[1]+r[3])/2)
+	// at maps a point of the strip (pixels from the rectangle's top left
+	// at the fit's scale) to the page.
+	at := func(u, v float64) (float64, float64) {
+		x, y := f.apply(r[0]+u/s, r[1]+v/s)
+		return x + cx, y + cy
+	}
+	b := pg.img.Bounds()
+	m := boxSearch * s
+	sw, sh := int(w+2*m), int(h+2*m)
+	grey := make([]uint8, sw*sh)
+	var hist [256]int
+	for v := range sh {
+		for u := range sw {
+			x, y := at(float64(u)-m+0.5, float64(v)-m+0.5)
+			g := bilinear(pg.img, b, x-0.5, y-0.5).Y
+			grey[v*sw+u] = g
+			hist[g]++
+		}
+	}
+	// Ink is what is well darker than the paper (a scan's grey, a
+	// photo's shadow): a thin printed rule, blurred, is lighter than text.
+	paper, n := 255, 0
+	for g := 255; g >= 0; g-- {
+		if n += hist[g]; n*2 >= len(grey) {
+			paper = g
+			break
+		}
+	}
+	ink := uint8(max(0, paper*3/4))
+	strip := make([]bool, sw*sh)
+	for i, g := range grey {
+		strip[i] = g < ink
+	}
+	// The slope that makes the border's lines rows: the one whose
+	// strongest row holds the most ink.
+	// Without a border found, the widget and a little more: the printed
+	// box around it, its lines taken out below.
+	bestK, bestTop, bestBot := 0.0, m-(boxGrow/2-boxInset)*s, m+h+(boxGrow/2-boxInset)*s
+	bestScore := -1
+	rows := make([]int, sh)
+	uc := float64(sw) / 2
+	for step := -12; step <= 12; step++ {
+		k := float64(step) * 0.004
+		clear(rows)
+		for v := range sh {
+			for u := range sw {
+				if strip[v*sw+u] {
+					if rv := int(math.Round(float64(v) - k*(float64(u)-uc))); rv >= 0 && rv < sh {
+						rows[rv]++
+					}
+				}
+			}
+		}
+		// The border's top and bottom: two long rows of ink about the
+		// box's height apart. The printed box is a little larger than
+		// the widget (the form draws it around the field), the table's
+		// rules around it further apart still.
+		for t := 0; t <= int(2*m); t++ {
+			if float64(rows[t]) < 0.4*w {
+				continue
+			}
+			for bt := t + int(h) - 2; bt < min(sh, t+int(h+boxGrow*s)); bt++ {
+				if float64(rows[bt]) < 0.4*w {
+					continue
+				}
+				if sc := rows[t] + rows[bt]; sc > bestScore {
+					bestScore, bestK, bestTop, bestBot = sc, k, float64(t), float64(bt)
+				}
+			}
+		}
+	}
+	// Left and right: where the fit puts them, wider on the left by
+	// boxLeft. A search for the border's columns, as for its rows, took
+	// a letter's stroke for the edge; a low-resolution scan's fit can be
+	// a few points off across, and what the wider cut catches of the
+	// border and the table's rule clearRules takes out.
+	left, right := m-boxLeft*s+boxInset*s, m+w-(boxInset-0.5)*s
+	in := boxInset * s
+	x0, x1, y0, y1 := left-in, right+in, bestTop+in, bestBot-in
+	ow, oh := int(x1-x0), int(y1-y0)
+	if ow <= 0 || oh <= 0 {
+		return nil
+	}
+	out := image.NewGray(image.Rect(0, 0, ow+2*boxPad, oh+2*boxPad))
+	for i := range out.Pix {
+		out.Pix[i] = 255
+	}
+	for v := range oh {
+		for u := range ow {
+			su, sv := x0+float64(u)+0.5, y0+float64(v)+0.5
+			// Undo the turn found: the strip's row sv at column su.
+			sv += bestK * (su - uc)
+			x, y := at(su-m, sv-m)
+			out.SetGray(u+boxPad, v+boxPad, bilinear(pg.img, b, x-0.5, y-0.5))
+		}
+	}
+	clearRules(out, image.Rect(boxPad, boxPad, boxPad+ow, boxPad+oh))
+	return whitenTrim(out, paper)
+}
+
+// whitenTrim makes a cut box's paper white (a scan's grey, a photo's
+// shadow: Tesseract reads its speckle as letters) and trims the empty
+// paper right of the writing: on a wide box with a short value, Tesseract
+// in single-line mode otherwise reads the blank rest as "ee ee" and the
+// value with it garbled.
+func whitenTrim(g *image.Gray, paper int) *image.Gray {
+	paper = max(paper, 64)
+	for i, p := range g.Pix {
+		g.Pix[i] = uint8(min(255, int(p)*255/paper))
+	}
+	b := g.Bounds()
+	last := -1
+	for x := b.Min.X; x < b.Max.X; x++ {
+		n := 0
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			if g.Pix[(y-b.Min.Y)*g.Stride+(x-b.Min.X)] < tickDark {
+				n++
+			}
+		}
+		if n >= 2 {
+			last = x
+		}
+	}
+	right := min(b.Max.X, last+3*boxPad)
+	if last < 0 || right >= b.Max.X {
+		return g
+	}
+	return g.SubImage(image.Rect(b.Min.X, b.Min.Y, right, b.Max.Y)).(*image.Gray)
+}
+
+// peak is the index in [lo, hi) of the largest count, and the count.
+func peak(xs []int, lo, hi int) (int, int) {
+	lo, hi = max(0, lo), min(len(xs), hi)
+	best, n := lo, -1
+	for i := lo; i < hi; i++ {
+		if xs[i] > n {
+			best, n = i, xs[i]
+		}
+	}
+	return best, max(n, 0)
+}
+
+// bilinear samples the grey image between pixels; white off the page.
+func bilinear(img *image.Gray, b image.Rectangle, x, y float64) color.Gray {
+	x0, y0 := int(math.Floor(x)), int(math.Floor(y))
+	fx, fy := x-float64(x0), y-float64(y0)
+	at := func(x, y int) float64 {
+		if x < b.Min.X || y < b.Min.Y || x >= b.Max.X || y >= b.Max.Y {
+			return 255
+		}
+		return float64(img.Pix[(y-b.Min.Y)*img.Stride+(x-b.Min.X)])
+	}
+	v := (at(x0, y0)*(1-fx)+at(x0+1, y0)*fx)*(1-fy) + (at(x0, y0+1)*(1-fx)+at(x0+1, y0+1)*fx)*fy
+	return color.Gray{Y: uint8(math.Round(v))}
+}
+
+// clearRules whitens the rows and columns of r that are mostly ink: a
+// box's border that the cut caught, which OCR reads as | or _.
+func clearRules(g *image.Gray, r image.Rectangle) {
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		n := 0
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if g.Pix[y*g.Stride+x] < tickDark {
+				n++
+			}
+		}
+		if n*2 > r.Dx() {
+			for x := r.Min.X; x < r.Max.X; x++ {
+				g.Pix[y*g.Stride+x] = 255
+			}
+		}
+	}
+	for x := r.Min.X; x < r.Max.X; x++ {
+		n := 0
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			if g.Pix[y*g.Stride+x] < tickDark {
+				n++
+			}
+		}
+		if n*3 > r.Dy()*2 {
+			for y := r.Min.Y; y < r.Max.Y; y++ {
+				g.Pix[y*g.Stride+x] = 255
+			}
+		}
+	}
+}
+
+// blank says a cut box has no writing: a few dark specks at most.
+func blank(g *image.Gray) bool {
+	n := 0
+	for _, p := range g.Pix {
+		if p < tickDark {
+			n++
+		}
+	}
+	return n < max(12, len(g.Pix)/500)
+}
+
+// median3 is the 3×3 median of a grey image: speckle from a scanner or
+// a camera taken out before a box is read again.
+func median3(g *image.Gray) *image.Gray {
+	b := g.Bounds()
+	out := image.NewGray(b)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		copy(out.Pix[(y-b.Min.Y)*out.Stride:], g.Pix[(y-b.Min.Y)*g.Stride:(y-b.Min.Y)*g.Stride+b.Dx()])
+	}
+	var win [9]uint8
+	for y := b.Min.Y + 1; y < b.Max.Y-1; y++ {
+		for x := b.Min.X + 1; x < b.Max.X-1; x++ {
+			i := 0
+			for dy := -1; dy <= 1; dy++ {
+				for dx := -1; dx <= 1; dx++ {
+					win[i] = g.Pix[(y+dy-b.Min.Y)*g.Stride+(x+dx-b.Min.X)]
+					i++
+				}
+			}
+			s := win
+			slices.Sort(s[:])
+			out.Pix[(y-b.Min.Y)*out.Stride+(x-b.Min.X)] = s[4]
+		}
+	}
+	return out
+}
+
+// inkedAt is the share of ink in the middle half of a template
+// rectangle (a tick box or an option's circle), away from its outline.
+func (pg *ocrPage) inkedAt(f *ocrFit, r [4]float64) float64 {
+	w, h := r[2]-r[0], r[3]-r[1]
+	in := f.mapRect([4]float64{r[0] + w/4, r[1] + h/4, r[2] - w/4, r[3] - h/4}).Intersect(pg.img.Bounds())
+	if in.Empty() {
+		return 0
+	}
+	dark := 0
+	for y := in.Min.Y; y < in.Max.Y; y++ {
+		for x := in.Min.X; x < in.Max.X; x++ {
+			if pg.img.GrayAt(x, y).Y < tickDark {
+				dark++
+			}
+		}
+	}
+	return float64(dark) / float64(in.Dx()*in.Dy())
+}
+
+// templateBoxes cuts a registered page's text boxes out for reading, and
+// reads its tick boxes and options from their ink.
+func (pg *ocrPage) templateBoxes() []*boxRead {
+	var reads []*boxRead
+	pg.fields = map[string]OCRField{}
+	pg.values = map[string]string{}
+	options := map[string][]*ocrTemplateBox{}
+	for i := range pg.tpl.boxes {
+		b := &pg.tpl.boxes[i]
+		switch b.typ {
+		case ocrBoxOption:
+			options[b.field] = append(options[b.field], b)
+			continue
+		case ocrBoxTick:
+			pg.readTemplateTick(b)
+			continue
+		}
+		spec, _ := Spec(pg.tpl.kind, b.field)
+		br := &boxRead{pg: pg, box: b, spec: spec, rect: pg.fit.mapRect(b.rect), label: pg.fit.mapRect(b.label)}
+		if b.label == ([4]float64{}) {
+			br.label = image.Rectangle{}
+		}
+		pg.values[b.field] = ""
+		if br.crop = pg.cutBox(pg.fit, b.rect); br.crop == nil || blank(br.crop) {
+			// A required date, number or name found blank may be a box
+			// cut a line off: the page is read whole.
+			pg.poor = pg.poor || (spec.Required && decisive(spec))
+			continue
+		}
+		reads = append(reads, br)
+	}
+	for _, name := range slices.Sorted(maps.Keys(options)) {
+		pg.readTemplateOptions(name, options[name])
+	}
+	return reads
+}
+
+// readTemplateTick reads a check box from its ink: ticked is "Yes",
+// unticked blank, as on a filled PDF form.
+func (pg *ocrPage) readTemplateTick(b *ocrTemplateBox) {
+	r := pg.inkedAt(pg.fit, b.rect)
+	box := pg.fit.mapRect(b.rect)
+	fl := OCRField{Page: pg.index + 1, Tick: true, Box: rectBox(box), label: pg.fit.mapRect(b.label)}
+	v := ""
+	if r >= tickInked {
+		v, fl.Confidence = b.export, math.Round(100*math.Min(1, r/(2*tickInked)))/100
+	} else {
+		fl.Confidence = math.Round(100*(1-r/tickInked)) / 100
+	}
+	fl.Text = v
+	pg.setField(b.field, v, fl)
+}
+
+// readTemplateOptions reads a yes/no field from its options' circles:
+// the one marked, by far the more inked.
+func (pg *ocrPage) readTemplateOptions(name string, opts []*ocrTemplateBox) {
+	var all image.Rectangle
+	best, second := -1, -1
+	inks := make([]float64, len(opts))
+	for i, b := range opts {
+		inks[i] = pg.inkedAt(pg.fit, b.rect)
+		all = all.Union(pg.fit.mapRect(b.rect))
+		switch {
+		case best < 0 || inks[i] > inks[best]:
+			best, second = i, best
+		case second < 0 || inks[i] > inks[second]:
+			second = i
+		}
+	}
+	if best < 0 {
+		return
+	}
+	hi, lo := inks[best], 0.0
+	if second >= 0 {
+		lo = inks[second]
+	}
+	fl := OCRField{Page: pg.index + 1, Tick: true, Box: rectBox(all), label: pg.fit.mapRect(opts[0].label)}
+	fl.Confidence = math.Round(100*math.Min(1, (hi-lo)/(2*tickInked))) / 100
+	v := ""
+	switch {
+	case hi < tickInked:
+		fl.Confidence = 1 - math.Round(100*hi/tickInked)/100
+	case hi > 1.5*lo:
+		v = opts[best].export
+	default:
+		v = "Yes and No both marked"
+	}
+	fl.Text = v
+	pg.setField(name, v, fl)
+}
+
+// setField records a field read from the template's box, with the crop
+// a coordinator confirms it by.
+func (pg *ocrPage) setField(name, v string, fl OCRField) {
+	fl.Crop = pg.crop(fl.Box, fl.label)
+	fl.label = image.Rectangle{}
+	pg.values[name] = v
+	if v != "" || fl.Tick {
+		pg.fields[name] = fl
+	}
+}
+
+func rectBox(r image.Rectangle) [4]int { return [4]int{r.Min.X, r.Min.Y, r.Dx(), r.Dy()} }
+
+// readBoxes reads cut boxes with one Tesseract process per page
+// segmentation mode: single lines as a line (psm 7), several lines as a
+// block (psm 6). The boxes are listed in a file, each image a page of
+// Tesseract's output: one process start and one model load for all of
+// them, not one per box.
+func (o *OCR) readBoxes(ctx context.Context, dir, tag string, reads []*boxRead) error {
+	for _, mode := range []struct {
+		psm   string
+		block bool
+	}{{"7", false}, {"6", true}} {
+		var batch []*boxRead
+		for _, br := range reads {
+			if (br.box.typ == ocrBoxBlock) == mode.block {
+				batch = append(batch, br)
+			}
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		var list strings.Builder
+		for i, br := range batch {
+			p := filepath.Join(dir, fmt.Sprintf("%s-box-%s-%03d.png", tag, mode.psm, i))
+			if err := writePNG(p, br.crop); err != nil {
+				return err
+			}
+			list.WriteString(p + "\n")
+		}
+		lp := filepath.Join(dir, fmt.Sprintf("%s-boxes-%s.txt", tag, mode.psm))
+		if err := os.WriteFile(lp, []byte(list.String()), 0o600); err != nil {
+			return fmt.Errorf("ocr: %w", err)
+		}
+		dpi := int(math.Round(batch[0].pg.fit.scale * 72))
+		out, err := o.tesseract(ctx, lp, "--dpi", strconv.Itoa(dpi), "--psm", mode.psm, "-l", "eng", "-c", "tessedit_do_invert=0", "tsv")
+		if err != nil {
+			return err
+		}
+		words := parseTSV(out)
+		for i, br := range batch {
+			var lines []string
+			var sum float64
+			n, line := 0, -1
+			for _, w := range words {
+				if w.page != i {
+					continue
+				}
+				if w.line != line || len(lines) == 0 {
+					lines = append(lines, w.text)
+					line = w.line
+				} else {
+					lines[len(lines)-1] += " " + w.text
+				}
+				sum += w.conf
+				n++
+			}
+			br.text, br.conf = strings.Join(lines, "\n"), 0
+			if n > 0 {
+				br.conf = sum / float64(n) / 100
+			}
+		}
+	}
+	return nil
+}
+
+func writePNG(path string, g *image.Gray) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("ocr: %w", err)
+	}
+	w := bufio.NewWriter(f)
+	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	err = enc.Encode(w, g)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("ocr: write %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}
+
+// decisive says a field read poorly sends its page to be read whole: a
+// date, an NHS number or a choice the rules check, or the child's name.
+// Free text a coordinator reads beside its crop anyway (a reason, the
+// needs) is kept as its box read it: the whole page reads it no better.
+func decisive(spec FieldSpec) bool {
+	switch spec.Type {
+	case Date, NHSNumber, Choice:
+		return true
+	}
+	switch spec.Name {
+	case "cyp_first_names", "cyp_surname", "cyp_full_name":
+		return true
+	}
+	return false
+}
+
+// readsPoorly says a box's value should be read again, speckle taken
+// out: blank, not valid for its field, or not confidently read.
+func (br *boxRead) readsPoorly() bool {
+	v := fixOCRValue(br.spec, cleanOCRValue(br.text))
+	if v == "" {
+		return true
+	}
+	n, err := Normalise(br.spec, v)
+	if err != nil {
+		return true
+	}
+	if br.spec.Type == NHSNumber && len(n) != 10 {
+		return true // a number cut short (its first digits lost at the box's edge)
+	}
+	return br.conf < OCRMinConfidence
+}
+
+// readTemplateBoxes reads the text boxes of the scan's registered pages:
+// all of them in one pass, then the decisive ones that read poorly again
+// from a median-filtered cut (scanner and camera speckle), keeping the
+// better read of the two.
+func (o *OCR) readTemplateBoxes(ctx context.Context, dir string, reads []*boxRead) error {
+	if len(reads) == 0 {
+		return nil
+	}
+	if err := o.readBoxes(ctx, dir, "a", reads); err != nil {
+		return err
+	}
+	var again []*boxRead
+	var firsts []boxRead
+	for _, br := range reads {
+		if br.readsPoorly() && decisive(br.spec) {
+			firsts = append(firsts, *br)
+			br.crop = median3(br.crop)
+			again = append(again, br)
+		}
+	}
+	if len(again) > 0 {
+		if err := o.readBoxes(ctx, dir, "m", again); err != nil {
+			return err
+		}
+		for i, br := range again {
+			first := firsts[i]
+			if better(&first, br) {
+				br.text, br.conf = first.text, first.conf
+			}
+		}
+	}
+	for _, br := range reads {
+		if br.readsPoorly() && decisive(br.spec) {
+			br.pg.poor = true
+		}
+		v := fixOCRValue(br.spec, cleanOCRValue(br.text))
+		fl := OCRField{Page: br.pg.index + 1, Text: v, Confidence: math.Round(100*br.conf) / 100, Box: rectBox(br.rect), label: br.label}
+		br.pg.setField(br.box.field, v, fl)
+	}
+	return nil
+}
+
+// better says a is the better read of a box than b: valid where b is
+// not, or as valid and more confident.
+func better(a, b *boxRead) bool {
+	va, vb := fixOCRValue(a.spec, cleanOCRValue(a.text)), fixOCRValue(b.spec, cleanOCRValue(b.text))
+	_, ea := Normalise(a.spec, va)
+	_, eb := Normalise(b.spec, vb)
+	okA, okB := va != "" && ea == nil, vb != "" && eb == nil
+	if okA != okB {
+		return okA
+	}
+	return a.conf >= b.conf
+}

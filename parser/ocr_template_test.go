@@ -1,0 +1,103 @@
+package parser
+
+import (
+	"image"
+	"math"
+	"testing"
+)
+
+// TestFitSimilarity recovers a scan's scale, turn and offset from anchors,
+// one of them misread far off, which the fit must drop.
+func TestFitSimilarity(t *testing.T) {
+	const s, deg, ox, oy = 2.7, 2.0, 40.0, -25.0
+	th := deg * math.Pi / 180
+	var pairs []fitPair
+	for i, p := range [][2]float64{{90, 280}, {85, 332}, {80, 357}, {88, 406}, {150, 120}, {300, 140}, {100, 600}, {110, 700}} {
+		x := s*(math.Cos(th)*p[0]-math.Sin(th)*p[1]) + ox
+		y := s*(math.Sin(th)*p[0]+math.Cos(th)*p[1]) + oy
+		if i == 3 {
+			y += 60 // another line's text taken for this anchor
+		}
+		pairs = append(pairs, fitPair{tx: p[0], ty: p[1], ix: x, iy: y})
+	}
+	f, ok := fitSimilarity(pairs, s)
+	if !ok {
+		t.Fatal("no fit")
+	}
+	if math.Abs(f.scale-s) > 0.01 || math.Abs(math.Atan2(f.d, f.a)-th) > 0.001 || math.Abs(f.c-ox) > 0.5 || math.Abs(f.f-oy) > 0.5 {
+		t.Errorf("fit %+v, want scale %v, turn %v°, offset %v,%v", f, s, deg, ox, oy)
+	}
+	for _, p := range f.anchors {
+		if p.tx == 88 && math.Hypot(p.rx, p.ry) < maxAnchorCorrection*s {
+			t.Errorf("the misread anchor corrects boxes: %+v", p)
+		}
+	}
+	// Too few anchors, or a turn no scanner makes: no fit.
+	if _, ok := fitSimilarity(pairs[:3], s); ok {
+		t.Error("fitted three anchors")
+	}
+	turned := make([]fitPair, len(pairs))
+	for i, p := range pairs {
+		turned[i] = fitPair{tx: p.tx, ty: p.ty, ix: -p.ty * s, iy: p.tx * s}
+	}
+	if _, ok := fitSimilarity(turned, s); ok {
+		t.Error("fitted a page turned 90 degrees")
+	}
+}
+
+// TestCutBoxFindsBorder cuts a value box whose printed border is a few
+// points off where the fit puts it: the cut is the box's inside, found by
+// its border, the writing whole and the border gone.
+func TestCutBoxFindsBorder(t *testing.T) {
+	const s = 2.5
+	img := image.NewGray(image.Rect(0, 0, 600, 200))
+	for i := range img.Pix {
+		img.Pix[i] = 230
+	}
+	fill := func(r image.Rectangle, v uint8) {
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			for x := r.Min.X; x < r.Max.X; x++ {
+				img.Pix[y*img.Stride+x] = v
+			}
+		}
+	}
+	// The widget the fit maps is at y 50..88; the box printed around it
+	// (20 points tall) 7 pixels lower than the fit puts it: its lines at
+	// y 51..53 and 99..101, with strokes of writing inside.
+	fill(image.Rect(100, 51, 500, 53), 40)
+	fill(image.Rect(100, 99, 500, 101), 40)
+	fill(image.Rect(100, 51, 102, 101), 40)
+	fill(image.Rect(498, 51, 500, 101), 40)
+	for x := 120; x < 300; x += 6 {
+		fill(image.Rect(x, 70, x+2, 94), 20)
+	}
+	pg := &ocrPage{img: img, w: 600, h: 200}
+	f := &ocrFit{a: s, e: s, scale: s}
+	g := pg.cutBox(f, [4]float64{40, 20, 200, 35.2})
+	if g == nil {
+		t.Fatal("no cut")
+	}
+	// The inside is 46 pixels tall, less the inset either side; the
+	// widget's rectangle would cut the writing's foot off.
+	if h, want := g.Bounds().Dy()-2*boxPad, 46-2*boxInset*s; math.Abs(float64(h)-want) > 2 {
+		t.Errorf("cut %d pixels tall, want the border's inside, %.0f", h, want)
+	}
+	dark := 0
+	for y := 0; y < g.Bounds().Dy(); y++ {
+		n := 0
+		for x := 0; x < g.Bounds().Dx(); x++ {
+			if g.GrayAt(x, y).Y < 160 {
+				n++
+			}
+		}
+		if n > g.Bounds().Dx()*3/4 {
+			t.Errorf("row %d of the cut is a border line", y)
+		}
+		if n > 0 {
+			dark++
+		}
+	}
+	if dark < 24 {
+		t.Errorf("%d rows of writing in the cut, want 24", dark)
+	}
+}
