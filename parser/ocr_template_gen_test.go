@@ -98,7 +98,7 @@ func generateOCRTemplates(t *testing.T) []byte {
 		for i, p := range pages {
 			mb := p.V.Key("MediaBox")
 			h := mb.Index(3).Float64()
-			glyphs, err := newTextExtractor(pdfContentBudget).page(p)
+			glyphs, err := newTextExtractor(pdfContentBudget, data).page(p)
 			if err != nil {
 				t.Fatalf("%s page %d: %v", src.path, i+1, err)
 			}
