@@ -8,9 +8,6 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -79,29 +76,7 @@ func TestBodyImage(t *testing.T) {
 // that it is read by OCR as the consent form.
 func TestOCRInlinePhoto(t *testing.T) {
 	o := needOCR(t)
-	var photo ocrCase
-	for _, c := range ocrCases(t) {
-		if c.name == "photo-jpeg.eml" {
-			photo = c
-		}
-	}
-	raw, err := os.ReadFile(filepath.Join("testdata", "ocr", "photo-jpeg.eml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub, err := New(Options{}).Parse(context.Background(), raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var jpg []byte
-	for _, a := range sub.Attachments {
-		if strings.HasSuffix(a.Filename, ".jpg") {
-			jpg = a.Data
-		}
-	}
-	if jpg == nil {
-		t.Fatal("no photo in the fixture")
-	}
+	photo, jpg := fixturePhoto(t)
 	var b bytes.Buffer
 	b.WriteString("From: referrer@nhs.net\r\nSubject: DSR consent\r\nMIME-Version: 1.0 (1.0)\r\nContent-Type: multipart/mixed; boundary=Apple-Mail-1F2E\r\n\r\n")
 	b.WriteString("--Apple-Mail-1F2E\r\nContent-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n\r\nConsent form attached\r\n\r\nSent from my iPhone\r\n")

@@ -184,17 +184,24 @@ func (w *walker) unwrap(p *part, what string, read func([]byte, int) ([]tnefFile
 		w.problems = append(w.problems, fmt.Sprintf("%s was read only in part (%d files): %s", what, len(files), cleanErr(err)))
 	}
 	for _, f := range files {
-		w.count++
-		w.parts = append(w.parts, &part{
-			mediaType:   typeByName(f.name),
-			params:      map[string]string{},
-			disposition: "attachment",
-			filename:    sanitiseFilename(f.name),
-			data:        f.data,
-			size:        int64(len(f.data)),
-			depth:       p.depth + 1,
-		})
+		w.addFile(f.name, f.data, p.depth+1)
 	}
+}
+
+// addFile adds a file taken out of a part (a uuencoded block, a wrapper's
+// attachment) as an attachment of its own, typed by its name until its
+// content is read.
+func (w *walker) addFile(name string, data []byte, depth int) {
+	w.count++
+	w.parts = append(w.parts, &part{
+		mediaType:   typeByName(name),
+		params:      map[string]string{},
+		disposition: "attachment",
+		filename:    sanitiseFilename(name),
+		data:        data,
+		size:        int64(len(data)),
+		depth:       depth,
+	})
 }
 
 // takeUUBlocks makes parts of the files uuencoded in a text body, as old
@@ -207,16 +214,7 @@ func (w *walker) takeUUBlocks(body *part) {
 	text, blocks := extractUUBlocks(body.data, room)
 	body.data = text
 	for _, b := range blocks {
-		w.count++
-		w.parts = append(w.parts, &part{
-			mediaType:   typeByName(b.name),
-			params:      map[string]string{},
-			disposition: "attachment",
-			filename:    sanitiseFilename(b.name),
-			data:        b.data,
-			size:        int64(len(b.data)),
-			depth:       body.depth,
-		})
+		w.addFile(b.name, b.data, body.depth)
 	}
 }
 

@@ -201,17 +201,10 @@ func logOCRForms(t *testing.T, sub *Submission) {
 	}
 }
 
-// TestOCRHEIC reads an iPhone-style HEIC photo of the consent form, made
-// at test time with libheif's heif-enc from the fixtures' phone photo.
-func TestOCRHEIC(t *testing.T) {
-	o := needOCR(t)
-	enc, err := exec.LookPath("heif-enc")
-	if err != nil || o.HeifConvert == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("libheif-examples (heif-enc, heif-convert) is not installed; CI must run this test")
-		}
-		t.Skip("libheif-examples is not installed")
-	}
+// fixturePhoto is the phone photo of the consent form in the fixtures
+// (photo-jpeg.eml), as JPEG bytes, with what it was filled with.
+func fixturePhoto(t *testing.T) (ocrCase, []byte) {
+	t.Helper()
 	var photo ocrCase
 	for _, c := range ocrCases(t) {
 		if c.name == "photo-jpeg.eml" {
@@ -226,16 +219,31 @@ func TestOCRHEIC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var jpg []byte
 	for _, a := range sub.Attachments {
 		if strings.HasSuffix(a.Filename, ".jpg") {
-			jpg = a.Data
+			return photo, a.Data
 		}
 	}
+	t.Fatal("no photo in the fixture")
+	return photo, nil
+}
+
+// TestOCRHEIC reads an iPhone-style HEIC photo of the consent form, made
+// at test time with libheif's heif-enc from the fixtures' phone photo.
+func TestOCRHEIC(t *testing.T) {
+	o := needOCR(t)
+	enc, err := exec.LookPath("heif-enc")
+	if err != nil || o.HeifConvert == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("libheif-examples (heif-enc, heif-convert) is not installed; CI must run this test")
+		}
+		t.Skip("libheif-examples is not installed")
+	}
+	photo, jpg := fixturePhoto(t)
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "photo.jpg"), filepath.Join(dir, "photo.heic")
-	if err := os.WriteFile(in, jpg, 0o600); err != nil || jpg == nil {
-		t.Fatalf("no photo in the fixture: %v", err)
+	if err := os.WriteFile(in, jpg, 0o600); err != nil {
+		t.Fatal(err)
 	}
 	if b, err := exec.Command(enc, "-q", "60", "-o", out, in).CombinedOutput(); err != nil {
 		t.Fatalf("heif-enc: %v: %s", err, b)

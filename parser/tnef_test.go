@@ -16,18 +16,81 @@ import (
 	"unicode/utf16"
 )
 
-// needTNEFTool finds Debian's tnef, the peer whose reading of winmail.dat
-// the tests compare with; CI must have it.
-func needTNEFTool(t *testing.T) string {
+// needPeer finds a Debian tool the tests compare a reader with (tnef for
+// winmail.dat, msgconvert for Outlook items); CI must have it.
+func needPeer(t *testing.T, tool string) string {
 	t.Helper()
-	p, err := exec.LookPath("tnef")
+	p, err := exec.LookPath(tool)
 	if err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatal("tnef is not installed; CI must run this test (scripts/install-test-deps.sh installs it)")
+			t.Fatalf("%s is not installed; CI must run this test (scripts/install-test-deps.sh installs it)", tool)
 		}
-		t.Skip("tnef is not installed")
+		t.Skipf("%s is not installed", tool)
 	}
 	return p
+}
+
+// sampleEmail is a sample email's raw bytes, text and attached files.
+type sampleEmail struct {
+	name  string
+	raw   []byte
+	body  string
+	files []tnefFile
+}
+
+// samplesWithFiles reads the sample emails that carry attachments.
+func samplesWithFiles(t *testing.T) []sampleEmail {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join("..", "testdata", "samples", "*", "message.eml"))
+	var out []sampleEmail
+	for _, path := range paths {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := readEntity(bytes.NewReader(raw))
+		if e == nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		w := &walker{limits: DefaultLimits()}
+		w.walk(e, 0, false)
+		s := sampleEmail{name: filepath.Base(filepath.Dir(path)), raw: raw}
+		for _, pt := range w.parts {
+			if isBody(pt) {
+				s.body += string(pt.data)
+				continue
+			}
+			s.files = append(s.files, tnefFile{name: pt.filename, data: pt.data})
+		}
+		if len(s.files) > 0 {
+			out = append(out, s)
+		}
+	}
+	if len(out) < 5 {
+		t.Fatalf("only %d samples have attachments", len(out))
+	}
+	return out
+}
+
+// sameReading asserts that an email whose files came wrapped was read as
+// the same email with the files attached on their own.
+func sameReading(t *testing.T, got, want *Submission) {
+	t.Helper()
+	if !reflect.DeepEqual(got.Referral, want.Referral) || !reflect.DeepEqual(got.Consent, want.Consent) {
+		t.Errorf("wrapped forms read\n%+v %+v\nwant %+v %+v", got.Referral, got.Consent, want.Referral, want.Consent)
+	}
+	if len(got.Attachments) != len(want.Attachments) {
+		t.Fatalf("%d attachments, want %d", len(got.Attachments), len(want.Attachments))
+	}
+	for i, a := range got.Attachments {
+		wa := want.Attachments[i]
+		if a.Filename != wa.Filename || a.Kind != wa.Kind || a.Error != wa.Error {
+			t.Errorf("attachment %q %s %q, want %q %s %q", a.Filename, a.Kind, a.Error, wa.Filename, wa.Kind, wa.Error)
+		}
+	}
+	if !reflect.DeepEqual(got.Problems, want.Problems) {
+		t.Errorf("problems %q, want %q", got.Problems, want.Problems)
+	}
 }
 
 // tnefToolFiles extracts a stream with the tnef tool and returns each
@@ -68,7 +131,7 @@ func tnefToolFiles(t *testing.T, tool string, stream []byte) (map[string]string,
 // the object's storage, the reader the storage alone (so it is detected
 // by its own signature); no committed file has one.
 func TestTNEFMatchesTnefTool(t *testing.T) {
-	tool := needTNEFTool(t)
+	tool := needPeer(t, "tnef")
 	paths, _ := filepath.Glob(filepath.Join("..", "testdata", "thirdparty", "tnef", "*.tnef"))
 	if len(paths) < 5 {
 		t.Fatalf("%d third-party TNEF files", len(paths))
@@ -178,76 +241,34 @@ func writeTNEF(files []tnefFile) []byte {
 // own. The tnef tool reads the wrapped stream as the same files first,
 // so the stream is what a peer takes for Outlook's.
 func TestParseSamplesInWinmailDat(t *testing.T) {
-	tool := needTNEFTool(t)
-	samples, _ := filepath.Glob(filepath.Join("..", "testdata", "samples", "*", "message.eml"))
+	tool := needPeer(t, "tnef")
 	p := New(Options{})
 	ctx := context.Background()
-	wrapped := 0
-	for _, path := range samples {
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e, err := readEntity(bytes.NewReader(raw))
-		if e == nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		w := &walker{limits: DefaultLimits()}
-		w.walk(e, 0, false)
-		var files []tnefFile
-		body := ""
-		for _, pt := range w.parts {
-			if isBody(pt) {
-				body += string(pt.data)
-				continue
-			}
-			files = append(files, tnefFile{name: pt.filename, data: pt.data})
-		}
-		if len(files) == 0 {
-			continue
-		}
-		wrapped++
-		t.Run(filepath.Base(filepath.Dir(path)), func(t *testing.T) {
-			stream := writeTNEF(files)
+	for _, sm := range samplesWithFiles(t) {
+		t.Run(sm.name, func(t *testing.T) {
+			stream := writeTNEF(sm.files)
 			toolFiles, ok := tnefToolFiles(t, tool, stream)
-			if !ok || len(toolFiles) != len(files) {
-				t.Fatalf("the tnef tool read %d files (ok %v) of the %d written", len(toolFiles), ok, len(files))
+			if !ok || len(toolFiles) != len(sm.files) {
+				t.Fatalf("the tnef tool read %d files (ok %v) of the %d written", len(toolFiles), ok, len(sm.files))
 			}
-			for _, f := range files {
+			for _, f := range sm.files {
 				if toolFiles[f.name] != fmt.Sprintf("%x", sha256.Sum256(f.data)) {
 					t.Fatalf("the tnef tool did not read %q back", f.name)
 				}
 			}
-			want, err := p.Parse(ctx, rebuilt(t, raw, body, files, nil))
+			want, err := p.Parse(ctx, rebuilt(t, sm.raw, sm.body, sm.files, nil))
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := p.Parse(ctx, rebuilt(t, raw, body, nil, stream))
+			got, err := p.Parse(ctx, rebuilt(t, sm.raw, sm.body, nil, stream))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want.Referral == nil && want.Consent == nil && strings.Contains(path, "happy") {
+			if want.Referral == nil && want.Consent == nil && strings.Contains(sm.name, "happy") {
 				t.Fatal("no form read from the plain email")
 			}
-			if !reflect.DeepEqual(got.Referral, want.Referral) || !reflect.DeepEqual(got.Consent, want.Consent) {
-				t.Errorf("forms in winmail.dat read\n%+v %+v\nwant %+v %+v", got.Referral, got.Consent, want.Referral, want.Consent)
-			}
-			if len(got.Attachments) != len(want.Attachments) {
-				t.Fatalf("%d attachments, want %d", len(got.Attachments), len(want.Attachments))
-			}
-			for i, a := range got.Attachments {
-				wa := want.Attachments[i]
-				if a.Filename != wa.Filename || a.Kind != wa.Kind || a.Error != wa.Error {
-					t.Errorf("attachment %q %s %q, want %q %s %q", a.Filename, a.Kind, a.Error, wa.Filename, wa.Kind, wa.Error)
-				}
-			}
-			if !reflect.DeepEqual(got.Problems, want.Problems) {
-				t.Errorf("problems %q, want %q", got.Problems, want.Problems)
-			}
+			sameReading(t, got, want)
 		})
-	}
-	if wrapped < 5 {
-		t.Fatalf("only %d samples had attachments to wrap", wrapped)
 	}
 }
 
