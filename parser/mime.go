@@ -33,6 +33,9 @@ type part struct {
 	truncated   bool  // data holds only the first MaxAttachmentBytes
 	err         string
 	depth       int
+	// unwrapErr says why a wrapper (winmail.dat, an Outlook item) gave no
+	// file: it stays an attachment, reported with this.
+	unwrapErr string
 }
 
 // walker collects the leaves of a message, including those of forwarded
@@ -177,6 +180,7 @@ func (w *walker) unwrap(p *part, what string, read func([]byte, int) ([]tnefFile
 			// message's own text part carries its words.
 			return
 		}
+		p.unwrapErr = cleanErr(err)
 		w.parts = append(w.parts, p) // reported as unsupported, with why
 		return
 	}

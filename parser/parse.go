@@ -386,10 +386,11 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 		// Only a winmail.dat whose files could not be taken out is left
 		// here (the walker puts a readable one's files in its place).
 		a.Kind = KindUnsupported
-		a.Error = "Outlook sent the attachments wrapped in winmail.dat, which could not be opened"
-		if _, err := readTNEF(pt.data, 1); err != nil {
-			a.Error += " (" + cleanErr(err) + ")"
+		why := pt.unwrapErr
+		if why == "" {
+			why = cleanErr(errNotTNEF) // declared TNEF, without its signature
 		}
+		a.Error = "Outlook sent the attachments wrapped in winmail.dat, which could not be opened (" + why + ")"
 		return a
 	case detectEncrypted:
 		// Only the recipient's mail client can open it: a coordinator does,
@@ -401,10 +402,7 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 	case detectMsg:
 		// As above, an Outlook item (.msg) whose files could not be taken out.
 		a.Kind = KindUnsupported
-		a.Error = "an attached Outlook item (.msg) could not be opened"
-		if _, err := readOutlookMsg(pt.data, 1); err != nil {
-			a.Error += " (" + cleanErr(err) + ")"
-		}
+		a.Error = "an attached Outlook item (.msg) could not be opened (" + pt.unwrapErr + ")"
 		return a
 	case detectImage:
 		if bodyImage(pt) {
