@@ -139,11 +139,11 @@ func newApp(ctx context.Context, cfg *config.Config, logw io.Writer, web bool) (
 			db.Close()
 		}
 	}()
-	p, err := newParser(cfg)
+	p, why, err := newParser(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if _, why := scanReader(ctx); why != "" {
+	if why != "" {
 		log.Warn("scanned forms will not be read: they stay unreadable attachments for a coordinator", "why", why)
 	}
 	composer := composerFor(cfg)

@@ -71,7 +71,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		today = t
 	}
-	p, err := newParser(cfg)
+	p, _, err := newParser(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "dsr check:", err)
 		return 2
@@ -102,19 +102,20 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 }
 
 // newParser builds the parser the configuration describes. PDFs are read
-// in a child process of this binary unless isolation is turned off.
-func newParser(cfg *config.Config) (*parser.Parser, error) {
+// in a child process of this binary unless isolation is turned off. noOCR
+// says why scans will not be read ("" when they will).
+func newParser(cfg *config.Config) (p *parser.Parser, noOCR string, err error) {
 	m, err := cfg.Mapping()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	lim := cfg.ParserLimits()
 	opts := parser.Options{Mapping: m, Limits: lim}
-	opts.OCR, _ = scanReader(context.Background())
+	opts.OCR, noOCR = scanReader(context.Background())
 	if cfg.Limits.IsolatePDF == nil || *cfg.Limits.IsolatePDF {
 		self, err := os.Executable()
 		if err != nil {
-			return nil, fmt.Errorf("find own binary for the PDF reader: %w", err)
+			return nil, "", fmt.Errorf("find own binary for the PDF reader: %w", err)
 		}
 		// The child reads the same configuration, so operators' label
 		// mappings and limits apply to flattened PDFs too.
@@ -128,7 +129,7 @@ func newParser(cfg *config.Config) (*parser.Parser, error) {
 			opts.PDF = parser.NewChildOCRReader(append(args, "--ocr"), lim)
 		}
 	}
-	return parser.New(opts), nil
+	return parser.New(opts), noOCR, nil
 }
 
 type checked struct {
