@@ -93,3 +93,26 @@ func TestOCRInlinePhoto(t *testing.T) {
 		t.Errorf("NHS number read %q", n)
 	}
 }
+
+// TestDetectPhotosByContent: a phone's photo is an image by its content,
+// whatever type the mail client gave it (application/octet-stream is
+// common for HEIC, which few clients know).
+func TestDetectPhotosByContent(t *testing.T) {
+	heic := append([]byte{0, 0, 0, 0x18}, []byte("ftypheic\x00\x00\x00\x00mif1heic")...)
+	for _, tt := range []struct {
+		name, ctype, filename string
+		data                  []byte
+		want                  string
+	}{
+		{"HEIC as octet-stream", "application/octet-stream", "IMG_0042.HEIC", heic, detectImage},
+		{"HEIC without a name", "application/octet-stream", "", heic, detectImage},
+		{"JPEG as octet-stream", "application/octet-stream", "scan", []byte("\xff\xd8\xff\xe0\x00\x10JFIF"), detectImage},
+		{"an MP4 video (ISO BMFF too) is not a photo", "application/octet-stream", "clip.mp4", append([]byte{0, 0, 0, 0x18}, []byte("ftypisom\x00\x00\x02\x00isomiso2")...), detectOther},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := detect(&part{mediaType: tt.ctype, filename: tt.filename, data: tt.data}); got != tt.want {
+				t.Errorf("detected %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -33,7 +33,7 @@ type part struct {
 	truncated   bool  // data holds only the first MaxAttachmentBytes
 	err         string
 	depth       int
-	// unwrapErr says why a wrapper (winmail.dat, an Outlook item) gave no
+	// unwrapErr says why a wrapper (winmail.dat, an Outlook item, a zip) gave no
 	// file: it stays an attachment, reported with this.
 	unwrapErr string
 }
@@ -157,6 +157,9 @@ func (w *walker) walk(e *message.Entity, depth int, inRelated bool) {
 			return
 		case isOutlookPart(p):
 			w.unwrap(p, "the attached Outlook item", readOutlookMsg)
+			return
+		case isZipArchive(p):
+			w.unwrap(p, "the zip file", func(d []byte, room int) ([]tnefFile, error) { return readZip(d, room, w.limits) })
 			return
 		}
 	}

@@ -230,6 +230,8 @@ const (
 	// S/MIME enveloped data, or OpenPGP.
 	detectEncrypted = "encrypted"
 	detectImage     = "image"
+	detectZip       = "zip" // a zip file whose files could not be taken out
+	detectODF       = "odf" // an OpenDocument text (LibreOffice's own format)
 	detectOther     = "other"
 )
 
@@ -246,15 +248,21 @@ func detect(pt *part) string {
 	case encryptedPart(pt) != "":
 		return detectEncrypted
 	case len(d) >= 4 && bytes.Equal(d[:4], []byte("PK\x03\x04")):
-		if bytes.Contains(d, []byte("word/")) || strings.HasSuffix(name, ".docx") {
+		switch {
+		case bytes.Contains(d, []byte("word/")) || strings.HasSuffix(name, ".docx"):
 			return detectDOCX
+		case isODFText(d):
+			return detectODF
+		case isZipArchive(pt):
+			return detectZip // one whose files could not be taken out
 		}
 		return detectOther
 	case isOutlookPart(pt):
 		return detectMsg
 	case len(d) >= 8 && bytes.Equal(d[:8], []byte{0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1}):
 		return detectOLE
-	case isImageMagic(d):
+	case isImageMagic(d) || isHEIC(d):
+		// By content: phones' photos come as application/octet-stream too.
 		return detectImage
 	case pt.mediaType == "application/ms-tnef", pt.mediaType == "application/vnd.ms-tnef", name == "winmail.dat":
 		// Declared a TNEF stream but without its signature (an image has
@@ -398,6 +406,18 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 		// asking for forms the referrer did send.
 		a.Kind = KindUnreadable
 		a.Error = encryptedPart(pt)
+		return a
+	case detectZip:
+		// A zip whose files could not be taken out: a password or damage.
+		// The coordinator may have the password (referrers send it apart).
+		a.Kind = KindUnreadable
+		a.Error = pt.unwrapErr
+		return a
+	case detectODF:
+		// A form saved by LibreOffice or OpenOffice in their own format;
+		// the referrer can save it as Word or PDF and send it again.
+		a.Kind = KindUnsupported
+		a.Error = "a LibreOffice document (.odt) cannot be read: save it as Word (.docx) or PDF and send it again"
 		return a
 	case detectMsg:
 		// As above, an Outlook item (.msg) whose files could not be taken out.

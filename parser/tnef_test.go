@@ -276,6 +276,23 @@ func TestParseSamplesInWinmailDat(t *testing.T) {
 // plain attachments or one winmail.dat, as Outlook sends it.
 func rebuilt(t *testing.T, raw []byte, body string, files []tnefFile, winmail []byte) []byte {
 	t.Helper()
+	var wrap *wrapperPart
+	if winmail != nil {
+		wrap = &wrapperPart{ctype: "application/ms-tnef", name: "winmail.dat", data: winmail}
+	}
+	return rebuiltWrapped(t, raw, body, files, wrap)
+}
+
+// wrapperPart is an attachment that holds other files: a winmail.dat, a
+// zip.
+type wrapperPart struct {
+	ctype, name string
+	data        []byte
+}
+
+// rebuiltWrapped is rebuilt with any wrapper attached after the files.
+func rebuiltWrapped(t *testing.T, raw []byte, body string, files []tnefFile, wrap *wrapperPart) []byte {
+	t.Helper()
 	var b bytes.Buffer
 	head, _, _ := bytes.Cut(raw, []byte("\n\n"))
 	if bytes.Contains(head, []byte("\r\n")) {
@@ -297,8 +314,8 @@ func rebuilt(t *testing.T, raw []byte, body string, files []tnefFile, winmail []
 	for _, f := range files {
 		add(typeByName(f.name), f.name, f.data)
 	}
-	if winmail != nil {
-		add("application/ms-tnef", "winmail.dat", winmail)
+	if wrap != nil {
+		add(wrap.ctype, wrap.name, wrap.data)
 	}
 	b.WriteString("--outer--\r\n")
 	return b.Bytes()

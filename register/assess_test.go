@@ -673,6 +673,10 @@ func TestAssessMessagesNameTheChildAndTheForm(t *testing.T) {
 			in.Submission.Referral, in.Submission.Consent = nil, nil
 			in.Submission.Attachments = []parser.Attachment{{Filename: "winmail.dat", Kind: parser.KindUnsupported}}
 		}, "unsupported_attachment", []string{`"winmail.dat"`, "PDF or Word"}, nil},
+		{"a form in LibreOffice's format: save it as Word or PDF", func(in *Input) {
+			in.Submission.Referral = nil
+			in.Submission.Attachments = []parser.Attachment{{Filename: "DSR referral.odt", Kind: parser.KindUnsupported, Detected: "odf"}}
+		}, "unsupported_attachment", []string{`"DSR referral.odt"`, "LibreOffice's own format (.odt)", "save the forms as Word (.docx) or PDF"}, []string{"Outlook"}},
 		{"an unreadable form says which attachment, why, and which form it may be", func(in *Input) {
 			in.Submission.Consent = nil
 			in.Submission.Attachments = []parser.Attachment{{Filename: "consent-scan.pdf", Kind: parser.KindUnreadable, Error: "the PDF has no text layer: it looks like a scan."}}

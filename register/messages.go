@@ -213,8 +213,14 @@ func hasDigitRun(s string, n int) bool {
 }
 
 func msgUnsupported(ats []parser.Attachment) string {
-	return fmt.Sprintf("We could not open %s. Outlook sometimes sends attachments this way. Please send the forms again as PDF or Word attachments.",
-		attachmentNames(ats[:min(len(ats), 2)]))
+	names := attachmentNames(ats[:min(len(ats), 2)])
+	for _, a := range ats {
+		if a.Detected != "odf" {
+			return fmt.Sprintf("We could not open %s. Outlook sometimes sends attachments this way. Please send the forms again as PDF or Word attachments.", names)
+		}
+	}
+	// Only LibreOffice's own format: the referrer saves it as Word or PDF.
+	return fmt.Sprintf("We could not open %s, which is in LibreOffice's own format (.odt). Please save the forms as Word (.docx) or PDF and send them again.", names)
 }
 
 func msgUnreadablePart() string {

@@ -8,11 +8,13 @@
 # libheif's heif-enc for the HEIC test), and the peers the readers of
 # Outlook's wrappers are compared with: Debian's tnef (winmail.dat) and
 # msgconvert (.msg items; it needs Email::Address, which the package only
-# recommends). Idempotent and quiet: does nothing
+# recommends), and Info-ZIP's zip and unzip (zip files of forms are made
+# with the one and their contents compared with the other). Idempotent and
+# quiet: does nothing
 # when everything is already installed.
 set -eu
 
-PACKAGES="dovecot-imapd chromium qpdf tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils imagemagick img2pdf libheif-examples tnef libemail-outlook-message-perl libemail-address-perl"
+PACKAGES="dovecot-imapd chromium qpdf tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils imagemagick img2pdf libheif-examples tnef libemail-outlook-message-perl libemail-address-perl zip unzip"
 
 missing=""
 for p in $PACKAGES; do
