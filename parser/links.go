@@ -16,15 +16,19 @@ import (
 // Noticing the link lets the query say so, rather than only that the forms
 // are missing.
 
+// linkService is a service known by its links: a host (itself or a
+// subdomain) and the paths of the links that matter there.
+type linkService struct {
+	name  string
+	host  string
+	paths []string // path prefixes; none: every path
+}
+
 // linkServices are the file-sharing services whose file links are
 // recognised: a host (itself or a subdomain) and the paths of its links
 // to files, so that a link to an intranet page in a signature is not
 // taken for shared forms.
-var linkServices = []struct {
-	name  string
-	host  string
-	paths []string // path prefixes; none: every path
-}{
+var linkServices = []linkService{
 	// Sharing links (/:b:/ a PDF, /:w:/ a Word file, ...) and personal
 	// OneDrive folders.
 	{"OneDrive or SharePoint", "sharepoint.com", []string{"/:", "/personal/"}},
@@ -38,6 +42,20 @@ var linkServices = []struct {
 	{"Box", "box.com", []string{"/s/"}},
 }
 
+// securePortals are the secure-email services whose messages arrive as a
+// link to read them on the service's site: local authorities and schools
+// send personal data to the NHS this way (Egress above all). The forms
+// are behind the link, which only the recipient's own sign-in opens: a
+// coordinator can, the intake cannot, and the referrer cannot send them
+// any other way. Hosts and paths of their read-the-message links.
+var securePortals = []linkService{
+	{"Egress", "switch.egress.com", nil},
+	{"Egress", "egress.com", []string{"/ui/", "/readonline", "/securemail"}},
+	{"Virtru", "secure.virtru.com", []string{"/start", "/secure-reader"}},
+	{"Cisco Secure Email", "res.cisco.com", []string{"/websafe"}},
+	{"Microsoft 365 message encryption", "outlook.office365.com", []string{"/Encryption/"}},
+}
+
 var urlPattern = regexp.MustCompile(`(?i)https?://[^\s"'<>()\[\]]+`)
 
 // maxLinks bounds the URLs looked at in one body.
@@ -45,7 +63,13 @@ const maxLinks = 200
 
 // sharedLinkServices names the file-sharing services whose file links are
 // in a body (text or HTML), each once, in the order the links come.
-func sharedLinkServices(body []byte) []string {
+func sharedLinkServices(body []byte) []string { return servicesLinked(body, linkServices) }
+
+// securePortalLinks names the secure-email services whose message links
+// are in a body.
+func securePortalLinks(body []byte) []string { return servicesLinked(body, securePortals) }
+
+func servicesLinked(body []byte, services []linkService) []string {
 	var found []string
 	for _, m := range urlPattern.FindAll(body, maxLinks) {
 		// Quoted-printable soft breaks and HTML entities do not reach
@@ -55,7 +79,7 @@ func sharedLinkServices(body []byte) []string {
 			continue
 		}
 		host, path := strings.ToLower(u.Hostname()), u.Path
-		for _, sv := range linkServices {
+		for _, sv := range services {
 			if host != sv.host && !strings.HasSuffix(host, "."+sv.host) {
 				continue
 			}

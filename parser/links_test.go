@@ -3,6 +3,7 @@ package parser
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -45,5 +46,45 @@ func TestParseSharedLinks(t *testing.T) {
 	}
 	if !slices.Equal(sub.SharedLinks, []string{"OneDrive or SharePoint"}) {
 		t.Errorf("shared links %q", sub.SharedLinks)
+	}
+}
+
+// TestParseSecurePortal: a secure email a local authority sends through
+// Egress arrives as a link to read it on Egress's site; the intake notes
+// it as a part it could not read, so a coordinator (who can sign in
+// there) looks, rather than the referrer being asked for forms they sent.
+// The service's own home page, in a footer, is not such a link.
+func TestParseSecurePortal(t *testing.T) {
+	for _, tt := range []struct {
+		name, body string
+		want       string // in a problem; "" for none
+	}{
+		{"Egress notification", "You have received a secure email from a social worker.\n\nRead it here: https://switch.egress.com/ui/read/9f2c1e?cm=1\n", "Egress"},
+		{"Cisco Secure Email envelope", `<p>Open the attachment or <a href="https://res.cisco.com/websafe/root?x=1">read online</a>.</p>`, "Cisco Secure Email"},
+		{"an Egress footer is not a message", "Sent securely. Learn more at https://www.egress.com/ and https://www.egress.com/products\n", ""},
+		{"a plain email", "Forms attached.\n", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctype := "text/plain"
+			if strings.HasPrefix(tt.body, "<") {
+				ctype = "text/html"
+			}
+			sub, err := New(Options{}).Parse(context.Background(), msg(withHeaders("Content-Type: "+ctype+"; charset=utf-8"), tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got string
+			for _, p := range sub.Problems {
+				if strings.Contains(p, "secure message") {
+					got = p
+				}
+			}
+			switch {
+			case tt.want == "" && got != "":
+				t.Errorf("problem %q, want none", got)
+			case tt.want != "" && !strings.Contains(got, tt.want+"'s site"):
+				t.Errorf("problems %q, want one naming %s", sub.Problems, tt.want)
+			}
+		})
 	}
 }

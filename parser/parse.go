@@ -59,6 +59,7 @@ func (p *Parser) Parse(ctx context.Context, raw []byte) (*Submission, error) {
 
 	plainBody := false
 	var attachments []*part
+	var portals []string
 	for _, pt := range w.parts {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("parse: %w", err)
@@ -67,6 +68,11 @@ func (p *Parser) Parse(ctx context.Context, raw []byte) (*Submission, error) {
 			for _, s := range sharedLinkServices(pt.data) {
 				if !slices.Contains(sub.SharedLinks, s) {
 					sub.SharedLinks = append(sub.SharedLinks, s)
+				}
+			}
+			for _, s := range securePortalLinks(pt.data) {
+				if !slices.Contains(portals, s) {
+					portals = append(portals, s)
 				}
 			}
 			// The first plain-text body wins; HTML only when there is none.
@@ -81,6 +87,11 @@ func (p *Parser) Parse(ctx context.Context, raw []byte) (*Submission, error) {
 			break
 		}
 		attachments = append(attachments, pt)
+	}
+	for _, s := range portals {
+		// Like an encrypted email: a coordinator opens it on the
+		// service's site, the referrer cannot send it otherwise.
+		sub.Problems = append(sub.Problems, "the email is a secure message to read on "+s+"'s site, which the intake cannot open: a coordinator can, with the mailbox's sign-in")
 	}
 	sub.Attachments = p.readAttachments(ctx, attachments)
 	if err := ctx.Err(); err != nil {
