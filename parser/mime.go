@@ -158,6 +158,14 @@ func (w *walker) walk(e *message.Entity, depth int, inRelated bool) {
 		case isOutlookPart(p):
 			w.unwrap(p, "the attached Outlook item", readOutlookMsg)
 			return
+		case isSavedEmail(p) && depth < w.limits.MaxDepth:
+			// A saved email attached as a file (application/octet-stream,
+			// text/plain): what Python's email leaves a leaf, a coordinator
+			// opens, so its attachments are read as a forwarded message's.
+			if inner, err := readEntity(bytes.NewReader(p.data)); inner != nil && err == nil {
+				w.walk(inner, depth+1, false)
+				return
+			}
 		case isZipArchive(p):
 			w.unwrap(p, "the zip file", func(d []byte, room int) ([]tnefFile, error) { return readZip(d, room, w.limits) })
 			return
@@ -167,6 +175,27 @@ func (w *walker) walk(e *message.Entity, depth int, inRelated bool) {
 	if isBody(p) && p.mediaType == "text/plain" && !p.truncated {
 		w.takeUUBlocks(p)
 	}
+}
+
+// isSavedEmail recognises an email saved to a file (.eml, as Outlook,
+// Thunderbird and Apple Mail save one) attached under another type than
+// message/rfc822: by its name, and a header that opens with header
+// fields and has a From and a MIME-Version or Content-Type.
+func isSavedEmail(p *part) bool {
+	if !strings.HasSuffix(strings.ToLower(p.filename), ".eml") || strings.HasPrefix(p.mediaType, "multipart/") {
+		return false
+	}
+	head, _, found := bytes.Cut(p.data[:min(len(p.data), 64<<10)], []byte("\n\r\n"))
+	if !found {
+		head, _, found = bytes.Cut(p.data[:min(len(p.data), 64<<10)], []byte("\n\n"))
+	}
+	if !found {
+		return false
+	}
+	head = dropMboxFrom(head)
+	// Not append: head shares the part's bytes.
+	h, err := textproto.ReadHeader(bufio.NewReader(io.MultiReader(bytes.NewReader(head), strings.NewReader("\r\n\r\n"))))
+	return err == nil && h.Has("From") && (h.Has("Mime-Version") || h.Has("Content-Type"))
 }
 
 // unwrap puts the files Outlook wrapped in a part (winmail.dat, an

@@ -155,6 +155,24 @@ func TestMIMEStructures(t *testing.T) {
 			wantRef: true, wantCons: true,
 		},
 		{
+			name: "a saved email attached as a file (.eml, application/octet-stream, base64) is read as a forwarded one",
+			raw: msg(withHeaders(`Content-Type: multipart/mixed; boundary="outer"`), multipartBody("outer",
+				"Content-Type: text/plain\n\nThe referral I was sent, attached.",
+				"Content-Type: application/octet-stream; name=\"Referral for DSR.eml\"\nContent-Disposition: attachment; filename=\"Referral for DSR.eml\"\nContent-Transfer-Encoding: base64\n\n"+b64([]byte(forwarded)),
+				pdfPart(consent, "Content-Type: application/pdf; name=\"c.pdf\"", "Content-Transfer-Encoding: base64"))),
+			wantRef: true, wantCons: true,
+		},
+		{
+			name: "a file named .eml that is no email stays a file",
+			raw: msg(withHeaders(`Content-Type: multipart/mixed; boundary="outer"`), multipartBody("outer",
+				"Content-Type: text/plain; name=\"notes.eml\"\nContent-Disposition: attachment; filename=\"notes.eml\"\n\nMeeting notes: From: the school.\n\nNothing else.")),
+			check: func(t *testing.T, s *Submission) {
+				if len(s.Attachments) != 1 || s.Attachments[0].Filename != "notes.eml" || s.Attachments[0].Kind != KindNotForm {
+					t.Errorf("attachments = %+v", summary(s))
+				}
+			},
+		},
+		{
 			name: "Outlook: multipart/related with an inline logo, forms attached",
 			raw: msg(withHeaders(`Content-Type: multipart/mixed; boundary="m"`), multipartBody("m",
 				`Content-Type: multipart/related; boundary="r"; type="multipart/alternative"`+"\n\n"+multipartBody("r",
