@@ -93,16 +93,21 @@ func (r *inProcessPDF) read(ctx context.Context, data []byte) ([]*RawForm, error
 	}
 	x, xerr := readXrefChain(data, r.limits.MaxPDFObjects)
 	if errors.Is(xerr, errXrefLoop) {
-		// The library would follow the chain round for ever.
-		return nil, unreadable(ReasonPDFDamaged, xerr)
+		// The library would follow the chain round for ever: only the
+		// file's objects, found by a scan, are given to it.
+		return r.readReconstructed(ctx, data, unreadable(ReasonPDFDamaged, xerr))
 	}
 	if xerr != nil {
 		// Our reader found no chain; the library may still read it, but
 		// must not be given a chain that cycles.
 		if err := prevChainLoops(data); err != nil {
-			return nil, err
+			return r.readReconstructed(ctx, data, err)
 		}
-		return r.readWithLibrary(ctx, data)
+		forms, err := r.readWithLibrary(ctx, data)
+		if ReasonOf(err) != ReasonPDFDamaged {
+			return forms, err
+		}
+		return r.readReconstructed(ctx, data, err)
 	}
 	if rewriteReason(data, x) == "" {
 		forms, err := r.readWithLibrary(ctx, data)
@@ -112,9 +117,39 @@ func (r *inProcessPDF) read(ctx context.Context, data []byte) ([]*RawForm, error
 	}
 	clean, err := rewritePDF(ctx, data, x, pdfContentBudget)
 	if err != nil {
-		return nil, rewriteError(ctx, err)
+		err = rewriteError(ctx, err)
+		if ReasonOf(err) != ReasonPDFDamaged {
+			return nil, err
+		}
+		return r.readReconstructed(ctx, data, err)
 	}
-	return r.readWithLibrary(ctx, clean)
+	forms, err := r.readWithLibrary(ctx, clean)
+	if ReasonOf(err) == ReasonPDFDamaged {
+		return r.readReconstructed(ctx, data, err)
+	}
+	return forms, err
+}
+
+// readReconstructed reads a file whose cross-reference chain led nowhere
+// readable by scanning it for its objects, as the peers do; failing that,
+// the error the chain gave stands.
+func (r *inProcessPDF) readReconstructed(ctx context.Context, data []byte, chainErr error) ([]*RawForm, error) {
+	x, err := reconstructXref(data, r.limits.MaxPDFObjects, pdfContentBudget)
+	if err != nil {
+		return nil, chainErr
+	}
+	clean, err := rewritePDF(ctx, data, x, pdfContentBudget)
+	if err != nil {
+		if err := rewriteError(ctx, err); ReasonOf(err) != ReasonPDFDamaged {
+			return nil, err
+		}
+		return nil, chainErr
+	}
+	forms, err := r.readWithLibrary(ctx, clean)
+	if ReasonOf(err) == ReasonPDFDamaged {
+		return nil, chainErr
+	}
+	return forms, err
 }
 
 // rewriteError words a failed rewrite: only a file that needs a password
