@@ -67,22 +67,41 @@ func init() {
 var (
 	numericDate = regexp.MustCompile(`^(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})$`)
 	isoDate     = regexp.MustCompile(`^(\d{4})-(\d{1,2})-(\d{1,2})$`)
-	wordDate    = regexp.MustCompile(`^(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]+)\.?,?\s+(\d{4})$`)
+	wordDate    = regexp.MustCompile(`^(\d{1,2})(?:st|nd|rd|th)?(?:\s+|\s*[/.\-]\s*)([A-Za-z]+)\.?,?(?:\s+|\s*[/.\-]\s*)(\d{4})$`)
+	// "November 23, 2026": the month is a word, so the order is not a guess.
+	monthFirst = regexp.MustCompile(`^([A-Za-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})$`)
+	isoSlash   = regexp.MustCompile(`^(\d{4})/(\d{1,2})/(\d{1,2})$`)
+	// A weekday before the date, as Word's long date format writes it
+	// ("Monday, 23 November 2026").
+	weekday = regexp.MustCompile(`(?i)^(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|sday|nesday|rsday|urday)?\.?,?\s+`)
 )
 
 // ErrAmbiguousDate is returned for dates that only make sense month-first.
 var ErrAmbiguousDate = errors.New("looks like a month-first (US) date")
 
 // ParseDate reads the UK date forms the DSR forms meet: DD/MM/YYYY,
-// D/M/YYYY, DD-MM-YYYY, DD.MM.YYYY, D Month YYYY and ISO YYYY-MM-DD.
-// Month-first dates are never guessed.
+// D/M/YYYY, DD-MM-YYYY, DD.MM.YYYY, D Month YYYY (also D-Mon-YYYY, as
+// Acrobat's date formats write it, and after a weekday, as Word's long
+// date does), Month D, YYYY, and ISO YYYY-MM-DD (or YYYY/MM/DD). Numeric
+// month-first dates are never guessed.
 func ParseDate(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
+	s = weekday.ReplaceAllString(s, "")
 	var y, m, d int
 	switch {
 	case isoDate.MatchString(s):
 		p := isoDate.FindStringSubmatch(s)
 		y, m, d = atoi(p[1]), atoi(p[2]), atoi(p[3])
+	case isoSlash.MatchString(s):
+		p := isoSlash.FindStringSubmatch(s)
+		y, m, d = atoi(p[1]), atoi(p[2]), atoi(p[3])
+	case monthFirst.MatchString(s):
+		p := monthFirst.FindStringSubmatch(s)
+		mon, ok := months[strings.ToLower(p[1])]
+		if !ok {
+			return time.Time{}, fmt.Errorf("date %q: unknown month", s)
+		}
+		d, m, y = atoi(p[2]), int(mon), atoi(p[3])
 	case numericDate.MatchString(s):
 		p := numericDate.FindStringSubmatch(s)
 		d, m, y = atoi(p[1]), atoi(p[2]), atoi(p[3])

@@ -19,6 +19,17 @@ func TestParseDate(t *testing.T) {
 		{"1 March 2012", "2012-03-01"},
 		{"1st Sept 2012", "2012-09-01"},
 		{"12 Dec. 2012", "2012-12-12"},
+		{"23-Nov-2026", "2026-11-23"},      // Acrobat's dd-mmm-yyyy
+		{"23/November/2026", "2026-11-23"}, // typed with the numeric separators
+		{"Monday, 23 November 2026", "2026-11-23"},
+		{"Mon 23 Nov 2026", "2026-11-23"},
+		{"Wednesday 1st April 2026", "2026-04-01"},
+		{"November 23, 2026", "2026-11-23"}, // the month is a word: no guess
+		{"Nov 3 2026", "2026-11-03"},
+		{"2026/11/23", "2026-11-23"},
+		{"Funday, 23 November 2026", ""},
+		{"23-Nov-26", ""}, // two-digit years are ambiguous
+		{"Smarch 3, 2026", ""},
 		{"11/25/2026", ""}, // month first: never guessed
 		{"25/13/2026", ""},
 		{"yesterday", ""},
