@@ -183,6 +183,17 @@ func ParseYesNo(s string) (value, blank bool, err error) {
 	if sawYes && sawNo {
 		return false, true, nil
 	}
+	// An answer with words after it, as people type into a Word form's
+	// cell: "Yes.", "Yes - diagnosed in 2018", "No (awaiting assessment)".
+	// Only the first word answers, and only when the other never occurs.
+	if len(words) > 0 {
+		switch strings.ToLower(strings.TrimRight(words[0], ".,;:!-–")) {
+		case "yes":
+			return true, false, nil
+		case "no":
+			return false, false, nil
+		}
+	}
 	return false, false, fmt.Errorf("%q is not Yes or No", v)
 }
 

@@ -71,6 +71,13 @@ func TestParseYesNo(t *testing.T) {
 		{"Yes   No", false, true, false},
 		{"", false, true, false},
 		{"perhaps", false, false, true},
+		{"Yes.", true, false, false},
+		{"YES - diagnosed by CAMHS in 2020", true, false, false},
+		{"No (awaiting assessment)", false, false, false},
+		{"No, not yet", false, false, false},
+		{"Not known", false, false, true},
+		{"Nobody has assessed", false, false, true},
+		{"Yes and no", false, true, false}, // both: no answer
 	}
 	for _, tt := range tests {
 		v, blank, err := ParseYesNo(tt.in)
