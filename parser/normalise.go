@@ -207,6 +207,22 @@ func matchChoice(v string, choices []string) (string, error) {
 			return c, nil
 		}
 	}
+	// A one-word option with words after it, as typed into a Word form's
+	// cell ("Red - at high risk of admission"): the first word answers
+	// when no other option is named ("Red (was Amber)" is no answer).
+	words := strings.FieldsFunc(v, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	var named []string
+	for _, c := range choices {
+		for _, w := range words {
+			if !strings.ContainsFunc(c, unicode.IsSpace) && choiceKey(w) == choiceKey(c) {
+				named = append(named, c)
+				break
+			}
+		}
+	}
+	if len(named) == 1 && choiceKey(words[0]) == choiceKey(named[0]) {
+		return named[0], nil
+	}
 	return "", fmt.Errorf("%q is not one of the options", v)
 }
 
