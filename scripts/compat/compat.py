@@ -13,7 +13,9 @@ Three checks, each printed as figures and a list of every disagreement:
    same fields (pdftk is asked only where qpdf --json finds form fields):
    every filled field by the same name with the same value
    (check boxes "Off" and empty count as unfilled), and, as a second
-   figure, every field name at all.
+   figure, every field name at all. Where qpdf warns about a PDF that
+   names an AcroForm (it reconstructed the xref table, say) or rejects it,
+   pdftk is asked directly, and where it reads filled fields, so must we.
 3. No third-party email, PDF or Word file may come out as a DSR referral or
    consent form: each PDF and .docx is sent through `dsr check` in a
    minimal email of its own, under its own file name.
@@ -229,19 +231,27 @@ def check_one_pdf(dsr, f):
     res = {"file": f}
     rc, _, err = run_tool(["qpdf", "--check", f])
     res["qpdf"] = rc
+    qpdf_names = set()
     if rc != 0:
-        return res
-    # pdftk (a JVM) costs a second a file: ask it only about PDFs that
-    # qpdf says have form fields.
-    rc, out, _ = run_tool(["qpdf", "--json", "--json-key=acroform", f])
-    try:
-        qfields = json.loads(out)["acroform"]["fields"]
-        res["qpdf_fields"] = len(qfields)
-        qpdf_names = {x.get("fullname") for x in qfields}
-    except (ValueError, KeyError, TypeError, AttributeError):
-        res["qpdf_fields"] = 0
-    if res["qpdf_fields"] == 0:
-        return res
+        # A file qpdf warns about (3: it reconstructed the xref table, say)
+        # or gives up on (2): pdftk may still read its fields, and so must
+        # we. Only files that name an AcroForm are worth pdftk's second.
+        with open(f, "rb") as fh:
+            if b"/AcroForm" not in fh.read():
+                return res
+        res["qpdf_fields"] = -1  # not asked
+    else:
+        # pdftk (a JVM) costs a second a file: ask it only about PDFs that
+        # qpdf says have form fields.
+        rc, out, _ = run_tool(["qpdf", "--json", "--json-key=acroform", f])
+        try:
+            qfields = json.loads(out)["acroform"]["fields"]
+            res["qpdf_fields"] = len(qfields)
+            qpdf_names = {x.get("fullname") for x in qfields}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            res["qpdf_fields"] = 0
+        if res["qpdf_fields"] == 0:
+            return res
     rc, out, _ = run_tool(["pdftk", f, "dump_data_fields_utf8"])
     res["pdftk"] = rc
     if rc != 0:
@@ -285,8 +295,25 @@ def check_pdfs(dsr, corpus, workers):
     rep = {"pdfs": len(files), "qpdf_accepts": 0, "qpdf_fields": 0, "pdftk_reads": 0, "with_fields": 0,
            "with_filled": 0, "agree_filled": 0, "agree_names": 0, "fields_filled": 0,
            "fields_same": 0, "disagreements": []}
+    dmg = {"files": 0, "pdftk_filled": 0, "agree_filled": 0, "fields_filled": 0, "fields_same": 0, "disagreements": []}
+    rep["damaged"] = dmg
     for r in results:
         if r.get("qpdf") != 0:
+            # qpdf warned or failed; pdftk read filled fields: do we?
+            if r.get("qpdf_fields") == -1:
+                dmg["files"] += 1
+            if r.get("pdftk") == 0 and r.get("filled"):
+                dmg["pdftk_filled"] += 1
+                dmg["fields_filled"] += r["filled"]
+                dmg["fields_same"] += r["filled"] - len(r["missing"]) - len(r["different"])
+                if not r["missing"] and not r["different"]:
+                    dmg["agree_filled"] += 1
+                else:
+                    dmg["disagreements"].append({
+                        "file": short(r["file"], corpus), "qpdf": r["qpdf"], "filled": r["filled"],
+                        "dsr_error": r["dsr_error"], "missing": r["missing"][:8], "missing_count": len(r["missing"]),
+                        "different": r["different"][:5], "different_count": len(r["different"]),
+                    })
             continue
         rep["qpdf_accepts"] += 1
         if not r.get("qpdf_fields"):
@@ -489,6 +516,19 @@ def markdown_pdfs(w, pdf):
             [tuple(x) for x in d["different"]], d["names_missing_count"],
             "; dsr: " + d["dsr_error"] if d["dsr_error"] else "")
           + ("; of those, qpdf lists no field %s" % d["pdftk_only"] if d.get("pdftk_only") else ""))
+    w("")
+    dmg = pdf.get("damaged")
+    if dmg is None:
+        return
+    w("## Damaged PDFs: filled fields, dsr parse-pdf vs pdftk (on files qpdf --check warns about or rejects)\n")
+    w("- PDFs naming an AcroForm that qpdf --check warns about (exit 3) or rejects (exit 2): %d; pdftk reads"
+      " filled fields in %d" % (dmg["files"], dmg["pdftk_filled"]))
+    w("- every filled field read with pdftk's name and value: %s PDFs; %s fields" % (
+        pct(dmg["agree_filled"], dmg["pdftk_filled"]), pct(dmg["fields_same"], dmg["fields_filled"])))
+    for d in dmg["disagreements"]:
+        w("  - DISAGREE %s (qpdf exit %d): %d filled; missing %d %s; different %d %s%s" % (
+            d["file"], d["qpdf"], d["filled"], d["missing_count"], d["missing"], d["different_count"],
+            [tuple(x) for x in d["different"]], "; dsr: " + d["dsr_error"] if d["dsr_error"] else ""))
     w("")
 
 
