@@ -423,6 +423,10 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 		// The coordinator may have the password (referrers send it apart).
 		a.Kind = KindUnreadable
 		a.Error = pt.unwrapErr
+		if a.Error == "" {
+			// Taken out of another zip: one level is opened, no more.
+			a.Error = "a zip file inside a zip file is not opened"
+		}
 		return a
 	case detectODF:
 		// A form saved by LibreOffice or OpenOffice in their own format;

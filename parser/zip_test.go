@@ -193,6 +193,14 @@ func TestZipAttachments(t *testing.T) {
 			want: []string{"forms.zip(unreadable)"}, wantErr: "damaged",
 		},
 		{
+			name: "a zip inside a zip is not opened, and says so", ctype: "application/zip", filename: "outer.zip",
+			data: func(t *testing.T) []byte {
+				inner := zipWithTool(t, []tnefFile{{name: "referral.pdf", data: referral}})
+				return zipWithTool(t, []tnefFile{{name: "inner.zip", data: inner}})
+			},
+			want: []string{"inner.zip(unreadable)"}, wantErr: "inside a zip file",
+		},
+		{
 			name: "a Word form sent as application/zip is a Word form, not an archive", ctype: "application/zip", filename: "Referral.docx",
 			data: func(*testing.T) []byte { return docx },
 			want: []string{"Referral.docx(referral)"},
