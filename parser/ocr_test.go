@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -263,5 +264,76 @@ func TestOCRHEIC(t *testing.T) {
 	f := DefaultMapping().Map(Consent, forms[0])
 	if got := f.Get("cyp_nhs_number"); got != photo.Fields[Consent]["cyp_nhs_number"] || got == "" {
 		t.Errorf("NHS number read %q from the HEIC photo", got)
+	}
+}
+
+// TestSearchableScanIsReadAsAScan: a "searchable PDF", as scanners and
+// OCRmyPDF make it (the page's picture with the scanner's OCR laid under
+// it as invisible text, render mode 3; made here with Tesseract's own PDF
+// output from the first page of the fixtures' scanned consent form), is a
+// scan: its hidden text is a machine's reading, so the reader does not
+// take it as typed values (a form read from it would skip the
+// coordinator's confirmation). pdftotext prints that text; the reader
+// reads the picture by OCR instead, and the form is marked as read by OCR.
+func TestSearchableScanIsReadAsAScan(t *testing.T) {
+	o := needOCR(t)
+	var amara ocrCase
+	for _, c := range ocrCases(t) {
+		if c.name == "amara-scan-signed.eml" {
+			amara = c
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join("testdata", "ocr", "amara-scan-signed.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := New(Options{}).Parse(context.Background(), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	scan := filepath.Join(dir, "scan.pdf")
+	for _, a := range sub.Attachments {
+		if strings.HasPrefix(a.Filename, "Consent") {
+			os.WriteFile(scan, a.Data, 0o600)
+		}
+	}
+	if b, err := exec.Command("pdftoppm", "-r", "150", "-f", "1", "-l", "1", "-gray", "-png", scan, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v: %s", err, b)
+	}
+	pages, _ := filepath.Glob(filepath.Join(dir, "page*.png"))
+	if len(pages) != 1 {
+		t.Fatalf("pdftoppm wrote %v", pages)
+	}
+	if b, err := exec.Command(o.Tesseract, pages[0], filepath.Join(dir, "searchable"), "-l", "eng", "pdf").CombinedOutput(); err != nil {
+		t.Fatalf("tesseract pdf: %v: %s", err, b)
+	}
+	pdfPath := filepath.Join(dir, "searchable.pdf")
+	pdf, err := os.ReadFile(pdfPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qdf := filepath.Join(dir, "qdf.pdf")
+	if b, err := exec.Command("qpdf", "--qdf", "--object-streams=disable", pdfPath, qdf).CombinedOutput(); err != nil {
+		t.Fatalf("qpdf --qdf: %v: %s", err, b)
+	}
+	if b, _ := os.ReadFile(qdf); !bytes.Contains(b, []byte("3 Tr")) {
+		t.Fatal("tesseract wrote no invisible text layer (3 Tr)")
+	}
+	if out, err := exec.Command("pdftotext", pdfPath, "-").Output(); err != nil || !strings.Contains(strings.ToLower(string(out)), "consent") {
+		t.Fatalf("pdftotext reads no text layer (%v): %.200q", err, out)
+	}
+	_, err = NewInProcessPDFReader(Limits{PDFTimeout: 10 * time.Second}).ReadPDF(context.Background(), pdf)
+	if ReasonOf(err) != ReasonPDFScan {
+		t.Fatalf("read without OCR: %v, want %q", err, ReasonPDFScan)
+	}
+	r := withOCR(NewInProcessPDFReader(Limits{}), o, Limits{OCRTimeout: 15 * time.Minute}, nil)
+	forms, err := r.ReadPDF(context.Background(), pdf)
+	if err != nil || len(forms) != 1 || forms[0].Kind != Consent || forms[0].OCR == nil {
+		t.Fatalf("read by OCR: %d forms, %v", len(forms), err)
+	}
+	f := DefaultMapping().Map(Consent, forms[0])
+	if got := f.Get("cyp_nhs_number"); got != amara.Fields[Consent]["cyp_nhs_number"] || got == "" {
+		t.Errorf("NHS number read %q from the searchable scan", got)
 	}
 }

@@ -252,6 +252,12 @@ type gstate struct {
 	font               *fontInfo
 	fs, tc, tw, th, tl float64
 	rise               float64
+	// invisible: text render mode 3 (neither filled nor stroked) or 7
+	// (clip only). A scanner that makes a "searchable PDF" lays its OCR
+	// of the page under the picture this way: that text is a machine's
+	// reading of a scan, not what the referrer typed, so it is not taken
+	// (the page is read as the scan it is; pdftotext prints it).
+	invisible bool
 }
 
 // page returns the glyphs of one page. It recovers the library's panics:
@@ -354,7 +360,7 @@ func (in *interp) run(strm pdf.Value, res *resources, g gstate, depth int) error
 			w0 := f.width(code)
 			trm := affine{g.fs * g.th, 0, 0, g.fs, 0, g.rise}.mul(tm).mul(g.ctm)
 			s := f.decode(code)
-			if s != "" && in.ex.glyphs < maxGlyphs {
+			if s != "" && !g.invisible && in.ex.glyphs < maxGlyphs {
 				size := math.Hypot(trm.c, trm.d)
 				*in.out = append(*in.out, glyph{x: trm.e, y: trm.f, w: w0 * math.Hypot(trm.a, trm.b), size: size, s: s})
 				in.ex.glyphs++
@@ -400,6 +406,9 @@ func (in *interp) run(strm pdf.Value, res *resources, g gstate, depth int) error
 			g.tl = num(0)
 		case "Ts":
 			g.rise = num(0)
+		case "Tr":
+			mode := num(0)
+			g.invisible = mode == 3 || mode == 7
 		case "Tf":
 			if len(args) == 2 {
 				g.font = in.font(res, objName(args[0]))
