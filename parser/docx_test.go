@@ -789,3 +789,21 @@ func partSize(t *testing.T, data []byte, name string) int64 {
 	t.Fatalf("no part %s", name)
 	return 0
 }
+
+// TestOldDocAsksForDocx: a form saved in Word 97-2003's format is one the
+// referrer can save as .docx and send again (unsupported_attachment, a
+// query), not one a coordinator has to retype.
+func TestOldDocAsksForDocx(t *testing.T) {
+	raw := rebuiltWith(t, "DSR referral", "application/msword", "DSR consent form.doc", readFixture(t, "old-format.doc"))
+	s, err := New(Options{}).Parse(context.Background(), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Attachments) != 1 {
+		t.Fatalf("%d attachments", len(s.Attachments))
+	}
+	a := s.Attachments[0]
+	if a.Kind != KindUnsupported || a.Detected != detectOLE || !strings.Contains(a.Error, "save it as Word (.docx)") {
+		t.Errorf("%s %s %q", a.Kind, a.Detected, a.Error)
+	}
+}

@@ -456,6 +456,12 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 	}
 	if err != nil {
 		a.Kind, a.Error = KindUnreadable, ReasonOf(err)
+		if a.Error == reasonDOCXOldDoc {
+			// Word 97-2003's format, which the referrer can save as .docx
+			// in a minute; a coordinator would have to retype it.
+			a.Kind = KindUnsupported
+			a.Error = "an old Word document (.doc) cannot be read: save it as Word (.docx) or PDF and send it again"
+		}
 		p.log.Info("attachment unreadable", "type", a.Detected, "size", a.Size, "reason", a.Error)
 		return a
 	}

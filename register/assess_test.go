@@ -673,6 +673,10 @@ func TestAssessMessagesNameTheChildAndTheForm(t *testing.T) {
 			in.Submission.Referral, in.Submission.Consent = nil, nil
 			in.Submission.Attachments = []parser.Attachment{{Filename: "winmail.dat", Kind: parser.KindUnsupported}}
 		}, "unsupported_attachment", []string{`"winmail.dat"`, "PDF or Word"}, nil},
+		{"a form in the old Word format: save it as .docx or PDF", func(in *Input) {
+			in.Submission.Consent = nil
+			in.Submission.Attachments = []parser.Attachment{{Filename: "consent.doc", Kind: parser.KindUnsupported, Detected: "ole"}}
+		}, "unsupported_attachment", []string{`"consent.doc"`, "old Word format (.doc)", "save the forms as Word (.docx) or PDF"}, []string{"Outlook"}},
 		{"a form in LibreOffice's format: save it as Word or PDF", func(in *Input) {
 			in.Submission.Referral = nil
 			in.Submission.Attachments = []parser.Attachment{{Filename: "DSR referral.odt", Kind: parser.KindUnsupported, Detected: "odf"}}

@@ -214,13 +214,20 @@ func hasDigitRun(s string, n int) bool {
 
 func msgUnsupported(ats []parser.Attachment) string {
 	names := attachmentNames(ats[:min(len(ats), 2)])
+	formats := map[string]bool{}
 	for _, a := range ats {
-		if a.Detected != "odf" {
-			return fmt.Sprintf("We could not open %s. Outlook sometimes sends attachments this way. Please send the forms again as PDF or Word attachments.", names)
-		}
+		formats[a.Detected] = true
 	}
-	// Only LibreOffice's own format: the referrer saves it as Word or PDF.
-	return fmt.Sprintf("We could not open %s, which is in LibreOffice's own format (.odt). Please save the forms as Word (.docx) or PDF and send them again.", names)
+	switch {
+	case len(formats) == 1 && formats["odf"]:
+		// The referrer saves it as Word or PDF.
+		return fmt.Sprintf("We could not open %s, which is in LibreOffice's own format (.odt). Please save the forms as Word (.docx) or PDF and send them again.", names)
+	case len(formats) == 1 && formats["ole"]:
+		return fmt.Sprintf("We could not open %s, which is in the old Word format (.doc). Please save the forms as Word (.docx) or PDF and send them again.", names)
+	case formats["odf"] || formats["ole"]:
+		return fmt.Sprintf("We could not open %s. Please send the forms again as PDF or Word (.docx) attachments.", names)
+	}
+	return fmt.Sprintf("We could not open %s. Outlook sometimes sends attachments this way. Please send the forms again as PDF or Word attachments.", names)
 }
 
 func msgUnreadablePart() string {
