@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -282,7 +284,62 @@ func (e *textExtractor) page(p pdf.Page) (glyphs []glyph, err error) {
 	defer func() { e.buf = glyphs[:0] }()
 	st := &interp{ex: e, out: &glyphs, active: map[uint64]bool{}}
 	err = st.run(p.V.Key("Contents"), newResources(res), gstate{ctm: identity, th: 1}, 0)
+	st.freeText(p.V.Key("Annots"))
 	return glyphs, err
+}
+
+// maxAnnots bounds the annotations looked at on one page.
+const maxAnnots = 2000
+
+// daSize finds the font size in a default appearance string ("/Helv 12 Tf").
+var daSize = regexp.MustCompile(`([0-9]*\.?[0-9]+)\s+Tf`)
+
+// freeText lays out the text of a page's free-text annotations where they
+// are: a referrer who did not see the form's fields, or whose viewer's
+// "Add text" tool (Edge, Preview, Acrobat's Fill & Sign) they used, typed
+// the answers as text boxes over the form, which viewers and printers show
+// and the form's fields never hold. Each line of /Contents is set from the
+// top of /Rect at the size /DA gives, as a field's text is; the widths are estimated, as only
+// the words' places matter for the labels they are read against.
+func (in *interp) freeText(annots pdf.Value) {
+	for i := 0; i < annots.Len() && i < maxAnnots; i++ {
+		a := annots.Index(i)
+		if a.Key("Subtype").Name() != "FreeText" {
+			continue
+		}
+		r := a.Key("Rect")
+		if r.Len() != 4 {
+			continue
+		}
+		x0, y0 := min(r.Index(0).Float64(), r.Index(2).Float64()), min(r.Index(1).Float64(), r.Index(3).Float64())
+		y1 := max(r.Index(1).Float64(), r.Index(3).Float64())
+		size := 10.0
+		if m := daSize.FindStringSubmatch(a.Key("DA").Text()); m != nil {
+			if v, err := strconv.ParseFloat(m[1], 64); err == nil && v >= 4 && v <= 72 {
+				size = v
+			}
+		}
+		text := strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(a.Key("Contents").Text())
+		// The first baseline as a viewer sets it: the box's padding (2) and
+		// the font's ascent (about 0.7 of the size) below its top.
+		y := y1 - 2 - 0.7*size
+		for _, line := range strings.Split(text, "\n") {
+			if y < y0-size {
+				break // past the box: what the viewer would not show
+			}
+			x := x0 + 2
+			for _, c := range line {
+				if in.ex.glyphs >= maxGlyphs {
+					return
+				}
+				w := size * 0.5
+				*in.out = append(*in.out, glyph{x: x, y: y, w: w, size: size, s: string(c)})
+				in.ex.glyphs++
+				x += w
+			}
+			y -= size * 1.2
+		}
+	}
 }
 
 type interp struct {
