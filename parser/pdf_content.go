@@ -304,8 +304,8 @@ var daSize = regexp.MustCompile(`([0-9]*\.?[0-9]+)\s+Tf`)
 func (in *interp) freeText(annots pdf.Value) {
 	for i := 0; i < annots.Len() && i < maxAnnots; i++ {
 		a := annots.Index(i)
-		if a.Key("Subtype").Name() != "FreeText" {
-			continue
+		if a.Key("Subtype").Name() != "FreeText" || a.Key("F").Int64()&2 != 0 {
+			continue // not a text box, or a hidden one
 		}
 		r := a.Key("Rect")
 		if r.Len() != 4 {
