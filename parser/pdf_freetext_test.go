@@ -141,7 +141,7 @@ func TestReadFreeTextOverFields(t *testing.T) {
 	want := m.Map(Referral, filled[0])
 	texts := map[string]string{}
 	for name, v := range filled[0].ByName {
-		if spec, ok := Spec(Referral, name); ok && (spec.Type == Text || spec.Type == Date || spec.Type == Choice) && v != "" {
+		if spec, ok := Spec(Referral, name); ok && (spec.Type == Text || spec.Type == Date) && v != "" {
 			texts[name] = v
 		}
 	}

@@ -361,6 +361,25 @@ func findLabelValues(pt *pageText, labels map[string]string) []LabelValue {
 	}
 	// Unanchored text counts when it is aligned with anchored values (the
 	// value boxes' column), or sits on a line with accepted value text.
+	// Where no value shares a line with its label (a tall box's text sits
+	// above the label's middle; the only anchored text may be the printed
+	// options of unticked Yes/No buttons, a few points right of the boxes'
+	// edge), the boxes' column is where several unanchored lines start
+	// together.
+	for i, cd := range cands {
+		if cd.ok {
+			continue
+		}
+		n := 0
+		for j, o := range cands {
+			if j != i && !o.ok && math.Abs(o.c.x0-cd.c.x0) <= 2 && o.anchor == nil {
+				n++
+			}
+		}
+		if n >= 2 {
+			columns = append(columns, cd.c.x0)
+		}
+	}
 	inColumn := func(x float64) bool {
 		if len(columns) == 0 {
 			return true
