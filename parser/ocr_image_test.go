@@ -139,3 +139,20 @@ func TestClearLines(t *testing.T) {
 		t.Errorf("%d pixels of border and edge left", n)
 	}
 }
+
+// TestRuleSlopeStraight: a straight page's rules are found straight, not
+// at a slope that spreads them over two rows.
+func TestRuleSlopeStraight(t *testing.T) {
+	img := image.NewGray(image.Rect(0, 0, 800, 1000))
+	for i := range img.Pix {
+		img.Pix[i] = 255
+	}
+	for _, y := range []int{101, 302, 503} {
+		for x := 50; x < 750; x++ {
+			img.Pix[y*img.Stride+x], img.Pix[(y+1)*img.Stride+x] = 0, 0
+		}
+	}
+	if k, ok := ruleSlope(img); !ok || math.Abs(k) > 0.0006 {
+		t.Errorf("slope %.4f (%v), want 0", k, ok)
+	}
+}
