@@ -172,8 +172,13 @@ func (pg *ocrPage) cutBox(f *ocrFit, r [4]float64) *image.Gray {
 			out.SetGray(u+boxPad, v+boxPad, bilinear(pg.img, b, x-0.5, y-0.5))
 		}
 	}
-	clearRules(out, image.Rect(boxPad, boxPad, boxPad+ow, boxPad+oh))
-	return whitenTrim(out, paper)
+	inner := image.Rect(boxPad, boxPad, boxPad+ow, boxPad+oh)
+	clearRules(out, inner)
+	whiten(out, paper)
+	// What is left of the border (a side the cut caught, slanted or
+	// blurred past clearRules) is read as "|" or as a letter's stroke.
+	clearLines(out, inner, false)
+	return whitenTrim(out, 255)
 }
 
 // whitenTrim makes a cut box's paper white (a scan's grey, a photo's
@@ -182,10 +187,7 @@ func (pg *ocrPage) cutBox(f *ocrFit, r [4]float64) *image.Gray {
 // in single-line mode otherwise reads the blank rest as "ee ee" and the
 // value with it garbled.
 func whitenTrim(g *image.Gray, paper int) *image.Gray {
-	paper = max(paper, 64)
-	for i, p := range g.Pix {
-		g.Pix[i] = uint8(min(255, int(p)*255/paper))
-	}
+	whiten(g, paper)
 	b := g.Bounds()
 	last := -1
 	for x := b.Min.X; x < b.Max.X; x++ {
@@ -205,6 +207,22 @@ func whitenTrim(g *image.Gray, paper int) *image.Gray {
 	}
 	return g.SubImage(image.Rect(b.Min.X, b.Min.Y, right, b.Max.Y)).(*image.Gray)
 }
+
+// whiten scales a cut's grey levels so that its paper is white.
+func whiten(g *image.Gray, paper int) {
+	paper = max(paper, 64)
+	if paper >= 255 {
+		return
+	}
+	for i, p := range g.Pix {
+		g.Pix[i] = uint8(min(255, int(p)*255/paper))
+	}
+}
+
+// lineInk is the grey below which a whitened cut's pixel belongs to a
+// line being cleared: a printed rule's blurred grey edge too, which
+// Tesseract reads as "|" when only its core is taken out.
+const lineInk = 200
 
 // peak is the index in [lo, hi) of the largest count, and the count.
 func peak(xs []int, lo, hi int) (int, int) {
@@ -733,23 +751,25 @@ func (pg *ocrPage) cutWide(f *ocrFit, r [4]float64) *image.Gray {
 		}
 	}
 	inner := image.Rect(boxPad, boxPad, boxPad+w, boxPad+h)
+	whiten(out, paper)
 	clearRules(out, inner)
-	clearLines(out, inner)
-	return whitenTrim(out, paper)
+	clearLines(out, inner, true)
+	return whitenTrim(out, 255)
 }
 
-// clearLines whitens the ink that is no writing: what touches the cut's
-// edges (the table's rules, a neighbouring line's letters) and long thin
-// parts (the printed box's border, which clearRules misses where the page
-// is not quite straight). Letters are small parts inside.
-func clearLines(g *image.Gray, r image.Rectangle) {
+// clearLines whitens the ink that is no writing: long thin parts (the
+// printed box's border, which clearRules misses where the page is not
+// quite straight) and, with edges, what touches the cut's edges (the
+// table's rules, a neighbouring line's letters, on a wider cut). Letters
+// are small parts inside. The cut must be whitened (paper 255).
+func clearLines(g *image.Gray, r image.Rectangle, edges bool) {
 	w := r.Dx()
 	seen := make([]bool, w*r.Dy())
 	var part, stack []image.Point
 	for y0 := r.Min.Y; y0 < r.Max.Y; y0++ {
 		for x0 := r.Min.X; x0 < r.Max.X; x0++ {
 			i := (y0-r.Min.Y)*w + (x0 - r.Min.X)
-			if seen[i] || g.Pix[y0*g.Stride+x0] >= tickDark {
+			if seen[i] || g.Pix[y0*g.Stride+x0] >= lineInk {
 				continue
 			}
 			seen[i] = true
@@ -766,14 +786,14 @@ func clearLines(g *image.Gray, r image.Rectangle) {
 						continue
 					}
 					j := (q.Y-r.Min.Y)*w + (q.X - r.Min.X)
-					if seen[j] || g.Pix[q.Y*g.Stride+q.X] >= tickDark {
+					if seen[j] || g.Pix[q.Y*g.Stride+q.X] >= lineInk {
 						continue
 					}
 					seen[j] = true
 					stack = append(stack, q)
 				}
 			}
-			edge := bb.Min.X == r.Min.X || bb.Min.Y == r.Min.Y || bb.Max.X == r.Max.X || bb.Max.Y == r.Max.Y
+			edge := edges && (bb.Min.X == r.Min.X || bb.Min.Y == r.Min.Y || bb.Max.X == r.Max.X || bb.Max.Y == r.Max.Y)
 			long := bb.Dx()*2 > w || bb.Dy()*5 > r.Dy()*4
 			if edge || long {
 				for _, p := range part {

@@ -120,7 +120,7 @@ func TestClearLines(t *testing.T) {
 			}
 		}
 	}
-	clearLines(g, g.Bounds())
+	clearLines(g, g.Bounds(), true)
 	dark := func(x0, x1, y0, y1 int) int {
 		n := 0
 		for y := y0; y < y1; y++ {
@@ -154,5 +154,26 @@ func TestRuleSlopeStraight(t *testing.T) {
 	}
 	if k, ok := ruleSlope(img); !ok || math.Abs(k) > 0.0006 {
 		t.Errorf("slope %.4f (%v), want 0", k, ok)
+	}
+}
+
+// TestCropOfGrainyPhoto: a coordinator's crop of a photo, whose grain does
+// not compress, is still given, within the size bound.
+func TestCropOfGrainyPhoto(t *testing.T) {
+	img := image.NewGray(image.Rect(0, 0, 1200, 200))
+	seed := uint32(1)
+	for i := range img.Pix {
+		seed = seed*1664525 + 1013904223
+		img.Pix[i] = 200 + uint8(seed>>27) // paper with grain
+	}
+	for y := 80; y < 120; y++ {
+		for x := 100; x < 900; x += 7 {
+			img.Pix[y*img.Stride+x] = 30 // strokes of writing
+		}
+	}
+	pg := &ocrPage{img: img, w: 1200, h: 200}
+	c := pg.crop([4]int{50, 40, 1000, 120}, image.Rectangle{})
+	if len(c) == 0 || len(c) > maxCropBytes {
+		t.Fatalf("crop of %d bytes, want 1 to %d", len(c), maxCropBytes)
 	}
 }
