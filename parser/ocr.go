@@ -164,6 +164,7 @@ type scanPage struct {
 	path    string
 	small   string // the page at half the size, to recognise it by
 	denoise bool   // a median-filtered copy may read better
+	rotate  int    // degrees it was turned by when written (upsideDownInk)
 }
 
 // readScan turns a scan or photo into forms: page images cleaned up,
@@ -180,15 +181,17 @@ func readScan(ctx context.Context, o *OCR, m *Mapping, data []byte, isPDF bool) 
 	}
 	var read []*ocrPage
 	var boxes []*boxRead
+	var prev *ocrPage
 	for i, p := range pages {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		pg, err := o.recognise(ctx, p)
+		pg, err := o.recognise(ctx, p, prev)
 		if err != nil {
 			return nil, fmt.Errorf("ocr page %d: %w", i+1, err)
 		}
 		pg.index = i
+		prev = pg
 		if pg.tpl != nil {
 			boxes = append(boxes, pg.templateBoxes()...)
 		} else if pg, err = o.readWhole(ctx, dir, p, pg); err != nil {
@@ -231,14 +234,25 @@ func (o *OCR) pageImages(ctx context.Context, dir string, data []byte, isPDF boo
 	var srcs []string
 	switch {
 	case isPDF:
+		// Grey PGM, ready for Go: rendered at the reader's resolution,
+		// it needs no ImageMagick unless the page is larger than A4.
 		prefix := filepath.Join(dir, "r")
-		args := []string{"-r", fmt.Sprint(o.dpi()), "-gray", "-png", "-l", fmt.Sprint(o.maxPages() + 1), in, prefix}
+		args := []string{"-r", fmt.Sprint(o.dpi()), "-gray", "-l", fmt.Sprint(o.maxPages() + 1), in, prefix}
 		if out, err := exec.CommandContext(ctx, o.PDFToPPM, args...).CombinedOutput(); err != nil {
 			return nil, unreadable(ReasonScanUnreadable, fmt.Errorf("pdftoppm: %w: %s", err, firstLine(out)))
 		}
-		matches, _ := filepath.Glob(prefix + "-*.png")
+		matches, _ := filepath.Glob(prefix + "-*.pgm")
 		slices.Sort(matches)
-		srcs = matches
+		if len(matches) > o.maxPages() {
+			return nil, unreadable(ReasonScanTooMany, fmt.Errorf("more than %d pages", o.maxPages()))
+		}
+		for i, m := range matches {
+			p := filepath.Join(dir, fmt.Sprintf("p-%02d.pgm", i))
+			if err := os.Rename(m, p); err != nil {
+				return nil, fmt.Errorf("ocr: %w", err)
+			}
+			srcs = append(srcs, p)
+		}
 	case isHEIC(data):
 		if o.HeifConvert == "" {
 			return nil, unreadable(ReasonImageNoOCR, errors.New("heif-convert (libheif-examples) is not installed"))
@@ -258,16 +272,17 @@ func (o *OCR) pageImages(ctx context.Context, dir string, data []byte, isPDF boo
 	if len(srcs) > o.maxPages() {
 		return nil, unreadable(ReasonScanTooMany, fmt.Errorf("more than %d pages", o.maxPages()))
 	}
-	args := append(slices.Clone(imageLimits), srcs...)
-	args = append(args, "-auto-orient", "-colorspace", "Gray", "-resize", "1700x2400>", "+repage",
-		"-normalize", "-depth", "8", "-write", filepath.Join(dir, "p-%02d.png"), "-resize", "50%", filepath.Join(dir, "s-%02d.png"))
-	if out, err := exec.CommandContext(ctx, o.Convert, args...).CombinedOutput(); err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+	if !isPDF || o.oversize(srcs) {
+		args := append(slices.Clone(imageLimits), srcs...)
+		args = append(args, "-auto-orient", "-colorspace", "Gray", "-resize", "1700x2400>", "+repage", "-depth", "8", filepath.Join(dir, "p-%02d.pgm"))
+		if out, err := exec.CommandContext(ctx, o.Convert, args...).CombinedOutput(); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, unreadable(ReasonScanUnreadable, fmt.Errorf("convert: %w: %s", err, firstLine(out)))
 		}
-		return nil, unreadable(ReasonScanUnreadable, fmt.Errorf("convert: %w: %s", err, firstLine(out)))
 	}
-	outs, _ := filepath.Glob(filepath.Join(dir, "p-*.png"))
+	outs, _ := filepath.Glob(filepath.Join(dir, "p-*.pgm"))
 	slices.Sort(outs)
 	if len(outs) == 0 {
 		return nil, unreadable(ReasonScanUnreadable, errors.New("no page images"))
@@ -277,10 +292,42 @@ func (o *OCR) pageImages(ctx context.Context, dir string, data []byte, isPDF boo
 	}
 	pages := make([]scanPage, len(outs))
 	for i, p := range outs {
+		// Contrast stretched and a half-size copy written in Go, one
+		// page at a time: cheaper than ImageMagick's -normalize and
+		// -resize 50%, and no PNG to compress.
+		g, err := loadGray(p)
+		if err != nil {
+			return nil, unreadable(ReasonScanUnreadable, err)
+		}
+		normaliseGray(g)
+		rotate := 0
+		if upside, sure := upsideDownInk(g); upside && sure {
+			// Turned before the first read, which then reads the page
+			// the right way up: no read of it upside down, no OSD.
+			g, rotate = turnGray(g), 180
+		}
+		small := filepath.Join(dir, "s-"+strings.TrimPrefix(filepath.Base(p), "p-"))
+		if err := writePGM(p, g); err != nil {
+			return nil, err
+		}
+		if err := writePGM(small, halfGray(g)); err != nil {
+			return nil, err
+		}
 		// A fax's one-bit strokes are too thin for the median filter.
-		pages[i] = scanPage{path: p, small: filepath.Join(dir, "s-"+strings.TrimPrefix(filepath.Base(p), "p-")), denoise: !isTIFF(data)}
+		pages[i] = scanPage{path: p, small: small, denoise: !isTIFF(data), rotate: rotate}
 	}
 	return pages, nil
+}
+
+// oversize says a rendered page is larger than about A4 at 200 dpi, for
+// ImageMagick to scale down.
+func (o *OCR) oversize(pages []string) bool {
+	for _, p := range pages {
+		if w, h, err := imageSize(p); err != nil || w > 1700 || h > 2400 {
+			return true
+		}
+	}
+	return false
 }
 
 // readWhole reads a page as today's scans without a template are read:

@@ -172,8 +172,13 @@ func (pg *ocrPage) cutBox(f *ocrFit, r [4]float64) *image.Gray {
 			out.SetGray(u+boxPad, v+boxPad, bilinear(pg.img, b, x-0.5, y-0.5))
 		}
 	}
-	clearRules(out, image.Rect(boxPad, boxPad, boxPad+ow, boxPad+oh))
-	return whitenTrim(out, paper)
+	inner := image.Rect(boxPad, boxPad, boxPad+ow, boxPad+oh)
+	clearRules(out, inner)
+	whiten(out, paper)
+	// What is left of the border (a side the cut caught, slanted or
+	// blurred past clearRules) is read as "|" or as a letter's stroke.
+	clearLines(out, inner, false)
+	return whitenTrim(out, 255)
 }
 
 // whitenTrim makes a cut box's paper white (a scan's grey, a photo's
@@ -182,10 +187,7 @@ func (pg *ocrPage) cutBox(f *ocrFit, r [4]float64) *image.Gray {
 // in single-line mode otherwise reads the blank rest as "ee ee" and the
 // value with it garbled.
 func whitenTrim(g *image.Gray, paper int) *image.Gray {
-	paper = max(paper, 64)
-	for i, p := range g.Pix {
-		g.Pix[i] = uint8(min(255, int(p)*255/paper))
-	}
+	whiten(g, paper)
 	b := g.Bounds()
 	last := -1
 	for x := b.Min.X; x < b.Max.X; x++ {
@@ -205,6 +207,22 @@ func whitenTrim(g *image.Gray, paper int) *image.Gray {
 	}
 	return g.SubImage(image.Rect(b.Min.X, b.Min.Y, right, b.Max.Y)).(*image.Gray)
 }
+
+// whiten scales a cut's grey levels so that its paper is white.
+func whiten(g *image.Gray, paper int) {
+	paper = max(paper, 64)
+	if paper >= 255 {
+		return
+	}
+	for i, p := range g.Pix {
+		g.Pix[i] = uint8(min(255, int(p)*255/paper))
+	}
+}
+
+// lineInk is the grey below which a whitened cut's pixel belongs to a
+// line being cleared: a printed rule's blurred grey edge too, which
+// Tesseract reads as "|" when only its core is taken out.
+const lineInk = 200
 
 // peak is the index in [lo, hi) of the largest count, and the count.
 func peak(xs []int, lo, hi int) (int, int) {
@@ -344,8 +362,11 @@ func (pg *ocrPage) templateBoxes() []*boxRead {
 		pg.values[b.field] = ""
 		if br.crop = pg.cutBox(pg.fit, b.rect); br.crop == nil || blank(br.crop) {
 			// A required date, number or name found blank may be a box
-			// cut a line off: the page is read whole.
-			pg.poor = pg.poor || (spec.Required && decisive(spec))
+			// cut a line off: it is looked for again (rereadPoorBoxes).
+			if spec.Required && decisive(spec) {
+				br.crop = nil
+				reads = append(reads, br)
+			}
 			continue
 		}
 		reads = append(reads, br)
@@ -435,7 +456,7 @@ func (o *OCR) readBoxes(ctx context.Context, dir, tag string, reads []*boxRead) 
 	}{{"7", false}, {"6", true}} {
 		var batch []*boxRead
 		for _, br := range reads {
-			if (br.box.typ == ocrBoxBlock) == mode.block {
+			if br.crop != nil && (br.box.typ == ocrBoxBlock) == mode.block {
 				batch = append(batch, br)
 			}
 		}
@@ -553,7 +574,7 @@ func (o *OCR) readTemplateBoxes(ctx context.Context, dir string, reads []*boxRea
 	var again []*boxRead
 	var firsts []boxRead
 	for _, br := range reads {
-		if br.readsPoorly() && decisive(br.spec) {
+		if br.crop != nil && br.readsPoorly() && decisive(br.spec) {
 			firsts = append(firsts, *br)
 			br.crop = median3(br.crop)
 			again = append(again, br)
@@ -570,15 +591,217 @@ func (o *OCR) readTemplateBoxes(ctx context.Context, dir string, reads []*boxRea
 			}
 		}
 	}
+	if err := o.rereadPoorBoxes(ctx, dir, reads); err != nil {
+		return err
+	}
+	poorBoxes, inked := map[*ocrPage]int{}, map[*ocrPage]int{}
 	for _, br := range reads {
-		if br.readsPoorly() && decisive(br.spec) {
-			br.pg.poor = true
+		if decisive(br.spec) {
+			inked[br.pg]++
+			if br.poorlyDecisive() {
+				poorBoxes[br.pg]++
+			}
 		}
+	}
+	for pg, n := range poorBoxes {
+		// Most of a page's decisive boxes reading poorly after every
+		// re-read is a page registered a line off (or handwriting): it is
+		// read whole. One or two are read as well as they can be.
+		if n >= minPoorBoxes && 2*n > inked[pg] {
+			pg.poor = true
+		}
+	}
+	for _, br := range reads {
 		v := fixOCRValue(br.spec, cleanOCRValue(br.text))
 		fl := OCRField{Page: br.pg.index + 1, Text: v, Confidence: math.Round(100*br.conf) / 100, Box: rectBox(br.rect), label: br.label}
 		br.pg.setField(br.box.field, v, fl)
 	}
 	return nil
+}
+
+// minPoorBoxes is how many decisive boxes of a page must still read
+// poorly, and more than half of those with writing, for the page to be
+// read whole.
+const minPoorBoxes = 3
+
+// poorlyDecisive says a decisive box read poorly: a box with ink that
+// read as nothing counts only for a required field (an optional date's
+// empty box on a fax has speckle, not a value).
+func (br *boxRead) poorlyDecisive() bool {
+	if !decisive(br.spec) || !br.readsPoorly() {
+		return false
+	}
+	return br.spec.Required || fixOCRValue(br.spec, cleanOCRValue(br.text)) != ""
+}
+
+// rereadPoorBoxes reads the decisive boxes that still read poorly from
+// what else there is of them, keeping the best read: the page's half-size
+// read (its words inside the box, free), and a wider cut around the box
+// (its printed border not looked for, a little more on every side: a
+// value cut at the border, a fit a few points off), all in one more
+// Tesseract process per mode. This replaces reading the whole page again
+// (deskew, two whole-page reads) for a page with a box or two read poorly.
+func (o *OCR) rereadPoorBoxes(ctx context.Context, dir string, reads []*boxRead) error {
+	var wide []*boxRead
+	var firsts []boxRead
+	for _, br := range reads {
+		if !br.poorlyDecisive() {
+			continue
+		}
+		if t, c := br.pg.wordsIn(br.wideRect()); t != "" {
+			alt := *br
+			alt.text, alt.conf = t, c
+			if better(&alt, br) {
+				br.text, br.conf = t, c
+			}
+		}
+		if !br.poorlyDecisive() {
+			continue
+		}
+		crop := br.pg.cutWide(br.pg.fit, br.box.rect)
+		if crop == nil || blank(crop) {
+			continue
+		}
+		firsts = append(firsts, *br)
+		br.crop = crop
+		wide = append(wide, br)
+	}
+	if len(wide) == 0 {
+		return nil
+	}
+	if err := o.readBoxes(ctx, dir, "w", wide); err != nil {
+		return err
+	}
+	for i, br := range wide {
+		if first := firsts[i]; better(&first, br) {
+			br.text, br.conf = first.text, first.conf
+		}
+	}
+	return nil
+}
+
+// Wider cuts of a box read poorly, in points beyond its widget.
+const (
+	wideLeft  = 12.0
+	wideRight = 3.0
+	wideY     = 4.0
+)
+
+// wideRect is the box on the page with the wider cut's margins.
+func (br *boxRead) wideRect() image.Rectangle {
+	r := br.box.rect
+	return br.pg.fit.mapRect([4]float64{r[0] - wideLeft, r[1] - wideY, r[2] + wideRight, r[3] + wideY})
+}
+
+// wordsIn is what the page's half-size read has inside r: its words
+// whose middles are in r, line by line, and their mean confidence.
+func (pg *ocrPage) wordsIn(r image.Rectangle) (string, float64) {
+	var lines []string
+	var sum float64
+	n, line := 0, -1
+	for _, w := range pg.words {
+		if !image.Pt((w.x0+w.x1)/2, (w.y0+w.y1)/2).In(r) {
+			continue
+		}
+		if w.line != line || len(lines) == 0 {
+			lines = append(lines, w.text)
+			line = w.line
+		} else {
+			lines[len(lines)-1] += " " + w.text
+		}
+		sum += w.conf
+		n++
+	}
+	if n == 0 {
+		return "", 0
+	}
+	return strings.Join(lines, "\n"), sum / float64(n) / 100
+}
+
+// cutWide samples a box and a margin around it straight from the page by
+// the fit alone, its border lines taken out: the second look at a box
+// whose cut by its border read poorly.
+func (pg *ocrPage) cutWide(f *ocrFit, r [4]float64) *image.Gray {
+	r = [4]float64{r[0] - wideLeft, r[1] - wideY, r[2] + wideRight, r[3] + wideY}
+	s := f.scale
+	w, h := int((r[2]-r[0])*s), int((r[3]-r[1])*s)
+	if w <= 0 || h <= 0 || w*h > 4<<20 {
+		return nil
+	}
+	cx, cy := f.correction((r[0]+r[2])/2, (r[1]+r[3])/2)
+	b := pg.img.Bounds()
+	out := image.NewGray(image.Rect(0, 0, w+2*boxPad, h+2*boxPad))
+	for i := range out.Pix {
+		out.Pix[i] = 255
+	}
+	var hist [256]int
+	for v := range h {
+		for u := range w {
+			x, y := f.apply(r[0]+(float64(u)+0.5)/s, r[1]+(float64(v)+0.5)/s)
+			g := bilinear(pg.img, b, x+cx-0.5, y+cy-0.5)
+			out.SetGray(u+boxPad, v+boxPad, g)
+			hist[g.Y]++
+		}
+	}
+	paper, n := 255, 0
+	for g := 255; g >= 0; g-- {
+		if n += hist[g]; n*2 >= w*h {
+			paper = g
+			break
+		}
+	}
+	inner := image.Rect(boxPad, boxPad, boxPad+w, boxPad+h)
+	whiten(out, paper)
+	clearRules(out, inner)
+	clearLines(out, inner, true)
+	return whitenTrim(out, 255)
+}
+
+// clearLines whitens the ink that is no writing: long thin parts (the
+// printed box's border, which clearRules misses where the page is not
+// quite straight) and, with edges, what touches the cut's edges (the
+// table's rules, a neighbouring line's letters, on a wider cut). Letters
+// are small parts inside. The cut must be whitened (paper 255).
+func clearLines(g *image.Gray, r image.Rectangle, edges bool) {
+	w := r.Dx()
+	seen := make([]bool, w*r.Dy())
+	var part, stack []image.Point
+	for y0 := r.Min.Y; y0 < r.Max.Y; y0++ {
+		for x0 := r.Min.X; x0 < r.Max.X; x0++ {
+			i := (y0-r.Min.Y)*w + (x0 - r.Min.X)
+			if seen[i] || g.Pix[y0*g.Stride+x0] >= lineInk {
+				continue
+			}
+			seen[i] = true
+			part, stack = part[:0], append(stack[:0], image.Pt(x0, y0))
+			bb := image.Rect(x0, y0, x0+1, y0+1)
+			for len(stack) > 0 {
+				p := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				part = append(part, p)
+				bb = bb.Union(image.Rect(p.X, p.Y, p.X+1, p.Y+1))
+				for _, d := range [8][2]int{{1, 0}, {-1, 0}, {0, 1}, {0, -1}, {1, 1}, {1, -1}, {-1, 1}, {-1, -1}} {
+					q := image.Pt(p.X+d[0], p.Y+d[1])
+					if !q.In(r) {
+						continue
+					}
+					j := (q.Y-r.Min.Y)*w + (q.X - r.Min.X)
+					if seen[j] || g.Pix[q.Y*g.Stride+q.X] >= lineInk {
+						continue
+					}
+					seen[j] = true
+					stack = append(stack, q)
+				}
+			}
+			edge := edges && (bb.Min.X == r.Min.X || bb.Min.Y == r.Min.Y || bb.Max.X == r.Max.X || bb.Max.Y == r.Max.Y)
+			long := bb.Dx()*2 > w || bb.Dy()*5 > r.Dy()*4
+			if edge || long {
+				for _, p := range part {
+					g.Pix[p.Y*g.Stride+p.X] = 255
+				}
+			}
+		}
+	}
 }
 
 // better says a is the better read of a box than b: valid where b is

@@ -6,10 +6,7 @@ import (
 	"context"
 	"fmt"
 	"image"
-	"image/draw"
-	"image/png"
 	"math"
-	"os"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -127,8 +124,8 @@ func (o *OCR) readPage(ctx context.Context, dir string, sp scanPage) (*ocrPage, 
 // as upside down is turned first (Tesseract's orientation detection). The
 // words are in pixels of the full-size page, which is loaded for the
 // value boxes, tick boxes and crops.
-func (o *OCR) recognise(ctx context.Context, sp scanPage) (*ocrPage, error) {
-	pg := &ocrPage{path: sp.path}
+func (o *OCR) recognise(ctx context.Context, sp scanPage, prev *ocrPage) (*ocrPage, error) {
+	pg := &ocrPage{path: sp.path, rotate: sp.rotate}
 	if err := pg.load(sp.path); err != nil {
 		return nil, err
 	}
@@ -156,7 +153,7 @@ func (o *OCR) recognise(ctx context.Context, sp scanPage) (*ocrPage, error) {
 				return nil, err
 			}
 			if goodWords(w2) > goodWords(words) {
-				words, pg.rotate, pg.path = w2, rot, turned
+				words, pg.rotate, pg.path = w2, (sp.rotate+rot)%360, turned
 				if err := pg.load(turned); err != nil {
 					return nil, err
 				}
@@ -166,23 +163,23 @@ func (o *OCR) recognise(ctx context.Context, sp scanPage) (*ocrPage, error) {
 	pg.words = words
 	pg.scale = 595.0 / float64(pg.w)
 	pg.pt = layoutPage(pg.glyphs())
-	pg.tpl, pg.fit = registerPage(pg, ocrTemplates)
+	pg.tpl, pg.fit = registerPage(pg, ocrTemplates, prev)
 	return pg, nil
 }
 
 // smallTSV reads the half-size copy of a page whose full size is
 // fullWidth pixels wide, and gives the words in full-size pixels.
 func (o *OCR) smallTSV(ctx context.Context, path string, fullWidth int) ([]ocrWord, error) {
-	cfg, err := pngSize(path)
+	width, _, err := imageSize(path)
 	if err != nil {
 		return nil, err
 	}
-	out, err := o.tesseract(ctx, path, "--dpi", strconv.Itoa(dpiFor(cfg.Width)), "--psm", "3", "-l", "eng", "-c", "tessedit_do_invert=0", "tsv")
+	out, err := o.tesseract(ctx, path, "--dpi", strconv.Itoa(dpiFor(width)), "--psm", "3", "-l", "eng", "-c", "tessedit_do_invert=0", "tsv")
 	if err != nil {
 		return nil, err
 	}
 	words := parseTSV(out)
-	k := float64(fullWidth) / float64(cfg.Width)
+	k := float64(fullWidth) / float64(width)
 	for i := range words {
 		w := &words[i]
 		w.x0, w.y0 = int(float64(w.x0)*k), int(float64(w.y0)*k)
@@ -191,44 +188,11 @@ func (o *OCR) smallTSV(ctx context.Context, path string, fullWidth int) ([]ocrWo
 	return words, nil
 }
 
-func pngSize(path string) (image.Config, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return image.Config{}, fmt.Errorf("open page image: %w", err)
-	}
-	defer f.Close()
-	cfg, err := png.DecodeConfig(bufio.NewReader(f))
-	if err != nil {
-		return image.Config{}, fmt.Errorf("page image: %w", err)
-	}
-	return cfg, nil
-}
-
 // load decodes the page image as 8-bit grey, for tick boxes and crops.
 func (pg *ocrPage) load(path string) error {
-	f, err := os.Open(path)
+	g, err := loadGray(path)
 	if err != nil {
-		return fmt.Errorf("open page image: %w", err)
-	}
-	defer f.Close()
-	cfg, err := png.DecodeConfig(bufio.NewReader(f))
-	if err != nil {
-		return fmt.Errorf("page image: %w", err)
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > 40<<20 {
-		return fmt.Errorf("page image of %dx%d pixels", cfg.Width, cfg.Height)
-	}
-	if _, err := f.Seek(0, 0); err != nil {
-		return fmt.Errorf("page image: %w", err)
-	}
-	img, err := png.Decode(bufio.NewReader(f))
-	if err != nil {
-		return fmt.Errorf("page image: %w", err)
-	}
-	g, ok := img.(*image.Gray)
-	if !ok {
-		g = image.NewGray(img.Bounds())
-		draw.Draw(g, g.Bounds(), img, img.Bounds().Min, draw.Src)
+		return err
 	}
 	pg.img = g
 	pg.w, pg.h = g.Bounds().Dx(), g.Bounds().Dy()

@@ -2,6 +2,7 @@ package parser
 
 import (
 	"cmp"
+	"image"
 	"math"
 	"slices"
 	"strings"
@@ -48,6 +49,16 @@ type ocrTemplateBox struct {
 // minRegisterLabels is how many of a template page's labels a scanned
 // page must show, where the template puts them, to be that page.
 const minRegisterLabels = 5
+
+// minFollowLabels is how many labels suffice for the page that follows
+// a registered page of the same form in one attachment (the consent's
+// sparse second page shows a few labels only on a 150 dpi scan or a fax),
+// when its fit's scale agrees with that page's.
+const minFollowLabels = 3
+
+// maxFollowScale is how far (a share) a following page's scale may be
+// from its registered predecessor's.
+const maxFollowScale = 0.03
 
 // ocrFit maps a template page's points (from its top left) to the scan's
 // pixels: a similarity transform fitted to the anchors found, and each
@@ -104,9 +115,9 @@ const maxAnchorCorrection = 20.0
 // phone photo's perspective adds, the anchors' residuals correct. ok is
 // false when too few anchors agree or the transform is no plausible scan
 // of an A4 page (scaled far off, turned more than a few degrees).
-func fitSimilarity(pairs []fitPair, pxPerPt float64) (*ocrFit, bool) {
+func fitSimilarity(pairs []fitPair, pxPerPt float64, minAnchors int) (*ocrFit, bool) {
 	ps := slices.Clone(pairs)
-	for len(ps) >= minRegisterLabels {
+	for len(ps) >= minAnchors {
 		f, ok := solveSimilarity(ps)
 		if !ok {
 			return nil, false
@@ -172,8 +183,10 @@ func solveSimilarity(ps []fitPair) (*ocrFit, bool) {
 // registerPage finds the template page the scanned page is, by the
 // anchors it shows where that page has them, and fits the page to it.
 // nil when no template page fits: another form, or a page read too
-// poorly to tell.
-func registerPage(pg *ocrPage, tpls []ocrTemplate) (*ocrTemplate, *ocrFit) {
+// poorly to tell. prev is the attachment's page before, nil when none or
+// not registered: the page of the form that follows it needs fewer
+// anchors, at prev's scale.
+func registerPage(pg *ocrPage, tpls []ocrTemplate, prev *ocrPage) (*ocrTemplate, *ocrFit) {
 	// The page's chunks by key, those read once only.
 	type seen struct {
 		c *chunk
@@ -191,6 +204,7 @@ func registerPage(pg *ocrPage, tpls []ocrTemplate) (*ocrTemplate, *ocrFit) {
 	pxPerPt := float64(pg.w) / 595.0
 	var best *ocrTemplate
 	var bestFit *ocrFit
+	weak := false // registered by the few anchors of a following page
 	for i := range tpls {
 		t := &tpls[i]
 		var pairs []fitPair
@@ -209,15 +223,35 @@ func registerPage(pg *ocrPage, tpls []ocrTemplate) (*ocrTemplate, *ocrFit) {
 			// page is turned.
 			pairs = append(pairs, fitPair{tx: (a.x0 + a.x1) / 2, ty: a.base, ix: (c.x0 + c.x1) / 2 / pg.scale, iy: float64(pg.h) - c.base/pg.scale})
 		}
-		if len(pairs) < minRegisterLabels || (bestFit != nil && len(pairs) <= len(bestFit.anchors)) {
+		need := minRegisterLabels
+		follows := prev != nil && prev.tpl != nil && prev.tpl.kind == t.kind && prev.tpl.page+1 == t.page
+		if follows {
+			need = minFollowLabels
+		}
+		if len(pairs) < need || (bestFit != nil && len(pairs) <= len(bestFit.anchors)) {
 			continue
 		}
-		if f, ok := fitSimilarity(pairs, pxPerPt); ok && (bestFit == nil || len(f.anchors) > len(bestFit.anchors)) {
-			best, bestFit = t, f
+		f, ok := fitSimilarity(pairs, pxPerPt, need)
+		if ok && len(pairs) < minRegisterLabels && math.Abs(f.scale/prev.fit.scale-1) > maxFollowScale {
+			ok = false
+		}
+		if ok && (bestFit == nil || len(f.anchors) > len(bestFit.anchors)) {
+			best, bestFit, weak = t, f, len(pairs) < minRegisterLabels
 		}
 	}
 	if bestFit != nil {
-		bestFit.tilt(pageTilt(pg.words, pxPerPt))
+		// The rows' slope from the form's ruled lines, found in the
+		// image; from the lines of text when it has too few.
+		slope, ok := ruleSlope(pg.img)
+		if !ok {
+			slope, ok = pageTilt(pg.words, pxPerPt)
+		}
+		bestFit.tilt(slope, ok)
+		if weak && ok {
+			// A few labels in one column pin the page's turn down
+			// poorly: a scan's columns stand square to its rows.
+			bestFit.square(slope)
+		}
 	}
 	return best, bestFit
 }
@@ -236,6 +270,82 @@ func (f *ocrFit) tilt(slope float64, ok bool) {
 		sum += p.iy - f.d*p.tx - f.e*p.ty
 	}
 	f.f = sum / float64(len(f.anchors))
+	for i := range f.anchors {
+		p := &f.anchors[i]
+		x, y := f.apply(p.tx, p.ty)
+		p.rx, p.ry = p.ix-x, p.iy-y
+	}
+}
+
+// ruleSlope is the slope (dy/dx in pixels) of the page's long ruled
+// lines: the table's rules and the value boxes' borders. Of the slopes
+// within 6 degrees, the one whose projection of the ink on rows is
+// sharpest (the greatest sum of squared row counts) is the rules', as
+// long rows of ink dominate it. ok is false when no row holds a long
+// line: a page without a table.
+func ruleSlope(img *image.Gray) (float64, bool) {
+	if img == nil {
+		return 0, false
+	}
+	b := img.Bounds()
+	// Every other pixel of each row: the rules are long, and this is
+	// half the work. (Not every other row: on a page that is straight,
+	// half the rows would be empty, and their squares win.)
+	type pt struct{ x, y int32 }
+	var ink []pt
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		row := img.Pix[img.PixOffset(b.Min.X, y):][:b.Dx()]
+		for x := 0; x < len(row); x += 2 {
+			if row[x] < tickDark {
+				ink = append(ink, pt{int32(x), int32(y - b.Min.Y)})
+			}
+		}
+	}
+	if len(ink) == 0 {
+		return 0, false
+	}
+	const maxSlope = 0.1
+	off := int(maxSlope*float64(b.Dx())) + 1
+	rows := make([]int, b.Dy()+2*off)
+	score := func(k float64) (int, int) {
+		clear(rows)
+		for _, p := range ink {
+			rows[int(float64(p.y)-k*float64(p.x)+0.5)+off]++
+		}
+		sum, top := 0, 0
+		for _, n := range rows {
+			sum += n * n
+			top = max(top, n)
+		}
+		return sum, top
+	}
+	best, bestScore, bestTop := 0.0, -1, 0
+	try := func(k float64) {
+		if sc, top := score(k); sc > bestScore {
+			best, bestScore, bestTop = k, sc, top
+		}
+	}
+	for k := -maxSlope; k <= maxSlope; k += 0.004 {
+		try(k)
+	}
+	c := best
+	for k := c - 0.004; k <= c+0.004; k += 0.0005 {
+		try(k)
+	}
+	// A long line: a third of the page's width inked on one row (of
+	// the pixels sampled, every other one).
+	return best, bestTop*2*3 >= b.Dx()
+}
+
+// square makes the fit's columns lean as its rows slope (dy/dx in
+// pixels), square to them, and refits its horizontal offset.
+func (f *ocrFit) square(slope float64) {
+	f.b = -slope * f.a
+	var sum float64
+	for _, p := range f.anchors {
+		sum += p.ix - f.a*p.tx - f.b*p.ty
+	}
+	f.c = sum / float64(len(f.anchors))
 	for i := range f.anchors {
 		p := &f.anchors[i]
 		x, y := f.apply(p.tx, p.ty)

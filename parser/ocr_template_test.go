@@ -20,7 +20,7 @@ func TestFitSimilarity(t *testing.T) {
 		}
 		pairs = append(pairs, fitPair{tx: p[0], ty: p[1], ix: x, iy: y})
 	}
-	f, ok := fitSimilarity(pairs, s)
+	f, ok := fitSimilarity(pairs, s, minRegisterLabels)
 	if !ok {
 		t.Fatal("no fit")
 	}
@@ -33,14 +33,14 @@ func TestFitSimilarity(t *testing.T) {
 		}
 	}
 	// Too few anchors, or a turn no scanner makes: no fit.
-	if _, ok := fitSimilarity(pairs[:3], s); ok {
+	if _, ok := fitSimilarity(pairs[:3], s, minRegisterLabels); ok {
 		t.Error("fitted three anchors")
 	}
 	turned := make([]fitPair, len(pairs))
 	for i, p := range pairs {
 		turned[i] = fitPair{tx: p.tx, ty: p.ty, ix: -p.ty * s, iy: p.tx * s}
 	}
-	if _, ok := fitSimilarity(turned, s); ok {
+	if _, ok := fitSimilarity(turned, s, minRegisterLabels); ok {
 		t.Error("fitted a page turned 90 degrees")
 	}
 }
