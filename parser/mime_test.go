@@ -481,7 +481,7 @@ func TestReadPart(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// iotest.HalfReader makes reads short, as a decoder's are.
-			got, err := readPart(iotest.HalfReader(bytes.NewReader(tc.data)), tc.bound)
+			got, err := readPart(iotest.HalfReader(bytes.NewReader(tc.data)), tc.bound, nil)
 			if err != nil || !bytes.Equal(got, tc.data) {
 				t.Fatalf("readPart gave %d bytes (%v), want %d", len(got), err, len(tc.data))
 			}
@@ -491,7 +491,44 @@ func TestReadPart(t *testing.T) {
 		})
 	}
 	// A read error is returned with what was read before it.
-	_, err := readPart(iotest.TimeoutReader(bytes.NewReader(big)), 1<<20)
+	_, err := readPart(iotest.TimeoutReader(bytes.NewReader(big)), 1<<20, nil)
+	if err == nil {
+		t.Fatal("readPart hid a read error")
+	}
+}
+
+// TestReadPartScratch: parts read through one scratch buffer, small and
+// large in turn, are each what was read and stay so after the next (no
+// part shares the scratch's memory); the scratch keeps no more than
+// 256 KB, and a large part is still given its bound at once.
+func TestReadPartScratch(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789abcdef"), 100_000) // 1.6 MB
+	mid := bytes.Repeat([]byte("ABCDEFGHIJKLMNOP"), 9_000)   // 144 KB
+	var scratch []byte
+	var kept [][]byte
+	inputs := [][]byte{mid, []byte("hello"), nil, big, mid[:1000], big[:256<<10], mid}
+	for i, data := range inputs {
+		got, err := readPart(iotest.HalfReader(bytes.NewReader(data)), int64(len(data)), &scratch)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("part %d: readPart gave %d bytes (%v), want %d", i, len(got), err, len(data))
+		}
+		if got == nil {
+			t.Fatalf("part %d: nil for an empty part", i)
+		}
+		if len(data) > 256<<10 && int64(cap(got)) > int64(len(data))+1 {
+			t.Errorf("part %d: capacity %d past the bound %d", i, cap(got), len(data))
+		}
+		if cap(scratch) > 256<<10 {
+			t.Errorf("part %d: scratch grew to %d", i, cap(scratch))
+		}
+		kept = append(kept, got)
+	}
+	for i, got := range kept {
+		if !bytes.Equal(got, inputs[i]) {
+			t.Errorf("part %d changed after later parts were read", i)
+		}
+	}
+	_, err := readPart(iotest.TimeoutReader(bytes.NewReader(big)), 1<<20, &scratch)
 	if err == nil {
 		t.Fatal("readPart hid a read error")
 	}

@@ -53,8 +53,9 @@ func (p *Parser) Parse(ctx context.Context, raw []byte) (*Submission, error) {
 	}
 	p.readHeader(e.Header, sub)
 
-	w := &walker{limits: p.limits, unread: src.Len}
+	w := &walker{limits: p.limits, unread: src.Len, scratch: p.partScratch()}
 	w.walk(e, 0, false)
+	p.partBufs.Put(w.scratch)
 	sub.Problems = append(sub.Problems, w.problems...)
 
 	plainBody := false

@@ -7,6 +7,7 @@ package parser
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 )
 
@@ -34,6 +35,17 @@ type Parser struct {
 	pdf     PDFReader
 	ocr     *OCR
 	log     *slog.Logger
+	// partBufs are scratch buffers (*[]byte) the MIME parts of one
+	// email are read into, kept for the next.
+	partBufs sync.Pool
+}
+
+// partScratch is a scratch buffer for readPart.
+func (p *Parser) partScratch() *[]byte {
+	if b, ok := p.partBufs.Get().(*[]byte); ok {
+		return b
+	}
+	return new([]byte)
 }
 
 // New returns a Parser.

@@ -54,7 +54,11 @@ type childPDF struct {
 
 const (
 	// maxChildPDFs is how many PDFs one child reads before it is replaced.
-	maxChildPDFs = 200
+	// A start costs ~10 ms of CPU (the Go runtime and this binary's
+	// package initialisers), as much as a few forms; at 200 the sample
+	// mailbox started eight children per 1,000 emails, at 1,000 two. The
+	// child's heap is bounded by its memory limit whatever it has read.
+	maxChildPDFs = 1000
 	// childIdle is how long an unused child is kept.
 	childIdle = 30 * time.Second
 	// streamMagic opens the many-PDF protocol: each request is an 8-byte

@@ -125,11 +125,54 @@ func newParser(cfg *config.Config) (p *parser.Parser, noOCR string, err error) {
 		}
 		opts.PDF = parser.NewChildPDFReader(args, lim)
 		if opts.OCR != nil {
-			// The child reads scans too, under the same limits.
-			opts.PDF = parser.NewChildOCRReader(append(args, "--ocr"), lim)
+			// The child reads scans too, under the same limits, with
+			// the tools found here: looking for them again ran
+			// tesseract --list-langs at every child's start, 24 ms of
+			// CPU, more than the child's own start (13 ms).
+			opts.PDF = parser.NewChildOCRReader(append(args, ocrToolArgs(opts.OCR)...), lim)
 		}
 	}
 	return parser.New(opts), noOCR, nil
+}
+
+// ocrToolArgs are the parse-pdf flags that hand the child the OCR tools
+// o names, so that it does not look for them again.
+func ocrToolArgs(o *parser.OCR) []string {
+	args := []string{"--ocr", "--tesseract", o.Tesseract, "--convert", o.Convert, "--pdftoppm", o.PDFToPPM}
+	if o.HeifConvert != "" {
+		args = append(args, "--heif-convert", o.HeifConvert)
+	}
+	return args
+}
+
+// ocrToolFlags are parse-pdf's flags on reading scans.
+type ocrToolFlags struct {
+	on    *bool
+	tools parser.OCR
+}
+
+func addOCRToolFlags(fs *flag.FlagSet) *ocrToolFlags {
+	f := &ocrToolFlags{on: fs.Bool("ocr", false, "also read scans and images by OCR")}
+	fs.StringVar(&f.tools.Tesseract, "tesseract", "", "with --ocr: tesseract as the parent found it (`PATH`); not given: looked for")
+	fs.StringVar(&f.tools.Convert, "convert", "", "with --tesseract: ImageMagick's convert (`PATH`)")
+	fs.StringVar(&f.tools.PDFToPPM, "pdftoppm", "", "with --tesseract: poppler's pdftoppm (`PATH`)")
+	fs.StringVar(&f.tools.HeifConvert, "heif-convert", "", "with --tesseract: heif-convert (`PATH`), if installed")
+	return f
+}
+
+// reader is the OCR the child reads scans with: nil without --ocr; the
+// tools named when the parent named them (it checked them and
+// Tesseract's languages at its start); else what is found here.
+func (f *ocrToolFlags) reader(ctx context.Context) *parser.OCR {
+	switch {
+	case !*f.on:
+		return nil
+	case f.tools.Tesseract != "":
+		o := f.tools
+		return &o
+	}
+	o, _ := scanReader(ctx)
+	return o
 }
 
 type checked struct {
@@ -310,7 +353,7 @@ func cmdParsePDF(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	fs := flag.NewFlagSet("parse-pdf", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "config `FILE`")
-	withOCR := fs.Bool("ocr", false, "also read scans and images by OCR")
+	ocrFlags := addOCRToolFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -328,10 +371,7 @@ func cmdParsePDF(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		fmt.Fprintln(stderr, "dsr parse-pdf:", err)
 		return 2
 	}
-	var o *parser.OCR
-	if *withOCR {
-		o, _ = scanReader(ctx)
-	}
+	o := ocrFlags.reader(ctx)
 	if err := parser.ServePDFChildOCR(ctx, stdin, stdout, cfg.ParserLimits(), m, o); err != nil {
 		fmt.Fprintln(stderr, "dsr parse-pdf:", err)
 		return 1

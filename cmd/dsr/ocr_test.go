@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
 	"slices"
@@ -145,5 +146,42 @@ func TestStartWithoutOCR(t *testing.T) {
 	defer a.Close()
 	if n := strings.Count(logs.String(), "scanned forms will not be read"); n != 1 || !strings.Contains(logs.String(), "tesseract-ocr") {
 		t.Errorf("%d warnings that scans will not be read, want 1 naming what to install:\n%s", n, logs.String())
+	}
+}
+
+// TestChildGetsParentsOCRTools: the PDF reader's child is handed the OCR
+// tools the parent found, and uses them without looking again (no
+// tesseract --list-langs at every child's start); without them it looks.
+func TestChildGetsParentsOCRTools(t *testing.T) {
+	want := parser.OCR{Tesseract: "/opt/t/tesseract", Convert: "/opt/t/convert", PDFToPPM: "/opt/t/pdftoppm", HeifConvert: "/opt/t/heif-convert"}
+	for _, o := range []parser.OCR{want, {Tesseract: want.Tesseract, Convert: want.Convert, PDFToPPM: want.PDFToPPM}} {
+		fs := flag.NewFlagSet("parse-pdf", flag.ContinueOnError)
+		f := addOCRToolFlags(fs)
+		if err := fs.Parse(ocrToolArgs(&o)); err != nil {
+			t.Fatal(err)
+		}
+		// None of these paths exists: a look would find other tools or
+		// none.
+		got := f.reader(context.Background())
+		if got == nil || *got != o {
+			t.Errorf("child's OCR %+v, want %+v", got, o)
+		}
+	}
+	fs := flag.NewFlagSet("parse-pdf", flag.ContinueOnError)
+	f := addOCRToolFlags(fs)
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.reader(context.Background()); got != nil {
+		t.Errorf("OCR %+v without --ocr", got)
+	}
+	t.Setenv("PATH", t.TempDir()) // no tools to find
+	fs = flag.NewFlagSet("parse-pdf", flag.ContinueOnError)
+	f = addOCRToolFlags(fs)
+	if err := fs.Parse([]string{"--ocr"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.reader(context.Background()); got != nil {
+		t.Errorf("--ocr alone found %+v on an empty PATH: it did not look", got)
 	}
 }
