@@ -207,6 +207,22 @@ func matchChoice(v string, choices []string) (string, error) {
 			return c, nil
 		}
 	}
+	// A capital letter for the one option it begins ("M" for Male, "G" for
+	// Green, as forms and RAG ratings are often written); a letter two
+	// options begin ("N": No or Not assessed) is no answer. Capitals only:
+	// a speck in an empty box on a scan reads as a small letter more often.
+	if r := []rune(strings.TrimSpace(strings.TrimRight(v, "."))); len(r) == 1 && unicode.IsUpper(r[0]) {
+		var found []string
+		for _, c := range choices {
+			if cr := []rune(c); len(cr) > 0 && unicode.ToLower(cr[0]) == unicode.ToLower(r[0]) {
+				found = append(found, c)
+			}
+		}
+		if len(found) == 1 {
+			return found[0], nil
+		}
+		return "", fmt.Errorf("%q is not one of the options", v)
+	}
 	// A one-word option with words after it, as typed into a Word form's
 	// cell ("Red - at high risk of admission"): the first word answers
 	// when no other option is named ("Red (was Amber)" is no answer).

@@ -111,6 +111,12 @@ func TestNormalise(t *testing.T) {
 		{spec(Referral, "rag_rating"), "Amber (see below)", "Amber", false},
 		{spec(Referral, "rag_rating"), "Red (was Amber)", "", true},
 		{spec(Referral, "rag_rating"), "Between Amber and Red", "", true},
+		{spec(Referral, "rag_rating"), "G", "Green", false},
+		{spec(Referral, "cyp_gender"), "M", "Male", false},
+		{spec(Referral, "cyp_gender"), "F.", "Female", false},
+		{spec(Referral, "rag_rating"), "a", "", true}, // a speck on a scan, more likely than an answer
+		{spec(Referral, "cyp_gender"), "X", "", true},
+		{spec(Consent, "yp_has_capacity"), "N", "", true}, // No or Not assessed
 		{spec(Consent, "consent_basis"), "person with parental responsibility", BasisParental, false},
 		{spec(Consent, "consent_basis"), "Young person (16 or over, with capacity)", BasisYoungPerson, false},
 		{spec(Consent, "yp_has_capacity"), "not assessed", CapacityNotAssessed, false},
