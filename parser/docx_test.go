@@ -807,3 +807,33 @@ func TestOldDocAsksForDocx(t *testing.T) {
 		t.Errorf("%s %s %q", a.Kind, a.Detected, a.Error)
 	}
 }
+
+// TestRTFAsksForDocx: a form exported as Rich Text is one the referrer can
+// save as .docx or PDF (unsupported_attachment), not an attachment that is
+// no form (which would ask for forms the referrer did send).
+func TestRTFAsksForDocx(t *testing.T) {
+	rtf := []byte(`{\rtf1\ansi\deff0 {\fonttbl {\f0 Calibri;}} DSR Referral Form\par Surname\tab Example\par}`)
+	s, err := New(Options{}).Parse(context.Background(), rebuiltWith(t, "DSR referral", "application/octet-stream", "referral.rtf", rtf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Attachments) != 1 {
+		t.Fatalf("%d attachments", len(s.Attachments))
+	}
+	if a := s.Attachments[0]; a.Kind != KindUnsupported || a.Detected != detectRTF || !strings.Contains(a.Error, "save it as Word (.docx)") {
+		t.Errorf("%s %s %q", a.Kind, a.Detected, a.Error)
+	}
+	// A mailer's rich-text body (text/rtf beside text/plain, no file
+	// name) is the email's text, not a form sent in the wrong format.
+	body := msg(withHeaders(`Content-Type: multipart/alternative; boundary="a"`), multipartBody("a",
+		"Content-Type: text/plain\n\nForms to follow.", "Content-Type: text/rtf\n\n"+string(rtf)))
+	s, err = New(Options{}).Parse(context.Background(), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range s.Attachments {
+		if a.Kind != KindNotForm {
+			t.Errorf("the rich-text body is %s (%q)", a.Kind, a.Error)
+		}
+	}
+}

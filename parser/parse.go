@@ -244,6 +244,7 @@ const (
 	detectImage     = "image"
 	detectZip       = "zip" // a zip file whose files could not be taken out
 	detectODF       = "odf" // an OpenDocument text (LibreOffice's own format)
+	detectRTF       = "rtf" // Rich Text Format
 	detectOther     = "other"
 )
 
@@ -273,6 +274,10 @@ func detect(pt *part) string {
 		return detectMsg
 	case len(d) >= 8 && bytes.Equal(d[:8], []byte{0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1}):
 		return detectOLE
+	case bytes.HasPrefix(d, []byte(`{\rtf`)) && (pt.filename != "" || pt.disposition == "attachment"):
+		// Word's "Rich Text Format", as some case-management systems
+		// export a form; a file, not a mailer's text/rtf body.
+		return detectRTF
 	case isImageMagic(d) || isHEIC(d):
 		// By content: phones' photos come as application/octet-stream too.
 		return detectImage
@@ -434,6 +439,10 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 		// the referrer can save it as Word or PDF and send it again.
 		a.Kind = KindUnsupported
 		a.Error = "a LibreOffice document (.odt) cannot be read: save it as Word (.docx) or PDF and send it again"
+		return a
+	case detectRTF:
+		a.Kind = KindUnsupported
+		a.Error = "a Rich Text (.rtf) document cannot be read: save it as Word (.docx) or PDF and send it again"
 		return a
 	case detectMsg:
 		// As above, an Outlook item (.msg) whose files could not be taken out.

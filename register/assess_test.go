@@ -677,6 +677,10 @@ func TestAssessMessagesNameTheChildAndTheForm(t *testing.T) {
 			in.Submission.Consent = nil
 			in.Submission.Attachments = []parser.Attachment{{Filename: "consent.doc", Kind: parser.KindUnsupported, Detected: "ole"}}
 		}, "unsupported_attachment", []string{`"consent.doc"`, "old Word format (.doc)", "save the forms as Word (.docx) or PDF"}, []string{"Outlook"}},
+		{"a form in Rich Text: save it as .docx or PDF", func(in *Input) {
+			in.Submission.Referral = nil
+			in.Submission.Attachments = []parser.Attachment{{Filename: "referral.rtf", Kind: parser.KindUnsupported, Detected: "rtf"}}
+		}, "unsupported_attachment", []string{`"referral.rtf"`, "Rich Text Format (.rtf)", "save the forms as Word (.docx) or PDF"}, []string{"Outlook"}},
 		{"a form in LibreOffice's format: save it as Word or PDF", func(in *Input) {
 			in.Submission.Referral = nil
 			in.Submission.Attachments = []parser.Attachment{{Filename: "DSR referral.odt", Kind: parser.KindUnsupported, Detected: "odf"}}

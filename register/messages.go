@@ -224,7 +224,9 @@ func msgUnsupported(ats []parser.Attachment) string {
 		return fmt.Sprintf("We could not open %s, which is in LibreOffice's own format (.odt). Please save the forms as Word (.docx) or PDF and send them again.", names)
 	case len(formats) == 1 && formats["ole"]:
 		return fmt.Sprintf("We could not open %s, which is in the old Word format (.doc). Please save the forms as Word (.docx) or PDF and send them again.", names)
-	case formats["odf"] || formats["ole"]:
+	case len(formats) == 1 && formats["rtf"]:
+		return fmt.Sprintf("We could not open %s, which is in Rich Text Format (.rtf). Please save the forms as Word (.docx) or PDF and send them again.", names)
+	case formats["odf"] || formats["ole"] || formats["rtf"]:
 		return fmt.Sprintf("We could not open %s. Please send the forms again as PDF or Word (.docx) attachments.", names)
 	}
 	return fmt.Sprintf("We could not open %s. Outlook sometimes sends attachments this way. Please send the forms again as PDF or Word attachments.", names)
