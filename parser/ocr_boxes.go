@@ -482,26 +482,7 @@ func (o *OCR) readBoxes(ctx context.Context, dir, tag string, reads []*boxRead) 
 		}
 		words := parseTSV(out)
 		for i, br := range batch {
-			var lines []string
-			var sum float64
-			n, line := 0, -1
-			for _, w := range words {
-				if w.page != i {
-					continue
-				}
-				if w.line != line || len(lines) == 0 {
-					lines = append(lines, w.text)
-					line = w.line
-				} else {
-					lines[len(lines)-1] += " " + w.text
-				}
-				sum += w.conf
-				n++
-			}
-			br.text, br.conf = strings.Join(lines, "\n"), 0
-			if n > 0 {
-				br.conf = sum / float64(n) / 100
-			}
+			br.text, br.conf = joinWords(words, func(w ocrWord) bool { return w.page == i })
 		}
 	}
 	return nil
@@ -696,11 +677,17 @@ func (br *boxRead) wideRect() image.Rectangle {
 // wordsIn is what the page's half-size read has inside r: its words
 // whose middles are in r, line by line, and their mean confidence.
 func (pg *ocrPage) wordsIn(r image.Rectangle) (string, float64) {
+	return joinWords(pg.words, func(w ocrWord) bool { return image.Pt((w.x0+w.x1)/2, (w.y0+w.y1)/2).In(r) })
+}
+
+// joinWords is the text of the words keep accepts, a line of Tesseract's
+// a line of text, and their mean confidence (0 to 1; 0 for no words).
+func joinWords(words []ocrWord, keep func(ocrWord) bool) (string, float64) {
 	var lines []string
 	var sum float64
 	n, line := 0, -1
-	for _, w := range pg.words {
-		if !image.Pt((w.x0+w.x1)/2, (w.y0+w.y1)/2).In(r) {
+	for _, w := range words {
+		if !keep(w) {
 			continue
 		}
 		if w.line != line || len(lines) == 0 {
