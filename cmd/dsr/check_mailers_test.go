@@ -3,8 +3,6 @@ package main
 import (
 	"archive/zip"
 	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"mime"
@@ -177,25 +175,7 @@ func TestCheckSamplesAsMailersSendThem(t *testing.T) {
 		zw.Close()
 		add("zipped", writeEmail(t, sp.header, sp.text, []sampleFile{{name: "Forms.zip", ctype: "application/x-zip-compressed", data: zb.Bytes()}}, nil))
 	}
-	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), append([]string{"check", "--json", "--today", "2026-11-25"}, files...), nil, &stdout, &stderr); code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr.String())
-	}
-	type result struct {
-		File     string            `json:"file"`
-		Outcome  string            `json:"outcome"`
-		Reasons  []json.RawMessage `json:"reasons"`
-		Referral map[string]any    `json:"referral"`
-		Consent  map[string]any    `json:"consent"`
-	}
-	byFile := map[string]result{}
-	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
-		var r result
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("not JSON: %v", err)
-		}
-		byFile[r.File] = r
-	}
+	byFile := checkJSON(t, files)
 	if len(variants) < 40 {
 		t.Fatalf("only %d variants", len(variants))
 	}

@@ -33,26 +33,7 @@ func TestCheckMIMEQuirks(t *testing.T) {
 		}
 	}
 	files = append(files, quirks...)
-	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), append([]string{"check", "--json", "--today", "2026-11-25"}, files...), nil, &stdout, &stderr); code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr.String())
-	}
-	type result struct {
-		File     string            `json:"file"`
-		Outcome  string            `json:"outcome"`
-		Reasons  []json.RawMessage `json:"reasons"`
-		Referral map[string]any    `json:"referral"`
-		Consent  map[string]any    `json:"consent"`
-		Problems []string          `json:"problems"`
-	}
-	byFile := map[string]result{}
-	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
-		var r result
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("not JSON: %v", err)
-		}
-		byFile[r.File] = r
-	}
+	byFile := checkJSON(t, files)
 	for _, q := range quirks {
 		num, _, _ := strings.Cut(filepath.Base(q), "-")
 		got, want := byFile[q], byFile[clean[num]]
@@ -68,4 +49,33 @@ func TestCheckMIMEQuirks(t *testing.T) {
 			t.Errorf("%s: problems %q", filepath.Base(q), got.Problems)
 		}
 	}
+}
+
+// checkResultJSON is what a test compares of one line of `dsr check --json`.
+type checkResultJSON struct {
+	File     string            `json:"file"`
+	Outcome  string            `json:"outcome"`
+	Reasons  []json.RawMessage `json:"reasons"`
+	Referral map[string]any    `json:"referral"`
+	Consent  map[string]any    `json:"consent"`
+	Problems []string          `json:"problems"`
+}
+
+// checkJSON runs `dsr check --json` on the sample's reference date over
+// files and gives each file's result.
+func checkJSON(t *testing.T, files []string) map[string]checkResultJSON {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), append([]string{"check", "--json", "--today", "2026-11-25"}, files...), nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	byFile := map[string]checkResultJSON{}
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var r checkResultJSON
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("not JSON: %v", err)
+		}
+		byFile[r.File] = r
+	}
+	return byFile
 }
