@@ -61,16 +61,11 @@ var urlPattern = regexp.MustCompile(`(?i)https?://[^\s"'<>()\[\]]+`)
 // maxLinks bounds the URLs looked at in one body.
 const maxLinks = 200
 
-// sharedLinkServices names the file-sharing services whose file links are
-// in a body (text or HTML), each once, in the order the links come.
-func sharedLinkServices(body []byte) []string { return servicesLinked(body, linkServices) }
-
-// securePortalLinks names the secure-email services whose message links
-// are in a body.
-func securePortalLinks(body []byte) []string { return servicesLinked(body, securePortals) }
-
-func servicesLinked(body []byte, services []linkService) []string {
-	var found []string
+// linkedServices names the file-sharing services whose file links are in
+// a body (text or HTML) and the secure-email services whose message links
+// are, each once, in the order the links come: one pass over the body's
+// URLs for both.
+func linkedServices(body []byte) (shared, portals []string) {
 	for _, m := range urlPattern.FindAll(body, maxLinks) {
 		// Quoted-printable soft breaks and HTML entities do not reach
 		// here: the part is decoded; an &amp; only ends the host early.
@@ -79,16 +74,23 @@ func servicesLinked(body []byte, services []linkService) []string {
 			continue
 		}
 		host, path := strings.ToLower(u.Hostname()), u.Path
-		for _, sv := range services {
-			if host != sv.host && !strings.HasSuffix(host, "."+sv.host) {
-				continue
-			}
-			if sv.paths != nil && !slices.ContainsFunc(sv.paths, func(p string) bool { return strings.HasPrefix(path, p) }) {
-				continue
-			}
-			if !slices.Contains(found, sv.name) {
-				found = append(found, sv.name)
-			}
+		shared = addLinked(shared, linkServices, host, path)
+		portals = addLinked(portals, securePortals, host, path)
+	}
+	return shared, portals
+}
+
+// addLinked adds to found the services a link to host and path is to.
+func addLinked(found []string, services []linkService, host, path string) []string {
+	for _, sv := range services {
+		if host != sv.host && !strings.HasSuffix(host, "."+sv.host) {
+			continue
+		}
+		if sv.paths != nil && !slices.ContainsFunc(sv.paths, func(p string) bool { return strings.HasPrefix(path, p) }) {
+			continue
+		}
+		if !slices.Contains(found, sv.name) {
+			found = append(found, sv.name)
 		}
 	}
 	return found

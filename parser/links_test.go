@@ -27,7 +27,7 @@ func TestSharedLinkServices(t *testing.T) {
 		{"an NHS web page", "https://www.england.nhs.uk/learning-disabilities/care/ctr/", nil},
 		{"no links", "Referral attached.", nil},
 	} {
-		if got := sharedLinkServices([]byte(tt.body)); !slices.Equal(got, tt.want) {
+		if got, _ := linkedServices([]byte(tt.body)); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
 		}
 	}

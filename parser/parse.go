@@ -66,12 +66,13 @@ func (p *Parser) Parse(ctx context.Context, raw []byte) (*Submission, error) {
 			return nil, fmt.Errorf("parse: %w", err)
 		}
 		if isBody(pt) {
-			for _, s := range sharedLinkServices(pt.data) {
+			shared, secure := linkedServices(pt.data)
+			for _, s := range shared {
 				if !slices.Contains(sub.SharedLinks, s) {
 					sub.SharedLinks = append(sub.SharedLinks, s)
 				}
 			}
-			for _, s := range securePortalLinks(pt.data) {
+			for _, s := range secure {
 				if !slices.Contains(portals, s) {
 					portals = append(portals, s)
 				}
