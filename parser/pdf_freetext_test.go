@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -85,7 +86,7 @@ func withFreeText(t *testing.T, data []byte, values map[string]string) ([]byte, 
 	for num, off := range offs {
 		out = fmt.Appendf(out, "%d 1\n%010d 00000 n \n", num, off+1)
 	}
-	prev := bytesLastIndex(data, "startxref")
+	prev := lastStartxref(data)
 	out = append(out, "trailer\n"...)
 	out = appendPDFObj(out, pdfDict{"Size": int64(size), "Root": x.trailer["Root"], "Prev": prev}, 0)
 	out = append(out, "\nstartxref\n"+strconv.Itoa(xref+1)+"\n%%EOF\n"...)
@@ -109,20 +110,11 @@ func textString(s string) pdfString {
 	return pdfString(b)
 }
 
-// bytesLastIndex is the offset the file's last startxref gives.
-func bytesLastIndex(data []byte, kw string) int64 {
-	l := pdfLexer{data: data, pos: lastIndex(data, kw) + len(kw)}
+// lastStartxref is the offset the file's last startxref gives.
+func lastStartxref(data []byte) int64 {
+	l := pdfLexer{data: data, pos: bytes.LastIndex(data, []byte("startxref")) + len("startxref")}
 	off, _ := l.token().(int64)
 	return off
-}
-
-func lastIndex(data []byte, s string) int {
-	for i := len(data) - len(s); i >= 0; i-- {
-		if string(data[i:i+len(s)]) == s {
-			return i
-		}
-	}
-	return -1
 }
 
 // TestReadFreeTextOverFields: the referral form with its fields left
