@@ -759,27 +759,8 @@ func clearLines(g *image.Gray, r image.Rectangle, edges bool) {
 			if seen[i] || g.Pix[y0*g.Stride+x0] >= lineInk {
 				continue
 			}
-			seen[i] = true
-			part, stack = part[:0], append(stack[:0], image.Pt(x0, y0))
-			bb := image.Rect(x0, y0, x0+1, y0+1)
-			for len(stack) > 0 {
-				p := stack[len(stack)-1]
-				stack = stack[:len(stack)-1]
-				part = append(part, p)
-				bb = bb.Union(image.Rect(p.X, p.Y, p.X+1, p.Y+1))
-				for _, d := range [8][2]int{{1, 0}, {-1, 0}, {0, 1}, {0, -1}, {1, 1}, {1, -1}, {-1, 1}, {-1, -1}} {
-					q := image.Pt(p.X+d[0], p.Y+d[1])
-					if !q.In(r) {
-						continue
-					}
-					j := (q.Y-r.Min.Y)*w + (q.X - r.Min.X)
-					if seen[j] || g.Pix[q.Y*g.Stride+q.X] >= lineInk {
-						continue
-					}
-					seen[j] = true
-					stack = append(stack, q)
-				}
-			}
+			var bb image.Rectangle
+			part, stack, bb = inkPart(g, r, seen, image.Pt(x0, y0), lineInk, part[:0], stack)
 			edge := edges && (bb.Min.X == r.Min.X || bb.Min.Y == r.Min.Y || bb.Max.X == r.Max.X || bb.Max.Y == r.Max.Y)
 			long := bb.Dx()*2 > w || bb.Dy()*5 > r.Dy()*4
 			if edge || long {
@@ -789,6 +770,36 @@ func clearLines(g *image.Gray, r image.Rectangle, edges bool) {
 			}
 		}
 	}
+}
+
+// inkPart is the part of ink (pixels darker than dark, 8-connected,
+// within r) that holds seed, which the caller has found unseen and dark;
+// seen (r's pixels, row by row) marks what is taken. part and stack are
+// the caller's to reuse; part gets the pixels, and bb is their bounds.
+func inkPart(g *image.Gray, r image.Rectangle, seen []bool, seed image.Point, dark uint8, part, stack []image.Point) (_, _ []image.Point, bb image.Rectangle) {
+	w := r.Dx()
+	seen[(seed.Y-r.Min.Y)*w+(seed.X-r.Min.X)] = true
+	stack = append(stack[:0], seed)
+	bb = image.Rect(seed.X, seed.Y, seed.X+1, seed.Y+1)
+	for len(stack) > 0 {
+		p := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		part = append(part, p)
+		bb = bb.Union(image.Rect(p.X, p.Y, p.X+1, p.Y+1))
+		for _, d := range [8][2]int{{1, 0}, {-1, 0}, {0, 1}, {0, -1}, {1, 1}, {1, -1}, {-1, 1}, {-1, -1}} {
+			q := image.Pt(p.X+d[0], p.Y+d[1])
+			if !q.In(r) {
+				continue
+			}
+			j := (q.Y-r.Min.Y)*w + (q.X - r.Min.X)
+			if seen[j] || g.Pix[g.PixOffset(q.X, q.Y)] >= dark {
+				continue
+			}
+			seen[j] = true
+			stack = append(stack, q)
+		}
+	}
+	return part, stack, bb
 }
 
 // better says a is the better read of a box than b: valid where b is

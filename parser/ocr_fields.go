@@ -564,33 +564,15 @@ func (pg *ocrPage) components(r image.Rectangle) []image.Rectangle {
 	w := r.Dx()
 	seen := make([]bool, w*r.Dy())
 	var out []image.Rectangle
-	var stack []image.Point
+	var part, stack []image.Point
 	for x := r.Min.X; x < r.Max.X; x++ {
 		for y := r.Min.Y; y < r.Max.Y; y++ {
 			i := (y-r.Min.Y)*w + (x - r.Min.X)
 			if seen[i] || pg.img.GrayAt(x, y).Y >= tickDark {
 				continue
 			}
-			seen[i] = true
-			bb := image.Rect(x, y, x+1, y+1)
-			stack = append(stack[:0], image.Pt(x, y))
-			for len(stack) > 0 {
-				p := stack[len(stack)-1]
-				stack = stack[:len(stack)-1]
-				bb = bb.Union(image.Rect(p.X, p.Y, p.X+1, p.Y+1))
-				for _, d := range [8][2]int{{1, 0}, {-1, 0}, {0, 1}, {0, -1}, {1, 1}, {1, -1}, {-1, 1}, {-1, -1}} {
-					q := image.Pt(p.X+d[0], p.Y+d[1])
-					if !q.In(r) {
-						continue
-					}
-					j := (q.Y-r.Min.Y)*w + (q.X - r.Min.X)
-					if seen[j] || pg.img.GrayAt(q.X, q.Y).Y >= tickDark {
-						continue
-					}
-					seen[j] = true
-					stack = append(stack, q)
-				}
-			}
+			var bb image.Rectangle
+			part, stack, bb = inkPart(pg.img, r, seen, image.Pt(x, y), tickDark, part[:0], stack)
 			if bb.Dx()*bb.Dy() >= 16 {
 				out = append(out, bb)
 			}
