@@ -100,7 +100,10 @@ func runMeasured(ctx context.Context, dir string, name string, args ...string) (
 				rss1[k] = r
 				sum += r
 				res.MaxProcKB = max(res.MaxProcKB, r)
-				if c, err := ownCPU(k); err == nil && running {
+				// Its own CPU and that of the processes it waited for:
+				// a PDF/OCR child's Tesseract and ImageMagick runs are
+				// in its cutime and cstime, and it dies unwaited.
+				if c, err := waitedCPU(k); err == nil && running {
 					alive[k] = c
 				}
 			}
@@ -184,6 +187,16 @@ func ownCPU(pid int) (time.Duration, error) {
 	return ticks(f[11]) + ticks(f[12]), nil
 }
 
+// waitedCPU is pid's own user and system CPU so far with that of the
+// children it has waited for (cutime and cstime).
+func waitedCPU(pid int) (time.Duration, error) {
+	f, err := statFields(pid)
+	if err != nil {
+		return 0, err
+	}
+	return ticks(f[11]) + ticks(f[12]) + ticks(f[13]) + ticks(f[14]), nil
+}
+
 // isRunning reports whether pid exists and has not exited.
 func isRunning(pid int) bool {
 	f, err := statFields(pid)
@@ -216,11 +229,10 @@ func ticks(v string) time.Duration {
 // time is in their parent's cutime and cstime): for the postmaster, the
 // whole PostgreSQL server, backends that came and went included.
 func treeCPU(pid int) (time.Duration, error) {
-	f, err := statFields(pid)
+	total, err := waitedCPU(pid)
 	if err != nil {
 		return 0, err
 	}
-	total := ticks(f[11]) + ticks(f[12]) + ticks(f[13]) + ticks(f[14])
 	for _, c := range children(pid) {
 		if t, err := treeCPU(c); err == nil {
 			total += t
