@@ -1,7 +1,10 @@
 package parser
 
 import (
+	"bytes"
 	"image"
+	"image/color"
+	"image/png"
 	"math"
 	"path/filepath"
 	"testing"
@@ -158,7 +161,9 @@ func TestRuleSlopeStraight(t *testing.T) {
 }
 
 // TestCropOfGrainyPhoto: a coordinator's crop of a photo, whose grain does
-// not compress, is still given, within the size bound.
+// not compress, is still given, within the size bound, with its writing
+// where it was and its paper white, in a fraction of the bytes of the
+// crop as scanned.
 func TestCropOfGrainyPhoto(t *testing.T) {
 	img := image.NewGray(image.Rect(0, 0, 1200, 200))
 	seed := uint32(1)
@@ -172,8 +177,37 @@ func TestCropOfGrainyPhoto(t *testing.T) {
 		}
 	}
 	pg := &ocrPage{img: img, w: 1200, h: 200}
-	c := pg.crop([4]int{50, 40, 1000, 120}, image.Rectangle{})
-	if len(c) == 0 || len(c) > maxCropBytes {
-		t.Fatalf("crop of %d bytes, want 1 to %d", len(c), maxCropBytes)
+	// A wide box whose crop as scanned is over the bound, and a value
+	// box's whose is not: both lose the grain.
+	for _, box := range [][4]int{{50, 40, 1000, 120}, {100, 70, 400, 60}} {
+		c := pg.crop(box, image.Rectangle{})
+		if len(c) == 0 || len(c) > maxCropBytes {
+			t.Fatalf("box %v: crop of %d bytes, want 1 to %d", box, len(c), maxCropBytes)
+		}
+		got, err := png.Decode(bytes.NewReader(c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The box with its padding (6 px, no label).
+		at := image.Rect(box[0]-6, box[1]-6, box[0]+box[2]+6, box[1]+box[3]+6)
+		if b := got.Bounds(); b.Dx() != at.Dx() || b.Dy() != at.Dy() {
+			t.Fatalf("box %v: crop %v, want %v", box, b, at)
+		}
+		grey := func(x, y int) uint8 {
+			return color.GrayModel.Convert(got.At(x-at.Min.X, y-at.Min.Y)).(color.Gray).Y
+		}
+		if v := grey(128, 100); v > 0x30 {
+			t.Errorf("box %v: a stroke of writing is %d in the crop, want dark", box, v)
+		}
+		if v := grey(130, 100); v != 255 {
+			t.Errorf("box %v: the paper beside it is %d in the crop, want white", box, v)
+		}
+		var asScanned bytes.Buffer
+		if err := png.Encode(&asScanned, img.SubImage(at)); err != nil {
+			t.Fatal(err)
+		}
+		if len(c)*4 > asScanned.Len() {
+			t.Errorf("box %v: crop of %d bytes, the scan's grain kept (%d bytes as scanned)", box, len(c), asScanned.Len())
+		}
 	}
 }
