@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -177,9 +178,31 @@ func countZipEntries(data []byte) int {
 // docxPackage reads parts of a zip package within one budget of
 // uncompressed bytes shared by every part read.
 type docxPackage struct {
-	zr   *zip.Reader
-	left int64
-	br   *bufio.Reader // the read buffer, reused from part to part
+	zr    *zip.Reader
+	left  int64
+	br    *bufio.Reader // the read buffer of a streamed part, reused from part to part
+	buf   []byte        // a part read whole, reused from part to part
+	whole wholePart
+}
+
+// readWhole appends all of r to buf: declared bytes, and room for the
+// lexer's end mark; more if the entry holds more than it declares
+// (archive/zip then fails it, and r is bounded by the budget).
+func readWhole(buf []byte, r io.Reader, declared uint64) ([]byte, error) {
+	buf = slices.Grow(buf, int(declared)+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, 4096)
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // find returns the entry named name; part names in a package are case
@@ -253,17 +276,27 @@ func (p *docxPackage) read(ctx context.Context, f *zip.File, fn func(io.Reader) 
 	}
 	defer rc.Close()
 	cr := &countingReader{r: io.LimitReader(rc, p.left+1)}
-	if p.br == nil {
-		p.br = bufio.NewReaderSize(cr, docxReadBuffer)
+	if f.UncompressedSize64 <= docxWholePart {
+		// Read whole, to be lexed in memory (docx_xml.go); to its end,
+		// so its checksum is verified.
+		if p.buf, err = readWhole(p.buf[:0], cr, f.UncompressedSize64); err == nil {
+			p.whole.data = p.buf
+			p.whole.Reset(p.buf)
+			err = fn(&p.whole)
+		}
 	} else {
-		p.br.Reset(cr)
-	}
-	br := p.br
-	err = fn(br)
-	if err == nil {
-		// Read to the end so the entry's checksum is verified: a flipped
-		// byte in a value is damage too.
-		_, err = io.Copy(io.Discard, br)
+		if p.br == nil {
+			p.br = bufio.NewReaderSize(cr, docxReadBuffer)
+		} else {
+			p.br.Reset(cr)
+		}
+		br := p.br
+		err = fn(br)
+		if err == nil {
+			// Read to the end so the entry's checksum is verified: a
+			// flipped byte in a value is damage too.
+			_, err = io.Copy(io.Discard, br)
+		}
 	}
 	p.left -= cr.n
 	if p.left < 0 {
@@ -475,14 +508,15 @@ func (d *docxReader) parent(i int) string {
 
 // tokenLoop runs fn over every token of r within the token and depth caps.
 //
-// It reads the XML with the decoder's RawToken and resolves namespace
+// It reads the XML as RawToken gives it (docx_xml.go: the lexer for a
+// part read whole, encoding/xml for a stream) and resolves namespace
 // prefixes itself: Token does the same work but boxes every start and end
 // element a second time, which was 28% of a Word document's allocations
 // (BenchmarkReadDOCX). What Token checks, this checks too: every end
 // element closes the element open, with the same prefix, and the document
 // does not end inside one. An element's name is made once per part.
 func (d *docxReader) tokenLoop(r io.Reader, start func(xml.StartElement), end func(string), chars func(xml.CharData)) error {
-	dec := xml.NewDecoder(r)
+	dec := xmlTokens(r)
 	d.stack = d.stack[:0]
 	d.skip = 0
 	type openElem struct {
@@ -504,6 +538,7 @@ func (d *docxReader) tokenLoop(r io.Reader, start func(xml.StartElement), end fu
 		return prefix // unbound: left as written, as Token does
 	}
 	names := map[xml.Name]string{}
+	var tok xmlToken
 	for n := 0; ; n++ {
 		if n >= d.maxTokens {
 			return fmt.Errorf("more than %d XML tokens: %w", d.maxTokens, errDOCXComplex)
@@ -513,7 +548,7 @@ func (d *docxReader) tokenLoop(r io.Reader, start func(xml.StartElement), end fu
 				return err
 			}
 		}
-		tok, err := dec.RawToken()
+		err := dec.next(&tok)
 		if err == io.EOF {
 			if len(open) > 0 {
 				return fmt.Errorf("parse xml: unexpected EOF inside <%s>", open[len(open)-1].raw.Local)
@@ -523,8 +558,9 @@ func (d *docxReader) tokenLoop(r io.Reader, start func(xml.StartElement), end fu
 		if err != nil {
 			return fmt.Errorf("parse xml: %w", err)
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
+		switch tok.kind {
+		case xmlStart:
+			t := xml.StartElement{Name: tok.name, Attr: tok.attrs}
 			if len(d.stack) >= docxMaxDepth {
 				return fmt.Errorf("XML nested deeper than %d: %w", docxMaxDepth, errDOCXComplex)
 			}
@@ -552,7 +588,8 @@ func (d *docxReader) tokenLoop(r io.Reader, start func(xml.StartElement), end fu
 			if d.fail != nil {
 				return d.fail
 			}
-		case xml.EndElement:
+		case xmlEnd:
+			t := xml.EndElement{Name: tok.name}
 			if len(d.stack) == 0 {
 				return fmt.Errorf("parse xml: unbalanced end element")
 			}
@@ -569,9 +606,9 @@ func (d *docxReader) tokenLoop(r io.Reader, start func(xml.StartElement), end fu
 			d.stack = d.stack[:len(d.stack)-1]
 			open = open[:len(open)-1]
 			bindings = bindings[:top.nsMark]
-		case xml.CharData:
+		case xmlText:
 			if d.skip == 0 && chars != nil {
-				chars(t)
+				chars(tok.text)
 			}
 		}
 	}
