@@ -101,3 +101,51 @@ func TestCutBoxFindsBorder(t *testing.T) {
 		t.Errorf("%d rows of writing in the cut, want 24", dark)
 	}
 }
+
+// TestCutBoxFarFromFit: a tall box printed 7 points higher than the fit
+// puts it (a box far from the labels the fit was made from), with its
+// first line of writing close under its top. Its border is still found,
+// and that line is cut whole, not through its middle.
+func TestCutBoxFarFromFit(t *testing.T) {
+	const s = 2.5
+	img := image.NewGray(image.Rect(0, 0, 600, 300))
+	for i := range img.Pix {
+		img.Pix[i] = 230
+	}
+	fill := func(r image.Rectangle, v uint8) {
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			for x := r.Min.X; x < r.Max.X; x++ {
+				img.Pix[y*img.Stride+x] = v
+			}
+		}
+	}
+	// The widget the fit maps is at y 50..150 (20..60 points); the box
+	// printed 7 points (17.5 pixels) higher: its lines at y 32..34 and
+	// 130..132. The first line of writing from y 37 to 51, the second
+	// from 60 to 74.
+	fill(image.Rect(100, 32, 500, 34), 40)
+	fill(image.Rect(100, 130, 500, 132), 40)
+	for _, top := range []int{37, 60} {
+		for x := 110; x < 480; x += 6 {
+			fill(image.Rect(x, top, x+2, top+14), 20)
+		}
+	}
+	pg := &ocrPage{img: img, w: 600, h: 300}
+	f := &ocrFit{a: s, e: s, scale: s}
+	g := pg.cutBox(f, [4]float64{40, 20, 200, 60})
+	if g == nil {
+		t.Fatal("no cut")
+	}
+	rows := 0
+	for y := 0; y < g.Bounds().Dy(); y++ {
+		for x := 0; x < g.Bounds().Dx(); x++ {
+			if g.GrayAt(x, y).Y < 160 {
+				rows++
+				break
+			}
+		}
+	}
+	if rows < 28 {
+		t.Errorf("%d rows of writing in the cut, want both lines' 28", rows)
+	}
+}
