@@ -405,9 +405,8 @@ func (pg *ocrPage) readTemplateTick(b *ocrTemplateBox) {
 func (pg *ocrPage) readTemplateOptions(name string, opts []*ocrTemplateBox) {
 	var all image.Rectangle
 	best, second := -1, -1
-	inks := make([]float64, len(opts))
+	inks := pg.optionInks(opts)
 	for i, b := range opts {
-		inks[i] = pg.inkedAt(pg.fit, b.rect)
 		all = all.Union(pg.fit.mapRect(b.rect))
 		switch {
 		case best < 0 || inks[i] > inks[best]:
@@ -437,6 +436,86 @@ func (pg *ocrPage) readTemplateOptions(name string, opts []*ocrTemplateBox) {
 	fl.Text = v
 	pg.setField(name, v, fl)
 }
+
+// optionInks is how much of each option button's inside is inked. The
+// buttons of one field are small (10 points) and in one row, so a fit a
+// few points off (as it is far from the labels it was made from) puts
+// their insides on a button's ring and the letters beside it: every
+// option of a clean scan's Yes/No questions read as marked, or none. The
+// row's offset is found first, as the one that puts the most ink on the
+// buttons' printed rings, and the insides are read there.
+func (pg *ocrPage) optionInks(opts []*ocrTemplateBox) []float64 {
+	type button struct {
+		cx, cy, r float64
+	}
+	var bs []button
+	for _, b := range opts {
+		m := pg.fit.mapRect(b.rect)
+		bs = append(bs, button{float64(m.Min.X+m.Max.X) / 2, float64(m.Min.Y+m.Max.Y) / 2, float64(min(m.Dx(), m.Dy())) / 2})
+	}
+	img, bounds := pg.img, pg.img.Bounds()
+	dark := func(x, y int) bool {
+		return image.Pt(x, y).In(bounds) && img.Pix[img.PixOffset(x, y)] < tickDark
+	}
+	// ring counts the inked pixels of each button's ring (0.75 to 1.05
+	// of its radius) with the row moved by dx, dy.
+	rings := make([][]image.Point, len(bs))
+	for i, b := range bs {
+		r := int(math.Ceil(1.05 * b.r))
+		for y := -r; y <= r; y++ {
+			for x := -r; x <= r; x++ {
+				if d := math.Hypot(float64(x), float64(y)); d >= 0.75*b.r && d <= 1.05*b.r {
+					rings[i] = append(rings[i], image.Pt(int(b.cx)+x, int(b.cy)+y))
+				}
+			}
+		}
+	}
+	ring := func(dx, dy int) int {
+		n := 0
+		for _, pts := range rings {
+			for _, p := range pts {
+				if dark(p.X+dx, p.Y+dy) {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	search := int(math.Round(optionSearch * pg.fit.scale))
+	bestDX, bestDY, best := 0, 0, ring(0, 0)
+	for dy := -search; dy <= search; dy++ {
+		for dx := -search; dx <= search; dx++ {
+			// Ties go to the offset nearer the fit's.
+			if n := ring(dx, dy); n > best || n == best && dx*dx+dy*dy < bestDX*bestDX+bestDY*bestDY {
+				bestDX, bestDY, best = dx, dy, n
+			}
+		}
+	}
+	inks := make([]float64, len(bs))
+	for i, b := range bs {
+		in, all := 0, 0
+		r := int(0.55 * b.r)
+		for y := -r; y <= r; y++ {
+			for x := -r; x <= r; x++ {
+				if math.Hypot(float64(x), float64(y)) > 0.55*b.r {
+					continue
+				}
+				all++
+				if dark(int(b.cx)+bestDX+x, int(b.cy)+bestDY+y) {
+					in++
+				}
+			}
+		}
+		if all > 0 {
+			inks[i] = float64(in) / float64(all)
+		}
+	}
+	return inks
+}
+
+// optionSearch is how far (points) around where the fit puts an option
+// button's row its printed rings are looked for.
+const optionSearch = 6.0
 
 // setField records a field read from the template's box, with the crop
 // a coordinator confirms it by.

@@ -3,6 +3,7 @@ package parser
 import (
 	"image"
 	"image/color"
+	"math"
 	"testing"
 )
 
@@ -150,6 +151,71 @@ func TestReadTick(t *testing.T) {
 			}
 			if box[2] < 20 || box[3] < 20 {
 				t.Errorf("box %v does not cover the mark", box)
+			}
+		})
+	}
+}
+
+// TestReadTemplateOptionsOffFit: a row of Yes/No buttons (printed rings,
+// one with a check mark inside, a word printed beside each) 5 pixels right
+// of and 8 below where the fit puts them, as far from the labels a fit
+// was made from. The checked one is read, the other not.
+func TestReadTemplateOptionsOffFit(t *testing.T) {
+	const s = 2.4 // pixels a point: a 10-point button is 24 pixels
+	for _, tc := range []struct {
+		name    string
+		checked int // the button with the mark: 0 Yes, 1 No, -1 neither
+		want    string
+	}{
+		{"Yes checked", 0, "Yes"},
+		{"No checked", 1, "No"},
+		{"neither", -1, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img := image.NewGray(image.Rect(0, 0, 600, 200))
+			for i := range img.Pix {
+				img.Pix[i] = 235
+			}
+			dot := func(x, y int) {
+				if image.Pt(x, y).In(img.Rect) {
+					img.Pix[img.PixOffset(x, y)] = 30
+				}
+			}
+			// The fit puts the buttons at x 100..124 and 200..224, y 50..74
+			// (points 41.67.. and 83.33.., 20.83..); they are printed at
+			// x 105.. and 205.., y 58...
+			opts := []*ocrTemplateBox{
+				{field: "consent_given", typ: ocrBoxOption, export: "Yes", rect: [4]float64{100 / s, 50 / s, 124 / s, 74 / s}},
+				{field: "consent_given", typ: ocrBoxOption, export: "No", rect: [4]float64{200 / s, 50 / s, 224 / s, 74 / s}},
+			}
+			for i, x0 := range []int{105, 205} {
+				cx, cy := float64(x0)+12, 58.0+12
+				for a := 0.0; a < 2*math.Pi; a += 0.01 {
+					for r := 10.0; r <= 12; r += 0.5 {
+						dot(int(cx+r*math.Cos(a)), int(cy+r*math.Sin(a)))
+					}
+				}
+				if i == tc.checked {
+					for d := -5; d <= 5; d++ { // a check mark
+						for w := range 2 {
+							if d < 0 {
+								dot(int(cx)+d, int(cy)-d/2+w)
+							} else {
+								dot(int(cx)+d, int(cy)-d+2+w)
+							}
+						}
+					}
+				}
+				for x := x0 + 30; x < x0+60; x += 4 { // the word beside it
+					for y := 60; y < 80; y++ {
+						dot(x, y)
+					}
+				}
+			}
+			pg := &ocrPage{img: img, w: 600, h: 200, fit: &ocrFit{a: s, e: s, scale: s}, fields: map[string]OCRField{}, values: map[string]string{}}
+			pg.readTemplateOptions("consent_given", opts)
+			if got := pg.values["consent_given"]; got != tc.want {
+				t.Errorf("read %q, want %q", got, tc.want)
 			}
 		})
 	}
