@@ -38,6 +38,13 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 		screenshot(t, ctx, dir, "day-"+name)
 		axeCheck(t, ctx, name)
 	}
+	// poll evaluates js once, within 10 seconds: an evaluation caught by a
+	// navigation on a loaded machine has been seen never to return.
+	poll := func(js string) (bool, error) {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		return chromedp.Run(pctx, chromedp.Evaluate[bool](js))
+	}
 	// waitText waits for the page to say s: after a form on a page that
 	// already shows a notice, the old notice would satisfy a wait for one.
 	waitText := func(what, s string) {
@@ -45,12 +52,32 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 		js := fmt.Sprintf("document.body !== null && document.body.innerText.includes(%q)", s)
 		// Evaluated again and again: a navigation ends any one evaluation.
 		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-			ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+			ok, err := poll(js)
 			if err == nil && ok {
 				return
 			}
 			if time.Now().After(deadline) {
 				t.Fatalf("%s: the page never said %q (%v)", what, s, err)
+			}
+		}
+	}
+	// submit clicks a form's button and waits for the page the form
+	// leads to: a wait for an element, or a check, made while the old page
+	// is still showing would be satisfied by the old page (on a loaded
+	// machine the C(E)TR's check read the record page as it was before).
+	submit := func(what, sel string) {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("window.dsrOldPage = true")); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		run(what, chromedp.Click(sel))
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			ok, err := poll("window.dsrOldPage === undefined && document.readyState === 'complete'")
+			if err == nil && ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no new page (%v)", what, err)
 			}
 		}
 	}
@@ -91,8 +118,9 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 	}
 	page("case")
 	// Closing without a reason: the error on the same page, typing kept.
-	run("close without a reason", chromedp.SetValue("#close-reply", "Kept words"),
-		chromedp.Click(fmt.Sprintf("form[action='/cases/%d/close'] button", adult)), chromedp.WaitVisible(".nhsuk-error-summary"))
+	run("close without a reason", chromedp.SetValue("#close-reply", "Kept words"))
+	submit("close without a reason", fmt.Sprintf("form[action='/cases/%d/close'] button", adult))
+	run("close without a reason", chromedp.WaitVisible(".nhsuk-error-summary"))
 	if s := text(t, ctx); !strings.Contains(s, "Enter why you are closing this case") {
 		t.Error("no error summary for a close without a reason")
 	}
@@ -106,16 +134,18 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 	const edit = "Please check the date of birth on both forms."
 	run("send a query", chromedp.Navigate(fmt.Sprintf("%s/cases/%d/query", base, adult)), chromedp.WaitVisible("#body"))
 	page("query")
-	run("send the query", chromedp.SetValue("#body", "Hello,\n\n"+edit+"\n\nBromley DSR"),
-		chromedp.Click(fmt.Sprintf("form[action='/cases/%d/query'] button", adult)), chromedp.WaitVisible("div.nhsuk-inset-text"))
+	run("send the query", chromedp.SetValue("#body", "Hello,\n\n"+edit+"\n\nBromley DSR"))
+	submit("send the query", fmt.Sprintf("form[action='/cases/%d/query'] button", adult))
+	run("send the query", chromedp.WaitVisible("div.nhsuk-inset-text"))
 	if sent, err := db.CaseOutbox(bg, adult); err != nil || len(sent) != 1 || !strings.Contains(sent[0].Body, edit) {
 		t.Errorf("the query: %+v %v", sent, err)
 	}
 
 	// Confirm a best interest decision; the referrer's notice goes with it.
 	run("open the BID case", chromedp.Navigate(fmt.Sprintf("%s/cases/%d", base, bid)), chromedp.WaitVisible("#register-why"))
-	run("confirm the BID", chromedp.SendKeys("#register-why", "Best interest decision seen and signed"),
-		chromedp.Click(fmt.Sprintf("form[action='/cases/%d/register'] button", bid)), chromedp.WaitVisible("div.nhsuk-inset-text"))
+	run("confirm the BID", chromedp.SendKeys("#register-why", "Best interest decision seen and signed"))
+	submit("confirm the BID", fmt.Sprintf("form[action='/cases/%d/register'] button", bid))
+	run("confirm the BID", chromedp.WaitVisible("div.nhsuk-inset-text"))
 	if cs, _ := db.Case(bg, bid, "test"); cs.State != store.CaseRegistered {
 		t.Errorf("the BID case is %s", cs.State)
 	}
@@ -134,18 +164,20 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 	today := time.Now().In(london)
 	d, m, y := strconv.Itoa(today.Day()), strconv.Itoa(int(today.Month())), strconv.Itoa(today.Year())
 	run("a C(E)TR with a wrong date", chromedp.SendKeys("#cetr-on-day", "31"), chromedp.SendKeys("#cetr-on-month", "2"), chromedp.SendKeys("#cetr-on-year", y),
-		chromedp.SendKeys("#cetr-outcome", "Crisis plan agreed"),
-		chromedp.Click(fmt.Sprintf("form[action='/records/%d/actions'] input[value=cetr] ~ button", rec)), chromedp.WaitVisible(".nhsuk-error-summary"))
+		chromedp.SendKeys("#cetr-outcome", "Crisis plan agreed"))
+	submit("a C(E)TR with a wrong date", fmt.Sprintf("form[action='/records/%d/actions'] input[value=cetr] ~ button", rec))
+	run("a C(E)TR with a wrong date", chromedp.WaitVisible(".nhsuk-error-summary"))
 	page("record-error")
-	run("the C(E)TR", chromedp.SetValue("#cetr-on-day", d), chromedp.SetValue("#cetr-on-month", m),
-		chromedp.Click(fmt.Sprintf("form[action='/records/%d/actions'] input[value=cetr] ~ button", rec)), chromedp.WaitVisible("div.nhsuk-inset-text"))
+	run("the C(E)TR", chromedp.SetValue("#cetr-on-day", d), chromedp.SetValue("#cetr-on-month", m))
+	submit("the C(E)TR", fmt.Sprintf("form[action='/records/%d/actions'] input[value=cetr] ~ button", rec))
+	run("the C(E)TR", chromedp.WaitVisible("div.nhsuk-inset-text"))
 	r = text(t, ctx)
 	if strings.Contains(r, "C(E)TR (rated Red)") || !strings.Contains(r, "Key worker referral (rated Red)") || !strings.Contains(r, "Crisis plan agreed") {
 		t.Errorf("after the C(E)TR:\n%s", r)
 	}
 	run("the key worker", chromedp.SendKeys("#key_worker-name", "Imogen Threadgold"), chromedp.SendKeys("#key_worker-on-day", d),
-		chromedp.SendKeys("#key_worker-on-month", m), chromedp.SendKeys("#key_worker-on-year", y),
-		chromedp.Click(fmt.Sprintf("form[action='/records/%d/actions'] input[value=key_worker] ~ button", rec)))
+		chromedp.SendKeys("#key_worker-on-month", m), chromedp.SendKeys("#key_worker-on-year", y))
+	submit("the key worker", fmt.Sprintf("form[action='/records/%d/actions'] input[value=key_worker] ~ button", rec))
 	waitText("the key worker", "Imogen Threadgold, allocated")
 	if r = text(t, ctx); !strings.Contains(r, "Nothing is due") || !strings.Contains(r, "Imogen Threadgold, allocated") {
 		t.Errorf("after the key worker:\n%s", r)
@@ -156,8 +188,8 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 	}
 
 	// Change the rating with a reason: the page asks for the next action.
-	run("change the RAG rating", chromedp.SetValue("#rag", "Blue"), chromedp.SendKeys("#rag-why", "Admitted to hospital last night"),
-		chromedp.Click("form[action$='/rag'] button"))
+	run("change the RAG rating", chromedp.SetValue("#rag", "Blue"), chromedp.SendKeys("#rag-why", "Admitted to hospital last night"))
+	submit("change the RAG rating", "form[action$='/rag'] button")
 	waitText("change the RAG rating", "The rating is now Blue")
 	if r = text(t, ctx); !strings.Contains(r, "The rating is now Blue. Next: Inpatient C(E)TR (in hospital)") ||
 		!strings.Contains(r, "Red to Blue") || !strings.Contains(r, "Admitted to hospital last night") {
