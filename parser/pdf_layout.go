@@ -62,7 +62,7 @@ func layoutPage(glyphs []glyph) *pageText {
 			}
 		}
 	}
-	slices.SortStableFunc(gs, func(a, b glyph) int { return cmp.Compare(b.y, a.y) })
+	sortByBaseline(gs)
 	var rows [][]glyph
 	for i := 0; i < len(gs); {
 		j := i + 1
@@ -75,7 +75,12 @@ func layoutPage(glyphs []glyph) *pageText {
 	}
 	var text []byte // the current chunk's text
 	for _, row := range rows {
-		slices.SortStableFunc(row, func(a, b glyph) int { return cmp.Compare(a.x, b.x) })
+		// A row is mostly drawn left to right already: a stable sort of
+		// sorted glyphs leaves them as they are.
+		byX := func(a, b glyph) int { return cmp.Compare(a.x, b.x) }
+		if !slices.IsSortedFunc(row, byX) {
+			slices.SortStableFunc(row, byX)
+		}
 		var cur *chunk
 		var prev glyph
 		flush := func() {
@@ -130,6 +135,50 @@ func layoutPage(glyphs []glyph) *pageText {
 		}
 	}
 	return pt
+}
+
+// sortByBaseline sorts glyphs top to bottom (y descending), glyphs on
+// one baseline in the order they were drawn: what a stable sort by y
+// gives. Text is drawn a line at a time, so the glyphs come in runs on
+// one baseline: the runs are sorted (stably, a few hundred of them where
+// a page has thousands of glyphs), and each glyph is then moved once,
+// straight to its place. A stable sort of the glyphs themselves moved
+// each 56-byte glyph O(log² n) times.
+func sortByBaseline(gs []glyph) {
+	byY := func(a, b glyph) int { return cmp.Compare(b.y, a.y) }
+	if slices.IsSortedFunc(gs, byY) {
+		return
+	}
+	type run struct {
+		y          float64
+		start, end int
+	}
+	var runs []run
+	for i := 0; i < len(gs); {
+		j := i + 1
+		for j < len(gs) && gs[j].y == gs[i].y {
+			j++
+		}
+		runs = append(runs, run{gs[i].y, i, j})
+		i = j
+	}
+	slices.SortStableFunc(runs, func(a, b run) int { return cmp.Compare(b.y, a.y) })
+	// dest[i] is where gs[i] goes; each swap below puts one glyph in its
+	// place.
+	dest := make([]int32, len(gs))
+	at := int32(0)
+	for _, r := range runs {
+		for i := r.start; i < r.end; i++ {
+			dest[i] = at
+			at++
+		}
+	}
+	for i := range gs {
+		for d := dest[i]; d != int32(i); d = dest[i] {
+			gs[i], gs[d] = gs[d], gs[i]
+			dest[i], dest[d] = dest[d], d
+		}
+	}
 }
 
 // dupTolerance is how close a glyph drawn again must be to count as the
@@ -258,12 +307,12 @@ func findLabelValues(pt *pageText, labels map[string]string) []LabelValue {
 	below := func(c *chunk) *chunk {
 		var best *chunk
 		for _, d := range chunks {
-			if used[d] || d == c || math.Abs(d.x0-c.x0) > 3 {
+			if d == c || math.Abs(d.x0-c.x0) > 3 {
 				continue
 			}
 			dy := c.base - d.base
-			if dy <= 0.5*c.size || dy > 1.8*c.size {
-				continue
+			if dy <= 0.5*c.size || dy > 1.8*c.size || used[d] {
+				continue // used last: a map lookup for every pair was most of this search
 			}
 			if best == nil || d.base > best.base {
 				best = d
@@ -612,25 +661,38 @@ func containsBox(bs []*labelBox, b *labelBox) bool {
 // value set apart by a gap wider than a word space, which the line's
 // layout joined because the gap was narrower than a column gap (a Word
 // table's label cell, full to its edge, beside its value cell).
+//
+// It walks the text's bytes, not a copy as runes: it is asked about every
+// text run on a flattened form's pages that is not a label.
 func splitInlineLabel(c *chunk, isLabel func(string) bool) (label, value *chunk) {
-	rs := []rune(c.text)
-	if len(rs) != len(c.runeX) {
+	text := c.text
+	if !strings.ContainsAny(text, ": ") {
 		return nil, nil
 	}
-	for i := len(rs) - 1; i > 0; i-- {
-		gapped := rs[i] == ' ' && i+1 < len(rs) && c.runeX[i+1]-c.runeX[i] > 0.6*c.size
-		if (rs[i] != ':' && !gapped) || !isLabel(string(rs[:i])) {
+	if !utf8.ValidString(text) {
+		text = string([]rune(text)) // as a rune slice would read it
+	}
+	n := utf8.RuneCountInString(text)
+	if n != len(c.runeX) {
+		return nil, nil
+	}
+	// i is a rune's index, at its byte offset off.
+	for i, off := n, len(text); i > 1; {
+		r, size := utf8.DecodeLastRuneInString(text[:off])
+		i, off = i-1, off-size
+		gapped := r == ' ' && i+1 < n && c.runeX[i+1]-c.runeX[i] > 0.6*c.size
+		if (r != ':' && !gapped) || !isLabel(text[:off]) {
 			continue
 		}
-		j := i + 1
-		for j < len(rs) && rs[j] == ' ' {
-			j++
+		j, at := i+1, off+size
+		for j < n && text[at] == ' ' {
+			j, at = j+1, at+1
 		}
-		if j >= len(rs) {
+		if j >= n {
 			return nil, nil
 		}
-		label = &chunk{x0: c.x0, x1: c.runeX[i], base: c.base, size: c.size, text: string(rs[:i]), runeX: c.runeX[:i]}
-		value = &chunk{x0: c.runeX[j], x1: c.x1, base: c.base, size: c.size, text: string(rs[j:]), runeX: c.runeX[j:]}
+		label = &chunk{x0: c.x0, x1: c.runeX[i], base: c.base, size: c.size, text: text[:off], runeX: c.runeX[:i]}
+		value = &chunk{x0: c.runeX[j], x1: c.x1, base: c.base, size: c.size, text: text[at:], runeX: c.runeX[j:]}
 		return label, value
 	}
 	return nil, nil
