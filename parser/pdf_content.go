@@ -56,7 +56,8 @@ type textExtractor struct {
 	// for the next stream at that depth.
 	streams streamReader
 	content [maxXObjectDepth + 1][]byte
-	tokens  *tokenCache
+	// lexers read the content streams, one per depth as content.
+	lexers [maxXObjectDepth + 1]contentLexer
 	// noFont stands for a font that was never set: codes are their bytes.
 	noFont *fontInfo
 }
@@ -69,7 +70,7 @@ type pendingStream struct {
 // newTextExtractor reads the content of a file the library opened from
 // file; file may be nil, and must be when its streams are encrypted.
 func newTextExtractor(budget int64, file []byte) *textExtractor {
-	return &textExtractor{budget: budget, fonts: map[uint64]*fontInfo{}, pending: map[uint64]*pendingStream{}, sizes: map[uint64]int64{}, noFont: &fontInfo{}, streams: streamReader{file: file}, tokens: newTokenCache()}
+	return &textExtractor{budget: budget, fonts: map[uint64]*fontInfo{}, pending: map[uint64]*pendingStream{}, sizes: map[uint64]int64{}, noFont: &fontInfo{}, streams: streamReader{file: file}}
 }
 
 // reset readies e for another document, keeping its zlib reader and
@@ -85,6 +86,7 @@ const (
 	keepGlyphs       = 16 << 10
 	keepContentBytes = 1 << 20
 	keepStreams      = 4096
+	keepOperands     = 64 << 10
 )
 
 // trim drops what e holds of its last document (the file, its fonts and
@@ -103,8 +105,10 @@ func (e *textExtractor) trim() {
 		e.buf = nil
 	}
 	clear(e.buf[:cap(e.buf)]) // the glyphs' strings
-	if cap(e.tokens.scratch) > keepContentBytes {
-		e.tokens.scratch = nil
+	for i := range e.lexers {
+		if l := &e.lexers[i]; cap(l.bytes) > keepContentBytes || cap(l.elems) > keepOperands || cap(l.args) > maxContentOperands {
+			*l = contentLexer{}
+		}
 	}
 	for i, b := range e.content {
 		if cap(b) > keepContentBytes {
@@ -403,7 +407,7 @@ func (in *interp) run(strm pdf.Value, res *resources, g gstate, depth int) error
 	var tm, tlm affine
 	var failed error
 	var readErr error
-	showText := func(raw string) {
+	showText := func(raw []byte) {
 		f := g.font
 		if f == nil {
 			f = in.ex.noFont
@@ -431,14 +435,14 @@ func (in *interp) run(strm pdf.Value, res *resources, g gstate, depth int) error
 	}
 	data, readErr := in.ex.streams.readContent(strm, in.ex.content[depth][:0])
 	defer func() { in.ex.content[depth] = data[:0] }()
-	interpretContent(data, in.ex.tokens, func(op string, args []pdfObj) {
+	in.ex.lexers[depth].interpretContent(data, func(op []byte, args []operand) {
 		num := func(i int) float64 {
 			if i < len(args) {
-				return objFloat(args[i])
+				return args[i].float()
 			}
 			return 0
 		}
-		switch op {
+		switch string(op) {
 		case "q":
 			if len(stack) < 256 {
 				stack = append(stack, g)
@@ -468,12 +472,16 @@ func (in *interp) run(strm pdf.Value, res *resources, g gstate, depth int) error
 			g.invisible = mode == 3 || mode == 7
 		case "Tf":
 			if len(args) == 2 {
-				g.font = in.font(res, objName(args[0]))
+				var name []byte
+				if args[0].kind == opName {
+					name = args[0].b
+				}
+				g.font = in.font(res, name)
 				g.fs = num(1)
 			}
 		case "Td", "TD":
 			if len(args) == 2 {
-				if op == "TD" {
+				if string(op) == "TD" {
 					g.tl = -num(1)
 				}
 				tlm = affine{1, 0, 0, 1, num(0), num(1)}.mul(tlm)
@@ -488,32 +496,35 @@ func (in *interp) run(strm pdf.Value, res *resources, g gstate, depth int) error
 			tlm = affine{1, 0, 0, 1, 0, -g.tl}.mul(tlm)
 			tm = tlm
 		case "Tj", "'", "\"":
-			if op != "Tj" {
+			if string(op) != "Tj" {
 				tlm = affine{1, 0, 0, 1, 0, -g.tl}.mul(tlm)
 				tm = tlm
 			}
-			if op == "\"" && len(args) == 3 {
+			if string(op) == "\"" && len(args) == 3 {
 				g.tw, g.tc = num(0), num(1)
 			}
 			if len(args) > 0 {
-				if s, ok := args[len(args)-1].(pdfString); ok {
-					showText(string(s))
+				if s := &args[len(args)-1]; s.kind == opString {
+					showText(s.b)
 				}
 			}
 		case "TJ":
 			if len(args) == 1 {
-				arr, _ := args[0].(pdfArray)
+				var arr []operand
+				if args[0].kind == opArray {
+					arr = args[0].arr
+				}
 				for i := 0; i < len(arr) && i < 100_000; i++ {
-					if s, ok := arr[i].(pdfString); ok {
-						showText(string(s))
+					if arr[i].kind == opString {
+						showText(arr[i].b)
 					} else {
-						tm = affine{1, 0, 0, 1, -objFloat(arr[i]) / 1000 * g.fs * g.th, 0}.mul(tm)
+						tm = affine{1, 0, 0, 1, -arr[i].float() / 1000 * g.fs * g.th, 0}.mul(tm)
 					}
 				}
 			}
 		case "Do":
 			if len(args) == 1 && depth < maxXObjectDepth && failed == nil {
-				if err := in.xobject(res, objName(args[0]), g, depth); err != nil {
+				if err := in.xobject(res, args[0].name(), g, depth); err != nil {
 					failed = err
 				}
 			}
@@ -548,11 +559,12 @@ func (in *interp) xobject(res *resources, name string, g gstate, depth int) erro
 	return in.run(xo, xres, g, depth+1)
 }
 
-func (in *interp) font(res *resources, name string) *fontInfo {
+func (in *interp) font(res *resources, nameBytes []byte) *fontInfo {
 	cache := res.fonts
-	if f, ok := cache[name]; ok {
+	if f, ok := cache[string(nameBytes)]; ok {
 		return f
 	}
+	name := string(nameBytes)
 	// A font is shared by its object, found without loading it; a font
 	// written inline in the /Font dictionary is read for this dictionary.
 	fd := res.fontDict()
@@ -650,7 +662,7 @@ func newFontInfo(v pdf.Value) *fontInfo {
 }
 
 // width is the code's advance in text space units ×1000.
-func (f *fontInfo) width(code string) float64 {
+func (f *fontInfo) width(code []byte) float64 {
 	if f.twoByte {
 		c := 0
 		for i := 0; i < len(code); i++ {
@@ -675,16 +687,16 @@ const maxDecoded = 4096
 // decode is the text of one code; "" for control codes and undecodable
 // bytes. A code's text is worked out once per font (a ToUnicode CMap is
 // searched linearly, and each step allocates).
-func (f *fontInfo) decode(code string) string {
-	if s, ok := f.decoded[code]; ok {
+func (f *fontInfo) decode(code []byte) string {
+	if s, ok := f.decoded[string(code)]; ok {
 		return s
 	}
-	s := f.decodeCode(code)
+	s := f.decodeCode(string(code))
 	if len(f.decoded) < maxDecoded {
 		if f.decoded == nil {
 			f.decoded = map[string]string{}
 		}
-		f.decoded[strings.Clone(code)] = s
+		f.decoded[string(code)] = s
 	}
 	return s
 }
