@@ -350,22 +350,44 @@ type interp struct {
 	ex     *textExtractor
 	out    *[]glyph
 	active map[uint64]bool // form XObjects being drawn (cycle guard)
+	// The glyph size and width scale of the last glyph shown: a run of
+	// text has one text matrix but for its position, and math.Hypot for
+	// every glyph was a sixth of showing text.
+	sizeMemo, widthMemo hypotMemo
+}
+
+// hypotMemo is the last math.Hypot worked out.
+type hypotMemo struct{ p, q, h float64 }
+
+// hypot is math.Hypot(p, q), from m when p and q equal its last (Hypot
+// takes their absolute values, so 0 and -0 are the same; NaN equals
+// nothing and is worked out again).
+func (in *interp) hypot(m *hypotMemo, p, q float64) float64 {
+	if p != m.p || q != m.q {
+		*m = hypotMemo{p, q, math.Hypot(p, q)}
+	}
+	return m.h
 }
 
 // checkBudget charges the streams about to be interpreted to the budget,
-// so a flate bomb is refused before the interpreter reads it.
-func (in *interp) checkBudget(strm pdf.Value) error {
+// so a flate bomb is refused before the interpreter reads it. An array's
+// streams are appended to parts as they are looked up, so that they are
+// read without the library parsing each object again (a page's content is
+// commonly an array of them).
+func (in *interp) checkBudget(strm pdf.Value, parts []pdf.Value) ([]pdf.Value, error) {
 	if strm.Kind() != pdf.Array {
-		return in.ex.charge(strm)
+		return parts, in.ex.charge(strm)
 	}
-	for i := 0; i < strm.Len() && i < 1000; i++ {
-		if s := strm.Index(i); s.Kind() == pdf.Stream {
+	for i := 0; i < strm.Len() && i < maxContentParts; i++ {
+		s := strm.Index(i)
+		parts = append(parts, s)
+		if s.Kind() == pdf.Stream {
 			if err := in.ex.charge(s); err != nil {
-				return err
+				return parts, err
 			}
 		}
 	}
-	return nil
+	return parts, nil
 }
 
 // resources is a resource dictionary with the subdictionaries looked up
@@ -400,7 +422,9 @@ func (in *interp) run(strm pdf.Value, res *resources, g gstate, depth int) error
 	if strm.Kind() != pdf.Stream && strm.Kind() != pdf.Array {
 		return nil
 	}
-	if err := in.checkBudget(strm); err != nil {
+	var partsBuf [4]pdf.Value
+	parts, err := in.checkBudget(strm, partsBuf[:0])
+	if err != nil {
 		return err
 	}
 	var stack []gstate
@@ -422,8 +446,8 @@ func (in *interp) run(strm pdf.Value, res *resources, g gstate, depth int) error
 			trm := affine{g.fs * g.th, 0, 0, g.fs, 0, g.rise}.mul(tm).mul(g.ctm)
 			s := f.decode(code)
 			if s != "" && !g.invisible && in.ex.glyphs < maxGlyphs {
-				size := math.Hypot(trm.c, trm.d)
-				*in.out = append(*in.out, glyph{x: trm.e, y: trm.f, w: w0 * math.Hypot(trm.a, trm.b), size: size, s: s})
+				size := in.hypot(&in.sizeMemo, trm.c, trm.d)
+				*in.out = append(*in.out, glyph{x: trm.e, y: trm.f, w: w0 * in.hypot(&in.widthMemo, trm.a, trm.b), size: size, s: s})
 				in.ex.glyphs++
 			}
 			tx := w0*g.fs + g.tc
@@ -433,7 +457,7 @@ func (in *interp) run(strm pdf.Value, res *resources, g gstate, depth int) error
 			tm = affine{1, 0, 0, 1, tx * g.th, 0}.mul(tm)
 		}
 	}
-	data, readErr := in.ex.streams.readContent(strm, in.ex.content[depth][:0])
+	data, readErr := in.ex.streams.readContent(strm, parts, in.ex.content[depth][:0])
 	defer func() { in.ex.content[depth] = data[:0] }()
 	in.ex.lexers[depth].interpretContent(data, func(op []byte, args []operand) {
 		num := func(i int) float64 {
@@ -589,15 +613,22 @@ type fontInfo struct {
 	widths   []float64
 	cidW     map[int]float64
 	dw       float64
-	symbol   map[byte]string // Dingbats/Wingdings codes without a ToUnicode map
-	puaShift bool            // Wingdings mapped to U+F0xx by its ToUnicode
-	decoded  map[string]string
+	symbol   map[byte]string   // Dingbats/Wingdings codes without a ToUnicode map
+	puaShift bool              // Wingdings mapped to U+F0xx by its ToUnicode
+	decoded  map[string]string // codes of more than one byte
+	byteText *byteTexts        // one-byte codes
 	// toUnicode is a simple font's ToUnicode map that the library does
 	// not read (the font has an /Encoding too): the codes it maps are
 	// decoded by it, the rest by the encoding (see pdf_tounicode.go);
 	// uni once read.
 	toUnicode pdf.Value
 	uni       map[string]string
+}
+
+// byteTexts is the text of each one-byte code of a font, once worked out.
+type byteTexts struct {
+	text  [256]string
+	known [4]uint64 // bit c: text[c] is worked out
 }
 
 // Tick and box glyphs of the symbol fonts forms use for check boxes.
@@ -688,6 +719,20 @@ const maxDecoded = 4096
 // bytes. A code's text is worked out once per font (a ToUnicode CMap is
 // searched linearly, and each step allocates).
 func (f *fontInfo) decode(code []byte) string {
+	if len(code) == 1 {
+		// A one-byte code's text is found by index: a map lookup for
+		// every glyph shown was a tenth of showing text.
+		b := &f.byteText
+		if *b == nil {
+			*b = &byteTexts{}
+		}
+		c := code[0]
+		if (*b).known[c/64]&(1<<(c%64)) == 0 {
+			(*b).text[c] = f.decodeCode(string(code))
+			(*b).known[c/64] |= 1 << (c % 64)
+		}
+		return (*b).text[c]
+	}
 	if s, ok := f.decoded[string(code)]; ok {
 		return s
 	}

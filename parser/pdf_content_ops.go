@@ -12,17 +12,20 @@ import (
 // ... EI) and string escapes the standard leaves to the reader ("\+"),
 // losing the rest of the page's text.
 
+// maxContentParts bounds the streams of one content array read.
+const maxContentParts = 1000
+
 // readContent appends a content stream's decoded bytes, or an array of
 // streams', to dst; a stream that breaks off yields what was read, with
 // the error. The streams were charged to the content budget before
-// (checkBudget).
-func (sr *streamReader) readContent(strm pdf.Value, dst []byte) ([]byte, error) {
+// (checkBudget), and an array's looked up into parts.
+func (sr *streamReader) readContent(strm pdf.Value, parts []pdf.Value, dst []byte) ([]byte, error) {
 	if strm.Kind() != pdf.Array {
 		return sr.appendStream(dst, strm, pdfContentBudget)
 	}
-	for i := 0; i < strm.Len() && i < 1000; i++ {
+	for _, part := range parts {
 		var err error
-		if dst, err = sr.appendStream(dst, strm.Index(i), pdfContentBudget); err != nil {
+		if dst, err = sr.appendStream(dst, part, pdfContentBudget); err != nil {
 			return dst, err
 		}
 		dst = append(dst, '\n') // the streams divide at token bounds
