@@ -136,14 +136,22 @@ func unicodeLabelKey(s string) string {
 // ok is false for any other string (accented or non-Latin letters).
 func fastLabelKey(s string) (key string, ok bool) {
 	var buf [128]byte
-	b := buf[:0]
+	b, ok := appendFastLabelKey(buf[:0], s)
+	if !ok {
+		return "", false
+	}
+	return string(b), true
+}
+
+// appendFastLabelKey appends fastLabelKey(s) to b.
+func appendFastLabelKey(b []byte, s string) ([]byte, bool) {
 	space := false
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c >= utf8.RuneSelf {
 			r, n := utf8.DecodeRuneInString(s[i:])
 			if !plainSeparator(r, s[i:]) {
-				return "", false
+				return b, false
 			}
 			space = true
 			i += n
@@ -164,7 +172,7 @@ func fastLabelKey(s string) (key string, ok bool) {
 		space = false
 		b = append(b, c)
 	}
-	return string(b), true
+	return b, true
 }
 
 // plainSeparator says whether r, the first rune of s, is a character

@@ -272,11 +272,22 @@ func findLabelValues(pt *pageText, labels map[string]string) []LabelValue {
 		return nil // not a form page, and the pairing below is quadratic
 	}
 	// The same texts are asked about many times (each chunk, and the
-	// lines under it joined to it); labelKey normalises Unicode.
-	known := map[string]bool{}
+	// lines under it joined to it). Most are keyed without normalising
+	// (fastLabelKey) and looked up without a copy of the key; what needs
+	// normalising is worked out once.
+	var known map[string]bool
+	keyBuf := make([]byte, 0, 128)
 	isLabel := func(s string) bool {
+		if k, ok := appendFastLabelKey(keyBuf[:0], s); ok {
+			keyBuf = k[:0]
+			_, found := labels[string(k)]
+			return found && len(k) > 0
+		}
 		if is, ok := known[s]; ok {
 			return is
+		}
+		if known == nil {
+			known = map[string]bool{}
 		}
 		k := labelKey(s)
 		_, ok := labels[k]
