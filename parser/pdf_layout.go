@@ -45,6 +45,7 @@ type pageText struct {
 func layoutPage(glyphs []glyph) *pageText {
 	pt := &pageText{}
 	gs := glyphs[:0]
+	runes := 0
 	for _, g := range glyphs {
 		if g.s == "" || math.IsNaN(g.x) || math.IsNaN(g.y) || math.IsInf(g.x, 0) || math.IsInf(g.y, 0) {
 			continue
@@ -57,6 +58,7 @@ func layoutPage(glyphs []glyph) *pageText {
 		}
 		gs = append(gs, g)
 		for _, r := range g.s {
+			runes++
 			if unicode.IsLetter(r) || unicode.IsDigit(r) {
 				pt.letters++
 			}
@@ -74,17 +76,24 @@ func layoutPage(glyphs []glyph) *pageText {
 		i = j
 	}
 	var text []byte // the current chunk's text
+	// The left edges of every chunk's runes, each chunk's runeX a part of
+	// xs: a glyph adds its runes and at most a space, so xs never grows
+	// (a slice grown for each chunk was a tenth of laying a page out).
+	xs := make([]float64, 0, runes+len(gs))
+	var order []int32
 	for _, row := range rows {
 		// A row is mostly drawn left to right already: a stable sort of
 		// sorted glyphs leaves them as they are.
 		byX := func(a, b glyph) int { return cmp.Compare(a.x, b.x) }
 		if !slices.IsSortedFunc(row, byX) {
-			slices.SortStableFunc(row, byX)
+			order = sortRowByX(row, order)
 		}
 		var cur *chunk
 		var prev glyph
+		xsStart := 0
 		flush := func() {
 			if cur != nil {
+				cur.runeX = xs[xsStart:len(xs):len(xs)]
 				trimChunk(cur, text)
 				if cur.text != "" {
 					pt.chunks = append(pt.chunks, cur)
@@ -103,12 +112,13 @@ func layoutPage(glyphs []glyph) *pageText {
 			}
 			if cur == nil {
 				cur = &chunk{x0: g.x, base: g.y, size: g.size}
+				xsStart = len(xs)
 			} else if gap > 0.2*size && (len(text) == 0 || text[len(text)-1] != ' ') && g.s != " " {
 				text = append(text, ' ')
-				cur.runeX = append(cur.runeX, prev.x+prev.w)
+				xs = append(xs, prev.x+prev.w)
 			}
 			for range g.s {
-				cur.runeX = append(cur.runeX, g.x)
+				xs = append(xs, g.x)
 			}
 			text = append(text, g.s...)
 			cur.x1 = math.Max(cur.x1, g.x+g.w)
@@ -163,8 +173,7 @@ func sortByBaseline(gs []glyph) {
 		i = j
 	}
 	slices.SortStableFunc(runs, func(a, b run) int { return cmp.Compare(b.y, a.y) })
-	// dest[i] is where gs[i] goes; each swap below puts one glyph in its
-	// place.
+	// dest[i] is where gs[i] goes.
 	dest := make([]int32, len(gs))
 	at := int32(0)
 	for _, r := range runs {
@@ -173,6 +182,33 @@ func sortByBaseline(gs []glyph) {
 			at++
 		}
 	}
+	permute(gs, dest)
+}
+
+// sortRowByX sorts a row's glyphs stably by x: their indices are sorted,
+// 4 bytes each, and each glyph then moved once (order is scratch space,
+// returned for the next row).
+func sortRowByX(row []glyph, order []int32) []int32 {
+	order = order[:0]
+	for i := range row {
+		order = append(order, int32(i))
+	}
+	slices.SortStableFunc(order, func(a, b int32) int { return cmp.Compare(row[a].x, row[b].x) })
+	// order[k] is the glyph that goes to k; permute wants where each
+	// glyph goes. The first half of dest's room is order, the second
+	// dest.
+	order = slices.Grow(order, len(row))
+	dest := order[len(row) : 2*len(row)]
+	for k, i := range order[:len(row)] {
+		dest[i] = int32(k)
+	}
+	permute(row, dest)
+	return order[:0]
+}
+
+// permute moves gs[i] to gs[dest[i]], each swap putting one glyph in its
+// place; dest is used up.
+func permute(gs []glyph, dest []int32) {
 	for i := range gs {
 		for d := dest[i]; d != int32(i); d = dest[i] {
 			gs[i], gs[d] = gs[d], gs[i]

@@ -8,12 +8,13 @@ import (
 	"testing"
 )
 
-// TestSortByBaselineIsStable checks sortByBaseline against the stable
-// sort it replaces, on glyphs with many equal baselines (a line's glyphs,
-// text overprinted) and in every starting order: sorted, reversed,
-// shuffled.
+// TestSortByBaselineIsStable checks sortByBaseline and sortRowByX against
+// the stable sorts they replace, on glyphs with many equal baselines and
+// places (a line's glyphs, text overprinted) and in every starting order:
+// sorted, reversed, shuffled.
 func TestSortByBaselineIsStable(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
+	var scratch []int32
 	for n := range 200 {
 		gs := make([]glyph, n)
 		for i := range gs {
@@ -36,6 +37,14 @@ func TestSortByBaselineIsStable(t *testing.T) {
 			sortByBaseline(got)
 			if !slices.Equal(got, want) {
 				t.Fatalf("%d glyphs, %s: got %v, want %v", n, order, got, want)
+			}
+			// And by x, as a row is sorted, its scratch space reused.
+			want = slices.Clone(in)
+			slices.SortStableFunc(want, func(a, b glyph) int { return cmp.Compare(a.x, b.x) })
+			got = slices.Clone(in)
+			scratch = sortRowByX(got, scratch)
+			if !slices.Equal(got, want) {
+				t.Fatalf("%d glyphs by x, %s: got %v, want %v", n, order, got, want)
 			}
 		}
 	}
