@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -98,6 +99,14 @@ func (m *Mapping) Labels(k FormKind) map[string]string {
 func LabelKey(s string) string { return labelKey(s) }
 
 func labelKey(s string) string {
+	if k, ok := fastLabelKey(s); ok {
+		return k
+	}
+	return unicodeLabelKey(s)
+}
+
+// unicodeLabelKey is labelKey of any string.
+func unicodeLabelKey(s string) string {
 	s = foldAccents(strings.ToLower(s))
 	var b strings.Builder
 	space := false
@@ -114,6 +123,68 @@ func labelKey(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// fastLabelKey is labelKey where no Unicode normalisation is needed:
+// reading a flattened form asks about every text run on its pages, and
+// normalising each (foldAccents' NFD) was most of the time spent pairing
+// labels with values. It takes strings of ASCII and of other characters
+// that are neither letters nor digits and that lower-casing and NFD leave
+// as they are, in place (no decomposition, canonical class 0, not a
+// combining mark): check boxes, dashes, curly quotes. There lower-casing
+// changes only A-Z, and such a character is a separator as in labelKey.
+// ok is false for any other string (accented or non-Latin letters).
+func fastLabelKey(s string) (key string, ok bool) {
+	var buf [128]byte
+	b, ok := appendFastLabelKey(buf[:0], s)
+	if !ok {
+		return "", false
+	}
+	return string(b), true
+}
+
+// appendFastLabelKey appends fastLabelKey(s) to b.
+func appendFastLabelKey(b []byte, s string) ([]byte, bool) {
+	space := false
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if !plainSeparator(r, s[i:]) {
+				return b, false
+			}
+			space = true
+			i += n
+			continue
+		}
+		i++
+		switch {
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		default:
+			space = true
+			continue
+		}
+		if space && len(b) > 0 {
+			b = append(b, ' ')
+		}
+		space = false
+		b = append(b, c)
+	}
+	return b, true
+}
+
+// plainSeparator says whether r, the first rune of s, is a character
+// that labelKey reads as a separator without normalising: not a letter,
+// digit or combining mark, unchanged by lower-casing, and left in place
+// by NFD (see fastLabelKey). An invalid byte is not.
+func plainSeparator(r rune, s string) bool {
+	if r == utf8.RuneError || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) || unicode.ToLower(r) != r {
+		return false
+	}
+	p := norm.NFD.PropertiesString(s)
+	return p.CCC() == 0 && len(p.Decomposition()) == 0
 }
 
 // nameKey normalises a field name: AcroForm names are often qualified

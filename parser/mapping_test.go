@@ -3,6 +3,7 @@ package parser
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestFieldNameRenamedByMerge(t *testing.T) {
@@ -89,6 +90,49 @@ func TestClassifyCountsDistinctFields(t *testing.T) {
 	for _, tt := range tests {
 		if got := m.classifyHinted(&tt.rf, tt.hint); got != tt.want {
 			t.Errorf("%s: classifyHinted = %q, want %q (distinct %v)", tt.name, got, tt.want, m.distinctFields(&tt.rf))
+		}
+	}
+}
+
+// TestFastLabelKeyAgrees checks labelKey's fast path against the
+// Unicode one: on every printable ASCII character, labels as printed,
+// runs of punctuation and spaces, and every character of the BMP beside
+// letters; and that what needs normalising is left to the Unicode path.
+func TestFastLabelKeyAgrees(t *testing.T) {
+	ins := []string{"", " ", "Surname:", "  Date of birth (DD/MM/YYYY) *", "NHS No.", "Share with: SELECT key worker",
+		"e-mail\taddress\n", "A1-b2_C3", "...", "Yes   No", "\x00\x1f\x7f", "\u2610 Yes \u2611 No", "Parent\u2019s name \u2013 carer",
+		"\u00a0Name", "Date\u2010of"}
+	for c := 0; c < utf8.RuneSelf; c++ {
+		ins = append(ins, string(rune(c)), "a"+string(rune(c))+"B", string(rune(c))+" x "+string(rune(c)))
+	}
+	for _, k := range []FormKind{Referral, Consent} {
+		for label := range DefaultMapping().Labels(k) {
+			ins = append(ins, label, strings.ToUpper(label)+":")
+		}
+	}
+	fast := 0
+	for r := rune(0x80); r < 0x10000; r++ {
+		ins = append(ins, "Name"+string(r)+"x", string(r)+"A", "b"+string(r))
+	}
+	for _, s := range ins {
+		got, ok := fastLabelKey(s)
+		if !ok {
+			continue
+		}
+		fast++
+		if want := unicodeLabelKey(s); got != want {
+			t.Errorf("fastLabelKey(%q) = %q; want %q", s, got, want)
+		}
+	}
+	if fast < 30000 { // the ASCII strings and the BMP's symbols and punctuation
+		t.Errorf("only %d of %d strings took the fast path", fast, len(ins))
+	}
+	for _, s := range []string{"Zoë", "naïve:", "e\u0301", "\u2126", "a\u226eb", "\xff", "\u00c5", "\u0410"} {
+		if _, ok := fastLabelKey(s); ok {
+			t.Errorf("fastLabelKey(%q) took a string that needs normalising", s)
+		}
+		if labelKey(s) != unicodeLabelKey(s) {
+			t.Errorf("labelKey(%q) differs from the Unicode path", s)
 		}
 	}
 }

@@ -56,7 +56,8 @@ type textExtractor struct {
 	// for the next stream at that depth.
 	streams streamReader
 	content [maxXObjectDepth + 1][]byte
-	tokens  *tokenCache
+	// lexers read the content streams, one per depth as content.
+	lexers [maxXObjectDepth + 1]contentLexer
 	// noFont stands for a font that was never set: codes are their bytes.
 	noFont *fontInfo
 }
@@ -69,7 +70,7 @@ type pendingStream struct {
 // newTextExtractor reads the content of a file the library opened from
 // file; file may be nil, and must be when its streams are encrypted.
 func newTextExtractor(budget int64, file []byte) *textExtractor {
-	return &textExtractor{budget: budget, fonts: map[uint64]*fontInfo{}, pending: map[uint64]*pendingStream{}, sizes: map[uint64]int64{}, noFont: &fontInfo{}, streams: streamReader{file: file}, tokens: newTokenCache()}
+	return &textExtractor{budget: budget, fonts: map[uint64]*fontInfo{}, pending: map[uint64]*pendingStream{}, sizes: map[uint64]int64{}, noFont: &fontInfo{}, streams: streamReader{file: file}}
 }
 
 // reset readies e for another document, keeping its zlib reader and
@@ -85,6 +86,7 @@ const (
 	keepGlyphs       = 16 << 10
 	keepContentBytes = 1 << 20
 	keepStreams      = 4096
+	keepOperands     = 64 << 10
 )
 
 // trim drops what e holds of its last document (the file, its fonts and
@@ -103,8 +105,10 @@ func (e *textExtractor) trim() {
 		e.buf = nil
 	}
 	clear(e.buf[:cap(e.buf)]) // the glyphs' strings
-	if cap(e.tokens.scratch) > keepContentBytes {
-		e.tokens.scratch = nil
+	for i := range e.lexers {
+		if l := &e.lexers[i]; cap(l.bytes) > keepContentBytes || cap(l.elems) > keepOperands || cap(l.args) > maxContentOperands {
+			*l = contentLexer{}
+		}
 	}
 	for i, b := range e.content {
 		if cap(b) > keepContentBytes {
@@ -346,22 +350,44 @@ type interp struct {
 	ex     *textExtractor
 	out    *[]glyph
 	active map[uint64]bool // form XObjects being drawn (cycle guard)
+	// The glyph size and width scale of the last glyph shown: a run of
+	// text has one text matrix but for its position, and math.Hypot for
+	// every glyph was a sixth of showing text.
+	sizeMemo, widthMemo hypotMemo
+}
+
+// hypotMemo is the last math.Hypot worked out.
+type hypotMemo struct{ p, q, h float64 }
+
+// hypot is math.Hypot(p, q), from m when p and q equal its last (Hypot
+// takes their absolute values, so 0 and -0 are the same; NaN equals
+// nothing and is worked out again).
+func (in *interp) hypot(m *hypotMemo, p, q float64) float64 {
+	if p != m.p || q != m.q {
+		*m = hypotMemo{p, q, math.Hypot(p, q)}
+	}
+	return m.h
 }
 
 // checkBudget charges the streams about to be interpreted to the budget,
-// so a flate bomb is refused before the interpreter reads it.
-func (in *interp) checkBudget(strm pdf.Value) error {
+// so a flate bomb is refused before the interpreter reads it. An array's
+// streams are appended to parts as they are looked up, so that they are
+// read without the library parsing each object again (a page's content is
+// commonly an array of them).
+func (in *interp) checkBudget(strm pdf.Value, parts []pdf.Value) ([]pdf.Value, error) {
 	if strm.Kind() != pdf.Array {
-		return in.ex.charge(strm)
+		return parts, in.ex.charge(strm)
 	}
-	for i := 0; i < strm.Len() && i < 1000; i++ {
-		if s := strm.Index(i); s.Kind() == pdf.Stream {
+	for i := 0; i < strm.Len() && i < maxContentParts; i++ {
+		s := strm.Index(i)
+		parts = append(parts, s)
+		if s.Kind() == pdf.Stream {
 			if err := in.ex.charge(s); err != nil {
-				return err
+				return parts, err
 			}
 		}
 	}
-	return nil
+	return parts, nil
 }
 
 // resources is a resource dictionary with the subdictionaries looked up
@@ -396,14 +422,16 @@ func (in *interp) run(strm pdf.Value, res *resources, g gstate, depth int) error
 	if strm.Kind() != pdf.Stream && strm.Kind() != pdf.Array {
 		return nil
 	}
-	if err := in.checkBudget(strm); err != nil {
+	var partsBuf [4]pdf.Value
+	parts, err := in.checkBudget(strm, partsBuf[:0])
+	if err != nil {
 		return err
 	}
 	var stack []gstate
 	var tm, tlm affine
 	var failed error
 	var readErr error
-	showText := func(raw string) {
+	showText := func(raw []byte) {
 		f := g.font
 		if f == nil {
 			f = in.ex.noFont
@@ -418,8 +446,8 @@ func (in *interp) run(strm pdf.Value, res *resources, g gstate, depth int) error
 			trm := affine{g.fs * g.th, 0, 0, g.fs, 0, g.rise}.mul(tm).mul(g.ctm)
 			s := f.decode(code)
 			if s != "" && !g.invisible && in.ex.glyphs < maxGlyphs {
-				size := math.Hypot(trm.c, trm.d)
-				*in.out = append(*in.out, glyph{x: trm.e, y: trm.f, w: w0 * math.Hypot(trm.a, trm.b), size: size, s: s})
+				size := in.hypot(&in.sizeMemo, trm.c, trm.d)
+				*in.out = append(*in.out, glyph{x: trm.e, y: trm.f, w: w0 * in.hypot(&in.widthMemo, trm.a, trm.b), size: size, s: s})
 				in.ex.glyphs++
 			}
 			tx := w0*g.fs + g.tc
@@ -429,16 +457,16 @@ func (in *interp) run(strm pdf.Value, res *resources, g gstate, depth int) error
 			tm = affine{1, 0, 0, 1, tx * g.th, 0}.mul(tm)
 		}
 	}
-	data, readErr := in.ex.streams.readContent(strm, in.ex.content[depth][:0])
+	data, readErr := in.ex.streams.readContent(strm, parts, in.ex.content[depth][:0])
 	defer func() { in.ex.content[depth] = data[:0] }()
-	interpretContent(data, in.ex.tokens, func(op string, args []pdfObj) {
+	in.ex.lexers[depth].interpretContent(data, func(op []byte, args []operand) {
 		num := func(i int) float64 {
 			if i < len(args) {
-				return objFloat(args[i])
+				return args[i].float()
 			}
 			return 0
 		}
-		switch op {
+		switch string(op) {
 		case "q":
 			if len(stack) < 256 {
 				stack = append(stack, g)
@@ -468,12 +496,16 @@ func (in *interp) run(strm pdf.Value, res *resources, g gstate, depth int) error
 			g.invisible = mode == 3 || mode == 7
 		case "Tf":
 			if len(args) == 2 {
-				g.font = in.font(res, objName(args[0]))
+				var name []byte
+				if args[0].kind == opName {
+					name = args[0].b
+				}
+				g.font = in.font(res, name)
 				g.fs = num(1)
 			}
 		case "Td", "TD":
 			if len(args) == 2 {
-				if op == "TD" {
+				if string(op) == "TD" {
 					g.tl = -num(1)
 				}
 				tlm = affine{1, 0, 0, 1, num(0), num(1)}.mul(tlm)
@@ -488,32 +520,35 @@ func (in *interp) run(strm pdf.Value, res *resources, g gstate, depth int) error
 			tlm = affine{1, 0, 0, 1, 0, -g.tl}.mul(tlm)
 			tm = tlm
 		case "Tj", "'", "\"":
-			if op != "Tj" {
+			if string(op) != "Tj" {
 				tlm = affine{1, 0, 0, 1, 0, -g.tl}.mul(tlm)
 				tm = tlm
 			}
-			if op == "\"" && len(args) == 3 {
+			if string(op) == "\"" && len(args) == 3 {
 				g.tw, g.tc = num(0), num(1)
 			}
 			if len(args) > 0 {
-				if s, ok := args[len(args)-1].(pdfString); ok {
-					showText(string(s))
+				if s := &args[len(args)-1]; s.kind == opString {
+					showText(s.b)
 				}
 			}
 		case "TJ":
 			if len(args) == 1 {
-				arr, _ := args[0].(pdfArray)
+				var arr []operand
+				if args[0].kind == opArray {
+					arr = args[0].arr
+				}
 				for i := 0; i < len(arr) && i < 100_000; i++ {
-					if s, ok := arr[i].(pdfString); ok {
-						showText(string(s))
+					if arr[i].kind == opString {
+						showText(arr[i].b)
 					} else {
-						tm = affine{1, 0, 0, 1, -objFloat(arr[i]) / 1000 * g.fs * g.th, 0}.mul(tm)
+						tm = affine{1, 0, 0, 1, -arr[i].float() / 1000 * g.fs * g.th, 0}.mul(tm)
 					}
 				}
 			}
 		case "Do":
 			if len(args) == 1 && depth < maxXObjectDepth && failed == nil {
-				if err := in.xobject(res, objName(args[0]), g, depth); err != nil {
+				if err := in.xobject(res, args[0].name(), g, depth); err != nil {
 					failed = err
 				}
 			}
@@ -548,11 +583,12 @@ func (in *interp) xobject(res *resources, name string, g gstate, depth int) erro
 	return in.run(xo, xres, g, depth+1)
 }
 
-func (in *interp) font(res *resources, name string) *fontInfo {
+func (in *interp) font(res *resources, nameBytes []byte) *fontInfo {
 	cache := res.fonts
-	if f, ok := cache[name]; ok {
+	if f, ok := cache[string(nameBytes)]; ok {
 		return f
 	}
+	name := string(nameBytes)
 	// A font is shared by its object, found without loading it; a font
 	// written inline in the /Font dictionary is read for this dictionary.
 	fd := res.fontDict()
@@ -577,15 +613,22 @@ type fontInfo struct {
 	widths   []float64
 	cidW     map[int]float64
 	dw       float64
-	symbol   map[byte]string // Dingbats/Wingdings codes without a ToUnicode map
-	puaShift bool            // Wingdings mapped to U+F0xx by its ToUnicode
-	decoded  map[string]string
+	symbol   map[byte]string   // Dingbats/Wingdings codes without a ToUnicode map
+	puaShift bool              // Wingdings mapped to U+F0xx by its ToUnicode
+	decoded  map[string]string // codes of more than one byte
+	byteText *byteTexts        // one-byte codes
 	// toUnicode is a simple font's ToUnicode map that the library does
 	// not read (the font has an /Encoding too): the codes it maps are
 	// decoded by it, the rest by the encoding (see pdf_tounicode.go);
 	// uni once read.
 	toUnicode pdf.Value
 	uni       map[string]string
+}
+
+// byteTexts is the text of each one-byte code of a font, once worked out.
+type byteTexts struct {
+	text  [256]string
+	known [4]uint64 // bit c: text[c] is worked out
 }
 
 // Tick and box glyphs of the symbol fonts forms use for check boxes.
@@ -650,7 +693,7 @@ func newFontInfo(v pdf.Value) *fontInfo {
 }
 
 // width is the code's advance in text space units ×1000.
-func (f *fontInfo) width(code string) float64 {
+func (f *fontInfo) width(code []byte) float64 {
 	if f.twoByte {
 		c := 0
 		for i := 0; i < len(code); i++ {
@@ -675,16 +718,30 @@ const maxDecoded = 4096
 // decode is the text of one code; "" for control codes and undecodable
 // bytes. A code's text is worked out once per font (a ToUnicode CMap is
 // searched linearly, and each step allocates).
-func (f *fontInfo) decode(code string) string {
-	if s, ok := f.decoded[code]; ok {
+func (f *fontInfo) decode(code []byte) string {
+	if len(code) == 1 {
+		// A one-byte code's text is found by index: a map lookup for
+		// every glyph shown was a tenth of showing text.
+		b := &f.byteText
+		if *b == nil {
+			*b = &byteTexts{}
+		}
+		c := code[0]
+		if (*b).known[c/64]&(1<<(c%64)) == 0 {
+			(*b).text[c] = f.decodeCode(string(code))
+			(*b).known[c/64] |= 1 << (c % 64)
+		}
+		return (*b).text[c]
+	}
+	if s, ok := f.decoded[string(code)]; ok {
 		return s
 	}
-	s := f.decodeCode(code)
+	s := f.decodeCode(string(code))
 	if len(f.decoded) < maxDecoded {
 		if f.decoded == nil {
 			f.decoded = map[string]string{}
 		}
-		f.decoded[strings.Clone(code)] = s
+		f.decoded[string(code)] = s
 	}
 	return s
 }

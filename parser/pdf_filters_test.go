@@ -9,6 +9,10 @@ import (
 	"image/color"
 	"image/png"
 	"math/rand"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
 	"testing"
 )
 
@@ -145,5 +149,69 @@ func TestRewriteTriggers(t *testing.T) {
 		if got := otherFilters([]byte(in)); got != want {
 			t.Errorf("otherFilters(%q) = %v, want %v", in, got, want)
 		}
+	}
+}
+
+// TestPrecheckScansAgree checks the hand-written scans that replaced a
+// regexp (sizeEntries) and skip names (otherFilters) against what they
+// replaced, on every fixture and on strings made of the tokens around them.
+func TestPrecheckScansAgree(t *testing.T) {
+	sizeRe := regexp.MustCompile(`/Size\s+(\d{1,19})`)
+	var ins [][]byte
+	files, _ := filepath.Glob("testdata/pdf/*.pdf")
+	more, _ := filepath.Glob("testdata/pdf/viewer/*.pdf")
+	for _, f := range append(files, more...) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ins = append(ins, data)
+	}
+	parts := []string{"/Size", "/Size ", "/Siz", " ", "\t", "\n", "\v", "\x00", "1", "12345678901234567890", "0", "/", "//",
+		"/Fl", "/FlateDecode", "/LZW", "/AHx", "/A85", "/Crypt", "/RL", "/Predictor 2", "/Predictor 12", "/Predictor", "[", "<<", "x"}
+	rng := rand.New(rand.NewSource(5))
+	for range 20000 {
+		var b []byte
+		for range 1 + rng.Intn(8) {
+			b = append(b, parts[rng.Intn(len(parts))]...)
+		}
+		ins = append(ins, b)
+	}
+	for _, in := range ins {
+		var want [][]byte
+		for _, m := range sizeRe.FindAllSubmatch(in, -1) {
+			want = append(want, m[1])
+		}
+		if got := sizeEntries(in); !reflect.DeepEqual(got, want) {
+			t.Fatalf("sizeEntries(%.200q) = %q, want %q", in, got, want)
+		}
+		if got, want := otherFilters(in), otherFiltersEveryName(in); got != want {
+			t.Fatalf("otherFilters(%.200q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+// otherFiltersEveryName is otherFilters as it was, reading every name.
+func otherFiltersEveryName(data []byte) bool {
+	for i := 0; ; {
+		j := bytes.IndexByte(data[i:], '/')
+		if j < 0 {
+			return false
+		}
+		start := i + j + 1
+		end := start
+		for end < len(data) && end-start < 16 && !isPDFSpace(data[end]) && !isPDFDelim(data[end]) {
+			end++
+		}
+		switch string(data[start:end]) {
+		case "ASCIIHexDecode", "AHx", "LZWDecode", "LZW", "RunLengthDecode", "RL", "Fl", "A85", "Crypt":
+			return true
+		case "Predictor":
+			l := pdfLexer{data: data, pos: end}
+			if p, ok := l.token().(int64); ok && p != 1 && p != 12 {
+				return true
+			}
+		}
+		i = end
 	}
 }

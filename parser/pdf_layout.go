@@ -45,6 +45,7 @@ type pageText struct {
 func layoutPage(glyphs []glyph) *pageText {
 	pt := &pageText{}
 	gs := glyphs[:0]
+	runes := 0
 	for _, g := range glyphs {
 		if g.s == "" || math.IsNaN(g.x) || math.IsNaN(g.y) || math.IsInf(g.x, 0) || math.IsInf(g.y, 0) {
 			continue
@@ -57,12 +58,13 @@ func layoutPage(glyphs []glyph) *pageText {
 		}
 		gs = append(gs, g)
 		for _, r := range g.s {
+			runes++
 			if unicode.IsLetter(r) || unicode.IsDigit(r) {
 				pt.letters++
 			}
 		}
 	}
-	slices.SortStableFunc(gs, func(a, b glyph) int { return cmp.Compare(b.y, a.y) })
+	sortByBaseline(gs)
 	var rows [][]glyph
 	for i := 0; i < len(gs); {
 		j := i + 1
@@ -74,12 +76,24 @@ func layoutPage(glyphs []glyph) *pageText {
 		i = j
 	}
 	var text []byte // the current chunk's text
+	// The left edges of every chunk's runes, each chunk's runeX a part of
+	// xs: a glyph adds its runes and at most a space, so xs never grows
+	// (a slice grown for each chunk was a tenth of laying a page out).
+	xs := make([]float64, 0, runes+len(gs))
+	var order []int32
 	for _, row := range rows {
-		slices.SortStableFunc(row, func(a, b glyph) int { return cmp.Compare(a.x, b.x) })
+		// A row is mostly drawn left to right already: a stable sort of
+		// sorted glyphs leaves them as they are.
+		byX := func(a, b glyph) int { return cmp.Compare(a.x, b.x) }
+		if !slices.IsSortedFunc(row, byX) {
+			order = sortRowByX(row, order)
+		}
 		var cur *chunk
 		var prev glyph
+		xsStart := 0
 		flush := func() {
 			if cur != nil {
+				cur.runeX = xs[xsStart:len(xs):len(xs)]
 				trimChunk(cur, text)
 				if cur.text != "" {
 					pt.chunks = append(pt.chunks, cur)
@@ -98,12 +112,13 @@ func layoutPage(glyphs []glyph) *pageText {
 			}
 			if cur == nil {
 				cur = &chunk{x0: g.x, base: g.y, size: g.size}
+				xsStart = len(xs)
 			} else if gap > 0.2*size && (len(text) == 0 || text[len(text)-1] != ' ') && g.s != " " {
 				text = append(text, ' ')
-				cur.runeX = append(cur.runeX, prev.x+prev.w)
+				xs = append(xs, prev.x+prev.w)
 			}
 			for range g.s {
-				cur.runeX = append(cur.runeX, g.x)
+				xs = append(xs, g.x)
 			}
 			text = append(text, g.s...)
 			cur.x1 = math.Max(cur.x1, g.x+g.w)
@@ -130,6 +145,76 @@ func layoutPage(glyphs []glyph) *pageText {
 		}
 	}
 	return pt
+}
+
+// sortByBaseline sorts glyphs top to bottom (y descending), glyphs on
+// one baseline in the order they were drawn: what a stable sort by y
+// gives. Text is drawn a line at a time, so the glyphs come in runs on
+// one baseline: the runs are sorted (stably, a few hundred of them where
+// a page has thousands of glyphs), and each glyph is then moved once,
+// straight to its place. A stable sort of the glyphs themselves moved
+// each 56-byte glyph O(log² n) times.
+func sortByBaseline(gs []glyph) {
+	byY := func(a, b glyph) int { return cmp.Compare(b.y, a.y) }
+	if slices.IsSortedFunc(gs, byY) {
+		return
+	}
+	type run struct {
+		y          float64
+		start, end int
+	}
+	var runs []run
+	for i := 0; i < len(gs); {
+		j := i + 1
+		for j < len(gs) && gs[j].y == gs[i].y {
+			j++
+		}
+		runs = append(runs, run{gs[i].y, i, j})
+		i = j
+	}
+	slices.SortStableFunc(runs, func(a, b run) int { return cmp.Compare(b.y, a.y) })
+	// dest[i] is where gs[i] goes.
+	dest := make([]int32, len(gs))
+	at := int32(0)
+	for _, r := range runs {
+		for i := r.start; i < r.end; i++ {
+			dest[i] = at
+			at++
+		}
+	}
+	permute(gs, dest)
+}
+
+// sortRowByX sorts a row's glyphs stably by x: their indices are sorted,
+// 4 bytes each, and each glyph then moved once (order is scratch space,
+// returned for the next row).
+func sortRowByX(row []glyph, order []int32) []int32 {
+	order = order[:0]
+	for i := range row {
+		order = append(order, int32(i))
+	}
+	slices.SortStableFunc(order, func(a, b int32) int { return cmp.Compare(row[a].x, row[b].x) })
+	// order[k] is the glyph that goes to k; permute wants where each
+	// glyph goes. The first half of dest's room is order, the second
+	// dest.
+	order = slices.Grow(order, len(row))
+	dest := order[len(row) : 2*len(row)]
+	for k, i := range order[:len(row)] {
+		dest[i] = int32(k)
+	}
+	permute(row, dest)
+	return order[:0]
+}
+
+// permute moves gs[i] to gs[dest[i]], each swap putting one glyph in its
+// place; dest is used up.
+func permute(gs []glyph, dest []int32) {
+	for i := range gs {
+		for d := dest[i]; d != int32(i); d = dest[i] {
+			gs[i], gs[d] = gs[d], gs[i]
+			dest[i], dest[d] = dest[d], d
+		}
+	}
 }
 
 // dupTolerance is how close a glyph drawn again must be to count as the
@@ -223,11 +308,22 @@ func findLabelValues(pt *pageText, labels map[string]string) []LabelValue {
 		return nil // not a form page, and the pairing below is quadratic
 	}
 	// The same texts are asked about many times (each chunk, and the
-	// lines under it joined to it); labelKey normalises Unicode.
-	known := map[string]bool{}
+	// lines under it joined to it). Most are keyed without normalising
+	// (fastLabelKey) and looked up without a copy of the key; what needs
+	// normalising is worked out once.
+	var known map[string]bool
+	keyBuf := make([]byte, 0, 128)
 	isLabel := func(s string) bool {
+		if k, ok := appendFastLabelKey(keyBuf[:0], s); ok {
+			keyBuf = k[:0]
+			_, found := labels[string(k)]
+			return found && len(k) > 0
+		}
 		if is, ok := known[s]; ok {
 			return is
+		}
+		if known == nil {
+			known = map[string]bool{}
 		}
 		k := labelKey(s)
 		_, ok := labels[k]
@@ -258,12 +354,12 @@ func findLabelValues(pt *pageText, labels map[string]string) []LabelValue {
 	below := func(c *chunk) *chunk {
 		var best *chunk
 		for _, d := range chunks {
-			if used[d] || d == c || math.Abs(d.x0-c.x0) > 3 {
+			if d == c || math.Abs(d.x0-c.x0) > 3 {
 				continue
 			}
 			dy := c.base - d.base
-			if dy <= 0.5*c.size || dy > 1.8*c.size {
-				continue
+			if dy <= 0.5*c.size || dy > 1.8*c.size || used[d] {
+				continue // used last: a map lookup for every pair was most of this search
 			}
 			if best == nil || d.base > best.base {
 				best = d
@@ -612,25 +708,38 @@ func containsBox(bs []*labelBox, b *labelBox) bool {
 // value set apart by a gap wider than a word space, which the line's
 // layout joined because the gap was narrower than a column gap (a Word
 // table's label cell, full to its edge, beside its value cell).
+//
+// It walks the text's bytes, not a copy as runes: it is asked about every
+// text run on a flattened form's pages that is not a label.
 func splitInlineLabel(c *chunk, isLabel func(string) bool) (label, value *chunk) {
-	rs := []rune(c.text)
-	if len(rs) != len(c.runeX) {
+	text := c.text
+	if !strings.ContainsAny(text, ": ") {
 		return nil, nil
 	}
-	for i := len(rs) - 1; i > 0; i-- {
-		gapped := rs[i] == ' ' && i+1 < len(rs) && c.runeX[i+1]-c.runeX[i] > 0.6*c.size
-		if (rs[i] != ':' && !gapped) || !isLabel(string(rs[:i])) {
+	if !utf8.ValidString(text) {
+		text = string([]rune(text)) // as a rune slice would read it
+	}
+	n := utf8.RuneCountInString(text)
+	if n != len(c.runeX) {
+		return nil, nil
+	}
+	// i is a rune's index, at its byte offset off.
+	for i, off := n, len(text); i > 1; {
+		r, size := utf8.DecodeLastRuneInString(text[:off])
+		i, off = i-1, off-size
+		gapped := r == ' ' && i+1 < n && c.runeX[i+1]-c.runeX[i] > 0.6*c.size
+		if (r != ':' && !gapped) || !isLabel(text[:off]) {
 			continue
 		}
-		j := i + 1
-		for j < len(rs) && rs[j] == ' ' {
-			j++
+		j, at := i+1, off+size
+		for j < n && text[at] == ' ' {
+			j, at = j+1, at+1
 		}
-		if j >= len(rs) {
+		if j >= n {
 			return nil, nil
 		}
-		label = &chunk{x0: c.x0, x1: c.runeX[i], base: c.base, size: c.size, text: string(rs[:i]), runeX: c.runeX[:i]}
-		value = &chunk{x0: c.runeX[j], x1: c.x1, base: c.base, size: c.size, text: string(rs[j:]), runeX: c.runeX[j:]}
+		label = &chunk{x0: c.x0, x1: c.runeX[i], base: c.base, size: c.size, text: text[:off], runeX: c.runeX[:i]}
+		value = &chunk{x0: c.runeX[j], x1: c.x1, base: c.base, size: c.size, text: text[at:], runeX: c.runeX[j:]}
 		return label, value
 	}
 	return nil, nil

@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 
@@ -188,51 +191,165 @@ func fixtureStreams(data []byte) (streams []pdf.Value, file []byte) {
 	return streams, file
 }
 
-// TestTokenCacheSameTokens lexes the content streams of the fixtures
-// with and without a token cache: every token must be the same, and the
-// cache must stop growing at its bound.
-func TestTokenCacheSameTokens(t *testing.T) {
-	cache := newTokenCache()
-	tokens := 0
-	for _, name := range []string{"referral-flat-qpdf.pdf", "consent-flat-pdftk.pdf", "libreoffice-referral.pdf", "type0-table.pdf", "viewer/escapes.pdf", "viewer/inline-image.pdf"} {
+// TestContentOperands reads the content streams of the fixtures, and
+// content written to trip a lexer up, with the content lexer and with
+// pdfLexer.object, which read every operand before the content lexer did:
+// each operator must come with the same operands (numbers as the float64
+// the interpreter took), and the lexer's buffers must be reusable.
+func TestContentOperands(t *testing.T) {
+	var contents [][]byte
+	for _, name := range []string{"referral-flat-qpdf.pdf", "consent-flat-pdftk.pdf", "libreoffice-referral.pdf", "type0-table.pdf", "viewer/escapes.pdf", "viewer/inline-image.pdf", "combined-flat.pdf", "label-inline.pdf"} {
 		data := pdfFixture(t, name)
 		streams, file := fixtureStreams(data)
 		sr := &streamReader{file: file}
 		for _, s := range streams {
 			content, _ := readBoth(func() ([]byte, error) { return sr.appendStream(nil, s, pdfContentBudget) })
-			plain, cached := pdfLexer{data: content}, pdfLexer{data: content, cache: cache}
-			for {
-				want, got := plain.token(), cached.token()
-				if !reflect.DeepEqual(got, want) || plain.pos != cached.pos {
-					t.Fatalf("%s: token %#v at %d, without the cache %#v at %d", name, got, cached.pos, want, plain.pos)
+			contents = append(contents, content)
+		}
+	}
+	for _, c := range []string{
+		"1 2 3 4 5 6 cm -0 0 -0.0 +.5 5. -. . - + 1.2.3 1e5 12345678901234567890 0.1234567890123456 123456789012345.6 Td",
+		"[(a) -3 <01 02> 4.5 /N true null [1 [2]] << /K [3] >> Tj ] TJ [(x) >> (y)] TJ [(z) endobj] TJ [(open",
+		"/F#201 12 Tf /Im#2 Do / Tf <</A 1 /B [2 3] >> BDC (a\\(b\\)c) Tj <4142 4> Tj ] } { ) > >> BT ET",
+		"q 1 0 0 1 0 0 cm BI /W 2 /H 1 /BPC 8 /CS /G ID \x01\x02 EI Q % comment\n(end) Tj",
+		"[" + strings.Repeat("[", 300) + "1" + strings.Repeat("]", 300) + "] TJ 7 Tw",
+		strings.Repeat("1 ", 100) + "re <<", "(unterminated", "[1 2", "<</A",
+	} {
+		contents = append(contents, []byte(c))
+	}
+	var cl contentLexer
+	ops := 0
+	for n, content := range contents {
+		type call struct {
+			op   string
+			args []any
+		}
+		var want, got []call
+		interpretWithObject(content, func(op string, args []pdfObj) {
+			norm := make([]any, len(args))
+			for i, a := range args {
+				norm[i] = normObj(a)
+			}
+			want = append(want, call{op, norm})
+		})
+		for range 2 { // twice: the buffers are reused
+			got = got[:0]
+			cl.interpretContent(content, func(op []byte, args []operand) {
+				norm := make([]any, len(args))
+				for i := range args {
+					norm[i] = normOperand(&args[i])
 				}
-				if want == nil {
-					break
+				got = append(got, call{string(op), norm})
+			})
+			if !reflect.DeepEqual(got, want) {
+				for i := range min(len(got), len(want)) {
+					if !reflect.DeepEqual(got[i], want[i]) {
+						t.Fatalf("content %d, operator %d: got %#v, want %#v", n, i, got[i], want[i])
+					}
 				}
-				tokens++
+				t.Fatalf("content %d: %d operators, want %d", n, len(got), len(want))
 			}
 		}
+		ops += len(want)
 	}
-	if tokens < 10000 || len(cache.strs) == 0 || len(cache.nums) == 0 {
-		t.Errorf("%d tokens, %d strings and %d numbers cached", tokens, len(cache.strs), len(cache.nums))
+	if ops < 10000 {
+		t.Errorf("only %d operators read", ops)
 	}
-	// Distinct numbers and strings past the bound are read, not kept.
-	var b bytes.Buffer
-	for i := range 3 * maxCachedTokens {
-		fmt.Fprintf(&b, "%d.5 <%04x> ", i, i)
-	}
-	l := pdfLexer{data: b.Bytes(), cache: cache}
-	for i := 0; ; i++ {
-		tok := l.token()
-		if tok == nil {
-			break
+}
+
+// interpretWithObject is how content was read before contentLexer: each
+// operand by pdfLexer.object.
+func interpretWithObject(data []byte, do func(op string, args []pdfObj)) {
+	l := pdfLexer{data: data}
+	var args []pdfObj
+	for {
+		l.skipSpace()
+		if l.pos >= len(l.data) {
+			return
 		}
-		if i%2 == 0 && tok != float64(i/2)+0.5 || i%2 == 1 && tok != pdfString([]byte{byte(i / 2 >> 8), byte(i / 2)}) {
-			t.Fatalf("token %d: %#v", i, tok)
+		o, err := l.object(false, 0)
+		if err != nil {
+			args = args[:0]
+			continue
 		}
+		kw, ok := o.(pdfKeyword)
+		if !ok {
+			if len(args) < maxContentOperands {
+				args = append(args, o)
+			}
+			continue
+		}
+		switch kw {
+		case "BI":
+			skipInlineImage(&l)
+		case "]", ">>", ">", ")", "{", "}":
+		default:
+			do(string(kw), args)
+		}
+		args = args[:0]
 	}
-	if len(cache.strs) > maxCachedTokens || len(cache.nums) > maxCachedTokens {
-		t.Errorf("cache grew to %d strings and %d numbers", len(cache.strs), len(cache.nums))
+}
+
+// normObj is an operand read by pdfLexer.object as the interpreter took
+// it: a number as a float64.
+func normObj(o pdfObj) any {
+	switch v := o.(type) {
+	case int64:
+		return float64(v)
+	case pdfArray:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = normObj(e)
+		}
+		return out
+	}
+	return o
+}
+
+func normOperand(o *operand) any {
+	switch o.kind {
+	case opNumber:
+		return o.num
+	case opString:
+		return pdfString(o.b)
+	case opName:
+		return pdfName(o.b)
+	case opArray:
+		out := make([]any, len(o.arr))
+		for i := range o.arr {
+			out[i] = normOperand(&o.arr[i])
+		}
+		return out
+	}
+	return normObj(o.obj)
+}
+
+// TestContentNumber checks contentNumber's own reading of numbers
+// against keywordOrNumber's, to the bit (the sign of zero too).
+func TestContentNumber(t *testing.T) {
+	ins := []string{"0", "-0", "+0", "0.0", "-0.0", "-.0", ".5", "-.5", "+.5", "5.", "-5.", ".", "-", "+", "-.", "+-1", "1.2.3",
+		"1e5", "007", "-007.50", "999999999999999", "9999999999999999", "123456789012345.6", "0.000000000000001",
+		"0.1234567890123456", "12345678901234567890", "-9223372036854775808", "9223372036854775808", "Tj", "T*", "'", "true"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 20000 {
+		var b []byte
+		for range 1 + rng.IntN(18) {
+			b = append(b, "0123456789012345678901234567890123456789.-+"[rng.IntN(43)])
+		}
+		ins = append(ins, string(b))
+	}
+	for _, in := range ins {
+		got, ok := contentNumber([]byte(in))
+		want, isNum := 0.0, false
+		switch o := keywordOrNumber([]byte(in)).(type) {
+		case int64:
+			want, isNum = float64(o), true
+		case float64:
+			want, isNum = o, true
+		}
+		if ok != isNum || math.Float64bits(got) != math.Float64bits(want) {
+			t.Errorf("contentNumber(%q) = %v, %v; want %v, %v", in, got, ok, want, isNum)
+		}
 	}
 }
 

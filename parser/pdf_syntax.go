@@ -43,63 +43,6 @@ var errSyntax = errors.New("pdf syntax error")
 type pdfLexer struct {
 	data []byte
 	pos  int
-	// cache, when set, boxes short strings and numbers once (content
-	// streams; see tokenCache).
-	cache *tokenCache
-}
-
-// tokenCache hands out one boxed value for each short string and number
-// token. A flattened form's text is shown a glyph or two at a time
-// ("[<01>6<02>-3<03>-3 ...] TJ"), and making a string and an interface
-// value for each code and each kerning number was most of what
-// interpreting its content allocated. The values are immutable, so one
-// serves every stream and document; the cache stops growing at
-// maxCachedTokens entries.
-type tokenCache struct {
-	strs, nums map[string]pdfObj
-	scratch    []byte // a string's bytes while it is looked up
-}
-
-const (
-	maxCachedTokenLen = 8
-	maxCachedTokens   = 4096
-)
-
-func newTokenCache() *tokenCache {
-	return &tokenCache{strs: map[string]pdfObj{}, nums: map[string]pdfObj{}}
-}
-
-// str is the string b as a pdfString, boxed; b may be reused after.
-func (c *tokenCache) str(b []byte) pdfObj {
-	if len(b) > maxCachedTokenLen {
-		return pdfString(b)
-	}
-	if o, ok := c.strs[string(b)]; ok {
-		return o
-	}
-	o := pdfObj(pdfString(b))
-	if len(c.strs) < maxCachedTokens {
-		c.strs[string(b)] = o
-	}
-	return o
-}
-
-// word is keywordOrNumber(b), a number boxed once.
-func (c *tokenCache) word(b []byte) pdfObj {
-	if len(b) > maxCachedTokenLen {
-		return keywordOrNumber(b)
-	}
-	if o, ok := c.nums[string(b)]; ok {
-		return o
-	}
-	o := keywordOrNumber(b)
-	switch o.(type) {
-	case int64, float64:
-		if len(c.nums) < maxCachedTokens {
-			c.nums[string(b)] = o
-		}
-	}
-	return o
 }
 
 func isPDFSpace(c byte) bool {
@@ -148,11 +91,6 @@ func (l *pdfLexer) token() any {
 	switch c {
 	case '(':
 		l.pos++
-		if l.cache != nil {
-			b := l.literalBytes(l.cache.scratch[:0])
-			l.cache.scratch = b[:0]
-			return l.cache.str(b)
-		}
 		return l.literal()
 	case '<':
 		if l.pos+1 < len(l.data) && l.data[l.pos+1] == '<' {
@@ -160,11 +98,6 @@ func (l *pdfLexer) token() any {
 			return pdfKeyword("<<")
 		}
 		l.pos++
-		if l.cache != nil {
-			b := l.hexBytes(l.cache.scratch[:0])
-			l.cache.scratch = b[:0]
-			return l.cache.str(b)
-		}
 		return l.hex()
 	case '>':
 		if l.pos+1 < len(l.data) && l.data[l.pos+1] == '>' {
@@ -183,9 +116,6 @@ func (l *pdfLexer) token() any {
 	start := l.pos
 	for l.pos < len(l.data) && !isPDFSpace(l.data[l.pos]) && !isPDFDelim(l.data[l.pos]) {
 		l.pos++
-	}
-	if l.cache != nil {
-		return l.cache.word(l.data[start:l.pos])
 	}
 	return keywordOrNumber(l.data[start:l.pos])
 }
