@@ -15,18 +15,49 @@ import (
 // the library no longer has the field (TestObjIDWorks catches that) or the
 // value has no object behind it.
 func objID(v pdf.Value) (id uint64, ok bool) {
-	ptr := reflect.ValueOf(v).FieldByName("ptr")
-	if !ptr.IsValid() || ptr.Kind() != reflect.Struct {
+	f := pdfValueFields
+	if f.ptr < 0 || f.id < 0 || f.gen < 0 {
 		return 0, false
 	}
-	num, gen := ptr.FieldByName("id"), ptr.FieldByName("gen")
-	if !num.IsValid() || !gen.IsValid() || !num.CanUint() || !gen.CanUint() {
-		return 0, false
-	}
-	if num.Uint() == 0 {
+	ptr := reflect.ValueOf(v).Field(f.ptr)
+	num, gen := ptr.Field(f.id), ptr.Field(f.gen)
+	if !num.CanUint() || !gen.CanUint() || num.Uint() == 0 {
 		return 0, false
 	}
 	return num.Uint()<<16 | gen.Uint(), true
+}
+
+// valueFields are the indexes of the unexported fields of pdf.Value (and
+// of its object reference) that objID, refID and elemRefID read, looked up
+// by name once: FieldByName searched for them at every call, 5% of
+// reading a fillable form. -1 when the library no longer has the field.
+type valueFields struct {
+	ptr, data int          // in pdf.Value: the object reference, the value
+	ptrType   reflect.Type // the object reference's type
+	id, gen   int          // in the object reference
+}
+
+// pdfValueFields is read only: worked out once from the library's types.
+var pdfValueFields = lookUpValueFields()
+
+func lookUpValueFields() valueFields {
+	f := valueFields{ptr: -1, data: -1, id: -1, gen: -1}
+	t := reflect.TypeOf(pdf.Value{})
+	if sf, ok := t.FieldByName("data"); ok && len(sf.Index) == 1 {
+		f.data = sf.Index[0]
+	}
+	sf, ok := t.FieldByName("ptr")
+	if !ok || len(sf.Index) != 1 || sf.Type.Kind() != reflect.Struct {
+		return f
+	}
+	f.ptr, f.ptrType = sf.Index[0], sf.Type
+	if id, ok := sf.Type.FieldByName("id"); ok && len(id.Index) == 1 {
+		f.id = id.Index[0]
+	}
+	if gen, ok := sf.Type.FieldByName("gen"); ok && len(gen.Index) == 1 {
+		f.gen = gen.Index[0]
+	}
+	return f
 }
 
 // refID returns the identity of the indirect object that a dictionary's
@@ -35,8 +66,11 @@ func objID(v pdf.Value) (id uint64, ok bool) {
 // value, a missing key, or when reflection finds no such fields
 // (TestRefIDWorks catches that).
 func refID(d pdf.Value, key string) (id uint64, ok bool) {
-	data := reflect.ValueOf(d).FieldByName("data")
-	if !data.IsValid() || data.Kind() != reflect.Interface || data.IsNil() {
+	if pdfValueFields.data < 0 {
+		return 0, false
+	}
+	data := reflect.ValueOf(d).Field(pdfValueFields.data)
+	if data.Kind() != reflect.Interface || data.IsNil() {
 		return 0, false
 	}
 	m := data.Elem()
@@ -46,34 +80,38 @@ func refID(d pdf.Value, key string) (id uint64, ok bool) {
 	if m.Kind() != reflect.Map || m.Type().Key().Kind() != reflect.String {
 		return 0, false
 	}
-	return ptrID(m.MapIndex(reflect.ValueOf(key).Convert(m.Type().Key())), reflect.ValueOf(d).FieldByName("ptr").Type())
+	return ptrID(m.MapIndex(reflect.ValueOf(key).Convert(m.Type().Key())))
 }
 
 // elemRefID is refID for an array's element: the identity of the object
 // element i refers to, without loading it.
 func elemRefID(a pdf.Value, i int) (id uint64, ok bool) {
-	data := reflect.ValueOf(a).FieldByName("data")
-	if !data.IsValid() || data.Kind() != reflect.Interface || data.IsNil() {
+	if pdfValueFields.data < 0 {
+		return 0, false
+	}
+	data := reflect.ValueOf(a).Field(pdfValueFields.data)
+	if data.Kind() != reflect.Interface || data.IsNil() {
 		return 0, false
 	}
 	arr := data.Elem()
 	if arr.Kind() != reflect.Slice || i < 0 || i >= arr.Len() {
 		return 0, false
 	}
-	return ptrID(arr.Index(i), reflect.ValueOf(a).FieldByName("ptr").Type())
+	return ptrID(arr.Index(i))
 }
 
 // ptrID reads the object number and generation of x, an object
-// reference (of type ptrType) or an interface holding one.
-func ptrID(x reflect.Value, ptrType reflect.Type) (id uint64, ok bool) {
+// reference or an interface holding one.
+func ptrID(x reflect.Value) (id uint64, ok bool) {
+	f := pdfValueFields
 	if x.IsValid() && x.Kind() == reflect.Interface {
 		x = x.Elem()
 	}
-	if !x.IsValid() || x.Kind() != reflect.Struct || x.Type() != ptrType {
+	if !x.IsValid() || f.ptrType == nil || x.Type() != f.ptrType || f.id < 0 || f.gen < 0 {
 		return 0, false
 	}
-	num, gen := x.FieldByName("id"), x.FieldByName("gen")
-	if !num.IsValid() || !gen.IsValid() || !num.CanUint() || !gen.CanUint() || num.Uint() == 0 {
+	num, gen := x.Field(f.id), x.Field(f.gen)
+	if !num.CanUint() || !gen.CanUint() || num.Uint() == 0 {
 		return 0, false
 	}
 	return num.Uint()<<16 | gen.Uint(), true
