@@ -601,7 +601,12 @@ func rewritePDF(ctx context.Context, data []byte, x *xrefInfo, budget int64) ([]
 	if _, ok := offs[root.num]; !ok || root.num == 0 {
 		return nil, errRewriteNoRoot
 	}
-	if rootObj, err := f.load(root.num); err != nil || rootObj == nil {
+	// The catalog is a dictionary; anything else (a stray keyword the
+	// lexer took for a value) would be written as null, and the rewrite
+	// would not read again.
+	if rootObj, err := f.load(root.num); err != nil {
+		return nil, errRewriteNoRoot
+	} else if _, ok := rootObj.(pdfDict); !ok {
 		return nil, errRewriteNoRoot
 	}
 	size := uint32(1)
