@@ -30,13 +30,9 @@ test: vet
 	$(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) fuzz
 
-## fuzz: run every fuzz target for FUZZTIME from its committed seed corpus
+## fuzz: run every fuzz target for FUZZTIME from its committed seed corpus (scripts/fuzz.sh)
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./...); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
-	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
-	  done; \
-	done
+	FUZZTIME=$(FUZZTIME) GO=$(GO) sh scripts/fuzz.sh
 
 test-short:
 	$(GO) test -short -count=1 ./...
