@@ -270,6 +270,12 @@ func (f *ocrFit) tilt(slope float64, ok bool) {
 		sum += p.iy - f.d*p.tx - f.e*p.ty
 	}
 	f.f = sum / float64(len(f.anchors))
+	f.residuals()
+}
+
+// residuals sets each anchor's distance from where the fit now puts it,
+// which the boxes' corrections are made from.
+func (f *ocrFit) residuals() {
 	for i := range f.anchors {
 		p := &f.anchors[i]
 		x, y := f.apply(p.tx, p.ty)
@@ -346,11 +352,7 @@ func (f *ocrFit) square(slope float64) {
 		sum += p.ix - f.a*p.tx - f.b*p.ty
 	}
 	f.c = sum / float64(len(f.anchors))
-	for i := range f.anchors {
-		p := &f.anchors[i]
-		x, y := f.apply(p.tx, p.ty)
-		p.rx, p.ry = p.ix-x, p.iy-y
-	}
+	f.residuals()
 }
 
 // pageTilt is the median slope of the page's long lines of words, by
