@@ -45,22 +45,28 @@ func TestFitSimilarity(t *testing.T) {
 	}
 }
 
-// TestCutBoxFindsBorder cuts a value box whose printed border is a few
-// points off where the fit puts it: the cut is the box's inside, found by
-// its border, the writing whole and the border gone.
-func TestCutBoxFindsBorder(t *testing.T) {
-	const s = 2.5
-	img := image.NewGray(image.Rect(0, 0, 600, 200))
+// greyPage is a scanned page's grey paper, and a way to ink rectangles on
+// it.
+func greyPage(w, h int) (*image.Gray, func(r image.Rectangle, v uint8)) {
+	img := image.NewGray(image.Rect(0, 0, w, h))
 	for i := range img.Pix {
 		img.Pix[i] = 230
 	}
-	fill := func(r image.Rectangle, v uint8) {
+	return img, func(r image.Rectangle, v uint8) {
 		for y := r.Min.Y; y < r.Max.Y; y++ {
 			for x := r.Min.X; x < r.Max.X; x++ {
 				img.Pix[y*img.Stride+x] = v
 			}
 		}
 	}
+}
+
+// TestCutBoxFindsBorder cuts a value box whose printed border is a few
+// points off where the fit puts it: the cut is the box's inside, found by
+// its border, the writing whole and the border gone.
+func TestCutBoxFindsBorder(t *testing.T) {
+	const s = 2.5
+	img, fill := greyPage(600, 200)
 	// The widget the fit maps is at y 50..88; the box printed around it
 	// (20 points tall) 7 pixels lower than the fit puts it: its lines at
 	// y 51..53 and 99..101, with strokes of writing inside.
@@ -108,17 +114,7 @@ func TestCutBoxFindsBorder(t *testing.T) {
 // and that line is cut whole, not through its middle.
 func TestCutBoxFarFromFit(t *testing.T) {
 	const s = 2.5
-	img := image.NewGray(image.Rect(0, 0, 600, 300))
-	for i := range img.Pix {
-		img.Pix[i] = 230
-	}
-	fill := func(r image.Rectangle, v uint8) {
-		for y := r.Min.Y; y < r.Max.Y; y++ {
-			for x := r.Min.X; x < r.Max.X; x++ {
-				img.Pix[y*img.Stride+x] = v
-			}
-		}
-	}
+	img, fill := greyPage(600, 300)
 	// The widget the fit maps is at y 50..150 (20..60 points); the box
 	// printed 7 points (17.5 pixels) higher: its lines at y 32..34 and
 	// 130..132. The first line of writing from y 37 to 51, the second
