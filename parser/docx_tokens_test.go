@@ -1,16 +1,12 @@
 package parser
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -90,33 +86,8 @@ func TestTokenLoopMatchesToken(t *testing.T) {
 		"bad syntax":             `<w:document ` + w + `><w:body <</w:document>`,
 	}
 	// And every part of every Word fixture.
-	files, err := filepath.Glob(filepath.Join("testdata", "docx", "*.docx"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-		if err != nil {
-			continue // damaged and encrypted fixtures: not XML to compare
-		}
-		for _, zf := range zr.File {
-			if !strings.HasSuffix(zf.Name, ".xml") || zf.UncompressedSize64 > 4<<20 {
-				continue
-			}
-			rc, err := zf.Open()
-			if err != nil {
-				continue
-			}
-			b, err := io.ReadAll(rc)
-			rc.Close()
-			if err == nil {
-				docs[filepath.Base(f)+"/"+zf.Name] = string(b)
-			}
-		}
+	for name, b := range wordFixtureParts(t) {
+		docs[name] = string(b)
 	}
 	if len(docs) < 40 {
 		t.Fatalf("only %d documents to compare: fixtures missing?", len(docs))
