@@ -3,11 +3,13 @@ package parser
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/xml"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -179,4 +181,54 @@ func FuzzDOCXXML(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkLexedXML(t, "input", data, true)
 	})
+}
+
+// TestReadDOCXEitherTokenizer: a Word form reads the same whichever way
+// its document part is tokenized: lexed in memory (as every form is),
+// through encoding/xml when the part holds a processing instruction past
+// its declaration, and streamed through encoding/xml when the part is
+// larger than docxWholePart.
+func TestReadDOCXEitherTokenizer(t *testing.T) {
+	orig := readFixture(t, "referral-plain.docx")
+	zr, err := zip.NewReader(bytes.NewReader(orig), int64(len(orig)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := map[string]string{}
+	for _, zf := range zr.File {
+		rc, err := zf.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts[zf.Name] = string(b)
+	}
+	doc := parts["word/document.xml"]
+	body := strings.Index(doc, "<w:body>")
+	if body < 0 {
+		t.Fatal("no <w:body> in the fixture")
+	}
+	withPI := doc[:body] + `<?mso-application progid="Word.Document"?>` + doc[body:]
+	large := doc[:body] + "<!-- " + strings.Repeat("padding ", docxWholePart/8+1) + "-->" + doc[body:]
+	if plainXML([]byte(withPI)) || len(large) <= docxWholePart {
+		t.Fatal("the variants would be lexed in memory")
+	}
+	want, err := readDOCX(context.Background(), orig, Limits{})
+	if err != nil || len(want) == 0 || len(want[0].ByLabel) < 10 {
+		t.Fatalf("the fixture read %d forms, %v", len(want), err)
+	}
+	for name, d := range map[string]string{"processing instruction": withPI, "larger than read whole": large} {
+		parts["word/document.xml"] = d
+		got, err := readDOCX(context.Background(), zipOf(t, parts), Limits{})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: read\n%+v\nwant\n%+v", name, got, want)
+		}
+	}
 }
