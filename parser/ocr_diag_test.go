@@ -20,104 +20,81 @@ func TestOCRWhyWhole(t *testing.T) {
 	o := needOCR(t)
 	ctx := context.Background()
 	registered, pages, poor := 0, 0, 0
-	for _, tc := range ocrCases(t) {
-		if c := os.Getenv("DSR_OCR_WHY_CASE"); c != "" && !strings.Contains(tc.name, c) {
-			continue
-		}
-		raw, err := os.ReadFile(tc.eml)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sub, err := New(Options{}).Parse(ctx, raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, a := range sub.Attachments {
-			if a.Kind != KindUnreadable {
-				continue
-			}
-			isPDF := !isImageMagic(a.Data) && !isHEIC(a.Data)
-			dir := t.TempDir()
-			sps, err := o.pageImages(ctx, dir, a.Data, isPDF)
+	fixtureScanPages(t, o, func(tc ocrCase, a Attachment, sps []scanPage) {
+		var reads []*boxRead
+		var pgs []*ocrPage
+		var prev *ocrPage
+		for i, sp := range sps {
+			pg, err := o.recognise(ctx, sp, prev)
+			prev = pg
 			if err != nil {
-				t.Logf("%s %s: %v", tc.name, a.Filename, err)
-				continue
-			}
-			var reads []*boxRead
-			var pgs []*ocrPage
-			var prev *ocrPage
-			for i, sp := range sps {
-				pg, err := o.recognise(ctx, sp, prev)
-				prev = pg
-				if err != nil {
-					t.Fatal(err)
-				}
-				pg.index = i
-				pgs = append(pgs, pg)
-				if pg.tpl != nil {
-					reads = append(reads, pg.templateBoxes()...)
-				}
-			}
-			if d := os.Getenv("DSR_OCR_WHY_DIR"); d != "" {
-				for _, br := range reads {
-					if br.crop != nil && decisive(br.spec) {
-						_ = writePNG(fmt.Sprintf("%s/%s-p%d-%s-cut.png", d, strings.TrimSuffix(tc.name, ".eml"), br.pg.index+1, br.box.field), br.crop)
-					}
-				}
-			}
-			if err := o.readTemplateBoxes(ctx, dir, reads); err != nil {
 				t.Fatal(err)
 			}
-			for i, pg := range pgs {
-				pages++
-				var b strings.Builder
-				fmt.Fprintf(&b, "%s %s p%d rot %d good %d: ", tc.name, a.Filename, i+1, pg.rotate, goodWords(pg.words))
-				if pg.tpl == nil {
-					fmt.Fprintf(&b, "NOT REGISTERED (%s)", bestAnchors(pg))
-					t.Log(b.String())
-					continue
-				}
-				registered++
-				fmt.Fprintf(&b, "%s p%d, %d anchors (fit %.3f %.3f %.3f %.3f)", pg.tpl.kind, pg.tpl.page+1, len(pg.fit.anchors), pg.fit.a, pg.fit.b, pg.fit.d, pg.fit.e)
-				if os.Getenv("DSR_OCR_WHY_ANCHORS") != "" {
-					for _, a := range pg.fit.anchors {
-						fmt.Fprintf(&b, "\n      anchor %.0f,%.0f -> %.0f,%.0f residual %.1f,%.1f", a.tx, a.ty, a.ix, a.iy, a.rx, a.ry)
-					}
-				}
-				if pg.poor {
-					poor++
-					b.WriteString(" POOR:")
-				}
-				for _, br := range reads {
-					if br.pg != pg || !decisive(br.spec) {
-						continue
-					}
-					mark := ""
-					if br.poorlyDecisive() {
-						mark = "!"
-					}
-					if d := os.Getenv("DSR_OCR_WHY_DIR"); d != "" && br.crop != nil {
-						_ = writePNG(fmt.Sprintf("%s/%s-p%d-%s.png", d, strings.TrimSuffix(tc.name, ".eml"), i+1, br.box.field), br.crop)
-					}
-					fmt.Fprintf(&b, "\n    %s%s = %q (%.2f)", mark, br.box.field, br.text, br.conf)
-				}
-				for _, bx := range pg.tpl.boxes {
-					spec, _ := Spec(pg.tpl.kind, bx.field)
-					if bx.typ != ocrBoxLine && bx.typ != ocrBoxBlock || !decisive(spec) {
-						continue
-					}
-					found := bx.typ != ocrBoxLine && bx.typ != ocrBoxBlock
-					for _, br := range reads {
-						found = found || (br.pg == pg && br.box.field == bx.field)
-					}
-					if !found {
-						fmt.Fprintf(&b, "\n    %s%s blank cut", map[bool]string{true: "!", false: ""}[spec.Required], bx.field)
-					}
-				}
-				t.Log(b.String())
+			pg.index = i
+			pgs = append(pgs, pg)
+			if pg.tpl != nil {
+				reads = append(reads, pg.templateBoxes()...)
 			}
 		}
-	}
+		if d := os.Getenv("DSR_OCR_WHY_DIR"); d != "" {
+			for _, br := range reads {
+				if br.crop != nil && decisive(br.spec) {
+					_ = writePNG(fmt.Sprintf("%s/%s-p%d-%s-cut.png", d, strings.TrimSuffix(tc.name, ".eml"), br.pg.index+1, br.box.field), br.crop)
+				}
+			}
+		}
+		if err := o.readTemplateBoxes(ctx, t.TempDir(), reads); err != nil {
+			t.Fatal(err)
+		}
+		for i, pg := range pgs {
+			pages++
+			var b strings.Builder
+			fmt.Fprintf(&b, "%s %s p%d rot %d good %d: ", tc.name, a.Filename, i+1, pg.rotate, goodWords(pg.words))
+			if pg.tpl == nil {
+				fmt.Fprintf(&b, "NOT REGISTERED (%s)", bestAnchors(pg))
+				t.Log(b.String())
+				continue
+			}
+			registered++
+			fmt.Fprintf(&b, "%s p%d, %d anchors (fit %.3f %.3f %.3f %.3f)", pg.tpl.kind, pg.tpl.page+1, len(pg.fit.anchors), pg.fit.a, pg.fit.b, pg.fit.d, pg.fit.e)
+			if os.Getenv("DSR_OCR_WHY_ANCHORS") != "" {
+				for _, a := range pg.fit.anchors {
+					fmt.Fprintf(&b, "\n      anchor %.0f,%.0f -> %.0f,%.0f residual %.1f,%.1f", a.tx, a.ty, a.ix, a.iy, a.rx, a.ry)
+				}
+			}
+			if pg.poor {
+				poor++
+				b.WriteString(" POOR:")
+			}
+			for _, br := range reads {
+				if br.pg != pg || !decisive(br.spec) {
+					continue
+				}
+				mark := ""
+				if br.poorlyDecisive() {
+					mark = "!"
+				}
+				if d := os.Getenv("DSR_OCR_WHY_DIR"); d != "" && br.crop != nil {
+					_ = writePNG(fmt.Sprintf("%s/%s-p%d-%s.png", d, strings.TrimSuffix(tc.name, ".eml"), i+1, br.box.field), br.crop)
+				}
+				fmt.Fprintf(&b, "\n    %s%s = %q (%.2f)", mark, br.box.field, br.text, br.conf)
+			}
+			for _, bx := range pg.tpl.boxes {
+				spec, _ := Spec(pg.tpl.kind, bx.field)
+				if bx.typ != ocrBoxLine && bx.typ != ocrBoxBlock || !decisive(spec) {
+					continue
+				}
+				found := bx.typ != ocrBoxLine && bx.typ != ocrBoxBlock
+				for _, br := range reads {
+					found = found || (br.pg == pg && br.box.field == bx.field)
+				}
+				if !found {
+					fmt.Fprintf(&b, "\n    %s%s blank cut", map[bool]string{true: "!", false: ""}[spec.Required], bx.field)
+				}
+			}
+			t.Log(b.String())
+		}
+	})
 	t.Logf("%d pages, %d registered, %d of them poor", pages, registered, poor)
 }
 
@@ -150,8 +127,29 @@ func TestOCRUpsideDownInk(t *testing.T) {
 		t.Skip("set DSR_OCR_WHY=1")
 	}
 	o := needOCR(t)
+	fixtureScanPages(t, o, func(tc ocrCase, a Attachment, sps []scanPage) {
+		for i, sp := range sps {
+			g, err := loadGray(sp.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, s := upsideDownInk(g)
+			u2, s2 := upsideDownInk(turnGray(g))
+			t.Logf("%s %s p%d: upside %v sure %v; turned: upside %v sure %v", tc.name, a.Filename, i+1, u, s, u2, s2)
+		}
+	})
+}
+
+// fixtureScanPages calls fn with the page images of every attachment of
+// the OCR fixtures (those DSR_OCR_WHY_CASE names, when set) that is read
+// as a scan.
+func fixtureScanPages(t *testing.T, o *OCR, fn func(tc ocrCase, a Attachment, sps []scanPage)) {
+	t.Helper()
 	ctx := context.Background()
 	for _, tc := range ocrCases(t) {
+		if c := os.Getenv("DSR_OCR_WHY_CASE"); c != "" && !strings.Contains(tc.name, c) {
+			continue
+		}
 		raw, err := os.ReadFile(tc.eml)
 		if err != nil {
 			t.Fatal(err)
@@ -167,17 +165,10 @@ func TestOCRUpsideDownInk(t *testing.T) {
 			isPDF := !isImageMagic(a.Data) && !isHEIC(a.Data)
 			sps, err := o.pageImages(ctx, t.TempDir(), a.Data, isPDF)
 			if err != nil {
-				t.Fatal(err)
+				t.Logf("%s %s: %v", tc.name, a.Filename, err)
+				continue
 			}
-			for i, sp := range sps {
-				g, err := loadGray(sp.path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				u, s := upsideDownInk(g)
-				u2, s2 := upsideDownInk(turnGray(g))
-				t.Logf("%s %s p%d: upside %v sure %v; turned: upside %v sure %v", tc.name, a.Filename, i+1, u, s, u2, s2)
-			}
+			fn(tc, a, sps)
 		}
 	}
 }
