@@ -124,18 +124,14 @@ func (cl *contentLexer) operand(depth int) (o operand, kw []byte, err error) {
 	switch c := l.data[l.pos]; c {
 	case '(':
 		l.pos++
-		n := len(cl.bytes)
-		cl.bytes = l.literalBytes(cl.bytes)
-		return operand{kind: opString, b: cl.bytes[n:len(cl.bytes):len(cl.bytes)]}, nil, nil
+		return cl.stringOperand(l.literalBytes), nil, nil
 	case '<':
 		if l.pos+1 < len(l.data) && l.data[l.pos+1] == '<' {
 			v, err := l.object(false, depth) // a dictionary
 			return operand{obj: v}, nil, err
 		}
 		l.pos++
-		n := len(cl.bytes)
-		cl.bytes = l.hexBytes(cl.bytes)
-		return operand{kind: opString, b: cl.bytes[n:len(cl.bytes):len(cl.bytes)]}, nil, nil
+		return cl.stringOperand(l.hexBytes), nil, nil
 	case '>':
 		if l.pos+1 < len(l.data) && l.data[l.pos+1] == '>' {
 			l.pos += 2
@@ -186,6 +182,15 @@ func (cl *contentLexer) operand(depth int) (o operand, kw []byte, err error) {
 		return operand{}, nil, nil
 	}
 	return operand{}, w, nil
+}
+
+// stringOperand appends a string's bytes, read by read, to the lexer's
+// buffer and returns the string operand over them (capped, so that an
+// append to the buffer never writes into it).
+func (cl *contentLexer) stringOperand(read func([]byte) []byte) operand {
+	n := len(cl.bytes)
+	cl.bytes = read(cl.bytes)
+	return operand{kind: opString, b: cl.bytes[n:len(cl.bytes):len(cl.bytes)]}
 }
 
 // array reads an array's elements after its "[", as object does.
