@@ -85,13 +85,20 @@ func checkLexedXML(t *testing.T, name string, data []byte, lenient bool) {
 }
 
 // wordFixtureParts is every XML part (and relationships part) of every
-// Word fixture that opens as a zip, by fixture and part name.
+// Word fixture, ours and Word's own, that opens as a zip, by fixture and
+// part name.
 func wordFixtureParts(t *testing.T) map[string][]byte {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join("testdata", "docx", "*.docx"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Word's own saves, from another project (testdata/thirdparty/README.md).
+	theirs, _ := filepath.Glob(filepath.Join("..", "testdata", "thirdparty", "docx", "*.docx"))
+	if len(theirs) == 0 {
+		t.Fatal("no third-party Word files")
+	}
+	files = append(files, theirs...)
 	parts := map[string][]byte{}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
