@@ -181,8 +181,7 @@ type docxPackage struct {
 	zr    *zip.Reader
 	left  int64
 	br    *bufio.Reader // the read buffer of a streamed part, reused from part to part
-	buf   []byte        // a part read whole, reused from part to part
-	whole wholePart
+	whole wholePart     // a part read whole, its buffer reused from part to part
 }
 
 // readWhole appends all of r to buf: declared bytes, and room for the
@@ -279,9 +278,8 @@ func (p *docxPackage) read(ctx context.Context, f *zip.File, fn func(io.Reader) 
 	if f.UncompressedSize64 <= docxWholePart {
 		// Read whole, to be lexed in memory (docx_xml.go); to its end,
 		// so its checksum is verified.
-		if p.buf, err = readWhole(p.buf[:0], cr, f.UncompressedSize64); err == nil {
-			p.whole.data = p.buf
-			p.whole.Reset(p.buf)
+		if p.whole.data, err = readWhole(p.whole.data[:0], cr, f.UncompressedSize64); err == nil {
+			p.whole.Reset(p.whole.data)
 			err = fn(&p.whole)
 		}
 	} else {
