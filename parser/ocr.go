@@ -125,7 +125,7 @@ func (r *ocrReader) ReadPDF(ctx context.Context, data []byte) ([]*RawForm, error
 		return r.readScan(ctx, data, false)
 	}
 	forms, err := r.inner.ReadPDF(ctx, data)
-	if err != nil && ReasonOf(err) == ReasonPDFScan {
+	if why := ReasonOf(err); err != nil && (why == ReasonPDFScan || why == ReasonPDFTextGarbled) {
 		return r.readScan(ctx, data, true)
 	}
 	return forms, err

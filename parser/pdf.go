@@ -16,6 +16,7 @@ import (
 const (
 	ReasonPDFEncrypted    = "the PDF is encrypted (password-protected): ask the sender for an unprotected copy"
 	ReasonPDFScan         = "the PDF has no text layer: it looks like a scan"
+	ReasonPDFTextGarbled  = "the PDF's text cannot be read: its fonts do not say which letters they draw"
 	ReasonPDFNotPDF       = "the file is not a PDF"
 	ReasonPDFDamaged      = "the PDF is damaged and could not be read"
 	ReasonPDFTruncated    = "the PDF is incomplete (cut off)"
@@ -349,8 +350,24 @@ func (r *inProcessPDF) readWithLibrary(ctx context.Context, data []byte) (forms 
 		if !hasText && !anyAnswerField(fields) {
 			return nil, unreadable(ReasonPDFScan, fmt.Errorf("%d pages, no text", len(pages)))
 		}
+		// Text drawn in fonts that lost their character maps is no
+		// text at all (pdf_garbled.go): read like a scan, or given to a
+		// coordinator, such a form is not taken for an attachment that
+		// is not a form.
+		if garbled, all := ex.garbledRunes(); !anyKind(kinds) && !anyAnswerField(fields) && textGarbled(garbled, all) {
+			return nil, unreadable(ReasonPDFTextGarbled, fmt.Errorf("%d of %d characters drawn in fonts without a usable character map", garbled, all))
+		}
 	}
 	return assembleForms(r.mapping, trailer, kinds, d, fields)
+}
+
+func anyKind(kinds []FormKind) bool {
+	for _, k := range kinds {
+		if k != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // extractor is a text extractor for the file data, one a PDF read

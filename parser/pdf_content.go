@@ -60,6 +60,8 @@ type textExtractor struct {
 	lexers [maxXObjectDepth + 1]contentLexer
 	// noFont stands for a font that was never set: codes are their bytes.
 	noFont *fontInfo
+	// drawnFonts are the fonts that drew text in this document.
+	drawnFonts []*fontInfo
 }
 
 type pendingStream struct {
@@ -96,6 +98,7 @@ func (e *textExtractor) trim() {
 	e.streams.file = nil
 	e.streams.src.Reset(nil)
 	clear(e.fonts)
+	e.forgetDrawn()
 	if len(e.pending) > keepStreams || len(e.sizes) > keepStreams {
 		e.pending, e.sizes = map[uint64]*pendingStream{}, map[uint64]int64{}
 	}
@@ -446,6 +449,7 @@ func (in *interp) run(strm pdf.Value, res *resources, g gstate, depth int) error
 			trm := affine{g.fs * g.th, 0, 0, g.fs, 0, g.rise}.mul(tm).mul(g.ctm)
 			s := f.decode(code)
 			if s != "" && !g.invisible && in.ex.glyphs < maxGlyphs {
+				in.ex.count(f, s)
 				size := in.hypot(&in.sizeMemo, trm.c, trm.d)
 				*in.out = append(*in.out, glyph{x: trm.e, y: trm.f, w: w0 * in.hypot(&in.widthMemo, trm.a, trm.b), size: size, s: s})
 				in.ex.glyphs++
@@ -613,22 +617,35 @@ type fontInfo struct {
 	widths   []float64
 	cidW     map[int]float64
 	dw       float64
-	symbol   map[byte]string   // Dingbats/Wingdings codes without a ToUnicode map
-	puaShift bool              // Wingdings mapped to U+F0xx by its ToUnicode
-	decoded  map[string]string // codes of more than one byte
-	byteText *byteTexts        // one-byte codes
+	symbol   map[byte]string // Dingbats/Wingdings codes without a ToUnicode map
+	puaShift bool            // Wingdings mapped to U+F0xx by its ToUnicode
+	// dingbatsAsText is set for a Dingbats font whose ToUnicode map
+	// gives the codes as the letters and digits they are in WinAnsi (as
+	// Cairo writes it for the Dingbats it substitutes): a tick drawn as
+	// "4" is a tick.
+	dingbatsAsText bool
+	decoded        map[string]string // codes of more than one byte
+	byteText       *byteTexts        // one-byte codes
 	// toUnicode is a simple font's ToUnicode map that the library does
 	// not read (the font has an /Encoding too): the codes it maps are
 	// decoded by it, the rest by the encoding (see pdf_tounicode.go);
 	// uni once read.
 	toUnicode pdf.Value
 	uni       map[string]string
+	// What the font drew in this document (pdf_garbled.go).
+	drawn runeCounts
 }
 
 // byteTexts is the text of each one-byte code of a font, once worked out.
 type byteTexts struct {
 	text  [256]string
 	known [4]uint64 // bit c: text[c] is worked out
+}
+
+// isDingbats reports ITC Zapf Dingbats by its base font name, or URW's
+// D050000L, which Ghostscript and Cairo embed in its place.
+func isDingbats(base string) bool {
+	return strings.Contains(base, "dingbats") || strings.Contains(base, "d050000l")
 }
 
 // Tick and box glyphs of the symbol fonts forms use for check boxes.
@@ -647,8 +664,10 @@ func newFontInfo(v pdf.Value) *fontInfo {
 	base := strings.ToLower(v.Key("BaseFont").Name())
 	hasToUnicode := v.Key("ToUnicode").Kind() == pdf.Stream
 	switch {
-	case strings.Contains(base, "dingbats") && !hasToUnicode:
+	case isDingbats(base) && !hasToUnicode:
 		f.symbol = dingbatsTicks
+	case isDingbats(base):
+		f.dingbatsAsText = true
 	case strings.Contains(base, "wingdings") && !hasToUnicode:
 		f.symbol = wingdingsTicks
 	case strings.Contains(base, "wingdings"):
@@ -760,6 +779,11 @@ func (f *fontInfo) decodeCode(code string) string {
 		s = f.enc.Decode(code)
 	default:
 		s = code
+	}
+	if f.dingbatsAsText && len(code) == 1 && s == code {
+		if t, ok := dingbatsTicks[code[0]]; ok {
+			s = t
+		}
 	}
 	if f.puaShift {
 		var b strings.Builder

@@ -9,12 +9,14 @@
 # Outlook's wrappers are compared with: Debian's tnef (winmail.dat) and
 # msgconvert (.msg items; it needs Email::Address, which the package only
 # recommends), and Info-ZIP's zip and unzip (zip files of forms are made
-# with the one and their contents compared with the other). Idempotent and
-# quiet: does nothing
+# with the one and their contents compared with the other), and Ghostscript,
+# which prints the sample forms to PDF as the PDF printers built on it do
+# (poppler's pdftocairo prints them as Cairo does). Idempotent and quiet:
+# does nothing
 # when everything is already installed.
 set -eu
 
-PACKAGES="dovecot-imapd chromium qpdf tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils imagemagick img2pdf libheif-examples tnef libemail-outlook-message-perl libemail-address-perl zip unzip"
+PACKAGES="dovecot-imapd chromium qpdf tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils imagemagick img2pdf libheif-examples tnef libemail-outlook-message-perl libemail-address-perl zip unzip ghostscript"
 
 missing=""
 for p in $PACKAGES; do
