@@ -369,10 +369,11 @@ func (s *Store) applyOn(ctx context.Context, pc *pgx.Conn, in Incoming, sub *par
 			}
 			b = &pgx.Batch{}
 			err := eachRawChunk(in.Raw, func(seq int, chunk []byte) error {
-				ct, err := s.enc("messages.raw", chunk)
+				ct, release, err := s.sealRaw(chunk)
 				if err != nil {
 					return err
 				}
+				defer release() // send has returned by then
 				cb := &pgx.Batch{}
 				cb.Queue(rb(rawInsert), msgID, seq, ct)
 				if err := send(cb); err != nil {
@@ -384,10 +385,13 @@ func (s *Store) applyOn(ctx context.Context, pc *pgx.Conn, in Incoming, sub *par
 				return Applied{}, err
 			}
 		} else {
-			ct, err := s.enc("messages.raw", in.Raw)
+			ct, release, err := s.sealRaw(in.Raw)
 			if err != nil {
 				return Applied{}, err
 			}
+			// Given back once this function has returned: the batch
+			// holding it has been sent by then, or abandoned.
+			defer release()
 			b.Queue(rb(rawInsert), msgID, 0, ct)
 		}
 	}

@@ -231,15 +231,26 @@ const cipherVersion = 1
 // it is stored (table and column), so a ciphertext copied into another
 // column does not decrypt.
 func (k *Keyring) seal(plaintext []byte, ad string) ([]byte, error) {
+	return k.sealTo(nil, plaintext, ad)
+}
+
+// sealTo is seal writing the ciphertext into dst's storage when it has
+// room for it (dst's contents are overwritten), else into a new slice.
+func (k *Keyring) sealTo(dst, plaintext []byte, ad string) ([]byte, error) {
 	aead := k.aeads[k.current]
-	out := make([]byte, 0, 2+len(k.current)+aead.NonceSize()+len(plaintext)+aead.Overhead())
+	n := 2 + len(k.current) + aead.NonceSize() + len(plaintext) + aead.Overhead()
+	out := dst[:0]
+	if cap(out) < n {
+		out = make([]byte, 0, n)
+	}
 	out = append(out, cipherVersion, byte(len(k.current)))
 	out = append(out, k.current...)
-	nonce := make([]byte, aead.NonceSize())
+	start := len(out)
+	out = out[:start+aead.NonceSize()]
+	nonce := out[start:]
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, fmt.Errorf("encrypt: nonce: %w", err)
 	}
-	out = append(out, nonce...)
 	return aead.Seal(out, nonce, plaintext, []byte(ad)), nil
 }
 

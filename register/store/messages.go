@@ -766,10 +766,11 @@ func (s *Store) putRaw(ctx context.Context, tx *sqlx.Tx, msgID int64, raw []byte
 		}
 	}
 	return eachRawChunk(raw, func(seq int, chunk []byte) error {
-		ct, err := s.enc("messages.raw", chunk)
+		ct, release, err := s.sealRaw(chunk)
 		if err != nil {
 			return err
 		}
+		defer release()
 		if _, err := s.exec(ctx, tx, rawInsert, msgID, seq, ct); err != nil {
 			return fmt.Errorf("store raw message chunk %d: %w", seq, err)
 		}

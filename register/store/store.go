@@ -50,6 +50,11 @@ type Store struct {
 	// ClaimSignin), so a burst of them never holds every connection
 	// waiting for the one that holds the database's lock.
 	signinMu sync.Mutex
+	// rawCTs are buffers a raw email's chunk is sealed into while it is
+	// written (sealRaw): a new 150 KB ciphertext for every email was a
+	// fifth of what the intake allocated (make bench's allocation
+	// profile, BENCHMARKS.md "Issue 19, seventh round").
+	rawCTs sync.Pool
 }
 
 // stmtCache keeps SQLite's statements prepared. The driver prepares every
@@ -378,6 +383,29 @@ func (s *Store) enc(col string, plaintext []byte) ([]byte, error) {
 }
 
 func (s *Store) encString(col, v string) ([]byte, error) { return s.enc(col, []byte(v)) }
+
+// sealRaw encrypts a chunk of a raw email as enc("messages.raw", chunk)
+// does, into a buffer kept for the next: release gives it back, once the
+// statement that stores it has been sent and has returned (the drivers
+// copy a value they are given: SQLite's binds it with SQLITE_TRANSIENT,
+// pgx encodes it into its own buffer).
+func (s *Store) sealRaw(chunk []byte) (ct []byte, release func(), err error) {
+	var buf []byte
+	if b, ok := s.rawCTs.Get().(*[]byte); ok {
+		buf = *b
+	}
+	ct, err = s.keys.sealTo(buf, chunk, "messages.raw")
+	if err != nil {
+		return nil, nil, fmt.Errorf("encrypt messages.raw: %w", err)
+	}
+	return ct, func() {
+		// A chunk is at most rawChunk: keep nothing larger.
+		if cap(ct) <= rawChunk+1024 {
+			b := ct[:0]
+			s.rawCTs.Put(&b)
+		}
+	}, nil
+}
 
 func (s *Store) encJSON(col string, v any) ([]byte, error) {
 	b, err := json.Marshal(v)

@@ -3,7 +3,9 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -40,6 +42,7 @@ func testStore(t *testing.T, newDB stDB) {
 		{"ReferenceSequence", testReferenceSequence},
 		{"Outbox", testOutbox},
 		{"FailureAndQuarantine", testFailureAndQuarantine},
+		{"RawKeptApart", testRawKeptApart},
 		{"Review", testReview},
 		{"Withdrawal", testWithdrawal},
 		{"KeyRotation", testKeyRotation},
@@ -654,6 +657,30 @@ func testFailureAndQuarantine(t *testing.T, newDB stDB) {
 	}
 	if st, _ := s.MessageState(ctx, in.Hash); st.State != MessageDecided {
 		t.Fatalf("failure after apply changed state to %s", st.State)
+	}
+}
+
+// testRawKeptApart applies emails one after another, each sealed into the
+// buffer the one before was sealed into (sealRaw), and reads each back:
+// a driver that kept a reference to the buffer past its statement would
+// have stored the next email's ciphertext under this one's.
+func testRawKeptApart(t *testing.T, newDB stDB) {
+	ctx := context.Background()
+	s := stOpen(t, newDB(t), stKeys(t))
+	var ins []Incoming
+	for i, c := range []stChild{stQuillon, stPerpetua, stQuillon} {
+		sub := &parser.Submission{Subject: "DSR referral", Referral: stReferral(c), Consent: stConsent(c, parser.BasisParental)}
+		in := stMessage(fmt.Sprintf("apart-%d@school.example", i), sub)
+		in.Raw = append(in.Raw, bytes.Repeat([]byte{byte('a' + i)}, 150<<10)...)
+		sum := sha256.Sum256(in.Raw)
+		in.Hash = hex.EncodeToString(sum[:])
+		stApply(t, s, in)
+		ins = append(ins, in)
+	}
+	for _, in := range ins {
+		if raw, err := s.RawMessage(ctx, in.Hash); err != nil || !bytes.Equal(raw, in.Raw) {
+			t.Fatalf("raw email %s back: %d bytes, want %d (%v)", in.MessageID, len(raw), len(in.Raw), err)
+		}
 	}
 }
 
