@@ -307,6 +307,9 @@ func encryptedPart(pt *part) string {
 		return "the email is protected with Microsoft 365 message encryption, which only Outlook can open: open it there"
 	case pt.mediaType == "application/pkcs7-mime" || pt.mediaType == "application/x-pkcs7-mime":
 		switch strings.ToLower(pt.params["smime-type"]) {
+		case "signed-data":
+			// Only when what it carries could not be taken out (smime.go).
+			return "the email is signed with S/MIME in a form the intake could not open: open it in the mailbox's mail client"
 		case "enveloped-data", "authenveloped-data":
 			return "the email is encrypted with S/MIME, which only the mailbox's own mail client can open: open it there"
 		case "":

@@ -11,12 +11,14 @@
 # recommends), and Info-ZIP's zip and unzip (zip files of forms are made
 # with the one and their contents compared with the other), and Ghostscript,
 # which prints the sample forms to PDF as the PDF printers built on it do
-# (poppler's pdftocairo prints them as Cairo does). Idempotent and quiet:
+# (poppler's pdftocairo prints them as Cairo does), and openssl, which signs
+# the sample emails with S/MIME and takes out what it signed as the peer of
+# the reader of opaque signatures. Idempotent and quiet:
 # does nothing
 # when everything is already installed.
 set -eu
 
-PACKAGES="dovecot-imapd chromium qpdf tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils imagemagick img2pdf libheif-examples tnef libemail-outlook-message-perl libemail-address-perl zip unzip ghostscript"
+PACKAGES="dovecot-imapd chromium qpdf tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils imagemagick img2pdf libheif-examples tnef libemail-outlook-message-perl libemail-address-perl zip unzip ghostscript openssl"
 
 missing=""
 for p in $PACKAGES; do
