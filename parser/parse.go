@@ -243,9 +243,10 @@ const (
 	// S/MIME enveloped data, or OpenPGP.
 	detectEncrypted = "encrypted"
 	detectImage     = "image"
-	detectZip       = "zip" // a zip file whose files could not be taken out
-	detectODF       = "odf" // an OpenDocument text (LibreOffice's own format)
-	detectRTF       = "rtf" // Rich Text Format
+	detectZip       = "zip"     // a zip file whose files could not be taken out
+	detectArchive   = "archive" // a 7-Zip or RAR archive, which is not opened
+	detectODF       = "odf"     // an OpenDocument text (LibreOffice's own format)
+	detectRTF       = "rtf"     // Rich Text Format
 	detectOther     = "other"
 )
 
@@ -261,6 +262,8 @@ func detect(pt *part) string {
 		return detectTNEF
 	case encryptedPart(pt) != "":
 		return detectEncrypted
+	case otherArchive(d) != "":
+		return detectArchive
 	case len(d) >= 4 && bytes.Equal(d[:4], []byte("PK\x03\x04")):
 		switch {
 		case bytes.Contains(d, []byte("word/")) || strings.HasSuffix(name, ".docx"):
@@ -296,6 +299,18 @@ func detect(pt *part) string {
 		return detectDOCX
 	}
 	return detectOther
+}
+
+// otherArchive names an archive the intake does not open, by its
+// signature: "7-Zip" or "RAR"; "" for anything else.
+func otherArchive(d []byte) string {
+	switch {
+	case bytes.HasPrefix(d, []byte("7z\xbc\xaf\x27\x1c")):
+		return "7-Zip"
+	case bytes.HasPrefix(d, []byte("Rar!\x1a\x07\x00")), bytes.HasPrefix(d, []byte("Rar!\x1a\x07\x01\x00")):
+		return "RAR"
+	}
+	return ""
 }
 
 // encryptedPart says how a part is encrypted, in a coordinator's words,
@@ -437,6 +452,13 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 			// Taken out of another zip: one level is opened, no more.
 			a.Error = "a zip file inside a zip file is not opened"
 		}
+		return a
+	case detectArchive:
+		// 7-Zip with a password is how many offices send personal data by
+		// ordinary email: the forms may be in it, and a coordinator may
+		// have the password (sent apart); the intake opens zip files only.
+		a.Kind = KindUnreadable
+		a.Error = "a " + otherArchive(pt.data) + " archive, which the intake does not open"
 		return a
 	case detectODF:
 		// A form saved by LibreOffice or OpenOffice in their own format;

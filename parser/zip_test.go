@@ -241,3 +241,34 @@ func TestZipAttachments(t *testing.T) {
 		})
 	}
 }
+
+// TestOtherArchives: a 7-Zip or RAR archive is not opened (7-Zip with a
+// password is how many offices send personal data by ordinary email), but
+// it may hold the forms: it is an attachment that could not be read,
+// saying what it is, so a coordinator opens it rather than the referrer
+// being asked for forms they sent. The RAR file is libarchive's (RAR 5,
+// written by WinRAR); the 7-Zip one was written by 7-Zip with a password
+// and its names encrypted.
+func TestOtherArchives(t *testing.T) {
+	for _, tt := range []struct{ file, name, says string }{
+		{filepath.Join("testdata", "forms-password.7z"), "DSR forms - Ava Example.7z", "a 7-Zip archive"},
+		{filepath.Join("..", "testdata", "thirdparty", "archive", "libarchive-rar5-unicode.rar"), "forms.rar", "a RAR archive"},
+	} {
+		t.Run(tt.says, func(t *testing.T) {
+			data, err := os.ReadFile(tt.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw := msg(withHeaders(`Content-Type: multipart/mixed; boundary="b"`), multipartBody("b",
+				"Content-Type: text/plain\n\nThe forms are in the archive; the password follows separately.",
+				"Content-Type: application/octet-stream; name=\""+tt.name+"\"\nContent-Disposition: attachment; filename=\""+tt.name+"\"\nContent-Transfer-Encoding: base64\n\n"+b64(data)))
+			sub, err := New(Options{}).Parse(context.Background(), raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(sub.Attachments) != 1 || sub.Attachments[0].Kind != KindUnreadable || !strings.HasPrefix(sub.Attachments[0].Error, tt.says) {
+				t.Fatalf("attachments %+v", summary(sub))
+			}
+		})
+	}
+}
