@@ -40,6 +40,9 @@ var linkServices = []linkService{
 	{"WeTransfer", "wetransfer.com", []string{"/downloads/"}},
 	{"WeTransfer", "we.tl", nil},
 	{"Box", "box.com", []string{"/s/"}},
+	// Apple Mail sends a file over its size limit (a photographed or
+	// scanned form, most often) as a Mail Drop link, on its own.
+	{"iCloud Mail Drop", "icloud.com", []string{"/attachment/"}},
 }
 
 // securePortals are the secure-email services whose messages arrive as a
