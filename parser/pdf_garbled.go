@@ -1,6 +1,9 @@
 package parser
 
-import "unicode"
+import (
+	"unicode"
+	"unicode/utf8"
+)
 
 // A font whose character map is lost (a subset font with no ToUnicode
 // map, or a wrong one, as some printers to PDF write) decodes its glyphs
@@ -22,6 +25,21 @@ func (e *textExtractor) count(f *fontInfo, s string) {
 	if !c.listed {
 		c.listed = true
 		e.drawnFonts = append(e.drawnFonts, f)
+	}
+	if len(s) == 1 && s[0] < utf8.RuneSelf {
+		// One ASCII character, as most glyphs are: no Unicode tables.
+		switch b := s[0]; {
+		case b == ' ' || b < 0x20 && b >= '\t' && b <= '\r' || b == '.' || b == '_' || b == '-':
+		case 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z':
+			c.all++
+			c.letters++
+		case '0' <= b && b <= '9':
+			c.all++
+		default:
+			c.all++
+			c.punct++
+		}
+		return
 	}
 	for _, r := range s {
 		switch {
