@@ -88,7 +88,7 @@ func (r *inProcessPDF) ReadPDF(ctx context.Context, data []byte) ([]*RawForm, er
 // library can read is read as it is; one it cannot (see pdf_rewrite.go)
 // is rewritten first, and one it fails on is rewritten and read again.
 func (r *inProcessPDF) read(ctx context.Context, data []byte) ([]*RawForm, error) {
-	data, err := r.precheck(data)
+	data, names, err := r.precheck(data)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +110,7 @@ func (r *inProcessPDF) read(ctx context.Context, data []byte) ([]*RawForm, error
 		}
 		return r.readReconstructed(ctx, data, err)
 	}
-	if rewriteReason(data, x) == "" {
+	if rewriteReason(data, x, names) == "" {
 		forms, err := r.readWithLibrary(ctx, data)
 		if ReasonOf(err) != ReasonPDFDamaged {
 			return forms, err
@@ -168,8 +168,8 @@ func rewriteError(ctx context.Context, err error) error {
 }
 
 // rewriteReason says why a file must be rewritten before the library
-// reads it; "" when it need not be.
-func rewriteReason(data []byte, x *xrefInfo) string {
+// reads it; "" when it need not be. names is precheck's scan of data.
+func rewriteReason(data []byte, x *xrefInfo, names nameScan) string {
 	switch {
 	case x.mixed():
 		return "cross-reference sections of both forms"
@@ -180,7 +180,7 @@ func rewriteReason(data []byte, x *xrefInfo) string {
 		// every object it reads from it: rewritten, such a form reads in
 		// a third of the time (BenchmarkReadPDFRewrite).
 		return "object streams"
-	case otherFilters(data):
+	case names.otherFilters:
 		return "filters or predictors the library does not decode"
 	case badEscape(data):
 		return "strings with escapes the library refuses"
@@ -188,41 +188,138 @@ func rewriteReason(data []byte, x *xrefInfo) string {
 	return ""
 }
 
-// otherFilters reports a name of a filter the library cannot decode
-// (abbreviated names too), or a predictor other than PNG Up (12), which
-// it undoes only when every row uses Up. It looks at every name in the
-// file: a regexp over the whole file was most of the cost of deciding
-// (BenchmarkRewriteDecision).
-func otherFilters(data []byte) bool {
+// nameScan is what precheck and rewriteReason ask of a file's names,
+// found in one pass: each question is about names (/Size, /Index, the
+// filters'), a form's few thousand names are where a scan for any of
+// them stops, and a pass for each question was 7% of reading a fillable
+// form (issue 19).
+type nameScan struct {
+	// badSize is the first /Size entry (what `/Size\s+(\d{1,19})`
+	// finds) that is not a number up to the limit; nil if none. Once
+	// one is found the file is refused and the rest is not scanned.
+	badSize []byte
+	// badIndex is the first entry of the first /Index array (what
+	// `/Index\s*\[([\d\s]*)\]` finds) with an entry over the limit.
+	badIndex []byte
+	// otherFilters reports a name of a filter the library cannot decode
+	// (abbreviated names too), or a predictor other than PNG Up (12),
+	// which it undoes only when every row uses Up.
+	otherFilters bool
+}
+
+// scanNames visits every '/' of data once. A name holds no '/', so what
+// each question's own scan found at a '/' depends only on the bytes from
+// there: the answers are those of a scan per question (kept as oracles in
+// pdf_filters_test.go).
+func scanNames(data []byte, maxObjs int64) nameScan {
+	var s nameScan
 	for i := 0; ; {
 		j := bytes.IndexByte(data[i:], '/')
 		if j < 0 {
-			return false
+			return s
 		}
-		start := i + j + 1
-		// Every name looked for begins with one of these: other names
-		// (and the '/' bytes of binary streams, an embedded font's
-		// above all) are passed over without being read to their end.
-		// A name holds no '/', so the next is found from here as well.
-		if start >= len(data) || bytes.IndexByte([]byte("ALRFCP"), data[start]) < 0 {
-			i = start
-			continue
+		p := i + j + 1 // the name's first byte
+		i = p
+		if p+2 > len(data) {
+			return s // no name looked for is shorter than two bytes
 		}
-		end := start
-		for end < len(data) && end-start < 16 && !isPDFSpace(data[end]) && !isPDFDelim(data[end]) {
-			end++
-		}
-		switch string(data[start:end]) {
-		case "ASCIIHexDecode", "AHx", "LZWDecode", "LZW", "RunLengthDecode", "RL", "Fl", "A85", "Crypt":
-			return true
-		case "Predictor":
-			l := pdfLexer{data: data, pos: end}
-			if p, ok := l.token().(int64); ok && p != 1 && p != 12 {
-				return true
+		// Names are told apart by their first two bytes, which pass
+		// over most of a form's (/Type, /Font, /FlateDecode's "Fl" not).
+		switch uint16(data[p])<<8 | uint16(data[p+1]) {
+		case 'S'<<8 | 'i':
+			if n := sizeEntryAt(data, p); n != nil && tooManyObjs(n, maxObjs) {
+				s.badSize = n
+				return s
+			}
+		case 'I'<<8 | 'n':
+			if s.badIndex == nil {
+				s.badIndex = badIndexEntryAt(data, p, maxObjs)
+			}
+		case 'A'<<8 | 'S', 'A'<<8 | 'H', 'A'<<8 | '8', 'L'<<8 | 'Z', 'R'<<8 | 'u', 'R'<<8 | 'L', 'F'<<8 | 'l', 'C'<<8 | 'r', 'P'<<8 | 'r':
+			if !s.otherFilters {
+				s.otherFilters = otherFilterAt(data, p)
 			}
 		}
-		i = end
 	}
+}
+
+// tooManyObjs reports whether a count from the file is not a number up
+// to maxObjs.
+func tooManyObjs(s []byte, maxObjs int64) bool {
+	n, err := strconv.ParseInt(string(s), 10, 64)
+	return err != nil || n > maxObjs
+}
+
+// sizeEntryAt is the number of a /Size entry whose name begins at p
+// (after its '/'): what `/Size\s+(\d{1,19})` matches there; nil if none.
+func sizeEntryAt(data []byte, p int) []byte {
+	if !bytes.HasPrefix(data[p:], []byte("Size")) {
+		return nil
+	}
+	at := p + len("Size")
+	q := at
+	for q < len(data) && isRegexpSpace(data[q]) {
+		q++
+	}
+	d := q
+	for d < len(data) && d-q < 19 && data[d] >= '0' && data[d] <= '9' {
+		d++
+	}
+	if q == at || d == q {
+		return nil
+	}
+	return data[q:d]
+}
+
+// badIndexEntryAt is the first entry over maxObjs of an /Index array
+// whose name begins at p (after its '/'), as `/Index\s*\[([\d\s]*)\]`
+// matches it; nil if there is none or no match.
+func badIndexEntryAt(data []byte, p int, maxObjs int64) []byte {
+	if !bytes.HasPrefix(data[p:], []byte("Index")) {
+		return nil
+	}
+	q := p + len("Index")
+	for q < len(data) && isRegexpSpace(data[q]) {
+		q++
+	}
+	if q >= len(data) || data[q] != '[' {
+		return nil
+	}
+	start := q + 1
+	end := start
+	for end < len(data) && (isRegexpSpace(data[end]) || data[end] >= '0' && data[end] <= '9') {
+		end++
+	}
+	if end >= len(data) || data[end] != ']' {
+		return nil
+	}
+	for _, f := range bytes.Fields(data[start:end]) {
+		if tooManyObjs(f, maxObjs) {
+			return f
+		}
+	}
+	return nil
+}
+
+// otherFilterAt reports whether the name that begins at p (after its
+// '/') is one of a filter the library cannot decode, or /Predictor
+// followed by a predictor other than 1 or 12. Names are read to 16 bytes
+// at most, none looked for being longer.
+func otherFilterAt(data []byte, p int) bool {
+	end := p
+	for end < len(data) && end-p < 16 && !isPDFSpace(data[end]) && !isPDFDelim(data[end]) {
+		end++
+	}
+	switch string(data[p:end]) {
+	case "ASCIIHexDecode", "AHx", "LZWDecode", "LZW", "RunLengthDecode", "RL", "Fl", "A85", "Crypt":
+		return true
+	case "Predictor":
+		l := pdfLexer{data: data, pos: end}
+		if p, ok := l.token().(int64); ok && p != 1 && p != 12 {
+			return true
+		}
+	}
+	return false
 }
 
 // badEscape reports whether a backslash outside stream data escapes a
@@ -417,19 +514,19 @@ func (d *docText) text(i int) (*pageText, error) {
 }
 
 var (
-	indexRe  = regexp.MustCompile(`/Index\s*\[([\d\s]*)\]`)
 	prevRe   = regexp.MustCompile(`/Prev\s+(\d{1,19})(\s+\d+\s+R)?`)
 	startxRe = regexp.MustCompile(`startxref\s+(\d{1,19})`)
 )
 
 // precheck rejects what the library would choke on before it allocates:
 // it sizes its xref table from /Size and subsection numbers, so a forged
-// "2000000000" would take the process down with it.
-func (r *inProcessPDF) precheck(data []byte) ([]byte, error) {
+// "2000000000" would take the process down with it. It returns the data
+// to read (its header mended) and the scan of its names.
+func (r *inProcessPDF) precheck(data []byte) ([]byte, nameScan, error) {
 	head := data[:min(len(data), 1024)]
 	i := bytes.Index(head, []byte("%PDF-"))
 	if i < 0 {
-		return nil, unreadable(ReasonPDFNotPDF, errors.New("no %PDF- header"))
+		return nil, nameScan{}, unreadable(ReasonPDFNotPDF, errors.New("no %PDF- header"))
 	}
 	data = data[i:]
 	// The library accepts only "%PDF-1.0".."%PDF-1.7" followed by a line
@@ -440,24 +537,15 @@ func (r *inProcessPDF) precheck(data []byte) ([]byte, error) {
 		copy(data[5:9], "1.7\n")
 	}
 	if !bytes.Contains(data[max(0, len(data)-2048):], []byte("%%EOF")) {
-		return nil, unreadable(ReasonPDFTruncated, errors.New("no %%EOF at the end"))
+		return nil, nameScan{}, unreadable(ReasonPDFTruncated, errors.New("no %%EOF at the end"))
 	}
 	maxObjs := int64(r.limits.MaxPDFObjects)
-	tooMany := func(s []byte) bool {
-		n, err := strconv.ParseInt(string(s), 10, 64)
-		return err != nil || n > maxObjs
+	names := scanNames(data, maxObjs)
+	if names.badSize != nil {
+		return nil, nameScan{}, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("/Size %s", names.badSize))
 	}
-	for _, n := range sizeEntries(data) {
-		if tooMany(n) {
-			return nil, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("/Size %s", n))
-		}
-	}
-	for _, m := range indexRe.FindAllSubmatch(data, -1) {
-		for _, f := range bytes.Fields(m[1]) {
-			if tooMany(f) {
-				return nil, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("/Index entry %s", f))
-			}
-		}
+	if names.badIndex != nil {
+		return nil, nameScan{}, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("/Index entry %s", names.badIndex))
 	}
 	// Subsection headers ("start count") of classic xref tables.
 	for off := 0; ; {
@@ -488,39 +576,11 @@ func (r *inProcessPDF) precheck(data []byte) ([]byte, error) {
 			a, errA := strconv.ParseInt(string(m1), 10, 64)
 			b, errB := strconv.ParseInt(string(m2), 10, 64)
 			if errA != nil || errB != nil || a+b > maxObjs {
-				return nil, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("xref subsection %s %s", m1, m2))
+				return nil, nameScan{}, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("xref subsection %s %s", m1, m2))
 			}
 		}
 	}
-	return data, nil
-}
-
-// sizeEntries finds what `/Size\s+(\d{1,19})` finds (the submatches of
-// FindAllSubmatch, in order), without running a regexp over the whole
-// file: it was more than half of precheck's time on a flattened form.
-func sizeEntries(data []byte) [][]byte {
-	var out [][]byte
-	for i := 0; ; {
-		j := bytes.Index(data[i:], []byte("/Size"))
-		if j < 0 {
-			return out
-		}
-		at := i + j + len("/Size")
-		p := at
-		for p < len(data) && isRegexpSpace(data[p]) {
-			p++
-		}
-		q := p
-		for q < len(data) && q-p < 19 && data[q] >= '0' && data[q] <= '9' {
-			q++
-		}
-		if p == at || q == p {
-			i = at // no match here; the next may start after "/Size"
-			continue
-		}
-		out = append(out, data[p:q])
-		i = q
-	}
+	return data, names, nil
 }
 
 // isRegexpSpace is what \s matches in Go's regexp syntax.

@@ -1,0 +1,292 @@
+package parser
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+)
+
+// The scans that precheck and rewriteReason made, a pass per question,
+// before scanNames answered them in one: kept as the oracles scanNames is
+// held to.
+
+// indexRePass is the regexp precheck ran over the whole file.
+var indexRePass = regexp.MustCompile(`/Index\s*\[([\d\s]*)\]`)
+
+// precheckPasses is precheck as it was, a pass for /Size, one for /Index.
+func precheckPasses(data []byte, maxObjs int64) ([]byte, error) {
+	head := data[:min(len(data), 1024)]
+	i := bytes.Index(head, []byte("%PDF-"))
+	if i < 0 {
+		return nil, unreadable(ReasonPDFNotPDF, errors.New("no %PDF- header"))
+	}
+	data = data[i:]
+	// The library accepts only "%PDF-1.0".."%PDF-1.7" followed by a line
+	// end; a PDF 2.0 header or a space before the line end is common and
+	// harmless, so rewrite the header comment in a copy.
+	if len(data) > 9 && (string(data[5:7]) != "1." || data[7] < '0' || data[7] > '7' || (data[8] != '\n' && data[8] != '\r')) {
+		data = bytes.Clone(data)
+		copy(data[5:9], "1.7\n")
+	}
+	if !bytes.Contains(data[max(0, len(data)-2048):], []byte("%%EOF")) {
+		return nil, unreadable(ReasonPDFTruncated, errors.New("no %%EOF at the end"))
+	}
+	tooMany := func(s []byte) bool {
+		n, err := strconv.ParseInt(string(s), 10, 64)
+		return err != nil || n > maxObjs
+	}
+	for _, n := range sizeEntriesPass(data) {
+		if tooMany(n) {
+			return nil, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("/Size %s", n))
+		}
+	}
+	for _, m := range indexRePass.FindAllSubmatch(data, -1) {
+		for _, f := range bytes.Fields(m[1]) {
+			if tooMany(f) {
+				return nil, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("/Index entry %s", f))
+			}
+		}
+	}
+	// Subsection headers ("start count") of classic xref tables.
+	for off := 0; ; {
+		j := bytes.Index(data[off:], []byte("xref"))
+		if j < 0 {
+			break
+		}
+		at := off + j
+		off = at + 4
+		if at > 0 && data[at-1] == 't' { // startxref
+			continue
+		}
+		end := bytes.Index(data[off:], []byte("trailer"))
+		if end < 0 {
+			end = min(len(data)-off, 1<<20)
+		}
+		for sec := data[off : off+end]; len(sec) > 0; {
+			line := sec
+			if nl := bytes.IndexByte(sec, '\n'); nl >= 0 {
+				line, sec = sec[:nl], sec[nl+1:]
+			} else {
+				sec = nil
+			}
+			m1, m2, ok := xrefHeadPass(line)
+			if !ok {
+				continue
+			}
+			a, errA := strconv.ParseInt(string(m1), 10, 64)
+			b, errB := strconv.ParseInt(string(m2), 10, 64)
+			if errA != nil || errB != nil || a+b > maxObjs {
+				return nil, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("xref subsection %s %s", m1, m2))
+			}
+		}
+	}
+	return data, nil
+}
+
+// sizeEntriesPass is sizeEntries, the pass for /Size.
+func sizeEntriesPass(data []byte) [][]byte {
+	var out [][]byte
+	for i := 0; ; {
+		j := bytes.Index(data[i:], []byte("/Size"))
+		if j < 0 {
+			return out
+		}
+		at := i + j + len("/Size")
+		p := at
+		for p < len(data) && isRegexpSpace(data[p]) {
+			p++
+		}
+		q := p
+		for q < len(data) && q-p < 19 && data[q] >= '0' && data[q] <= '9' {
+			q++
+		}
+		if p == at || q == p {
+			i = at // no match here; the next may start after "/Size"
+			continue
+		}
+		out = append(out, data[p:q])
+		i = q
+	}
+}
+
+// otherFiltersPass is otherFilters, the pass over the names for filters.
+func otherFiltersPass(data []byte) bool {
+	for i := 0; ; {
+		j := bytes.IndexByte(data[i:], '/')
+		if j < 0 {
+			return false
+		}
+		start := i + j + 1
+		// Every name looked for begins with one of these: other names
+		// (and the '/' bytes of binary streams, an embedded font's
+		// above all) are passed over without being read to their end.
+		// A name holds no '/', so the next is found from here as well.
+		if start >= len(data) || bytes.IndexByte([]byte("ALRFCP"), data[start]) < 0 {
+			i = start
+			continue
+		}
+		end := start
+		for end < len(data) && end-start < 16 && !isPDFSpace(data[end]) && !isPDFDelim(data[end]) {
+			end++
+		}
+		switch string(data[start:end]) {
+		case "ASCIIHexDecode", "AHx", "LZWDecode", "LZW", "RunLengthDecode", "RL", "Fl", "A85", "Crypt":
+			return true
+		case "Predictor":
+			l := pdfLexer{data: data, pos: end}
+			if p, ok := l.token().(int64); ok && p != 1 && p != 12 {
+				return true
+			}
+		}
+		i = end
+	}
+}
+
+// xrefHeadPass is xrefHead as precheck used it.
+func xrefHeadPass(line []byte) (start, count []byte, ok bool) {
+	line = bytes.TrimLeft(line, " \t\f\r")
+	digits := func(b []byte) int {
+		n := 0
+		for n < len(b) && b[n] >= '0' && b[n] <= '9' {
+			n++
+		}
+		return n
+	}
+	n := digits(line)
+	if n == 0 || n > 19 {
+		return nil, nil, false
+	}
+	start, line = line[:n], line[n:]
+	sp := len(line) - len(bytes.TrimLeft(line, " \t"))
+	if sp == 0 {
+		return nil, nil, false
+	}
+	line = line[sp:]
+	n = digits(line)
+	if n == 0 || n > 19 {
+		return nil, nil, false
+	}
+	count, line = line[:n], line[n:]
+	line = bytes.TrimLeft(line, " \t")
+	if len(line) > 0 && line[0] == '\r' {
+		line = line[1:]
+	}
+	return start, count, len(line) == 0
+}
+
+// scanNamesOracle is what the passes found: the first /Size entry over
+// the limit, the first bad entry of the /Index arrays, and otherFilters.
+func scanNamesOracle(data []byte, maxObjs int64) nameScan {
+	var s nameScan
+	for _, n := range sizeEntriesPass(data) {
+		if tooManyObjs(n, maxObjs) {
+			s.badSize = n
+			return s
+		}
+	}
+	for _, m := range indexRePass.FindAllSubmatch(data, -1) {
+		for _, f := range bytes.Fields(m[1]) {
+			if tooManyObjs(f, maxObjs) && s.badIndex == nil {
+				s.badIndex = f
+			}
+		}
+	}
+	s.otherFilters = otherFiltersPass(data)
+	return s
+}
+
+// checkScanNames holds scanNames and precheck to the passes on data.
+func checkScanNames(t *testing.T, data []byte, maxObjs int64) {
+	t.Helper()
+	got, want := scanNames(data, maxObjs), scanNamesOracle(data, maxObjs)
+	if !bytes.Equal(got.badSize, want.badSize) || (got.badSize == nil) != (want.badSize == nil) {
+		t.Fatalf("scanNames(%.300q, %d): badSize %q, want %q", data, maxObjs, got.badSize, want.badSize)
+	}
+	if want.badSize == nil {
+		if !bytes.Equal(got.badIndex, want.badIndex) || (got.badIndex == nil) != (want.badIndex == nil) {
+			t.Fatalf("scanNames(%.300q, %d): badIndex %q, want %q", data, maxObjs, got.badIndex, want.badIndex)
+		}
+		if got.otherFilters != want.otherFilters {
+			t.Fatalf("scanNames(%.300q, %d): otherFilters %v, want %v", data, maxObjs, got.otherFilters, want.otherFilters)
+		}
+		if every := otherFiltersEveryName(data); got.otherFilters != every {
+			t.Fatalf("scanNames(%.300q, %d): otherFilters %v, reading every name %v", data, maxObjs, got.otherFilters, every)
+		}
+	}
+	r := &inProcessPDF{limits: Limits{MaxPDFObjects: int(maxObjs)}}
+	for _, in := range [][]byte{data, append(append([]byte("%PDF-1.7\n"), data...), "\n%%EOF\n"...)} {
+		gotData, names, gotErr := r.precheck(in)
+		wantData, wantErr := precheckPasses(in, maxObjs)
+		if !bytes.Equal(gotData, wantData) || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || ReasonOf(gotErr) != ReasonOf(wantErr) {
+			t.Fatalf("precheck(%.300q, %d) = %.100q, %v; want %.100q, %v", in, maxObjs, gotData, gotErr, wantData, wantErr)
+		}
+		if gotErr == nil && names.otherFilters != otherFiltersPass(gotData) {
+			t.Fatalf("precheck(%.300q, %d): otherFilters %v", in, maxObjs, names.otherFilters)
+		}
+	}
+}
+
+// scanNamesCases are the edges of the names scanNames looks for: split,
+// at the end of the data, followed by each kind of white space, inside
+// strings and streams.
+var scanNamesCases = []string{
+	"", "/", "//", "/S", "/Si", "/Siz", "/Size", "/Size ", "/Size 7", "/Size\t7", "/Size\n7", "/Size\r\n7", "/Size\f7",
+	"/Size\v7", "/Size\x007", "/Size7", "/Size 99999999", "/Size 1234567890123456789", "/Size 9999999999999999999",
+	"/Size 12345678901234567890123", "/Size  \n 60000/Size 70000", "/Size 1/Size 60000", "/Sizes 60000", "/ Size 60000",
+	"//Size 60000", "/Size/Size 60000", "/Size 60000 0 R", "/Size -1", "/Size +1", "/Size 60000.5",
+	"/I", "/In", "/Index", "/Index[", "/Index[]", "/Index [0 60000]", "/Index[0 3 60000 2]", "/Index\n[ 1 2\n]",
+	"/Index [0 60000", "/Index [0 60000 /Foo]", "/Index [0 6e4]", "/Index [\v60000]", "/Index [0 99999999999999999999]",
+	"/Index [1 2] /Index [0 60000] /Index [70000]", "/Index [0 60000] /Size 70000", "/Size 70000 /Index [0 60000]",
+	"/IndexX [60000]", "/Index/Index [60000]", "/Index [+1]",
+	"/F", "/Fl", "/Fl ", "/Fl/", "/Fla", "/FlateDecode", "/F/Fl", "/RL", "/R", "/Ru", "/RunLengthDecode", "/RunLengthDecodeX",
+	"/LZW", "/LZWDecode", "/LZ", "/AHx", "/AH", "/A85", "/A8", "/A86", "/ASCIIHexDecode", "/ASCIIHexDecodeX", "/ASCII85Decode",
+	"/Crypt", "/Cr", "/Predictor", "/Predictor 12", "/Predictor 1", "/Predictor 2", "/Predictor 15", "/Predictor/12",
+	"/Predictor 12.0", "/Predictor (x)", "/Predictor", "/Predictor % 2\n2", "/PredictorX 2", "/ASCIIHexDecodeXYZW",
+	"/AS /Off", "/AP << /N 3 0 R >>", "(/Size 60000)", "stream\n/Size 60000\nendstream", "endstream /Size 70000 stream",
+	"<< /Length 9 >> stream\n/LZWDecode\nendstream", "(a string with stream in it) /RL", "/Size\xc3 1", "\xc3/Size 60000",
+	"/Index\xc3[1]", "/Index [1]\xc3/Index [60000]",
+}
+
+func TestScanNamesAgree(t *testing.T) {
+	var ins [][]byte
+	for _, c := range scanNamesCases {
+		ins = append(ins, []byte(c))
+	}
+	files, _ := filepath.Glob("testdata/pdf/*.pdf")
+	more, _ := filepath.Glob("testdata/pdf/viewer/*.pdf")
+	for _, f := range append(files, more...) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ins = append(ins, data)
+	}
+	for _, in := range ins {
+		for _, max := range []int64{1, 1000, 50000, 60000} {
+			checkScanNames(t, in, max)
+		}
+	}
+}
+
+func FuzzScanNames(f *testing.F) {
+	for _, c := range scanNamesCases {
+		f.Add([]byte(c), uint16(50000))
+	}
+	files, _ := filepath.Glob("testdata/pdf/*.pdf")
+	more, _ := filepath.Glob("testdata/pdf/viewer/*.pdf")
+	for _, name := range append(files, more...) {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data, uint16(50000))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, max uint16) {
+		checkScanNames(t, data, int64(max)+1)
+	})
+}
