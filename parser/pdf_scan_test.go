@@ -290,3 +290,67 @@ func FuzzScanNames(f *testing.F) {
 		checkScanNames(t, data, int64(max)+1)
 	})
 }
+
+// checkPlainXrefEntry holds plainXrefEntry to three tokens read by the
+// lexer where it reads an entry: the same numbers and keyword, the lexer
+// left at the same place.
+func checkPlainXrefEntry(t *testing.T, data []byte) {
+	t.Helper()
+	l := pdfLexer{data: data}
+	l.skipSpace()
+	from := l.pos
+	off, gen, kind, ok := l.plainXrefEntry()
+	if !ok {
+		if l.pos != from {
+			t.Fatalf("plainXrefEntry(%q) failed and moved the lexer", data)
+		}
+		return
+	}
+	tl := pdfLexer{data: data, pos: from}
+	wantOff, wantGen, wantKind := tl.token(), tl.token(), tl.token()
+	if wantOff != any(off) || wantGen != any(gen) || wantKind != any(pdfKeyword(kind)) || tl.pos != l.pos {
+		t.Fatalf("plainXrefEntry(%q) = %d %d %c at %d; tokens %#v %#v %#v at %d", data, off, gen, kind, l.pos, wantOff, wantGen, wantKind, tl.pos)
+	}
+}
+
+var plainXrefEntryCases = []string{
+	"0000000015 00000 n \n", "0000000000 65535 f \n", "0000000015 00000 n\r\n", "0000000015 00000 n", "0000000015 00000 f",
+	"0000000015 00000 n\n", "0000000015 00000 n%x", "0000000015 00000 n/", "0000000015 00000 n<<", "0000000015 00000 nx",
+	"0000000015 00000 n0", "0000000015 00000 x \n", "0000000015 0000 n \n", "000000015 00000 n \n", "0000000015  00000 n \n",
+	"0000000015\t00000 n \n", "00000000a5 00000 n \n", "9999999999 99999 n \n", "+000000015 00000 n \n", "0000000015 -0000 n \n",
+	"  \n0000000015 00000 n \n", "%c\n0000000015 00000 n \n", "0000000015 00000 n\x00", "0000000015 00000 nn", "",
+}
+
+func TestPlainXrefEntry(t *testing.T) {
+	for _, c := range plainXrefEntryCases {
+		checkPlainXrefEntry(t, []byte(c))
+	}
+	files, _ := filepath.Glob("testdata/pdf/*.pdf")
+	more, _ := filepath.Glob("testdata/pdf/viewer/*.pdf")
+	n := 0
+	for _, f := range append(files, more...) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Every line of every file, tables' entries among them.
+		for i := 0; i < len(data); i++ {
+			if i == 0 || data[i-1] == '\n' || data[i-1] == '\r' {
+				checkPlainXrefEntry(t, data[i:])
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no fixtures")
+	}
+}
+
+func FuzzPlainXrefEntry(f *testing.F) {
+	for _, c := range plainXrefEntryCases {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkPlainXrefEntry(t, data)
+	})
+}
