@@ -547,40 +547,117 @@ func (r *inProcessPDF) precheck(data []byte) ([]byte, nameScan, error) {
 	if names.badIndex != nil {
 		return nil, nameScan{}, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("/Index entry %s", names.badIndex))
 	}
-	// Subsection headers ("start count") of classic xref tables.
+	if m1, m2 := badXrefHead(data, maxObjs); m1 != nil {
+		return nil, nameScan{}, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("xref subsection %s %s", m1, m2))
+	}
+	return data, names, nil
+}
+
+// badXrefHead finds the first subsection header ("start count") of a
+// classic xref table whose objects go past maxObjs: after each "xref"
+// (not "startxref"), each line up to the next "trailer" (or 1 MiB, or
+// the end, if there is none) is matched as a header (xrefHead). It
+// returns the header's numbers, nil if there is none.
+//
+// Every "xref" is such a section, and the sections of a file full of
+// "xref" overlap: matched section by section, a file of 80 KB of
+// "xref\n" took 2 s. The lines are matched in the same order, but a line
+// that an earlier section already matched (and found good, or this would
+// have returned) is not matched again: a section's lines begin after a
+// line end, so a later section's lines that end with a line end before
+// the end of an earlier one are lines of that one. What is left of each
+// section is its first line and what lies past the earlier ones' ends
+// (the section-by-section loop is kept as an oracle: precheckPasses in
+// pdf_scan_test.go).
+func badXrefHead(data []byte, maxObjs int64) (start, count []byte) {
+	bad := func(line []byte) bool {
+		m1, m2, ok := xrefHead(line)
+		if !ok {
+			return false
+		}
+		a, errA := strconv.ParseInt(string(m1), 10, 64)
+		b, errB := strconv.ParseInt(string(m2), 10, 64)
+		if errA != nil || errB != nil || a+b > maxObjs {
+			start, count = m1, m2
+			return true
+		}
+		return false
+	}
+	trailer := -1 // the first "trailer" at or after the last section's start; len(data) if none
+	nl := -1      // the first '\n' at or after the last section's start; len(data) if none
+	done := 0     // the end of the sections matched to their ends
+	lastNL := -1  // the last '\n' before done
 	for off := 0; ; {
 		j := bytes.Index(data[off:], []byte("xref"))
 		if j < 0 {
-			break
+			return nil, nil
 		}
 		at := off + j
 		off = at + 4
 		if at > 0 && data[at-1] == 't' { // startxref
 			continue
 		}
-		end := bytes.Index(data[off:], []byte("trailer"))
-		if end < 0 {
-			end = min(len(data)-off, 1<<20)
-		}
-		for sec := data[off : off+end]; len(sec) > 0; {
-			line := sec
-			if nl := bytes.IndexByte(sec, '\n'); nl >= 0 {
-				line, sec = sec[:nl], sec[nl+1:]
-			} else {
-				sec = nil
-			}
-			m1, m2, ok := xrefHead(line)
-			if !ok {
-				continue
-			}
-			a, errA := strconv.ParseInt(string(m1), 10, 64)
-			b, errB := strconv.ParseInt(string(m2), 10, 64)
-			if errA != nil || errB != nil || a+b > maxObjs {
-				return nil, nameScan{}, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("xref subsection %s %s", m1, m2))
+		// The first "trailer" and '\n' from here: sections begin in
+		// order, so each is looked for again only once passed.
+		if trailer < off && trailer < len(data) {
+			trailer = len(data)
+			if k := bytes.Index(data[off:], []byte("trailer")); k >= 0 {
+				trailer = off + k
 			}
 		}
+		if nl < off && nl < len(data) {
+			nl = len(data)
+			if k := bytes.IndexByte(data[off:], '\n'); k >= 0 {
+				nl = off + k
+			}
+		}
+		end := trailer
+		if end == len(data) {
+			end = off + min(len(data)-off, 1<<20)
+		}
+		if off >= end {
+			continue
+		}
+		if nl >= end { // one line
+			if bad(data[off:end]) {
+				return start, count
+			}
+			continue
+		}
+		if bad(data[off:nl]) {
+			return start, count
+		}
+		// The ends of sections do not go back (each is the first
+		// "trailer" from its start, or 1 MiB or the end of the file past
+		// it, and there is no "trailer" past a section without one), and
+		// the lines of one that ended at done, to its end, were matched:
+		// those of this one that end before done too, and its last line
+		// if it ends there as well.
+		if end == done {
+			continue
+		}
+		p := max(nl+1, lastNL+1)
+		for p < end {
+			// The line from p ends at a '\n' after done: there is none
+			// from lastNL to done.
+			from := max(p, done)
+			k := bytes.IndexByte(data[from:end], '\n')
+			if k < 0 {
+				if bad(data[p:end]) {
+					return start, count
+				}
+				break
+			}
+			if bad(data[p : from+k]) {
+				return start, count
+			}
+			p = from + k + 1
+		}
+		if k := bytes.LastIndexByte(data[done:end], '\n'); k >= 0 {
+			lastNL = done + k
+		}
+		done = end
 	}
-	return data, names, nil
 }
 
 // isRegexpSpace is what \s matches in Go's regexp syntax.
