@@ -328,11 +328,20 @@ func otherFilterAt(data []byte, p int) bool {
 // panic reading them makes the file damaged, and it is rewritten then.
 func badEscape(data []byte) bool {
 	next := -1 // the next "stream" at or after i; -2 when there is none
+	// The next '\\' at or after i, kept while streams before it are
+	// passed over: looked for again from each stream's end, it was found
+	// again past every stream of a form (all of them, if its strings are
+	// at the end).
+	bs := -1
 	for i := 0; i < len(data); {
-		j := bytes.IndexByte(data[i:], '\\')
-		if j < 0 {
-			return false
+		if bs < i {
+			j := bytes.IndexByte(data[i:], '\\')
+			if j < 0 {
+				return false
+			}
+			bs = i + j
 		}
+		j := bs - i
 		if next != -2 && next < i {
 			next = bytes.Index(data[i:], []byte("stream"))
 			if next >= 0 {

@@ -413,3 +413,109 @@ func FuzzPlainXrefEntry(f *testing.F) {
 		checkPlainXrefEntry(t, data)
 	})
 }
+
+// badEscapePass is badEscape as it was, looking for the next backslash
+// again from the end of every stream it passed over.
+func badEscapePass(data []byte) bool {
+	next := -1 // the next "stream" at or after i; -2 when there is none
+	for i := 0; i < len(data); {
+		j := bytes.IndexByte(data[i:], '\\')
+		if j < 0 {
+			return false
+		}
+		if next != -2 && next < i {
+			next = bytes.Index(data[i:], []byte("stream"))
+			if next >= 0 {
+				next += i
+			} else {
+				next = -2
+			}
+		}
+		if next >= 0 && next < i+j {
+			// Skip the stream's data (and an "endstream" found first).
+			at := next
+			if at >= 3 && string(data[at-3:at]) == "end" {
+				i = at + len("stream")
+				continue
+			}
+			e := bytes.Index(data[at+len("stream"):], endstreamKw)
+			if e < 0 {
+				return false
+			}
+			i = at + len("stream") + e + len(endstreamKw)
+			continue
+		}
+		at := i + j
+		if at+1 < len(data) {
+			switch c := data[at+1]; c {
+			case 'n', 'r', 't', 'b', 'f', '(', ')', '\\', '\r', '\n':
+			default:
+				if c < '0' || c > '7' {
+					return true
+				}
+			}
+		}
+		i = at + 2
+	}
+	return false
+}
+
+// badEscapeCases are the edges of badEscape: escapes in and out of
+// streams, "stream" in strings, "endstream" first, no end.
+var badEscapeCases = []string{
+	"", "\\", "(\\+)", "(\\n\\r\\t\\b\\f\\(\\)\\\\\\101)", "(\\8)", "(\\\n)", "(\\\r)", "stream\n\\+\nendstream", "stream\n\\+",
+	"stream\n\\+\nendstream (\\+)", "endstream (\\+)", "endstream stream \\+ endstream (\\q)", "(stream) \\+ endstream (\\a)",
+	"stream endstream stream endstream \\+", "stream\\+endstream\\+", "\\\\+", "(\\", "streamendstream\\+",
+	"stream \\n endstream stream \\n endstream (\\x)", "stream\nendstrea\\+", "(a\\)stream\\+)endstream \\+",
+}
+
+// checkBadEscape holds badEscape to badEscapePass on data.
+func checkBadEscape(t *testing.T, data []byte) {
+	t.Helper()
+	if got, want := badEscape(data), badEscapePass(data); got != want {
+		t.Fatalf("badEscape(%.300q) = %v, want %v", data, got, want)
+	}
+}
+
+func TestBadEscapeAgrees(t *testing.T) {
+	for _, c := range append(badEscapeCases, scanNamesCases...) {
+		checkBadEscape(t, []byte(c))
+	}
+	files, _ := filepath.Glob("testdata/pdf/*.pdf")
+	more, _ := filepath.Glob("testdata/pdf/viewer/*.pdf")
+	for _, f := range append(files, more...) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkBadEscape(t, data)
+		// And with a bad escape at the end, past every stream.
+		checkBadEscape(t, append(data, "(\\+)"...))
+	}
+	parts := []string{"stream", "\n", "endstream", "end", "(", ")", "\\", "\\+", "\\n", "\\1", "\\\\", "x", " ", "str", "eam"}
+	rng := rand.New(rand.NewSource(19))
+	for range 20000 {
+		var b []byte
+		for range 1 + rng.Intn(16) {
+			b = append(b, parts[rng.Intn(len(parts))]...)
+		}
+		checkBadEscape(t, b)
+	}
+}
+
+func FuzzBadEscape(f *testing.F) {
+	for _, c := range badEscapeCases {
+		f.Add([]byte(c))
+	}
+	files, _ := filepath.Glob("testdata/pdf/*.pdf")
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkBadEscape(t, data)
+	})
+}
