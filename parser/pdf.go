@@ -703,36 +703,48 @@ func prevChainLoops(data []byte) error {
 
 // xrefHead matches a line of a classic xref table against a subsection
 // header, "start count" (what `(?m)^\s*(\d{1,19})[ \t]+(\d{1,19})[ \t]*\r?$`
-// finds, without running a regexp over every entry line).
+// finds, without running a regexp over every entry line). It is run on
+// every line of every table, so it reads the line once, by index (it
+// trimmed with cutsets, each made again at every call; xrefHeadPass in
+// pdf_scan_test.go is that version).
 func xrefHead(line []byte) (start, count []byte, ok bool) {
-	line = bytes.TrimLeft(line, " \t\f\r")
-	digits := func(b []byte) int {
-		n := 0
-		for n < len(b) && b[n] >= '0' && b[n] <= '9' {
-			n++
+	i := 0
+	for i < len(line) && (line[i] == ' ' || line[i] == '\t' || line[i] == '\f' || line[i] == '\r') {
+		i++
+	}
+	digits := func() []byte {
+		from := i
+		for i < len(line) && line[i] >= '0' && line[i] <= '9' {
+			i++
 		}
-		return n
+		if i == from || i-from > 19 {
+			return nil
+		}
+		return line[from:i]
 	}
-	n := digits(line)
-	if n == 0 || n > 19 {
+	if start = digits(); start == nil {
 		return nil, nil, false
 	}
-	start, line = line[:n], line[n:]
-	sp := len(line) - len(bytes.TrimLeft(line, " \t"))
-	if sp == 0 {
+	sp := i
+	for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+		i++
+	}
+	if i == sp {
 		return nil, nil, false
 	}
-	line = line[sp:]
-	n = digits(line)
-	if n == 0 || n > 19 {
+	if count = digits(); count == nil {
 		return nil, nil, false
 	}
-	count, line = line[:n], line[n:]
-	line = bytes.TrimLeft(line, " \t")
-	if len(line) > 0 && line[0] == '\r' {
-		line = line[1:]
+	for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+		i++
 	}
-	return start, count, len(line) == 0
+	if i < len(line) && line[i] == '\r' {
+		i++
+	}
+	if i != len(line) {
+		return nil, nil, false
+	}
+	return start, count, true
 }
 
 // classifyOpenError words a failure of pdf.NewReader. A file that only

@@ -519,3 +519,43 @@ func FuzzBadEscape(f *testing.F) {
 		checkBadEscape(t, data)
 	})
 }
+
+// checkXrefHead holds xrefHead to xrefHeadPass on a line.
+func checkXrefHead(t *testing.T, line []byte) {
+	t.Helper()
+	s1, c1, ok1 := xrefHead(line)
+	s2, c2, ok2 := xrefHeadPass(line)
+	if ok1 != ok2 || (ok1 && (!bytes.Equal(s1, s2) || !bytes.Equal(c1, c2))) {
+		t.Fatalf("xrefHead(%q) = %q %q %v, want %q %q %v", line, s1, c1, ok1, s2, c2, ok2)
+	}
+}
+
+var xrefHeadCases = []string{
+	"", "0 3", "0 3\r", "0 3 \t\r", "0 3\r\r", " \t\f\r0 3", "\v0 3", "0  3", "0\t3", "0\f3", "03", "0 ", "0", " ", "\r",
+	"0 3 x", "0 3x", "x0 3", "0000000015 00000 n ", "0000000000 65535 f\r", "1234567890123456789 1", "12345678901234567890 1",
+	"1 1234567890123456789", "1 12345678901234567890", "+1 2", "1 -2", "1.0 2", "1 2\r ", "1 2\n",
+}
+
+func TestXrefHeadAgrees(t *testing.T) {
+	for _, c := range xrefHeadCases {
+		checkXrefHead(t, []byte(c))
+	}
+	parts := []string{"0", "1", "12345", "0000000015", "1234567890", " ", "\t", "\f", "\r", "\v", "n", "f", "x", "-", "+"}
+	rng := rand.New(rand.NewSource(19))
+	for range 50000 {
+		var b []byte
+		for range rng.Intn(8) {
+			b = append(b, parts[rng.Intn(len(parts))]...)
+		}
+		checkXrefHead(t, b)
+	}
+}
+
+func FuzzXrefHead(f *testing.F) {
+	for _, c := range xrefHeadCases {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		checkXrefHead(t, line)
+	})
+}
