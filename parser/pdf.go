@@ -191,15 +191,15 @@ func rewriteReason(data []byte, x *xrefInfo, names nameScan) string {
 // nameScan is what precheck and rewriteReason ask of a file's names,
 // found in one pass: each question is about names (/Size, /Index, the
 // filters'), a form's few thousand names are where a scan for any of
-// them stops, and a pass for each question was 7% of reading a fillable
-// form (issue 19).
+// them stops, and a pass for each question was a tenth of reading a
+// fillable form (issue 19).
 type nameScan struct {
 	// badSize is the first /Size entry (what `/Size\s+(\d{1,19})`
 	// finds) that is not a number up to the limit; nil if none. Once
 	// one is found the file is refused and the rest is not scanned.
 	badSize []byte
-	// badIndex is the first entry of the first /Index array (what
-	// `/Index\s*\[([\d\s]*)\]` finds) with an entry over the limit.
+	// badIndex is the first entry over the limit of the first /Index
+	// array (what `/Index\s*\[([\d\s]*)\]` finds) that has one.
 	badIndex []byte
 	// otherFilters reports a name of a filter the library cannot decode
 	// (abbreviated names too), or a predictor other than PNG Up (12),
@@ -210,7 +210,7 @@ type nameScan struct {
 // scanNames visits every '/' of data once. A name holds no '/', so what
 // each question's own scan found at a '/' depends only on the bytes from
 // there: the answers are those of a scan per question (kept as oracles in
-// pdf_filters_test.go).
+// pdf_scan_test.go).
 func scanNames(data []byte, maxObjs int64) nameScan {
 	var s nameScan
 	for i := 0; ; {
