@@ -171,7 +171,8 @@ func TestPrecheckScansAgree(t *testing.T) {
 	parts := []string{"/Size", "/Size ", "/Siz", " ", "\t", "\n", "\v", "\x00", "1", "12345678901234567890", "0", "/", "//",
 		"/Fl", "/FlateDecode", "/LZW", "/AHx", "/A85", "/Crypt", "/RL", "/Predictor 2", "/Predictor 12", "/Predictor", "[", "<<", "x",
 		"/Index", "/Index [", "]", "60000", "/In", "/I", "/RunLengthDecode", "/ASCIIHexDecode", "stream\n", "endstream", "(", ")",
-		"xref", "xref\n", "startxref", "trailer", "\r", "\n\n", "0 60000\n", "1 2\n", "49999 1", "0000000015 00000 n \n"}
+		"xref", "xref\n", "startxref", "trailer", "\r", "\n\n", "0 60000\n", "1 2\n", "49999 1", "0000000015 00000 n \n",
+		"%", "/Predictor %", "/Predictor (", "<", "2", "12", "/Predictor\n"}
 	rng := rand.New(rand.NewSource(5))
 	for range 20000 {
 		var b []byte

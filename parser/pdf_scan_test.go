@@ -258,6 +258,13 @@ var scanNamesCases = []string{
 	"xref\n0 1\ntrailer\n0 60000\nxref\n7 60000\ntrailer", "xref\n12345678901234567890 1\n", "xref\n1\t2\n\f 3 4\n",
 	"xreftrailer\n0 60000", "xref\n0 60000trailer", "xref\n\n\n5 59996\nxref 1 1\nxref\n\n5 59996", "trailer xref\n0 60000",
 	"xref\n1 1\n1 1\n1 1\nxref\n1 1\nxref\n2 2\n0 60000", "xref 1 1 xref 0 60000 trailer", "xref\n99999999999999999999 1\n",
+	// What follows /Predictor: comments (names in them too), strings, arrays.
+	"/Predictor %c\n2", "/Predictor %c\r2", "/Predictor %c\r\n%d\n 2", "/Predictor %/Predictor 2\n1", "/Predictor %/Predictor %x\n 2",
+	"/Predictor %x\n%/Predictor 12\n 2", "/Predictor %x\n%/Predictor 2\n 12", "/Predictor %", "/Predictor % ", "/Predictor %\n",
+	"/Predictor (1)", "/Predictor (2", "/Predictor <02>", "/Predictor <<", "/Predictor [2]", "/Predictor /2", "/Predictor 2%x", "/Predictor\n%\n%\n2",
+	"/Predictor %\r%\r12 /Predictor %\r3", "/Predictor %a\n/Predictor %b\n2", "/Predictor %a%/Predictor 2\n12", "/Predictor\x00%\x002\n1",
+	"/Predictor %(\n2", "/Predictor )2", "/Predictor {2", "/Predictor 2.0", "/Predictor -2", "/Predictor +2", "/Predictor 2x",
+	"/Predictor %x\n\n%/Predictor %y\n%/Predictor 1\n 12", "/Predictor %x\n%y/Predictor 3\n12 %/Predictor %\n1",
 }
 
 func TestScanNamesAgree(t *testing.T) {
