@@ -625,8 +625,7 @@ func (r *inProcessPDF) precheck(data []byte) ([]byte, nameScan, error) {
 // (the section-by-section loop is kept as an oracle: precheckPasses in
 // pdf_scan_test.go).
 func badXrefHead(data []byte, maxObjs int64) (start, count []byte) {
-	bad := func(line []byte) bool {
-		m1, m2, ok := xrefHead(line)
+	badHead := func(m1, m2 []byte, ok bool) bool {
 		if !ok {
 			return false
 		}
@@ -638,6 +637,12 @@ func badXrefHead(data []byte, maxObjs int64) (start, count []byte) {
 		}
 		return false
 	}
+	bad := func(line []byte) bool { return badHead(xrefHead(line)) }
+	// A section's last line may end at the section's end, not at a line
+	// end: sections of 1 MiB whose ends fall in one long line end it at
+	// as many places. Its parts are found once (a file of a few thousand
+	// "xref" and then a megabyte of spaces took seconds).
+	tail := headRuns{from: -1}
 	trailer := -1 // the first "trailer" at or after the last section's start; len(data) if none
 	nl := -1      // the first '\n' at or after the last section's start; len(data) if none
 	done := 0     // the end of the sections matched to their ends
@@ -698,7 +703,10 @@ func badXrefHead(data []byte, maxObjs int64) (start, count []byte) {
 			from := max(p, done)
 			k := bytes.IndexByte(data[from:end], '\n')
 			if k < 0 {
-				if bad(data[p:end]) {
+				if tail.from != p {
+					tail = findHeadRuns(data, p)
+				}
+				if badHead(tail.head(data, end)) {
 					return start, count
 				}
 				break
@@ -713,6 +721,63 @@ func badXrefHead(data []byte, maxObjs int64) (start, count []byte) {
 		}
 		done = end
 	}
+}
+
+// headRuns are the parts of a subsection header (xrefHead) in the line
+// from from, to its first byte that cannot be in one: each field is where
+// a part ends and the next begins. Digits are read to 20 at most, 19
+// being the most a number may have.
+type headRuns struct {
+	from                           int
+	lead, start, gap, count, trail int
+}
+
+func findHeadRuns(data []byte, from int) headRuns {
+	h := headRuns{from: from}
+	i := from
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\f' || data[i] == '\r') {
+		i++
+	}
+	h.lead = i
+	for i < len(data) && i-h.lead < 20 && data[i] >= '0' && data[i] <= '9' {
+		i++
+	}
+	h.start = i
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t') {
+		i++
+	}
+	h.gap = i
+	for i < len(data) && i-h.gap < 20 && data[i] >= '0' && data[i] <= '9' {
+		i++
+	}
+	h.count = i
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t') {
+		i++
+	}
+	h.trail = i
+	return h
+}
+
+// head is xrefHead(data[h.from:e]), for e at or after h.from, read from
+// the parts.
+func (h *headRuns) head(data []byte, e int) (start, count []byte, ok bool) {
+	n1, n2 := h.start-h.lead, h.count-h.gap
+	switch {
+	case e <= h.start || n1 == 0 || n1 > 19: // no number, or cut in it, or too long
+		return nil, nil, false
+	case e <= h.gap || h.gap == h.start || n2 == 0: // no space, or no second number
+		return nil, nil, false
+	case e <= h.count: // cut in the second number
+		if e-h.gap > 19 {
+			return nil, nil, false
+		}
+		return data[h.lead:h.start], data[h.gap:e], true
+	case n2 > 19:
+		return nil, nil, false
+	case e <= h.trail || (e == h.trail+1 && data[h.trail] == '\r'):
+		return data[h.lead:h.start], data[h.gap:h.count], true
+	}
+	return nil, nil, false
 }
 
 // isRegexpSpace is what \s matches in Go's regexp syntax.

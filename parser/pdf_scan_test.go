@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -320,7 +321,11 @@ func xrefWindowCases(rng *rand.Rand, n int) [][]byte {
 	// And headers placed across the first section's end, at 4+1<<20,
 	// which the second's, 17 bytes further, takes in.
 	for _, c := range [][2]string{{"", "\n0 60000\n"}, {"0 6", "0000\n"}, {"0 60000", "\n"}, {" ", "\n0 60000"},
-		{"0", " 60000\n"}, {"\n", "0 60000\n"}, {"0 60000\n", "1 1\n"}, {"\n0", " 60000"}, {"0 5", "\n0 60000\n"}} {
+		{"0", " 60000\n"}, {"\n", "0 60000\n"}, {"0 60000\n", "1 1\n"}, {"\n0", " 60000"}, {"0 5", "\n0 60000\n"},
+		// Last lines that both sections cut, at different places.
+		{"0 6", "0000" + strings.Repeat(" ", 30)}, {" ", strings.Repeat(" ", 30) + "1 60000"}, {"1", " 60000" + strings.Repeat(" ", 30) + "\r"},
+		{"1 2", "\r" + strings.Repeat(" ", 30)}, {"0", strings.Repeat("0", 30) + " 1"}, {"0 ", strings.Repeat(" ", 9) + "60000\rx"},
+		{"0 1", "\r"}, {"0 6000", "0"}, {"0\t", "\t60000\t"}} {
 		b := []byte("xref\n1 1\n1 1\n1 1\nxref\n")
 		for len(b)+20 <= 4+1<<20-len(c[0])-8 {
 			b = append(b, "0000000015 00000 n \n"...)
@@ -564,5 +569,44 @@ func FuzzXrefHead(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		checkXrefHead(t, line)
+	})
+}
+
+// checkHeadRuns holds headRuns.head to xrefHeadPass on every line from
+// the start of data to each of its ends.
+func checkHeadRuns(t *testing.T, data []byte) {
+	t.Helper()
+	h := findHeadRuns(data, 0)
+	for e := 0; e <= len(data); e++ {
+		s1, c1, ok1 := h.head(data, e)
+		s2, c2, ok2 := xrefHeadPass(data[:e])
+		if ok1 != ok2 || (ok1 && (!bytes.Equal(s1, s2) || !bytes.Equal(c1, c2))) {
+			t.Fatalf("head(%q, %d) = %q %q %v, want %q %q %v", data, e, s1, c1, ok1, s2, c2, ok2)
+		}
+	}
+}
+
+func TestHeadRunsAgree(t *testing.T) {
+	for _, c := range append(xrefHeadCases, "0 60000\r\n", "  1 2 \t \r", "1 2\rx", strings.Repeat("1", 25)+" 1",
+		"1 "+strings.Repeat("1", 25), "1 "+strings.Repeat(" ", 30)+"2"+strings.Repeat(" ", 30)+"\r\r") {
+		checkHeadRuns(t, []byte(c))
+	}
+	parts := []string{"0", "1", "12345", "0000000015", "1234567890", " ", "\t", "\f", "\r", "\n", "\v", "n", "x", "-", "  "}
+	rng := rand.New(rand.NewSource(19))
+	for range 20000 {
+		var b []byte
+		for range rng.Intn(10) {
+			b = append(b, parts[rng.Intn(len(parts))]...)
+		}
+		checkHeadRuns(t, b)
+	}
+}
+
+func FuzzHeadRuns(f *testing.F) {
+	for _, c := range xrefHeadCases {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkHeadRuns(t, data)
 	})
 }
