@@ -88,7 +88,7 @@ func (r *inProcessPDF) ReadPDF(ctx context.Context, data []byte) ([]*RawForm, er
 // library can read is read as it is; one it cannot (see pdf_rewrite.go)
 // is rewritten first, and one it fails on is rewritten and read again.
 func (r *inProcessPDF) read(ctx context.Context, data []byte) ([]*RawForm, error) {
-	data, err := r.precheck(data)
+	data, names, err := r.precheck(data)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +110,7 @@ func (r *inProcessPDF) read(ctx context.Context, data []byte) ([]*RawForm, error
 		}
 		return r.readReconstructed(ctx, data, err)
 	}
-	if rewriteReason(data, x) == "" {
+	if rewriteReason(data, x, names) == "" {
 		forms, err := r.readWithLibrary(ctx, data)
 		if ReasonOf(err) != ReasonPDFDamaged {
 			return forms, err
@@ -168,8 +168,8 @@ func rewriteError(ctx context.Context, err error) error {
 }
 
 // rewriteReason says why a file must be rewritten before the library
-// reads it; "" when it need not be.
-func rewriteReason(data []byte, x *xrefInfo) string {
+// reads it; "" when it need not be. names is precheck's scan of data.
+func rewriteReason(data []byte, x *xrefInfo, names nameScan) string {
 	switch {
 	case x.mixed():
 		return "cross-reference sections of both forms"
@@ -180,7 +180,7 @@ func rewriteReason(data []byte, x *xrefInfo) string {
 		// every object it reads from it: rewritten, such a form reads in
 		// a third of the time (BenchmarkReadPDFRewrite).
 		return "object streams"
-	case otherFilters(data):
+	case names.otherFilters:
 		return "filters or predictors the library does not decode"
 	case badEscape(data):
 		return "strings with escapes the library refuses"
@@ -188,41 +188,184 @@ func rewriteReason(data []byte, x *xrefInfo) string {
 	return ""
 }
 
-// otherFilters reports a name of a filter the library cannot decode
-// (abbreviated names too), or a predictor other than PNG Up (12), which
-// it undoes only when every row uses Up. It looks at every name in the
-// file: a regexp over the whole file was most of the cost of deciding
-// (BenchmarkRewriteDecision).
-func otherFilters(data []byte) bool {
+// nameScan is what precheck and rewriteReason ask of a file's names,
+// found in one pass: each question is about names (/Size, /Index, the
+// filters'), a form's few thousand names are where a scan for any of
+// them stops, and a pass for each question was a tenth of reading a
+// fillable form (issue 19).
+type nameScan struct {
+	// badSize is the first /Size entry (what `/Size\s+(\d{1,19})`
+	// finds) that is not a number up to the limit; nil if none. Once
+	// one is found the file is refused and the rest is not scanned.
+	badSize []byte
+	// badIndex is the first entry over the limit of the first /Index
+	// array (what `/Index\s*\[([\d\s]*)\]` finds) that has one.
+	badIndex []byte
+	// otherFilters reports a name of a filter the library cannot decode
+	// (abbreviated names too), or a predictor other than PNG Up (12),
+	// which it undoes only when every row uses Up.
+	otherFilters bool
+}
+
+// scanNames visits every '/' of data once. A name holds no '/', so what
+// each question's own scan found at a '/' depends only on the bytes from
+// there: the answers are those of a scan per question (kept as oracles in
+// pdf_scan_test.go).
+func scanNames(data []byte, maxObjs int64) nameScan {
+	var s nameScan
+	skip := spaceSkipper{lineFrom: -1, lineEnd: -2, endFrom: -1, endTo: -1}
 	for i := 0; ; {
 		j := bytes.IndexByte(data[i:], '/')
 		if j < 0 {
-			return false
+			return s
 		}
-		start := i + j + 1
-		// Every name looked for begins with one of these: other names
-		// (and the '/' bytes of binary streams, an embedded font's
-		// above all) are passed over without being read to their end.
-		// A name holds no '/', so the next is found from here as well.
-		if start >= len(data) || bytes.IndexByte([]byte("ALRFCP"), data[start]) < 0 {
-			i = start
-			continue
+		p := i + j + 1 // the name's first byte
+		i = p
+		if p+2 > len(data) {
+			return s // no name looked for is shorter than two bytes
 		}
-		end := start
-		for end < len(data) && end-start < 16 && !isPDFSpace(data[end]) && !isPDFDelim(data[end]) {
-			end++
-		}
-		switch string(data[start:end]) {
-		case "ASCIIHexDecode", "AHx", "LZWDecode", "LZW", "RunLengthDecode", "RL", "Fl", "A85", "Crypt":
-			return true
-		case "Predictor":
-			l := pdfLexer{data: data, pos: end}
-			if p, ok := l.token().(int64); ok && p != 1 && p != 12 {
-				return true
+		// Names are told apart by their first two bytes, which pass
+		// over most of a form's (/Type, /Font, /FlateDecode's "Fl" not).
+		switch uint16(data[p])<<8 | uint16(data[p+1]) {
+		case 'S'<<8 | 'i':
+			if n := sizeEntryAt(data, p); n != nil && tooManyObjs(n, maxObjs) {
+				s.badSize = n
+				return s
+			}
+		case 'I'<<8 | 'n':
+			if s.badIndex == nil {
+				s.badIndex = badIndexEntryAt(data, p, maxObjs)
+			}
+		case 'A'<<8 | 'S', 'A'<<8 | 'H', 'A'<<8 | '8', 'L'<<8 | 'Z', 'R'<<8 | 'u', 'R'<<8 | 'L', 'F'<<8 | 'l', 'C'<<8 | 'r', 'P'<<8 | 'r':
+			if !s.otherFilters {
+				s.otherFilters = otherFilterAt(data, p, &skip)
 			}
 		}
-		i = end
 	}
+}
+
+// tooManyObjs reports whether a count from the file is not a number up
+// to maxObjs.
+func tooManyObjs(s []byte, maxObjs int64) bool {
+	n, err := strconv.ParseInt(string(s), 10, 64)
+	return err != nil || n > maxObjs
+}
+
+// sizeEntryAt is the number of a /Size entry whose name begins at p
+// (after its '/'): what `/Size\s+(\d{1,19})` matches there; nil if none.
+func sizeEntryAt(data []byte, p int) []byte {
+	if !bytes.HasPrefix(data[p:], []byte("Size")) {
+		return nil
+	}
+	at := p + len("Size")
+	q := at
+	for q < len(data) && isRegexpSpace(data[q]) {
+		q++
+	}
+	d := q
+	for d < len(data) && d-q < 19 && data[d] >= '0' && data[d] <= '9' {
+		d++
+	}
+	if q == at || d == q {
+		return nil
+	}
+	return data[q:d]
+}
+
+// badIndexEntryAt is the first entry over maxObjs of an /Index array
+// whose name begins at p (after its '/'), as `/Index\s*\[([\d\s]*)\]`
+// matches it; nil if there is none or no match.
+func badIndexEntryAt(data []byte, p int, maxObjs int64) []byte {
+	if !bytes.HasPrefix(data[p:], []byte("Index")) {
+		return nil
+	}
+	q := p + len("Index")
+	for q < len(data) && isRegexpSpace(data[q]) {
+		q++
+	}
+	if q >= len(data) || data[q] != '[' {
+		return nil
+	}
+	start := q + 1
+	end := start
+	for end < len(data) && (isRegexpSpace(data[end]) || data[end] >= '0' && data[end] <= '9') {
+		end++
+	}
+	if end >= len(data) || data[end] != ']' {
+		return nil
+	}
+	for _, f := range bytes.Fields(data[start:end]) {
+		if tooManyObjs(f, maxObjs) {
+			return f
+		}
+	}
+	return nil
+}
+
+// otherFilterAt reports whether the name that begins at p (after its
+// '/') is one of a filter the library cannot decode, or /Predictor
+// followed by a predictor other than 1 or 12. Names are read to 16 bytes
+// at most, none looked for being longer. What follows /Predictor is read
+// as the lexer's next token would be, but only where that can be a
+// number: a string, array or name after it is not read (it was read to
+// its end after each /Predictor, so a file of "/Predictor (" took 1.3 s
+// for 100 KB, and 33 s for 400 KB), and a comment is skipped by skip.
+func otherFilterAt(data []byte, p int, skip *spaceSkipper) bool {
+	end := p
+	for end < len(data) && end-p < 16 && !isPDFSpace(data[end]) && !isPDFDelim(data[end]) {
+		end++
+	}
+	switch string(data[p:end]) {
+	case "ASCIIHexDecode", "AHx", "LZWDecode", "LZW", "RunLengthDecode", "RL", "Fl", "A85", "Crypt":
+		return true
+	case "Predictor":
+		// A token that begins with a delimiter is not a number;
+		// otherwise it is the run of regular bytes from there.
+		q := skip.skip(data, end)
+		if q >= len(data) || isPDFDelim(data[q]) {
+			return false
+		}
+		l := pdfLexer{data: data, pos: q}
+		if p, ok := l.token().(int64); ok && p != 1 && p != 12 {
+			return true
+		}
+	}
+	return false
+}
+
+// spaceSkipper is pdfLexer.skipSpace (white space and comments) for the
+// names scanNames visits, in order. Every name in a comment is followed
+// by the rest of its line, and by what follows that: skipped again from
+// each, a file of "/Predictor %" took 0.3 s for 100 KB and 5 s for 400 KB.
+// So the last comment's line end is kept, and where skipping from a line
+// end led: from any line end it passed, it leads to the same place (a
+// line end is never inside a comment, only at its end).
+type spaceSkipper struct {
+	lineFrom, lineEnd int // the first line end at or after lineFrom is lineEnd
+	endFrom, endTo    int // from a line end in [endFrom, endTo), skipping ends at endTo
+}
+
+// skip returns where skipSpace, from p, would leave the lexer.
+func (k *spaceSkipper) skip(data []byte, p int) int {
+	for p < len(data) && isPDFSpace(data[p]) {
+		p++
+	}
+	if p >= len(data) || data[p] != '%' {
+		return p
+	}
+	e := k.lineEnd
+	if p < k.lineFrom || p > k.lineEnd {
+		for e = p; e < len(data) && data[e] != '\n' && data[e] != '\r'; e++ {
+		}
+		k.lineFrom, k.lineEnd = p, e
+	}
+	if e >= k.endFrom && e < k.endTo {
+		return k.endTo
+	}
+	l := pdfLexer{data: data, pos: e}
+	l.skipSpace()
+	k.endFrom, k.endTo = e, l.pos
+	return l.pos
 }
 
 // badEscape reports whether a backslash outside stream data escapes a
@@ -231,11 +374,20 @@ func otherFilters(data []byte) bool {
 // panic reading them makes the file damaged, and it is rewritten then.
 func badEscape(data []byte) bool {
 	next := -1 // the next "stream" at or after i; -2 when there is none
+	// The next '\\' at or after i, kept while streams before it are
+	// passed over: looked for again from each stream's end, it was found
+	// again past every stream of a form (all of them, if its strings are
+	// at the end).
+	bs := -1
 	for i := 0; i < len(data); {
-		j := bytes.IndexByte(data[i:], '\\')
-		if j < 0 {
-			return false
+		if bs < i {
+			j := bytes.IndexByte(data[i:], '\\')
+			if j < 0 {
+				return false
+			}
+			bs = i + j
 		}
+		j := bs - i
 		if next != -2 && next < i {
 			next = bytes.Index(data[i:], []byte("stream"))
 			if next >= 0 {
@@ -417,19 +569,19 @@ func (d *docText) text(i int) (*pageText, error) {
 }
 
 var (
-	indexRe  = regexp.MustCompile(`/Index\s*\[([\d\s]*)\]`)
 	prevRe   = regexp.MustCompile(`/Prev\s+(\d{1,19})(\s+\d+\s+R)?`)
 	startxRe = regexp.MustCompile(`startxref\s+(\d{1,19})`)
 )
 
 // precheck rejects what the library would choke on before it allocates:
 // it sizes its xref table from /Size and subsection numbers, so a forged
-// "2000000000" would take the process down with it.
-func (r *inProcessPDF) precheck(data []byte) ([]byte, error) {
+// "2000000000" would take the process down with it. It returns the data
+// to read (its header mended) and the scan of its names.
+func (r *inProcessPDF) precheck(data []byte) ([]byte, nameScan, error) {
 	head := data[:min(len(data), 1024)]
 	i := bytes.Index(head, []byte("%PDF-"))
 	if i < 0 {
-		return nil, unreadable(ReasonPDFNotPDF, errors.New("no %PDF- header"))
+		return nil, nameScan{}, unreadable(ReasonPDFNotPDF, errors.New("no %PDF- header"))
 	}
 	data = data[i:]
 	// The library accepts only "%PDF-1.0".."%PDF-1.7" followed by a line
@@ -440,87 +592,192 @@ func (r *inProcessPDF) precheck(data []byte) ([]byte, error) {
 		copy(data[5:9], "1.7\n")
 	}
 	if !bytes.Contains(data[max(0, len(data)-2048):], []byte("%%EOF")) {
-		return nil, unreadable(ReasonPDFTruncated, errors.New("no %%EOF at the end"))
+		return nil, nameScan{}, unreadable(ReasonPDFTruncated, errors.New("no %%EOF at the end"))
 	}
 	maxObjs := int64(r.limits.MaxPDFObjects)
-	tooMany := func(s []byte) bool {
-		n, err := strconv.ParseInt(string(s), 10, 64)
-		return err != nil || n > maxObjs
+	names := scanNames(data, maxObjs)
+	if names.badSize != nil {
+		return nil, nameScan{}, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("/Size %s", names.badSize))
 	}
-	for _, n := range sizeEntries(data) {
-		if tooMany(n) {
-			return nil, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("/Size %s", n))
+	if names.badIndex != nil {
+		return nil, nameScan{}, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("/Index entry %s", names.badIndex))
+	}
+	if m1, m2 := badXrefHead(data, maxObjs); m1 != nil {
+		return nil, nameScan{}, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("xref subsection %s %s", m1, m2))
+	}
+	return data, names, nil
+}
+
+// badXrefHead finds the first subsection header ("start count") of a
+// classic xref table whose objects go past maxObjs: after each "xref"
+// (not "startxref"), each line up to the next "trailer" (or 1 MiB, or
+// the end, if there is none) is matched as a header (xrefHead). It
+// returns the header's numbers, nil if there is none.
+//
+// Every "xref" is such a section, and the sections of a file full of
+// "xref" overlap: matched section by section, a file of 80 KB of
+// "xref\n" took 2 s. The lines are matched in the same order, but a line
+// that an earlier section already matched (and found good, or this would
+// have returned) is not matched again: a section's lines begin after a
+// line end, so a later section's lines that end with a line end before
+// the end of an earlier one are lines of that one. What is left of each
+// section is its first line and what lies past the earlier ones' ends
+// (the section-by-section loop is kept as an oracle: precheckPasses in
+// pdf_scan_test.go).
+func badXrefHead(data []byte, maxObjs int64) (start, count []byte) {
+	badHead := func(m1, m2 []byte, ok bool) bool {
+		if !ok {
+			return false
 		}
-	}
-	for _, m := range indexRe.FindAllSubmatch(data, -1) {
-		for _, f := range bytes.Fields(m[1]) {
-			if tooMany(f) {
-				return nil, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("/Index entry %s", f))
-			}
+		a, errA := strconv.ParseInt(string(m1), 10, 64)
+		b, errB := strconv.ParseInt(string(m2), 10, 64)
+		if errA != nil || errB != nil || a+b > maxObjs {
+			start, count = m1, m2
+			return true
 		}
+		return false
 	}
-	// Subsection headers ("start count") of classic xref tables.
+	bad := func(line []byte) bool { return badHead(xrefHead(line)) }
+	// A section's last line may end at the section's end, not at a line
+	// end: sections of 1 MiB whose ends fall in one long line end it at
+	// as many places. Its parts are found once (a file of a few thousand
+	// "xref" and then a megabyte of spaces took seconds).
+	tail := headRuns{from: -1}
+	trailer := -1 // the first "trailer" at or after the last section's start; len(data) if none
+	nl := -1      // the first '\n' at or after the last section's start; len(data) if none
+	done := 0     // the end of the sections matched to their ends
+	lastNL := -1  // the last '\n' before done
 	for off := 0; ; {
 		j := bytes.Index(data[off:], []byte("xref"))
 		if j < 0 {
-			break
+			return nil, nil
 		}
 		at := off + j
 		off = at + 4
 		if at > 0 && data[at-1] == 't' { // startxref
 			continue
 		}
-		end := bytes.Index(data[off:], []byte("trailer"))
-		if end < 0 {
-			end = min(len(data)-off, 1<<20)
-		}
-		for sec := data[off : off+end]; len(sec) > 0; {
-			line := sec
-			if nl := bytes.IndexByte(sec, '\n'); nl >= 0 {
-				line, sec = sec[:nl], sec[nl+1:]
-			} else {
-				sec = nil
-			}
-			m1, m2, ok := xrefHead(line)
-			if !ok {
-				continue
-			}
-			a, errA := strconv.ParseInt(string(m1), 10, 64)
-			b, errB := strconv.ParseInt(string(m2), 10, 64)
-			if errA != nil || errB != nil || a+b > maxObjs {
-				return nil, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("xref subsection %s %s", m1, m2))
+		// The first "trailer" and '\n' from here: sections begin in
+		// order, so each is looked for again only once passed.
+		if trailer < off && trailer < len(data) {
+			trailer = len(data)
+			if k := bytes.Index(data[off:], []byte("trailer")); k >= 0 {
+				trailer = off + k
 			}
 		}
-	}
-	return data, nil
-}
-
-// sizeEntries finds what `/Size\s+(\d{1,19})` finds (the submatches of
-// FindAllSubmatch, in order), without running a regexp over the whole
-// file: it was more than half of precheck's time on a flattened form.
-func sizeEntries(data []byte) [][]byte {
-	var out [][]byte
-	for i := 0; ; {
-		j := bytes.Index(data[i:], []byte("/Size"))
-		if j < 0 {
-			return out
+		if nl < off && nl < len(data) {
+			nl = len(data)
+			if k := bytes.IndexByte(data[off:], '\n'); k >= 0 {
+				nl = off + k
+			}
 		}
-		at := i + j + len("/Size")
-		p := at
-		for p < len(data) && isRegexpSpace(data[p]) {
-			p++
+		end := trailer
+		if end == len(data) {
+			end = off + min(len(data)-off, 1<<20)
 		}
-		q := p
-		for q < len(data) && q-p < 19 && data[q] >= '0' && data[q] <= '9' {
-			q++
-		}
-		if p == at || q == p {
-			i = at // no match here; the next may start after "/Size"
+		if off >= end {
 			continue
 		}
-		out = append(out, data[p:q])
-		i = q
+		if nl >= end { // one line
+			if bad(data[off:end]) {
+				return start, count
+			}
+			continue
+		}
+		if bad(data[off:nl]) {
+			return start, count
+		}
+		// The ends of sections do not go back (each is the first
+		// "trailer" from its start, or 1 MiB or the end of the file past
+		// it, and there is no "trailer" past a section without one), and
+		// the lines of one that ended at done, to its end, were matched:
+		// those of this one that end before done too, and its last line
+		// if it ends there as well.
+		if end == done {
+			continue
+		}
+		p := max(nl+1, lastNL+1)
+		for p < end {
+			// The line from p ends at a '\n' after done: there is none
+			// from lastNL to done.
+			from := max(p, done)
+			k := bytes.IndexByte(data[from:end], '\n')
+			if k < 0 {
+				if tail.from != p {
+					tail = findHeadRuns(data, p)
+				}
+				if badHead(tail.head(data, end)) {
+					return start, count
+				}
+				break
+			}
+			if bad(data[p : from+k]) {
+				return start, count
+			}
+			p = from + k + 1
+		}
+		if k := bytes.LastIndexByte(data[done:end], '\n'); k >= 0 {
+			lastNL = done + k
+		}
+		done = end
 	}
+}
+
+// headRuns are the parts of a subsection header (xrefHead) in the line
+// from from, to its first byte that cannot be in one: each field is where
+// a part ends and the next begins. Digits are read to 20 at most, 19
+// being the most a number may have.
+type headRuns struct {
+	from                           int
+	lead, start, gap, count, trail int
+}
+
+func findHeadRuns(data []byte, from int) headRuns {
+	h := headRuns{from: from}
+	i := from
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\f' || data[i] == '\r') {
+		i++
+	}
+	h.lead = i
+	for i < len(data) && i-h.lead < 20 && data[i] >= '0' && data[i] <= '9' {
+		i++
+	}
+	h.start = i
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t') {
+		i++
+	}
+	h.gap = i
+	for i < len(data) && i-h.gap < 20 && data[i] >= '0' && data[i] <= '9' {
+		i++
+	}
+	h.count = i
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t') {
+		i++
+	}
+	h.trail = i
+	return h
+}
+
+// head is xrefHead(data[h.from:e]), for e at or after h.from, read from
+// the parts.
+func (h *headRuns) head(data []byte, e int) (start, count []byte, ok bool) {
+	n1, n2 := h.start-h.lead, h.count-h.gap
+	switch {
+	case e <= h.start || n1 == 0 || n1 > 19: // no number, or cut in it, or too long
+		return nil, nil, false
+	case e <= h.gap || h.gap == h.start || n2 == 0: // no space, or no second number
+		return nil, nil, false
+	case e <= h.count: // cut in the second number
+		if e-h.gap > 19 {
+			return nil, nil, false
+		}
+		return data[h.lead:h.start], data[h.gap:e], true
+	case n2 > 19:
+		return nil, nil, false
+	case e <= h.trail || (e == h.trail+1 && data[h.trail] == '\r'):
+		return data[h.lead:h.start], data[h.gap:h.count], true
+	}
+	return nil, nil, false
 }
 
 // isRegexpSpace is what \s matches in Go's regexp syntax.
@@ -557,36 +814,48 @@ func prevChainLoops(data []byte) error {
 
 // xrefHead matches a line of a classic xref table against a subsection
 // header, "start count" (what `(?m)^\s*(\d{1,19})[ \t]+(\d{1,19})[ \t]*\r?$`
-// finds, without running a regexp over every entry line).
+// finds, without running a regexp over every entry line). It is run on
+// every line of every table, so it reads the line once, by index (it
+// trimmed with cutsets, each made again at every call; xrefHeadPass in
+// pdf_scan_test.go is that version).
 func xrefHead(line []byte) (start, count []byte, ok bool) {
-	line = bytes.TrimLeft(line, " \t\f\r")
-	digits := func(b []byte) int {
-		n := 0
-		for n < len(b) && b[n] >= '0' && b[n] <= '9' {
-			n++
+	i := 0
+	for i < len(line) && (line[i] == ' ' || line[i] == '\t' || line[i] == '\f' || line[i] == '\r') {
+		i++
+	}
+	digits := func() []byte {
+		from := i
+		for i < len(line) && line[i] >= '0' && line[i] <= '9' {
+			i++
 		}
-		return n
+		if i == from || i-from > 19 {
+			return nil
+		}
+		return line[from:i]
 	}
-	n := digits(line)
-	if n == 0 || n > 19 {
+	if start = digits(); start == nil {
 		return nil, nil, false
 	}
-	start, line = line[:n], line[n:]
-	sp := len(line) - len(bytes.TrimLeft(line, " \t"))
-	if sp == 0 {
+	sp := i
+	for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+		i++
+	}
+	if i == sp {
 		return nil, nil, false
 	}
-	line = line[sp:]
-	n = digits(line)
-	if n == 0 || n > 19 {
+	if count = digits(); count == nil {
 		return nil, nil, false
 	}
-	count, line = line[:n], line[n:]
-	line = bytes.TrimLeft(line, " \t")
-	if len(line) > 0 && line[0] == '\r' {
-		line = line[1:]
+	for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+		i++
 	}
-	return start, count, len(line) == 0
+	if i < len(line) && line[i] == '\r' {
+		i++
+	}
+	if i != len(line) {
+		return nil, nil, false
+	}
+	return start, count, true
 }
 
 // classifyOpenError words a failure of pdf.NewReader. A file that only

@@ -146,15 +146,16 @@ func TestRewriteTriggers(t *testing.T) {
 		"<< /Filter /Flate >>":                                                   false,
 		"<< /FlateDecodeX 1 >>":                                                  false,
 	} {
-		if got := otherFilters([]byte(in)); got != want {
+		if got := scanNames([]byte(in), 50000).otherFilters; got != want {
 			t.Errorf("otherFilters(%q) = %v, want %v", in, got, want)
 		}
 	}
 }
 
 // TestPrecheckScansAgree checks the hand-written scans that replaced a
-// regexp (sizeEntries) and skip names (otherFilters) against what they
-// replaced, on every fixture and on strings made of the tokens around them.
+// regexp (sizeEntriesPass) and skip names (otherFiltersPass) against what
+// they replaced, and scanNames, which answers them together, against
+// them, on every fixture and on strings made of the tokens around them.
 func TestPrecheckScansAgree(t *testing.T) {
 	sizeRe := regexp.MustCompile(`/Size\s+(\d{1,19})`)
 	var ins [][]byte
@@ -168,11 +169,14 @@ func TestPrecheckScansAgree(t *testing.T) {
 		ins = append(ins, data)
 	}
 	parts := []string{"/Size", "/Size ", "/Siz", " ", "\t", "\n", "\v", "\x00", "1", "12345678901234567890", "0", "/", "//",
-		"/Fl", "/FlateDecode", "/LZW", "/AHx", "/A85", "/Crypt", "/RL", "/Predictor 2", "/Predictor 12", "/Predictor", "[", "<<", "x"}
+		"/Fl", "/FlateDecode", "/LZW", "/AHx", "/A85", "/Crypt", "/RL", "/Predictor 2", "/Predictor 12", "/Predictor", "[", "<<", "x",
+		"/Index", "/Index [", "]", "60000", "/In", "/I", "/RunLengthDecode", "/ASCIIHexDecode", "stream\n", "endstream", "(", ")",
+		"xref", "xref\n", "startxref", "trailer", "\r", "\n\n", "0 60000\n", "1 2\n", "49999 1", "0000000015 00000 n \n",
+		"%", "/Predictor %", "/Predictor (", "<", "2", "12", "/Predictor\n"}
 	rng := rand.New(rand.NewSource(5))
 	for range 20000 {
 		var b []byte
-		for range 1 + rng.Intn(8) {
+		for range 1 + rng.Intn(16) {
 			b = append(b, parts[rng.Intn(len(parts))]...)
 		}
 		ins = append(ins, b)
@@ -182,12 +186,13 @@ func TestPrecheckScansAgree(t *testing.T) {
 		for _, m := range sizeRe.FindAllSubmatch(in, -1) {
 			want = append(want, m[1])
 		}
-		if got := sizeEntries(in); !reflect.DeepEqual(got, want) {
-			t.Fatalf("sizeEntries(%.200q) = %q, want %q", in, got, want)
+		if got := sizeEntriesPass(in); !reflect.DeepEqual(got, want) {
+			t.Fatalf("sizeEntriesPass(%.200q) = %q, want %q", in, got, want)
 		}
-		if got, want := otherFilters(in), otherFiltersEveryName(in); got != want {
-			t.Fatalf("otherFilters(%.200q) = %v, want %v", in, got, want)
+		if got, want := otherFiltersPass(in), otherFiltersEveryName(in); got != want {
+			t.Fatalf("otherFiltersPass(%.200q) = %v, want %v", in, got, want)
 		}
+		checkScanNames(t, in, 50000)
 	}
 }
 

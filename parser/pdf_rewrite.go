@@ -163,7 +163,20 @@ func (x *xrefInfo) readTable(l *pdfLexer, maxObjs int) error {
 		if !ok1 || !ok2 || start < 0 || count < 0 || start+count > int64(maxObjs) {
 			return errors.New("malformed xref table")
 		}
+		if len(x.entries) == 0 {
+			// Made for the entries to come, the map is not grown (and
+			// rehashed) again and again: a form has a few hundred. An
+			// entry is 20 bytes, so the file bounds the size.
+			x.entries = make(map[uint32]xrefEntry, min(count, int64(len(l.data)-l.pos)/20))
+		}
 		for i := int64(0); i < count; i++ {
+			l.skipSpace()
+			if off, gen, kind, ok := l.plainXrefEntry(); ok {
+				if kind == 'n' && off > 0 && gen <= 65535 {
+					x.set(start+i, xrefEntry{off: off, gen: uint16(gen)})
+				}
+				continue
+			}
 			off, ok1 := l.token().(int64)
 			gen, ok2 := l.token().(int64)
 			kind, ok3 := l.token().(pdfKeyword)
@@ -175,6 +188,33 @@ func (x *xrefInfo) readTable(l *pdfLexer, maxObjs int) error {
 			}
 		}
 	}
+}
+
+// plainXrefEntry reads at the lexer an entry as the standard writes it
+// (7.5.4: ten digits, a space, five, a space, "n" or "f"), which is how
+// nearly every table is written, without making a token of each part:
+// boxed, they were most of reading a form's table. It reads what three
+// calls of token would (the keyword ends at white space, a delimiter or
+// the end); ok is false, the lexer unmoved, for anything else.
+func (l *pdfLexer) plainXrefEntry() (off, gen int64, kind byte, ok bool) {
+	d := l.data[l.pos:]
+	if len(d) < 18 || d[10] != ' ' || d[16] != ' ' || (d[17] != 'n' && d[17] != 'f') ||
+		(len(d) > 18 && !isPDFSpace(d[18]) && !isPDFDelim(d[18])) {
+		return 0, 0, 0, false
+	}
+	for i, c := range d[:16] {
+		switch {
+		case i == 10:
+		case c < '0' || c > '9':
+			return 0, 0, 0, false
+		case i < 10:
+			off = off*10 + int64(c-'0')
+		default:
+			gen = gen*10 + int64(c-'0')
+		}
+	}
+	l.pos += 18
+	return off, gen, d[17], true
 }
 
 // readStream reads the entries of an xref stream.

@@ -258,8 +258,9 @@ func BenchmarkRewriteDecision(b *testing.B) {
 			b.ReportAllocs()
 			loopCPU(b, func() {
 				x, err := readXrefChain(data, DefaultLimits().MaxPDFObjects)
-				if err != nil || rewriteReason(data, x) != "" {
-					b.Fatalf("%v: %q", err, rewriteReason(data, x))
+				names := scanNames(data, int64(DefaultLimits().MaxPDFObjects))
+				if err != nil || rewriteReason(data, x, names) != "" {
+					b.Fatalf("%v: %q", err, rewriteReason(data, x, names))
 				}
 			})
 		})
