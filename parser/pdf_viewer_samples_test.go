@@ -110,14 +110,7 @@ func TestParseSamplesSavedByViewers(t *testing.T) {
 						t.Errorf("%s read %+v\nwant %+v", f.name, f.got, f.want)
 					}
 				}
-				if len(got.Attachments) != len(want.Attachments) {
-					t.Fatalf("%d attachments, want %d", len(got.Attachments), len(want.Attachments))
-				}
-				for i, a := range got.Attachments {
-					if a.Kind != want.Attachments[i].Kind || a.Error != want.Attachments[i].Error {
-						t.Errorf("attachment %s: %s %q, want %s %q", a.Filename, a.Kind, a.Error, want.Attachments[i].Kind, want.Attachments[i].Error)
-					}
-				}
+				sameAttachments(t, got, want)
 				if !reflect.DeepEqual(got.Problems, want.Problems) {
 					t.Errorf("problems %q, want %q", got.Problems, want.Problems)
 				}
