@@ -187,6 +187,12 @@ func (w *walker) walk(e *message.Entity, depth int, inRelated bool) {
 	if isBody(p) && p.mediaType == "text/plain" && !p.truncated {
 		w.takeUUBlocks(p)
 	}
+	if !p.truncated && p.err == "" && isWordPackage(p) {
+		// Photos of the forms pasted into a Word document (docx_pictures.go).
+		for i, f := range wordPictures(p.data, w.limits.MaxParts-w.count, w.limits) {
+			w.addFile(fmt.Sprintf("%s, picture %d%s", strings.TrimSuffix(p.filename, path.Ext(p.filename)), i+1, path.Ext(f.name)), f.data, depth+1)
+		}
+	}
 }
 
 // isSavedEmail recognises an email saved to a file (.eml, as Outlook,

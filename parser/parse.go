@@ -352,8 +352,7 @@ const minPageSide, minPageLong = 600, 800
 // Outlook pastes one into the body: those are read as forms.
 func bodyImage(pt *part) bool {
 	if cfg, _, err := image.DecodeConfig(bytes.NewReader(pt.data)); err == nil {
-		short, long := min(cfg.Width, cfg.Height), max(cfg.Width, cfg.Height)
-		return short < minPageSide || long < minPageLong
+		return !pageSized(cfg)
 	}
 	return pt.inRelated || (pt.disposition == "inline" && pt.contentID != "")
 }
@@ -548,7 +547,9 @@ func kindOf(forms []*Form) AttachmentKind {
 }
 
 // assignForms picks the submission's referral and consent forms: the
-// first of each kind, in attachment order; any further copy is noted.
+// first of each kind, in attachment order, with the further pages of one
+// read by OCR from other pictures (addOCRPages); any further copy is
+// noted.
 func (p *Parser) assignForms(sub *Submission) {
 	for _, a := range sub.Attachments {
 		for _, f := range a.Forms {
@@ -557,9 +558,61 @@ func (p *Parser) assignForms(sub *Submission) {
 				sub.Referral = f
 			case f.Kind == Consent && sub.Consent == nil:
 				sub.Consent = f
+			case f.Kind == Referral && addOCRPages(sub.Referral, f), f.Kind == Consent && addOCRPages(sub.Consent, f):
 			default:
 				sub.Problems = append(sub.Problems, fmt.Sprintf("a second %s form (in %q) was not used", f.Kind, a.Filename))
 			}
 		}
 	}
+}
+
+// addOCRPages adds to dst, a form read by OCR, the fields of src, read by
+// OCR from another attachment, when src is more pages of the same form
+// rather than a second copy of it: a phone takes a photo a page, and each
+// photo is an attachment of its own. Its pages follow dst's. It is a
+// second copy, and nothing is added, when a field both read differs, or
+// when src adds nothing.
+func addOCRPages(dst, src *Form) bool {
+	if dst == nil || src == nil || dst.Source != SourceOCR || src.Source != SourceOCR || dst.OCR == nil || src.OCR == nil {
+		return false
+	}
+	adds := false
+	for name, v := range src.Values {
+		if w, ok := dst.Values[name]; ok && w != v || dst.Invalid[name] != "" {
+			return false
+		} else if !ok {
+			adds = true
+		}
+	}
+	for name, v := range src.Invalid {
+		if w, ok := dst.Invalid[name]; ok && w != v || dst.Values[name] != "" {
+			return false
+		} else if !ok {
+			adds = true
+		}
+	}
+	if !adds {
+		return false
+	}
+	offset := len(dst.OCR.Pages)
+	dst.OCR.Pages = append(dst.OCR.Pages, src.OCR.Pages...)
+	for name, v := range src.Values {
+		dst.Values[name] = v
+	}
+	for name, v := range src.Invalid {
+		if dst.Invalid == nil {
+			dst.Invalid = map[string]string{}
+		}
+		dst.Invalid[name] = v
+	}
+	if dst.OCR.Fields == nil {
+		dst.OCR.Fields = map[string]OCRField{}
+	}
+	for name, fl := range src.OCR.Fields {
+		if _, ok := dst.OCR.Fields[name]; !ok {
+			fl.Page += offset
+			dst.OCR.Fields[name] = fl
+		}
+	}
+	return true
 }
