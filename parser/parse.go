@@ -558,12 +558,24 @@ func (p *Parser) assignForms(sub *Submission) {
 				sub.Referral = f
 			case f.Kind == Consent && sub.Consent == nil:
 				sub.Consent = f
-			case f.Kind == Referral && addOCRPages(sub.Referral, f), f.Kind == Consent && addOCRPages(sub.Consent, f):
+			case addOCRPages(sub.formOf(f.Kind), f):
+				// Further pages of the form already taken.
 			default:
 				sub.Problems = append(sub.Problems, fmt.Sprintf("a second %s form (in %q) was not used", f.Kind, a.Filename))
 			}
 		}
 	}
+}
+
+// formOf is the submission's form of kind k, if any.
+func (s *Submission) formOf(k FormKind) *Form {
+	switch k {
+	case Referral:
+		return s.Referral
+	case Consent:
+		return s.Consent
+	}
+	return nil
 }
 
 // addOCRPages adds to dst, a form read by OCR, the fields of src, read by

@@ -125,10 +125,10 @@ func TestParseSamplesPrintedToPDF(t *testing.T) {
 				}
 				ticks := 0
 				for _, k := range []FormKind{Referral, Consent} {
-					for f, v := range formOf(want, k).Values {
+					for f, v := range want.formOf(k).Values {
 						if (strings.HasPrefix(f, "plan_") || strings.HasPrefix(f, "share_")) && v == "true" {
 							ticks++
-							if g := formOf(got, k); g == nil || g.Values[f] != "true" || g.Invalid[f] != "" {
+							if g := got.formOf(k); g == nil || g.Values[f] != "true" || g.Invalid[f] != "" {
 								t.Errorf("%s %s: read %q (invalid %q), want ticked", k, f, g.Values[f], g.Invalid[f])
 							}
 						}
@@ -235,7 +235,7 @@ func TestParseSamplesWithoutCharacterMaps(t *testing.T) {
 				for i, a := range got.Attachments {
 					w := want.Attachments[i]
 					if k := map[AttachmentKind]FormKind{KindReferral: Referral, KindConsent: Consent}[w.Kind]; k != "" {
-						if form := formOf(want, k); form != nil && (form.Source == "pdf-text" || !v.keepsFields) {
+						if form := want.formOf(k); form != nil && (form.Source == "pdf-text" || !v.keepsFields) {
 							garbled++
 							if a.Kind != KindUnreadable || a.Error != ReasonPDFTextGarbled {
 								t.Errorf("%s: %s %q, want unreadable: %q", a.Filename, a.Kind, a.Error, ReasonPDFTextGarbled)
@@ -270,7 +270,7 @@ func TestParseSamplesWithoutCharacterMaps(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []FormKind{Referral, Consent} {
-		g, w := formOf(got, k), formOf(want, k)
+		g, w := got.formOf(k), want.formOf(k)
 		if g == nil || g.Source != SourceOCR {
 			t.Fatalf("%s not read by OCR: %+v", k, g)
 		}
@@ -389,13 +389,6 @@ func pdfSampleEmails(t *testing.T) []pdfSampleEmail {
 		}
 	}
 	return out
-}
-
-func formOf(s *Submission, k FormKind) *Form {
-	if k == Consent {
-		return s.Consent
-	}
-	return s.Referral
 }
 
 // sameAttachments checks each attachment's kind and error against want's.
