@@ -109,7 +109,8 @@ func TestWordPictures(t *testing.T) {
 }
 
 // TestOCRPagesFromPhotos: a referral photographed a page a photo, the
-// photos attached one by one or pasted into a Word document, is one form:
+// photos attached one by one or pasted into a Word document, or scanned by
+// a copier set to one PDF a page, is one form:
 // its pages read by OCR are put together, in attachment order, rather than
 // the first page taken as the form and the others as second copies.
 func TestOCRPagesFromPhotos(t *testing.T) {
@@ -158,6 +159,18 @@ func TestOCRPagesFromPhotos(t *testing.T) {
 		}
 		photos = append(photos, b)
 	}
+	// A copier set to one file a page sends the scan as PDFs of a page.
+	if b, err := exec.Command("qpdf", "--split-pages", filepath.Join(dir, "scan.pdf"), filepath.Join(dir, "split-%d.pdf")).CombinedOutput(); err != nil {
+		t.Fatalf("qpdf --split-pages: %v\n%s", err, b)
+	}
+	var split [][]byte
+	for i := 1; i <= 3; i++ {
+		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("split-%d.pdf", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		split = append(split, b)
+	}
 	type file = struct {
 		name, ctype string
 		data        []byte
@@ -166,7 +179,8 @@ func TestOCRPagesFromPhotos(t *testing.T) {
 	inWord := []file{{"DSR forms.docx", docxType, wordWithPictures(t, photos[0], photos[1], photos[2], consent)}}
 
 	ocr := New(Options{OCR: o, Limits: Limits{OCRTimeout: 15 * time.Minute}})
-	for name, files := range map[string][]file{"attached": attached, "in a Word document": inWord} {
+	onePDFAPage := []file{{"SCAN_001.pdf", "application/pdf", split[0]}, {"SCAN_002.pdf", "application/pdf", split[1]}, {"SCAN_003.pdf", "application/pdf", split[2]}, {"SCAN_004.png", "image/png", consent}}
+	for name, files := range map[string][]file{"attached": attached, "in a Word document": inWord, "one PDF a page": onePDFAPage} {
 		t.Run(name, func(t *testing.T) {
 			sub, err := ocr.Parse(context.Background(), emailWith(files...))
 			if err != nil {
