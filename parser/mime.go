@@ -171,11 +171,11 @@ func (w *walker) walk(e *message.Entity, depth int, inRelated bool) {
 		case isZipArchive(p):
 			w.unwrap(p, "the zip file", func(d []byte, room int) ([]tnefFile, error) { return readZip(d, room, w.limits) })
 			return
-		case isSMIMESigned(p) && depth < w.limits.MaxDepth:
+		case depth < w.limits.MaxDepth:
 			// The email signed with S/MIME, inside its signature (smime.go):
 			// read as the email itself. One that cannot be taken out stays
 			// a part a coordinator opens in the mailbox (encryptedPart).
-			if content, err := signedContent(p.data); err == nil {
+			if content, ok := signedEntity(p); ok {
 				if inner, err := readEntity(bytes.NewReader(content)); inner != nil && err == nil {
 					w.walk(inner, depth+1, false)
 					return

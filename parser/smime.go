@@ -17,22 +17,25 @@ import (
 // the email is decided by the mailbox's own checks, as for a clear-signed
 // email.
 
-// isSMIMESigned reports an opaque-signed part by its declared S/MIME type,
-// or, for an smime.p7m without one, by its content.
-func isSMIMESigned(p *part) bool {
+// signedEntity is what an opaque-signed part carries, parsed once: a part
+// declared S/MIME signed data, or an smime.p7m declaring no S/MIME type
+// whose content is signed data. ok is false for any other part and for
+// one whose content cannot be taken out (encryptedPart then says so).
+func signedEntity(p *part) (content []byte, ok bool) {
 	if p.mediaType != "application/pkcs7-mime" && p.mediaType != "application/x-pkcs7-mime" {
-		return false
+		return nil, false
 	}
 	switch strings.ToLower(p.params["smime-type"]) {
 	case "signed-data":
-		return true
 	case "":
-		if strings.HasSuffix(strings.ToLower(p.filename), ".p7m") {
-			_, err := signedContent(p.data)
-			return err == nil
+		if !strings.HasSuffix(strings.ToLower(p.filename), ".p7m") {
+			return nil, false
 		}
+	default:
+		return nil, false
 	}
-	return false
+	content, err := signedContent(p.data)
+	return content, err == nil
 }
 
 var errNoSignedContent = errors.New("the signature carries no content (a detached signature)")
