@@ -15,9 +15,12 @@ import (
 // the email would be. Logos and icons, and our own Word forms' pictures,
 // are smaller than a page and stay where they are.
 
-// isWordPackage recognises a Word document (.docx) by its main part.
+// isWordPackage recognises a Word document (.docx) by its main part, and
+// one with pictures by their folder's name in its directory: a Word form
+// without pictures (ours have none) is not opened a second time here.
 func isWordPackage(p *part) bool {
-	return bytes.HasPrefix(p.data, []byte(docxZipLocal)) && bytes.Contains(p.data, []byte("word/document.xml"))
+	return bytes.HasPrefix(p.data, []byte(docxZipLocal)) && bytes.Contains(p.data, []byte("word/document.xml")) &&
+		bytes.Contains(p.data, []byte("word/media/"))
 }
 
 // wordPictures takes out of a Word document, at most room of them, the
@@ -40,17 +43,30 @@ func wordPictures(data []byte, room int, l Limits) []tnefFile {
 		if !strings.HasPrefix(name, "word/media/") || f.Flags&0x1 != 0 || len(out) >= room {
 			continue
 		}
-		b, err := readZipFile(f, left)
-		if err != nil {
+		// Sized from its header first: a logo is never inflated whole.
+		if !pageSizedEntry(f) {
 			continue
 		}
-		if cfg, _, err := image.DecodeConfig(bytes.NewReader(b)); err != nil || !pageSized(cfg) {
+		b, err := readZipFile(f, left)
+		if err != nil {
 			continue
 		}
 		left -= int64(len(b))
 		out = append(out, tnefFile{name: path.Base(name), data: b})
 	}
 	return out
+}
+
+// pageSizedEntry reports a zip entry whose picture is page-sized, by the
+// header image.DecodeConfig reads from the start of its data.
+func pageSizedEntry(f *zip.File) bool {
+	rc, err := f.Open()
+	if err != nil {
+		return false
+	}
+	defer rc.Close()
+	cfg, _, err := image.DecodeConfig(rc)
+	return err == nil && pageSized(cfg)
 }
 
 // pageSized reports a picture that can hold a readable page: the same
