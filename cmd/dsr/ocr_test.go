@@ -3,9 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
+	"mime/multipart"
+	"net/textproto"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -183,5 +187,107 @@ func TestChildGetsParentsOCRTools(t *testing.T) {
 	}
 	if got := f.reader(context.Background()); got != nil {
 		t.Errorf("--ocr alone found %+v on an empty PATH: it did not look", got)
+	}
+}
+
+// TestCheckFormsThroughPostScript runs `dsr check --json`, with the PDFs
+// read in the parse-pdf child as the daemon reads them, over a sample
+// whose forms were printed to a PostScript file and made PDFs again with
+// Ghostscript (pdf2ps, ps2pdf), which loses their fonts' character maps:
+// the child refuses their text and reads them by OCR, so the case goes to
+// a coordinator to confirm, never to a query for forms the referrer sent.
+func TestCheckFormsThroughPostScript(t *testing.T) {
+	if _, err := parser.FindOCR(context.Background()); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%v; CI must run the OCR tests", err)
+		}
+		t.Skipf("%v (run scripts/install-test-deps.sh)", err)
+	}
+	for _, tool := range []string{"pdf2ps", "ps2pdf"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is needed (scripts/install-test-deps.sh installs ghostscript)", tool)
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "samples", "02-flattened-pdf-happy", "message.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := parser.New(parser.Options{}).Parse(context.Background(), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"text/plain"}})
+	pdfs := 0
+	for _, a := range sub.Attachments {
+		if a.ContentType != "application/pdf" {
+			continue
+		}
+		pdfs++
+		in, ps, out := filepath.Join(dir, "in.pdf"), filepath.Join(dir, "form.ps"), filepath.Join(dir, "out.pdf")
+		if err := os.WriteFile(in, a.Data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range [][]string{{"pdf2ps", in, ps}, {"ps2pdf", ps, out}} {
+			if b, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
+				t.Fatalf("%s: %v\n%s", c[0], err, b)
+			}
+		}
+		printed, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw, _ := mw.CreatePart(textproto.MIMEHeader{
+			"Content-Type":              {"application/pdf"},
+			"Content-Disposition":       {`attachment; filename="` + a.Filename + `"`},
+			"Content-Transfer-Encoding": {"base64"},
+		})
+		enc := base64.StdEncoding.EncodeToString(printed)
+		for len(enc) > 76 {
+			pw.Write([]byte(enc[:76] + "\r\n"))
+			enc = enc[76:]
+		}
+		pw.Write([]byte(enc + "\r\n"))
+	}
+	mw.Close()
+	if pdfs != 2 {
+		t.Fatalf("%d PDFs in the sample", pdfs)
+	}
+	eml := filepath.Join(dir, "printed.eml")
+	head := "From: " + sub.From + "\r\nTo: bromley.dsr@nhs.net\r\nSubject: " + sub.Subject + "\r\nMessage-ID: <postscript@nhs.net>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=" + mw.Boundary() + "\r\n\r\n"
+	if err := os.WriteFile(eml, append([]byte(head), body.Bytes()...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t, "[limits]\nocr_timeout = \"15m\"\n")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"check", "--json", "--today", "2026-11-25", "--config", cfg, eml}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var got struct {
+		Outcome string `json:"outcome"`
+		Reasons []struct {
+			Code string `json:"code"`
+		} `json:"reasons"`
+		OCR map[string]struct {
+			Pages int `json:"pages"`
+		} `json:"ocr"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, stdout.String())
+	}
+	var codes []string
+	for _, r := range got.Reasons {
+		codes = append(codes, r.Code)
+	}
+	if got.Outcome != "review" || !slices.Contains(codes, "confirm_scanned_form") ||
+		slices.Contains(codes, "missing_referral_form") || slices.Contains(codes, "missing_consent_form") {
+		t.Errorf("%s %v, want review with confirm_scanned_form and no form missing", got.Outcome, codes)
+	}
+	for _, k := range []string{"referral", "consent"} {
+		if got.OCR[k].Pages == 0 {
+			t.Errorf("the %s form was not read by OCR: %+v", k, got.OCR)
+		}
 	}
 }
