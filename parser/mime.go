@@ -126,6 +126,12 @@ func (w *walker) walk(e *message.Entity, depth int, inRelated bool) {
 		w.walk(inner, depth+1, false)
 		return
 	}
+	if mt == "application/applefile" {
+		// AppleDouble's header (RFC 1740), as Apple Mail sends it named
+		// as the file: the file's Finder data and resource fork, never its
+		// contents, which follow in the next part. Mail clients hide it.
+		return
+	}
 	p := &part{mediaType: mt, params: params, depth: depth, inRelated: inRelated}
 	p.disposition, p.filename = dispositionAndName(e.Header, params)
 	p.contentID = strings.Trim(e.Header.Get("Content-Id"), "<> ")

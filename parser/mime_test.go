@@ -125,6 +125,28 @@ func TestMIMEStructures(t *testing.T) {
 		check    func(t *testing.T, s *Submission)
 	}{
 		{
+			// Apple Mail's AppleDouble (RFC 1740): the file's Finder data and
+			// resource fork in an application/applefile part named as the
+			// file, then the file itself. The header part is no attachment:
+			// taken for one, a missing form made it "unreadable" and sent the
+			// case to a coordinator instead of a query.
+			name: "AppleDouble: the applefile header is not an attachment",
+			raw: msg(withHeaders(`Content-Type: multipart/mixed; boundary="b1"`), multipartBody("b1",
+				"Content-Type: text/plain; charset=us-ascii\n\nReferral attached.",
+				"Content-Type: multipart/appledouble; boundary=\"ad\"\n\n"+multipartBody("ad",
+					"Content-Type: application/applefile; name=\"referral.pdf\"\nContent-Disposition: attachment; filename=\"referral.pdf\"\nContent-Transfer-Encoding: base64\n\n"+b64([]byte("\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        \x00\x02\x00\x00\x00\x09\x00\x00\x00\x32\x00\x00\x00\x20")),
+					pdfPart(referral, "Content-Type: application/pdf; x-mac-type=50444620; name=\"referral.pdf\"", "Content-Disposition: attachment; filename=\"referral.pdf\"", "Content-Transfer-Encoding: base64")))),
+			wantRef: true,
+			check: func(t *testing.T, s *Submission) {
+				if len(s.Attachments) != 1 || s.Attachments[0].Kind != KindReferral {
+					t.Errorf("attachments = %+v", summary(s))
+				}
+				if len(s.Problems) != 0 {
+					t.Errorf("problems = %q", s.Problems)
+				}
+			},
+		},
+		{
 			name: "a PDF marked inline is still a form",
 			raw: msg(withHeaders(`Content-Type: multipart/mixed; boundary="b1"`), multipartBody("b1",
 				"Content-Type: text/plain; charset=us-ascii\n\nPlease find the referral.",

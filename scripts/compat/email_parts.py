@@ -7,7 +7,8 @@ or {"file": ..., "error": "..."} when Python cannot read it at all.
 
 A leaf counts as an attachment as dsr counts one (parser.isBody): anything
 but a text/plain or text/html part with no file name and no "attachment"
-disposition. The file name is decoded (RFC 2231 by get_filename, RFC 2047
+disposition, and no AppleDouble header (application/applefile: Finder data,
+never the file, which dsr passes over as mail clients hide it). The file name is decoded (RFC 2231 by get_filename, RFC 2047
 words as a Python consumer would with email.header), the size is that of
 get_payload(decode=True). Standard library only.
 """
@@ -51,6 +52,8 @@ def parts_of(msg):
         name = filename_of(part)
         disp = (part.get_content_disposition() or "").lower()
         if not name and disp != "attachment" and ctype in ("text/plain", "text/html"):
+            continue
+        if ctype == "application/applefile":
             continue
         payload = part.get_payload(decode=True)
         if payload is None:
