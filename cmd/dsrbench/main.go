@@ -255,6 +255,11 @@ level = "info"
 
 var processedRe = regexp.MustCompile(`processed (\d+) message`)
 
+// outcomesRe is the outcomes' line of dsr run --once, logged with each
+// timed run: a change that is faster because it decides differently
+// shows there.
+var outcomesRe = regexp.MustCompile(`processed \d+ message\(s\):[^\n]*`)
+
 // dsrOnce runs `dsr run --once` on a fresh register (SQLite file or
 // PostgreSQL database) and checks it processed want messages.
 func (b *bench) dsrOnce(ctx context.Context, driver string, want, maxMessageMB int, limits ...string) (procResult, error) {
@@ -457,6 +462,9 @@ func (b *bench) intake(ctx context.Context, driver string) error {
 		logf("%s rep %d: mbsync %s, dsr %s (cpu %s user %s sys waited for, %s of children alive at exit: %s per email, dsr and its children; dsr itself %s%s)",
 			driver, rep+1, m.Wall.Round(time.Millisecond), d.Wall.Round(time.Millisecond), d.UserCPU.Round(time.Millisecond), d.Sys.Round(time.Millisecond),
 			d.UnwaitedCPU.Round(time.Millisecond), perEmail(d.CPU(), b.o.n), perEmail(d.OwnCPU, b.o.n), server)
+		if m := outcomesRe.FindString(d.Stdout); m != "" {
+			logf("  %s", m)
+		}
 		// The daemon's own account of its serial stages.
 		for _, line := range strings.Split(d.Stderr, "\n") {
 			if strings.Contains(line, "sync done") {
