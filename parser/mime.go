@@ -52,6 +52,10 @@ type walker struct {
 	unread func() int
 	// scratch is where small parts are read (see readPart); nil: none.
 	scratch *[]byte
+	// What a delivery report says (dsn.go): a recipient's delivery
+	// failed, and the Message-IDs of the messages it returns.
+	dsnFailed bool
+	returned  []string
 }
 
 // walk visits an entity and everything under it. A malformed multipart
@@ -123,6 +127,7 @@ func (w *walker) walk(e *message.Entity, depth int, inRelated bool) {
 		if err != nil {
 			w.problems = append(w.problems, "a forwarded message with "+cleanErr(err))
 		}
+		w.noteReturned(inner.Header)
 		w.walk(inner, depth+1, false)
 		return
 	}
@@ -159,6 +164,7 @@ func (w *walker) walk(e *message.Entity, depth int, inRelated bool) {
 	}
 	p.data = data
 	if !p.truncated && p.err == "" {
+		w.readReport(mt, data)
 		switch {
 		case isTNEF(p.data):
 			w.unwrap(p, "winmail.dat", readTNEF)

@@ -21,6 +21,11 @@ type Submission struct {
 	// Auto-Submitted, delivery status notifications, out-of-office).
 	AutoReply       bool
 	AutoReplyReason string
+	// Undelivered holds, for a delivery report saying a recipient could
+	// not be reached, the Message-IDs (no angle brackets) of the messages
+	// it reports on: a query of the intake's among them never reached the
+	// referrer.
+	Undelivered []string `json:",omitempty"`
 	// List is set for mailing-list mail (List-Id, Precedence: bulk/list).
 	List bool
 	// Headers keeps the few raw header values later checks need

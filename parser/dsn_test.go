@@ -1,0 +1,73 @@
+package parser
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// TestDeliveryReports reads which emails a delivery report says came back
+// (Submission.Undelivered): a real report from CPython's test suite (a
+// Sun mail server's, the returned message whole), one as Exchange writes
+// them (the returned header only), and the reports and replies that say
+// nothing came back.
+func TestDeliveryReports(t *testing.T) {
+	report := func(action, returned string, extra ...string) []byte {
+		parts := []string{
+			"Content-Type: text/plain; charset=utf-8\n\nDelivery has failed to these recipients or groups:\n\nreferrer@nhs.net\nThe email address you entered couldn't be found.",
+			"Content-Type: message/delivery-status\n\nReporting-MTA: dns;LO2P265MB0000.GBRP265.PROD.OUTLOOK.COM\nReceived-From-MTA: dns;mail.dsr.example\nArrival-Date: Mon, 23 Nov 2026 10:00:01 +0000\n\nFinal-Recipient: rfc822;referrer@nhs.net\nAction: " + action + "\nStatus: 5.1.10\nDiagnostic-Code: smtp;550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup",
+		}
+		if returned != "" {
+			parts = append(parts, "Content-Type: message/rfc822-headers\n\nFrom: Bromley DSR <bromley.dsr@nhs.net>\nTo: referrer@nhs.net\nSubject: DSR referral DSR-2026-000042: information needed\nMessage-ID: <"+returned+">\nDate: Mon, 23 Nov 2026 10:00:00 +0000\n")
+		}
+		h := append([]string{
+			"From: Microsoft Outlook <postmaster@nhs.net>",
+			"To: bromley.dsr@nhs.net",
+			"Subject: Undeliverable: DSR referral DSR-2026-000042: information needed",
+			"Date: Mon, 23 Nov 2026 10:00:05 +0000",
+			"Message-ID: <ndr-1@nhs.net>",
+			"MIME-Version: 1.0",
+			`Content-Type: multipart/report; report-type=delivery-status; boundary="r1"`,
+		}, extra...)
+		return msg(h, multipartBody("r1", parts...))
+	}
+	cpython, err := os.ReadFile(filepath.Join("..", "testdata", "thirdparty", "email", "python-test_email-msg_16.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		raw  []byte
+		want []string
+	}{
+		{"a Sun mail server's report, the message returned whole (CPython msg_16)", cpython, []string{"002001c144a6$8752e060$56104586@oxy.edu"}},
+		{"Exchange's report, the header returned", report("failed", "q-1@dsr.example"), []string{"q-1@dsr.example"}},
+		{"a report returning nothing: the message it answers", report("failed", "", "In-Reply-To: <q-2@dsr.example>"), []string{"q-2@dsr.example"}},
+		{"delayed, not failed", report("delayed", "q-3@dsr.example"), nil},
+		{"a read receipt", msg(withHeaders(`Content-Type: multipart/report; report-type=disposition-notification; boundary="r2"`), multipartBody("r2",
+			"Content-Type: text/plain\n\nYour message was read.",
+			"Content-Type: message/disposition-notification\n\nReporting-UA: nhs.net; Microsoft Outlook\nFinal-Recipient: rfc822;referrer@nhs.net\nOriginal-Message-ID: <q-4@dsr.example>\nDisposition: manual-action/MDN-sent-manually; displayed",
+			"Content-Type: message/rfc822-headers\n\nMessage-ID: <q-4@dsr.example>\nSubject: x\n")), nil},
+		{"an out-of-office reply", msg(withHeaders("Auto-Submitted: auto-replied", "In-Reply-To: <q-5@dsr.example>", "Content-Type: text/plain"), "I am out of the office."), nil},
+		{"a forwarded email", msg(withHeaders(`Content-Type: multipart/mixed; boundary="b1"`), multipartBody("b1",
+			"Content-Type: text/plain\n\nSee below.",
+			"Content-Type: message/rfc822\n\nFrom: a@nhs.net\nMessage-ID: <fwd-1@nhs.net>\nSubject: x\n\nbody")), nil},
+	}
+	p := New(Options{})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := p.Parse(context.Background(), tt.raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(s.Undelivered, tt.want) {
+				t.Errorf("undelivered %q, want %q", s.Undelivered, tt.want)
+			}
+			if tt.want != nil && !s.AutoReply {
+				t.Error("a delivery report not taken for an automatic email")
+			}
+		})
+	}
+}
