@@ -14,10 +14,12 @@ import (
 )
 
 // DecisionStore is what the pipeline needs of the store: one transaction
-// that decides and records a message. *store.Store is one.
+// that decides and records a message, and the record of a query that
+// came back undelivered. *store.Store is one.
 type DecisionStore interface {
 	Apply(ctx context.Context, in store.Incoming, decide func(register.CaseForms) register.Decision,
 		compose func(store.CaseInfo, register.Decision) []store.OutboxMessage) (store.Applied, error)
+	QueriesBounced(ctx context.Context, messageIDs []string, at time.Time) ([]string, error)
 }
 
 // Pipeline turns one raw email into a committed decision: parse, check
@@ -91,6 +93,19 @@ func (p *Pipeline) Apply(ctx context.Context, loc Location, raw []byte, hash str
 	}
 	compose := func(c store.CaseInfo, d register.Decision) []store.OutboxMessage {
 		return p.Composer.Replies(sub, c, d)
+	}
+	if len(sub.Undelivered) > 0 {
+		// A delivery report is ignored like any automatic email, but a
+		// query of ours it returns was never received: its case goes to
+		// a coordinator. Recorded first, and again harmlessly if the
+		// report is read again after a crash before its decision.
+		refs, err := p.Store.QueriesBounced(ctx, sub.Undelivered, now)
+		if err != nil {
+			return store.Applied{}, fmt.Errorf("apply: %w", err)
+		}
+		for _, ref := range refs {
+			p.log().Error("query not delivered", "case", ref, "by", "delivery report")
+		}
 	}
 	applied, err := p.Store.Apply(ctx, in, decide, compose)
 	if err != nil {

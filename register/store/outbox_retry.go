@@ -6,6 +6,7 @@ import (
 	"dsr-intake/register"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -76,6 +77,46 @@ func (s *Store) RecordSendFailure(ctx context.Context, id int64, f SendFailure) 
 		return GaveUp{}, fmt.Errorf("record send failure: %w", err)
 	}
 	return out, nil
+}
+
+// maxBounced bounds the Message-IDs one delivery report is looked up by.
+const maxBounced = 16
+
+// QueriesBounced is RecordSendFailure for a delivery report that comes
+// back after the server took the email, as Exchange's do: each of ids
+// (the Message-IDs the report says could not be delivered) that is the
+// query its case still waits on sends the case to review as
+// query_not_delivered. It returns those cases' references. A report read
+// again (after a crash) changes nothing more, so the intake records it
+// before it decides on the report itself.
+func (s *Store) QueriesBounced(ctx context.Context, ids []string, at time.Time) ([]string, error) {
+	var refs []string
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		refs = refs[:0]
+		for _, id := range ids[:min(len(ids), maxBounced)] {
+			var qid int64
+			err := s.get(ctx, tx, &qid, `SELECT id FROM outbox WHERE message_id = ? AND kind = 'query' ORDER BY id DESC LIMIT 1`,
+				strings.Trim(id, "<>"))
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("find query: %w", err)
+			}
+			ref, err := s.queryNotDelivered(ctx, tx, qid, utc(at))
+			if err != nil {
+				return err
+			}
+			if ref != "" {
+				refs = append(refs, ref)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queries bounced: %w", err)
+	}
+	return refs, nil
 }
 
 // queryNotDelivered sends the case of a given-up query to review, when the

@@ -24,6 +24,7 @@ func testOutboxRetry(t *testing.T, newDB stDB) {
 		{"TriesAndFailingSince", testSendTries},
 		{"OrphanedClaim", testOrphanedClaim},
 		{"GiveUpSendsCaseToReview", testQueryNotDelivered},
+		{"BounceSendsCaseToReview", testQueriesBounced},
 		{"DeferAndCount", testDeferAndCount},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -157,6 +158,51 @@ func testQueryNotDelivered(t *testing.T, newDB stDB) {
 	}
 	if q, _ := s.ReviewQueue(ctx, ReviewFilter{}); len(q) != 1 {
 		t.Fatalf("%d review items after a second give-up, want 1", len(q))
+	}
+}
+
+// testQueriesBounced: a delivery report naming the query a case waits on,
+// after the server took it, sends the case to review as
+// query_not_delivered; one naming another email, or read again, does not.
+func testQueriesBounced(t *testing.T, newDB stDB) {
+	ctx := context.Background()
+	s := stOpen(t, newDB(t), stKeys(t))
+	a := stApply(t, s, stMessage("bounced-1@example.org", &parser.Submission{Referral: stReferral(stPerpetua)}))
+	t0 := time.Now().UTC().Add(time.Minute).Truncate(time.Second)
+	if c, _ := s.ClaimOutbox(ctx, t0, 5, time.Minute); len(c) != 1 {
+		t.Fatalf("claim %+v", c)
+	}
+	if err := s.MarkSent(ctx, a.Outbox[0], t0); err != nil {
+		t.Fatal(err)
+	}
+	query, err := s.Outbox(ctx, a.Outbox[0])
+	if err != nil || query.MessageID == "" {
+		t.Fatalf("the query %+v (%v)", query, err)
+	}
+	refs, err := s.QueriesBounced(ctx, []string{"someone-else@example.org"}, t0.Add(time.Minute))
+	if err != nil || len(refs) != 0 {
+		t.Fatalf("a report on another email: %v (%v)", refs, err)
+	}
+	if q, _ := s.ReviewQueue(ctx, ReviewFilter{}); len(q) != 0 {
+		t.Fatalf("a report on another email opened review items: %+v", q)
+	}
+	refs, err = s.QueriesBounced(ctx, []string{"someone-else@example.org", "<" + query.MessageID + ">"}, t0.Add(time.Hour))
+	if err != nil || len(refs) != 1 || refs[0] != a.Case.Ref {
+		t.Fatalf("a report on the query: %v (%v), want [%s]", refs, err, a.Case.Ref)
+	}
+	q, err := s.ReviewQueue(ctx, ReviewFilter{})
+	if err != nil || len(q) != 1 {
+		t.Fatalf("review queue %+v (%v)", q, err)
+	}
+	if it := q[0]; it.CaseRef != a.Case.Ref || it.CaseState != CaseInReview || len(it.Codes) != 1 || it.Codes[0] != register.CodeQueryNotDelivered {
+		t.Fatalf("review item %+v", it)
+	}
+	// Read again, as after a crash before the report was decided.
+	if refs, err := s.QueriesBounced(ctx, []string{query.MessageID}, t0.Add(2*time.Hour)); err != nil || len(refs) != 0 {
+		t.Fatalf("the report again: %v (%v)", refs, err)
+	}
+	if q, _ := s.ReviewQueue(ctx, ReviewFilter{}); len(q) != 1 {
+		t.Fatalf("%d review items after the report was read again, want 1", len(q))
 	}
 }
 
