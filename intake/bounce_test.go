@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -22,15 +21,7 @@ import (
 // ignored and answered by nothing, and reading it again changes nothing.
 // The query is the one the sender really sent, through an SMTP sink.
 func TestBouncedQueryGoesToReview(t *testing.T) {
-	for _, db := range []struct {
-		name string
-		dsn  func(*testing.T) (driver, dsn string)
-	}{
-		{"SQLite", func(t *testing.T) (string, string) { return "sqlite", filepath.Join(t.TempDir(), "dsr.db") }},
-		{"Postgres", func(t *testing.T) (string, string) { return "postgres", harness.PostgresDB(t, "dsr_bounce_") }},
-	} {
-		t.Run(db.name, func(t *testing.T) { testBouncedQuery(t, db.dsn) })
-	}
+	onBothDatabases(t, "dsr_bounce_", testBouncedQuery)
 }
 
 func testBouncedQuery(t *testing.T, dsn func(*testing.T) (driver, dsn string)) {

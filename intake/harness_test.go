@@ -1,6 +1,8 @@
 package intake
 
 import (
+	"path/filepath"
+	"testing"
 	"time"
 
 	"dsr-intake/intake/mailbox"
@@ -29,5 +31,20 @@ func sinkConfig(s *harness.SMTPSink, mode mailbox.TLSMode) outbox.SMTPConfig {
 	return outbox.SMTPConfig{
 		Addr: addr, TLS: mode, CAFile: s.CAFile, Username: s.User,
 		Auth: mailbox.PasswordAuth(s.Password), HeloName: "intake.nhs.example", Timeout: 10 * time.Second,
+	}
+}
+
+// onBothDatabases runs fn as a subtest on each register: a new SQLite
+// file, and a PostgreSQL database of its own named from pgPrefix.
+func onBothDatabases(t *testing.T, pgPrefix string, fn func(t *testing.T, dsn func(*testing.T) (driver, dsn string))) {
+	t.Helper()
+	for _, db := range []struct {
+		name string
+		dsn  func(*testing.T) (driver, dsn string)
+	}{
+		{"SQLite", func(t *testing.T) (string, string) { return "sqlite", filepath.Join(t.TempDir(), "dsr.db") }},
+		{"Postgres", func(t *testing.T) (string, string) { return "postgres", harness.PostgresDB(t, pgPrefix) }},
+	} {
+		t.Run(db.name, func(t *testing.T) { fn(t, db.dsn) })
 	}
 }

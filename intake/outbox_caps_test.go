@@ -2,7 +2,6 @@ package intake
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -19,15 +18,7 @@ import (
 // or per case, per UTC day) is held back, not dropped, and is sent the
 // next day when the limit allows; a held-back query is not a try.
 func TestSenderDefersCappedQueries(t *testing.T) {
-	for _, db := range []struct {
-		name string
-		dsn  func(*testing.T) (driver, dsn string)
-	}{
-		{"SQLite", func(t *testing.T) (string, string) { return "sqlite", filepath.Join(t.TempDir(), "dsr.db") }},
-		{"Postgres", func(t *testing.T) (string, string) { return "postgres", harness.PostgresDB(t, "dsr_caps_") }},
-	} {
-		t.Run(db.name, func(t *testing.T) { testSenderDefersCapped(t, db.dsn) })
-	}
+	onBothDatabases(t, "dsr_caps_", testSenderDefersCapped)
 }
 
 // capsClock is the test's clock, shared by the store and the sender.
