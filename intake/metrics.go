@@ -71,7 +71,7 @@ var (
 
 // descNotDelivered shows cases no one was asked about: their query was
 // given up and they wait in the review queue.
-var descNotDelivered = prometheus.NewDesc("dsr_queries_not_delivered", "Cases in the review queue because their query could not be sent.", nil, nil)
+var descNotDelivered = prometheus.NewDesc("dsr_queries_not_delivered", "Cases in the review queue because their query did not reach the referrer (given up, or returned in a delivery report).", nil, nil)
 
 // intakeCollector reads the figures when scraped, so they are never stale
 // and cost nothing between scrapes.

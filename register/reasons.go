@@ -80,7 +80,7 @@ var reasonTable = []ReasonInfo{
 		Referrer: "The email asks for consent to be withdrawn, so a coordinator will deal with it."},
 	{Code: CodeNoReply, Outcome: OutcomeReview, Label: "The referrer has not answered the query",
 		Referrer: "We asked for more information and have not heard back."},
-	{Code: CodeQueryNotDelivered, Outcome: OutcomeReview, Label: "Our query to the referrer could not be sent",
+	{Code: CodeQueryNotDelivered, Outcome: OutcomeReview, Label: "Our query did not reach the referrer",
 		Referrer: msgQueryNotDelivered()},
 	{Code: "processing_failed", Outcome: OutcomeReview, Label: "The email could not be processed",
 		Referrer: "The email could not be processed, so a coordinator will look at it."},

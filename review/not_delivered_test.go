@@ -42,7 +42,7 @@ func TestDashboardShowsQueriesNotDelivered(t *testing.T) {
 		t.Errorf("the dashboard does not show the query not delivered:\n%s", body)
 	}
 	_, queue := c.get("/queue")
-	if !strings.Contains(queue, ref) || !strings.Contains(queue, "Our query to the referrer could not be sent") {
+	if !strings.Contains(queue, ref) || !strings.Contains(queue, "Our query did not reach the referrer") {
 		t.Errorf("the queue does not show %s with its reason", ref)
 	}
 }
