@@ -151,18 +151,7 @@ func TestParseSamplesPrintedToPDF(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				for _, f := range []struct {
-					name      string
-					got, want *Form
-				}{{"referral", got.Referral, want.Referral}, {"consent", got.Consent, want.Consent}} {
-					if (f.got == nil) != (f.want == nil) {
-						t.Fatalf("%s read: %v, want %v", f.name, f.got != nil, f.want != nil)
-					}
-					if f.got != nil && (!samePrintedValues(f.got.Values, f.want.Values) || !sameWords(f.got.Invalid, f.want.Invalid)) {
-						t.Errorf("%s read %v %v\nwant %v %v", f.name, f.got.Values, f.got.Invalid, f.want.Values, f.want.Invalid)
-					}
-				}
-				sameAttachments(t, got, want)
+				samePrintedForms(t, got, want)
 			})
 		}
 	}
@@ -389,6 +378,39 @@ func pdfSampleEmails(t *testing.T) []pdfSampleEmail {
 		}
 	}
 	return out
+}
+
+// sameForms checks that got read each form exactly as want did, with the
+// same attachments and problems: a form saved another way, read as the
+// clean one.
+func sameForms(t *testing.T, got, want *Submission) {
+	t.Helper()
+	for _, k := range []FormKind{Referral, Consent} {
+		if g, w := got.formOf(k), want.formOf(k); !reflect.DeepEqual(g, w) {
+			t.Errorf("%s read %+v\nwant %+v", k, g, w)
+		}
+	}
+	sameAttachments(t, got, want)
+	if !reflect.DeepEqual(got.Problems, want.Problems) {
+		t.Errorf("problems %q, want %q", got.Problems, want.Problems)
+	}
+}
+
+// samePrintedForms checks that got read each of want's forms, and only
+// those, as a print of it reads (samePrintedValues), with the same
+// attachments.
+func samePrintedForms(t *testing.T, got, want *Submission) {
+	t.Helper()
+	for _, k := range []FormKind{Referral, Consent} {
+		g, w := got.formOf(k), want.formOf(k)
+		if (g == nil) != (w == nil) {
+			t.Fatalf("%s read: %v, want %v", k, g != nil, w != nil)
+		}
+		if g != nil && (!samePrintedValues(g.Values, w.Values) || !sameWords(g.Invalid, w.Invalid)) {
+			t.Errorf("%s read %v %v\nwant %v %v", k, g.Values, g.Invalid, w.Values, w.Invalid)
+		}
+	}
+	sameAttachments(t, got, want)
 }
 
 // sameAttachments checks each attachment's kind and error against want's.
