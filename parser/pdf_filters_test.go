@@ -173,14 +173,7 @@ func TestPrecheckScansAgree(t *testing.T) {
 		"/Index", "/Index [", "]", "60000", "/In", "/I", "/RunLengthDecode", "/ASCIIHexDecode", "stream\n", "endstream", "(", ")",
 		"xref", "xref\n", "startxref", "trailer", "\r", "\n\n", "0 60000\n", "1 2\n", "49999 1", "0000000015 00000 n \n",
 		"%", "/Predictor %", "/Predictor (", "<", "2", "12", "/Predictor\n"}
-	rng := rand.New(rand.NewSource(5))
-	for range 20000 {
-		var b []byte
-		for range 1 + rng.Intn(16) {
-			b = append(b, parts[rng.Intn(len(parts))]...)
-		}
-		ins = append(ins, b)
-	}
+	randomJoins(5, 20000, 1, 16, parts, func(b []byte) { ins = append(ins, b) })
 	for _, in := range ins {
 		var want [][]byte
 		for _, m := range sizeRe.FindAllSubmatch(in, -1) {

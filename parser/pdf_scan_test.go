@@ -505,13 +505,20 @@ func TestBadEscapeAgrees(t *testing.T) {
 		checkBadEscape(t, append(data, "(\\+)"...))
 	}
 	parts := []string{"stream", "\n", "endstream", "end", "(", ")", "\\", "\\+", "\\n", "\\1", "\\\\", "x", " ", "str", "eam"}
-	rng := rand.New(rand.NewSource(19))
-	for range 20000 {
+	randomJoins(19, 20000, 1, 16, parts, func(b []byte) { checkBadEscape(t, b) })
+}
+
+// randomJoins calls check with n inputs, each least+rng.Intn(spread) of
+// parts joined at random: the agreement tests' generated inputs, the same
+// for a seed.
+func randomJoins(seed int64, n, least, spread int, parts []string, check func([]byte)) {
+	rng := rand.New(rand.NewSource(seed))
+	for range n {
 		var b []byte
-		for range 1 + rng.Intn(16) {
+		for range least + rng.Intn(spread) {
 			b = append(b, parts[rng.Intn(len(parts))]...)
 		}
-		checkBadEscape(t, b)
+		check(b)
 	}
 }
 
@@ -553,14 +560,7 @@ func TestXrefHeadAgrees(t *testing.T) {
 		checkXrefHead(t, []byte(c))
 	}
 	parts := []string{"0", "1", "12345", "0000000015", "1234567890", " ", "\t", "\f", "\r", "\v", "n", "f", "x", "-", "+"}
-	rng := rand.New(rand.NewSource(19))
-	for range 50000 {
-		var b []byte
-		for range rng.Intn(8) {
-			b = append(b, parts[rng.Intn(len(parts))]...)
-		}
-		checkXrefHead(t, b)
-	}
+	randomJoins(19, 50000, 0, 8, parts, func(b []byte) { checkXrefHead(t, b) })
 }
 
 func FuzzXrefHead(f *testing.F) {
@@ -592,14 +592,7 @@ func TestHeadRunsAgree(t *testing.T) {
 		checkHeadRuns(t, []byte(c))
 	}
 	parts := []string{"0", "1", "12345", "0000000015", "1234567890", " ", "\t", "\f", "\r", "\n", "\v", "n", "x", "-", "  "}
-	rng := rand.New(rand.NewSource(19))
-	for range 20000 {
-		var b []byte
-		for range rng.Intn(10) {
-			b = append(b, parts[rng.Intn(len(parts))]...)
-		}
-		checkHeadRuns(t, b)
-	}
+	randomJoins(19, 20000, 0, 10, parts, func(b []byte) { checkHeadRuns(t, b) })
 }
 
 func FuzzHeadRuns(f *testing.F) {
