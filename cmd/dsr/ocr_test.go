@@ -37,17 +37,7 @@ func TestCheckScans(t *testing.T) {
 		t.Fatalf("no OCR fixtures: %v", err)
 	}
 	// A loaded machine (CI shares its cores) needs more than the default.
-	cfg := testConfig(t, "[limits]\nocr_timeout = \"15m\"\n")
-	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), append([]string{"check", "--json", "--today", "2026-11-25", "--config", cfg}, files...), nil, &stdout, &stderr)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr.String())
-	}
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	if len(lines) != len(files) {
-		t.Fatalf("%d lines of JSON for %d files", len(lines), len(files))
-	}
-	for i, line := range lines {
+	for i, line := range checkOCR(t, files...) {
 		var got struct {
 			Outcome string `json:"outcome"`
 			Reasons []struct {
@@ -260,11 +250,7 @@ func TestCheckFormsThroughPostScript(t *testing.T) {
 	if err := os.WriteFile(eml, append([]byte(head), body.Bytes()...), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := testConfig(t, "[limits]\nocr_timeout = \"15m\"\n")
-	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), []string{"check", "--json", "--today", "2026-11-25", "--config", cfg, eml}, nil, &stdout, &stderr); code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr.String())
-	}
+	line := checkOCR(t, eml)[0]
 	var got struct {
 		Outcome string `json:"outcome"`
 		Reasons []struct {
@@ -274,8 +260,8 @@ func TestCheckFormsThroughPostScript(t *testing.T) {
 			Pages int `json:"pages"`
 		} `json:"ocr"`
 	}
-	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, stdout.String())
+	if err := json.Unmarshal([]byte(line), &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, line)
 	}
 	var codes []string
 	for _, r := range got.Reasons {
@@ -290,4 +276,21 @@ func TestCheckFormsThroughPostScript(t *testing.T) {
 			t.Errorf("the %s form was not read by OCR: %+v", k, got.OCR)
 		}
 	}
+}
+
+// checkOCR runs dsr check --json on files, OCR's time limit raised for a
+// busy machine, and returns its JSON line for each.
+func checkOCR(t *testing.T, files ...string) []string {
+	t.Helper()
+	cfg := testConfig(t, "[limits]\nocr_timeout = \"15m\"\n")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), append([]string{"check", "--json", "--today", "2026-11-25", "--config", cfg}, files...), nil, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != len(files) {
+		t.Fatalf("%d lines of JSON for %d files", len(lines), len(files))
+	}
+	return lines
 }
