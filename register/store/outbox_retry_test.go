@@ -197,6 +197,15 @@ func testQueriesBounced(t *testing.T, newDB stDB) {
 	if it := q[0]; it.CaseRef != a.Case.Ref || it.CaseState != CaseInReview || len(it.Codes) != 1 || it.Codes[0] != register.CodeQueryNotDelivered {
 		t.Fatalf("review item %+v", it)
 	}
+	// Counted where a query given up is: the dashboard and metrics, and
+	// the digest of the period.
+	if n, err := s.queriesNotDelivered(ctx); err != nil || n != 1 {
+		t.Fatalf("queries not delivered: %d (%v), want 1", n, err)
+	}
+	if f, err := s.DigestFigures(ctx, DigestQuery{Since: t0, Until: t0.Add(2 * time.Hour), Today: t0}); err != nil ||
+		len(f.NotDelivered) != 1 || f.NotDelivered[0] != a.Case.Ref {
+		t.Fatalf("digest: not delivered %v (%v), want [%s]", f.NotDelivered, err, a.Case.Ref)
+	}
 	// Read again, as after a crash before the report was decided.
 	if refs, err := s.QueriesBounced(ctx, []string{query.MessageID}, t0.Add(2*time.Hour)); err != nil || len(refs) != 0 {
 		t.Fatalf("the report again: %v (%v)", refs, err)
