@@ -262,7 +262,7 @@ var outcomesRe = regexp.MustCompile(`processed \d+ message\(s\):[^\n]*`)
 
 // dsrOnce runs `dsr run --once` on a fresh register (SQLite file or
 // PostgreSQL database) and checks it processed want messages.
-func (b *bench) dsrOnce(ctx context.Context, driver string, want, maxMessageMB int, limits ...string) (procResult, error) {
+func (b *bench) dsrOnce(ctx context.Context, every time.Duration, driver string, want, maxMessageMB int, limits ...string) (procResult, error) {
 	dir, err := os.MkdirTemp(b.work, "dsr-")
 	if err != nil {
 		return procResult{}, err
@@ -297,7 +297,7 @@ func (b *bench) dsrOnce(ctx context.Context, driver string, want, maxMessageMB i
 		args = append(args, "--cpuprofile", p)
 	}
 	server0 := pg.serverCPU(ctx)
-	res, err := runMeasured(ctx, dir, b.dsr, args...)
+	res, err := runMeasured(ctx, every, dir, b.dsr, args...)
 	if err != nil {
 		return res, err
 	}
@@ -416,7 +416,7 @@ SyncState *
 	if err := os.WriteFile(rcFile, []byte(rc), 0o600); err != nil {
 		return procResult{}, err
 	}
-	res, err := runMeasured(ctx, dir, "mbsync", "-q", "-c", rcFile, "inbox")
+	res, err := runMeasured(ctx, sampleTimed, dir, "mbsync", "-q", "-c", rcFile, "inbox")
 	if err != nil {
 		return res, err
 	}
@@ -450,7 +450,7 @@ func (b *bench) intake(ctx context.Context, driver string) error {
 		if err := b.dc.Restore(snap); err != nil {
 			return err
 		}
-		d, err := b.dsrOnce(ctx, driver, b.o.n, 40)
+		d, err := b.dsrOnce(ctx, sampleTimed, driver, b.o.n, 40)
 		if err != nil {
 			return err
 		}
@@ -535,7 +535,7 @@ func (b *bench) memory(ctx context.Context) error {
 		if err := b.dc.Restore(snap); err != nil {
 			return err
 		}
-		res, err := b.dsrOnce(ctx, "sqlite", n, 40)
+		res, err := b.dsrOnce(ctx, samplePeaks, "sqlite", n, 40)
 		if err != nil {
 			return err
 		}
@@ -559,7 +559,7 @@ func (b *bench) memory(ctx context.Context) error {
 		return err
 	}
 	limit := len(raw)>>20 + 5
-	res, err := b.dsrOnce(ctx, "sqlite", 1, limit)
+	res, err := b.dsrOnce(ctx, samplePeaks, "sqlite", 1, limit)
 	if err != nil {
 		return err
 	}
@@ -687,7 +687,7 @@ func (b *bench) check(ctx context.Context) error {
 	}
 	var dt, pt []time.Duration
 	for rep := 0; rep < b.o.reps; rep++ {
-		res, err := runMeasured(ctx, dir, b.dsr, append([]string{"check", "--json"}, emls...)...)
+		res, err := runMeasured(ctx, sampleTimed, dir, b.dsr, append([]string{"check", "--json"}, emls...)...)
 		if err != nil {
 			return err
 		}

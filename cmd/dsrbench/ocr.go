@@ -143,7 +143,7 @@ func (b *bench) ocr(ctx context.Context) error {
 	}
 	// A loaded machine needs more than the default time per scan; a
 	// timed-out scan would be measured as not read at all.
-	res, runErr := b.dsrOnce(ctx, "sqlite", n, ocrMaxMessageMB, `ocr_timeout = "15m"`)
+	res, runErr := b.dsrOnce(ctx, samplePeaks, "sqlite", n, ocrMaxMessageMB, `ocr_timeout = "15m"`)
 	if runErr != nil && res.Wall == 0 {
 		return runErr
 	}
