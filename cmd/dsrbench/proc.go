@@ -4,9 +4,9 @@ package main
 // wait4's ru_maxrss (what /usr/bin/time -v prints as "Maximum resident
 // set size") is the largest of the process and each waited-for
 // descendant taken alone, so it cannot tell dsr from one of its PDF
-// children. A sampler therefore also reads, every 20 ms, the process's
-// own VmHWM (its exact high-water mark) and the summed VmRSS of its
-// descendants.
+// children. A sampler therefore also reads, every 20 or 100 ms (see
+// sampleTimed), the process's own VmHWM (its exact high-water mark) and
+// the summed RSS of its descendants.
 
 import (
 	"bytes"
@@ -36,10 +36,11 @@ type procResult struct {
 	TotalPeakKB  int64         // peak of dsr's RSS plus its descendants' at one sample
 	UserCPU, Sys time.Duration // the process's and its waited-for descendants' (wait4)
 	// UnwaitedCPU is the CPU of the descendants alive at the last sample
-	// (every 20 ms) before the process exited, which wait4 leaves out.
+	// before the process exited, which wait4 leaves out.
 	UnwaitedCPU time.Duration
 	// OwnCPU is the process's own user and system CPU, its children's
-	// left out, at the last sample before it exited (up to 20 ms short).
+	// left out, at the last sample before it exited (up to one interval
+	// short).
 	OwnCPU time.Duration
 	// ServerCPU is the PostgreSQL server's CPU (user + system, every
 	// server process) over the run; -1 when not measured.
