@@ -36,7 +36,7 @@ type Daemon struct {
 	MaxMessageBytes int64         // larger messages are quarantined unread
 	MaxAttempts     int           // pipeline failures before quarantine
 	MaxIdle         time.Duration // IDLE is re-issued after this (under 29 minutes)
-	Workers         int           // CPUs to keep parsing; up to 4 messages each are in hand; 0: one per CPU
+	Workers         int           // CPUs to keep parsing (see inHandPerWorker); 0: one per CPU
 	Poll            cron.Schedule // the polling safety net; nil: every 5 minutes
 	Watchdog        time.Duration // no successful fetch for this long is an error
 	// AttachmentBound is the longest one attachment may take to read
@@ -55,6 +55,9 @@ type Daemon struct {
 	// not been recorded were found (the --once summary).
 	OnMoved      func(folder string, n int)
 	OnReconciled func(n int)
+	// onInHand, when set, is told how many messages are in hand each time
+	// one more is handed over (tests of the bound).
+	onInHand func(n int)
 
 	// unfound are rows reconcile looked for and did not find (a person
 	// moved or deleted the message): not looked for again until restart.

@@ -500,41 +500,55 @@ func (h *heldPDFReader) ReadPDF(ctx context.Context, data []byte) ([]*parser.Raw
 }
 
 // TestInHandIsBoundedDovecot: while parsing is stuck, the daemon fetches
-// no more than its bound of emails (4 per worker in hand, and the one it
-// has just fetched), so a backlog of any length costs the same memory;
-// once parsing moves again, every email is processed.
+// no more than its bound of emails (inHandPerWorker per worker in hand),
+// and parses no more than parsingPerWorker per worker of them at once, so
+// a backlog of any length costs the same memory; once parsing moves
+// again, every email is processed.
 func TestInHandIsBoundedDovecot(t *testing.T) { testInHandIsBounded(t, newE2E(t)) }
 
 func testInHandIsBounded(t *testing.T, e *e2e) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	const total = 30
+	// Twice the bound and more: a daemon that took every email in hand
+	// would start twice the reads the bound allows.
+	total := 2*(inHandPerWorker+1) + 6
 	for i := range total {
 		e.inbox.Append(t, "INBOX", uniqueCopy(readSample(t, "01-fillable-pdf-happy"), fmt.Sprintf("held-%02d@nhs.net", i)))
 	}
 	held := &heldPDFReader{release: make(chan struct{}), next: parser.NewInProcessPDFReader(parser.Limits{})}
 	e.daemon.Pipeline.Parser = parser.New(parser.Options{PDF: held})
 	e.daemon.Workers = 1
+	var inHand atomic.Int64 // the most in hand at once
+	e.daemon.onInHand = func(n int) {
+		if int64(n) > inHand.Load() {
+			inHand.Store(int64(n))
+		}
+	}
 	processed := 0
 	e.daemon.OnProcessed = func(register.Outcome) { processed++ }
 	done := make(chan error, 1)
 	go func() { done <- e.daemon.RunOnce(ctx) }()
 
-	// Wait until the count of reads started stops growing.
-	last, stable := int64(-1), 0
+	// Wait until the counts of reads started and of emails in hand stop
+	// growing.
+	last, lastInHand, stable := int64(-1), int64(-1), 0
 	for stable < 10 {
 		time.Sleep(50 * time.Millisecond)
-		if n := held.started.Load(); n == last {
+		if n, h := held.started.Load(), inHand.Load(); n == last && h == lastInHand {
 			stable++
 		} else {
-			last, stable = n, 0
+			last, lastInHand, stable = n, h, 0
 		}
 	}
 	const pdfsPerEmail = 2
-	maxInHand := 4 * e.daemon.Workers
-	if last == 0 || last > int64(pdfsPerEmail*(maxInHand+1)) {
-		t.Fatalf("%d PDF reads started while parsing was stuck: want some, and at most %d (%d emails in hand and the one just fetched)",
-			last, pdfsPerEmail*(maxInHand+1), maxInHand)
+	maxInHand, maxParsing := inHandPerWorker*e.daemon.Workers, parsingPerWorker*e.daemon.Workers
+	if last == 0 || last > int64(pdfsPerEmail*maxParsing) {
+		t.Fatalf("%d PDF reads started while parsing was stuck: want some, and at most %d (%d emails parsed at once)",
+			last, pdfsPerEmail*maxParsing, maxParsing)
+	}
+	// The fetcher goes on while the parses are stuck, up to the bound.
+	if n := inHand.Load(); n != int64(maxInHand) {
+		t.Fatalf("%d emails in hand while parsing was stuck, want the bound, %d (of %d in the inbox)", n, maxInHand, total)
 	}
 	close(held.release)
 	if err := <-done; err != nil {

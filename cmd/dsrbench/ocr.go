@@ -192,9 +192,10 @@ func (b *bench) ocr(ctx context.Context) error {
 		cpu.Round(time.Second), perPage(cpu), verdict(cpu/time.Duration(pages) <= 2*time.Second))
 	// Two bounds: the one the typed mailbox is held to (one email's
 	// worth over the baseline), and dsr's own soft memory limit, which
-	// it sets from max_message_mb. Scans are slow to read, so up to four
-	// per reader are in hand at once, each with its raw email, its
-	// decoded attachments and its crops.
+	// it sets from max_message_mb. Scans are slow to read, so the
+	// messages in hand wait (up to sixteen per reader, within 16 MB, four
+	// being read), each with its raw email, and those read with their
+	// decoded attachments and crops.
 	limit := int64(2*ocrMaxMessageMB+64) << 10
 	b.printf("| dsr's own peak (VmHWM) | %s | 2 × %.1f MB + 64 MB = %s: %s; its soft limit, 2 × max_message_mb (%d) + 64 MB = %s: %s |\n",
 		mib(res.ParentHWMKB), float64(largestKB)/1024, mib(bound), verdict(res.ParentHWMKB <= bound),
