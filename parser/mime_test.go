@@ -371,17 +371,26 @@ func TestAutoReplies(t *testing.T) {
 		{"undeliverable bounce", []string{"Subject: Undeliverable: DSR referral"}, true, false},
 		{"null return path", []string{"Return-Path: <>", "Subject: Re: DSR referral"}, true, false},
 		{"mailer-daemon", []string{"Subject: failure notice"}, true, false},
+		// A mail system's other name, as sisimai's corpus has it, with a
+		// subject that says nothing (the addresses are in senders).
+		{"post_master", []string{"Subject: Re: DSR referral"}, true, false},
+		{"a person whose address starts postmaster", []string{"Subject: Re: DSR referral"}, false, false},
 		{"X-Autoreply", []string{"X-Autoreply: yes", "Subject: Re: DSR"}, true, false},
 		{"mailing list", []string{"List-Id: <news.example.org>", "Subject: Newsletter"}, false, true},
 		{"bulk precedence", []string{"Precedence: bulk", "Subject: Newsletter"}, false, true},
 		{"a reply whose subject mentions an automatic reply later", []string{"Subject: Re: DSR referral (not an automatic reply)"}, false, false},
 	}
+	senders := map[string]string{
+		"mailer-daemon": "Mail Delivery System <MAILER-DAEMON@mx.example.org>",
+		"post_master":   "post_master@mx.example.jp",
+		"a person whose address starts postmaster": "postmaster.general@school.example",
+	}
 	p := New(Options{})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			from := "From: someone@bromley.gov.uk"
-			if tt.name == "mailer-daemon" {
-				from = "From: Mail Delivery System <MAILER-DAEMON@mx.example.org>"
+			if a, ok := senders[tt.name]; ok {
+				from = "From: " + a
 			}
 			raw := msg(append([]string{from, "MIME-Version: 1.0", "Content-Type: text/plain"}, tt.headers...), "Hello")
 			s, err := p.Parse(context.Background(), raw)

@@ -170,7 +170,10 @@ func isNullSender(rp string) bool {
 func isDaemon(addr string) bool {
 	local, _, _ := strings.Cut(addr, "@")
 	switch local {
-	case "mailer-daemon", "postmaster", "mail-daemon", "microsoftexchange329e71ec88ae4615bbc36ab6ce41109e":
+	// post_master is in sisimai's corpus of real bounces: a mail system's
+	// name for itself, as postmaster is.
+	case "mailer-daemon", "postmaster", "post_master", "mail-daemon",
+		"microsoftexchange329e71ec88ae4615bbc36ab6ce41109e":
 		return true
 	}
 	return false
