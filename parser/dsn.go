@@ -64,14 +64,21 @@ func failedDelivery(data []byte) bool {
 	return false
 }
 
-// undelivered is what a parsed email says came back undelivered: for a
-// delivery report with a failed recipient, the messages it returns, or
-// when it returns none, those it replies to.
-func undelivered(h message.Header, w *walker, inReplyTo []string) []string {
+// undelivered is what a parsed email from sender says came back
+// undelivered: for a delivery report with a failed recipient, the
+// messages it returns, or when it returns none, those it replies to.
+func undelivered(h message.Header, sender string, w *walker, inReplyTo []string) []string {
 	// Some servers leave out report-type (CPython's msg_16 is one); a
 	// read receipt (disposition-notification) reports no delivery.
 	mt, params, _ := h.ContentType()
-	if !strings.EqualFold(mt, "multipart/report") || strings.EqualFold(params["report-type"], "disposition-notification") || !w.dsnFailed {
+	report := strings.EqualFold(mt, "multipart/report") && !strings.EqualFold(params["report-type"], "disposition-notification")
+	// McAfee's gateway sends the same parts as a multipart/mixed (sisimai's
+	// lhost-mcafee): taken only from a mail system, since a person's email
+	// may carry a report it forwards.
+	if !report && !strings.EqualFold(mt, "multipart/report") {
+		report = isNullSender(h.Get("Return-Path")) || isDaemon(sender)
+	}
+	if !report || !w.dsnFailed {
 		return nil
 	}
 	if len(w.returned) > 0 {

@@ -54,6 +54,15 @@ func TestDeliveryReports(t *testing.T) {
 			"Content-Type: message/disposition-notification\n\nReporting-UA: nhs.net; Microsoft Outlook\nFinal-Recipient: rfc822;referrer@nhs.net\nOriginal-Message-ID: <q-4@dsr.example>\nDisposition: manual-action/MDN-sent-manually; displayed",
 			"Content-Type: message/rfc822-headers\n\nMessage-ID: <q-4@dsr.example>\nSubject: x\n")), nil},
 		{"an out-of-office reply", msg(withHeaders("Auto-Submitted: auto-replied", "In-Reply-To: <q-5@dsr.example>", "Content-Type: text/plain"), "I am out of the office."), nil},
+		// A mail gateway (McAfee's) sends a report as multipart/mixed;
+		// a person forwarding one is not a mail system.
+		{"a report as multipart/mixed from a mail system", msg([]string{"From: <MAILER-DAEMON@gw.nhs.net>", "Subject: Delivery Status",
+			"MIME-Version: 1.0", `Content-Type: multipart/mixed; boundary="m1"`}, multipartBody("m1",
+			"Content-Type: message/delivery-status\n\nOriginal-Recipient: <referrer@nhs.net>\nAction: failed\nDiagnostic-Code: smtp; 550 Unknown user",
+			"Content-Type: message/rfc822\n\nFrom: bromley.dsr@nhs.net\nMessage-ID: <q-6@dsr.example>\nSubject: x\n\nbody")), []string{"q-6@dsr.example"}},
+		{"a person forwarding a report as multipart/mixed", msg(withHeaders(`Content-Type: multipart/mixed; boundary="m2"`), multipartBody("m2",
+			"Content-Type: message/delivery-status\n\nOriginal-Recipient: <someone@nhs.net>\nAction: failed",
+			"Content-Type: message/rfc822\n\nFrom: bromley.dsr@nhs.net\nMessage-ID: <q-7@dsr.example>\nSubject: x\n\nbody")), nil},
 		{"a forwarded email", msg(withHeaders(`Content-Type: multipart/mixed; boundary="b1"`), multipartBody("b1",
 			"Content-Type: text/plain\n\nSee below.",
 			"Content-Type: message/rfc822\n\nFrom: a@nhs.net\nMessage-ID: <fwd-1@nhs.net>\nSubject: x\n\nbody")), nil},

@@ -103,7 +103,7 @@ func (p *Parser) Parse(ctx context.Context, raw []byte) (*Submission, error) {
 	if !sub.AutoReply && isDSN(e.Header) {
 		sub.AutoReply, sub.AutoReplyReason = true, "delivery status notification"
 	}
-	sub.Undelivered = undelivered(e.Header, w, sub.InReplyTo)
+	sub.Undelivered = undelivered(e.Header, sub.From, w, sub.InReplyTo)
 	return sub, nil
 }
 

@@ -5,7 +5,10 @@ For every file, one JSON line {"file": ..., "ids": [...]} (or {"file": ...,
 "error": "..."}), read with Python's email package by the rule the parser's
 Submission.Undelivered follows (parser/dsn.go), written apart from it: an
 email that is a multipart/report, not a read receipt
-(report-type=disposition-notification), with a message/delivery-status part
+(report-type=disposition-notification), or that is of another type and comes
+from a mail system (a null Return-Path, or a From address whose local part
+is mailer-daemon, postmaster, post_master, mail-daemon or Exchange's
+microsoftexchange329e71ec88ae4615bbc36ab6ce41109e), with a message/delivery-status part
 in which a recipient's Action is "failed", gives the Message-ID of each
 message it returns (message/rfc822, or its header alone in
 text/rfc822-headers or message/rfc822-headers), else those of its own
@@ -16,6 +19,7 @@ Standard library only.
 
 import email
 import email.policy
+import email.utils
 import json
 import re
 import sys
@@ -39,10 +43,22 @@ def failed(part):
     return False
 
 
+MAIL_SYSTEMS = ("mailer-daemon", "postmaster", "post_master", "mail-daemon",
+                "microsoftexchange329e71ec88ae4615bbc36ab6ce41109e")
+
+
+def from_mail_system(msg):
+    if (msg.get("Return-Path") or "").strip() == "<>":
+        return True
+    addr = email.utils.parseaddr(msg.get("From") or "")[1]
+    return addr.partition("@")[0].lower() in MAIL_SYSTEMS
+
+
 def returned_ids(msg):
-    if msg.get_content_type() != "multipart/report":
-        return []
-    if (msg.get_param("report-type") or "").lower() == "disposition-notification":
+    if msg.get_content_type() == "multipart/report":
+        if (msg.get_param("report-type") or "").lower() == "disposition-notification":
+            return []
+    elif not from_mail_system(msg):
         return []
     any_failed, ids = False, []
     for part in msg.walk():
