@@ -413,6 +413,23 @@ func TestAutoReplies(t *testing.T) {
 			t.Error("a DSN was not recognised")
 		}
 	})
+	t.Run("an abuse desk's feedback report", func(t *testing.T) {
+		raw := msg([]string{"From: staff@hotmail.example", "Subject: complaint about message from 192.0.2.222", "MIME-Version: 1.0",
+			`Content-Type: multipart/report; report-type=feedback-report; boundary="f"`},
+			multipartBody("f", "Content-Type: text/plain\n\nThis is an email abuse report.",
+				"Content-Type: message/feedback-report\n\nFeedback-Type: abuse\nUser-Agent: SomeGenerator/1.0\nVersion: 1",
+				"Content-Type: message/rfc822\n\nFrom: bromley.dsr@nhs.net\nMessage-ID: <q-9@dsr.example>\nSubject: x\n\nbody"))
+		s, err := p.Parse(context.Background(), raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !s.AutoReply || s.AutoReplyReason != "automatic report (feedback-report)" {
+			t.Errorf("auto %v (%s), want an automatic report", s.AutoReply, s.AutoReplyReason)
+		}
+		if s.Undelivered != nil {
+			t.Errorf("undelivered %q from a feedback report", s.Undelivered)
+		}
+	})
 }
 
 func TestLimits(t *testing.T) {

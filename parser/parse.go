@@ -100,8 +100,10 @@ func (p *Parser) Parse(ctx context.Context, raw []byte) (*Submission, error) {
 		return nil, fmt.Errorf("parse: %w", err)
 	}
 	p.assignForms(sub)
-	if !sub.AutoReply && isDSN(e.Header) {
-		sub.AutoReply, sub.AutoReplyReason = true, "delivery status notification"
+	if !sub.AutoReply {
+		if why := reportKind(e.Header); why != "" {
+			sub.AutoReply, sub.AutoReplyReason = true, why
+		}
 	}
 	sub.Undelivered = undelivered(e.Header, sub.From, w, sub.InReplyTo)
 	return sub, nil
@@ -179,10 +181,24 @@ func isDaemon(addr string) bool {
 	return false
 }
 
-func isDSN(h message.Header) bool {
+// reportKind says why an email is a machine's report (RFC 6522), or ""
+// when it is none. Beside delivery reports and read receipts, abuse
+// desks' feedback reports (ARF) and DMARC's failure reports are
+// multipart/report too (sisimai's corpus has them from Hotmail, Yahoo,
+// Amazon SES): none is a referrer writing, and none is to be queried.
+func reportKind(h message.Header) string {
 	mt, params, _ := h.ContentType()
-	return strings.EqualFold(mt, "multipart/report") &&
-		(strings.EqualFold(params["report-type"], "delivery-status") || strings.EqualFold(params["report-type"], "disposition-notification"))
+	if !strings.EqualFold(mt, "multipart/report") {
+		return ""
+	}
+	switch rt := strings.ToLower(params["report-type"]); rt {
+	case "delivery-status", "disposition-notification":
+		return "delivery status notification"
+	case "":
+		return "automatic report"
+	default:
+		return "automatic report (" + rt + ")"
+	}
 }
 
 func lastAngle(s string) string {
