@@ -76,7 +76,7 @@ func undelivered(h message.Header, sender string, w *walker, inReplyTo []string)
 	// lhost-mcafee): taken only from a mail system, since a person's email
 	// may carry a report it forwards.
 	if !report && !strings.EqualFold(mt, "multipart/report") {
-		report = isNullSender(h.Get("Return-Path")) || isDaemon(sender)
+		report = isNullSender(h.Get("Return-Path")) || isNullSender(h.Get("From")) || isDaemon(sender)
 	}
 	if !report || !w.dsnFailed {
 		return nil

@@ -370,6 +370,7 @@ func TestAutoReplies(t *testing.T) {
 		{"out of office subject", []string{"Subject: Out of Office: DSR referral"}, true, false},
 		{"undeliverable bounce", []string{"Subject: Undeliverable: DSR referral"}, true, false},
 		{"null return path", []string{"Return-Path: <>", "Subject: Re: DSR referral"}, true, false},
+		{"null From (McAfee's gateway)", []string{"Subject: Re: DSR referral"}, true, false},
 		{"mailer-daemon", []string{"Subject: failure notice"}, true, false},
 		// A mail system's other name, as sisimai's corpus has it, with a
 		// subject that says nothing (the addresses are in senders).
@@ -381,8 +382,9 @@ func TestAutoReplies(t *testing.T) {
 		{"a reply whose subject mentions an automatic reply later", []string{"Subject: Re: DSR referral (not an automatic reply)"}, false, false},
 	}
 	senders := map[string]string{
-		"mailer-daemon": "Mail Delivery System <MAILER-DAEMON@mx.example.org>",
-		"post_master":   "post_master@mx.example.jp",
+		"mailer-daemon":                            "Mail Delivery System <MAILER-DAEMON@mx.example.org>",
+		"post_master":                              "post_master@mx.example.jp",
+		"null From (McAfee's gateway)":             "<>",
 		"a person whose address starts postmaster": "postmaster.general@school.example",
 	}
 	p := New(Options{})

@@ -157,7 +157,7 @@ func (p *Parser) readHeader(h message.Header, sub *Submission) {
 		sub.AutoReply, sub.AutoReplyReason = true, "Precedence: auto_reply"
 	case autoSubjects.MatchString(sub.Subject):
 		sub.AutoReply, sub.AutoReplyReason = true, "automatic-reply subject"
-	case isNullSender(h.Get("Return-Path")) || isDaemon(sub.From):
+	case isNullSender(h.Get("Return-Path")) || isNullSender(h.Get("From")) || isDaemon(sub.From):
 		sub.AutoReply, sub.AutoReplyReason = true, "bounce from a mail system"
 	}
 	if h.Get("List-Id") != "" || prec == "bulk" || prec == "list" || prec == "junk" {

@@ -6,7 +6,7 @@ For every file, one JSON line {"file": ..., "ids": [...]} (or {"file": ...,
 Submission.Undelivered follows (parser/dsn.go), written apart from it: an
 email that is a multipart/report, not a read receipt
 (report-type=disposition-notification), or that is of another type and comes
-from a mail system (a null Return-Path, or a From address whose local part
+from a mail system (a null Return-Path or From, or a From address whose local part
 is mailer-daemon, postmaster, post_master, mail-daemon or Exchange's
 microsoftexchange329e71ec88ae4615bbc36ab6ce41109e), with a message/delivery-status part
 in which a recipient's Action is "failed", gives the Message-ID of each
@@ -48,7 +48,7 @@ MAIL_SYSTEMS = ("mailer-daemon", "postmaster", "post_master", "mail-daemon",
 
 
 def from_mail_system(msg):
-    if (msg.get("Return-Path") or "").strip() == "<>":
+    if "<>" in ((msg.get("Return-Path") or "").strip(), (msg.get("From") or "").strip()):
         return True
     addr = email.utils.parseaddr(msg.get("From") or "")[1]
     return addr.partition("@")[0].lower() in MAIL_SYSTEMS
