@@ -19,7 +19,9 @@ import (
 func TestShutdownFinishesMessagesInHandDovecot(t *testing.T) {
 	e := newE2E(t)
 	names := sampleNames(t)
-	const total = 16
+	// More than the daemon takes in hand, so that some are never started.
+	e.daemon.Workers = 1
+	total := inHandPerWorker*e.daemon.Workers + 16
 	for i := 0; i < total; i++ {
 		e.dc.Append(t, "INBOX", uniqueCopy(readSample(t, names[i%len(names)]), fmt.Sprintf("stop-%02d@test.example", i)))
 	}
