@@ -16,12 +16,12 @@ import (
 // this goroutine, which owns the IMAP connection, fetches the messages in
 // UID order, several per command, and moves committed ones in batches;
 // the fetched messages are looked up and parsed in parallel (up to
-// inHandPerWorker per worker in hand, within inHandBytes); and a
-// committer goroutine decides and commits them, in UID order, on the
-// database. A message is
-// moved only after its decision is committed and durable (Store.Barrier),
-// so a crash anywhere leaves it in the inbox or decided, never lost or
-// decided twice. The stages are syncRun's methods.
+// inHandPerWorker per worker in hand, parsingPerWorker of them parsed at
+// once, within inHandBytes); and a committer goroutine decides and
+// commits them, in UID order, on the database. A message is moved only
+// after its decision is committed and durable (Store.Barrier), so a crash
+// anywhere leaves it in the inbox or decided, never lost or decided
+// twice. The stages are syncRun's methods.
 func (d *Daemon) Sync(ctx context.Context, mb *mailbox.Mailbox) error {
 	d.defaults()
 	infos, err := mb.List(ctx)
@@ -87,11 +87,12 @@ type syncRun struct {
 }
 
 func newSyncRun(ctx context.Context, d *Daemon, mb *mailbox.Mailbox) *syncRun {
-	maxInHand := max(inHandPerWorker*d.Workers, inHandPerWorker)
+	perWorker := func(n int) int { return n * max(d.Workers, 1) }
+	maxInHand := perWorker(inHandPerWorker)
 	return &syncRun{
 		d: d, ctx: ctx, mb: mb, quarantine: mb.Folders().Quarantine,
 		maxInHand: maxInHand,
-		parsing:   make(chan struct{}, max(parsingPerWorker*d.Workers, parsingPerWorker)),
+		parsing:   make(chan struct{}, perWorker(parsingPerWorker)),
 		toCommit:  make(chan *inHand, maxInHand),
 		released:  make(chan int64, maxInHand),
 		toMove:    make(chan *moveBatch, 1),

@@ -68,17 +68,20 @@ func failedDelivery(data []byte) bool {
 // undelivered: for a delivery report with a failed recipient, the
 // messages it returns, or when it returns none, those it replies to.
 func undelivered(h message.Header, sender string, w *walker, inReplyTo []string) []string {
-	// Some servers leave out report-type (CPython's msg_16 is one); a
-	// read receipt (disposition-notification) reports no delivery.
-	mt, params, _ := h.ContentType()
-	report := strings.EqualFold(mt, "multipart/report") && !strings.EqualFold(params["report-type"], "disposition-notification")
-	// McAfee's gateway sends the same parts as a multipart/mixed (sisimai's
-	// lhost-mcafee): taken only from a mail system, since a person's email
-	// may carry a report it forwards.
-	if !report && !strings.EqualFold(mt, "multipart/report") {
-		report = isNullSender(h.Get("Return-Path")) || isNullSender(h.Get("From")) || isDaemon(sender)
+	if !w.dsnFailed {
+		return nil
 	}
-	if !report || !w.dsnFailed {
+	mt, params, _ := h.ContentType()
+	if strings.EqualFold(mt, "multipart/report") {
+		// Some servers leave out report-type (CPython's msg_16 is one); a
+		// read receipt (disposition-notification) reports no delivery.
+		if strings.EqualFold(params["report-type"], "disposition-notification") {
+			return nil
+		}
+	} else if !fromMailSystem(h, sender) {
+		// McAfee's gateway sends the same parts as a multipart/mixed
+		// (sisimai's lhost-mcafee): taken only from a mail system, since a
+		// person's email may carry a report it forwards.
 		return nil
 	}
 	if len(w.returned) > 0 {

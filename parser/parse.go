@@ -157,12 +157,20 @@ func (p *Parser) readHeader(h message.Header, sub *Submission) {
 		sub.AutoReply, sub.AutoReplyReason = true, "Precedence: auto_reply"
 	case autoSubjects.MatchString(sub.Subject):
 		sub.AutoReply, sub.AutoReplyReason = true, "automatic-reply subject"
-	case isNullSender(h.Get("Return-Path")) || isNullSender(h.Get("From")) || isDaemon(sub.From):
+	case fromMailSystem(h, sub.From):
 		sub.AutoReply, sub.AutoReplyReason = true, "bounce from a mail system"
 	}
 	if h.Get("List-Id") != "" || prec == "bulk" || prec == "list" || prec == "junk" {
 		sub.List = true
 	}
+}
+
+// fromMailSystem reports whether an email with header h, from the
+// address from, was sent by a mail system, not a person: a null
+// Return-Path or From (McAfee's gateway writes From: <>), or a mail
+// system's own name.
+func fromMailSystem(h message.Header, from string) bool {
+	return isNullSender(h.Get("Return-Path")) || isNullSender(h.Get("From")) || isDaemon(from)
 }
 
 func isNullSender(rp string) bool {
