@@ -123,31 +123,14 @@ type pythonPart struct {
 // not look for uuencoded files inside a text body, so there it finds none
 // and the parser its two forms.
 func TestMIMEPartsMatchPython(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 not installed")
-	}
 	files := quirkFiles(t)
 	samples, _ := filepath.Glob(filepath.Join("..", "testdata", "samples", "*", "message.eml"))
 	files = append(files, samples...)
-	out, err := exec.Command(py, append([]string{filepath.Join("..", "scripts", "compat", "email_parts.py")}, files...)...).Output()
-	if err != nil {
-		t.Fatalf("email_parts.py: %v", err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(lines) != len(files) {
-		t.Fatalf("%d results for %d files", len(lines), len(files))
-	}
+	recs := pythonPeer[struct {
+		Parts []pythonPart `json:"parts"`
+	}](t, "email_parts.py", files)
 	p := New(Options{})
-	for i, line := range lines {
-		var rec struct {
-			File  string       `json:"file"`
-			Parts []pythonPart `json:"parts"`
-			Error string       `json:"error"`
-		}
-		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.File != files[i] || rec.Error != "" {
-			t.Fatalf("line %d: %v %q %s", i+1, err, rec.File, rec.Error)
-		}
+	for i, rec := range recs {
 		sub := parseFile(t, p, files[i])
 		var ours []pythonPart
 		for _, a := range sub.Attachments {
@@ -167,4 +150,39 @@ func TestMIMEPartsMatchPython(t *testing.T) {
 			t.Errorf("%s:\n ours   %v\n Python %v", files[i], ours, want)
 		}
 	}
+}
+
+// pythonPeer runs scripts/compat/script, the peer written with Python's
+// email package, over files and returns its record for each, in order
+// (one JSON line a file, decoded into T). It skips the test without
+// python3, and fails it when a line names another file or holds the
+// script's error.
+func pythonPeer[T any](t *testing.T, script string, files []string) []T {
+	t.Helper()
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 not installed")
+	}
+	out, err := exec.Command(py, append([]string{filepath.Join("..", "scripts", "compat", script)}, files...)...).Output()
+	if err != nil {
+		t.Fatalf("%s: %v", script, err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != len(files) {
+		t.Fatalf("%s: %d results for %d files", script, len(lines), len(files))
+	}
+	recs := make([]T, len(lines))
+	for i, line := range lines {
+		var head struct {
+			File  string `json:"file"`
+			Error string `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(line), &head); err != nil || head.File != files[i] || head.Error != "" {
+			t.Fatalf("%s, line %d: %v %q %s", script, i+1, err, head.File, head.Error)
+		}
+		if err := json.Unmarshal([]byte(line), &recs[i]); err != nil {
+			t.Fatalf("%s, line %d: %v", script, i+1, err)
+		}
+	}
+	return recs
 }
