@@ -27,16 +27,8 @@ func TestBouncedQueryGoesToReview(t *testing.T) {
 func testBouncedQuery(t *testing.T, dsn func(*testing.T) (driver, dsn string)) {
 	ctx := context.Background()
 	sink := harness.NewSMTPSink(t)
-	keys, err := store.GenerateKeyring()
-	if err != nil {
-		t.Fatal(err)
-	}
 	driver, name := dsn(t)
-	s, err := store.Open(ctx, store.Options{Driver: driver, DSN: name, Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := openStore(t, store.Options{Driver: driver, DSN: name})
 	composer := &outbox.Composer{From: "bromley.dsr@nhs.net", FromName: "Bromley DSR", SecureDomains: []string{"nhs.net"}}
 	p := &Pipeline{Parser: parser.New(parser.Options{}), Store: s, Composer: composer}
 	a, err := p.Process(ctx, Location{Mailbox: "INBOX", UIDValidity: 1, UID: 1}, readSample(t, queriedSample(t)))

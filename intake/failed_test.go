@@ -18,15 +18,7 @@ import (
 // at the last attempt; recording it with the spent budget failed, so the
 // message failed the same way at every sync, uncounted.
 func TestFailedCountsWhenTheBudgetRanOut(t *testing.T) {
-	keys, err := store.GenerateKeyring()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(context.Background(), store.Options{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "dsr.db"), Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openStore(t, store.Options{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "dsr.db")})
 	d := &Daemon{Store: db, MaxAttempts: 2, Health: &Health{}, Log: slog.New(slog.NewTextHandler(harness.TestWriter{T: t}, nil))}
 	raw := []byte("From: a@nhs.net\r\nSubject: scans\r\n\r\nforms\r\n")
 	hash := parser.Hash(raw)

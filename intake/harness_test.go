@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"dsr-intake/intake/mailbox"
 	"dsr-intake/intake/outbox"
 	"dsr-intake/internal/harness"
+	"dsr-intake/register/store"
 )
 
 // dovecotConfig is an IMAPConfig for the test Dovecot over the given TLS mode.
@@ -47,4 +49,21 @@ func onBothDatabases(t *testing.T, pgPrefix string, fn func(t *testing.T, dsn fu
 	} {
 		t.Run(db.name, func(t *testing.T) { fn(t, db.dsn) })
 	}
+}
+
+// openStore opens a register on o (its Keys a new keyring), closed at the
+// end of the test.
+func openStore(t *testing.T, o store.Options) *store.Store {
+	t.Helper()
+	keys, err := store.GenerateKeyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Keys = keys
+	s, err := store.Open(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }

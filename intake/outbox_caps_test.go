@@ -36,16 +36,8 @@ func testSenderDefersCapped(t *testing.T, dsn func(*testing.T) (driver, dsn stri
 	clock := &capsClock{}
 	day1 := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1).Add(10 * time.Hour)
 	clock.set(day1)
-	keys, err := store.GenerateKeyring()
-	if err != nil {
-		t.Fatal(err)
-	}
 	driver, name := dsn(t)
-	s, err := store.Open(ctx, store.Options{Driver: driver, DSN: name, Keys: keys, Now: clock.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := openStore(t, store.Options{Driver: driver, DSN: name, Now: clock.now})
 	composer := &outbox.Composer{From: "bromley.dsr@nhs.net", FromName: "Bromley DSR", SecureDomains: []string{"nhs.net"}}
 	// One case, through the pipeline: its query goes to the referrer.
 	p := &Pipeline{Parser: parser.New(parser.Options{}), Store: s, Composer: composer, Now: clock.now}
