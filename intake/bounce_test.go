@@ -25,6 +25,17 @@ func TestBouncedQueryGoesToReview(t *testing.T) {
 }
 
 func testBouncedQuery(t *testing.T, dsn func(*testing.T) (driver, dsn string)) {
+	// The report as Exchange Online writes one, and as McAfee's gateway
+	// does: the same parts in a multipart/mixed, from MAILER-DAEMON.
+	for _, shape := range []struct{ name, from, contentType string }{
+		{"Exchange", "Microsoft Outlook <postmaster@nhs.net>", `multipart/report; report-type=delivery-status; boundary="ndr"`},
+		{"McAfee", "<MAILER-DAEMON@gw.nhs.net>", `Multipart/Mixed; boundary="ndr"`},
+	} {
+		t.Run(shape.name, func(t *testing.T) { testBouncedQueryShape(t, dsn, shape.from, shape.contentType) })
+	}
+}
+
+func testBouncedQueryShape(t *testing.T, dsn func(*testing.T) (driver, dsn string), from, contentType string) {
 	ctx := context.Background()
 	sink := harness.NewSMTPSink(t)
 	driver, name := dsn(t)
@@ -43,15 +54,15 @@ func testBouncedQuery(t *testing.T, dsn func(*testing.T) (driver, dsn string)) {
 	if len(sent) != 1 {
 		t.Fatalf("the sink has %d emails", len(sent))
 	}
-	// The report as Exchange Online writes one: the query returned whole.
+	// The report, with the query returned whole.
 	query := bytes.ReplaceAll(sent[0].Data, []byte("\r\n"), []byte("\n"))
-	report := []byte(fmt.Sprintf(`From: Microsoft Outlook <postmaster@nhs.net>
+	report := []byte(fmt.Sprintf(`From: %s
 To: bromley.dsr@nhs.net
 Subject: Undeliverable: DSR query
 Date: %s
 Message-ID: <ndr-%d@nhs.net>
 MIME-Version: 1.0
-Content-Type: multipart/report; report-type=delivery-status; boundary="ndr"
+Content-Type: %s
 
 --ndr
 Content-Type: text/plain; charset=utf-8
@@ -73,7 +84,7 @@ Content-Type: message/rfc822
 
 %s
 --ndr--
-`, time.Now().UTC().Format(time.RFC1123Z), time.Now().UnixNano(), sent[0].To[0], sent[0].To[0], query))
+`, from, time.Now().UTC().Format(time.RFC1123Z), time.Now().UnixNano(), contentType, sent[0].To[0], sent[0].To[0], query))
 	for i, uid := range []uint32{2, 3} {
 		b, err := p.Process(ctx, Location{Mailbox: "INBOX", UIDValidity: 1, UID: uid}, report)
 		if err != nil {
