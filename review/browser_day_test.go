@@ -27,9 +27,13 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 	base := f.http.URL
 	db := f.store
 	bg := context.Background()
+	// run bounds each step, so a step that never returns names itself
+	// rather than spending the browser's whole deadline.
 	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
@@ -83,8 +87,8 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 	}
 	signin := func(name, pass string) {
 		t.Helper()
-		run("sign in as "+name, chromedp.Navigate(base+"/signin"), chromedp.WaitVisible("#name"),
-			chromedp.SendKeys("#name", name), chromedp.SendKeys("#password", pass+"\n"), chromedp.WaitVisible("svg.dsr-chart"))
+		visit(t, ctx, base+"/signin", "#name")
+		run("sign in as "+name, chromedp.SendKeys("#name", name), chromedp.SendKeys("#password", pass+"\n"), chromedp.WaitVisible("svg.dsr-chart"))
 	}
 
 	signin(coordinatorName, coordinatorPass)
@@ -93,7 +97,7 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 	// Triage: filter the queue by a reason, with the keyboard.
 	adult, bid := f.cases["06-age-18"], f.cases["07-best-interest-decision"]
 	adultRef, bidRef := f.caseRef(t, "06-age-18"), f.caseRef(t, "07-best-interest-decision")
-	run("open the queue", chromedp.Navigate(base+"/queue"), chromedp.WaitVisible("#triage-sort"))
+	visit(t, ctx, base+"/queue", "#triage-sort")
 	page("queue")
 	run("filter by reason", chromedp.Focus(`a[href="/queue?reason=age_18_or_over"]`), chromedp.KeyEvent("\r"),
 		chromedp.WaitVisible(`strong[aria-current="true"]`))
@@ -102,8 +106,8 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 		t.Errorf("the queue filtered by reason:\n%s", q)
 	}
 	page("queue-by-reason")
-	run("sort by RAG", chromedp.Navigate(base+"/queue"), chromedp.WaitVisible("#triage-sort"),
-		chromedp.SetValue("#triage-sort", "rag"), chromedp.Submit("#triage-sort"), chromedp.WaitVisible("table.nhsuk-table"))
+	visit(t, ctx, base+"/queue", "#triage-sort")
+	run("sort by RAG", chromedp.SetValue("#triage-sort", "rag"), chromedp.Submit("#triage-sort"), chromedp.WaitVisible("table.nhsuk-table"))
 	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.Contains(loc, "sort=rag") {
 		t.Errorf("sorting did not reach the server: %s", loc)
 	}
@@ -132,7 +136,7 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 	// Correct it through a query: the coordinator asks for the date of
 	// birth to be checked.
 	const edit = "Please check the date of birth on both forms."
-	run("send a query", chromedp.Navigate(fmt.Sprintf("%s/cases/%d/query", base, adult)), chromedp.WaitVisible("#body"))
+	visit(t, ctx, fmt.Sprintf("%s/cases/%d/query", base, adult), "#body")
 	page("query")
 	run("send the query", chromedp.SetValue("#body", "Hello,\n\n"+edit+"\n\nBromley DSR"))
 	submit("send the query", fmt.Sprintf("form[action='/cases/%d/query'] button", adult))
@@ -142,7 +146,7 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 	}
 
 	// Confirm a best interest decision; the referrer's notice goes with it.
-	run("open the BID case", chromedp.Navigate(fmt.Sprintf("%s/cases/%d", base, bid)), chromedp.WaitVisible("#register-why"))
+	visit(t, ctx, fmt.Sprintf("%s/cases/%d", base, bid), "#register-why")
 	run("confirm the BID", chromedp.SendKeys("#register-why", "Best interest decision seen and signed"))
 	submit("confirm the BID", fmt.Sprintf("form[action='/cases/%d/register'] button", bid))
 	run("confirm the BID", chromedp.WaitVisible("div.nhsuk-inset-text"))
@@ -155,7 +159,7 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 
 	// A Red child: what is due, then a C(E)TR and a key worker recorded.
 	rec := f.records["9993149586"]
-	run("open the record", chromedp.Navigate(fmt.Sprintf("%s/records/%d", base, rec)), chromedp.WaitVisible("#cetr-on-day"))
+	visit(t, ctx, fmt.Sprintf("%s/records/%d", base, rec), "#cetr-on-day")
 	r := text(t, ctx)
 	if !strings.Contains(r, "C(E)TR (rated Red)") || !strings.Contains(r, "Key worker referral (rated Red)") {
 		t.Fatalf("the Red child's due list:\n%s", r)
@@ -202,16 +206,17 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 
 	// Other pages a coordinator sees.
 	for _, p := range []struct{ path, name string }{{"/records", "records"}, {"/find", "find"}, {"/no/such/page", "not-found"}, {"/users", "forbidden"}} {
-		run("open "+p.path, chromedp.Navigate(base+p.path), chromedp.WaitVisible("h1"))
+		visit(t, ctx, base+p.path, "h1")
 		page(p.name)
 	}
 
 	// The admin reads the audit.
-	run("sign out", chromedp.Navigate(base+"/"), chromedp.WaitVisible("form[action='/signout'] button"), chromedp.Click("form[action='/signout'] button"),
+	visit(t, ctx, base+"/", "form[action='/signout'] button")
+	run("sign out", chromedp.Click("form[action='/signout'] button"),
 		chromedp.WaitVisible("#name"))
 	signin(adminName, adminPass)
-	run("the audit", chromedp.Navigate(base+"/audit"), chromedp.WaitVisible("#person"),
-		chromedp.SendKeys("#person", coordinatorName), chromedp.Submit("#person"),
+	visit(t, ctx, base+"/audit", "#person")
+	run("the audit", chromedp.SendKeys("#person", coordinatorName), chromedp.Submit("#person"),
 		// The filtered page, not the unfiltered one still on screen while
 		// the form is sent: the server writes the filter back as the
 		// field's value attribute, which typing does not set.
@@ -227,6 +232,6 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 		t.Error("the audit shows an action's free text")
 	}
 	page("audit")
-	run("the accounts page", chromedp.Navigate(base+"/users"), chromedp.WaitVisible("h1"))
+	visit(t, ctx, base+"/users", "h1")
 	page("users")
 }

@@ -105,9 +105,7 @@ func TestBrowserConfirmScan(t *testing.T) {
 	); err != nil {
 		t.Fatalf("sign in: %v", err)
 	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(fmt.Sprintf("%s/cases/%d", base, id)), chromedp.WaitVisible("#confirm-scan")); err != nil {
-		t.Fatalf("open the scanned case: %v", err)
-	}
+	visit(t, ctx, fmt.Sprintf("%s/cases/%d", base, id), "#confirm-scan")
 	// Every crop is shown, loaded from the server (a broken image has no
 	// natural width).
 	loaded, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`new Promise(ok => setTimeout(() => ok(
