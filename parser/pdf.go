@@ -304,7 +304,9 @@ func badIndexEntryAt(data []byte, p int, maxObjs int64) []byte {
 
 // otherFilterAt reports whether the name that begins at p (after its
 // '/') is one of a filter the library cannot decode, or /Predictor
-// followed by a predictor other than 1 or 12. Names are read to 16 bytes
+// followed by a predictor other than 12. The library panics on
+// /Predictor 1 ("no prediction", which AutoCAD's PDF plotter writes on
+// every stream): its reader knows only PNG Up. Names are read to 16 bytes
 // at most, none looked for being longer. What follows /Predictor is read
 // as the lexer's next token would be, but only where that can be a
 // number: a string, array or name after it is not read (it was read to
@@ -326,7 +328,7 @@ func otherFilterAt(data []byte, p int, skip *spaceSkipper) bool {
 			return false
 		}
 		l := pdfLexer{data: data, pos: q}
-		if p, ok := l.token().(int64); ok && p != 1 && p != 12 {
+		if p, ok := l.token().(int64); ok && p != 12 {
 			return true
 		}
 	}

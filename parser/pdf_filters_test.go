@@ -143,6 +143,7 @@ func TestRewriteTriggers(t *testing.T) {
 		"<< /Filter /LZWDecode >>":                                               true,
 		"<< /Filter/AHx>>":                                                       true,
 		"<< /DecodeParms << /Predictor 15 >> >>":                                 true,
+		"<< /Filter /FlateDecode /DecodeParms << /Predictor 1 >> >>":             true,
 		"<< /Filter /Flate >>":                                                   false,
 		"<< /FlateDecodeX 1 >>":                                                  false,
 	} {
@@ -206,7 +207,7 @@ func otherFiltersEveryName(data []byte) bool {
 			return true
 		case "Predictor":
 			l := pdfLexer{data: data, pos: end}
-			if p, ok := l.token().(int64); ok && p != 1 && p != 12 {
+			if p, ok := l.token().(int64); ok && p != 12 {
 				return true
 			}
 		}

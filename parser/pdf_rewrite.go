@@ -382,14 +382,15 @@ func decodeStream(s *pdfStream, limit int64) (data []byte, rest int, err error) 
 }
 
 // libraryDecodes reports whether ledongthuc/pdf decodes a stream's filters:
-// FlateDecode without a predictor and ASCII85Decode.
+// FlateDecode without a predictor and ASCII85Decode. A /Predictor of 1
+// (none) is a predictor to the library, which panics on it.
 func libraryDecodes(d pdfDict) bool {
 	names, parms := streamFilters(d)
 	for i, n := range names {
 		if n != "FlateDecode" && n != "ASCII85Decode" {
 			return false
 		}
-		if p, _ := pdfInt(parms[i]["Predictor"]); p > 1 {
+		if _, ok := parms[i]["Predictor"]; ok {
 			return false
 		}
 		if n == "ASCII85Decode" && len(parms[i]) > 0 {

@@ -141,7 +141,7 @@ func otherFiltersPass(data []byte) bool {
 			return true
 		case "Predictor":
 			l := pdfLexer{data: data, pos: end}
-			if p, ok := l.token().(int64); ok && p != 1 && p != 12 {
+			if p, ok := l.token().(int64); ok && p != 12 {
 				return true
 			}
 		}
