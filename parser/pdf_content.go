@@ -659,8 +659,7 @@ func newFontInfo(v pdf.Value) *fontInfo {
 	if v.Kind() != pdf.Dict {
 		return f
 	}
-	font := pdf.Font{V: v}
-	f.enc = font.Encoder()
+	f.enc = fontEncoder(pdf.Font{V: v})
 	base := strings.ToLower(v.Key("BaseFont").Name())
 	hasToUnicode := v.Key("ToUnicode").Kind() == pdf.Stream
 	switch {
@@ -700,7 +699,9 @@ func newFontInfo(v pdf.Value) *fontInfo {
 		}
 		return f
 	}
-	if hasToUnicode && v.Key("Encoding").Kind() != pdf.Null {
+	if hasToUnicode && (v.Key("Encoding").Kind() != pdf.Null || f.enc == nil) {
+		// Read here: the library reads the map only when the font has no
+		// /Encoding, and not at all when the map broke its reader.
 		f.toUnicode = v.Key("ToUnicode")
 	}
 	f.first = int(v.Key("FirstChar").Int64())
@@ -709,6 +710,22 @@ func newFontInfo(v pdf.Value) *fontInfo {
 		f.widths = append(f.widths, ws.Index(i).Float64())
 	}
 	return f
+}
+
+// fontEncoder is the library's decoding of a font's codes, or nil when
+// the library cannot read the font's maps: it panics on a ToUnicode
+// stream that is no CMap (pdf.js's issue19802.pdf has one compressed
+// without its /Filter), which lost the whole page. The font's codes are
+// then taken as they are: a page of them is either plain text in a simple
+// font, or text no one can read, which OCR then reads; never a damaged
+// file.
+func fontEncoder(font pdf.Font) (enc pdf.TextEncoding) {
+	defer func() {
+		if recover() != nil {
+			enc = nil
+		}
+	}()
+	return font.Encoder()
 }
 
 // width is the code's advance in text space units ×1000.

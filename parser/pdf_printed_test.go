@@ -60,22 +60,13 @@ var toUnicodeEntry = regexp.MustCompile(`/ToUnicode\s+\d+\s+\d+\s+R`)
 // are dropped and fix-qdf mends the cross-references.
 func withoutCharacterMaps(t *testing.T, dir string, in []byte) []byte {
 	t.Helper()
-	qdf := reprint(t, dir, "qpdf", in, func(in, out string) []string {
-		return []string{"--qdf", "--object-streams=disable", in, out}
+	return editQDF(t, dir, in, func(qdf []byte) []byte {
+		stripped := toUnicodeEntry.ReplaceAll(qdf, nil)
+		if len(stripped) == len(qdf) {
+			t.Fatal("no ToUnicode map to drop")
+		}
+		return stripped
 	})
-	stripped := toUnicodeEntry.ReplaceAll(qdf, nil)
-	if len(stripped) == len(qdf) {
-		t.Fatal("no ToUnicode map to drop")
-	}
-	src := filepath.Join(dir, "stripped.pdf")
-	if err := os.WriteFile(src, stripped, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("fix-qdf", src).Output() // it writes to its standard output
-	if err != nil {
-		t.Fatalf("fix-qdf: %v", err)
-	}
-	return out
 }
 
 // sameWords compares two forms' values word for word: a value wrapped over

@@ -1,6 +1,8 @@
 package parser
 
 import (
+	"bytes"
+	"compress/zlib"
 	"io"
 	"unicode/utf16"
 
@@ -37,6 +39,13 @@ func readToUnicode(s pdf.Value) (m map[string]string) {
 	rd := s.Reader()
 	defer rd.Close()
 	data, _ := io.ReadAll(io.LimitReader(rd, maxToUnicodeBytes))
+	if s.Key("Filter").Kind() == pdf.Null && zlibHeader(data) {
+		// A map compressed without its /Filter saying so (pdf.js's
+		// issue19802.pdf): a CMap is text, never zlib's header.
+		if zr, err := zlib.NewReader(bytes.NewReader(data)); err == nil {
+			data, _ = io.ReadAll(io.LimitReader(zr, maxToUnicodeBytes))
+		}
+	}
 	l := pdfLexer{data: data}
 	str := func() (pdfString, bool) {
 		s, ok := l.token().(pdfString)
@@ -100,6 +109,12 @@ func readToUnicode(s pdf.Value) (m map[string]string) {
 		}
 	}
 	return m
+}
+
+// zlibHeader reports whether data begins as a zlib stream does (RFC
+// 1950: deflate, a window of at most 32 KiB, the check bits right).
+func zlibHeader(data []byte) bool {
+	return len(data) >= 2 && data[0]&0x0f == 8 && data[0]>>4 <= 7 && (uint16(data[0])<<8|uint16(data[1]))%31 == 0
 }
 
 // utf16BE decodes a ToUnicode destination (UTF-16BE).

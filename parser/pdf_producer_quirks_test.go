@@ -1,0 +1,166 @@
+package parser
+
+import (
+	"bytes"
+	"compress/zlib"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"testing"
+	"time"
+)
+
+// editQDF writes a PDF again as a producer with a quirk would: qpdf
+// writes it in QDF form, every stream decoded and no object streams,
+// edit changes that text, and fix-qdf mends the streams' lengths and the
+// cross-references.
+func editQDF(t *testing.T, dir string, in []byte, edit func(qdf []byte) []byte) []byte {
+	t.Helper()
+	qdf := reprint(t, dir, "qpdf", in, func(in, out string) []string {
+		return []string{"--qdf", "--object-streams=disable", "--decode-level=generalized", in, out}
+	})
+	src := filepath.Join(dir, "edited.pdf")
+	if err := os.WriteFile(src, edit(qdf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("fix-qdf", src).Output() // it writes to its standard output
+	if err != nil {
+		t.Fatalf("fix-qdf: %v", err)
+	}
+	return out
+}
+
+func zlibBytes(t *testing.T, data []byte) []byte {
+	t.Helper()
+	var z bytes.Buffer
+	w := zlib.NewWriter(&z)
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return z.Bytes()
+}
+
+// qdfStream is a stream as QDF writes it: the dictionary's last key its
+// /Length (an indirect object fix-qdf recomputes), the data between the
+// "stream" and "endstream" lines.
+var qdfStream = regexp.MustCompile(`(?s)(  /Length \d+ 0 R\n)(>>\nstream\n)(.*?)(\nendstream)`)
+
+// withPredictorOne writes a PDF again with every stream compressed and
+// marked /DecodeParms << /Predictor 1 >>: "no prediction", as AutoCAD's
+// PDF plotter (pdfplot10.hdi) marks all of its streams.
+func withPredictorOne(t *testing.T, dir string, in []byte) []byte {
+	t.Helper()
+	return editQDF(t, dir, in, func(qdf []byte) []byte {
+		if bytes.Contains(qdf, []byte("/Filter")) {
+			t.Fatal("qpdf left a stream encoded")
+		}
+		n := 0
+		marked := qdfStream.ReplaceAllFunc(qdf, func(m []byte) []byte {
+			p := qdfStream.FindSubmatch(m)
+			n++
+			out := append([]byte{}, p[1]...)
+			out = append(out, "  /Filter /FlateDecode\n  /DecodeParms << /Predictor 1 >>\n"...)
+			out = append(out, p[2]...)
+			out = append(out, zlibBytes(t, p[3])...)
+			return append(out, p[4]...)
+		})
+		if n == 0 {
+			t.Fatal("no stream to mark")
+		}
+		return marked
+	})
+}
+
+// TestPredictorOneIsNoPrediction: a stream whose /DecodeParms say
+// /Predictor 1 is only compressed (PDF 32000-1, table 8). The PDF library
+// knows only PNG Up (12) and panicked on it, so such a file was "damaged"
+// where pdftotext, qpdf and pdftk read it. Our forms, flattened and
+// fillable, with every stream so marked, read exactly as they are; and so
+// does a drawing by AutoCAD's plotter from pypdf's tests.
+func TestPredictorOneIsNoPrediction(t *testing.T) {
+	dir := t.TempDir()
+	r := NewInProcessPDFReader(Limits{PDFTimeout: 10 * time.Second})
+	ctx := context.Background()
+	for _, name := range []string{"referral-flat-qpdf.pdf", "consent-flat-pdftk.pdf", "referral-filled.pdf"} {
+		t.Run(name, func(t *testing.T) {
+			want, err := readRaw(t, name)
+			if err != nil || len(want) != 1 {
+				t.Fatalf("clean: forms %d, err %v", len(want), err)
+			}
+			marked := withPredictorOne(t, dir, pdfFixture(t, name))
+			got, err := r.ReadPDF(ctx, marked)
+			if err != nil {
+				t.Fatalf("read: %v", err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("read:\n%s", rawFormDiff(got, want))
+			}
+		})
+	}
+	t.Run("pypdf-AutoCad_Simple.pdf", func(t *testing.T) {
+		data, err := os.ReadFile(filepath.Join("..", "testdata", "thirdparty", "pdf", "pypdf-AutoCad_Simple.pdf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(data, []byte("/Predictor 1")) {
+			t.Fatal("the drawing's streams are not marked /Predictor 1")
+		}
+		// Not a form, and not damaged: pdftotext reads its one word.
+		if forms, err := r.ReadPDF(ctx, data); err != nil || len(forms) != 0 {
+			t.Errorf("read: forms %d, err %v", len(forms), err)
+		}
+	})
+}
+
+// toUnicodeRef finds a font's ToUnicode map in QDF output.
+var toUnicodeRef = regexp.MustCompile(`/ToUnicode (\d+) 0 R`)
+
+// withCompressedMapsUnmarked writes a PDF again with its fonts'
+// ToUnicode maps compressed but no /Filter saying so, as the producer of
+// pdf.js's issue19802.pdf wrote them.
+func withCompressedMapsUnmarked(t *testing.T, dir string, in []byte) []byte {
+	t.Helper()
+	return editQDF(t, dir, in, func(qdf []byte) []byte {
+		n := 0
+		for _, m := range toUnicodeRef.FindAllSubmatch(qdf, -1) {
+			obj := regexp.MustCompile(`(?s)(\n` + string(m[1]) + ` 0 obj\n<<\n  /Length \d+ 0 R\n>>\nstream\n)(.*?)(\nendstream)`)
+			qdf = obj.ReplaceAllFunc(qdf, func(s []byte) []byte {
+				p := obj.FindSubmatch(s)
+				n++
+				return append(append(append([]byte{}, p[1]...), zlibBytes(t, p[2])...), p[3]...)
+			})
+		}
+		if n == 0 {
+			t.Fatal("no ToUnicode map to compress")
+		}
+		return qdf
+	})
+}
+
+// TestUnreadableCharacterMap: a font whose ToUnicode stream the PDF
+// library cannot read made it panic, and the whole page was lost
+// ("damaged"; pdftotext reads pdf.js's issue19802.pdf). Such a map is
+// now read by our own reader, which also takes a map compressed without
+// its /Filter; a form whose maps were so written (LibreOffice's, whose
+// fonts have no /Encoding, so the map is all that tells their letters)
+// reads exactly as it is.
+func TestUnreadableCharacterMap(t *testing.T) {
+	want, err := readRaw(t, "libreoffice-referral.pdf")
+	if err != nil || len(want) != 1 {
+		t.Fatalf("clean: forms %d, err %v", len(want), err)
+	}
+	broken := withCompressedMapsUnmarked(t, t.TempDir(), pdfFixture(t, "libreoffice-referral.pdf"))
+	got, err := NewInProcessPDFReader(Limits{PDFTimeout: 10 * time.Second}).ReadPDF(context.Background(), broken)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("read:\n%s", rawFormDiff(got, want))
+	}
+}
