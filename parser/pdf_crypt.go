@@ -14,9 +14,10 @@ import (
 )
 
 // The standard security handler (PDF 32000-1:2008, 7.6.3; ISO 32000-2,
-// 7.6.4 for AES-256), opened with the empty user password as every viewer
+// 7.6.4 for AES-256), opened with the empty password as every viewer
 // does: a form protected by an owner password only (against editing or
-// printing) opens without asking, and is read.
+// printing) opens without asking, and is read; so does an AES-256 form
+// whose owner password is the empty one (see aes256Key).
 
 // errNeedsPassword: the file cannot be opened without a password.
 var errNeedsPassword = errors.New("the PDF needs a password to open")
@@ -168,30 +169,46 @@ func cryptFilterMethod(enc pdfDict, which pdfName) cryptMethod {
 	return cryptRC4
 }
 
-// aes256Key checks the empty user password and returns the file key of
-// an AES-256 file (R5, and R6's Algorithm 2.A with 2.B's hash).
+// aes256Key checks the empty password and returns the file key of an
+// AES-256 file (R5, and R6's Algorithm 2.A with 2.B's hash): as the user
+// password, else as the owner password. At R5 and R6 an owner password
+// can be empty while the user password is not (at R2-R4 an empty owner
+// password is the user's, Algorithm 3), and qpdf, poppler, pdf.js and
+// PDFium then open the file without asking, as the referrer's own viewer
+// did; so it is read, not refused as encrypted.
 func aes256Key(enc pdfDict, r int64, u []byte) ([]byte, error) {
 	ue, _ := enc["UE"].(pdfString)
 	if len(u) < 48 || len(ue) < 32 {
 		return nil, fmt.Errorf("%w: /U %d bytes, /UE %d bytes", errBadEncrypt, len(u), len(ue))
 	}
-	hashOf := func(salt []byte) []byte {
+	// hashOf is the hash of the empty password with salt and, for the
+	// owner password, the 48 bytes of /U.
+	hashOf := func(salt, udata []byte) []byte {
 		if r == 5 {
-			s := sha256.Sum256(salt)
-			return s[:]
+			h := sha256.New()
+			h.Write(salt)
+			h.Write(udata)
+			return h.Sum(nil)
 		}
-		return hash2B(nil, salt, nil)
+		return hash2B(nil, salt, udata)
 	}
-	if !bytes.Equal(hashOf(u[32:40]), u[:32]) {
-		return nil, errNeedsPassword
+	ik, wrapped := []byte(nil), []byte(ue[:32])
+	if bytes.Equal(hashOf(u[32:40], nil), u[:32]) {
+		ik = hashOf(u[40:48], nil)
+	} else {
+		o, _ := enc["O"].(pdfString)
+		oe, _ := enc["OE"].(pdfString)
+		if len(o) < 48 || len(oe) < 32 || !bytes.Equal(hashOf([]byte(o[32:40]), u[:48]), []byte(o[:32])) {
+			return nil, errNeedsPassword
+		}
+		ik, wrapped = hashOf([]byte(o[40:48]), u[:48]), []byte(oe[:32])
 	}
-	ik := hashOf(u[40:48])
 	block, err := aes.NewCipher(ik)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errBadEncrypt, err)
 	}
 	key := make([]byte, 32)
-	cipher.NewCBCDecrypter(block, make([]byte, 16)).CryptBlocks(key, []byte(ue[:32]))
+	cipher.NewCBCDecrypter(block, make([]byte, 16)).CryptBlocks(key, wrapped)
 	return key, nil
 }
 

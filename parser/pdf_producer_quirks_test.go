@@ -164,3 +164,59 @@ func TestUnreadableCharacterMap(t *testing.T) {
 		t.Errorf("read:\n%s", rawFormDiff(got, want))
 	}
 }
+
+// TestEmptyOwnerPassword: an AES-256 form with a user password but an
+// empty owner password opens without asking in qpdf, poppler (pdftotext),
+// pdf.js and PDFium, which try the empty password as the owner's too; the
+// referrer's viewer opened it so, and it was refused here as encrypted.
+// qpdf writes our consent form so at R6 and at the deprecated R5 (it asks
+// for --allow-insecure: anyone can open such a file); both read as the
+// clean form. pypdf's r5-user-password.pdf is the same at R5 from another
+// writer, and a form whose owner password is not empty is still refused.
+func TestEmptyOwnerPassword(t *testing.T) {
+	want, err := readRaw(t, "consent-filled.pdf")
+	if err != nil || len(want) != 1 {
+		t.Fatalf("clean: forms %d, err %v", len(want), err)
+	}
+	r := NewInProcessPDFReader(Limits{PDFTimeout: 10 * time.Second})
+	ctx := context.Background()
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name  string
+		owner string
+		extra []string
+	}{
+		{"R6", "", nil},
+		{"R5", "", []string{"--force-R5"}},
+		{"R6 with an owner password", "secret-owner", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			enc := reprint(t, dir, "qpdf", pdfFixture(t, "consent-filled.pdf"), func(in, out string) []string {
+				args := append([]string{in, "--encrypt", "secret-user", tc.owner, "256"}, tc.extra...)
+				return append(args, "--allow-insecure", "--", out)
+			})
+			got, err := r.ReadPDF(ctx, enc)
+			if tc.owner != "" {
+				if ReasonOf(err) != ReasonPDFEncrypted {
+					t.Errorf("read: forms %d, err %v; want %q", len(got), err, ReasonPDFEncrypted)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("read: %v", err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("read:\n%s", rawFormDiff(got, want))
+			}
+		})
+	}
+	t.Run("pypdf-r5-user-password.pdf", func(t *testing.T) {
+		data, err := os.ReadFile(filepath.Join("..", "testdata", "thirdparty", "pdf", "pypdf-r5-user-password.pdf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if forms, err := r.ReadPDF(ctx, data); err != nil || len(forms) != 0 {
+			t.Errorf("read: forms %d, err %v", len(forms), err)
+		}
+	})
+}
