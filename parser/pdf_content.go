@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ledongthuc/pdf"
+	"golang.org/x/text/encoding/charmap"
 )
 
 // glyph is one character drawn on a page, in page space (points, y up).
@@ -632,6 +633,13 @@ type fontInfo struct {
 	// uni once read.
 	toUnicode pdf.Value
 	uni       map[string]string
+	// mapOnly is set for a simple font with a ToUnicode map and no
+	// /Encoding, which the library decodes by the map alone: a code the
+	// map leaves out is then read as WinAnsi (standard encoding for the
+	// letters), as pdftotext reads it by the font's own encoding. iText
+	// 5 wrote maps with no entries at all (pdf.js's issue1350.pdf): its
+	// pages read as no text, "a scan".
+	mapOnly bool
 	// What the font drew in this document (pdf_garbled.go).
 	drawn runeCounts
 }
@@ -699,6 +707,7 @@ func newFontInfo(v pdf.Value) *fontInfo {
 		}
 		return f
 	}
+	f.mapOnly = hasToUnicode && v.Key("Encoding").Kind() == pdf.Null && f.symbol == nil
 	if hasToUnicode && (v.Key("Encoding").Kind() != pdf.Null || f.enc == nil) {
 		// Read here: the library reads the map only when the font has no
 		// /Encoding, and not at all when the map broke its reader.
@@ -815,7 +824,11 @@ func (f *fontInfo) decodeCode(code string) string {
 		}
 		s = b.String()
 	}
-	return textOnly(s)
+	t := textOnly(s)
+	if t == "" && f.mapOnly && len(code) == 1 {
+		t = textOnly(string(charmap.Windows1252.DecodeByte(code[0])))
+	}
+	return t
 }
 
 // textOnly drops what is not text from a decoded code: control codes,
