@@ -593,6 +593,7 @@ func (r *inProcessPDF) precheck(data []byte) ([]byte, nameScan, error) {
 		data = bytes.Clone(data)
 		copy(data[5:9], "1.7\n")
 	}
+	data = trimPadding(data)
 	if !bytes.Contains(data[max(0, len(data)-2048):], []byte("%%EOF")) {
 		return nil, nameScan{}, unreadable(ReasonPDFTruncated, errors.New("no %%EOF at the end"))
 	}
@@ -608,6 +609,14 @@ func (r *inProcessPDF) precheck(data []byte) ([]byte, nameScan, error) {
 		return nil, nameScan{}, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("xref subsection %s %s", m1, m2))
 	}
 	return data, names, nil
+}
+
+// trimPadding drops the NUL bytes and white space after a file's end: a
+// PDF that Selenium saved (pypdf's selenium-pypdf-issue-177.pdf) ends
+// with 20 KB of NULs after its %%EOF, which poppler, qpdf and pdf.js
+// pass over; the library looks for the trailer in the file's last bytes.
+func trimPadding(data []byte) []byte {
+	return bytes.TrimRight(data, "\x00 \t\r\n\f")
 }
 
 // badXrefHead finds the first subsection header ("start count") of a

@@ -282,3 +282,47 @@ func TestEmptyCharacterMapFallsBack(t *testing.T) {
 		t.Errorf("%d of pdftotext's %d words read", found, len(peer))
 	}
 }
+
+// TestPaddingAfterTheEnd: NUL bytes or blank lines after a PDF's %%EOF
+// (Selenium saved pypdf's selenium-pypdf-issue-177.pdf with 20 KB of
+// NULs) made it "incomplete (cut off)": its %%EOF was not in its last
+// 2 KB. poppler, qpdf and pdf.js pass over them, and so does dsr now; a
+// file cut off is still refused.
+func TestPaddingAfterTheEnd(t *testing.T) {
+	r := NewInProcessPDFReader(Limits{PDFTimeout: 10 * time.Second})
+	ctx := context.Background()
+	want, err := readRaw(t, "referral-filled.pdf")
+	if err != nil || len(want) != 1 {
+		t.Fatalf("clean: forms %d, err %v", len(want), err)
+	}
+	clean := pdfFixture(t, "referral-filled.pdf")
+	for name, pad := range map[string][]byte{
+		"NULs":        make([]byte, 20<<10),
+		"blank lines": bytes.Repeat([]byte("\r\n"), 4<<10),
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, err := r.ReadPDF(ctx, append(bytes.Clone(clean), pad...))
+			if err != nil {
+				t.Fatalf("read: %v", err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("read:\n%s", rawFormDiff(got, want))
+			}
+		})
+	}
+	t.Run("cut off, then padded", func(t *testing.T) {
+		cut := append(bytes.Clone(clean[:len(clean)-4096]), make([]byte, 20<<10)...)
+		if _, err := r.ReadPDF(ctx, cut); ReasonOf(err) != ReasonPDFTruncated {
+			t.Errorf("read: %v; want %q", err, ReasonPDFTruncated)
+		}
+	})
+	t.Run("pypdf-selenium-pypdf-issue-177.pdf", func(t *testing.T) {
+		data, err := os.ReadFile(filepath.Join("..", "testdata", "thirdparty", "pdf", "pypdf-selenium-pypdf-issue-177.pdf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if forms, err := r.ReadPDF(ctx, data); err != nil || len(forms) != 0 {
+			t.Errorf("read: forms %d, err %v", len(forms), err)
+		}
+	})
+}

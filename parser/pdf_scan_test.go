@@ -35,6 +35,7 @@ func precheckPasses(data []byte, maxObjs int64) ([]byte, error) {
 		data = bytes.Clone(data)
 		copy(data[5:9], "1.7\n")
 	}
+	data = trimPadding(data)
 	if !bytes.Contains(data[max(0, len(data)-2048):], []byte("%%EOF")) {
 		return nil, unreadable(ReasonPDFTruncated, errors.New("no %%EOF at the end"))
 	}
