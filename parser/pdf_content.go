@@ -602,7 +602,7 @@ func (in *interp) font(res *resources, nameBytes []byte) *fontInfo {
 		cache[name] = f
 		return f
 	}
-	f := newFontInfo(fd.Key(name))
+	f := newFontInfo(fd.Key(name), &in.ex.streams)
 	cache[name] = f
 	if shared {
 		in.ex.fonts[id] = f
@@ -662,14 +662,21 @@ var (
 	wingdingsTicks = map[byte]string{0xFC: "✓", 0xFB: "✘", 0xFD: "☒", 0xFE: "☑", 0xA8: "☐", 0x6F: "☐", 0x71: "☐", 0x78: "☒"}
 )
 
-func newFontInfo(v pdf.Value) *fontInfo {
+func newFontInfo(v pdf.Value, sr *streamReader) *fontInfo {
 	f := &fontInfo{dw: 1000}
 	if v.Kind() != pdf.Dict {
 		return f
 	}
-	f.enc = fontEncoder(pdf.Font{V: v})
 	base := strings.ToLower(v.Key("BaseFont").Name())
 	hasToUnicode := v.Key("ToUnicode").Kind() == pdf.Stream
+	simple := v.Key("Subtype").Name() != "Type0"
+	if !(simple && hasToUnicode && v.Key("Encoding").Kind() == pdf.Null) {
+		// A simple font with a ToUnicode map and no /Encoding, the
+		// library would decode by the map alone, read by its PostScript
+		// interpreter: a tenth of reading a flattened form (issue 19).
+		// Such a map (one-byte codes) is read by readToUnicode instead.
+		f.enc = fontEncoder(pdf.Font{V: v})
+	}
 	switch {
 	case isDingbats(base) && !hasToUnicode:
 		f.symbol = dingbatsTicks
@@ -712,6 +719,7 @@ func newFontInfo(v pdf.Value) *fontInfo {
 		// Read here: the library reads the map only when the font has no
 		// /Encoding, and not at all when the map broke its reader.
 		f.toUnicode = v.Key("ToUnicode")
+		f.uni = readToUnicode(sr, f.toUnicode)
 	}
 	f.first = int(v.Key("FirstChar").Int64())
 	ws := v.Key("Widths")
@@ -796,7 +804,7 @@ func (f *fontInfo) decodeCode(code string) string {
 		return f.symbol[code[0]]
 	}
 	if f.toUnicode.Kind() == pdf.Stream && f.uni == nil {
-		f.uni = readToUnicode(f.toUnicode)
+		f.uni = readToUnicode(nil, f.toUnicode)
 	}
 	s, ok := f.uni[code]
 	switch {

@@ -99,7 +99,7 @@ endcmap`
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := readToUnicode(doc.Trailer().Key("Root"))
+	got := readToUnicode(nil, doc.Trailer().Key("Root"))
 	want := map[string]string{"\x01": "D", "\x02": "fi", "\x0a": "a", "\x0b": "b", "\x0c": "c", "\x10": "X", "\x11": "😀"}
 	if !maps.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
