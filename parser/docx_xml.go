@@ -130,6 +130,7 @@ type lexedXML struct {
 	l       *txml.Lexer
 	names   map[string]xml.Name // names as written, split once
 	attrs   []xml.Attr
+	val     []byte // an attribute's value, decoded
 	text    []byte
 	start   xml.Name // the start tag being read
 	inTag   bool     // between a start tag's name and its end
@@ -245,10 +246,11 @@ func (x *lexedXML) attr() error {
 	if len(v) < 2 || (v[0] != '"' && v[0] != '\'') || v[len(v)-1] != v[0] {
 		return errors.New("xml: unquoted or missing attribute value in element")
 	}
-	val, err := appendXMLText(nil, v[1:len(v)-1], false)
+	val, err := appendXMLText(x.val[:0], v[1:len(v)-1], false)
 	if err != nil {
 		return err
 	}
+	x.val = val // kept for the next attribute: the value is copied below
 	name, err := x.name(x.l.Text())
 	if err != nil {
 		return err
