@@ -88,11 +88,13 @@ func newPDFCrypt(enc pdfDict, id []byte) (*pdfCrypt, error) {
 		return nil, fmt.Errorf("%w: /R %d, /O %d bytes, /U %d bytes", errBadEncrypt, r, len(o), len(u))
 	}
 	n := int64(5)
+	lengthGiven := false
 	if r >= 3 {
 		bits, ok := pdfInt(enc["Length"])
 		if !ok {
 			bits = 40
 		}
+		lengthGiven = ok
 		if v == 4 {
 			bits = 128
 		}
@@ -101,13 +103,32 @@ func newPDFCrypt(enc pdfDict, id []byte) (*pdfCrypt, error) {
 		}
 		n = bits / 8
 	}
-	// Algorithm 2: the file key from the (empty) user password.
+	key := rc4FileKey(o, p, id, r, n, c.encryptMeta)
+	if !userKeyOK(key, r, u, id) {
+		// A file whose dictionary lost its /Length (qpdf's
+		// bad-encryption-length.pdf has "/Wength 128") was read by
+		// qpdf with the key length /U proves right; so here: the key
+		// that gives /U is the file's, whatever length it has.
+		if r < 3 || lengthGiven || v == 4 {
+			return nil, errNeedsPassword
+		}
+		if key = rc4FileKey(o, p, id, r, 16, c.encryptMeta); !userKeyOK(key, r, u, id) {
+			return nil, errNeedsPassword
+		}
+	}
+	c.key = key
+	return c, nil
+}
+
+// rc4FileKey is Algorithm 2: the file key of n bytes from the empty user
+// password.
+func rc4FileKey(o pdfString, p int64, id []byte, r, n int64, encryptMeta bool) []byte {
 	h := md5.New()
 	h.Write(pdfPasswordPad)
 	h.Write([]byte(o[:32]))
 	h.Write([]byte{byte(p), byte(p >> 8), byte(p >> 16), byte(p >> 24)})
 	h.Write(id)
-	if r >= 4 && !c.encryptMeta {
+	if r >= 4 && !encryptMeta {
 		h.Write([]byte{0xff, 0xff, 0xff, 0xff})
 	}
 	key := h.Sum(nil)
@@ -117,34 +138,30 @@ func newPDFCrypt(enc pdfDict, id []byte) (*pdfCrypt, error) {
 			key = s[:]
 		}
 	}
-	key = key[:n]
-	// Algorithms 4 and 5: the user password is right when it gives /U.
+	return key[:n]
+}
+
+// userKeyOK is Algorithms 4 and 5: the key is right when it gives /U.
+func userKeyOK(key []byte, r int64, u pdfString, id []byte) bool {
 	if r == 2 {
 		got := make([]byte, 32)
 		ciph, _ := rc4.NewCipher(key)
 		ciph.XORKeyStream(got, pdfPasswordPad)
-		if !bytes.Equal(got, []byte(u[:32])) {
-			return nil, errNeedsPassword
-		}
-	} else {
-		h := md5.New()
-		h.Write(pdfPasswordPad)
-		h.Write(id)
-		got := h.Sum(nil)
-		k := make([]byte, len(key))
-		for i := 0; i <= 19; i++ {
-			for j := range key {
-				k[j] = key[j] ^ byte(i)
-			}
-			ciph, _ := rc4.NewCipher(k)
-			ciph.XORKeyStream(got, got)
-		}
-		if !bytes.Equal(got[:16], []byte(u[:16])) {
-			return nil, errNeedsPassword
-		}
+		return bytes.Equal(got, []byte(u[:32]))
 	}
-	c.key = key
-	return c, nil
+	h := md5.New()
+	h.Write(pdfPasswordPad)
+	h.Write(id)
+	got := h.Sum(nil)
+	k := make([]byte, len(key))
+	for i := 0; i <= 19; i++ {
+		for j := range key {
+			k[j] = key[j] ^ byte(i)
+		}
+		ciph, _ := rc4.NewCipher(k)
+		ciph.XORKeyStream(got, got)
+	}
+	return bytes.Equal(got[:16], []byte(u[:16]))
 }
 
 // cryptFilterMethod is the method of the crypt filter named by /StrF or

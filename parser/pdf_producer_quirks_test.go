@@ -326,3 +326,54 @@ func TestPaddingAfterTheEnd(t *testing.T) {
 		}
 	})
 }
+
+// TestEncryptionWithoutLength: an RC4 form whose encryption dictionary
+// lost its /Length (qpdf's own bad-encryption-length.pdf writes it
+// "/Wength 128") was refused as needing a password: the spec's default
+// of 40 bits gives a key that /U does not prove. qpdf reads such a file
+// with the 128-bit key /U does prove (poppler refuses it); so does dsr
+// now, and only where /Length is missing.
+func TestEncryptionWithoutLength(t *testing.T) {
+	want, err := readRaw(t, "consent-filled.pdf")
+	if err != nil || len(want) != 1 {
+		t.Fatalf("clean: forms %d, err %v", len(want), err)
+	}
+	r := NewInProcessPDFReader(Limits{PDFTimeout: 10 * time.Second})
+	enc := reprint(t, t.TempDir(), "qpdf", pdfFixture(t, "consent-filled.pdf"), func(in, out string) []string {
+		return []string{"--allow-weak-crypto", in, "--object-streams=disable", "--encrypt", "", "secret-owner", "128", "--use-aes=n", "--", out}
+	})
+	for _, tc := range []struct {
+		name, from, to string
+		reason         string
+	}{
+		{"as written", "", "", ""},
+		{"its /Length lost", "/Length 128", "/Wength 128", ""},
+		{"a wrong /Length", "/Length 128", "/Length 048", ReasonPDFEncrypted},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := enc
+			if tc.from != "" {
+				i := bytes.Index(enc, []byte("/Filter /Standard"))
+				j := bytes.Index(enc[i:], []byte(tc.from))
+				if i < 0 || j < 0 || j > 200 {
+					t.Fatal("no /Length in the encryption dictionary")
+				}
+				data = bytes.Clone(enc)
+				copy(data[i+j:], tc.to)
+			}
+			got, err := r.ReadPDF(context.Background(), data)
+			if tc.reason != "" {
+				if ReasonOf(err) != tc.reason {
+					t.Errorf("read: %v; want %q", err, tc.reason)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("read: %v", err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("read:\n%s", rawFormDiff(got, want))
+			}
+		})
+	}
+}
