@@ -59,6 +59,10 @@ func axeCheck(t *testing.T, ctx context.Context, name string) {
 	run := `axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})
 		.then(r => r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
 		.map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))})))`
+	// Each step within its own deadline: a step that never returns names
+	// itself rather than spending the browser's whole deadline.
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](string(src)+";true")); err != nil {
 		t.Fatalf("load axe on %s: %v", name, err)
 	}
@@ -73,6 +77,8 @@ func axeCheck(t *testing.T, ctx context.Context, name string) {
 
 func screenshot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
@@ -109,6 +115,8 @@ func visit(t *testing.T, ctx context.Context, url, sel string) {
 
 func text(t *testing.T, ctx context.Context) string {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
 	s, err := chromedp.Run(ctx, chromedp.Text("body"))
 	if err != nil {
 		t.Fatal(err)
