@@ -49,6 +49,47 @@ func zlibBytes(t *testing.T, data []byte) []byte {
 	return z.Bytes()
 }
 
+// quirksReader reads the producers' files, each within a deadline.
+func quirksReader() PDFReader {
+	return NewInProcessPDFReader(Limits{PDFTimeout: 10 * time.Second})
+}
+
+// cleanForm is what the clean fixture name reads as: one form.
+func cleanForm(t *testing.T, name string) []*RawForm {
+	t.Helper()
+	want, err := readRaw(t, name)
+	if err != nil || len(want) != 1 {
+		t.Fatalf("clean %s: forms %d, err %v", name, len(want), err)
+	}
+	return want
+}
+
+// readsAs asserts that data reads without error exactly as want.
+func readsAs(t *testing.T, data []byte, want []*RawForm) {
+	t.Helper()
+	got, err := quirksReader().ReadPDF(context.Background(), data)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("read:\n%s", rawFormDiff(got, want))
+	}
+}
+
+// thirdPartyPDF reads testdata/thirdparty/pdf/name, a file that is no
+// form, and asserts it reads without error; it returns the file.
+func thirdPartyPDF(t *testing.T, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "thirdparty", "pdf", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if forms, err := quirksReader().ReadPDF(context.Background(), data); err != nil || len(forms) != 0 {
+		t.Errorf("read %s: forms %d, err %v", name, len(forms), err)
+	}
+	return data
+}
+
 // qdfStream is a stream as QDF writes it: the dictionary's last key its
 // /Length (an indirect object fix-qdf recomputes), the data between the
 // "stream" and "endstream" lines.
@@ -88,35 +129,15 @@ func withPredictorOne(t *testing.T, dir string, in []byte) []byte {
 // does a drawing by AutoCAD's plotter from pypdf's tests.
 func TestPredictorOneIsNoPrediction(t *testing.T) {
 	dir := t.TempDir()
-	r := NewInProcessPDFReader(Limits{PDFTimeout: 10 * time.Second})
-	ctx := context.Background()
 	for _, name := range []string{"referral-flat-qpdf.pdf", "consent-flat-pdftk.pdf", "referral-filled.pdf"} {
 		t.Run(name, func(t *testing.T) {
-			want, err := readRaw(t, name)
-			if err != nil || len(want) != 1 {
-				t.Fatalf("clean: forms %d, err %v", len(want), err)
-			}
-			marked := withPredictorOne(t, dir, pdfFixture(t, name))
-			got, err := r.ReadPDF(ctx, marked)
-			if err != nil {
-				t.Fatalf("read: %v", err)
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("read:\n%s", rawFormDiff(got, want))
-			}
+			readsAs(t, withPredictorOne(t, dir, pdfFixture(t, name)), cleanForm(t, name))
 		})
 	}
 	t.Run("pypdf-AutoCad_Simple.pdf", func(t *testing.T) {
-		data, err := os.ReadFile(filepath.Join("..", "testdata", "thirdparty", "pdf", "pypdf-AutoCad_Simple.pdf"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Contains(data, []byte("/Predictor 1")) {
-			t.Fatal("the drawing's streams are not marked /Predictor 1")
-		}
 		// Not a form, and not damaged: pdftotext reads its one word.
-		if forms, err := r.ReadPDF(ctx, data); err != nil || len(forms) != 0 {
-			t.Errorf("read: forms %d, err %v", len(forms), err)
+		if data := thirdPartyPDF(t, "pypdf-AutoCad_Simple.pdf"); !bytes.Contains(data, []byte("/Predictor 1")) {
+			t.Error("the drawing's streams are not marked /Predictor 1")
 		}
 	})
 }
@@ -154,18 +175,8 @@ func withCompressedMapsUnmarked(t *testing.T, dir string, in []byte) []byte {
 // fonts have no /Encoding, so the map is all that tells their letters)
 // reads exactly as it is.
 func TestUnreadableCharacterMap(t *testing.T) {
-	want, err := readRaw(t, "libreoffice-referral.pdf")
-	if err != nil || len(want) != 1 {
-		t.Fatalf("clean: forms %d, err %v", len(want), err)
-	}
 	broken := withCompressedMapsUnmarked(t, t.TempDir(), pdfFixture(t, "libreoffice-referral.pdf"))
-	got, err := NewInProcessPDFReader(Limits{PDFTimeout: 10 * time.Second}).ReadPDF(context.Background(), broken)
-	if err != nil {
-		t.Fatalf("read: %v", err)
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("read:\n%s", rawFormDiff(got, want))
-	}
+	readsAs(t, broken, cleanForm(t, "libreoffice-referral.pdf"))
 }
 
 // TestEmptyOwnerPassword: an AES-256 form with a user password but an
@@ -177,12 +188,7 @@ func TestUnreadableCharacterMap(t *testing.T) {
 // clean form. pypdf's r5-user-password.pdf is the same at R5 from another
 // writer, and a form whose owner password is not empty is still refused.
 func TestEmptyOwnerPassword(t *testing.T) {
-	want, err := readRaw(t, "consent-filled.pdf")
-	if err != nil || len(want) != 1 {
-		t.Fatalf("clean: forms %d, err %v", len(want), err)
-	}
-	r := NewInProcessPDFReader(Limits{PDFTimeout: 10 * time.Second})
-	ctx := context.Background()
+	want := cleanForm(t, "consent-filled.pdf")
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		name  string
@@ -198,29 +204,17 @@ func TestEmptyOwnerPassword(t *testing.T) {
 				args := append([]string{in, "--encrypt", "secret-user", tc.owner, "256"}, tc.extra...)
 				return append(args, "--allow-insecure", "--", out)
 			})
-			got, err := r.ReadPDF(ctx, enc)
-			if tc.owner != "" {
-				if ReasonOf(err) != ReasonPDFEncrypted {
-					t.Errorf("read: forms %d, err %v; want %q", len(got), err, ReasonPDFEncrypted)
-				}
+			if tc.owner == "" {
+				readsAs(t, enc, want)
 				return
 			}
-			if err != nil {
-				t.Fatalf("read: %v", err)
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("read:\n%s", rawFormDiff(got, want))
+			if got, err := quirksReader().ReadPDF(context.Background(), enc); ReasonOf(err) != ReasonPDFEncrypted {
+				t.Errorf("read: forms %d, err %v; want %q", len(got), err, ReasonPDFEncrypted)
 			}
 		})
 	}
 	t.Run("pypdf-r5-user-password.pdf", func(t *testing.T) {
-		data, err := os.ReadFile(filepath.Join("..", "testdata", "thirdparty", "pdf", "pypdf-r5-user-password.pdf"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if forms, err := r.ReadPDF(ctx, data); err != nil || len(forms) != 0 {
-			t.Errorf("read: forms %d, err %v", len(forms), err)
-		}
+		thirdPartyPDF(t, "pypdf-r5-user-password.pdf")
 	})
 }
 
@@ -289,41 +283,24 @@ func TestEmptyCharacterMapFallsBack(t *testing.T) {
 // 2 KB. poppler, qpdf and pdf.js pass over them, and so does dsr now; a
 // file cut off is still refused.
 func TestPaddingAfterTheEnd(t *testing.T) {
-	r := NewInProcessPDFReader(Limits{PDFTimeout: 10 * time.Second})
-	ctx := context.Background()
-	want, err := readRaw(t, "referral-filled.pdf")
-	if err != nil || len(want) != 1 {
-		t.Fatalf("clean: forms %d, err %v", len(want), err)
-	}
+	want := cleanForm(t, "referral-filled.pdf")
 	clean := pdfFixture(t, "referral-filled.pdf")
 	for name, pad := range map[string][]byte{
 		"NULs":        make([]byte, 20<<10),
 		"blank lines": bytes.Repeat([]byte("\r\n"), 4<<10),
 	} {
 		t.Run(name, func(t *testing.T) {
-			got, err := r.ReadPDF(ctx, append(bytes.Clone(clean), pad...))
-			if err != nil {
-				t.Fatalf("read: %v", err)
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("read:\n%s", rawFormDiff(got, want))
-			}
+			readsAs(t, append(bytes.Clone(clean), pad...), want)
 		})
 	}
 	t.Run("cut off, then padded", func(t *testing.T) {
 		cut := append(bytes.Clone(clean[:len(clean)-4096]), make([]byte, 20<<10)...)
-		if _, err := r.ReadPDF(ctx, cut); ReasonOf(err) != ReasonPDFTruncated {
+		if _, err := quirksReader().ReadPDF(context.Background(), cut); ReasonOf(err) != ReasonPDFTruncated {
 			t.Errorf("read: %v; want %q", err, ReasonPDFTruncated)
 		}
 	})
 	t.Run("pypdf-selenium-pypdf-issue-177.pdf", func(t *testing.T) {
-		data, err := os.ReadFile(filepath.Join("..", "testdata", "thirdparty", "pdf", "pypdf-selenium-pypdf-issue-177.pdf"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if forms, err := r.ReadPDF(ctx, data); err != nil || len(forms) != 0 {
-			t.Errorf("read: forms %d, err %v", len(forms), err)
-		}
+		thirdPartyPDF(t, "pypdf-selenium-pypdf-issue-177.pdf")
 	})
 }
 
@@ -334,11 +311,7 @@ func TestPaddingAfterTheEnd(t *testing.T) {
 // with the 128-bit key /U does prove (poppler refuses it); so does dsr
 // now, and only where /Length is missing.
 func TestEncryptionWithoutLength(t *testing.T) {
-	want, err := readRaw(t, "consent-filled.pdf")
-	if err != nil || len(want) != 1 {
-		t.Fatalf("clean: forms %d, err %v", len(want), err)
-	}
-	r := NewInProcessPDFReader(Limits{PDFTimeout: 10 * time.Second})
+	want := cleanForm(t, "consent-filled.pdf")
 	enc := reprint(t, t.TempDir(), "qpdf", pdfFixture(t, "consent-filled.pdf"), func(in, out string) []string {
 		return []string{"--allow-weak-crypto", in, "--object-streams=disable", "--encrypt", "", "secret-owner", "128", "--use-aes=n", "--", out}
 	})
@@ -361,18 +334,12 @@ func TestEncryptionWithoutLength(t *testing.T) {
 				data = bytes.Clone(enc)
 				copy(data[i+j:], tc.to)
 			}
-			got, err := r.ReadPDF(context.Background(), data)
-			if tc.reason != "" {
-				if ReasonOf(err) != tc.reason {
-					t.Errorf("read: %v; want %q", err, tc.reason)
-				}
+			if tc.reason == "" {
+				readsAs(t, data, want)
 				return
 			}
-			if err != nil {
-				t.Fatalf("read: %v", err)
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("read:\n%s", rawFormDiff(got, want))
+			if _, err := quirksReader().ReadPDF(context.Background(), data); ReasonOf(err) != tc.reason {
+				t.Errorf("read: %v; want %q", err, tc.reason)
 			}
 		})
 	}
