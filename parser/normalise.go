@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Normalise turns the text found for a field into its canonical form.
@@ -42,6 +43,11 @@ func Normalise(spec FieldSpec, raw string) (string, error) {
 // cleanText trims every line, drops blank lines at either end and folds
 // runs of spaces, keeping line breaks (addresses are multi-line).
 func cleanText(s string) string {
+	if alreadyClean(s) {
+		// Most of a form's texts are: no allocation for them (the Word
+		// reader cleans every paragraph and cell).
+		return s
+	}
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	s = strings.ReplaceAll(s, "\r", "\n")
 	lines := strings.Split(s, "\n")
@@ -51,6 +57,30 @@ func cleanText(s string) string {
 		out = append(out, l)
 	}
 	return strings.Trim(strings.Join(out, "\n"), "\n")
+}
+
+// alreadyClean reports whether cleanText would give s back as it is: ASCII
+// (other spaces, such as a no-break space, are folded), no white space but
+// single spaces between words and line breaks between lines, none at
+// either end of a line or of s.
+func alreadyClean(s string) bool {
+	if s == "" {
+		return true
+	}
+	if s[0] == ' ' || s[0] == '\n' || s[len(s)-1] == ' ' || s[len(s)-1] == '\n' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= utf8.RuneSelf, c == '\r', c == '\t', c == '\v', c == '\f':
+			return false
+		case c == ' ' || c == '\n':
+			if n := s[i+1]; n == ' ' || (n == '\n' && c == ' ') || (c == '\n' && n == ' ') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 var months = map[string]time.Month{}

@@ -3,6 +3,7 @@ package parser
 import (
 	"strings"
 	"testing"
+	"unicode"
 )
 
 func TestParseDate(t *testing.T) {
@@ -186,5 +187,44 @@ func TestFoldName(t *testing.T) {
 	}
 	if FoldName("Nguyễn") != "nguyen" {
 		t.Errorf("FoldName(Nguyễn) = %q", FoldName("Nguyễn"))
+	}
+}
+
+// cleanTextSlow is cleanText without its fast path, the oracle for it.
+func cleanTextSlow(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	lines := strings.Split(s, "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		out = append(out, strings.Join(strings.FieldsFunc(l, unicode.IsSpace), " "))
+	}
+	return strings.Trim(strings.Join(out, "\n"), "\n")
+}
+
+// TestCleanTextFastPath: a text cleanText gives back untouched (no
+// allocation) is exactly what cleaning it gives, over every string of up
+// to six characters from an alphabet of letters and white space.
+func TestCleanTextFastPath(t *testing.T) {
+	alphabet := []string{"a", "b", " ", "\n", "\r", "\t", "\u00a0", "é"}
+	fast := 0
+	var walk func(s string, n int)
+	walk = func(s string, n int) {
+		if got, want := cleanText(s), cleanTextSlow(s); got != want {
+			t.Fatalf("cleanText(%q) = %q, want %q", s, got, want)
+		}
+		if alreadyClean(s) {
+			fast++
+		}
+		if n == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			walk(s+c, n-1)
+		}
+	}
+	walk("", 6)
+	if fast < 100 {
+		t.Errorf("only %d strings took the fast path", fast)
 	}
 }
