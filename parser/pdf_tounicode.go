@@ -49,7 +49,11 @@ func readToUnicode(sr *streamReader, s pdf.Value) (m map[string]string) {
 		// A map compressed without its /Filter saying so (pdf.js's
 		// issue19802.pdf): a CMap is text, never zlib's header.
 		if zr, err := zlib.NewReader(bytes.NewReader(data)); err == nil {
-			data, _ = io.ReadAll(io.LimitReader(zr, maxToUnicodeBytes))
+			// Taken only when it inflates whole: two bytes of text
+			// can look like zlib's header ("x^" does).
+			if inflated, err := io.ReadAll(io.LimitReader(zr, maxToUnicodeBytes)); err == nil {
+				data = inflated
+			}
 		}
 	}
 	l := pdfLexer{data: data}

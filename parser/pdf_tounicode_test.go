@@ -1,6 +1,8 @@
 package parser
 
 import (
+	"bytes"
+	"compress/zlib"
 	"context"
 	"fmt"
 	"maps"
@@ -103,5 +105,43 @@ endcmap`
 	want := map[string]string{"\x01": "D", "\x02": "fi", "\x0a": "a", "\x0b": "b", "\x0c": "c", "\x10": "X", "\x11": "😀"}
 	if !maps.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestReadToUnicodeUnfiltered: a map with no /Filter is read as it is,
+// and inflated only when it is zlib's whole (as pdf.js's issue19802.pdf
+// wrote one): text that begins as zlib's header does ("x^") stays text.
+func TestReadToUnicodeUnfiltered(t *testing.T) {
+	cmap := "begincmap\n1 beginbfchar\n<01><0044>\nendbfchar\nendcmap"
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	if _, err := zw.Write([]byte(cmap)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name       string
+		data       string
+		zlibHeader bool
+	}{
+		{"text", cmap, false},
+		{"compressed, no /Filter", z.String(), true},
+		{"text that begins like zlib", "x^\n" + cmap, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := zlibHeader([]byte(tc.data)); got != tc.zlibHeader {
+				t.Fatalf("zlibHeader(%q) = %v", tc.data[:2], got)
+			}
+			data := testPDF(fmt.Appendf(nil, "<< /Length %d >>\nstream\n%s\nendstream", len(tc.data), tc.data))
+			doc, err := pdf.NewReader(strings.NewReader(string(data)), int64(len(data)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := readToUnicode(nil, doc.Trailer().Key("Root")); got["\x01"] != "D" {
+				t.Errorf("got %q", got)
+			}
+		})
 	}
 }
