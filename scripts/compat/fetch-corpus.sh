@@ -31,12 +31,15 @@ projects=(
 	"stalwartlabs/mail-parser ^resources/eml/.*\.eml$"
 	"mikel/mail ^spec/fixtures/emails/.*\.eml$"
 	"emersion/go-message \.eml$"
+	"jstedfast/MimeKit ^UnitTests/TestData/(messages|partial|dkim)/.*\.(txt|eml|msg)$"
+	"apache/james-mime4j src/test/resources/(mimetools-testmsgs|testmsgs)/.*\.msg$"
 	"mozilla/pdf.js -"
 	"pdfcpu/pdfcpu -"
 	"py-pdf/pypdf -"
 	"qpdf/qpdf -"
 	"pymupdf/PyMuPDF -"
 	"python-openxml/python-docx -"
+	"jgm/pandoc -"
 	"Teamwork/tnef -"
 	"Sicos1977/MSGReader -"
 	"TeamMsgExtractor/msg-extractor -"
@@ -87,8 +90,14 @@ for spec in "${projects[@]}"; do
 		*.docx) kind=docx ;;
 		*.tnef | *winmail.dat | *.msg) kind=wrap ;;
 		esac
-		if [[ -z "$kind" && "$emails" != - ]] && grep -qE "$emails" <<<"$path"; then
+		# A project's emails may be named .msg (mime4j's RFC 822 test
+		# messages are): its email pattern wins over Outlook's item, and
+		# a .msg that is no OLE compound file is no Outlook item.
+		if [[ ( -z "$kind" || "$kind" == wrap ) && "$emails" != - ]] && grep -qE "$emails" <<<"$path"; then
 			kind=email
+		elif [[ "${path,,}" == *.msg ]] &&
+			[[ "$(git --git-dir="$g" cat-file blob "HEAD:$path" 2>/dev/null | head -c 4 | od -An -tx1 | tr -d ' \n')" != d0cf11e0 ]]; then
+			continue
 		fi
 		[[ -n "$kind" ]] || continue
 		copy "$g" "$path" "$kind" "$project" && n=$((n + 1))
