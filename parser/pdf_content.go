@@ -669,12 +669,12 @@ func newFontInfo(v pdf.Value, sr *streamReader) *fontInfo {
 	}
 	base := strings.ToLower(v.Key("BaseFont").Name())
 	hasToUnicode := v.Key("ToUnicode").Kind() == pdf.Stream
-	simple := v.Key("Subtype").Name() != "Type0"
-	if !(simple && hasToUnicode && v.Key("Encoding").Kind() == pdf.Null) {
-		// A simple font with a ToUnicode map and no /Encoding, the
-		// library would decode by the map alone, read by its PostScript
-		// interpreter: a tenth of reading a flattened form (issue 19).
-		// Such a map (one-byte codes) is read by readToUnicode instead.
+	// A simple font with a ToUnicode map and no /Encoding the library
+	// decodes by the map alone, which it reads with its PostScript
+	// interpreter: a tenth of reading a flattened form (issue 19). Such a
+	// map (one-byte codes) is read by readToUnicode instead, below.
+	mapOnly := v.Key("Subtype").Name() != "Type0" && hasToUnicode && v.Key("Encoding").Kind() == pdf.Null
+	if !mapOnly {
 		f.enc = fontEncoder(pdf.Font{V: v})
 	}
 	switch {
@@ -714,7 +714,7 @@ func newFontInfo(v pdf.Value, sr *streamReader) *fontInfo {
 		}
 		return f
 	}
-	f.mapOnly = hasToUnicode && v.Key("Encoding").Kind() == pdf.Null && f.symbol == nil
+	f.mapOnly = mapOnly && f.symbol == nil
 	if hasToUnicode && (v.Key("Encoding").Kind() != pdf.Null || f.enc == nil) {
 		// Read here: the library reads the map only when the font has no
 		// /Encoding, and not at all when the map broke its reader.
