@@ -627,15 +627,15 @@ type fontInfo struct {
 	dingbatsAsText bool
 	decoded        map[string]string // codes of more than one byte
 	byteText       *byteTexts        // one-byte codes
-	// toUnicode is a simple font's ToUnicode map that the library does
-	// not read (the font has an /Encoding too): the codes it maps are
-	// decoded by it, the rest by the encoding (see pdf_tounicode.go);
-	// uni once read.
-	toUnicode pdf.Value
-	uni       map[string]string
+	// uni is a simple font's ToUnicode map, read when the font is first
+	// used by readToUnicode where the library does not read it (the font
+	// has an /Encoding too, or the library's reader failed on the map) or
+	// is not asked to (mapOnly): the codes it maps are decoded by it, the
+	// rest by the encoding (see pdf_tounicode.go).
+	uni map[string]string
 	// mapOnly is set for a simple font with a ToUnicode map and no
-	// /Encoding, which the library decodes by the map alone: a code the
-	// map leaves out is then read as WinAnsi (standard encoding for the
+	// /Encoding, decoded by the map alone: a code the map leaves out is
+	// then read as WinAnsi (standard encoding for the
 	// letters), as pdftotext reads it by the font's own encoding. iText
 	// 5 wrote maps with no entries at all (pdf.js's issue1350.pdf): its
 	// pages read as no text, "a scan".
@@ -718,8 +718,7 @@ func newFontInfo(v pdf.Value, sr *streamReader) *fontInfo {
 	if hasToUnicode && (v.Key("Encoding").Kind() != pdf.Null || f.enc == nil) {
 		// Read here: the library reads the map only when the font has no
 		// /Encoding, and not at all when the map broke its reader.
-		f.toUnicode = v.Key("ToUnicode")
-		f.uni = readToUnicode(sr, f.toUnicode)
+		f.uni = readToUnicode(sr, v.Key("ToUnicode"))
 	}
 	f.first = int(v.Key("FirstChar").Int64())
 	ws := v.Key("Widths")
@@ -802,9 +801,6 @@ func (f *fontInfo) decode(code []byte) string {
 func (f *fontInfo) decodeCode(code string) string {
 	if f.symbol != nil {
 		return f.symbol[code[0]]
-	}
-	if f.toUnicode.Kind() == pdf.Stream && f.uni == nil {
-		f.uni = readToUnicode(nil, f.toUnicode)
 	}
 	s, ok := f.uni[code]
 	switch {

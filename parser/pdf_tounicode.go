@@ -26,7 +26,7 @@ const (
 
 // readToUnicode reads a ToUnicode CMap's bfchar and bfrange entries of
 // one-byte codes: code → text. A map it cannot read gives what it read.
-// sr, when not nil, reads the stream with its one reused inflater.
+// sr reads the stream (the extractor's, with its one reused inflater).
 func readToUnicode(sr *streamReader, s pdf.Value) (m map[string]string) {
 	m = map[string]string{}
 	defer func() {
@@ -37,14 +37,7 @@ func readToUnicode(sr *streamReader, s pdf.Value) (m map[string]string) {
 	if s.Kind() != pdf.Stream {
 		return m
 	}
-	var data []byte
-	if sr != nil {
-		data, _ = sr.appendStream(nil, s, maxToUnicodeBytes)
-	} else {
-		rd := s.Reader()
-		defer rd.Close()
-		data, _ = io.ReadAll(io.LimitReader(rd, maxToUnicodeBytes))
-	}
+	data, _ := sr.appendStream(nil, s, maxToUnicodeBytes)
 	if s.Key("Filter").Kind() == pdf.Null && zlibHeader(data) {
 		// A map compressed without its /Filter saying so (pdf.js's
 		// issue19802.pdf): a CMap is text, never zlib's header.

@@ -101,7 +101,7 @@ endcmap`
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := readToUnicode(nil, doc.Trailer().Key("Root"))
+	got := readToUnicode(&streamReader{}, doc.Trailer().Key("Root"))
 	want := map[string]string{"\x01": "D", "\x02": "fi", "\x0a": "a", "\x0b": "b", "\x0c": "c", "\x10": "X", "\x11": "😀"}
 	if !maps.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
@@ -139,7 +139,7 @@ func TestReadToUnicodeUnfiltered(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := readToUnicode(nil, doc.Trailer().Key("Root")); got["\x01"] != "D" {
+			if got := readToUnicode(&streamReader{}, doc.Trailer().Key("Root")); got["\x01"] != "D" {
 				t.Errorf("got %q", got)
 			}
 		})
