@@ -177,6 +177,9 @@ func withCompressedMapsUnmarked(t *testing.T, dir string, in []byte) []byte {
 func TestUnreadableCharacterMap(t *testing.T) {
 	broken := withCompressedMapsUnmarked(t, t.TempDir(), pdfFixture(t, "libreoffice-referral.pdf"))
 	readsAs(t, broken, cleanForm(t, "libreoffice-referral.pdf"))
+	t.Run("pdfjs-issue19802.pdf", func(t *testing.T) {
+		thirdPartyPDF(t, "pdfjs-issue19802.pdf")
+	})
 }
 
 // TestEmptyOwnerPassword: an AES-256 form with a user password but an
@@ -213,9 +216,12 @@ func TestEmptyOwnerPassword(t *testing.T) {
 			}
 		})
 	}
-	t.Run("pypdf-r5-user-password.pdf", func(t *testing.T) {
-		thirdPartyPDF(t, "pypdf-r5-user-password.pdf")
-	})
+	// The same from other writers: pypdf at R5, pdf.js's test at R6.
+	for _, name := range []string{"pypdf-r5-user-password.pdf", "pdfjs-pr6531_2.pdf"} {
+		t.Run(name, func(t *testing.T) {
+			thirdPartyPDF(t, name)
+		})
+	}
 }
 
 // pdfWords is every word of a PDF's pages as the text extractor reads
@@ -343,4 +349,7 @@ func TestEncryptionWithoutLength(t *testing.T) {
 			}
 		})
 	}
+	t.Run("qpdf-bad-encryption-length.pdf", func(t *testing.T) {
+		thirdPartyPDF(t, "qpdf-bad-encryption-length.pdf")
+	})
 }
