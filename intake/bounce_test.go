@@ -26,10 +26,12 @@ func TestBouncedQueryGoesToReview(t *testing.T) {
 
 func testBouncedQuery(t *testing.T, dsn func(*testing.T) (driver, dsn string)) {
 	// The report as Exchange Online writes one, and as McAfee's gateway
-	// does: the same parts in a multipart/mixed, from MAILER-DAEMON.
+	// does: the same parts in a multipart/mixed, from MAILER-DAEMON; and
+	// qmail's bounce, in plain text with the query pasted below it.
 	for _, shape := range []struct{ name, from, contentType string }{
 		{"Exchange", "Microsoft Outlook <postmaster@nhs.net>", `multipart/report; report-type=delivery-status; boundary="ndr"`},
 		{"McAfee", "<MAILER-DAEMON@gw.nhs.net>", `Multipart/Mixed; boundary="ndr"`},
+		{"qmail", "MAILER-DAEMON@mx.school.example.org", "text/plain"},
 	} {
 		t.Run(shape.name, func(t *testing.T) { testBouncedQueryShape(t, dsn, shape.from, shape.contentType) })
 	}
@@ -85,6 +87,25 @@ Content-Type: message/rfc822
 %s
 --ndr--
 `, from, time.Now().UTC().Format(time.RFC1123Z), time.Now().UnixNano(), contentType, sent[0].To[0], sent[0].To[0], query))
+	if contentType == "text/plain" {
+		report = []byte(fmt.Sprintf(`Return-Path: <>
+From: %s
+To: bromley.dsr@nhs.net
+Subject: failure notice
+Date: %s
+Message-ID: <bounce-%d@mx.school.example.org>
+
+Hi. This is the qmail-send program at mx.school.example.org.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<%s>:
+Sorry, no mailbox here by that name. (#5.1.1)
+
+--- Below this line is a copy of the message.
+
+%s`, from, time.Now().UTC().Format(time.RFC1123Z), time.Now().UnixNano(), sent[0].To[0], query))
+	}
 	for i, uid := range []uint32{2, 3} {
 		b, err := p.Process(ctx, Location{Mailbox: "INBOX", UIDValidity: 1, UID: uid}, report)
 		if err != nil {

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/emersion/go-message"
@@ -26,6 +28,7 @@ const maxReportBytes = 64 << 10
 func (w *walker) readReport(mt string, data []byte) {
 	switch mt {
 	case "message/delivery-status", "message/global-delivery-status":
+		w.dsnSeen = true
 		if failedDelivery(data) {
 			w.dsnFailed = true
 		}
@@ -65,27 +68,182 @@ func failedDelivery(data []byte) bool {
 }
 
 // undelivered is what a parsed email from sender says came back
-// undelivered: for a delivery report with a failed recipient, the
-// messages it returns, or when it returns none, those it replies to.
+// undelivered: for a delivery report with a failed recipient, or a mail
+// system's bounce in plain text, the messages it returns (copied whole,
+// or their header, as parts or pasted into its text), or when it returns
+// none, those it replies to.
 func undelivered(h message.Header, sender string, w *walker, inReplyTo []string) []string {
-	if !w.dsnFailed {
-		return nil
-	}
 	mt, params, _ := h.ContentType()
-	if strings.EqualFold(mt, "multipart/report") {
-		// Some servers leave out report-type (CPython's msg_16 is one); a
-		// read receipt (disposition-notification) reports no delivery.
-		if strings.EqualFold(params["report-type"], "disposition-notification") {
-			return nil
-		}
-	} else if !fromMailSystem(h, sender) {
-		// McAfee's gateway sends the same parts as a multipart/mixed
+	report := strings.EqualFold(mt, "multipart/report")
+	// Some servers leave out report-type (CPython's msg_16 is one).
+	rt := strings.ToLower(params["report-type"])
+	switch {
+	case report && rt == "disposition-notification":
+		return nil // a read receipt reports no delivery
+	case !report && !fromMailSystem(h, sender):
+		// McAfee's gateway sends a report's parts as a multipart/mixed
 		// (sisimai's lhost-mcafee): taken only from a mail system, since a
 		// person's email may carry a report it forwards.
 		return nil
 	}
-	if len(w.returned) > 0 {
+	copied, failed := plainBounce(h, w)
+	if !w.dsnFailed {
+		// A delivery-status part that fails no one (delayed, delivered)
+		// is the mail system's last word; so is another kind of report
+		// (abuse feedback). Without one, the text is read: a plain
+		// bounce, or a report that left its status part out (sisimai's
+		// lhost-activehunter, lhost-x3).
+		if w.dsnSeen || (report && rt != "" && rt != "delivery-status") || !failed {
+			return nil
+		}
+	}
+	switch {
+	case len(w.returned) > 0:
 		return w.returned
+	case len(copied) > 0:
+		// Exchange Online pastes the returned message's header into its
+		// text when it attaches none.
+		return copied
 	}
 	return inReplyTo[:min(len(inReplyTo), maxBounced)]
 }
+
+// Many mail systems never learnt RFC 3464: qmail, Exim, old Gmail, Yahoo,
+// GMX, Exchange 2003 and DragonFly's dma bounce a message with a text
+// saying it failed and a copy of the message, or of its header, pasted
+// below it (sisimai's corpus of real bounces has some 200 such, of 20
+// mail systems). From a mail system, such a text is read as a failed
+// delivery unless it is a warning that delivery goes on; the returned
+// message's own Message-ID line names it.
+
+// maxBounceText bounds what is read of one text part of a plain bounce:
+// the explanation and a copied header come first.
+const maxBounceText = 256 << 10
+
+// plainBounce reads the text parts of a mail system's email: the
+// Message-IDs of the messages copied into them, and whether their own
+// words say a delivery failed for good (and none says it is still tried).
+func plainBounce(h message.Header, w *walker) (ids []string, failed bool) {
+	warned := false
+	subject := strings.ToLower(h.Get("Subject"))
+	for _, k := range bounceWarningSubjects {
+		if strings.Contains(subject, k) {
+			warned = true
+		}
+	}
+	for _, p := range w.parts {
+		if p.inMessage || p.mediaType != "text/plain" || p.truncated || p.err != "" {
+			continue
+		}
+		text := p.data[:min(len(p.data), maxBounceText)]
+		// What the mail system wrote ends where the copy begins; the
+		// copy's words (ours) say nothing about the delivery.
+		own, id := text, ""
+		if at, v := returnedMessageID(text); at >= 0 {
+			own, id = text[:at], v
+		}
+		// A text attached as a file is the copy itself (Exchange 2003
+		// attaches the returned message so): only its id counts.
+		if isBody(p) {
+			switch bounceText(own) {
+			case bounceWarning:
+				warned = true
+			case bounceFailed:
+				failed = true
+			}
+		}
+		if id != "" && len(ids) < maxBounced && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids, failed && !warned
+}
+
+// returnedMessageID finds the first Message-ID header line in text (a
+// copied header, perhaps indented; the value perhaps on the next, folded
+// line) and gives where its line starts and the id, or -1.
+func returnedMessageID(text []byte) (int, string) {
+	for at := 0; at < len(text); {
+		end := bytes.IndexByte(text[at:], '\n')
+		if end < 0 {
+			end = len(text)
+		} else {
+			end += at
+		}
+		line := bytes.TrimLeft(text[at:end], " \t>")
+		if len(line) > len("message-id:") && bytes.EqualFold(line[:len("message-id:")], []byte("message-id:")) {
+			value := string(line[len("message-id:"):])
+			if strings.TrimSpace(value) == "" && end < len(text) {
+				// Folded: the id on the next line.
+				next, _, _ := bytes.Cut(text[end+1:], []byte("\n"))
+				value = string(next)
+			}
+			if id := msgID(value); id != "" {
+				return at, id
+			}
+		}
+		at = end + 1
+	}
+	return -1, ""
+}
+
+type bounceVerdict int
+
+const (
+	bounceUnknown bounceVerdict = iota
+	bounceFailed
+	bounceWarning
+)
+
+// bounceText judges a mail system's own words: a warning that it is
+// still trying, a failure, or neither (an out-of-office reply from a
+// null sender, a notice).
+func bounceText(b []byte) bounceVerdict {
+	text := strings.ToLower(string(b))
+	for _, k := range bounceWarnings {
+		if strings.Contains(text, k) {
+			return bounceWarning
+		}
+	}
+	for _, k := range bounceFailures {
+		if strings.Contains(text, k) {
+			return bounceFailed
+		}
+	}
+	// An SMTP server's permanent refusal quoted: an enhanced status code
+	// (RFC 3463) of class 5, or qmail's "#5.1.1", or a 5xy reply code
+	// before one.
+	if permanentStatus.MatchString(text) {
+		return bounceFailed
+	}
+	return bounceUnknown
+}
+
+// permanentStatus is a class-5 enhanced status code (5.1.1, 5.7.0,
+// #5.5.0) standing alone.
+var permanentStatus = regexp.MustCompile(`(?:^|[^0-9.])5\.[0-7]\.[0-9]{1,3}(?:[^0-9.]|\.(?:[^0-9]|$)|$)`)
+
+// The phrases mail systems write, lower case. A warning is looked for
+// first: "has not yet been delivered" must not read as a failure.
+var (
+	bounceWarningSubjects = []string{"delay", "warning", "still being retried", "will retry"}
+	bounceWarnings        = []string{
+		"delivery attempts will continue", "will continue to try", "will keep trying", "will be retried",
+		"will retry", "still being retried", "still trying", "not yet been delivered", "no action is required",
+		"has been delayed", "is delayed", "temporarily deferred",
+	}
+	bounceFailures = []string{
+		"could not be delivered", "couldn't be delivered", "cannot be delivered", "can't be delivered",
+		"can not be delivered", "not be delivered", "was not delivered", "wasn't delivered", "not delivered",
+		"unable to deliver", "able to deliver", "could not deliver", "couldn't deliver", "failed to deliver",
+		"delivery failed", "delivery has failed", "delivery failure", "failed permanently", "permanent error",
+		"permanent failure", "permanent fatal", "undeliverable", "undelivered", "returned mail",
+		"non-delivery", "nondelivery", "user unknown", "unknown user", "no such user", "does not exist",
+		"mailbox unavailable", "address rejected", "rejected", "giving up", "given up", "gave up",
+		"retry timeout exceeded", "could not be sent", "did not reach", "failure reason", "failed address",
+		"failed recipient",
+		// German and French mail systems, whose words a UK referrer's
+		// colleague abroad may send back.
+		"unzustellbar", "nicht zugestellt", "n'a pas pu être remis", "non remis",
+	}
+)

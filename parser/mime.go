@@ -33,6 +33,7 @@ type part struct {
 	truncated   bool  // data holds only the first MaxAttachmentBytes
 	err         string
 	depth       int
+	inMessage   bool // inside a message/rfc822 part: another email's, not this one's
 	// unwrapErr says why a wrapper (winmail.dat, an Outlook item, a zip) gave no
 	// file: it stays an attachment, reported with this.
 	unwrapErr string
@@ -55,7 +56,10 @@ type walker struct {
 	// What a delivery report says (dsn.go): a recipient's delivery
 	// failed, and the Message-IDs of the messages it returns.
 	dsnFailed bool
+	dsnSeen   bool // a delivery-status part, failed or not
 	returned  []string
+	// inMessage counts the message/rfc822 parts the walk is inside.
+	inMessage int
 }
 
 // walk visits an entity and everything under it. A malformed multipart
@@ -128,7 +132,9 @@ func (w *walker) walk(e *message.Entity, depth int, inRelated bool) {
 			w.problems = append(w.problems, "a forwarded message with "+cleanErr(err))
 		}
 		w.noteReturned(inner.Header)
+		w.inMessage++
 		w.walk(inner, depth+1, false)
+		w.inMessage--
 		return
 	}
 	if mt == "application/applefile" {
@@ -137,7 +143,7 @@ func (w *walker) walk(e *message.Entity, depth int, inRelated bool) {
 		// contents, which follow in the next part. Mail clients hide it.
 		return
 	}
-	p := &part{mediaType: mt, params: params, depth: depth, inRelated: inRelated}
+	p := &part{mediaType: mt, params: params, depth: depth, inRelated: inRelated, inMessage: w.inMessage > 0}
 	p.disposition, p.filename = dispositionAndName(e.Header, params)
 	p.contentID = strings.Trim(e.Header.Get("Content-Id"), "<> ")
 	// Read up to the limit, then count (and discard) the rest so the size

@@ -173,8 +173,10 @@ func fromMailSystem(h message.Header, from string) bool {
 	return isNullSender(h.Get("Return-Path")) || isNullSender(h.Get("From")) || isDaemon(from)
 }
 
+// isNullSender reports whether a Return-Path or From is the null address,
+// alone or with a display name (DragonFly's dma writes From: MAILER-DAEMON <>).
 func isNullSender(rp string) bool {
-	return strings.TrimSpace(rp) == "<>"
+	return strings.HasSuffix(strings.TrimSpace(rp), "<>")
 }
 
 func isDaemon(addr string) bool {
