@@ -29,6 +29,11 @@ type checkResult struct {
 	OCR         map[string]any    `json:"ocr,omitempty"` // per form read from a scan: fields' confidence and boxes
 	Attachments []checkAttachment `json:"attachments"`
 	Problems    []string          `json:"problems,omitempty"`
+	// Automatic says why the email was taken for a machine's (an
+	// auto-reply, a bounce); Undelivered names the Message-IDs a bounce
+	// returns, which the daemon would mark as queries not received.
+	Automatic   string   `json:"automatic,omitempty"`
+	Undelivered []string `json:"undelivered,omitempty"`
 }
 
 type checkAttachment struct {
@@ -228,6 +233,8 @@ func checkFile(ctx context.Context, p *parser.Parser, file string, today time.Ti
 		OCR:         ocrJSON(sub.Referral, sub.Consent),
 		Attachments: []checkAttachment{},
 		Problems:    sub.Problems,
+		Automatic:   sub.AutoReplyReason,
+		Undelivered: sub.Undelivered,
 	}
 	if res.Reasons == nil {
 		res.Reasons = []register.Reason{}
@@ -274,6 +281,12 @@ func formJSON(f *parser.Form) map[string]any {
 func printSummary(w io.Writer, r *checkResult, fields bool) {
 	fmt.Fprintf(w, "%s\n", r.File)
 	fmt.Fprintf(w, "  outcome: %s\n", strings.ToUpper(string(r.Outcome)))
+	if r.Automatic != "" {
+		fmt.Fprintf(w, "  automatic: %s\n", r.Automatic)
+	}
+	for _, id := range r.Undelivered {
+		fmt.Fprintf(w, "  returns undelivered: <%s>\n", id)
+	}
 	if len(r.Attachments) == 0 {
 		fmt.Fprintln(w, "  attachments: none")
 	}

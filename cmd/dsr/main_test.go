@@ -152,6 +152,35 @@ func TestCheckJSONTypes(t *testing.T) {
 	}
 }
 
+// TestCheckBounce: dsr check says an email is a mail system's and which
+// of our emails it returns undelivered, in both forms, so that an
+// operator can see why the daemon sent a case to review.
+func TestCheckBounce(t *testing.T) {
+	file := filepath.Join("..", "..", "testdata", "thirdparty", "dsn", "sisimai-lhost-exim-01.eml")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"check", "--json", file}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var got struct {
+		Outcome     string   `json:"outcome"`
+		Automatic   string   `json:"automatic"`
+		Undelivered []string `json:"undelivered"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Outcome != "ignore" || got.Automatic == "" || len(got.Undelivered) != 1 || got.Undelivered[0] != "E1P1ce6-000Egt-GZ@e1.example.org" {
+		t.Errorf("%+v", got)
+	}
+	stdout.Reset()
+	if code := run(context.Background(), []string{"check", file}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "returns undelivered: <E1P1ce6-000Egt-GZ@e1.example.org>") {
+		t.Errorf("summary: %s", stdout.String())
+	}
+}
+
 // TestCheckErrors: an unreadable file is reported on stderr and the exit is
 // non-zero, after the other files were done.
 func TestCheckErrors(t *testing.T) {
