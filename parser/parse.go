@@ -42,6 +42,14 @@ func (p *Parser) Parse(ctx context.Context, raw []byte) (*Submission, error) {
 	if int64(len(raw)) > p.limits.MaxMessageBytes {
 		return nil, fmt.Errorf("%w (%d bytes, limit %d)", ErrTooLarge, len(raw), p.limits.MaxMessageBytes)
 	}
+	if bytes.IndexByte(raw, '\n') < 0 && bytes.IndexByte(raw, '\r') >= 0 {
+		// Old Mac line ends, a CR alone, as a message saved on one keeps
+		// them (sisimai's corpus has 80): Python's email reads such a
+		// message line by line; here it would be one header line. Read
+		// with LF instead, a copy of the same size, for this rare message
+		// only; the raw message kept is the one received.
+		raw = bytes.ReplaceAll(raw, []byte("\r"), []byte("\n"))
+	}
 	src := bytes.NewReader(raw)
 	e, err := readEntity(src)
 	if e == nil {

@@ -204,6 +204,8 @@ def main():
           "one text/plain body ending in two `begin 644 name` blocks (Python finds no parts here)", index)
     write("01-mbox-from.eml", b"From priya.raman@nhs.net Fri Nov 20 09:30:00 2026" + nl01 + s01,
           "a saved file opening with the mbox `From ` line", index)
+    write("03-mac-line-ends.eml", s03.replace(b"\r\n", b"\n").replace(b"\n", b"\r"),
+          "every line ended by a CR alone (a message saved with classic Mac OS line ends)", index)
     everything = b"From priya.raman@nhs.net Fri Nov 20 09:30:00 2026" + nl01 + doubled_delimiter(b64_parts_unpadded(s01))
     everything = everything.replace(b"multipart/mixed; boundary=", b"multipart/mixed;; boundary=")
     everything = everything[:everything.rindex(b"--" + b01 + b"--")]
