@@ -28,10 +28,9 @@ const maxReportBytes = 64 << 10
 func (w *walker) readReport(mt string, data []byte) {
 	switch mt {
 	case "message/delivery-status", "message/global-delivery-status":
-		w.dsnSeen = true
-		if failedDelivery(data) {
-			w.dsnFailed = true
-		}
+		acted, failed := deliveryActions(data)
+		w.dsnSeen = w.dsnSeen || acted
+		w.dsnFailed = w.dsnFailed || failed
 	case "message/rfc822-headers", "text/rfc822-headers", "message/global-headers":
 		r := io.MultiReader(bytes.NewReader(data[:min(len(data), maxReportBytes)]), strings.NewReader("\r\n\r\n"))
 		if h, err := textproto.ReadHeader(bufio.NewReader(r)); err == nil {
@@ -51,20 +50,25 @@ func (w *walker) noteReturned(h message.Header) {
 // maxBounced bounds the Message-IDs one report names.
 const maxBounced = 16
 
-// failedDelivery reports whether a delivery-status part gives any
-// recipient "Action: failed" (not "delayed", "delivered", "relayed" or
-// "expanded", which are no failure).
-func failedDelivery(data []byte) bool {
+// deliveryActions reads a delivery-status part's Action fields: whether
+// it has any (some Postfix reports have none, or the part is empty: then
+// the report's text decides), and whether any recipient's is "failed"
+// (not "delayed", "delivered", "relayed" or "expanded", which are no
+// failure).
+func deliveryActions(data []byte) (acted, failed bool) {
 	sc := bufio.NewScanner(bytes.NewReader(data[:min(len(data), maxReportBytes)]))
 	sc.Buffer(make([]byte, 0, 4096), maxReportBytes)
 	for sc.Scan() {
 		name, value, ok := strings.Cut(sc.Text(), ":")
-		if ok && strings.EqualFold(strings.TrimSpace(name), "action") &&
-			strings.HasPrefix(strings.ToLower(strings.TrimSpace(value)), "failed") {
-			return true
+		if ok && strings.EqualFold(strings.TrimSpace(name), "action") {
+			acted = true
+			// SendGrid writes "expired" for a message it gave up on.
+			if v := strings.ToLower(strings.TrimSpace(value)); strings.HasPrefix(v, "failed") || strings.HasPrefix(v, "expired") {
+				return true, true
+			}
 		}
 	}
-	return false
+	return acted, false
 }
 
 // undelivered is what a parsed email from sender says came back
@@ -199,7 +203,9 @@ const (
 // still trying, a failure, or neither (an out-of-office reply from a
 // null sender, a notice).
 func bounceText(b []byte) bounceVerdict {
-	text := strings.ToLower(string(b))
+	// One space for each run of blanks and line ends: Postfix breaks
+	// "could not\nbe delivered" across lines.
+	text := strings.Join(strings.Fields(strings.ToLower(string(b))), " ")
 	for _, k := range bounceWarnings {
 		if strings.Contains(text, k) {
 			return bounceWarning

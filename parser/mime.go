@@ -56,7 +56,7 @@ type walker struct {
 	// What a delivery report says (dsn.go): a recipient's delivery
 	// failed, and the Message-IDs of the messages it returns.
 	dsnFailed bool
-	dsnSeen   bool // a delivery-status part, failed or not
+	dsnSeen   bool // a delivery-status part with an Action, failed or not
 	returned  []string
 	// inMessage counts the message/rfc822 parts the walk is inside.
 	inMessage int

@@ -24,11 +24,19 @@ Three checks, each printed as figures and a list of every disagreement:
    tnef and msgconvert take out of it, by name and size (where the peer
    fails part way, at least the files it gave).
 
+5. Bounces: over sisimai's set of real bounces, delay warnings and other
+   automatic emails, the Message-IDs `dsr check` reads as returned
+   undelivered must be those sisimai (scripts/compat/sisimai_verdicts.pl,
+   Perl) reads in a bounce it finds failed (Action failed, a class-5
+   status, or reason "expired": given up after retrying), and none where
+   it finds no failure. Every difference is listed.
+
 The report is also written to REPORT_DIR (default: next to the corpus) as
-report.md and report.json. DSR_COMPAT_ONLY=emails,pdfs,forms,wrappers (the default)
+report.md and report.json. DSR_COMPAT_ONLY=emails,pdfs,forms,wrappers,bounces (the default)
 names the checks to run, e.g. DSR_COMPAT_ONLY=pdfs,forms after a change to
 the PDF reader. Standard library only; needs qpdf and pdftk, and tnef and
-msgconvert for the wrappers.
+msgconvert for the wrappers, Perl with JSON and Class::Accessor::Lite for
+the bounces.
 """
 
 import concurrent.futures as cf
@@ -453,11 +461,106 @@ def check_wrappers(dsr, corpus, tmp):
 
 # ---------------------------------------------------------------- report
 
+# ---------------------------------------------------------------- bounces
+
+def sisimai_failed(facts):
+    """Whether sisimai reads a failure, and the returned ids it names."""
+    failed, ids = False, []
+    for f in facts:
+        if f["action"] == "failed" or f["reason"] == "expired" or (f["action"] == "" and f["status"].startswith("5")):
+            failed = True
+            if f["messageid"] and f["messageid"] not in ids:
+                ids.append(f["messageid"])
+    return failed, ids
+
+
+def check_bounces(dsr, corpus):
+    files = files_under(os.path.join(corpus, "bounce"))
+    lib = os.path.join(corpus, "tools", "sisimai", "lib")
+    if not files or not os.path.isdir(lib):
+        return {"skipped": "no sisimai bounces or library in the corpus (fetch-corpus.sh)"}
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sisimai_verdicts.pl")
+    sis = {}
+    for i in range(0, len(files), 200):
+        chunk = files[i:i + 200]
+        run = subprocess.run(["perl", "-I", lib, script, *chunk], capture_output=True, timeout=600)
+        by_name = {os.path.basename(f): f for f in chunk}
+        for line in run.stdout.decode("utf-8", "replace").splitlines():
+            rec = json.loads(line)
+            sis[by_name.get(rec["file"], rec["file"])] = rec["facts"]
+    # sisimai reads nothing in a message with old Mac line ends (a CR
+    # alone; maildir/mac holds copies of maildir/bsd so saved): its
+    # verdict on the same bounce with LF or CRLF line ends (maildir/bsd or
+    # maildir/dos) stands for it.
+    twins = {}
+    for f in files:
+        with open(f, "rb") as fh:
+            data = fh.read()
+        if b"\n" not in data and b"\r" in data and not sis.get(f):
+            for d in ("bsd", "dos"):
+                twin = f.replace("maildir%mac%", "maildir%" + d + "%")
+                if sis.get(twin):
+                    twins[f] = twin
+                    break
+    ours = dsr_check(dsr, files)
+    rep = {"files": len(files), "cr_line_ends_read_by_twin": len(twins), "sisimai_failed": 0, "sisimai_failed_with_id": 0, "agree": 0,
+           "no_failure": 0, "no_failure_agree": 0, "missed": [], "differ": [], "more": [],
+           "returned_not_failed": [], "failed_no_id_dsr_has": 0, "dsr_unreadable": []}
+    for f in files:
+        o = ours[f]
+        if "error" in o:
+            rep["dsr_unreadable"].append({"file": short(f, corpus), "error": o["error"]})
+            continue
+        got = o.get("undelivered") or []
+        failed, want = sisimai_failed(sis.get(twins.get(f, f), []))
+        row = {"file": short(f, corpus), "sisimai": want, "dsr": got}
+        if not failed:
+            rep["no_failure"] += 1
+            if got:
+                rep["returned_not_failed"].append(row)
+            else:
+                rep["no_failure_agree"] += 1
+            continue
+        rep["sisimai_failed"] += 1
+        if not want:
+            rep["failed_no_id_dsr_has"] += bool(got)
+            continue
+        rep["sisimai_failed_with_id"] += 1
+        if got == want:
+            rep["agree"] += 1
+        elif not got:
+            rep["missed"].append(row)
+        elif set(want) <= set(got):
+            rep["more"].append(row)
+        else:
+            rep["differ"].append(row)
+    return rep
+
+
+def markdown_bounces(w, b):
+    w("\n## Bounces: what returns undelivered, dsr check vs sisimai\n")
+    if "skipped" in b:
+        w("- skipped: " + b["skipped"])
+        return
+    w("- files: %d; sisimai reads a failure in %d, naming the returned message in %d; dsr names the same: %s" % (
+        b["files"], b["sisimai_failed"], b["sisimai_failed_with_id"], pct(b["agree"], b["sisimai_failed_with_id"])))
+    w("- sisimai reads no failure (a delay, an auto-reply, a report) in %d; dsr returns nothing in %s" % (
+        b["no_failure"], pct(b["no_failure_agree"], b["no_failure"])))
+    w("- failed, sisimai names no returned message, dsr names one: %d" % b["failed_no_id_dsr_has"])
+    w("- with old Mac line ends (CR alone), which sisimai does not read, judged by sisimai's reading of the"
+      " same bounce in maildir/bsd or maildir/dos: %d" % b["cr_line_ends_read_by_twin"])
+    for kind, label in (("missed", "MISSED"), ("differ", "DIFFER"), ("more", "MORE"), ("returned_not_failed", "NOT-FAILED")):
+        for d in b[kind]:
+            w("  - %s %s: sisimai %s; dsr %s" % (label, d["file"], d["sisimai"], d["dsr"]))
+    for d in b["dsr_unreadable"]:
+        w("  - DSR-UNREADABLE %s: %s" % (d["file"], d["error"]))
+
+
 def pct(a, b):
     return "%d/%d (%.1f%%)" % (a, b, 100.0 * a / b) if b else "0/0"
 
 
-def markdown(em, pdf, cls, wrap=None):
+def markdown(em, pdf, cls, wrap=None, bounces=None):
     """The report; a check not run (None) is left out."""
     out = []
     w = out.append
@@ -469,6 +572,8 @@ def markdown(em, pdf, cls, wrap=None):
         markdown_forms(w, cls)
     if wrap:
         markdown_wrappers(w, wrap)
+    if bounces:
+        markdown_bounces(w, bounces)
     return "\n".join(out) + "\n"
 
 
@@ -552,8 +657,8 @@ def main():
     dsr, corpus = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     report_dir = sys.argv[3] if len(sys.argv) > 3 else os.path.dirname(corpus)
     workers = int(os.environ.get("DSR_COMPAT_JOBS", "2"))
-    only = set(os.environ.get("DSR_COMPAT_ONLY", "emails,pdfs,forms,wrappers").split(","))
-    em = pdf = cls = wrap = None
+    only = set(os.environ.get("DSR_COMPAT_ONLY", "emails,pdfs,forms,wrappers,bounces").split(","))
+    em = pdf = cls = wrap = bounces = None
     if "emails" in only:
         em = check_emails(dsr, corpus)
         print("emails done", file=sys.stderr)
@@ -566,11 +671,13 @@ def main():
     if "wrappers" in only:
         with tempfile.TemporaryDirectory() as tmp:
             wrap = check_wrappers(dsr, corpus, tmp)
-    text = markdown(em, pdf, cls, wrap)
+    if "bounces" in only:
+        bounces = check_bounces(dsr, corpus)
+    text = markdown(em, pdf, cls, wrap, bounces)
     with open(os.path.join(report_dir, "report.md"), "w") as f:
         f.write(text)
     with open(os.path.join(report_dir, "report.json"), "w") as f:
-        json.dump({"emails": em, "pdfs": pdf, "classification": cls, "wrappers": wrap}, f, indent=1, ensure_ascii=False)
+        json.dump({"emails": em, "pdfs": pdf, "classification": cls, "wrappers": wrap, "bounces": bounces}, f, indent=1, ensure_ascii=False)
     print(text)
 
 

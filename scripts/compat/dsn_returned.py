@@ -9,19 +9,20 @@ email that is a multipart/report, not a read receipt
 from a mail system (a null Return-Path or From, or a From address whose local part
 is mailer-daemon, postmaster, post_master, mail-daemon or Exchange's
 microsoftexchange329e71ec88ae4615bbc36ab6ce41109e), with a message/delivery-status part
-in which a recipient's Action is "failed", gives the Message-ID of each
+in which a recipient's Action is "failed" (or SendGrid's "expired"), gives the Message-ID of each
 message it returns (message/rfc822, or its header alone in
 text/rfc822-headers or message/rfc822-headers), else those of its own
 In-Reply-To; any other email gives none. Message-IDs without their angle
 brackets; only those with an "@", as every one the intake writes has.
 
-A mail system's email with no delivery-status part at all (a bounce in
+A mail system's email with no delivery-status part naming an Action (a bounce in
 plain text, as qmail, Exim and old Gmail write them; or a
 multipart/report of report-type delivery-status, or none, that left the
 part out) is read from its text/plain parts outside any attached message:
 the first Message-ID line in each (indented or quoted with ">" allowed,
 the id perhaps on the next line) names a returned message, and the text
-before it is the mail system's own words, a failure if they hold one of
+before it is the mail system's own words (blanks and line ends as one
+space), a failure if they hold one of
 FAILURES or a class-5 status code (5.1.1), unless they or the Subject hold
 one of the WARNINGS. A failed one gives the attached messages' ids, else
 those lines' ids, else its In-Reply-To; a report that failed returns the
@@ -44,15 +45,20 @@ def message_ids(value):
     return [i for i in re.findall(r"<([^<>\s]+)>", value or "") if "@" in i]
 
 
-def failed(part):
+def actions(part):
+    """Whether a delivery-status part names any Action, and whether one is
+    failed (or SendGrid's "expired")."""
     payload = part.get_payload()
     # Python reads a delivery-status part as its groups of fields.
     text = payload if isinstance(payload, str) else "\n".join(str(g) for g in payload)
+    acted = False
     for line in text.splitlines():
         name, _, value = line.partition(":")
-        if name.strip().lower() == "action" and value.strip().lower().startswith("failed"):
-            return True
-    return False
+        if name.strip().lower() == "action":
+            acted = True
+            if value.strip().lower().startswith(("failed", "expired")):
+                return True, True
+    return acted, False
 
 
 MAIL_SYSTEMS = ("mailer-daemon", "postmaster", "post_master", "mail-daemon",
@@ -116,7 +122,7 @@ def copied_id(text):
 
 
 def verdict(own):
-    text = own.decode("utf-8", "replace").lower()
+    text = " ".join(own.decode("utf-8", "replace").lower().split())
     if any(k in text for k in WARNINGS):
         return "warning"
     if any(k in text for k in FAILURES) or PERMANENT.search(text):
@@ -140,7 +146,7 @@ def text_leaves(msg, inside=False):
 
 
 def plain_bounce(msg):
-    subject = (msg.get("Subject") or "").lower()
+    subject = str(msg.get("Subject") or "").lower()
     warned = any(k in subject for k in WARNING_SUBJECTS)
     failed, ids = False, []
     for part, inside in text_leaves(msg):
@@ -169,8 +175,9 @@ def returned_ids(msg):
     for part in msg.walk():
         ctype = part.get_content_type()
         if ctype in REPORT_TYPES:
-            seen = True
-            any_failed = any_failed or failed(part)
+            acted, failed = actions(part)
+            seen = seen or acted
+            any_failed = any_failed or failed
         elif ctype in ("message/rfc822", "message/global"):
             inner = part.get_payload()
             if isinstance(inner, list) and inner:

@@ -113,6 +113,28 @@ if [[ -d "$pytest_data" ]]; then
 	echo "python test_email: $(ls "$pytest_data"/msg_*.txt | wc -l) files"
 fi
 
+# Real bounces, gathered for sisimai's tests (BSD-2-Clause), every kind
+# in maildir/ (bounces, delay warnings, auto-replies, abuse reports and a
+# few that are none); and sisimai itself (BSD-2-Clause, Perl), the peer
+# that make compat reads them with (scripts/compat/sisimai_verdicts.pl).
+mkdir -p "$out/bounce"
+if g=$(gitdir sisimai/set-of-emails); then
+	n=0
+	while IFS= read -r -d '' path; do
+		[[ "$path" == *.eml ]] || continue
+		copy "$g" "$path" bounce sisimai/set-of-emails && n=$((n + 1))
+	done < <(git --git-dir="$g" ls-tree -r -z --name-only HEAD -- maildir/)
+	echo "sisimai/set-of-emails: $n files"
+else
+	missing+=(sisimai/set-of-emails)
+fi
+if g=$(gitdir sisimai/p5-sisimai); then
+	mkdir -p "$out/tools/sisimai"
+	git --git-dir="$g" archive HEAD lib | tar -x -C "$out/tools/sisimai"
+else
+	missing+=(sisimai/p5-sisimai)
+fi
+
 # PDFs and Word files Debian's packages install (manuals, examples).
 mkdir -p "$out/pdf/debian" "$out/docx/debian"
 find /usr/share/doc /usr/share/texmf /usr/lib/libreoffice /usr/share/poppler -type f \( -iname '*.pdf' -o -iname '*.docx' \) 2>/dev/null |
@@ -137,7 +159,7 @@ for root, _, files in os.walk(sys.argv[1]):
         os.remove(path)
 EOF
 
-for kind in email pdf docx wrap; do
+for kind in email pdf docx wrap bounce; do
 	echo "$kind: $(find "$out/$kind" -type f | wc -l) files"
 done
 if ((${#missing[@]})); then

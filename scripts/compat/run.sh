@@ -7,7 +7,7 @@
 #   make compat                      # corpus in .compat/corpus
 #   DSR_COMPAT_CORPUS=/elsewhere make compat
 #   DSR_COMPAT_JOBS=4 make compat    # PDFs checked at once (default 2)
-#   DSR_COMPAT_ONLY=pdfs,forms make compat   # some of the checks: emails, pdfs, forms
+#   DSR_COMPAT_ONLY=pdfs,forms make compat   # some of the checks: emails, pdfs, forms, wrappers, bounces
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 corpus=${DSR_COMPAT_CORPUS:-.compat/corpus}
