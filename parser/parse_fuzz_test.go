@@ -25,6 +25,9 @@ func FuzzParse(f *testing.F) {
 		"From a@b Fri Nov 20 09:30:00 2026\nContent-Type: multipart/mixed;; boundary*=''o\n\n--o\n--o\nContent-Type: multipart/alternative; boundary=o-1\n\n--o-1\nContent-Type: text/plain; charset=utf-7\n\n+AKM-\n--o\nContent-Transfer-Encoding: base64\nContent-Type: application/pdf\n\nJVBERi0xLjQK=JV\n",
 		"Content-Type: text/plain\n\nhi\nbegin 644 a.pdf\nM)5!$1BTQ+C0*\n`\nend\nbegin 644 b\n#86)C\n",
 		"Content-Type: application/pdf\nContent-Transfer-Encoding: x-uuencode\n\nbegin 644 r.pdf\n()5!$1BTQ\nend\n",
+		// A plain bounce (dsn.go reads its text), and one with old Mac line ends.
+		"Return-Path: <>\nFrom: MAILER-DAEMON@x\nSubject: failure notice\n\nI wasn't able to deliver your message. (#5.1.1)\n\n--- Below this line is a copy of the message.\n\n  Message-ID:\n <q@x>\n",
+		"From: MAILER-DAEMON <>\rSubject: Warning: delayed\r\rwill be retried 550 5.1.1\r> message-id: <a@b>\r",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
@@ -38,6 +41,9 @@ func FuzzParse(f *testing.F) {
 		sub, err := p.Parse(context.Background(), raw)
 		if err != nil {
 			return
+		}
+		if len(sub.Undelivered) > maxBounced {
+			t.Fatalf("%d undelivered Message-IDs, bound %d", len(sub.Undelivered), maxBounced)
 		}
 		if len(sub.Attachments) > lim.MaxAttachments {
 			t.Fatalf("%d attachments, limit %d", len(sub.Attachments), lim.MaxAttachments)
