@@ -217,8 +217,9 @@ func bounceText(b []byte) bounceVerdict {
 		}
 	}
 	// An SMTP server's permanent refusal quoted: an enhanced status code
-	// (RFC 3463) of class 5, or qmail's "#5.1.1", or a 5xy reply code
-	// before one.
+	// (RFC 3463) of class 5, as "550 5.1.1" or qmail's "#5.1.1" carry
+	// it. A bare reply code is not enough: "550" is as likely a number
+	// in the text.
 	if permanentStatus.MatchString(text) {
 		return bounceFailed
 	}
