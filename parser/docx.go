@@ -98,7 +98,18 @@ func readDOCX(ctx context.Context, data []byte, l Limits) ([]*RawForm, error) {
 	}
 	switch {
 	case bytes.HasPrefix(data, []byte(docxCFBHeader)):
-		return nil, cfbError(data)
+		err := cfbError(data)
+		if ReasonOf(err) != reasonDOCXOldDoc {
+			return nil, err
+		}
+		forms, err := readDOC(ctx, data, l)
+		var ue *UnreadableError
+		if errors.As(err, &ue) && ue.Reason != reasonDOCXEncrypted && ue.Reason != reasonDOCXOldDoc {
+			// A .doc that cannot be read: the referrer is asked for the
+			// .docx or a PDF, as before .doc files were read.
+			return nil, unreadable(reasonDOCXOldDoc, err)
+		}
+		return forms, err
 	case !bytes.HasPrefix(data, []byte(docxZipLocal)) && !bytes.HasPrefix(data, []byte(docxZipEmpty)):
 		return nil, unreadable(reasonDOCXNotDOCX, errors.New("no zip signature"))
 	}

@@ -81,7 +81,8 @@ type Attachment struct {
 // Form is one form's fields, normalised, by canonical name.
 type Form struct {
 	Kind FormKind
-	// Source says what the form was read from: "acroform", "pdf-text", "docx".
+	// Source says what the form was read from: "acroform", "pdf-text", "docx",
+	// "doc" (Word 97-2003).
 	Source string
 	// Values holds normalised values: dates YYYY-MM-DD, yes/no "true" or
 	// "false", NHS numbers as digits, choices as FORMS.md prints them.
@@ -148,7 +149,7 @@ type RawForm struct {
 	Marked bool `json:",omitempty"`
 	// Title is the document's heading text, a hint for classification.
 	Title string
-	// Source: "acroform", "pdf-text" or "docx".
+	// Source: "acroform", "pdf-text", "docx" or "doc".
 	Source string
 	// ByName holds values keyed by field name (AcroForm /T names joined
 	// with dots, Word content-control tags, legacy form-field names).

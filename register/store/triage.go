@@ -111,6 +111,8 @@ func sourceWords(src string) string {
 		return "PDF"
 	case "docx":
 		return "Word"
+	case "doc":
+		return "Word 97-2003"
 	case "":
 		return "unknown"
 	}
