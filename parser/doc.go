@@ -25,9 +25,11 @@ import (
 // (sprmPFTtp, MS-DOC 2.4.3). readDOC takes that text and table structure
 // and writes it as the WordprocessingML the DOCX reader reads (a body of
 // paragraphs and tables, no styles), so a form reads by the same rules
-// whichever format it came in. Formatting, pictures and legacy form
-// fields' stored states are not read; a form whose answers are typed text
-// or box glyphs (☒) reads as its .docx does.
+// whichever format it came in. A legacy form field (a check box, a
+// drop-down, a text field) is written with its definition and state from
+// the Data stream (FFData, found through its character's
+// sprmCPicLocation) and its name from there or from its bookmark.
+// Formatting and pictures are not read.
 
 // docFIBMin is the FIB's size up to and including the fields read here.
 const docFIBMin = 0x1AA
@@ -39,10 +41,11 @@ const docMaxPieces = 1 << 16
 // readDOC reads a Word 97-2003 document's forms, or says why it cannot.
 func readDOC(ctx context.Context, data []byte, l Limits) ([]*RawForm, error) {
 	l = l.withDefaults()
-	word, table0, table1, err := docStreams(data, l.MaxDOCXUncompressed)
+	streams, err := docStreams(data, l.MaxDOCXUncompressed)
 	if err != nil {
 		return nil, err
 	}
+	word := streams["WordDocument"]
 	if len(word) < docFIBMin || binary.LittleEndian.Uint16(word) != 0xA5EC {
 		return nil, unreadable(reasonDOCXDamaged, errors.New("doc: no Word FIB"))
 	}
@@ -50,15 +53,16 @@ func readDOC(ctx context.Context, data []byte, l Limits) ([]*RawForm, error) {
 	if flags&0x0100 != 0 {
 		return nil, unreadable(reasonDOCXEncrypted, errors.New("doc: encrypted"))
 	}
-	tbl := table0
+	tbl := streams["0Table"]
 	if flags&0x0200 != 0 {
-		tbl = table1
+		tbl = streams["1Table"]
 	}
 	if tbl == nil {
 		return nil, unreadable(reasonDOCXDamaged, errors.New("doc: no table stream"))
 	}
 	ccpText := int(binary.LittleEndian.Uint32(word[0x4C:]))
-	text, fcs, err := wordText(word, tbl, ccpText)
+	dt, err := wordText(word, tbl, ccpText)
+	text, fcs := dt.text, dt.fcs
 	if err != nil {
 		return nil, unreadable(reasonDOCXDamaged, fmt.Errorf("doc: %w", err))
 	}
@@ -69,9 +73,31 @@ func readDOC(ctx context.Context, data []byte, l Limits) ([]*RawForm, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("read doc: %w", err)
 	}
-	xmlDoc, formFields := docWordML(text, fcs, paps, docHeadingStyles(word, tbl))
+	chps, err := docCharRuns(word, tbl)
+	if err != nil {
+		return nil, unreadable(reasonDOCXDamaged, fmt.Errorf("doc: %w", err))
+	}
+	names := docBookmarks(word, tbl)
+	formField := func(begin, pic int) *docFormField {
+		if pic < 0 {
+			return nil
+		}
+		for _, c := range chps {
+			if fcs[pic] >= c.start && fcs[pic] < c.end {
+				ff := docFFData(streams["Data"], c.pic)
+				if ff != nil && ff.name == "" {
+					// LibreOffice names the field by a bookmark over it
+					// only; Word writes both.
+					ff.name = names[dt.cps[begin]]
+				}
+				return ff
+			}
+		}
+		return nil
+	}
+	xmlDoc, formFields := docWordML(text, fcs, paps, docHeadingStyles(word, tbl), formField)
 	if formFields {
-		return nil, unreadable(reasonDOCXOldDoc, errors.New("doc: legacy check boxes or drop-downs, whose state is not read"))
+		return nil, unreadable(reasonDOCXOldDoc, errors.New("doc: legacy check boxes or drop-downs whose state could not be read"))
 	}
 	d := newDOCXReader(ctx)
 	if err := d.readDocument(bytes.NewReader(xmlDoc)); err != nil {
@@ -83,141 +109,152 @@ func readDOC(ctx context.Context, data []byte, l Limits) ([]*RawForm, error) {
 	return d.result(), nil
 }
 
-// docStreams takes the WordDocument stream and the two table streams out
-// of the compound file, within a budget of what they may hold together.
-func docStreams(data []byte, budget int64) (word, table0, table1 []byte, err error) {
+// docStreams takes the WordDocument stream, the two table streams and
+// the Data stream out of the compound file, by name, within a budget of
+// what they may hold together.
+func docStreams(data []byte, budget int64) (streams map[string][]byte, err error) {
 	defer func() {
 		// mscfb is a third party's parser of hostile input: a panic in it
 		// is this attachment's error, not the intake's.
 		if r := recover(); r != nil {
-			word, table0, table1 = nil, nil, nil
-			err = unreadable(reasonDOCXDamaged, fmt.Errorf("doc: the compound file reader failed: %v", r))
+			streams, err = nil, unreadable(reasonDOCXDamaged, fmt.Errorf("doc: the compound file reader failed: %v", r))
 		}
 	}()
 	doc, err := mscfb.New(bytes.NewReader(data))
 	if err != nil {
-		return nil, nil, nil, unreadable(reasonDOCXDamaged, fmt.Errorf("doc: %w", err))
+		return nil, unreadable(reasonDOCXDamaged, fmt.Errorf("doc: %w", err))
 	}
 	budget = min(budget, int64(len(data)))
+	streams = map[string][]byte{}
 	entries := 0
 	for f, nerr := doc.Next(); nerr == nil; f, nerr = doc.Next() {
 		if entries++; entries > maxMsgEntries {
-			return nil, nil, nil, unreadable(reasonDOCXTooComplex, errors.New("doc: too many entries"))
+			return nil, unreadable(reasonDOCXTooComplex, errors.New("doc: too many entries"))
 		}
 		if len(f.Path) != 0 || f.FileInfo().IsDir() {
 			continue
 		}
-		var dst *[]byte
 		switch f.Name {
-		case "WordDocument":
-			dst = &word
-		case "0Table":
-			dst = &table0
-		case "1Table":
-			dst = &table1
+		case "WordDocument", "0Table", "1Table", "Data":
 		default:
 			continue
 		}
 		if f.Size < 0 || f.Size > budget {
-			return nil, nil, nil, unreadable(reasonDOCXTooComplex, fmt.Errorf("doc: a stream of %d bytes", f.Size))
+			return nil, unreadable(reasonDOCXTooComplex, fmt.Errorf("doc: a stream of %d bytes", f.Size))
 		}
 		budget -= f.Size
 		b := make([]byte, f.Size)
 		if _, err := io.ReadFull(f, b); err != nil {
-			return nil, nil, nil, unreadable(reasonDOCXDamaged, fmt.Errorf("doc: read %s: %w", f.Name, err))
+			return nil, unreadable(reasonDOCXDamaged, fmt.Errorf("doc: read %s: %w", f.Name, err))
 		}
-		*dst = b
+		streams[f.Name] = b
 	}
-	if word == nil {
-		return nil, nil, nil, unreadable(reasonDOCXNotDOCX, errors.New("doc: no WordDocument stream"))
+	if streams["WordDocument"] == nil {
+		return nil, unreadable(reasonDOCXNotDOCX, errors.New("doc: no WordDocument stream"))
 	}
-	return word, table0, table1, nil
+	return streams, nil
 }
 
 // wordText is the main document's text (its first ccpText characters)
 // from the piece table, with the file offset each character is at, by
 // which its paragraph's properties are found.
-func wordText(word, tbl []byte, ccpText int) ([]rune, []uint32, error) {
+func wordText(word, tbl []byte, ccpText int) (wordChars, error) {
 	fcClx := int64(binary.LittleEndian.Uint32(word[0x1A2:]))
 	lcbClx := int64(binary.LittleEndian.Uint32(word[0x1A6:]))
 	if fcClx < 0 || lcbClx <= 0 || fcClx+lcbClx > int64(len(tbl)) {
-		return nil, nil, errors.New("piece table outside the table stream")
+		return wordChars{}, errors.New("piece table outside the table stream")
 	}
 	clx := tbl[fcClx : fcClx+lcbClx]
 	// Skip the Prc entries (property modifiers) to the piece table.
 	for len(clx) > 0 && clx[0] == 0x01 {
 		if len(clx) < 3 {
-			return nil, nil, errors.New("short Prc")
+			return wordChars{}, errors.New("short Prc")
 		}
 		n := 3 + int(binary.LittleEndian.Uint16(clx[1:]))
 		if n > len(clx) {
-			return nil, nil, errors.New("short Prc")
+			return wordChars{}, errors.New("short Prc")
 		}
 		clx = clx[n:]
 	}
 	if len(clx) < 5 || clx[0] != 0x02 {
-		return nil, nil, errors.New("no piece table")
+		return wordChars{}, errors.New("no piece table")
 	}
 	lcb := int(binary.LittleEndian.Uint32(clx[1:]))
 	plc := clx[5:]
 	if lcb < 4 || lcb > len(plc) || (lcb-4)%12 != 0 {
-		return nil, nil, errors.New("piece table of a wrong size")
+		return wordChars{}, errors.New("piece table of a wrong size")
 	}
 	n := (lcb - 4) / 12
 	if n > docMaxPieces {
-		return nil, nil, fmt.Errorf("%d pieces", n)
+		return wordChars{}, fmt.Errorf("%d pieces", n)
 	}
 	if ccpText < 0 || ccpText > len(word) {
-		return nil, nil, fmt.Errorf("%d characters in a stream of %d bytes", ccpText, len(word))
+		return wordChars{}, fmt.Errorf("%d characters in a stream of %d bytes", ccpText, len(word))
 	}
-	text := make([]rune, 0, ccpText)
-	fcs := make([]uint32, 0, ccpText)
-	for i := 0; i < n && len(text) < ccpText; i++ {
+	var t wordChars
+	t.text = make([]rune, 0, ccpText)
+	t.fcs = make([]uint32, 0, ccpText)
+	t.cps = make([]int32, 0, ccpText)
+	add := func(r rune, fc uint32, cp int) {
+		t.text = append(t.text, r)
+		t.fcs = append(t.fcs, fc)
+		t.cps = append(t.cps, int32(cp))
+	}
+	for i := 0; i < n; i++ {
 		cpStart := int(binary.LittleEndian.Uint32(plc[4*i:]))
 		cpEnd := int(binary.LittleEndian.Uint32(plc[4*(i+1):]))
+		if cpStart >= ccpText {
+			break
+		}
 		pcd := plc[4*(n+1)+8*i:]
 		fc := binary.LittleEndian.Uint32(pcd[2:])
 		if cpEnd < cpStart || cpEnd-cpStart > len(word) {
-			return nil, nil, errors.New("a piece of a wrong length")
+			return wordChars{}, errors.New("a piece of a wrong length")
 		}
-		count := min(cpEnd-cpStart, ccpText-len(text))
+		count := min(cpEnd, ccpText) - cpStart
 		if fc&0x40000000 != 0 {
 			// Compressed: one byte a character, Windows-1252, at fc/2.
 			off := int64(fc&^0x40000000) / 2
 			if off+int64(count) > int64(len(word)) {
-				return nil, nil, errors.New("a piece past the stream's end")
+				return wordChars{}, errors.New("a piece past the stream's end")
 			}
 			for j := range count {
-				text = append(text, docCompressedRune(word[off+int64(j)]))
-				fcs = append(fcs, uint32(off)+uint32(j))
+				add(docCompressedRune(word[off+int64(j)]), uint32(off)+uint32(j), cpStart+j)
 			}
 			continue
 		}
 		off := int64(fc)
 		if off+2*int64(count) > int64(len(word)) {
-			return nil, nil, errors.New("a piece past the stream's end")
+			return wordChars{}, errors.New("a piece past the stream's end")
 		}
 		units := make([]uint16, count)
 		for j := range count {
 			units[j] = binary.LittleEndian.Uint16(word[off+2*int64(j):])
 		}
 		// A surrogate pair is two characters (two CPs) in the piece
-		// table: each keeps its own offset, the pair one rune.
+		// table, one rune here, at the first's offset and CP.
 		for j := 0; j < count; j++ {
 			r := rune(units[j])
 			if utf16.IsSurrogate(r) && j+1 < count {
 				if p := utf16.DecodeRune(r, rune(units[j+1])); p != '\uFFFD' {
-					text = append(text, p)
-					fcs = append(fcs, uint32(off)+uint32(2*j))
+					add(p, uint32(off)+uint32(2*j), cpStart+j)
 					j++
 					continue
 				}
 			}
-			text = append(text, r)
-			fcs = append(fcs, uint32(off)+uint32(2*j))
+			add(r, uint32(off)+uint32(2*j), cpStart+j)
 		}
 	}
-	return text, fcs, nil
+	return t, nil
+}
+
+// wordChars is the main document's text, a rune each, with the file
+// offset (by which its properties are found) and the character position
+// (by which bookmarks name it) of each.
+type wordChars struct {
+	text []rune
+	fcs  []uint32
+	cps  []int32
 }
 
 // docCompressedRune is a compressed piece's byte as a character: Windows
@@ -318,31 +355,9 @@ func docPapx(fkp []byte, bx int) docPara {
 	for len(grpprl) >= 2 {
 		sprm := binary.LittleEndian.Uint16(grpprl)
 		grpprl = grpprl[2:]
-		var op int
-		switch sprm >> 13 {
-		case 0, 1:
-			op = 1
-		case 2, 4, 5:
-			op = 2
-		case 3:
-			op = 4
-		case 7:
-			op = 3
-		case 6:
-			if len(grpprl) < 1 {
-				return p
-			}
-			switch {
-			case sprm == 0xC615 && grpprl[0] == 255:
-				return p // sprmPChgTabs' long form: nothing after it is read
-			case sprm == 0xD608: // sprmTDefTable: a 2-byte size, plus one
-				if len(grpprl) < 2 {
-					return p
-				}
-				op = 1 + int(binary.LittleEndian.Uint16(grpprl))
-			default:
-				op = 1 + int(grpprl[0])
-			}
+		op := docSprmSize(sprm, grpprl)
+		if op < 0 {
+			return p
 		}
 		if op > len(grpprl) {
 			return p
@@ -439,10 +454,9 @@ func docParaAt(runs []docParaRun, fc uint32) docPara {
 // tables as tables of rows of cells, a nested table inside its outer
 // cell as Word writes one. Field codes are dropped and their results
 // kept, as Word shows them.
-func docWordML(text []rune, fcs []uint32, runs []docParaRun, headings map[uint16]bool) (doc []byte, formFields bool) {
+func docWordML(text []rune, fcs []uint32, runs []docParaRun, headings map[uint16]bool, formField func(begin, pic int) *docFormField) (doc []byte, formFields bool) {
 	var out bytes.Buffer
 	out.WriteString(`<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>`)
-	var para strings.Builder
 	// levels[i] is the open table at depth i+1: its row's cells so far
 	// (written when the row ends, whose paragraph says which cells
 	// continue the ones above) and the open cell's content.
@@ -507,89 +521,109 @@ func docWordML(text []rune, fcs []uint32, runs []docParaRun, headings map[uint16
 			levels = append(levels, &level{})
 		}
 	}
+	// The paragraph's runs so far, and its text not yet written as one.
+	var px bytes.Buffer
+	var run strings.Builder
+	flush := func() {
+		if run.Len() > 0 {
+			px.WriteString(`<w:r><w:t xml:space="preserve">`)
+			_ = xml.EscapeText(&px, []byte(run.String()))
+			px.WriteString(`</w:t></w:r>`)
+			run.Reset()
+		}
+	}
+	elem := func(s string) {
+		flush()
+		px.WriteString(`<w:r>` + s + `</w:r>`)
+	}
 	writePara := func(p docPara) {
-		// A line break is Word's <w:br/>, a tab <w:tab/>, between runs of
-		// text, as Word writes them; a heading's style is "Title", which
-		// the DOCX reader takes for a heading.
+		// A heading's style is "Title", which the DOCX reader takes for
+		// a heading.
+		flush()
 		w := dst()
 		w.WriteString(`<w:p>`)
 		if headings[p.istd] {
 			w.WriteString(`<w:pPr><w:pStyle w:val="Title"/></w:pPr>`)
 		}
-		w.WriteString(`<w:r>`)
-		for i, seg := range strings.Split(para.String(), "\n") {
-			if i > 0 {
-				w.WriteString(`<w:br/>`)
-			}
-			for j, t := range strings.Split(seg, "\t") {
-				if j > 0 {
-					w.WriteString(`<w:tab/>`)
-				}
-				if t != "" {
-					w.WriteString(`<w:t xml:space="preserve">`)
-					_ = xml.EscapeText(w, []byte(t))
-					w.WriteString(`</w:t>`)
-				}
-			}
-		}
-		w.WriteString(`</w:r></w:p>`)
-		para.Reset()
+		w.Write(px.Bytes())
+		w.WriteString(`</w:p>`)
+		px.Reset()
 	}
-	field := 0           // open fields
-	inResult := []bool{} // per open field: past its separator
-	var instr strings.Builder
-	for i, r := range text {
+	// fields is the open fields: whether each is past its separator. A
+	// field is written as Word writes one in WordprocessingML (begin,
+	// instructions, separate, result, end), a legacy form field's begin
+	// with its stored definition and state.
+	var fields []bool
+	for i := 0; i < len(text); i++ {
+		r := text[i]
 		switch r {
-		case 0x13: // field begin: its instructions follow
-			field++
-			inResult = append(inResult, false)
-			continue
-		case 0x14, 0x15: // a field's separator (its result follows) or end
-			// A legacy check box or drop-down keeps its state in the
-			// Data stream, not in the text: such a form is not read.
-			if f := strings.Fields(instr.String()); len(f) > 0 && (f[0] == "FORMCHECKBOX" || f[0] == "FORMDROPDOWN") {
-				formFields = true
-			}
-			instr.Reset()
-			if field > 0 {
-				if r == 0x14 {
-					inResult[field-1] = true
-				} else {
-					field--
-					inResult = inResult[:field]
+		case 0x13:
+			instr, pic, end := docFieldInstr(text, i)
+			begin := `<w:fldChar w:fldCharType="begin">`
+			switch kind := firstWord(instr); kind {
+			case "FORMCHECKBOX", "FORMDROPDOWN", "FORMTEXT":
+				ff := formField(i, pic)
+				if ff == nil && kind != "FORMTEXT" {
+					// Its state is in the Data stream and could not be
+					// read there: such a form is not read at all.
+					formFields = true
 				}
+				begin += ff.xml()
+			}
+			elem(begin + `</w:fldChar>`)
+			if instr != "" {
+				var b bytes.Buffer
+				_ = xml.EscapeText(&b, []byte(instr))
+				elem(`<w:instrText xml:space="preserve">` + b.String() + `</w:instrText>`)
+			}
+			fields = append(fields, false)
+			// The instructions are written; their paragraph marks, if
+			// any, still end paragraphs.
+			for j := i + 1; j < end; j++ {
+				if text[j] == '\r' || text[j] == 0x07 {
+					end = j
+				}
+			}
+			i = end - 1
+			continue
+		case 0x14:
+			if n := len(fields); n > 0 && !fields[n-1] {
+				fields[n-1] = true
+				elem(`<w:fldChar w:fldCharType="separate"/>`)
+			}
+			continue
+		case 0x15:
+			if n := len(fields); n > 0 {
+				fields = fields[:n-1]
+				elem(`<w:fldChar w:fldCharType="end"/>`)
 			}
 			continue
 		}
-		if field > 0 && !inResult[field-1] && r != '\r' && r != 0x07 {
-			// A field's instructions are not shown.
-			if instr.Len() < 64 {
-				instr.WriteRune(r)
-			}
-			continue
+		if n := len(fields); n > 0 && !fields[n-1] && r != '\r' && r != 0x07 {
+			continue // the rest of an instruction cut by a paragraph mark
 		}
 		if r != '\r' && r != 0x07 && r != 0x0C {
 			switch {
 			case r == 0x0B || r == 0x0E: // line and column breaks
-				para.WriteByte('\n')
-			case r == 0x1E: // non-breaking hyphen
-				para.WriteByte('-')
-			case r == 0xA0:
-				para.WriteByte(' ')
+				elem(`<w:br/>`)
 			case r == '\t':
-				para.WriteByte('\t')
+				elem(`<w:tab/>`)
+			case r == 0x1E: // non-breaking hyphen
+				run.WriteByte('-')
+			case r == 0xA0:
+				run.WriteByte(' ')
 			case r >= 0xF000 && r <= 0xF0FF:
 				// A symbol font's glyph, as LibreOffice writes Wingdings'
 				// boxes: the font is in the character properties, which
 				// are not read, so only a glyph that is a box or a tick
 				// in Wingdings is kept.
 				if m := symbolRune("wingdings", strconv.FormatInt(int64(r), 16)); m != 0 && checkboxRune(m) != 0 {
-					para.WriteRune(m)
+					run.WriteRune(m)
 				}
 			case r < 0x20 || r == 0xFFFE || r == 0xFFFF || (r >= 0xD800 && r <= 0xDFFF):
 				// Objects, pictures, footnote marks: nothing shown as text.
 			default:
-				para.WriteRune(r)
+				run.WriteRune(r)
 			}
 			continue
 		}
@@ -611,7 +645,8 @@ func docWordML(text []rune, fcs []uint32, runs []docParaRun, headings map[uint16
 			rowEnd, cellEnd = p.innerTtp, p.innerCell
 		}
 		if rowEnd {
-			para.Reset()
+			flush()
+			px.Reset()
 			closeRow(p.vmerge)
 			continue
 		}
@@ -622,7 +657,8 @@ func docWordML(text []rune, fcs []uint32, runs []docParaRun, headings map[uint16
 		}
 	}
 	toDepth(0)
-	if para.Len() > 0 {
+	flush()
+	if px.Len() > 0 {
 		writePara(docPara{})
 	}
 	out.WriteString(`</w:body></w:document>`)
@@ -632,3 +668,311 @@ func docWordML(text []rune, fcs []uint32, runs []docParaRun, headings map[uint16
 // docMaxDepth bounds table nesting, as the DOCX reader's element depth
 // bounds it there.
 const docMaxDepth = 16
+
+// docFieldInstr reads the instructions of the field that begins at
+// text[begin] (0x13): their text at the field's own level (a nested
+// field's is left out), the index of their picture character (0x01,
+// which carries a legacy form field's place in the Data stream; -1 if
+// none), and the index of the separator or end that closes them.
+func docFieldInstr(text []rune, begin int) (instr string, pic, end int) {
+	var b strings.Builder
+	pic, depth := -1, 0
+	for j := begin + 1; j < len(text); j++ {
+		switch r := text[j]; {
+		case r == 0x13:
+			depth++
+		case r == 0x15 && depth > 0:
+			depth--
+		case (r == 0x14 || r == 0x15) && depth == 0:
+			return strings.TrimSpace(b.String()), pic, j
+		case depth > 0:
+		case r == 0x01 && pic < 0:
+			pic = j
+		case r >= 0x20 && b.Len() < 256:
+			b.WriteRune(r)
+		}
+	}
+	return strings.TrimSpace(b.String()), pic, len(text)
+}
+
+func firstWord(s string) string {
+	if f := strings.Fields(s); len(f) > 0 {
+		return f[0]
+	}
+	return ""
+}
+
+// docFormField is a legacy form field's definition and state (FFData,
+// MS-DOC 2.9.78), as its WordprocessingML ffData carries them.
+type docFormField struct {
+	kind    int // 0 text, 1 check box, 2 drop-down
+	name    string
+	res     int // a box's state (0, 1) or a list's choice; 25: its default
+	def     int // a box's or a list's default
+	entries []string
+}
+
+// xml is the field's ffData element, or "" for none.
+func (f *docFormField) xml() string {
+	if f == nil {
+		return ""
+	}
+	var b bytes.Buffer
+	attr := func(s string) string {
+		var a bytes.Buffer
+		_ = xml.EscapeText(&a, []byte(s))
+		return a.String()
+	}
+	b.WriteString(`<w:ffData><w:name w:val="` + attr(f.name) + `"/>`)
+	switch f.kind {
+	case 1:
+		fmt.Fprintf(&b, `<w:checkBox><w:default w:val="%d"/>`, f.def)
+		if f.res != 25 {
+			fmt.Fprintf(&b, `<w:checked w:val="%d"/>`, f.res)
+		}
+		b.WriteString(`</w:checkBox>`)
+	case 2:
+		res := f.res
+		if res == 25 {
+			res = f.def
+		}
+		fmt.Fprintf(&b, `<w:ddList><w:result w:val="%d"/>`, res)
+		for _, e := range f.entries {
+			b.WriteString(`<w:listEntry w:val="` + attr(e) + `"/>`)
+		}
+		b.WriteString(`</w:ddList>`)
+	default:
+		b.WriteString(`<w:textInput/>`)
+	}
+	b.WriteString(`</w:ffData>`)
+	return b.String()
+}
+
+// docCharRun is the place in the Data stream (sprmCPicLocation) of the
+// characters at file offsets [start, end), or -1.
+type docCharRun struct {
+	start, end uint32
+	pic        int64
+}
+
+// docCharRuns reads the character properties' picture locations: the
+// PlcBteChpx (in the table stream) names the 512-byte pages (FKPs, in
+// the WordDocument stream) that hold each run's sprms. Only runs that
+// have one are kept.
+func docCharRuns(word, tbl []byte) ([]docCharRun, error) {
+	fc := int64(binary.LittleEndian.Uint32(word[0xFA:]))
+	lcb := int64(binary.LittleEndian.Uint32(word[0xFE:]))
+	if lcb == 0 {
+		return nil, nil
+	}
+	if fc < 0 || lcb < 4 || fc+lcb > int64(len(tbl)) || (lcb-4)%8 != 0 {
+		return nil, errors.New("character table outside the table stream")
+	}
+	plc := tbl[fc : fc+lcb]
+	n := int((lcb - 4) / 8)
+	if n > docMaxPieces {
+		return nil, fmt.Errorf("%d character pages", n)
+	}
+	var runs []docCharRun
+	for i := range n {
+		pn := int64(binary.LittleEndian.Uint32(plc[4*(n+1)+4*i:]) & 0x3FFFFF)
+		page := pn * 512
+		if page+512 > int64(len(word)) {
+			return nil, errors.New("a character page past the stream's end")
+		}
+		fkp := word[page : page+512]
+		crun := int(fkp[511])
+		if (crun+1)*4+crun > 511 {
+			return nil, errors.New("a character page with too many runs")
+		}
+		for j := range crun {
+			at := int(fkp[(crun+1)*4+j]) * 2
+			if at == 0 || at >= 511 {
+				continue
+			}
+			cb := int(fkp[at])
+			if at+1+cb > 511 {
+				continue
+			}
+			if pic := docPicLocation(fkp[at+1 : at+1+cb]); pic >= 0 {
+				if len(runs) >= docMaxPieces {
+					return nil, errors.New("too many character runs")
+				}
+				runs = append(runs, docCharRun{start: binary.LittleEndian.Uint32(fkp[4*j:]), end: binary.LittleEndian.Uint32(fkp[4*(j+1):]), pic: pic})
+			}
+		}
+	}
+	return runs, nil
+}
+
+// docPicLocation is a character run's sprmCPicLocation, or -1.
+func docPicLocation(grpprl []byte) int64 {
+	for len(grpprl) >= 2 {
+		sprm := binary.LittleEndian.Uint16(grpprl)
+		grpprl = grpprl[2:]
+		op := docSprmSize(sprm, grpprl)
+		if op < 0 || op > len(grpprl) {
+			return -1
+		}
+		if sprm == 0x6A03 {
+			return int64(binary.LittleEndian.Uint32(grpprl))
+		}
+		grpprl = grpprl[op:]
+	}
+	return -1
+}
+
+// docSprmSize is the size of a sprm's operand, from its spra (MS-DOC
+// 2.2.5.1), or -1 when it cannot be told.
+func docSprmSize(sprm uint16, rest []byte) int {
+	switch sprm >> 13 {
+	case 0, 1:
+		return 1
+	case 2, 4, 5:
+		return 2
+	case 3:
+		return 4
+	case 7:
+		return 3
+	}
+	if len(rest) < 1 {
+		return -1
+	}
+	switch {
+	case sprm == 0xC615 && rest[0] == 255:
+		return -1 // sprmPChgTabs' long form
+	case sprm == 0xD608: // sprmTDefTable: a 2-byte size, plus one
+		if len(rest) < 2 {
+			return -1
+		}
+		return 1 + int(binary.LittleEndian.Uint16(rest))
+	}
+	return 1 + int(rest[0])
+}
+
+// docFFData reads the FFData at offset off of the Data stream: after a
+// NilPICFAndBinData's 68-byte header (MS-DOC 2.9.158).
+func docFFData(data []byte, off int64) *docFormField {
+	if off < 0 || off+68+10 > int64(len(data)) {
+		return nil
+	}
+	lcb := int64(binary.LittleEndian.Uint32(data[off:]))
+	if binary.LittleEndian.Uint16(data[off+4:]) != 0x44 || lcb < 68+10 || off+lcb > int64(len(data)) {
+		return nil
+	}
+	b := data[off+68 : off+lcb]
+	if binary.LittleEndian.Uint32(b) != 0xFFFFFFFF {
+		return nil
+	}
+	bits := binary.LittleEndian.Uint16(b[4:])
+	f := &docFormField{kind: int(bits & 3), res: int(bits>>2) & 0x1F}
+	if f.kind > 2 {
+		return nil
+	}
+	b = b[10:] // version, bits, cch, hps
+	xstz := func() (string, bool) {
+		if len(b) < 2 {
+			return "", false
+		}
+		n := int(binary.LittleEndian.Uint16(b))
+		if 2+2*n+2 > len(b) {
+			return "", false
+		}
+		u := make([]uint16, n)
+		for i := range n {
+			u[i] = binary.LittleEndian.Uint16(b[2+2*i:])
+		}
+		b = b[2+2*n+2:] // and its terminating NUL
+		return string(utf16.Decode(u)), true
+	}
+	var ok bool
+	if f.name, ok = xstz(); !ok {
+		return nil
+	}
+	if f.kind == 0 {
+		if _, ok = xstz(); !ok { // xstzTextDef
+			return nil
+		}
+		return f
+	}
+	if len(b) < 2 {
+		return nil
+	}
+	f.def = int(binary.LittleEndian.Uint16(b))
+	b = b[2:]
+	for range 5 { // format, help, status, entry and exit macros
+		if _, ok = xstz(); !ok {
+			return nil
+		}
+	}
+	if f.kind == 2 {
+		// hsttbDropList: an STTB of the entries.
+		if len(b) < 6 || binary.LittleEndian.Uint16(b) != 0xFFFF {
+			return nil
+		}
+		n := int(binary.LittleEndian.Uint16(b[2:]))
+		b = b[6:]
+		for i := 0; i < n && i < docxMaxEntriesL; i++ {
+			if len(b) < 2 {
+				return nil
+			}
+			c := int(binary.LittleEndian.Uint16(b))
+			if 2+2*c > len(b) {
+				return nil
+			}
+			u := make([]uint16, c)
+			for k := range c {
+				u[k] = binary.LittleEndian.Uint16(b[2+2*k:])
+			}
+			f.entries = append(f.entries, string(utf16.Decode(u)))
+			b = b[2+2*c:]
+		}
+	}
+	return f
+}
+
+// docBookmarks is the document's bookmarks by the character position
+// they start at (SttbfBkmk and PlcfBkf, MS-DOC 2.4.9), the names Word
+// hides (starting with "_") left out. A form field's bookmark is its
+// name; a table that cannot be read gives none.
+func docBookmarks(word, tbl []byte) map[int32]string {
+	at := func(off int) (int64, int64) {
+		return int64(binary.LittleEndian.Uint32(word[off:])), int64(binary.LittleEndian.Uint32(word[off+4:]))
+	}
+	fcNames, lcbNames := at(0x142)
+	fcStarts, lcbStarts := at(0x14A)
+	if lcbNames < 6 || lcbStarts < 4 || fcNames+lcbNames > int64(len(tbl)) || fcStarts+lcbStarts > int64(len(tbl)) || fcNames < 0 || fcStarts < 0 {
+		return nil
+	}
+	sttb := tbl[fcNames : fcNames+lcbNames]
+	if binary.LittleEndian.Uint16(sttb) != 0xFFFF {
+		return nil
+	}
+	count, extra := int(binary.LittleEndian.Uint16(sttb[2:])), int(binary.LittleEndian.Uint16(sttb[4:]))
+	plc := tbl[fcStarts : fcStarts+lcbStarts]
+	if (len(plc)-4)%8 != 0 || (len(plc)-4)/8 < count || count > docMaxPieces {
+		return nil
+	}
+	names := map[int32]string{}
+	b := sttb[6:]
+	for i := 0; i < count; i++ {
+		if len(b) < 2 {
+			return names
+		}
+		n := int(binary.LittleEndian.Uint16(b))
+		if 2+2*n+extra > len(b) {
+			return names
+		}
+		u := make([]uint16, n)
+		for k := range n {
+			u[k] = binary.LittleEndian.Uint16(b[2+2*k:])
+		}
+		b = b[2+2*n+extra:]
+		name := string(utf16.Decode(u))
+		cp := int32(binary.LittleEndian.Uint32(plc[4*i:]))
+		if _, taken := names[cp]; !taken && name != "" && !strings.HasPrefix(name, "_") {
+			names[cp] = name
+		}
+	}
+	return names
+}

@@ -28,9 +28,10 @@ func readDOCFixture(t testing.TB, name string) []byte {
 // LibreOffice (scripts/make-doc-fixtures.sh) and asserts it gives exactly
 // what its .docx gives: the same forms, kinds, titles, labels with their
 // values (a label merged down over rows, a layout table nested in a cell,
-// Wingdings' boxes) and field names. A form with legacy check boxes,
-// whose state the .doc keeps outside its text, is refused as a .doc the
-// referrer is asked to send as .docx, never read with its boxes blank.
+// Wingdings' boxes, legacy check boxes, drop-downs and text fields, whose
+// state and names the .doc keeps in its Data stream) and field names. A
+// legacy check box whose state cannot be read is refused as a .doc the
+// referrer is asked to send as .docx, never read blank.
 func TestReadDOCAsDOCX(t *testing.T) {
 	sample := sampleAttachments(t, "03-docx-happy")
 	docx := func(name string) []byte {
@@ -44,7 +45,7 @@ func TestReadDOCAsDOCX(t *testing.T) {
 		}
 		return readFixture(t, name+".docx")
 	}
-	for _, name := range []string{"referral-plain", "consent-plain", "both-forms", "layout", "referral-checkbox", "sample03-referral", "sample03-consent"} {
+	for _, name := range []string{"referral-plain", "consent-plain", "both-forms", "layout", "referral-checkbox", "referral-legacy", "sample03-referral", "sample03-consent"} {
 		t.Run(name, func(t *testing.T) {
 			want, err := readDOCX(context.Background(), docx(name), Limits{})
 			if err != nil {
@@ -68,8 +69,26 @@ func TestReadDOCAsDOCX(t *testing.T) {
 				if !slices.Equal(g.ByLabel, w.ByLabel) {
 					t.Errorf("form %d labels:\n got %q\nwant %q", i, g.ByLabel, w.ByLabel)
 				}
-				if !maps.Equal(g.ByName, w.ByName) {
+				if name == "referral-legacy" {
+					// LibreOffice writes no name for a legacy check box or
+					// drop-down in a .doc (Word does, in FFData): every
+					// name read is the .docx's, the text fields' all.
+					for k, v := range g.ByName {
+						if wv, ok := w.ByName[k]; !ok || wv != v {
+							t.Errorf("form %d: name %q = %q, the .docx has %q", i, k, v, wv)
+						}
+					}
+					if len(g.ByName) < 30 {
+						t.Errorf("form %d: %d names", i, len(g.ByName))
+					}
+				} else if !maps.Equal(g.ByName, w.ByName) {
 					t.Errorf("form %d names:\n got %q\nwant %q", i, g.ByName, w.ByName)
+				}
+				// And the form the intake decides on: the same values.
+				m := DefaultMapping()
+				gf, wf := m.Map(w.Kind, g), m.Map(w.Kind, w)
+				if !maps.Equal(gf.Values, wf.Values) || !maps.Equal(gf.Invalid, wf.Invalid) {
+					t.Errorf("form %d mapped:\n got %v %v\nwant %v %v", i, gf.Values, gf.Invalid, wf.Values, wf.Invalid)
 				}
 				if len(w.ByLabel) < 5 {
 					t.Errorf("form %d: the .docx gives %d labels: the fixture no longer tests the reading", i, len(w.ByLabel))
@@ -77,10 +96,21 @@ func TestReadDOCAsDOCX(t *testing.T) {
 			}
 		})
 	}
-	t.Run("legacy check boxes", func(t *testing.T) {
-		_, err := readDOCX(context.Background(), readDOCFixture(t, "referral-legacy.doc"), Limits{})
-		if ReasonOf(err) != reasonDOCXOldDoc || !strings.Contains(err.Error(), "check boxes") {
-			t.Errorf("err %v, want %q naming the check boxes", err, reasonDOCXOldDoc)
+	t.Run("a check box whose state cannot be read", func(t *testing.T) {
+		// A legacy check box whose FFData is not where its character
+		// says: the form is refused, never read with the box blank.
+		text := []rune("Consent given\a\x13 FORMCHECKBOX \x01\x14\x15\a\a")
+		fcs := make([]uint32, len(text))
+		for i := range fcs {
+			fcs[i] = uint32(2 * i)
+		}
+		_, refused := docWordML(text, fcs, nil, nil, func(int, int) *docFormField { return nil })
+		if !refused {
+			t.Error("read")
+		}
+		_, refused = docWordML(text, fcs, nil, nil, func(int, int) *docFormField { return &docFormField{kind: 1, res: 1} })
+		if refused {
+			t.Error("refused though its state was read")
 		}
 	})
 }
@@ -125,18 +155,19 @@ func TestParseSampleAsDOC(t *testing.T) {
 // docWords is the text of a .doc's main document, as words.
 func docWords(t *testing.T, data []byte) []string {
 	t.Helper()
-	word, t0, t1, err := docStreams(data, 64<<20)
+	streams, err := docStreams(data, 64<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tbl := t0
+	word, tbl := streams["WordDocument"], streams["0Table"]
 	if word[0x0B]&0x02 != 0 {
-		tbl = t1
+		tbl = streams["1Table"]
 	}
-	text, _, err := wordText(word, tbl, int(uint32(word[0x4C])|uint32(word[0x4D])<<8|uint32(word[0x4E])<<16|uint32(word[0x4F])<<24))
+	chars, err := wordText(word, tbl, int(uint32(word[0x4C])|uint32(word[0x4D])<<8|uint32(word[0x4E])<<16|uint32(word[0x4F])<<24))
 	if err != nil {
 		t.Fatal(err)
 	}
+	text := chars.text
 	// What Word shows: a field's instructions (0x13 ... 0x14) are not.
 	var shown []rune
 	var open []bool // per open field: past its separator
