@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -40,6 +41,22 @@ const docMaxPieces = 1 << 16
 
 // readDOC reads a Word 97-2003 document's forms, or says why it cannot.
 func readDOC(ctx context.Context, data []byte, l Limits) ([]*RawForm, error) {
+	xmlDoc, err := docAsWordML(ctx, data, l)
+	if err != nil {
+		return nil, err
+	}
+	d := newDOCXReader(ctx)
+	if err := d.readDocument(bytes.NewReader(xmlDoc)); err != nil {
+		return nil, unreadable(reasonDOCXDamaged, fmt.Errorf("doc: %w", err))
+	}
+	for _, f := range d.forms {
+		f.rf.Source = "doc"
+	}
+	return d.result(), nil
+}
+
+// docAsWordML reads a .doc and writes what it shows as WordprocessingML.
+func docAsWordML(ctx context.Context, data []byte, l Limits) ([]byte, error) {
 	l = l.withDefaults()
 	streams, err := docStreams(data, l.MaxDOCXUncompressed)
 	if err != nil {
@@ -78,35 +95,38 @@ func readDOC(ctx context.Context, data []byte, l Limits) ([]*RawForm, error) {
 		return nil, unreadable(reasonDOCXDamaged, fmt.Errorf("doc: %w", err))
 	}
 	names := docBookmarks(word, tbl)
+	charAt := func(fc uint32) (docCharRun, bool) {
+		i := sort.Search(len(chps), func(i int) bool { return chps[i].end > fc })
+		if i < len(chps) && chps[i].start <= fc {
+			return chps[i], true
+		}
+		return docCharRun{}, false
+	}
+	deleted := func(i int) bool {
+		c, ok := charAt(fcs[i])
+		return ok && c.deleted
+	}
 	formField := func(begin, pic int) *docFormField {
 		if pic < 0 {
 			return nil
 		}
-		for _, c := range chps {
-			if fcs[pic] >= c.start && fcs[pic] < c.end {
-				ff := docFFData(streams["Data"], c.pic)
-				if ff != nil && ff.name == "" {
-					// LibreOffice names the field by a bookmark over it
-					// only; Word writes both.
-					ff.name = names[dt.cps[begin]]
-				}
-				return ff
-			}
+		c, ok := charAt(fcs[pic])
+		if !ok || c.pic < 0 {
+			return nil
 		}
-		return nil
+		ff := docFFData(streams["Data"], c.pic)
+		if ff != nil && ff.name == "" {
+			// LibreOffice names the field by a bookmark over it only;
+			// Word writes both.
+			ff.name = names[dt.cps[begin]]
+		}
+		return ff
 	}
-	xmlDoc, formFields := docWordML(text, fcs, paps, docHeadingStyles(word, tbl), formField)
+	xmlDoc, formFields := docWordML(text, fcs, paps, docHeadingStyles(word, tbl), formField, deleted)
 	if formFields {
 		return nil, unreadable(reasonDOCXOldDoc, errors.New("doc: legacy check boxes or drop-downs whose state could not be read"))
 	}
-	d := newDOCXReader(ctx)
-	if err := d.readDocument(bytes.NewReader(xmlDoc)); err != nil {
-		return nil, unreadable(reasonDOCXDamaged, fmt.Errorf("doc: %w", err))
-	}
-	for _, f := range d.forms {
-		f.rf.Source = "doc"
-	}
-	return d.result(), nil
+	return xmlDoc, nil
 }
 
 // docStreams takes the WordDocument stream, the two table streams and
@@ -313,7 +333,7 @@ func docParagraphs(word, tbl []byte) ([]docParaRun, error) {
 		fkp := word[page : page+512]
 		crun := int(fkp[511])
 		if (crun+1)*4+crun*13 > 511 {
-			return nil, errors.New("a paragraph page with too many runs")
+			continue // a page that cannot be read: its paragraphs are plain
 		}
 		for j := range crun {
 			start := binary.LittleEndian.Uint32(fkp[4*j:])
@@ -454,7 +474,7 @@ func docParaAt(runs []docParaRun, fc uint32) docPara {
 // tables as tables of rows of cells, a nested table inside its outer
 // cell as Word writes one. Field codes are dropped and their results
 // kept, as Word shows them.
-func docWordML(text []rune, fcs []uint32, runs []docParaRun, headings map[uint16]bool, formField func(begin, pic int) *docFormField) (doc []byte, formFields bool) {
+func docWordML(text []rune, fcs []uint32, runs []docParaRun, headings map[uint16]bool, formField func(begin, pic int) *docFormField, deleted func(i int) bool) (doc []byte, formFields bool) {
 	var out bytes.Buffer
 	out.WriteString(`<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>`)
 	// levels[i] is the open table at depth i+1: its row's cells so far
@@ -604,6 +624,8 @@ func docWordML(text []rune, fcs []uint32, runs []docParaRun, headings map[uint16
 		}
 		if r != '\r' && r != 0x07 && r != 0x0C {
 			switch {
+			case deleted != nil && deleted(i):
+				// Deleted text kept as a tracked change: not shown.
 			case r == 0x0B || r == 0x0E: // line and column breaks
 				elem(`<w:br/>`)
 			case r == '\t':
@@ -612,6 +634,7 @@ func docWordML(text []rune, fcs []uint32, runs []docParaRun, headings map[uint16
 				run.WriteByte('-')
 			case r == 0xA0:
 				run.WriteByte(' ')
+			case r == 0xAD: // a soft hyphen, shown only where a line breaks
 			case r >= 0xF000 && r <= 0xF0FF:
 				// A symbol font's glyph, as LibreOffice writes Wingdings'
 				// boxes: the font is in the character properties, which
@@ -748,17 +771,21 @@ func (f *docFormField) xml() string {
 	return b.String()
 }
 
-// docCharRun is the place in the Data stream (sprmCPicLocation) of the
-// characters at file offsets [start, end), or -1.
+// docCharRun is what the character properties say of the characters at
+// file offsets [start, end): their place in the Data stream
+// (sprmCPicLocation, or -1), and whether they are deleted text kept as a
+// tracked change (sprmCFRMarkDel), which Word does not show.
 type docCharRun struct {
 	start, end uint32
 	pic        int64
+	deleted    bool
 }
 
-// docCharRuns reads the character properties' picture locations: the
-// PlcBteChpx (in the table stream) names the 512-byte pages (FKPs, in
-// the WordDocument stream) that hold each run's sprms. Only runs that
-// have one are kept.
+// docCharRuns reads the character properties' picture locations and
+// deletions: the PlcBteChpx (in the table stream) names the 512-byte
+// pages (FKPs, in the WordDocument stream) that hold each run's sprms.
+// Only runs that have one are kept; a page that cannot be read is passed
+// over.
 func docCharRuns(word, tbl []byte) ([]docCharRun, error) {
 	fc := int64(binary.LittleEndian.Uint32(word[0xFA:]))
 	lcb := int64(binary.LittleEndian.Uint32(word[0xFE:]))
@@ -783,7 +810,7 @@ func docCharRuns(word, tbl []byte) ([]docCharRun, error) {
 		fkp := word[page : page+512]
 		crun := int(fkp[511])
 		if (crun+1)*4+crun > 511 {
-			return nil, errors.New("a character page with too many runs")
+			continue
 		}
 		for j := range crun {
 			at := int(fkp[(crun+1)*4+j]) * 2
@@ -794,32 +821,37 @@ func docCharRuns(word, tbl []byte) ([]docCharRun, error) {
 			if at+1+cb > 511 {
 				continue
 			}
-			if pic := docPicLocation(fkp[at+1 : at+1+cb]); pic >= 0 {
+			if pic, deleted := docCharSprms(fkp[at+1 : at+1+cb]); pic >= 0 || deleted {
 				if len(runs) >= docMaxPieces {
 					return nil, errors.New("too many character runs")
 				}
-				runs = append(runs, docCharRun{start: binary.LittleEndian.Uint32(fkp[4*j:]), end: binary.LittleEndian.Uint32(fkp[4*(j+1):]), pic: pic})
+				runs = append(runs, docCharRun{start: binary.LittleEndian.Uint32(fkp[4*j:]), end: binary.LittleEndian.Uint32(fkp[4*(j+1):]), pic: pic, deleted: deleted})
 			}
 		}
 	}
 	return runs, nil
 }
 
-// docPicLocation is a character run's sprmCPicLocation, or -1.
-func docPicLocation(grpprl []byte) int64 {
+// docCharSprms reads a character run's sprmCPicLocation (-1 if none)
+// and sprmCFRMarkDel.
+func docCharSprms(grpprl []byte) (pic int64, deleted bool) {
+	pic = -1
 	for len(grpprl) >= 2 {
 		sprm := binary.LittleEndian.Uint16(grpprl)
 		grpprl = grpprl[2:]
 		op := docSprmSize(sprm, grpprl)
 		if op < 0 || op > len(grpprl) {
-			return -1
+			return pic, deleted
 		}
-		if sprm == 0x6A03 {
-			return int64(binary.LittleEndian.Uint32(grpprl))
+		switch sprm {
+		case 0x6A03: // sprmCPicLocation
+			pic = int64(binary.LittleEndian.Uint32(grpprl))
+		case 0x0800: // sprmCFRMarkDel
+			deleted = grpprl[0]&1 != 0
 		}
 		grpprl = grpprl[op:]
 	}
-	return -1
+	return pic, deleted
 }
 
 // docSprmSize is the size of a sprm's operand, from its spra (MS-DOC
