@@ -40,6 +40,7 @@ projects=(
 	"pymupdf/PyMuPDF -"
 	"python-openxml/python-docx -"
 	"jgm/pandoc -"
+	"apache/poi -"
 	"Teamwork/tnef -"
 	"Sicos1977/MSGReader -"
 	"TeamMsgExtractor/msg-extractor -"
