@@ -122,7 +122,10 @@ func docAsWordML(ctx context.Context, data []byte, l Limits) ([]byte, error) {
 		}
 		return ff
 	}
-	xmlDoc, formFields := docWordML(text, fcs, paps, docHeadingStyles(word, tbl), formField, deleted)
+	xmlDoc, formFields, err := docWordML(text, fcs, paps, docHeadingStyles(word, tbl), formField, deleted)
+	if err != nil {
+		return nil, err
+	}
 	if formFields {
 		return nil, unreadable(reasonDOCXOldDoc, errors.New("doc: legacy check boxes or drop-downs whose state could not be read"))
 	}
@@ -474,7 +477,7 @@ func docParaAt(runs []docParaRun, fc uint32) docPara {
 // tables as tables of rows of cells, a nested table inside its outer
 // cell as Word writes one. Field codes are dropped and their results
 // kept, as Word shows them.
-func docWordML(text []rune, fcs []uint32, runs []docParaRun, headings map[uint16]bool, formField func(begin, pic int) *docFormField, deleted func(i int) bool) (doc []byte, formFields bool) {
+func docWordML(text []rune, fcs []uint32, runs []docParaRun, headings map[uint16]bool, formField func(begin, pic int) *docFormField, deleted func(i int) bool) (doc []byte, formFields bool, err error) {
 	var out bytes.Buffer
 	out.WriteString(`<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>`)
 	// levels[i] is the open table at depth i+1: its row's cells so far
@@ -544,8 +547,13 @@ func docWordML(text []rune, fcs []uint32, runs []docParaRun, headings map[uint16
 	// The paragraph's runs so far, and its text not yet written as one.
 	var px bytes.Buffer
 	var run strings.Builder
+	// elems counts what is written: the DOCX reader stops at
+	// docxMaxTokens, and a file of nothing but field marks or paragraph
+	// marks must not grow a document many times its size first.
+	elems := 0
 	flush := func() {
 		if run.Len() > 0 {
+			elems++
 			px.WriteString(`<w:r><w:t xml:space="preserve">`)
 			_ = xml.EscapeText(&px, []byte(run.String()))
 			px.WriteString(`</w:t></w:r>`)
@@ -553,6 +561,7 @@ func docWordML(text []rune, fcs []uint32, runs []docParaRun, headings map[uint16
 		}
 	}
 	elem := func(s string) {
+		elems++
 		flush()
 		px.WriteString(`<w:r>` + s + `</w:r>`)
 	}
@@ -560,6 +569,7 @@ func docWordML(text []rune, fcs []uint32, runs []docParaRun, headings map[uint16
 		// A heading's style is "Title", which the DOCX reader takes for
 		// a heading.
 		flush()
+		elems++
 		w := dst()
 		w.WriteString(`<w:p>`)
 		if headings[p.istd] {
@@ -575,6 +585,9 @@ func docWordML(text []rune, fcs []uint32, runs []docParaRun, headings map[uint16
 	// with its stored definition and state.
 	var fields []bool
 	for i := 0; i < len(text); i++ {
+		if elems > docMaxElems {
+			return nil, false, unreadable(reasonDOCXTooComplex, fmt.Errorf("doc: more than %d paragraphs, runs and fields", docMaxElems))
+		}
 		r := text[i]
 		switch r {
 		case 0x13:
@@ -685,8 +698,12 @@ func docWordML(text []rune, fcs []uint32, runs []docParaRun, headings map[uint16
 		writePara(docPara{})
 	}
 	out.WriteString(`</w:body></w:document>`)
-	return out.Bytes(), formFields
+	return out.Bytes(), formFields, nil
 }
+
+// docMaxElems bounds the elements written for a .doc, as docxMaxTokens
+// bounds the tokens the DOCX reader reads (an element is a few tokens).
+const docMaxElems = docxMaxTokens / 4
 
 // docMaxDepth bounds table nesting, as the DOCX reader's element depth
 // bounds it there.
@@ -700,7 +717,10 @@ const docMaxDepth = 16
 func docFieldInstr(text []rune, begin int) (instr string, pic, end int) {
 	var b strings.Builder
 	pic, depth := -1, 0
-	for j := begin + 1; j < len(text); j++ {
+	// Instructions are short; looking further for their end would make
+	// a run of field begins cost the square of its length. Past the
+	// bound, the rest is skipped as instructions character by character.
+	for j := begin + 1; j < min(len(text), begin+docMaxInstr); j++ {
 		switch r := text[j]; {
 		case r == 0x13:
 			depth++
@@ -715,8 +735,11 @@ func docFieldInstr(text []rune, begin int) (instr string, pic, end int) {
 			b.WriteRune(r)
 		}
 	}
-	return strings.TrimSpace(b.String()), pic, len(text)
+	return strings.TrimSpace(b.String()), pic, begin + 1
 }
+
+// docMaxInstr bounds how far a field's instructions are looked through.
+const docMaxInstr = 1024
 
 func firstWord(s string) string {
 	if f := strings.Fields(s); len(f) > 0 {

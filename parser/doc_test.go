@@ -105,11 +105,11 @@ func TestReadDOCAsDOCX(t *testing.T) {
 		for i := range fcs {
 			fcs[i] = uint32(2 * i)
 		}
-		_, refused := docWordML(text, fcs, nil, nil, func(int, int) *docFormField { return nil }, nil)
+		_, refused, _ := docWordML(text, fcs, nil, nil, func(int, int) *docFormField { return nil }, nil)
 		if !refused {
 			t.Error("read")
 		}
-		_, refused = docWordML(text, fcs, nil, nil, func(int, int) *docFormField { return &docFormField{kind: 1, res: 1} }, nil)
+		_, refused, _ = docWordML(text, fcs, nil, nil, func(int, int) *docFormField { return &docFormField{kind: 1, res: 1} }, nil)
 		if refused {
 			t.Error("refused though its state was read")
 		}
@@ -290,5 +290,23 @@ func TestReadDOCThirdParty(t *testing.T) {
 	}
 	if _, err := read("poi-password_password_cryptoapi.doc"); ReasonOf(err) != reasonDOCXEncrypted {
 		t.Errorf("err %v, want %q", err, reasonDOCXEncrypted)
+	}
+}
+
+// TestDOCFieldRunBounded: a text of nothing but field begins (a damaged
+// or hostile file) is read in time linear in its length, and one that
+// would make more elements than the DOCX reader reads is refused before
+// its document is written.
+func TestDOCFieldRunBounded(t *testing.T) {
+	for _, n := range []int{1 << 16, 4 << 20} {
+		text := []rune(strings.Repeat("\x13", n))
+		fcs := make([]uint32, len(text))
+		doc, _, err := docWordML(text, fcs, nil, nil, func(int, int) *docFormField { return nil }, nil)
+		switch {
+		case n < docMaxElems && (err != nil || !bytes.Contains(doc, []byte(`w:fldCharType="begin"`))):
+			t.Errorf("%d field begins: %v", n, err)
+		case n > docMaxElems && ReasonOf(err) != reasonDOCXTooComplex:
+			t.Errorf("%d field begins: %v, want %q", n, err, reasonDOCXTooComplex)
+		}
 	}
 }
