@@ -313,27 +313,12 @@ type docParaRun struct {
 // structure is in: the PlcBtePapx (in the table stream) names the 512-byte
 // pages (FKPs, in the WordDocument stream) that hold each run's grpprl.
 func docParagraphs(word, tbl []byte) ([]docParaRun, error) {
-	fc := int64(binary.LittleEndian.Uint32(word[0x102:]))
-	lcb := int64(binary.LittleEndian.Uint32(word[0x106:]))
-	if lcb == 0 {
-		return nil, nil
-	}
-	if fc < 0 || lcb < 4 || fc+lcb > int64(len(tbl)) || (lcb-4)%8 != 0 {
-		return nil, errors.New("paragraph table outside the table stream")
-	}
-	plc := tbl[fc : fc+lcb]
-	n := int((lcb - 4) / 8)
-	if n > docMaxPieces {
-		return nil, fmt.Errorf("%d paragraph pages", n)
+	pages, err := docFKPs(word, tbl, 0x102, "paragraph")
+	if err != nil {
+		return nil, err
 	}
 	var runs []docParaRun
-	for i := range n {
-		pn := int64(binary.LittleEndian.Uint32(plc[4*(n+1)+4*i:]) & 0x3FFFFF)
-		page := pn * 512
-		if page+512 > int64(len(word)) {
-			return nil, errors.New("a paragraph page past the stream's end")
-		}
-		fkp := word[page : page+512]
+	for _, fkp := range pages {
 		crun := int(fkp[511])
 		if (crun+1)*4+crun*13 > 511 {
 			continue // a page that cannot be read: its paragraphs are plain
@@ -453,6 +438,34 @@ func docHeadingStyles(word, tbl []byte) map[uint16]bool {
 		rest = rest[cb:]
 	}
 	return headings
+}
+
+// docFKPs is the 512-byte property pages (FKPs, in the WordDocument
+// stream) that the PlcBte whose FIB entry is at fibOff (in the table
+// stream) names, in file order.
+func docFKPs(word, tbl []byte, fibOff int, what string) ([][]byte, error) {
+	fc := int64(binary.LittleEndian.Uint32(word[fibOff:]))
+	lcb := int64(binary.LittleEndian.Uint32(word[fibOff+4:]))
+	if lcb == 0 {
+		return nil, nil
+	}
+	if fc < 0 || lcb < 4 || fc+lcb > int64(len(tbl)) || (lcb-4)%8 != 0 {
+		return nil, fmt.Errorf("%s table outside the table stream", what)
+	}
+	plc := tbl[fc : fc+lcb]
+	n := int((lcb - 4) / 8)
+	if n > docMaxPieces {
+		return nil, fmt.Errorf("%d %s pages", n, what)
+	}
+	pages := make([][]byte, 0, n)
+	for i := range n {
+		page := int64(binary.LittleEndian.Uint32(plc[4*(n+1)+4*i:])&0x3FFFFF) * 512
+		if page+512 > int64(len(word)) {
+			return nil, fmt.Errorf("a %s page past the stream's end", what)
+		}
+		pages = append(pages, word[page:page+512])
+	}
+	return pages, nil
 }
 
 // docParaAt is the properties of the paragraph whose mark is at file
@@ -810,27 +823,12 @@ type docCharRun struct {
 // Only runs that have one are kept; a page that cannot be read is passed
 // over.
 func docCharRuns(word, tbl []byte) ([]docCharRun, error) {
-	fc := int64(binary.LittleEndian.Uint32(word[0xFA:]))
-	lcb := int64(binary.LittleEndian.Uint32(word[0xFE:]))
-	if lcb == 0 {
-		return nil, nil
-	}
-	if fc < 0 || lcb < 4 || fc+lcb > int64(len(tbl)) || (lcb-4)%8 != 0 {
-		return nil, errors.New("character table outside the table stream")
-	}
-	plc := tbl[fc : fc+lcb]
-	n := int((lcb - 4) / 8)
-	if n > docMaxPieces {
-		return nil, fmt.Errorf("%d character pages", n)
+	pages, err := docFKPs(word, tbl, 0xFA, "character")
+	if err != nil {
+		return nil, err
 	}
 	var runs []docCharRun
-	for i := range n {
-		pn := int64(binary.LittleEndian.Uint32(plc[4*(n+1)+4*i:]) & 0x3FFFFF)
-		page := pn * 512
-		if page+512 > int64(len(word)) {
-			return nil, errors.New("a character page past the stream's end")
-		}
-		fkp := word[page : page+512]
+	for _, fkp := range pages {
 		crun := int(fkp[511])
 		if (crun+1)*4+crun > 511 {
 			continue
