@@ -35,6 +35,10 @@ import (
 // docFIBMin is the FIB's size up to and including the fields read here.
 const docFIBMin = 0x1AA
 
+// docMaxChars bounds the text read from a .doc or an .rtf: a form is a
+// few thousand characters, and each costs a dozen bytes here.
+const docMaxChars = 4 << 20
+
 // docMaxPieces bounds the piece table: a Word document made by editing
 // has a few hundred pieces; each costs a little here.
 const docMaxPieces = 1 << 16
@@ -78,6 +82,9 @@ func docAsWordML(ctx context.Context, data []byte, l Limits) ([]byte, error) {
 		return nil, unreadable(reasonDOCXDamaged, errors.New("doc: no table stream"))
 	}
 	ccpText := int(binary.LittleEndian.Uint32(word[0x4C:]))
+	if ccpText > docMaxChars {
+		return nil, unreadable(reasonDOCXTooComplex, fmt.Errorf("doc: %d characters", ccpText))
+	}
 	dt, err := wordText(word, tbl, ccpText)
 	text, fcs := dt.text, dt.fcs
 	if err != nil {

@@ -84,3 +84,15 @@ func checkWordResult(t *testing.T, forms []*RawForm, err error, sources ...strin
 		}
 	}
 }
+
+// FuzzReadRTF feeds the Rich Text reader arbitrary bytes: it must answer
+// with forms or an UnreadableError with a reason, never panic.
+func FuzzReadRTF(f *testing.F) {
+	f.Add([]byte(rtfConsent))
+	f.Add(readRTFFixture(f, "layout.rtf"))
+	f.Add([]byte(`{\rtf1{\*\nesttableprops\trowd\nestrow}{\nonesttables x\par}\pard\intbl\itap3 a\nestcell\cell\row}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		forms, err := readRTF(context.Background(), data, Limits{MaxDOCXUncompressed: 4 << 20})
+		checkWordResult(t, forms, err, "rtf")
+	})
+}

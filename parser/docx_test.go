@@ -808,11 +808,13 @@ func TestOldDocAsksForDocx(t *testing.T) {
 	}
 }
 
-// TestRTFAsksForDocx: a form exported as Rich Text is one the referrer can
-// save as .docx or PDF (unsupported_attachment), not an attachment that is
-// no form (which would ask for forms the referrer did send).
+// TestRTFAsksForDocx: a form exported as Rich Text that cannot be read
+// (here a check box whose state the file does not hold, as LibreOffice
+// exports one) is one the referrer can save as .docx or PDF
+// (unsupported_attachment), not an attachment that is no form (which
+// would ask for forms the referrer did send).
 func TestRTFAsksForDocx(t *testing.T) {
-	rtf := []byte(`{\rtf1\ansi\deff0 {\fonttbl {\f0 Calibri;}} DSR Referral Form\par Surname\tab Example\par}`)
+	rtf := []byte(strings.Replace(rtfConsent, `{\*\formfield{\fftype1\ffres1\ffdefres0{\*\ffname consent_given}}}`, "", 1))
 	s, err := New(Options{}).Parse(context.Background(), rebuiltWith(t, "DSR referral", "application/octet-stream", "referral.rtf", rtf))
 	if err != nil {
 		t.Fatal(err)

@@ -463,6 +463,8 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 		forms, err = readDOCX(ctx, pt.data, p.limits)
 	case detectOLE:
 		forms, err = readDOCX(ctx, pt.data, p.limits)
+	case detectRTF:
+		forms, err = readRTF(ctx, pt.data, p.limits)
 	case detectTNEF:
 		// Only a winmail.dat whose files could not be taken out is left
 		// here (the walker puts a readable one's files in its place).
@@ -503,10 +505,6 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 		a.Kind = KindUnsupported
 		a.Error = "a LibreOffice document (.odt) cannot be read: save it as Word (.docx) or PDF and send it again"
 		return a
-	case detectRTF:
-		a.Kind = KindUnsupported
-		a.Error = "a Rich Text (.rtf) document cannot be read: save it as Word (.docx) or PDF and send it again"
-		return a
 	case detectMsg:
 		// As above, an Outlook item (.msg) whose files could not be taken out.
 		a.Kind = KindUnsupported
@@ -529,6 +527,12 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 	}
 	if err != nil {
 		a.Kind, a.Error = KindUnreadable, ReasonOf(err)
+		if a.Detected == detectRTF {
+			// Rich Text that cannot be read: the referrer can save the
+			// form as Word or PDF in a minute.
+			a.Kind = KindUnsupported
+			a.Error = "a Rich Text (.rtf) document cannot be read: save it as Word (.docx) or PDF and send it again"
+		}
 		if a.Error == reasonDOCXOldDoc {
 			// Word 97-2003's format, which the referrer can save as .docx
 			// in a minute; a coordinator would have to retype it.

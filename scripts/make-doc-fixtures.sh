@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Regenerates parser/testdata/doc: the Word forms of parser/testdata/docx
-# and of sample 03 saved in Word 97-2003's format (.doc) by LibreOffice's
-# "MS Word 97" export, a producer other than ours. Needs LibreOffice
-# (apt-get install libreoffice-writer-nogui); its output differs from run
-# to run in its timestamps only. parser.TestReadDOCAsDOCX reads each as
-# the .docx it came from.
+# Regenerates parser/testdata/doc and parser/testdata/rtf: the Word forms
+# of parser/testdata/docx and of sample 03 saved in Word 97-2003's format
+# (.doc) by LibreOffice's "MS Word 97" export, and some of them as Rich
+# Text (.rtf), a producer other than ours. Needs LibreOffice (apt-get
+# install libreoffice-writer-nogui); its output differs from run to run in
+# its timestamps only. parser.TestReadDOCAsDOCX and TestReadRTFAsDOCX read
+# each as the .docx it came from.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v soffice >/dev/null || { echo "soffice not found (apt-get install libreoffice-writer-nogui)" >&2; exit 2; }
@@ -33,3 +34,10 @@ soffice -env:UserInstallation="file://$tmp/profile" --headless \
   --convert-to 'doc:MS Word 97' --outdir "$tmp/out" "$tmp"/*.docx >/dev/null
 cp "$tmp"/out/*.doc "$out/"
 ls -l "$out"
+
+rtf=parser/testdata/rtf
+mkdir -p "$rtf"
+soffice -env:UserInstallation="file://$tmp/profile" --headless \
+  --convert-to rtf --outdir "$tmp/rtf" "$tmp"/sample03-*.docx "$tmp"/layout.docx "$tmp"/consent-plain.docx >/dev/null
+cp "$tmp"/rtf/*.rtf "$rtf/"
+ls -l "$rtf"

@@ -113,6 +113,8 @@ func sourceWords(src string) string {
 		return "Word"
 	case "doc":
 		return "Word 97-2003"
+	case "rtf":
+		return "Rich Text"
 	case "":
 		return "unknown"
 	}

@@ -1,0 +1,151 @@
+package parser
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func readRTFFixture(t testing.TB, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "rtf", name))
+	if err != nil {
+		t.Fatalf("read fixture: %v", err)
+	}
+	return data
+}
+
+// TestReadRTFAsDOCX reads forms saved as Rich Text by LibreOffice
+// (scripts/make-doc-fixtures.sh) and asserts each gives exactly what its
+// .docx gives: the same forms, kinds, titles, labels with their values (a
+// layout table nested in a cell, rows merged down) and the same mapped
+// form.
+func TestReadRTFAsDOCX(t *testing.T) {
+	sample := sampleAttachments(t, "03-docx-happy")
+	docx := func(name string) []byte {
+		if kind, ok := strings.CutPrefix(name, "sample03-"); ok {
+			for n, data := range sample {
+				if strings.Contains(strings.ToLower(n), kind) && strings.HasSuffix(n, ".docx") {
+					return data
+				}
+			}
+			t.Fatalf("no %s in sample 03", kind)
+		}
+		return readFixture(t, name+".docx")
+	}
+	for _, name := range []string{"layout", "consent-plain", "sample03-referral", "sample03-consent"} {
+		t.Run(name, func(t *testing.T) {
+			want, err := readDOCX(context.Background(), docx(name), Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := readRTF(context.Background(), readRTFFixture(t, name+".rtf"), Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%d forms, the .docx has %d", len(got), len(want))
+			}
+			for i := range got {
+				g, w := got[i], want[i]
+				if g.Source != "rtf" || g.Kind != w.Kind || g.Marked != w.Marked || g.Title != w.Title {
+					t.Errorf("form %d: %s %s %v %q, want %s %v %q", i, g.Source, g.Kind, g.Marked, g.Title, w.Kind, w.Marked, w.Title)
+				}
+				if !slices.Equal(g.ByLabel, w.ByLabel) || len(w.ByLabel) < 5 {
+					t.Errorf("form %d labels:\n got %q\nwant %q", i, g.ByLabel, w.ByLabel)
+				}
+				m := DefaultMapping()
+				gf, wf := m.Map(w.Kind, g), m.Map(w.Kind, w)
+				if !maps.Equal(gf.Values, wf.Values) || !maps.Equal(gf.Invalid, wf.Invalid) {
+					t.Errorf("form %d mapped:\n got %v %v\nwant %v %v", i, gf.Values, gf.Invalid, wf.Values, wf.Invalid)
+				}
+			}
+		})
+	}
+}
+
+// rtfConsent is a consent form's table as Word writes Rich Text: a
+// legacy check box, drop-down and text field with their state
+// (\*\formfield), accents by code page and by \u, a revision deleted with
+// changes tracked, and a row's label merged down.
+const rtfConsent = `{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0 Calibri;}}{\stylesheet{\s0 Normal;}{\s1 heading 1;}}` +
+	`\pard\s1 DSR Consent Form\par\pard DSR-CONSENT\par` +
+	`\trowd\cellx3000\cellx6000\pard\intbl Child's name\cell Ren{\u233\'3f}e Dupr\'e9{\deleted Smith}\cell\row` +
+	`\trowd\cellx3000\cellx6000\pard\intbl I consent to inclusion on the DSR\cell` +
+	`{\field{\*\fldinst{ FORMCHECKBOX {\*\formfield{\fftype1\ffres1\ffdefres0{\*\ffname consent_given}}}}}{\fldrslt }}\cell\row` +
+	`\trowd\cellx3000\cellx6000\pard\intbl Relationship\cell` +
+	`{\field{\*\fldinst{ FORMDROPDOWN {\*\formfield{\fftype2\ffres2{\*\ffname relationship}{\*\ffl Parent}{\*\ffl Carer}{\*\ffl Foster carer}}}}}{\fldrslt }}\cell\row` +
+	`\trowd\cellx3000\cellx6000\pard\intbl Address\cell` +
+	`{\field{\*\fldinst{ FORMTEXT {\*\formfield{\fftype0{\*\ffname address}}}}}{\fldrslt 1 Kings Road}}\cell\row` +
+	`\trowd\clvmrg\cellx3000\cellx6000\pard\intbl \cell West Wickham\cell\row` +
+	`\pard\par}`
+
+// TestReadRTFFields reads Word's Rich Text form fields: a ticked box, a
+// list's choice and a text field, by name and by label; and refuses a
+// check box whose state the file does not hold (LibreOffice's export
+// leaves it out), never reading it blank.
+func TestReadRTFFields(t *testing.T) {
+	forms, err := readRTF(context.Background(), []byte(rtfConsent), Limits{})
+	if err != nil || len(forms) != 1 {
+		t.Fatalf("%d forms, %v", len(forms), err)
+	}
+	f := forms[0]
+	if f.Kind != Consent || f.Title != "DSR Consent Form" {
+		t.Errorf("kind %s, title %q", f.Kind, f.Title)
+	}
+	wantNames := map[string]string{"consent_given": "Yes", "relationship": "Foster carer", "address": "1 Kings Road"}
+	if !maps.Equal(f.ByName, wantNames) {
+		t.Errorf("names %q, want %q", f.ByName, wantNames)
+	}
+	wantLabels := []LabelValue{
+		{"Child's name", "Renée Dupré"},
+		{"I consent to inclusion on the DSR", "✓"},
+		{"Relationship", "Foster carer"},
+		{"Address", "1 Kings Road\nWest Wickham"},
+	}
+	if !slices.Equal(f.ByLabel, wantLabels) {
+		t.Errorf("labels %q\nwant %q", f.ByLabel, wantLabels)
+	}
+	noState := strings.Replace(rtfConsent, `{\*\formfield{\fftype1\ffres1\ffdefres0{\*\ffname consent_given}}}`, "", 1)
+	if _, err := readRTF(context.Background(), []byte(noState), Limits{}); ReasonOf(err) != reasonDOCXUnsupported {
+		t.Errorf("a check box without its state: %v", err)
+	}
+	for _, bad := range []string{"", "{\\rtf1", strings.Repeat("{", 5000), "{\\rtf1 \\u-3999999999 \\'zz \\", "not rtf"} {
+		if _, err := readRTF(context.Background(), []byte(bad), Limits{}); err != nil && ReasonOf(err) == "the file could not be read" {
+			t.Errorf("%.20q: %v without a reason", bad, err)
+		}
+	}
+}
+
+// TestParseSampleAsRTF sends sample 03 with its two Word forms saved as
+// Rich Text (application/rtf) and asserts the email reads as the sample.
+func TestParseSampleAsRTF(t *testing.T) {
+	var b bytes.Buffer
+	b.WriteString("From: helen.carver@riverside.sch.uk\r\nTo: bromley.dsr@nhs.net\r\nSubject: DSR referral\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n")
+	b.WriteString("--outer\r\nContent-Type: text/plain\r\n\r\nReferral and consent attached.\r\n")
+	for _, f := range []struct{ file, name string }{
+		{"sample03-referral.rtf", "DSR Referral Form - Amelia Novak.rtf"},
+		{"sample03-consent.rtf", "DSR Consent Form - Amelia Novak.rtf"},
+	} {
+		fmt.Fprintf(&b, "--outer\r\nContent-Type: application/rtf; name=%q\r\nContent-Disposition: attachment; filename=%q\r\nContent-Transfer-Encoding: base64\r\n\r\n%s",
+			f.name, f.name, b64(readRTFFixture(t, f.file)))
+	}
+	b.WriteString("--outer--\r\n")
+	got, err := New(Options{}).Parse(context.Background(), b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := parseSample(t, "03-docx-happy")
+	if got.Referral == nil || got.Consent == nil {
+		t.Fatalf("referral %v, consent %v; attachments %+v", got.Referral != nil, got.Consent != nil, got.Attachments)
+	}
+	if !maps.Equal(got.Referral.Values, want.Referral.Values) || !maps.Equal(got.Consent.Values, want.Consent.Values) {
+		t.Errorf("referral %v\nwant %v\nconsent %v\nwant %v", got.Referral.Values, want.Referral.Values, got.Consent.Values, want.Consent.Values)
+	}
+}
