@@ -96,3 +96,26 @@ func FuzzReadRTF(f *testing.F) {
 		checkWordResult(t, forms, err, "rtf")
 	})
 }
+
+// FuzzReadODT feeds the OpenDocument reader content.xml bodies (stored in
+// a minimal package) and whole files: forms or an UnreadableError with a
+// reason, never a panic.
+func FuzzReadODT(f *testing.F) {
+	f.Add(readODTFixture(f, "layout.odt"))
+	f.Add([]byte(`<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:field="urn:openoffice:names:experimental:ooo-ms-interop:xmlns:field:1.0"><office:body><office:text><table:table><table:table-row><table:table-cell table:number-rows-spanned="2"><text:p>Label</text:p></table:table-cell><table:table-cell><text:p><field:fieldmark text:name="a" field:type="vnd.oasis.opendocument.field.FORMCHECKBOX"><field:param field:name="Checkbox_Checked" field:value="true"/></field:fieldmark></text:p></table:table-cell></table:table-row><table:table-row><table:covered-table-cell/><table:table-cell><text:p>x<text:s text:c="3"/>y<text:tab/>z<text:line-break/></text:p></table:table-cell></table:table-row></table:table></office:text></office:body></office:document-content>`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !bytes.HasPrefix(data, []byte("PK")) {
+			var buf bytes.Buffer
+			zw := zip.NewWriter(&buf)
+			w, err := zw.CreateHeader(&zip.FileHeader{Name: "content.xml", Method: zip.Store})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write(data)
+			zw.Close()
+			data = buf.Bytes()
+		}
+		forms, err := readODT(context.Background(), data, Limits{MaxDOCXUncompressed: 4 << 20})
+		checkWordResult(t, forms, err, "odt")
+	})
+}

@@ -465,6 +465,8 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 		forms, err = readDOCX(ctx, pt.data, p.limits)
 	case detectRTF:
 		forms, err = readRTF(ctx, pt.data, p.limits)
+	case detectODF:
+		forms, err = readODT(ctx, pt.data, p.limits)
 	case detectTNEF:
 		// Only a winmail.dat whose files could not be taken out is left
 		// here (the walker puts a readable one's files in its place).
@@ -499,12 +501,6 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 		a.Kind = KindUnreadable
 		a.Error = "a " + otherArchive(pt.data) + " archive, which the intake does not open"
 		return a
-	case detectODF:
-		// A form saved by LibreOffice or OpenOffice in their own format;
-		// the referrer can save it as Word or PDF and send it again.
-		a.Kind = KindUnsupported
-		a.Error = "a LibreOffice document (.odt) cannot be read: save it as Word (.docx) or PDF and send it again"
-		return a
 	case detectMsg:
 		// As above, an Outlook item (.msg) whose files could not be taken out.
 		a.Kind = KindUnsupported
@@ -527,11 +523,16 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 	}
 	if err != nil {
 		a.Kind, a.Error = KindUnreadable, ReasonOf(err)
-		if a.Detected == detectRTF {
+		switch a.Detected {
+		case detectRTF:
 			// Rich Text that cannot be read: the referrer can save the
 			// form as Word or PDF in a minute.
 			a.Kind = KindUnsupported
 			a.Error = "a Rich Text (.rtf) document cannot be read: save it as Word (.docx) or PDF and send it again"
+		case detectODF:
+			// The same for LibreOffice's and OpenOffice's own format.
+			a.Kind = KindUnsupported
+			a.Error = "a LibreOffice document (.odt) cannot be read: save it as Word (.docx) or PDF and send it again"
 		}
 		if a.Error == reasonDOCXOldDoc {
 			// Word 97-2003's format, which the referrer can save as .docx

@@ -63,6 +63,12 @@ func readRTF(ctx context.Context, data []byte, l Limits) ([]*RawForm, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("read rtf: %w", err)
 	}
+	return readTextModel(ctx, m, "rtf")
+}
+
+// readTextModel reads the forms in a text model (an RTF's or an ODF
+// document's) by writing it as WordprocessingML for the DOCX reader.
+func readTextModel(ctx context.Context, m *textModel, source string) ([]*RawForm, error) {
 	fcs := make([]uint32, len(m.text))
 	for i := range fcs {
 		fcs[i] = uint32(i)
@@ -74,20 +80,23 @@ func readRTF(ctx context.Context, data []byte, l Limits) ([]*RawForm, error) {
 		return nil, err
 	}
 	if formFields {
-		return nil, unreadable(reasonDOCXUnsupported, errors.New("rtf: a check box or drop-down without its state"))
+		return nil, unreadable(reasonDOCXUnsupported, fmt.Errorf("%s: a check box or drop-down without its state", source))
 	}
 	d := newDOCXReader(ctx)
 	if err := d.readDocument(strings.NewReader(string(xmlDoc))); err != nil {
-		return nil, unreadable(reasonDOCXDamaged, fmt.Errorf("rtf: %w", err))
+		return nil, unreadable(reasonDOCXDamaged, fmt.Errorf("%s: %w", source, err))
 	}
 	for _, f := range d.forms {
-		f.rf.Source = "rtf"
+		f.rf.Source = source
 	}
 	return d.result(), nil
 }
 
-// rtfDoc is an RTF document's text in the model of a .doc's.
-type rtfDoc struct {
+// textModel is a document's text in the model of a .doc's: characters,
+// a mark at each paragraph, cell and row end with its properties, fields
+// (0x13, a picture character 0x01, instructions, 0x14, result, 0x15)
+// with the state of form fields by the field's begin, deleted text.
+type textModel struct {
 	text     []rune
 	marks    []docParaRun // one for each paragraph, cell and row mark
 	headings map[uint16]bool
@@ -99,12 +108,12 @@ type rtfDoc struct {
 // refuses the form, as a field without its state does.
 const rtfMaxFields = 4096
 
-// rtfModel tokenises data (MS Rich Text Format 1.9.1) into an rtfDoc.
-func rtfModel(data []byte) (*rtfDoc, error) {
+// rtfModel tokenises data (MS Rich Text Format 1.9.1) into an textModel.
+func rtfModel(data []byte) (*textModel, error) {
 	if !strings.HasPrefix(string(data[:min(len(data), 5)]), `{\rtf`) {
 		return nil, unreadable(reasonDOCXNotDOCX, errors.New("rtf: no {\\rtf header"))
 	}
-	m := &rtfDoc{headings: map[uint16]bool{}, fields: map[int]*docFormField{}}
+	m := &textModel{headings: map[uint16]bool{}, fields: map[int]*docFormField{}}
 	dec := charmap.Windows1252
 	stack := []rtfGroup{{uc: 1}}
 	cur := func() *rtfGroup { return &stack[len(stack)-1] }

@@ -82,7 +82,7 @@ type Attachment struct {
 type Form struct {
 	Kind FormKind
 	// Source says what the form was read from: "acroform", "pdf-text", "docx",
-	// "doc" (Word 97-2003), "rtf" (Rich Text).
+	// "doc" (Word 97-2003), "rtf" (Rich Text), "odt" (OpenDocument).
 	Source string
 	// Values holds normalised values: dates YYYY-MM-DD, yes/no "true" or
 	// "false", NHS numbers as digits, choices as FORMS.md prints them.
@@ -149,7 +149,7 @@ type RawForm struct {
 	Marked bool `json:",omitempty"`
 	// Title is the document's heading text, a hint for classification.
 	Title string
-	// Source: "acroform", "pdf-text", "docx", "doc" or "rtf".
+	// Source: "acroform", "pdf-text", "docx", "doc", "rtf" or "odt".
 	Source string
 	// ByName holds values keyed by field name (AcroForm /T names joined
 	// with dots, Word content-control tags, legacy form-field names).

@@ -134,7 +134,7 @@ func TestZipAttachments(t *testing.T) {
 	cp850 := string([]byte{'R', 0x82, 'f', 'e', 'r', 'r', 'a', 'l', '.', 'p', 'd', 'f'}) // "Réferral.pdf" in code page 850
 	// As LibreOffice writes it: the media type first, stored, its sizes in
 	// the local header.
-	odt := func() []byte {
+	odtWith := func(content string) []byte {
 		var b bytes.Buffer
 		zw := zip.NewWriter(&b)
 		mt := []byte("application/vnd.oasis.opendocument.text")
@@ -142,10 +142,13 @@ func TestZipAttachments(t *testing.T) {
 			CompressedSize64: uint64(len(mt)), UncompressedSize64: uint64(len(mt))})
 		w.Write(mt)
 		w, _ = zw.Create("content.xml")
-		w.Write([]byte(`<office:document-content/>`))
+		w.Write([]byte(content))
 		zw.Close()
 		return b.Bytes()
-	}()
+	}
+	odt := odtWith(`<office:document-content/>`)
+	// Its content cut short: a document that cannot be read.
+	odtDamaged := odtWith(`<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"><office:body><office:text>`)
 	bomb := make([]byte, 2<<20)
 	tests := []struct {
 		name, ctype, filename string
@@ -206,9 +209,14 @@ func TestZipAttachments(t *testing.T) {
 			want: []string{"Referral.docx(referral)"},
 		},
 		{
-			name: "a form saved in LibreOffice's own format can be sent again as Word or PDF", ctype: "application/vnd.oasis.opendocument.text", filename: "DSR referral.odt",
-			data: func(*testing.T) []byte { return odt },
+			name: "a document in LibreOffice's own format that cannot be read can be sent again as Word or PDF", ctype: "application/vnd.oasis.opendocument.text", filename: "DSR referral.odt",
+			data: func(*testing.T) []byte { return odtDamaged },
 			want: []string{"DSR referral.odt(unsupported)"}, wantErr: "save it as Word (.docx) or PDF",
+		},
+		{
+			name: "an empty document in LibreOffice's own format is no form", ctype: "application/vnd.oasis.opendocument.text", filename: "notes.odt",
+			data: func(*testing.T) []byte { return odt },
+			want: []string{"notes.odt(not_form)"},
 		},
 		{
 			name: "a LibreOffice spreadsheet is not a form", ctype: "application/vnd.oasis.opendocument.spreadsheet", filename: "chronology.ods",

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Regenerates parser/testdata/doc and parser/testdata/rtf: the Word forms
-# of parser/testdata/docx and of sample 03 saved in Word 97-2003's format
+# Regenerates parser/testdata/doc, rtf and odt: the Word forms of
+# parser/testdata/docx and of sample 03 saved in Word 97-2003's format
 # (.doc) by LibreOffice's "MS Word 97" export, and some of them as Rich
-# Text (.rtf), a producer other than ours. Needs LibreOffice (apt-get
+# Text (.rtf) and OpenDocument (.odt), a producer other than ours. Needs LibreOffice (apt-get
 # install libreoffice-writer-nogui); its output differs from run to run in
-# its timestamps only. parser.TestReadDOCAsDOCX and TestReadRTFAsDOCX read
-# each as the .docx it came from.
+# its timestamps only. parser.TestReadDOCAsDOCX, TestReadRTFAsDOCX and
+# TestReadODTAsDOCX read each as the .docx it came from.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v soffice >/dev/null || { echo "soffice not found (apt-get install libreoffice-writer-nogui)" >&2; exit 2; }
@@ -41,3 +41,10 @@ soffice -env:UserInstallation="file://$tmp/profile" --headless \
   --convert-to rtf --outdir "$tmp/rtf" "$tmp"/sample03-*.docx "$tmp"/layout.docx "$tmp"/consent-plain.docx >/dev/null
 cp "$tmp"/rtf/*.rtf "$rtf/"
 ls -l "$rtf"
+
+odt=parser/testdata/odt
+mkdir -p "$odt"
+soffice -env:UserInstallation="file://$tmp/profile" --headless \
+  --convert-to odt --outdir "$tmp/odt" "$tmp"/sample03-*.docx "$tmp"/layout.docx "$tmp"/referral-legacy.docx >/dev/null
+cp "$tmp"/odt/*.odt "$odt/"
+ls -l "$odt"

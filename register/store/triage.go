@@ -115,6 +115,8 @@ func sourceWords(src string) string {
 		return "Word 97-2003"
 	case "rtf":
 		return "Rich Text"
+	case "odt":
+		return "LibreOffice"
 	case "":
 		return "unknown"
 	}

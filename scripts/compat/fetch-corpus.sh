@@ -21,7 +21,7 @@ cd "$(dirname "$0")/../.."
 out=${DSR_COMPAT_CORPUS:-.compat/corpus}
 
 # project, and the extended regex of its paths that are whole emails
-# (PDFs, .docx, .doc and .rtf files are taken from every project wherever they are).
+# (PDFs, .docx, .doc, .rtf and .odt files are taken from every project wherever they are).
 projects=(
 	"SpamScope/mail-parser ^tests/mails/"
 	"nodemailer/mailparser \.eml$"
@@ -88,7 +88,7 @@ for spec in "${projects[@]}"; do
 		kind=
 		case "${path,,}" in
 		*.pdf) kind=pdf ;;
-		*.docx | *.doc | *.rtf) kind=docx ;;
+		*.docx | *.doc | *.rtf | *.odt) kind=docx ;;
 		*.tnef | *winmail.dat | *.msg) kind=wrap ;;
 		esac
 		# A project's emails may be named .msg (mime4j's RFC 822 test
