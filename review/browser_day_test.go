@@ -87,7 +87,7 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 	}
 	signin := func(name, pass string) {
 		t.Helper()
-		visit(t, ctx, base+"/signin", "#name")
+		ctx = visit(t, ctx, base+"/signin", "#name")
 		run("sign in as "+name, chromedp.SendKeys("#name", name), chromedp.SendKeys("#password", pass+"\n"), chromedp.WaitVisible("svg.dsr-chart"))
 	}
 
@@ -97,7 +97,7 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 	// Triage: filter the queue by a reason, with the keyboard.
 	adult, bid := f.cases["06-age-18"], f.cases["07-best-interest-decision"]
 	adultRef, bidRef := f.caseRef(t, "06-age-18"), f.caseRef(t, "07-best-interest-decision")
-	visit(t, ctx, base+"/queue", "#triage-sort")
+	ctx = visit(t, ctx, base+"/queue", "#triage-sort")
 	page("queue")
 	run("filter by reason", chromedp.Focus(`a[href="/queue?reason=age_18_or_over"]`), chromedp.KeyEvent("\r"),
 		chromedp.WaitVisible(`strong[aria-current="true"]`))
@@ -106,7 +106,7 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 		t.Errorf("the queue filtered by reason:\n%s", q)
 	}
 	page("queue-by-reason")
-	visit(t, ctx, base+"/queue", "#triage-sort")
+	ctx = visit(t, ctx, base+"/queue", "#triage-sort")
 	run("sort by RAG", chromedp.SetValue("#triage-sort", "rag"), chromedp.Submit("#triage-sort"), chromedp.WaitVisible("table.nhsuk-table"))
 	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.Contains(loc, "sort=rag") {
 		t.Errorf("sorting did not reach the server: %s", loc)
@@ -136,7 +136,7 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 	// Correct it through a query: the coordinator asks for the date of
 	// birth to be checked.
 	const edit = "Please check the date of birth on both forms."
-	visit(t, ctx, fmt.Sprintf("%s/cases/%d/query", base, adult), "#body")
+	ctx = visit(t, ctx, fmt.Sprintf("%s/cases/%d/query", base, adult), "#body")
 	page("query")
 	run("send the query", chromedp.SetValue("#body", "Hello,\n\n"+edit+"\n\nBromley DSR"))
 	submit("send the query", fmt.Sprintf("form[action='/cases/%d/query'] button", adult))
@@ -146,7 +146,7 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 	}
 
 	// Confirm a best interest decision; the referrer's notice goes with it.
-	visit(t, ctx, fmt.Sprintf("%s/cases/%d", base, bid), "#register-why")
+	ctx = visit(t, ctx, fmt.Sprintf("%s/cases/%d", base, bid), "#register-why")
 	run("confirm the BID", chromedp.SendKeys("#register-why", "Best interest decision seen and signed"))
 	submit("confirm the BID", fmt.Sprintf("form[action='/cases/%d/register'] button", bid))
 	run("confirm the BID", chromedp.WaitVisible("div.nhsuk-inset-text"))
@@ -159,7 +159,7 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 
 	// A Red child: what is due, then a C(E)TR and a key worker recorded.
 	rec := f.records["9993149586"]
-	visit(t, ctx, fmt.Sprintf("%s/records/%d", base, rec), "#cetr-on-day")
+	ctx = visit(t, ctx, fmt.Sprintf("%s/records/%d", base, rec), "#cetr-on-day")
 	r := text(t, ctx)
 	if !strings.Contains(r, "C(E)TR (rated Red)") || !strings.Contains(r, "Key worker referral (rated Red)") {
 		t.Fatalf("the Red child's due list:\n%s", r)
@@ -206,16 +206,16 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 
 	// Other pages a coordinator sees.
 	for _, p := range []struct{ path, name string }{{"/records", "records"}, {"/find", "find"}, {"/no/such/page", "not-found"}, {"/users", "forbidden"}} {
-		visit(t, ctx, base+p.path, "h1")
+		ctx = visit(t, ctx, base+p.path, "h1")
 		page(p.name)
 	}
 
 	// The admin reads the audit.
-	visit(t, ctx, base+"/", "form[action='/signout'] button")
+	ctx = visit(t, ctx, base+"/", "form[action='/signout'] button")
 	run("sign out", chromedp.Click("form[action='/signout'] button"),
 		chromedp.WaitVisible("#name"))
 	signin(adminName, adminPass)
-	visit(t, ctx, base+"/audit", "#person")
+	ctx = visit(t, ctx, base+"/audit", "#person")
 	run("the audit", chromedp.SendKeys("#person", coordinatorName), chromedp.Submit("#person"),
 		// The filtered page, not the unfiltered one still on screen while
 		// the form is sent: the server writes the filter back as the
@@ -232,6 +232,6 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 		t.Error("the audit shows an action's free text")
 	}
 	page("audit")
-	visit(t, ctx, base+"/users", "h1")
+	ctx = visit(t, ctx, base+"/users", "h1")
 	page("users")
 }

@@ -95,7 +95,7 @@ func screenshot(t *testing.T, ctx context.Context, dir, name string) {
 // the test (CI, stop 26: the admin's accounts page, which the same test
 // had opened in seconds a moment before as a coordinator). A page the
 // server never serves still fails, after three tries.
-func visit(t *testing.T, ctx context.Context, url, sel string) {
+func visit(t *testing.T, ctx context.Context, url, sel string) context.Context {
 	t.Helper()
 	var err error
 	for try := 1; try <= 3; try++ {
@@ -103,14 +103,22 @@ func visit(t *testing.T, ctx context.Context, url, sel string) {
 		err = chromedp.Do(tctx, chromedp.Navigate(url), chromedp.WaitVisible(sel))
 		cancel()
 		if err == nil {
-			return
+			return ctx
 		}
 		if ctx.Err() != nil {
 			break
 		}
 		t.Logf("open %s, try %d: %v", url, try, err)
+		// A tab whose page never loads stays stuck (CI saw three tries in
+		// one tab fail alike): the next try opens a new tab of the same
+		// browser, signed in as the same person, and the test goes on in
+		// it. A server that never answers still fails every try.
+		nctx, ncancel := chromedp.NewContext(ctx)
+		t.Cleanup(ncancel)
+		ctx = nctx
 	}
 	t.Fatalf("open %s and wait for %s: %v", url, sel, err)
+	return ctx
 }
 
 func text(t *testing.T, ctx context.Context) string {
@@ -141,7 +149,7 @@ func TestBrowserCoordinatorWorkflow(t *testing.T) {
 	bg := context.Background()
 
 	// Sign in.
-	visit(t, ctx, base+"/", "#name")
+	ctx = visit(t, ctx, base+"/", "#name")
 	screenshot(t, ctx, dir, "signin")
 	axeCheck(t, ctx, "sign-in")
 	if err := chromedp.Do(ctx,
@@ -155,7 +163,7 @@ func TestBrowserCoordinatorWorkflow(t *testing.T) {
 	screenshot(t, ctx, dir, "dashboard")
 
 	// The queue.
-	visit(t, ctx, base+"/queue", "table.nhsuk-table")
+	ctx = visit(t, ctx, base+"/queue", "table.nhsuk-table")
 	q := text(t, ctx)
 	for _, want := range []string{"Consent is a best interest decision: confirm it", "The young person is 18 or over", "The email could not be processed", "pdf reader crashed"} {
 		if !strings.Contains(q, want) {
@@ -167,7 +175,7 @@ func TestBrowserCoordinatorWorkflow(t *testing.T) {
 
 	// A best interest decision, confirmed into the register.
 	bid := f.cases["07-best-interest-decision"]
-	visit(t, ctx, fmt.Sprintf("%s/cases/%d", base, bid), "#register-why")
+	ctx = visit(t, ctx, fmt.Sprintf("%s/cases/%d", base, bid), "#register-why")
 	screenshot(t, ctx, dir, "case")
 	axeCheck(t, ctx, "case")
 	if err := chromedp.Do(ctx,

@@ -105,7 +105,7 @@ func TestBrowserConfirmScan(t *testing.T) {
 	); err != nil {
 		t.Fatalf("sign in: %v", err)
 	}
-	visit(t, ctx, fmt.Sprintf("%s/cases/%d", base, id), "#confirm-scan")
+	ctx = visit(t, ctx, fmt.Sprintf("%s/cases/%d", base, id), "#confirm-scan")
 	// Every crop is shown, loaded from the server (a broken image has no
 	// natural width).
 	loaded, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`new Promise(ok => setTimeout(() => ok(
