@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 
 	"golang.org/x/text/encoding/charmap"
 )
@@ -204,7 +205,13 @@ func rtfModel(data []byte) (*textModel, error) {
 			if param < 0 {
 				param += 65536
 			}
-			emit(rune(param))
+			r := rune(param)
+			// A character outside the BMP is two \u, a surrogate pair.
+			if n := len(m.text); utf16.IsSurrogate(r) && n > 0 && r >= 0xDC00 && m.text[n-1] >= 0xD800 && m.text[n-1] < 0xDC00 && !g.skip {
+				m.text[n-1] = utf16.DecodeRune(m.text[n-1], r)
+			} else {
+				emit(r)
+			}
 			skipChars = g.uc
 		case "par":
 			if intbl {
@@ -364,6 +371,12 @@ func rtfModel(data []byte) (*textModel, error) {
 					k++
 				}
 				i = k
+				if name == "bin" && hasParam {
+					// Binary data (a picture's): param bytes that are not
+					// RTF, skipped whole, braces and all.
+					i = min(len(data), i+max(0, param))
+					continue
+				}
 				word(name, param, hasParam)
 				ignorable = false
 			case n == '*':

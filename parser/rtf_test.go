@@ -72,11 +72,14 @@ func TestReadRTFAsDOCX(t *testing.T) {
 
 // rtfConsent is a consent form's table as Word writes Rich Text: a
 // legacy check box, drop-down and text field with their state
-// (\*\formfield), accents by code page and by \u, a revision deleted with
-// changes tracked, and a row's label merged down.
+// (\*\formfield), accents by code page and by \u (a character outside the
+// BMP as a surrogate pair), a revision deleted with changes tracked, a
+// row's label merged down, and a picture's binary data (\bin) holding
+// braces.
 const rtfConsent = `{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0 Calibri;}}{\stylesheet{\s0 Normal;}{\s1 heading 1;}}` +
 	`\pard\s1 DSR Consent Form\par\pard DSR-CONSENT\par` +
-	`\trowd\cellx3000\cellx6000\pard\intbl Child's name\cell Ren{\u233\'3f}e Dupr\'e9{\deleted Smith}\cell\row` +
+	`{\pict\wmetafile8 \bin6 }{}\}{}` +
+	`\trowd\cellx3000\cellx6000\pard\intbl Child's name\cell Ren{\u233\'3f}e Dupr\'e9{\deleted Smith} \u-10179?\u-8704?\cell\row` +
 	`\trowd\cellx3000\cellx6000\pard\intbl I consent to inclusion on the DSR\cell` +
 	`{\field{\*\fldinst{ FORMCHECKBOX {\*\formfield{\fftype1\ffres1\ffdefres0{\*\ffname consent_given}}}}}{\fldrslt }}\cell\row` +
 	`\trowd\cellx3000\cellx6000\pard\intbl Relationship\cell` +
@@ -104,7 +107,7 @@ func TestReadRTFFields(t *testing.T) {
 		t.Errorf("names %q, want %q", f.ByName, wantNames)
 	}
 	wantLabels := []LabelValue{
-		{"Child's name", "Renée Dupré"},
+		{"Child's name", "Renée Dupré 😀"},
 		{"I consent to inclusion on the DSR", "✓"},
 		{"Relationship", "Foster carer"},
 		{"Address", "1 Kings Road\nWest Wickham"},
