@@ -109,7 +109,7 @@ type textModel struct {
 // refuses the form, as a field without its state does.
 const rtfMaxFields = 4096
 
-// rtfModel tokenises data (MS Rich Text Format 1.9.1) into an textModel.
+// rtfModel tokenises data (MS Rich Text Format 1.9.1) into a textModel.
 func rtfModel(data []byte) (*textModel, error) {
 	if !strings.HasPrefix(string(data[:min(len(data), 5)]), `{\rtf`) {
 		return nil, unreadable(reasonDOCXNotDOCX, errors.New("rtf: no {\\rtf header"))
