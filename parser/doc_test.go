@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"html"
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,15 +15,6 @@ import (
 	"testing"
 )
 
-func readDOCFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", "doc", name))
-	if err != nil {
-		t.Fatalf("read fixture: %v", err)
-	}
-	return data
-}
-
 // TestReadDOCAsDOCX reads each form saved in Word 97-2003's format by
 // LibreOffice (scripts/make-doc-fixtures.sh) and asserts it gives exactly
 // what its .docx gives: the same forms, kinds, titles, labels with their
@@ -34,69 +24,10 @@ func readDOCFixture(t testing.TB, name string) []byte {
 // legacy check box whose state cannot be read is refused as a .doc the
 // referrer is asked to send as .docx, never read blank.
 func TestReadDOCAsDOCX(t *testing.T) {
-	sample := sampleAttachments(t, "03-docx-happy")
-	docx := func(name string) []byte {
-		if kind, ok := strings.CutPrefix(name, "sample03-"); ok {
-			for n, data := range sample {
-				if strings.Contains(strings.ToLower(n), kind) && strings.HasSuffix(n, ".docx") {
-					return data
-				}
-			}
-			t.Fatalf("no %s in sample 03", kind)
-		}
-		return readFixture(t, name+".docx")
-	}
-	for _, name := range []string{"referral-plain", "consent-plain", "both-forms", "layout", "referral-checkbox", "referral-legacy", "sample03-referral", "sample03-consent"} {
-		t.Run(name, func(t *testing.T) {
-			want, err := readDOCX(context.Background(), docx(name), Limits{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := readDOCX(context.Background(), readDOCFixture(t, name+".doc"), Limits{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != len(want) {
-				t.Fatalf("%d forms, the .docx has %d", len(got), len(want))
-			}
-			for i := range got {
-				g, w := got[i], want[i]
-				if g.Source != "doc" {
-					t.Errorf("form %d: source %q", i, g.Source)
-				}
-				if g.Kind != w.Kind || g.Marked != w.Marked || g.Title != w.Title {
-					t.Errorf("form %d: %s %v %q, want %s %v %q", i, g.Kind, g.Marked, g.Title, w.Kind, w.Marked, w.Title)
-				}
-				if !slices.Equal(g.ByLabel, w.ByLabel) {
-					t.Errorf("form %d labels:\n got %q\nwant %q", i, g.ByLabel, w.ByLabel)
-				}
-				if name == "referral-legacy" {
-					// LibreOffice writes no name for a legacy check box or
-					// drop-down in a .doc (Word does, in FFData): every
-					// name read is the .docx's, the text fields' all.
-					for k, v := range g.ByName {
-						if wv, ok := w.ByName[k]; !ok || wv != v {
-							t.Errorf("form %d: name %q = %q, the .docx has %q", i, k, v, wv)
-						}
-					}
-					if len(g.ByName) < 30 {
-						t.Errorf("form %d: %d names", i, len(g.ByName))
-					}
-				} else if !maps.Equal(g.ByName, w.ByName) {
-					t.Errorf("form %d names:\n got %q\nwant %q", i, g.ByName, w.ByName)
-				}
-				// And the form the intake decides on: the same values.
-				m := DefaultMapping()
-				gf, wf := m.Map(w.Kind, g), m.Map(w.Kind, w)
-				if !maps.Equal(gf.Values, wf.Values) || !maps.Equal(gf.Invalid, wf.Invalid) {
-					t.Errorf("form %d mapped:\n got %v %v\nwant %v %v", i, gf.Values, gf.Invalid, wf.Values, wf.Invalid)
-				}
-				if len(w.ByLabel) < 5 {
-					t.Errorf("form %d: the .docx gives %d labels: the fixture no longer tests the reading", i, len(w.ByLabel))
-				}
-			}
-		})
-	}
+	// LibreOffice writes no name for a legacy check box or drop-down in a
+	// .doc (Word does, in FFData).
+	assertReadsAsDOCX(t, "doc", readDOCX, []string{"referral-plain", "consent-plain", "both-forms", "layout",
+		"referral-checkbox", "referral-legacy", "sample03-referral", "sample03-consent"}, "referral-legacy")
 	t.Run("a check box whose state cannot be read", func(t *testing.T) {
 		// A legacy check box whose FFData is not where its character
 		// says: the form is refused, never read with the box blank.
@@ -118,40 +49,8 @@ func TestReadDOCAsDOCX(t *testing.T) {
 
 // TestParseSampleAsDOC sends sample 03 with its two Word forms saved as
 // .doc (application/msword, as Outlook sends them) and asserts the email
-// reads as the sample does: both forms found, every value the same.
-func TestParseSampleAsDOC(t *testing.T) {
-	var b bytes.Buffer
-	b.WriteString("From: helen.carver@riverside.sch.uk\r\nTo: bromley.dsr@nhs.net\r\nSubject: DSR referral\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n")
-	b.WriteString("--outer\r\nContent-Type: text/plain\r\n\r\nReferral and consent attached.\r\n")
-	for _, f := range []struct{ file, name string }{
-		{"sample03-referral.doc", "DSR Referral Form - Amelia Novak.doc"},
-		{"sample03-consent.doc", "DSR Consent Form - Amelia Novak.doc"},
-	} {
-		fmt.Fprintf(&b, "--outer\r\nContent-Type: application/msword; name=%q\r\nContent-Disposition: attachment; filename=%q\r\nContent-Transfer-Encoding: base64\r\n\r\n%s",
-			f.name, f.name, b64(readDOCFixture(t, f.file)))
-	}
-	b.WriteString("--outer--\r\n")
-	p := New(Options{})
-	got, err := p.Parse(context.Background(), b.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := parseSample(t, "03-docx-happy")
-	if got.Referral == nil || got.Consent == nil {
-		t.Fatalf("referral %v, consent %v; attachments %+v", got.Referral != nil, got.Consent != nil, got.Attachments)
-	}
-	if !maps.Equal(got.Referral.Values, want.Referral.Values) || !maps.Equal(got.Referral.Invalid, want.Referral.Invalid) {
-		t.Errorf("referral:\n got %v %v\nwant %v %v", got.Referral.Values, got.Referral.Invalid, want.Referral.Values, want.Referral.Invalid)
-	}
-	if !maps.Equal(got.Consent.Values, want.Consent.Values) || !maps.Equal(got.Consent.Invalid, want.Consent.Invalid) {
-		t.Errorf("consent:\n got %v %v\nwant %v %v", got.Consent.Values, got.Consent.Invalid, want.Consent.Values, want.Consent.Invalid)
-	}
-	for _, a := range got.Attachments {
-		if a.Detected != detectOLE || (a.Kind != KindReferral && a.Kind != KindConsent) {
-			t.Errorf("attachment %q: %s %s %q", a.Filename, a.Detected, a.Kind, a.Error)
-		}
-	}
-}
+// reads as the sample.
+func TestParseSampleAsDOC(t *testing.T) { parseSampleAs(t, "doc", "application/msword") }
 
 // docWords is the text a .doc shows, as words: the text of the
 // WordprocessingML it is read as (field instructions and deleted text

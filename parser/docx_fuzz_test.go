@@ -54,8 +54,8 @@ func storedDOCX(t *testing.T, document []byte) []byte {
 // panic in the compound file library is caught; one in the reader's own
 // parsing of the FIB, pieces and paragraph pages is a failure here).
 func FuzzReadDOC(f *testing.F) {
-	for _, name := range []string{"layout.doc", "consent-plain.doc", "referral-legacy.doc"} {
-		f.Add(readDOCFixture(f, name))
+	for _, name := range []string{"layout", "consent-plain", "referral-legacy"} {
+		f.Add(formFixture(f, "doc", name))
 	}
 	f.Add(readFixture(f, "old-format.doc"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -89,7 +89,7 @@ func checkWordResult(t *testing.T, forms []*RawForm, err error, sources ...strin
 // with forms or an UnreadableError with a reason, never panic.
 func FuzzReadRTF(f *testing.F) {
 	f.Add([]byte(rtfConsent))
-	f.Add(readRTFFixture(f, "layout.rtf"))
+	f.Add(formFixture(f, "rtf", "layout"))
 	f.Add([]byte(`{\rtf1{\*\nesttableprops\trowd\nestrow}{\nonesttables x\par}\pard\intbl\itap3 a\nestcell\cell\row}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		forms, err := readRTF(context.Background(), data, Limits{MaxDOCXUncompressed: 4 << 20})
@@ -101,7 +101,7 @@ func FuzzReadRTF(f *testing.F) {
 // a minimal package) and whole files: forms or an UnreadableError with a
 // reason, never a panic.
 func FuzzReadODT(f *testing.F) {
-	f.Add(readODTFixture(f, "layout.odt"))
+	f.Add(formFixture(f, "odt", "layout"))
 	f.Add([]byte(`<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:field="urn:openoffice:names:experimental:ooo-ms-interop:xmlns:field:1.0"><office:body><office:text><table:table><table:table-row><table:table-cell table:number-rows-spanned="2"><text:p>Label</text:p></table:table-cell><table:table-cell><text:p><field:fieldmark text:name="a" field:type="vnd.oasis.opendocument.field.FORMCHECKBOX"><field:param field:name="Checkbox_Checked" field:value="true"/></field:fieldmark></text:p></table:table-cell></table:table-row><table:table-row><table:covered-table-cell/><table:table-cell><text:p>x<text:s text:c="3"/>y<text:tab/>z<text:line-break/></text:p></table:table-cell></table:table-row></table:table></office:text></office:body></office:document-content>`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if !bytes.HasPrefix(data, []byte("PK")) {

@@ -1,25 +1,12 @@
 package parser
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 )
-
-func readRTFFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", "rtf", name))
-	if err != nil {
-		t.Fatalf("read fixture: %v", err)
-	}
-	return data
-}
 
 // TestReadRTFAsDOCX reads forms saved as Rich Text by LibreOffice
 // (scripts/make-doc-fixtures.sh) and asserts each gives exactly what its
@@ -27,47 +14,7 @@ func readRTFFixture(t testing.TB, name string) []byte {
 // layout table nested in a cell, rows merged down) and the same mapped
 // form.
 func TestReadRTFAsDOCX(t *testing.T) {
-	sample := sampleAttachments(t, "03-docx-happy")
-	docx := func(name string) []byte {
-		if kind, ok := strings.CutPrefix(name, "sample03-"); ok {
-			for n, data := range sample {
-				if strings.Contains(strings.ToLower(n), kind) && strings.HasSuffix(n, ".docx") {
-					return data
-				}
-			}
-			t.Fatalf("no %s in sample 03", kind)
-		}
-		return readFixture(t, name+".docx")
-	}
-	for _, name := range []string{"layout", "consent-plain", "sample03-referral", "sample03-consent"} {
-		t.Run(name, func(t *testing.T) {
-			want, err := readDOCX(context.Background(), docx(name), Limits{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := readRTF(context.Background(), readRTFFixture(t, name+".rtf"), Limits{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != len(want) {
-				t.Fatalf("%d forms, the .docx has %d", len(got), len(want))
-			}
-			for i := range got {
-				g, w := got[i], want[i]
-				if g.Source != "rtf" || g.Kind != w.Kind || g.Marked != w.Marked || g.Title != w.Title {
-					t.Errorf("form %d: %s %s %v %q, want %s %v %q", i, g.Source, g.Kind, g.Marked, g.Title, w.Kind, w.Marked, w.Title)
-				}
-				if !slices.Equal(g.ByLabel, w.ByLabel) || len(w.ByLabel) < 5 {
-					t.Errorf("form %d labels:\n got %q\nwant %q", i, g.ByLabel, w.ByLabel)
-				}
-				m := DefaultMapping()
-				gf, wf := m.Map(w.Kind, g), m.Map(w.Kind, w)
-				if !maps.Equal(gf.Values, wf.Values) || !maps.Equal(gf.Invalid, wf.Invalid) {
-					t.Errorf("form %d mapped:\n got %v %v\nwant %v %v", i, gf.Values, gf.Invalid, wf.Values, wf.Invalid)
-				}
-			}
-		})
-	}
+	assertReadsAsDOCX(t, "rtf", readRTF, []string{"layout", "consent-plain", "sample03-referral", "sample03-consent"})
 }
 
 // rtfConsent is a consent form's table as Word writes Rich Text: a
@@ -128,27 +75,4 @@ func TestReadRTFFields(t *testing.T) {
 
 // TestParseSampleAsRTF sends sample 03 with its two Word forms saved as
 // Rich Text (application/rtf) and asserts the email reads as the sample.
-func TestParseSampleAsRTF(t *testing.T) {
-	var b bytes.Buffer
-	b.WriteString("From: helen.carver@riverside.sch.uk\r\nTo: bromley.dsr@nhs.net\r\nSubject: DSR referral\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n")
-	b.WriteString("--outer\r\nContent-Type: text/plain\r\n\r\nReferral and consent attached.\r\n")
-	for _, f := range []struct{ file, name string }{
-		{"sample03-referral.rtf", "DSR Referral Form - Amelia Novak.rtf"},
-		{"sample03-consent.rtf", "DSR Consent Form - Amelia Novak.rtf"},
-	} {
-		fmt.Fprintf(&b, "--outer\r\nContent-Type: application/rtf; name=%q\r\nContent-Disposition: attachment; filename=%q\r\nContent-Transfer-Encoding: base64\r\n\r\n%s",
-			f.name, f.name, b64(readRTFFixture(t, f.file)))
-	}
-	b.WriteString("--outer--\r\n")
-	got, err := New(Options{}).Parse(context.Background(), b.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := parseSample(t, "03-docx-happy")
-	if got.Referral == nil || got.Consent == nil {
-		t.Fatalf("referral %v, consent %v; attachments %+v", got.Referral != nil, got.Consent != nil, got.Attachments)
-	}
-	if !maps.Equal(got.Referral.Values, want.Referral.Values) || !maps.Equal(got.Consent.Values, want.Consent.Values) {
-		t.Errorf("referral %v\nwant %v\nconsent %v\nwant %v", got.Referral.Values, want.Referral.Values, got.Consent.Values, want.Consent.Values)
-	}
-}
+func TestParseSampleAsRTF(t *testing.T) { parseSampleAs(t, "rtf", "application/rtf") }
