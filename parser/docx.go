@@ -113,14 +113,10 @@ func readDOCX(ctx context.Context, data []byte, l Limits) ([]*RawForm, error) {
 	case !bytes.HasPrefix(data, []byte(docxZipLocal)) && !bytes.HasPrefix(data, []byte(docxZipEmpty)):
 		return nil, unreadable(reasonDOCXNotDOCX, errors.New("no zip signature"))
 	}
-	if n := countZipEntries(data); n > docxMaxEntries {
-		return nil, unreadable(reasonDOCXTooComplex, fmt.Errorf("zip has %d entries", n))
-	}
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	p, err := openPackage(data, l)
 	if err != nil {
-		return nil, unreadable(reasonDOCXDamaged, fmt.Errorf("open zip: %w", err))
+		return nil, err
 	}
-	p := &docxPackage{zr: zr, left: l.MaxDOCXUncompressed}
 	main := p.mainPart(ctx)
 	if main == nil {
 		return nil, unreadable(reasonDOCXNotDOCX, errors.New("no word/document.xml"))
@@ -144,6 +140,20 @@ func readDOCX(ctx context.Context, data []byte, l Limits) ([]*RawForm, error) {
 		return nil, err
 	}
 	return d.result(), nil
+}
+
+// openPackage opens a zipped document (a Word or OpenDocument package),
+// its entries counted before archive/zip allocates for them and what is
+// unpacked from it bounded by Limits.MaxDOCXUncompressed.
+func openPackage(data []byte, l Limits) (*docxPackage, error) {
+	if n := countZipEntries(data); n > docxMaxEntries {
+		return nil, unreadable(reasonDOCXTooComplex, fmt.Errorf("zip has %d entries", n))
+	}
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, unreadable(reasonDOCXDamaged, fmt.Errorf("open zip: %w", err))
+	}
+	return &docxPackage{zr: zr, left: l.MaxDOCXUncompressed}, nil
 }
 
 // cfbError says what an OLE compound file is: Word's encrypted .docx

@@ -1,8 +1,6 @@
 package parser
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -34,14 +32,10 @@ const (
 // readODT reads an OpenDocument text's forms, or says why it cannot.
 func readODT(ctx context.Context, data []byte, l Limits) ([]*RawForm, error) {
 	l = l.withDefaults()
-	if n := countZipEntries(data); n > docxMaxEntries {
-		return nil, unreadable(reasonDOCXTooComplex, fmt.Errorf("zip has %d entries", n))
-	}
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	p, err := openPackage(data, l)
 	if err != nil {
-		return nil, unreadable(reasonDOCXDamaged, fmt.Errorf("open zip: %w", err))
+		return nil, err
 	}
-	p := &docxPackage{zr: zr, left: l.MaxDOCXUncompressed}
 	f := p.find("content.xml")
 	if f == nil {
 		return nil, unreadable(reasonDOCXDamaged, errors.New("odt: no content.xml"))
@@ -52,11 +46,7 @@ func readODT(ctx context.Context, data []byte, l Limits) ([]*RawForm, error) {
 		m, err = odtModel(ctx, r)
 		return err
 	}); err != nil {
-		var ue *UnreadableError
-		if errors.As(err, &ue) || errors.Is(err, ctx.Err()) && ctx.Err() != nil {
-			return nil, err
-		}
-		return nil, unreadable(reasonDOCXDamaged, fmt.Errorf("odt: %w", err))
+		return nil, err // classified by the package's read, as for a .docx
 	}
 	return readTextModel(ctx, m, "odt")
 }
