@@ -90,6 +90,9 @@ func undelivered(h message.Header, sender string, w *walker, inReplyTo []string)
 		// person's email may carry a report it forwards.
 		return nil
 	}
+	if w.dsnFailed && len(w.returned) > 0 {
+		return w.returned // the report's own parts say it all
+	}
 	copied, failed := plainBounce(h, w)
 	if !w.dsnFailed {
 		// A delivery-status part that fails no one (delayed, delivered)
