@@ -10,8 +10,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v soffice >/dev/null || { echo "soffice not found (apt-get install libreoffice-writer-nogui)" >&2; exit 2; }
 
-out=parser/testdata/doc
-mkdir -p "$out"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for f in referral-plain consent-plain both-forms layout referral-checkbox referral-legacy; do
@@ -29,22 +27,18 @@ for p in m.walk():
         with open(os.path.join(sys.argv[1], "sample03-%s.docx" % kind), "wb") as f:
             f.write(p.get_payload(decode=True))
 PY
-# A private profile: LibreOffice refuses to start twice on one profile.
-soffice -env:UserInstallation="file://$tmp/profile" --headless \
-  --convert-to 'doc:MS Word 97' --outdir "$tmp/out" "$tmp"/*.docx >/dev/null
-cp "$tmp"/out/*.doc "$out/"
-ls -l "$out"
-
-rtf=parser/testdata/rtf
-mkdir -p "$rtf"
-soffice -env:UserInstallation="file://$tmp/profile" --headless \
-  --convert-to rtf --outdir "$tmp/rtf" "$tmp"/sample03-*.docx "$tmp"/layout.docx "$tmp"/consent-plain.docx >/dev/null
-cp "$tmp"/rtf/*.rtf "$rtf/"
-ls -l "$rtf"
-
-odt=parser/testdata/odt
-mkdir -p "$odt"
-soffice -env:UserInstallation="file://$tmp/profile" --headless \
-  --convert-to odt --outdir "$tmp/odt" "$tmp"/sample03-*.docx "$tmp"/layout.docx "$tmp"/referral-legacy.docx >/dev/null
-cp "$tmp"/odt/*.odt "$odt/"
-ls -l "$odt"
+# convert FILTER FORMAT DOCX...: LibreOffice's export of each into
+# parser/testdata/FORMAT. A private profile: LibreOffice refuses to start
+# twice on one profile.
+convert() {
+  local filter=$1 format=$2
+  shift 2
+  mkdir -p "parser/testdata/$format"
+  soffice -env:UserInstallation="file://$tmp/profile" --headless \
+    --convert-to "$filter" --outdir "$tmp/$format" "$@" >/dev/null
+  cp "$tmp/$format"/*."$format" "parser/testdata/$format/"
+  ls -l "parser/testdata/$format"
+}
+convert 'doc:MS Word 97' doc "$tmp"/*.docx
+convert rtf rtf "$tmp"/sample03-*.docx "$tmp"/layout.docx "$tmp"/consent-plain.docx
+convert odt odt "$tmp"/sample03-*.docx "$tmp"/layout.docx "$tmp"/referral-legacy.docx
