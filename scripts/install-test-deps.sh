@@ -13,13 +13,13 @@
 # which prints the sample forms to PDF as the PDF printers built on it do
 # (poppler's pdftocairo prints them as Cairo does), and openssl, which signs
 # the sample emails with S/MIME and takes out what it signed as the peer of
-# the reader of opaque signatures, and antiword, the peer of the Word
-# 97-2003 (.doc) reader's text. Idempotent and quiet:
+# the reader of opaque signatures, and antiword and odt2txt, the peers of
+# the Word 97-2003 (.doc) and OpenDocument (.odt) readers' text. Idempotent and quiet:
 # does nothing
 # when everything is already installed.
 set -eu
 
-PACKAGES="dovecot-imapd chromium qpdf tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils imagemagick img2pdf libheif-examples tnef libemail-outlook-message-perl libemail-address-perl zip unzip ghostscript openssl antiword"
+PACKAGES="dovecot-imapd chromium qpdf tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils imagemagick img2pdf libheif-examples tnef libemail-outlook-message-perl libemail-address-perl zip unzip ghostscript openssl antiword odt2txt"
 
 missing=""
 for p in $PACKAGES; do
