@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"html"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,14 +60,8 @@ func docWords(t *testing.T, data []byte) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var shown strings.Builder
-	for _, m := range shownText.FindAllStringSubmatch(string(doc), -1) {
-		shown.WriteString(html.UnescapeString(m[1]) + " ")
-	}
-	return wordsOf(shown.String())
+	return shownWords(doc)
 }
-
-var shownText = regexp.MustCompile(`<w:t xml:space="preserve">([^<]*)</w:t>`)
 
 var wordPattern = regexp.MustCompile(`[\p{L}\p{N}]+`)
 

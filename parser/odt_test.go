@@ -2,7 +2,6 @@ package parser
 
 import (
 	"context"
-	"html"
 	"io"
 	"os"
 	"os/exec"
@@ -49,19 +48,7 @@ func odtWords(t *testing.T, data []byte) []string {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	fcs := make([]uint32, len(m.text))
-	for i := range fcs {
-		fcs[i] = uint32(i)
-	}
-	doc, _, err := docWordML(m.text, fcs, m.marks, m.headings, func(b, _ int) *docFormField { return m.fields[b] }, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var shown strings.Builder
-	for _, s := range shownText.FindAllStringSubmatch(string(doc), -1) {
-		shown.WriteString(html.UnescapeString(s[1]) + " ")
-	}
-	return wordsOf(shown.String())
+	return modelWords(t, m)
 }
 
 // TestODTTextMatchesOdt2txt compares the text the .odt reader takes, word

@@ -3,6 +3,8 @@ package parser
 import (
 	"context"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -76,3 +78,33 @@ func TestReadRTFFields(t *testing.T) {
 // TestParseSampleAsRTF sends sample 03 with its two Word forms saved as
 // Rich Text (application/rtf) and asserts the email reads as the sample.
 func TestParseSampleAsRTF(t *testing.T) { parseSampleAs(t, "rtf", "application/rtf") }
+
+// TestRTFFromWordMatchesLibreOffice reads a Rich Text body Word wrote for
+// Outlook (Apache POI's test file, testdata/thirdparty/rtf) and compares
+// its text, word for word, with what LibreOffice reads in it (recorded
+// beside it by `soffice --convert-to txt:Text`, as LibreOffice is not in
+// the test tools): a producer other than the LibreOffice that wrote our
+// fixtures, with its font tables, themes, styles and \*\panose groups.
+func TestRTFFromWordMatchesLibreOffice(t *testing.T) {
+	dir := filepath.Join("..", "testdata", "thirdparty", "rtf")
+	data, err := os.ReadFile(filepath.Join(dir, "poi-hmef-message.rtf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err := os.ReadFile(filepath.Join(dir, "poi-hmef-message.libreoffice.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := rtfModel(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := modelWords(t, m), wordsOf(string(peer))
+	if !slices.Equal(got, want) || len(want) < 10 {
+		t.Errorf("words %q, LibreOffice %q", got, want)
+	}
+	forms, err := readRTF(context.Background(), data, Limits{})
+	if err != nil || len(forms) != 1 || forms[0].Kind != "" || len(forms[0].ByLabel) != 0 {
+		t.Errorf("forms %+v, %v", forms, err)
+	}
+}

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"html"
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -134,4 +136,32 @@ func parseSampleAs(t *testing.T, format, ctype string) {
 	if got.Referral.Source != format || got.Consent.Source != format {
 		t.Errorf("read from %q and %q", got.Referral.Source, got.Consent.Source)
 	}
+}
+
+// shownWords is the words of a WordprocessingML document's text runs: the
+// text a reader shows (field instructions and deleted text are not in
+// them).
+func shownWords(doc []byte) []string {
+	var shown strings.Builder
+	for _, s := range shownText.FindAllStringSubmatch(string(doc), -1) {
+		shown.WriteString(html.UnescapeString(s[1]) + " ")
+	}
+	return wordsOf(shown.String())
+}
+
+var shownText = regexp.MustCompile(`<w:t xml:space="preserve">([^<]*)</w:t>`)
+
+// modelWords is the words a text model (an RTF's, an ODF document's)
+// shows once written as WordprocessingML.
+func modelWords(t *testing.T, m *textModel) []string {
+	t.Helper()
+	fcs := make([]uint32, len(m.text))
+	for i := range fcs {
+		fcs[i] = uint32(i)
+	}
+	doc, _, err := docWordML(m.text, fcs, m.marks, m.headings, func(b, _ int) *docFormField { return m.fields[b] }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return shownWords(doc)
 }
