@@ -180,6 +180,10 @@ func TestReadDOCThirdParty(t *testing.T) {
 	if !slices.Equal(forms[0].ByLabel, want) {
 		t.Errorf("labels %q, want %q", forms[0].ByLabel, want)
 	}
+	// The streams count against the Word size limit, read or not.
+	if _, err := readDOC(context.Background(), formFixture(t, "doc", "layout"), Limits{MaxDOCXUncompressed: 4 << 10}); ReasonOf(err) != reasonDOCXTooComplex {
+		t.Errorf("streams over the limit: %v, want %q", err, reasonDOCXTooComplex)
+	}
 	if _, err := read("poi-password_password_cryptoapi.doc"); ReasonOf(err) != reasonDOCXEncrypted {
 		t.Errorf("err %v, want %q", err, reasonDOCXEncrypted)
 	}

@@ -68,6 +68,12 @@ func TestReadRTFFields(t *testing.T) {
 	if _, err := readRTF(context.Background(), []byte(noState), Limits{}); ReasonOf(err) != reasonDOCXUnsupported {
 		t.Errorf("a check box without its state: %v", err)
 	}
+	// Its bounds: groups nested past rtfMaxDepth, text past docMaxChars.
+	for _, big := range []string{`{\rtf1` + strings.Repeat("{", rtfMaxDepth+1), `{\rtf1 ` + strings.Repeat("a", docMaxChars+1) + `}`} {
+		if _, err := readRTF(context.Background(), []byte(big), Limits{}); ReasonOf(err) != reasonDOCXTooComplex {
+			t.Errorf("%d bytes past a bound: %v, want %q", len(big), err, reasonDOCXTooComplex)
+		}
+	}
 	for _, bad := range []string{"", "{\\rtf1", strings.Repeat("{", 5000), "{\\rtf1 \\u-3999999999 \\'zz \\", "not rtf"} {
 		if _, err := readRTF(context.Background(), []byte(bad), Limits{}); err != nil && ReasonOf(err) == "the file could not be read" {
 			t.Errorf("%.20q: %v without a reason", bad, err)
