@@ -116,7 +116,7 @@ func (r *inProcessPDF) read(ctx context.Context, data []byte) ([]*RawForm, error
 			return forms, err
 		}
 	}
-	clean, err := rewritePDF(ctx, data, x, pdfContentBudget)
+	clean, copied, err := rewriteCopying(ctx, data, x, pdfContentBudget, true)
 	if err != nil {
 		err = rewriteError(ctx, err)
 		if ReasonOf(err) != ReasonPDFDamaged {
@@ -125,6 +125,13 @@ func (r *inProcessPDF) read(ctx context.Context, data []byte) ([]*RawForm, error
 		return r.readReconstructed(ctx, data, err)
 	}
 	forms, err := r.readWithLibrary(ctx, clean)
+	if copied && ReasonOf(err) == ReasonPDFDamaged {
+		// The library failed where it read objects as written: give it
+		// every object parsed and written again, as before the copying.
+		if clean, rerr := rewritePDF(ctx, data, x, pdfContentBudget); rerr == nil {
+			forms, err = r.readWithLibrary(ctx, clean)
+		}
+	}
 	if ReasonOf(err) == ReasonPDFDamaged {
 		return r.readReconstructed(ctx, data, err)
 	}

@@ -2,6 +2,7 @@ package parser
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -418,6 +419,29 @@ type objStm struct {
 	nums  []int64
 	offs  []int64
 	err   error
+	ends  []int64 // see end
+}
+
+// end is where object i of the stream ends: at the next object's offset,
+// or the stream's end. Writers list offsets in order, but need not.
+func (st *objStm) end(i int) int64 {
+	if st.ends == nil {
+		order := make([]int, len(st.offs))
+		for j := range order {
+			order[j] = j
+		}
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(st.offs[a], st.offs[b]) })
+		st.ends = make([]int64, len(st.offs))
+		next := int64(len(st.data))
+		for k := len(order) - 1; k >= 0; k-- {
+			j := order[k]
+			st.ends[j] = next
+			if p := st.first + st.offs[j]; p >= 0 && p < next {
+				next = p
+			}
+		}
+	}
+	return st.ends[i]
 }
 
 // load reads object num's newest definition, decrypted.
@@ -488,27 +512,53 @@ func (f *pdfFile) directLength(r pdfRef) (int64, bool) {
 }
 
 func (f *pdfFile) loadFromStream(num uint32, e xrefEntry) (pdfObj, error) {
+	st, i, err := f.inStream(num, e)
+	if err != nil {
+		return nil, err
+	}
+	l := pdfLexer{data: st.data, pos: int(st.first + st.offs[i])}
+	obj, err := l.object(true, 0)
+	if err != nil {
+		return nil, fmt.Errorf("object %d: %w", num, err)
+	}
+	return obj, nil
+}
+
+// inStream finds object num in the object stream its entry names: the
+// stream and the object's index in it, its offset checked.
+func (f *pdfFile) inStream(num uint32, e xrefEntry) (*objStm, int, error) {
 	st, err := f.objStm(uint32(e.off))
 	if err != nil {
-		return nil, fmt.Errorf("object %d in object stream %d: %w", num, e.off, err)
+		return nil, 0, fmt.Errorf("object %d in object stream %d: %w", num, e.off, err)
 	}
 	i := int(e.gen)
 	if i >= len(st.nums) || st.nums[i] != int64(num) {
 		i = slices.Index(st.nums, int64(num))
 	}
 	if i < 0 {
-		return nil, fmt.Errorf("object %d not in object stream %d", num, e.off)
+		return nil, 0, fmt.Errorf("object %d not in object stream %d", num, e.off)
 	}
-	pos := st.first + st.offs[i]
-	if pos < 0 || pos >= int64(len(st.data)) {
-		return nil, fmt.Errorf("object %d: offset outside object stream %d", num, e.off)
+	if pos := st.first + st.offs[i]; pos < 0 || pos >= int64(len(st.data)) {
+		return nil, 0, fmt.Errorf("object %d: offset outside object stream %d", num, e.off)
 	}
-	l := pdfLexer{data: st.data, pos: int(pos)}
-	obj, err := l.object(true, 0)
+	return st, i, nil
+}
+
+// asWritten is object num of an object stream as written there, where
+// plainObject finds it one object the library reads as our lexer does;
+// nil otherwise. Its bytes run to the next object's offset (or the
+// stream's end): offsets need not come in order.
+func (f *pdfFile) asWritten(num uint32, e xrefEntry) []byte {
+	st, i, err := f.inStream(num, e)
 	if err != nil {
-		return nil, fmt.Errorf("object %d: %w", num, err)
+		return nil
 	}
-	return obj, nil
+	start := st.first + st.offs[i]
+	b := st.data[start:st.end(i)]
+	if !plainObject(b) {
+		return nil
+	}
+	return bytes.TrimRight(b, "\x00\t\n\f\r ")
 }
 
 func (f *pdfFile) objStm(num uint32) (*objStm, error) {
@@ -562,19 +612,28 @@ var errRewriteNoRoot = errors.New("no readable /Root")
 // again as one classic section, decrypted, with the streams the library
 // cannot decode decoded. budget bounds the bytes decoded.
 func rewritePDF(ctx context.Context, data []byte, x *xrefInfo, budget int64) ([]byte, error) {
+	out, _, err := rewriteCopying(ctx, data, x, budget, false)
+	return out, err
+}
+
+// rewriteCopying is rewritePDF that, when copyPlain is set, copies the objects
+// of an unencrypted file's object streams as written where plainObject
+// allows (see pdf_plain.go) rather than parsing and writing them again;
+// copied reports whether it did.
+func rewriteCopying(ctx context.Context, data []byte, x *xrefInfo, budget int64, copyPlain bool) (clean []byte, copied bool, err error) {
 	f := &pdfFile{data: data, x: x, objstms: map[uint32]*objStm{}, budget: budget, loading: map[uint32]bool{}}
 	if enc := x.trailer["Encrypt"]; enc != nil {
 		if r, ok := enc.(pdfRef); ok {
 			f.encNum = r.num
 			o, err := f.load(r.num)
 			if err != nil {
-				return nil, fmt.Errorf("%w: %v", errBadEncrypt, err)
+				return nil, false, fmt.Errorf("%w: %v", errBadEncrypt, err)
 			}
 			enc = o
 		}
 		ed, ok := enc.(pdfDict)
 		if !ok {
-			return nil, fmt.Errorf("%w: not a dictionary", errBadEncrypt)
+			return nil, false, fmt.Errorf("%w: not a dictionary", errBadEncrypt)
 		}
 		var id []byte
 		if ids, ok := x.trailer["ID"].(pdfArray); ok && len(ids) > 0 {
@@ -583,7 +642,7 @@ func rewritePDF(ctx context.Context, data []byte, x *xrefInfo, budget int64) ([]
 		}
 		c, err := newPDFCrypt(ed, id)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		f.crypt = c
 	}
@@ -605,10 +664,21 @@ func rewritePDF(ctx context.Context, data []byte, x *xrefInfo, budget int64) ([]
 	maxOut := 2*len(data) + 2*int(max(budget, 0)) + 1<<20
 	for _, num := range nums {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, false, ctx.Err()
 		}
 		if len(out) > maxOut {
-			return nil, fmt.Errorf("%w: the rewrite outgrew %d bytes", errDecodeBudget, maxOut)
+			return nil, false, fmt.Errorf("%w: the rewrite outgrew %d bytes", errDecodeBudget, maxOut)
+		}
+		if e := x.entries[num]; copyPlain && e.inStream && f.crypt == nil {
+			if b := f.asWritten(num, e); b != nil {
+				offs[num], gens[num] = len(out), 0
+				out = strconv.AppendUint(out, uint64(num), 10)
+				out = append(out, " 0 obj\n"...)
+				out = append(out, b...)
+				out = append(out, "\nendobj\n"...)
+				copied = true
+				continue
+			}
 		}
 		obj, err := f.load(num)
 		if err != nil {
@@ -620,7 +690,7 @@ func rewritePDF(ctx context.Context, data []byte, x *xrefInfo, budget int64) ([]
 			}
 		}
 		if f.budget < 0 {
-			return nil, errDecodeBudget
+			return nil, false, errDecodeBudget
 		}
 		gen := uint16(0)
 		if e := x.entries[num]; !e.inStream {
@@ -640,15 +710,15 @@ func rewritePDF(ctx context.Context, data []byte, x *xrefInfo, budget int64) ([]
 	}
 	root, _ := x.trailer["Root"].(pdfRef)
 	if _, ok := offs[root.num]; !ok || root.num == 0 {
-		return nil, errRewriteNoRoot
+		return nil, false, errRewriteNoRoot
 	}
 	// The catalog is a dictionary; anything else (a stray keyword the
 	// lexer took for a value) would be written as null, and the rewrite
 	// would not read again.
 	if rootObj, err := f.load(root.num); err != nil {
-		return nil, errRewriteNoRoot
+		return nil, false, errRewriteNoRoot
 	} else if _, ok := rootObj.(pdfDict); !ok {
-		return nil, errRewriteNoRoot
+		return nil, false, errRewriteNoRoot
 	}
 	size := uint32(1)
 	if len(nums) > 0 {
@@ -678,7 +748,7 @@ func rewritePDF(ctx context.Context, data []byte, x *xrefInfo, budget int64) ([]
 	out = append(out, "\nstartxref\n"...)
 	out = strconv.AppendInt(out, int64(xref), 10)
 	out = append(out, "\n%%EOF\n"...)
-	return out, nil
+	return out, copied, nil
 }
 
 // appendStream writes a stream, decoding the filters the library cannot

@@ -148,7 +148,8 @@ func TestReadPDFViewerSavesInChild(t *testing.T) {
 // TestRewriteAgreesWithQPDF checks the rewrite against qpdf: every object
 // qpdf reads from a file (decrypted, streams decoded) is the same object
 // qpdf reads from our rewrite of it, and qpdf finds nothing wrong in the
-// rewrite.
+// rewrite; both with every object parsed and written again and with the
+// plainly written objects of object streams copied as they are.
 func TestRewriteAgreesWithQPDF(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs qpdf")
@@ -160,46 +161,49 @@ func TestRewriteAgreesWithQPDF(t *testing.T) {
 		"viewer/pdfjs-referral.pdf", "viewer/hybrid-consent.pdf", "viewer/objstm-consent.pdf",
 		"encrypted-rc4-40.pdf", "viewer/owner-rc4-128.pdf", "encrypted-aes128.pdf", "encrypted-aes256.pdf",
 		"viewer/owner-aes256-objstm.pdf", "viewer/filters.pdf", "viewer/escapes.pdf", "viewer/inline-image.pdf",
+		"engines/pdflib-referral.pdf", "../thirdparty/irs-f1040-2025.pdf", "../thirdparty/pdfcpu-radiobuttons-vert.pdf",
 	} {
-		t.Run(name, func(t *testing.T) {
-			data := pdfFixture(t, name)
-			x, err := readXrefChain(data, DefaultLimits().MaxPDFObjects)
-			if err != nil {
-				t.Fatal(err)
-			}
-			clean, err := rewritePDF(context.Background(), data, x, pdfContentBudget)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out := filepath.Join(t.TempDir(), "rewritten.pdf")
-			if err := os.WriteFile(out, clean, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if b, err := exec.Command("qpdf", "--check", out).CombinedOutput(); err != nil {
-				t.Fatalf("qpdf --check on the rewrite: %v\n%s", err, b)
-			}
-			want := qpdfObjects(t, filepath.Join("testdata", "pdf", name))
-			got := qpdfObjects(t, out)
-			n := 0
-			for key, w := range want {
-				if isObjectContainer(w) {
-					continue
+		for _, copyPlain := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/copying=%v", name, copyPlain), func(t *testing.T) {
+				data := pdfFixture(t, name)
+				x, err := readXrefChain(data, DefaultLimits().MaxPDFObjects)
+				if err != nil {
+					t.Fatal(err)
 				}
-				n++
-				g, ok := got[key]
-				if !ok {
-					t.Errorf("%s missing from the rewrite", key)
-					continue
+				clean, _, err := rewriteCopying(context.Background(), data, x, pdfContentBudget, copyPlain)
+				if err != nil {
+					t.Fatal(err)
 				}
-				if !reflect.DeepEqual(stripStreamKeys(g), stripStreamKeys(w)) {
-					t.Errorf("%s differs:\n got %.300v\nwant %.300v", key, g, w)
+				out := filepath.Join(t.TempDir(), "rewritten.pdf")
+				if err := os.WriteFile(out, clean, 0o600); err != nil {
+					t.Fatal(err)
 				}
-			}
-			t.Logf("%d objects agree", n)
-			if n < 5 {
-				t.Fatalf("qpdf read only %d objects", n)
-			}
-		})
+				if b, err := exec.Command("qpdf", "--check", out).CombinedOutput(); err != nil {
+					t.Fatalf("qpdf --check on the rewrite: %v\n%s", err, b)
+				}
+				want := qpdfObjects(t, filepath.Join("testdata", "pdf", name))
+				got := qpdfObjects(t, out)
+				n := 0
+				for key, w := range want {
+					if isObjectContainer(w) {
+						continue
+					}
+					n++
+					g, ok := got[key]
+					if !ok {
+						t.Errorf("%s missing from the rewrite", key)
+						continue
+					}
+					if !reflect.DeepEqual(stripStreamKeys(g), stripStreamKeys(w)) {
+						t.Errorf("%s differs:\n got %.300v\nwant %.300v", key, g, w)
+					}
+				}
+				t.Logf("%d objects agree", n)
+				if n < 5 {
+					t.Fatalf("qpdf read only %d objects", n)
+				}
+			})
+		}
 	}
 }
 
@@ -319,7 +323,8 @@ func BenchmarkReadPDFRewrite(b *testing.B) {
 
 // FuzzRewritePDF throws arbitrary bytes at the cross-reference reader and
 // the rewrite: they must return, and what the rewrite writes must read
-// back through a chain of its own and rewrite to the same bytes.
+// back through a chain of its own and rewrite to the same bytes; the
+// rewrite that copies plainly written objects must give a chain too.
 func FuzzRewritePDF(f *testing.F) {
 	for _, name := range []string{"label-inline.pdf", "prev-loop.pdf", "viewer/filters.pdf", "viewer/escapes.pdf", "viewer/inline-image.pdf", "viewer/deep-pages.pdf"} {
 		f.Add(pdfFixture(f, name))
@@ -349,6 +354,18 @@ func FuzzRewritePDF(f *testing.F) {
 		}
 		if !bytes.Equal(again, out) {
 			t.Fatalf("rewriting the rewrite changed it:\n%q\n%q", out, again)
+		}
+		// Copying objects as written gives a file with a chain of its own
+		// as well, and the same file when there was nothing to copy.
+		copying, copied, err := rewriteCopying(ctx, data, x, 1<<20, true)
+		if err != nil {
+			t.Fatalf("the copying rewrite failed where the other did not: %v", err)
+		}
+		if !copied && !bytes.Equal(copying, out) {
+			t.Fatalf("nothing copied, and yet the rewrites differ")
+		}
+		if _, err := readXrefChain(copying, maxObjs); err != nil {
+			t.Fatalf("the copying rewrite's own chain: %v", err)
 		}
 	})
 }
