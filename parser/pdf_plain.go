@@ -56,7 +56,7 @@ func plainObject(b []byte) bool {
 				return false // a key that is not a name
 			}
 			n := plainName(b, i+1)
-			if n <= i+1 {
+			if n < 0 {
 				return false
 			}
 			i = n
@@ -86,23 +86,17 @@ func plainObject(b []byte) bool {
 			depth--
 			i++
 			value()
-		case c == '(':
-			n := plainLiteral(b, i+1)
-			if n < 0 {
-				return false
+		case c == '(' || c == '<' || c == '/':
+			var n int
+			switch c {
+			case '(':
+				n = plainLiteral(b, i+1)
+			case '<':
+				n = plainHex(b, i+1)
+			default:
+				n = plainName(b, i+1)
 			}
-			i = n
-			value()
-		case c == '<':
-			n := plainHex(b, i+1)
 			if n < 0 {
-				return false
-			}
-			i = n
-			value()
-		case c == '/':
-			n := plainName(b, i+1)
-			if n <= i+1 {
 				return false
 			}
 			i = n
@@ -173,12 +167,15 @@ func referenceRest(b []byte, n int) (end int, gen int64, ok bool) {
 }
 
 // plainName is the end of a name whose first byte (after the '/') is at
-// i, or i when it is empty or holds a # escape.
+// i; -1 if it is empty or holds a # escape.
 func plainName(b []byte, i int) int {
 	n := regularEnd(b, i)
+	if n == i {
+		return -1
+	}
 	for j := i; j < n; j++ {
 		if b[j] == '#' {
-			return i
+			return -1
 		}
 	}
 	return n
