@@ -720,9 +720,12 @@ func rewriteCopying(ctx context.Context, data []byte, x *xrefInfo, budget int64,
 	} else if _, ok := rootObj.(pdfDict); !ok {
 		return nil, false, errRewriteNoRoot
 	}
+	// The table runs to the last object written: a cross-reference or
+	// object stream numbered last is not, and rewriting the rewrite
+	// then gives the same bytes (FuzzRewritePDF).
 	size := uint32(1)
-	if len(nums) > 0 {
-		size = nums[len(nums)-1] + 1
+	for n := range offs {
+		size = max(size, n+1)
 	}
 	xref := len(out)
 	out = append(out, "xref\n0 "...)

@@ -326,7 +326,7 @@ func BenchmarkReadPDFRewrite(b *testing.B) {
 // back through a chain of its own and rewrite to the same bytes; the
 // rewrite that copies plainly written objects must give a chain too.
 func FuzzRewritePDF(f *testing.F) {
-	for _, name := range []string{"label-inline.pdf", "prev-loop.pdf", "viewer/filters.pdf", "viewer/escapes.pdf", "viewer/inline-image.pdf", "viewer/deep-pages.pdf"} {
+	for _, name := range []string{"label-inline.pdf", "prev-loop.pdf", "viewer/filters.pdf", "viewer/escapes.pdf", "viewer/inline-image.pdf", "viewer/deep-pages.pdf", "viewer/objstm-consent.pdf", "viewer/hybrid-consent.pdf"} {
 		f.Add(pdfFixture(f, name))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
