@@ -16,8 +16,8 @@ const maxPlainDepth = 32
 // white space, made of: dictionaries with a name for each key and one
 // value for each, arrays, integers and reals in the forms the library
 // parses, names without # escapes, literal strings with balanced
-// parentheses and no backslash or carriage return (whose reading differs
-// between readers), hex strings of whole bytes, true, false, null (not as
+// parentheses, no carriage return and only the escapes both readers read
+// alike (see plainLiteral), hex strings of whole bytes, true, false, null (not as
 // a dictionary's value) and references (not as the object itself). It
 // allocates nothing.
 func plainObject(b []byte) bool {
@@ -182,14 +182,24 @@ func plainName(b []byte, i int) int {
 }
 
 // plainLiteral is the end of a literal string whose first byte (after the
-// '(') is at i; -1 if it is unterminated or holds a backslash or a
-// carriage return.
+// '(') is at i; -1 if it is unterminated, holds a carriage return (which
+// the library keeps and our lexer reads as a line end), or an escape the
+// two read otherwise: the library refuses an unknown escape ("\\+") and an
+// octal one over \377, which our lexer reads as the character and as its
+// low byte. The escapes both read alike (Acrobat writes accented letters
+// as octal ones) are let through.
 func plainLiteral(b []byte, i int) int {
 	depth := 1
 	for ; i < len(b); i++ {
 		switch b[i] {
-		case '\\', '\r':
+		case '\r':
 			return -1
+		case '\\':
+			n := plainEscape(b, i+1)
+			if n < 0 {
+				return -1
+			}
+			i = n - 1
 		case '(':
 			depth++
 		case ')':
@@ -200,6 +210,28 @@ func plainLiteral(b []byte, i int) int {
 		}
 	}
 	return -1
+}
+
+// plainEscape is the end of the escape whose first byte (after the
+// backslash) is at i, -1 where the readers part (see plainLiteral).
+func plainEscape(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch c := b[i]; {
+	case c == 'n', c == 'r', c == 't', c == 'b', c == 'f', c == '(', c == ')', c == '\\', c == '\n':
+		return i + 1
+	case c >= '0' && c <= '7':
+		v, j := 0, i
+		for ; j < len(b) && j < i+3 && b[j] >= '0' && b[j] <= '7'; j++ {
+			v = v*8 + int(b[j]-'0')
+		}
+		if v > 255 {
+			return -1
+		}
+		return j
+	}
+	return -1 // an unknown escape, or a line continuation after a carriage return
 }
 
 // plainHex is the end of a hex string whose first byte (after the '<') is

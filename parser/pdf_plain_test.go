@@ -33,9 +33,15 @@ var plainCases = []struct {
 	{`[]`, true},
 	{`<<>>`, true},
 	{`<</Nested<</Deeper[<</X[[1]]>>]>>>>`, true},
+	{`(line one\nline two)`, true},
+	{`(Zo\353 O\047Neill \(Zo\)\\\t\b\f\r)`, true}, // escapes as Acrobat writes them
+	{"(one \\\ntwo)", true},                        // a line continuation
 	// Read otherwise by the two readers, or forgiven by ours only.
-	{`(line one\nline two)`, false},            // an escape
-	{"(line one\rline two)", false},            // a bare carriage return
+	{"(line one\rline two)", false}, // a bare carriage return, a line end to our lexer only
+	{"(one \\\r\ntwo)", false},      // a continuation after a carriage return
+	{`(a\+b)`, false},               // an escape the library refuses
+	{`(\400)`, false},               // past a byte
+	{`(a\`, false},
 	{`/A#20B`, false},                          // a name escape
 	{`<</A>>`, false},                          // a key without a value
 	{`<</A 1`, false},                          // a dictionary left open
