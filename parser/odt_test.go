@@ -3,7 +3,6 @@ package parser
 import (
 	"context"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -57,12 +56,7 @@ func odtWords(t *testing.T, data []byte) []string {
 // ODF Toolkit's tests, testdata/thirdparty/odt) and LibreOffice's exports
 // of our forms. None of the third-party files is a DSR form.
 func TestODTTextMatchesOdt2txt(t *testing.T) {
-	if _, err := exec.LookPath("odt2txt"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("odt2txt is not installed; CI must run this test (scripts/install-test-deps.sh)")
-		}
-		t.Skip("odt2txt is not installed")
-	}
+	odt2txt := needPeer(t, "odt2txt")
 	third, _ := filepath.Glob(filepath.Join("..", "testdata", "thirdparty", "odt", "*.odt"))
 	ours, _ := filepath.Glob(filepath.Join("testdata", "odt", "*.odt"))
 	if len(third) < 4 || len(ours) < 4 {
@@ -79,33 +73,13 @@ func TestODTTextMatchesOdt2txt(t *testing.T) {
 			}
 		},
 	}
-	p := New(Options{})
-	for _, f := range append(third, ours...) {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := exec.Command("odt2txt", "--width=-1", "--encoding=UTF-8", f).Output()
+	peer := func(f string) []string {
+		out, err := exec.Command(odt2txt, "--width=-1", "--encoding=UTF-8", f).Output()
 		if err != nil {
 			t.Fatalf("odt2txt %s: %v", f, err)
 		}
-		got, want := odtWords(t, data), wordsOf(string(out))
-		if d, ok := differs[filepath.Base(f)]; ok {
-			if slices.Equal(got, want) {
-				t.Errorf("%s: now read as odt2txt reads it", filepath.Base(f))
-			}
-			d(t, got, want)
-		} else if !slices.Equal(got, want) {
-			t.Errorf("%s: %d words, odt2txt %d; first difference %s", filepath.Base(f), len(got), len(want), firstDifference(got, want))
-		}
-		if strings.Contains(f, "thirdparty") {
-			s, err := p.Parse(context.Background(), rebuiltWith(t, "Minutes", "application/vnd.oasis.opendocument.text", filepath.Base(f), data))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(s.Attachments) != 1 || s.Attachments[0].Kind != KindNotForm || s.Referral != nil || s.Consent != nil {
-				t.Errorf("%s: %+v", filepath.Base(f), s.Attachments)
-			}
-		}
+		return wordsOf(string(out))
 	}
+	peerWordsAgree(t, "odt2txt", append(third, ours...), odtWords, peer, differs)
+	assertNoForm(t, "Minutes", "application/vnd.oasis.opendocument.text", third)
 }

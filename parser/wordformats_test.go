@@ -165,3 +165,53 @@ func modelWords(t *testing.T, m *textModel) []string {
 	}
 	return shownWords(doc)
 }
+
+// peerWordsAgree compares, file by file, the words a reader takes from
+// files (ours) with those a peer tool prints for them (peer). Where the
+// two part, differs holds the file's own assertion, with the reason, and
+// the file must still part. It returns how many words agreed.
+func peerWordsAgree(t *testing.T, tool string, files []string, ours func(t *testing.T, data []byte) []string,
+	peer func(path string) []string, differs map[string]func(t *testing.T, got, want []string),
+) (words int) {
+	t.Helper()
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Base(f)
+		got, want := ours(t, data), peer(f)
+		if d, ok := differs[name]; ok {
+			if slices.Equal(got, want) {
+				t.Errorf("%s: now read as %s reads it", name, tool)
+			}
+			d(t, got, want)
+			continue
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: %d words, %s %d; first difference %s", name, len(got), tool, len(want), firstDifference(got, want))
+		}
+		words += len(want)
+	}
+	return words
+}
+
+// assertNoForm attaches each file to an email as ctype and asserts the
+// email reads it as an attachment that holds no DSR form.
+func assertNoForm(t *testing.T, subject, ctype string, files []string) {
+	t.Helper()
+	p := New(Options{})
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := p.Parse(context.Background(), rebuiltWith(t, subject, ctype, filepath.Base(f), data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.Attachments) != 1 || s.Attachments[0].Kind != KindNotForm || s.Referral != nil || s.Consent != nil {
+			t.Errorf("%s: %+v", filepath.Base(f), s.Attachments)
+		}
+	}
+}
