@@ -49,14 +49,7 @@ func readDOC(ctx context.Context, data []byte, l Limits) ([]*RawForm, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := newDOCXReader(ctx)
-	if err := d.readDocument(bytes.NewReader(xmlDoc)); err != nil {
-		return nil, unreadable(reasonDOCXDamaged, fmt.Errorf("doc: %w", err))
-	}
-	for _, f := range d.forms {
-		f.rf.Source = "doc"
-	}
-	return d.result(), nil
+	return readWordML(ctx, xmlDoc, "doc")
 }
 
 // docAsWordML reads a .doc and writes what it shows as WordprocessingML.

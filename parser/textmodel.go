@@ -26,6 +26,13 @@ func readTextModel(ctx context.Context, m *textModel, source string) ([]*RawForm
 	if formFields {
 		return nil, unreadable(reasonDOCXUnsupported, fmt.Errorf("%s: a check box or drop-down without its state", source))
 	}
+	return readWordML(ctx, xmlDoc, source)
+}
+
+// readWordML reads the forms in the WordprocessingML docWordML wrote for
+// a document of another format (source: "doc", "rtf", "odt"), with the
+// DOCX reader's rules.
+func readWordML(ctx context.Context, xmlDoc []byte, source string) ([]*RawForm, error) {
 	d := newDOCXReader(ctx)
 	if err := d.readDocument(bytes.NewReader(xmlDoc)); err != nil {
 		return nil, unreadable(reasonDOCXDamaged, fmt.Errorf("%s: %w", source, err))
