@@ -116,7 +116,10 @@ func (r *inProcessPDF) read(ctx context.Context, data []byte) ([]*RawForm, error
 			return forms, err
 		}
 	}
-	clean, copied, err := rewriteCopying(ctx, data, x, pdfContentBudget, true)
+	// Plainly written objects of object streams are copied as they are
+	// (pdf_plain.go); should the library fail on the result, the file is
+	// read as one whose chain failed: every object found and parsed.
+	clean, _, err := rewriteCopying(ctx, data, x, pdfContentBudget, true)
 	if err != nil {
 		err = rewriteError(ctx, err)
 		if ReasonOf(err) != ReasonPDFDamaged {
@@ -125,13 +128,6 @@ func (r *inProcessPDF) read(ctx context.Context, data []byte) ([]*RawForm, error
 		return r.readReconstructed(ctx, data, err)
 	}
 	forms, err := r.readWithLibrary(ctx, clean)
-	if copied && ReasonOf(err) == ReasonPDFDamaged {
-		// The library failed where it read objects as written: give it
-		// every object parsed and written again, as before the copying.
-		if clean, rerr := rewritePDF(ctx, data, x, pdfContentBudget); rerr == nil {
-			forms, err = r.readWithLibrary(ctx, clean)
-		}
-	}
 	if ReasonOf(err) == ReasonPDFDamaged {
 		return r.readReconstructed(ctx, data, err)
 	}

@@ -6,7 +6,10 @@ package parser
 // writing it out again was a third of reading such a form. An object
 // that is plainly written reads the same to ledongthuc/pdf as to our
 // lexer, so its bytes can be copied; anything our lexer forgives or reads
-// otherwise than the library is still parsed and written again.
+// otherwise than the library is still parsed and written again. Should
+// the library still fail on the result, the file goes where any file the
+// library fails on after the rewrite goes (readReconstructed): its
+// objects found by a scan, every one parsed and written again.
 
 // maxPlainDepth is how deeply a copied object may nest; deeper ones are
 // parsed (and bounded by maxSyntaxDepth) as before.
