@@ -207,8 +207,9 @@ const (
 // null sender, a notice).
 func bounceText(b []byte) bounceVerdict {
 	// One space for each run of blanks and line ends: Postfix breaks
-	// "could not\nbe delivered" across lines.
-	text := strings.Join(strings.Fields(strings.ToLower(string(b))), " ")
+	// "could not\nbe delivered" across lines. A typographic apostrophe
+	// (Exchange's "weren’t") is read as the plain one the phrases have.
+	text := strings.Join(strings.Fields(strings.ToLower(strings.ReplaceAll(string(b), "’", "'"))), " ")
 	for _, k := range bounceWarnings {
 		if strings.Contains(text, k) {
 			return bounceWarning
@@ -242,14 +243,16 @@ var (
 		"will retry", "still being retried", "still trying", "not yet been delivered", "no action is required",
 		"has been delayed", "is delayed", "temporarily deferred",
 	}
+	// A phrase that another holds ("could not be delivered" holds "not be
+	// delivered") is left out: the shorter one finds it.
 	bounceFailures = []string{
-		"could not be delivered", "couldn't be delivered", "cannot be delivered", "can't be delivered",
-		"can not be delivered", "not be delivered", "was not delivered", "wasn't delivered", "not delivered",
-		"unable to deliver", "able to deliver", "could not deliver", "couldn't deliver", "failed to deliver",
+		"not be delivered", "couldn't be delivered", "can't be delivered", "wasn't delivered", "not delivered",
+		"unable to deliver", "not able to deliver", "n't able to deliver", "could not deliver", "couldn't deliver",
+		"failed to deliver",
 		"delivery failed", "delivery has failed", "delivery failure", "failed permanently", "permanent error",
 		"permanent failure", "permanent fatal", "undeliverable", "undelivered", "returned mail",
 		"non-delivery", "nondelivery", "user unknown", "unknown user", "no such user", "does not exist",
-		"mailbox unavailable", "address rejected", "rejected", "giving up", "given up", "gave up",
+		"mailbox unavailable", "rejected", "giving up", "given up", "gave up",
 		"retry timeout exceeded", "could not be sent", "did not reach", "failure reason", "failed address",
 		"failed recipient",
 		// German and French mail systems, whose words a UK referrer's

@@ -76,6 +76,12 @@ func TestDeliveryReports(t *testing.T) {
 			"This message was created automatically by mail delivery software.\nA message that you sent has not yet been delivered to one or more of its\nrecipients after more than 24 hours on the queue.\n\n------ This is a copy of the message's headers. ------\n\nMessage-ID: <q-11@dsr.example>\n"), nil},
 		{"Gmail's warning, under a subject that says nothing", msg([]string{"From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>", "Subject: Delivery Status Notification"},
 			"THIS IS A WARNING MESSAGE ONLY.\nDelivery to the following recipient has been delayed:\n   referrer@school.example.org\nMessage will be retried for 2 more day(s)\n450 4.2.2 Mailbox full\n\n----- Original message -----\n\nMessage-ID: <q-12@dsr.example>\n"), nil},
+		// "able to deliver" is no failure on its own; "weren’t able to"
+		// is one, its apostrophe typographic as Exchange writes it.
+		{"a mail system saying it delivered the message", msg([]string{"Return-Path: <>", "From: postmaster@school.example.org", "Subject: Delivery notification"},
+			"We were able to deliver your message to referrer@school.example.org.\n\n   Message-ID: <q-19@dsr.example>\n"), nil},
+		{"a typographic apostrophe", msg([]string{"Return-Path: <>", "From: postmaster@school.example.org", "Subject: Undeliverable: DSR referral"},
+			"We weren’t able to deliver your message to referrer@school.example.org.\n\n   Message-ID: <q-20@dsr.example>\n"), []string{"q-20@dsr.example"}},
 		{"an out-of-office reply from the null sender, quoting the message", msg([]string{"Return-Path: <>", "From: Out of Office <postmaster@school.example.org>", "Subject: Away"},
 			"I am away until Monday.\n\n> Message-ID: <q-13@dsr.example>\n"), nil},
 		{"a person pasting a bounce they got", msg(withHeaders("Content-Type: text/plain"),

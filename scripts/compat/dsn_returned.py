@@ -80,13 +80,13 @@ WARNINGS = (
     "has been delayed", "is delayed", "temporarily deferred",
 )
 FAILURES = (
-    "could not be delivered", "couldn't be delivered", "cannot be delivered", "can't be delivered",
-    "can not be delivered", "not be delivered", "was not delivered", "wasn't delivered", "not delivered",
-    "unable to deliver", "able to deliver", "could not deliver", "couldn't deliver", "failed to deliver",
+    "not be delivered", "couldn't be delivered", "can't be delivered", "wasn't delivered", "not delivered",
+    "unable to deliver", "not able to deliver", "n't able to deliver", "could not deliver", "couldn't deliver",
+    "failed to deliver",
     "delivery failed", "delivery has failed", "delivery failure", "failed permanently", "permanent error",
     "permanent failure", "permanent fatal", "undeliverable", "undelivered", "returned mail",
     "non-delivery", "nondelivery", "user unknown", "unknown user", "no such user", "does not exist",
-    "mailbox unavailable", "address rejected", "rejected", "giving up", "given up", "gave up",
+    "mailbox unavailable", "rejected", "giving up", "given up", "gave up",
     "retry timeout exceeded", "could not be sent", "did not reach", "failure reason", "failed address",
     "failed recipient",
     "unzustellbar", "nicht zugestellt", "n'a pas pu être remis", "non remis",
@@ -122,7 +122,7 @@ def copied_id(text):
 
 
 def verdict(own):
-    text = " ".join(own.decode("utf-8", "replace").lower().split())
+    text = " ".join(own.decode("utf-8", "replace").replace("\u2019", "'").lower().split())
     if any(k in text for k in WARNINGS):
         return "warning"
     if any(k in text for k in FAILURES) or PERMANENT.search(text):
