@@ -162,6 +162,8 @@ func TestRewriteAgreesWithQPDF(t *testing.T) {
 		"encrypted-rc4-40.pdf", "viewer/owner-rc4-128.pdf", "encrypted-aes128.pdf", "encrypted-aes256.pdf",
 		"viewer/owner-aes256-objstm.pdf", "viewer/filters.pdf", "viewer/escapes.pdf", "viewer/inline-image.pdf",
 		"engines/pdflib-referral.pdf", "../thirdparty/irs-f1040-2025.pdf", "../thirdparty/pdfcpu-radiobuttons-vert.pdf",
+		// pdfTeX's object streams, strings with escapes among them.
+		"../../../testdata/thirdparty/pdf/shared-mime-info-spec.pdf",
 	} {
 		for _, copyPlain := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/copying=%v", name, copyPlain), func(t *testing.T) {
