@@ -286,7 +286,7 @@ func parseTSV(out []byte) []ocrWord {
 		if text == "" || strings.Trim(text, "|[]{}_—–~‘’`'\"") == "" {
 			continue
 		}
-		text = strings.Trim(text, "|[]{}_")
+		text = foldLigatures(strings.Trim(text, "|[]{}_"))
 		if text == "" {
 			continue
 		}

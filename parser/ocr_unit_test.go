@@ -14,15 +14,17 @@ func TestParseTSV(t *testing.T) {
 		"5\t1\t1\t1\t1\t2\t80\t8\t4\t30\t51.0\t|\n" +
 		"5\t1\t1\t1\t1\t3\t90\t10\t50\t20\t91.0\t[Okoro\n" +
 		"5\t1\t1\t1\t1\t4\t150\t10\t10\t20\t12.0\tLL\n" +
-		"5\t1\t2\t1\t1\t1\t10\t40\t40\t20\t95.0\tNHS\n"
+		"5\t1\t2\t1\t1\t1\t10\t40\t40\t20\t95.0\tNHS\n" +
+		"5\t1\t3\t1\t1\t1\t10\t70\t40\t20\t93.0\tGri\uFB03n\n"
 	got := parseTSV([]byte(tsv))
 	want := []ocrWord{
 		{x0: 10, y0: 10, x1: 70, y1: 30, conf: 96.5, text: "Surname", line: 0},
 		{x0: 90, y0: 10, x1: 140, y1: 30, conf: 91, text: "Okoro", line: 0},
 		{x0: 10, y0: 40, x1: 50, y1: 60, conf: 95, text: "NHS", line: 1},
+		{x0: 10, y0: 70, x1: 50, y1: 90, conf: 93, text: "Griffin", line: 2}, // Tesseract's ligature spelled out
 	}
 	if len(got) != len(want) {
-		t.Fatalf("parseTSV = %+v, want %+v (box edges and noise dropped)", got, want)
+		t.Fatalf("parseTSV = %+v, want %+v (box edges and noise dropped, ligatures spelled out)", got, want)
 	}
 	for i := range want {
 		if got[i] != want[i] {

@@ -836,11 +836,13 @@ func (f *fontInfo) decodeCode(code string) string {
 }
 
 // textOnly drops what is not text from a decoded code: control codes,
-// replacement and byte-order marks; tabs and no-break spaces are spaces.
+// replacement and byte-order marks; tabs and no-break spaces are spaces;
+// a ligature is its letters.
 func textOnly(s string) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "")
 	}
+	s = foldLigatures(s)
 	return strings.Map(func(r rune) rune {
 		if r == 0xA0 || r == '\t' {
 			return ' '
@@ -850,4 +852,22 @@ func textOnly(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// ligatures spells out the Latin ligatures Unicode keeps for compatibility
+// (U+FB00-FB06). Fonts draw "fi" or "ffl" as one glyph, and the character
+// maps that Chrome's and Edge's printing (Skia) and LibreOffice write name
+// that glyph's ligature character: a name typed "Sofia" would be read
+// "Soﬁa", and a label with "ff" in it not found. pdftotext spells them
+// out too. Tesseract writes them as well.
+var ligatures = strings.NewReplacer("\uFB00", "ff", "\uFB01", "fi", "\uFB02", "fl", "\uFB03", "ffi", "\uFB04", "ffl", "\uFB05", "st", "\uFB06", "st")
+
+// foldLigatures returns s with its ligatures spelled out; s itself when it
+// has none, as nearly every code's text has not.
+func foldLigatures(s string) string {
+	// Every ligature's UTF-8 starts EF AC (U+FB00-FB3F).
+	if !strings.Contains(s, "\xef\xac") {
+		return s
+	}
+	return ligatures.Replace(s)
 }

@@ -36,10 +36,12 @@ func reprint(t *testing.T, dir, tool string, in []byte, args func(in, out string
 }
 
 // printToPDF re-renders a PDF as "print to PDF" does, with the renderers
-// Debian packages: Cairo (GNOME's and Firefox's print dialogs on Linux,
+// Debian packages: Skia (Chrome's and Edge's "Save as PDF", through
+// Chromium: printWithChrome), Cairo (GNOME's and Firefox's print dialogs on Linux,
 // the CUPS PDF printer) and Ghostscript's pdfwrite (CUPS-PDF, and the
 // Windows PDF printers built on it, PDFCreator and CutePDF among them).
 var printToPDF = map[string]func(t *testing.T, dir string, in []byte) []byte{
+	"chrome": printWithChrome,
 	"cairo": func(t *testing.T, dir string, in []byte) []byte {
 		return reprint(t, dir, "pdftocairo", in, func(in, out string) []string { return []string{"-pdf", in, out} })
 	},
