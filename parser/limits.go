@@ -100,8 +100,12 @@ func unreadable(reason string, err error) error {
 	return &UnreadableError{Reason: reason, Err: err}
 }
 
-// ReasonOf returns the coordinator-facing reason of an error from a reader.
+// ReasonOf returns the coordinator-facing reason of an error from a reader:
+// none for no error, and a general one for an error that names none.
 func ReasonOf(err error) string {
+	if err == nil {
+		return ""
+	}
 	var ue *UnreadableError
 	if errors.As(err, &ue) {
 		return ue.Reason
