@@ -559,6 +559,21 @@ func (d *docText) text(i int) (*pageText, error) {
 	if t := d.texts[i]; t != nil {
 		return t, nil
 	}
+	t, err := d.layout(i, nil)
+	if err != nil {
+		return nil, err
+	}
+	d.texts[i] = t
+	return t, nil
+}
+
+// textWith returns page i's text with more glyphs laid out among its own
+// (fields' values where they are shown: pdf_fieldtext.go), read again.
+func (d *docText) textWith(i int, extra []glyph) (*pageText, error) {
+	return d.layout(i, extra)
+}
+
+func (d *docText) layout(i int, extra []glyph) (*pageText, error) {
 	if err := d.ctx.Err(); err != nil {
 		return nil, unreadable(ReasonPDFTimeout, fmt.Errorf("read page %d: %w", i+1, err))
 	}
@@ -566,11 +581,10 @@ func (d *docText) text(i int) (*pageText, error) {
 	if errors.Is(err, errContentBudget) {
 		return nil, unreadable(ReasonPDFMemory, fmt.Errorf("page %d: %w", i+1, err))
 	}
-	if err != nil {
+	if err != nil && d.texts[i] == nil {
 		d.errs = append(d.errs, fmt.Errorf("page %d: %w", i+1, err))
 	}
-	d.texts[i] = layoutPage(glyphs)
-	return d.texts[i], nil
+	return layoutPage(append(glyphs, extra...)), nil
 }
 
 var (

@@ -19,6 +19,11 @@ type acroField struct {
 	// noAnswer marks a field that cannot hold an answer (a push button,
 	// a signature): its name is reported, its value is always blank.
 	noAnswer bool
+	// field and widgets are the field's dictionary and its widgets (on
+	// this page, when it is shown on several), for laying its value out where it is shown when its name
+	// says nothing (pdf_fieldtext.go); nothing is read from them unless so.
+	field   pdf.Value
+	widgets []pdf.Value
 }
 
 // Bounds of the field tree walk.
@@ -150,12 +155,35 @@ func (w *fieldWalker) walk(f pdf.Value, prefix string, parent uint64, depth int)
 	// A field shown on several pages is on each: a tool that merges two
 	// forms may join their same-named fields (cyp_dob on the referral's
 	// page and the consent's) into one, which each form then reads.
-	for i, p := range w.pages(widgets) {
+	pages := w.pages(widgets)
+	for i, p := range pages {
 		if i > 0 && len(w.out) >= 2*maxFieldNodes {
 			break // bounded however many pages each field is shown on
 		}
-		w.out = append(w.out, acroField{name: name, value: value, page: p, noAnswer: !ok})
+		shown := widgets
+		if len(pages) > 1 {
+			shown = w.widgetsOn(widgets, p)
+		}
+		w.out = append(w.out, acroField{name: name, value: value, page: p, noAnswer: !ok, field: f, widgets: shown})
 	}
+}
+
+// pageOfWidget is the index of the page a widget is placed on, -1 when
+// none.
+func (w *fieldWalker) pageOfWidget(wd pdf.Value) int {
+	if id, ok := objID(wd); ok {
+		if i, ok := w.pageOf[id]; ok {
+			return i
+		}
+	}
+	// Resolving /P reads the page object: only when the page's /Annots
+	// did not list the widget.
+	if id, ok := objID(wd.Key("P")); ok {
+		if i, ok := w.pageOf[id|1<<63]; ok {
+			return i
+		}
+	}
+	return -1
 }
 
 // pages finds the pages of the field's placed widgets, first placed
@@ -163,22 +191,7 @@ func (w *fieldWalker) walk(f pdf.Value, prefix string, parent uint64, depth int)
 func (w *fieldWalker) pages(widgets []pdf.Value) []int {
 	var out []int
 	for _, wd := range widgets {
-		p := -1
-		if id, ok := objID(wd); ok {
-			if i, ok := w.pageOf[id]; ok {
-				p = i
-			}
-		}
-		if p < 0 {
-			// Resolving /P reads the page object: only when the page's
-			// /Annots did not list the widget.
-			if id, ok := objID(wd.Key("P")); ok {
-				if i, ok := w.pageOf[id|1<<63]; ok {
-					p = i
-				}
-			}
-		}
-		if p >= 0 && !slices.Contains(out, p) {
+		if p := w.pageOfWidget(wd); p >= 0 && !slices.Contains(out, p) {
 			out = append(out, p)
 		}
 	}
@@ -186,6 +199,17 @@ func (w *fieldWalker) pages(widgets []pdf.Value) []int {
 		return []int{-1}
 	}
 	return out
+}
+
+// widgetsOn is those of a field's widgets that are placed on page p.
+func (w *fieldWalker) widgetsOn(widgets []pdf.Value, p int) []pdf.Value {
+	var on []pdf.Value
+	for _, wd := range widgets {
+		if w.pageOfWidget(wd) == p {
+			on = append(on, wd)
+		}
+	}
+	return on
 }
 
 // inherited looks a key up the /Parent chain (FT, V, Ff are inheritable).

@@ -327,26 +327,11 @@ func (in *interp) freeText(annots pdf.Value) {
 				size = v
 			}
 		}
-		text := strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(a.Key("Contents").Text())
 		// The first baseline as a viewer sets it: the box's padding (2) and
 		// the font's ascent (about 0.7 of the size) below its top.
-		y := y1 - 2 - 0.7*size
-		for _, line := range strings.Split(text, "\n") {
-			if y < y0-size {
-				break // past the box: what the viewer would not show
-			}
-			x := x0 + 2
-			for _, c := range line {
-				if in.ex.glyphs >= maxGlyphs {
-					return
-				}
-				w := size * 0.5
-				*in.out = append(*in.out, glyph{x: x, y: y, w: w, size: size, s: string(c)})
-				in.ex.glyphs++
-				x += w
-			}
-			y -= size * 1.2
-		}
+		n := len(*in.out)
+		*in.out = appendBoxText(*in.out, maxGlyphs-in.ex.glyphs, x0, y0, y1-2-0.7*size, size, a.Key("Contents").Text())
+		in.ex.glyphs += len(*in.out) - n
 	}
 }
 

@@ -175,6 +175,13 @@ func assembleForms(m *Mapping, trailer pdf.Value, kinds []FormKind, d *docText, 
 		rf.ByName = fieldsByName(segFields[si], filled)
 		if filled {
 			rf.Source = "acroform"
+			if s.kind != "" {
+				lvs, err := unnamedFieldValues(m, s, d, segFields[si])
+				if err != nil {
+					return nil, err
+				}
+				rf.ByLabel = lvs
+			}
 		} else {
 			rf.Source = "pdf-text"
 			labels := m.Labels(s.kind)
