@@ -19,7 +19,7 @@
 # when everything is already installed.
 set -eu
 
-PACKAGES="dovecot-imapd chromium qpdf tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils imagemagick img2pdf libheif-examples tnef libemail-outlook-message-perl libemail-address-perl zip unzip ghostscript openssl antiword odt2txt fonts-liberation fonts-dejavu-core"
+PACKAGES="dovecot-imapd chromium qpdf tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils imagemagick img2pdf libheif-examples tnef libemail-outlook-message-perl libemail-address-perl zip unzip ghostscript openssl antiword odt2txt fonts-liberation fonts-dejavu-core mupdf-tools"
 
 missing=""
 for p in $PACKAGES; do
