@@ -19,9 +19,10 @@ type acroField struct {
 	// noAnswer marks a field that cannot hold an answer (a push button,
 	// a signature): its name is reported, its value is always blank.
 	noAnswer bool
-	// field and widgets are the field's dictionary and its widgets (on
-	// this page, when it is shown on several), for laying its value out where it is shown when its name
-	// says nothing (pdf_fieldtext.go); nothing is read from them unless so.
+	// field and widgets are the field's dictionary and its widgets (those
+	// on this page, when it is shown on several), for laying its value out
+	// where it is shown when its name says nothing (pdf_fieldtext.go);
+	// nothing is read from them unless so.
 	field   pdf.Value
 	widgets []pdf.Value
 }

@@ -35,7 +35,7 @@ func unnamedFieldValues(m *Mapping, s segment, d *docText, fields []acroField) (
 	labels := m.Labels(s.kind)
 	var lvs []LabelValue
 	for _, p := range s.pages {
-		extra := fieldGlyphs(unnamed, p)
+		extra := safeFieldGlyphs(unnamed, p)
 		if len(extra) == 0 {
 			continue
 		}
@@ -81,8 +81,8 @@ func fieldGlyphs(fs []acroField, p int) []glyph {
 		multiline := inherited(f.field, "Ff").Int64()&ffMultiline != 0
 		for _, wd := range f.widgets {
 			x0, y0, x1, y1, ok := widgetRect(wd)
-			if !ok {
-				continue
+			if !ok || wd.Key("F").Int64()&2 != 0 {
+				continue // nowhere, or hidden: what a viewer does not show
 			}
 			if button {
 				if as := wd.Key("AS").Name(); as == "Off" || (as == "" && len(f.widgets) > 1) {
@@ -106,6 +106,18 @@ func fieldGlyphs(fs []acroField, p int) []glyph {
 		}
 	}
 	return out
+}
+
+// safeFieldGlyphs is fieldGlyphs with the library's panics on a malformed
+// widget taken as nothing to lay out: a field we would not have read
+// before must not make the form unreadable.
+func safeFieldGlyphs(fs []acroField, p int) (out []glyph) {
+	defer func() {
+		if recover() != nil {
+			out = nil
+		}
+	}()
+	return fieldGlyphs(fs, p)
 }
 
 // widgetRect is a widget's /Rect, ordered.

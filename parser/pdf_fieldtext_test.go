@@ -102,3 +102,31 @@ func TestUnnamedFieldsReadByLabel(t *testing.T) {
 		}
 	}
 }
+
+// TestUnnamedHiddenFieldNotRead: a field a viewer does not show (its
+// widget hidden, /F 2) is no answer where it would be shown: our referral
+// with its fields renamed reads its surname, and does not when the
+// surname's widget is hidden (the field keeps its value).
+func TestUnnamedHiddenFieldNotRead(t *testing.T) {
+	dir := t.TempDir()
+	data := pdfFixture(t, "referral-filled.pdf")
+	numbered := func(i int, _ string) string { return fmt.Sprintf("Text%d", i) }
+	if got := pdfMapForms(t, renameFields(t, dir, data, numbered))[Referral]; got == nil || got.Values["cyp_surname"] != "Nguyễn" {
+		t.Fatalf("renamed, the surname reads %+v", got)
+	}
+	surname := regexp.MustCompile(`(?s)/F 4(\s+/FT /Tx.{0,400}?/T \(cyp_surname\))`)
+	hidden := editQDF(t, dir, data, func(qdf []byte) []byte {
+		out := surname.ReplaceAll(qdf, []byte("/F 6$1"))
+		if bytes.Equal(out, qdf) {
+			t.Fatal("no surname widget to hide")
+		}
+		return out
+	})
+	got := pdfMapForms(t, renameFields(t, dir, hidden, numbered))[Referral]
+	if got == nil || got.Values["cyp_first_names"] != "Zoë" {
+		t.Fatalf("the other fields: %+v", got)
+	}
+	if v, ok := got.Values["cyp_surname"]; ok {
+		t.Errorf("a hidden field read as the surname: %q", v)
+	}
+}
