@@ -221,8 +221,8 @@ func readScan(ctx context.Context, o *OCR, m *Mapping, data []byte, isPDF bool) 
 var imageLimits = []string{"-limit", "memory", "192MiB", "-limit", "map", "384MiB", "-limit", "disk", "1GiB", "-limit", "area", "96MP", "-limit", "width", "20000", "-limit", "height", "20000"}
 
 // pageImages writes the attachment's pages as cleaned-up greyscale PNGs:
-// EXIF orientation applied, contrast stretched, at most about A4 at 200
-// dpi, and a copy of each at half that to recognise the page by. They are
+// EXIF orientation applied, contrast stretched, at most the pixels of A4
+// at 200 dpi, and a copy of each at half that to recognise the page by. They are
 // not deskewed: a page registered to its template is straightened box by
 // box (ImageMagick's -deskew of a whole page cost more CPU than reading
 // all its boxes), and only a page that is not is deskewed (see deskew).
@@ -274,7 +274,10 @@ func (o *OCR) pageImages(ctx context.Context, dir string, data []byte, isPDF boo
 	}
 	if !isPDF || o.oversize(srcs) {
 		args := append(slices.Clone(imageLimits), srcs...)
-		args = append(args, "-auto-orient", "-colorspace", "Gray", "-resize", "1700x2400>", "+repage", "-depth", "8", filepath.Join(dir, "p-%02d.pgm"))
+		// At most A4 at 200 dpi, upright or on its side: a page scanned
+		// sideways is turned later, and bound as a portrait page it lost a
+		// third of its resolution, too little for Tesseract once turned.
+		args = append(args, "-auto-orient", "-colorspace", "Gray", "-resize", pageBound, "+repage", "-depth", "8", filepath.Join(dir, "p-%02d.pgm"))
 		if out, err := exec.CommandContext(ctx, o.Convert, args...).CombinedOutput(); err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -319,11 +322,20 @@ func (o *OCR) pageImages(ctx context.Context, dir string, data []byte, isPDF boo
 	return pages, nil
 }
 
-// oversize says a rendered page is larger than about A4 at 200 dpi, for
-// ImageMagick to scale down.
+// pageBound is what a page image is scaled down to, in ImageMagick's
+// geometry: the pixels of A4 at about 200 dpi (1700 by 2400), whichever
+// way up it is, as oversize measures.
+const (
+	pagePixels = 1700 * 2400
+	pageBound  = "4080000@>"
+)
+
+// oversize says a rendered page has more pixels than A4 at about 200 dpi,
+// for ImageMagick to scale down.
 func (o *OCR) oversize(pages []string) bool {
 	for _, p := range pages {
-		if w, h, err := imageSize(p); err != nil || w > 1700 || h > 2400 {
+		w, h, err := imageSize(p)
+		if err != nil || w*h > pagePixels {
 			return true
 		}
 	}

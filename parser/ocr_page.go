@@ -93,18 +93,22 @@ func (o *OCR) readPage(ctx context.Context, dir string, sp scanPage) (*ocrPage, 
 			}
 		}
 	}
-	if upsideDown(words) {
+	if wrongWayUp(words) {
 		rot, err := o.orientation(ctx, path, pg.w)
 		if err == nil && rot != 0 {
 			turned := path + ".turned.png"
 			if out, err := exec.CommandContext(ctx, o.Convert, append(append([]string{}, imageLimits...), path, "-rotate", strconv.Itoa(rot), "+repage", turned)...).CombinedOutput(); err != nil {
 				return nil, fmt.Errorf("convert -rotate: %w: %s", err, firstLine(out))
 			}
-			w2, err := o.tsv(ctx, turned, pg.w)
+			turnedW := pg.w
+			if rot != 180 {
+				turnedW = pg.h
+			}
+			w2, err := o.tsv(ctx, turned, turnedW)
 			if err != nil {
 				return nil, err
 			}
-			if goodWords(w2) > goodWords(words) {
+			if turnedReadsBetter(words, w2) {
 				words, pg.rotate = w2, rot
 				if err := pg.load(turned); err != nil {
 					return nil, err
@@ -134,7 +138,7 @@ func (o *OCR) recognise(ctx context.Context, sp scanPage, prev *ocrPage) (*ocrPa
 	if err != nil {
 		return nil, err
 	}
-	if upsideDown(words) {
+	if wrongWayUp(words) {
 		// At full size: at half, Tesseract's orientation detection is
 		// not confident of an upside-down form.
 		rot, err := o.orientation(ctx, sp.path, pg.w)
@@ -152,7 +156,7 @@ func (o *OCR) recognise(ctx context.Context, sp scanPage, prev *ocrPage) (*ocrPa
 			if err != nil {
 				return nil, err
 			}
-			if goodWords(w2) > goodWords(words) {
+			if turnedReadsBetter(words, w2) {
 				words, pg.rotate, pg.path = w2, (sp.rotate+rot)%360, turned
 				if err := pg.load(turned); err != nil {
 					return nil, err
@@ -197,6 +201,35 @@ func (pg *ocrPage) load(path string) error {
 	pg.img = g
 	pg.w, pg.h = g.Bounds().Dx(), g.Bounds().Dy()
 	return nil
+}
+
+// sideways says a page was read on its side: Tesseract reads the lines
+// of a page turned a quarter well, each word a box taller than it is
+// wide, where an upright page's words are wider than tall (1 in 179 on
+// a form's page, against every one turned). The words' places are then
+// the turned page's, which no label or box of the form is found by.
+func sideways(ws []ocrWord) bool {
+	n, tall := 0, 0
+	for _, w := range ws {
+		if w.conf >= 80 && letterCount(w.text) >= 3 {
+			n++
+			if w.y1-w.y0 > w.x1-w.x0 {
+				tall++
+			}
+		}
+	}
+	return n >= minGoodWords && tall*2 > n
+}
+
+// wrongWayUp says a page's words read as if it were turned: upside down
+// or on its side, and Tesseract's orientation detection is asked.
+func wrongWayUp(ws []ocrWord) bool { return upsideDown(ws) || sideways(ws) }
+
+// turnedReadsBetter says the read of a turned page is the one to keep:
+// more confident words, or the first read was on its side and this one
+// is not (a page on its side can read as many words as upright).
+func turnedReadsBetter(first, turned []ocrWord) bool {
+	return goodWords(turned) > goodWords(first) || (sideways(first) && !sideways(turned) && !upsideDown(turned))
 }
 
 // upsideDown says a page read poorly enough to be the wrong way up: few

@@ -337,3 +337,80 @@ func TestSearchableScanIsReadAsAScan(t *testing.T) {
 		t.Errorf("NHS number read %q from the searchable scan", got)
 	}
 }
+
+// TestOCRSidewaysScan: a scan fed into the scanner on its side (each page a
+// quarter turn one way or the other, and no EXIF to say so) reads as the
+// upright scan. Tesseract reads such a page's lines well, every word a
+// box taller than wide, so it did not read as upside down and was never
+// turned: its second page (RAG rating, needs, plans) read as column
+// garbage, and no RAG rating.
+func TestOCRSidewaysScan(t *testing.T) {
+	o := needOCR(t)
+	if _, err := exec.LookPath("img2pdf"); err != nil {
+		t.Fatal("img2pdf is needed (scripts/install-test-deps.sh installs it)")
+	}
+	var tc ocrCase
+	for _, c := range ocrCases(t) {
+		if c.name == "scan-pdf.eml" {
+			tc = c
+		}
+	}
+	raw, err := os.ReadFile(tc.eml)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := New(Options{}).Parse(context.Background(), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p := New(Options{OCR: o, Limits: Limits{OCRTimeout: 15 * time.Minute}})
+	for _, turn := range []string{"90", "270"} {
+		t.Run("turned "+turn, func(t *testing.T) {
+			var files []struct {
+				name, ctype string
+				data        []byte
+			}
+			for i, a := range sub.Attachments {
+				scan := filepath.Join(dir, fmt.Sprintf("scan%d.pdf", i))
+				if err := os.WriteFile(scan, a.Data, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				prefix := filepath.Join(dir, fmt.Sprintf("t%s-%d", turn, i))
+				if b, err := exec.Command("pdftoppm", "-r", "150", "-gray", "-png", scan, prefix).CombinedOutput(); err != nil {
+					t.Fatalf("pdftoppm: %v: %s", err, b)
+				}
+				pages, _ := filepath.Glob(prefix + "-*.png")
+				if len(pages) == 0 {
+					t.Fatal("pdftoppm wrote no pages")
+				}
+				for _, pg := range pages {
+					if b, err := exec.Command(o.Convert, pg, "-rotate", turn, pg).CombinedOutput(); err != nil {
+						t.Fatalf("convert -rotate: %v: %s", err, b)
+					}
+				}
+				turned := prefix + ".pdf"
+				if b, err := exec.Command("img2pdf", append(pages, "-o", turned)...).CombinedOutput(); err != nil {
+					t.Fatalf("img2pdf: %v: %s", err, b)
+				}
+				data, err := os.ReadFile(turned)
+				if err != nil {
+					t.Fatal(err)
+				}
+				files = append(files, struct {
+					name, ctype string
+					data        []byte
+				}{a.Filename, "application/pdf", data})
+			}
+			got, err := p.Parse(context.Background(), emailWith(files...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			right, total := checkOCRForms(t, got, tc)
+			if right != total {
+				logOCRForms(t, got)
+				t.Errorf("%d of %d identifying fields read right, want all", right, total)
+			}
+		})
+	}
+}

@@ -222,3 +222,27 @@ func TestReadTemplateOptionsOffFit(t *testing.T) {
 		})
 	}
 }
+
+func TestSideways(t *testing.T) {
+	words := func(n int, w, h int) []ocrWord {
+		var ws []ocrWord
+		for i := range n {
+			ws = append(ws, ocrWord{x0: 10, y0: 30 * i, x1: 10 + w, y1: 30*i + h, conf: 95, text: "Surname"})
+		}
+		return ws
+	}
+	for _, tc := range []struct {
+		name string
+		ws   []ocrWord
+		want bool
+	}{
+		{"upright: words wider than tall", words(60, 90, 20), false},
+		{"on its side: words taller than wide", words(60, 20, 90), true},
+		{"too few words to tell", words(minGoodWords-1, 20, 90), false},
+		{"half and half", append(words(30, 90, 20), words(30, 20, 90)...), false},
+	} {
+		if got := sideways(tc.ws); got != tc.want {
+			t.Errorf("%s: sideways = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
