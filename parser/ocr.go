@@ -99,6 +99,11 @@ func (o *OCR) maxPages() int {
 	return o.MaxPages
 }
 
+// maxRendered is how many pages of a scan are rendered and looked at:
+// twice the pages read, as a scan made on both sides of the paper has a
+// blank back to each page, which is left out (blankPage).
+func (o *OCR) maxRendered() int { return 2 * o.maxPages() }
+
 // ocrReader reads PDFs with inner and reads by OCR what has no text
 // layer: images, and PDFs inner finds to be scans.
 type ocrReader struct {
@@ -165,6 +170,7 @@ type scanPage struct {
 	small   string // the page at half the size, to recognise it by
 	denoise bool   // a median-filtered copy may read better
 	rotate  int    // degrees it was turned by when written (upsideDownInk)
+	num     int    // its place among the attachment's pages, from 0, blank ones counted
 }
 
 // readScan turns a scan or photo into forms: page images cleaned up,
@@ -190,7 +196,7 @@ func readScan(ctx context.Context, o *OCR, m *Mapping, data []byte, isPDF bool) 
 		if err != nil {
 			return nil, fmt.Errorf("ocr page %d: %w", i+1, err)
 		}
-		pg.index = i
+		pg.index = p.num
 		prev = pg
 		if pg.tpl != nil {
 			boxes = append(boxes, pg.templateBoxes()...)
@@ -237,14 +243,14 @@ func (o *OCR) pageImages(ctx context.Context, dir string, data []byte, isPDF boo
 		// Grey PGM, ready for Go: rendered at the reader's resolution,
 		// it needs no ImageMagick unless the page is larger than A4.
 		prefix := filepath.Join(dir, "r")
-		args := []string{"-r", fmt.Sprint(o.dpi()), "-gray", "-l", fmt.Sprint(o.maxPages() + 1), in, prefix}
+		args := []string{"-r", fmt.Sprint(o.dpi()), "-gray", "-l", fmt.Sprint(o.maxRendered() + 1), in, prefix}
 		if out, err := exec.CommandContext(ctx, o.PDFToPPM, args...).CombinedOutput(); err != nil {
 			return nil, unreadable(ReasonScanUnreadable, fmt.Errorf("pdftoppm: %w: %s", err, firstLine(out)))
 		}
 		matches, _ := filepath.Glob(prefix + "-*.pgm")
 		slices.Sort(matches)
-		if len(matches) > o.maxPages() {
-			return nil, unreadable(ReasonScanTooMany, fmt.Errorf("more than %d pages", o.maxPages()))
+		if len(matches) > o.maxRendered() {
+			return nil, unreadable(ReasonScanTooMany, fmt.Errorf("more than %d pages", o.maxRendered()))
 		}
 		for i, m := range matches {
 			p := filepath.Join(dir, fmt.Sprintf("p-%02d.pgm", i))
@@ -264,25 +270,45 @@ func (o *OCR) pageImages(ctx context.Context, dir string, data []byte, isPDF boo
 		srcs = []string{jpg}
 	default:
 		// Every frame of a multi-page TIFF, up to the page limit.
-		srcs = []string{fmt.Sprintf("%s[0-%d]", in, o.maxPages())}
+		srcs = []string{fmt.Sprintf("%s[0-%d]", in, o.maxRendered())}
 	}
 	if len(srcs) == 0 {
 		return nil, unreadable(ReasonScanUnreadable, errors.New("no pages"))
 	}
-	if len(srcs) > o.maxPages() {
-		return nil, unreadable(ReasonScanTooMany, fmt.Errorf("more than %d pages", o.maxPages()))
+	if len(srcs) > o.maxRendered() {
+		return nil, unreadable(ReasonScanTooMany, fmt.Errorf("more than %d pages", o.maxRendered()))
 	}
-	if !isPDF || o.oversize(srcs) {
+	// At most A4 at 200 dpi, upright or on its side: a page scanned
+	// sideways is turned later, and bound as a portrait page it lost a
+	// third of its resolution, too little for Tesseract once turned.
+	shrink := func(srcs []string, out string) error {
 		args := append(slices.Clone(imageLimits), srcs...)
-		// At most A4 at 200 dpi, upright or on its side: a page scanned
-		// sideways is turned later, and bound as a portrait page it lost a
-		// third of its resolution, too little for Tesseract once turned.
-		args = append(args, "-auto-orient", "-colorspace", "Gray", "-resize", pageBound, "+repage", "-depth", "8", filepath.Join(dir, "p-%02d.pgm"))
+		args = append(args, "-auto-orient", "-colorspace", "Gray", "-resize", pageBound, "+repage", "-depth", "8", out)
 		if out, err := exec.CommandContext(ctx, o.Convert, args...).CombinedOutput(); err != nil {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return ctx.Err()
 			}
-			return nil, unreadable(ReasonScanUnreadable, fmt.Errorf("convert: %w: %s", err, firstLine(out)))
+			return unreadable(ReasonScanUnreadable, fmt.Errorf("convert: %w: %s", err, firstLine(out)))
+		}
+		return nil
+	}
+	switch {
+	case !isPDF:
+		if err := shrink(srcs, filepath.Join(dir, "p-%02d.pgm")); err != nil {
+			return nil, err
+		}
+	case o.oversize(srcs):
+		// A page at a time: ImageMagick holds every input at once, and
+		// the pages of a PDF of photos (img2pdf's, a scanning app's, at
+		// 72 or 96 dpi) are large at 200: ten of them overran its limits.
+		for _, src := range srcs {
+			tmp := src + ".small.pgm"
+			if err := shrink([]string{src}, tmp); err != nil {
+				return nil, err
+			}
+			if err := os.Rename(tmp, src); err != nil {
+				return nil, fmt.Errorf("ocr: %w", err)
+			}
 		}
 	}
 	outs, _ := filepath.Glob(filepath.Join(dir, "p-*.pgm"))
@@ -290,17 +316,23 @@ func (o *OCR) pageImages(ctx context.Context, dir string, data []byte, isPDF boo
 	if len(outs) == 0 {
 		return nil, unreadable(ReasonScanUnreadable, errors.New("no page images"))
 	}
-	if len(outs) > o.maxPages() {
-		return nil, unreadable(ReasonScanTooMany, fmt.Errorf("more than %d pages", o.maxPages()))
+	if len(outs) > o.maxRendered() {
+		return nil, unreadable(ReasonScanTooMany, fmt.Errorf("more than %d pages", o.maxRendered()))
 	}
-	pages := make([]scanPage, len(outs))
-	for i, p := range outs {
+	var pages []scanPage
+	for num, p := range outs {
 		// Contrast stretched and a half-size copy written in Go, one
 		// page at a time: cheaper than ImageMagick's -normalize and
 		// -resize 50%, and no PNG to compress.
 		g, err := loadGray(p)
 		if err != nil {
 			return nil, unreadable(ReasonScanUnreadable, err)
+		}
+		if blankPage(g) {
+			continue // the back of a page scanned on both sides
+		}
+		if len(pages) == o.maxPages() {
+			return nil, unreadable(ReasonScanTooMany, fmt.Errorf("more than %d pages with something on them", o.maxPages()))
 		}
 		normaliseGray(g)
 		rotate := 0
@@ -317,7 +349,10 @@ func (o *OCR) pageImages(ctx context.Context, dir string, data []byte, isPDF boo
 			return nil, err
 		}
 		// A fax's one-bit strokes are too thin for the median filter.
-		pages[i] = scanPage{path: p, small: small, denoise: !isTIFF(data), rotate: rotate}
+		pages = append(pages, scanPage{path: p, small: small, denoise: !isTIFF(data), rotate: rotate, num: num})
+	}
+	if len(pages) == 0 {
+		return nil, unreadable(ReasonScanUnreadable, fmt.Errorf("%d pages, every one blank", len(outs)))
 	}
 	return pages, nil
 }

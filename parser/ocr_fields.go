@@ -142,9 +142,15 @@ func assembleOCRForms(m *Mapping, pages []*ocrPage) []*RawForm {
 			kinds[i] = pg.tpl.kind
 		}
 	}
-	sizes := make([]OCRPageSize, len(pages))
-	for i, pg := range pages {
-		sizes[i] = OCRPageSize{Width: pg.w, Height: pg.h, Rotate: pg.rotate}
+	// By the attachment's page numbers, which fields name: a blank page
+	// left out (the back of a two-sided scan) has no size.
+	n := 0
+	for _, pg := range pages {
+		n = max(n, pg.index+1)
+	}
+	sizes := make([]OCRPageSize, n)
+	for _, pg := range pages {
+		sizes[pg.index] = OCRPageSize{Width: pg.w, Height: pg.h, Rotate: pg.rotate}
 	}
 	var forms []*RawForm
 	for _, s := range segmentPages(kinds) {

@@ -230,6 +230,22 @@ func halfGray(g *image.Gray) *image.Gray {
 	return out
 }
 
+// blankPage says a page image holds next to no ink: fewer than one pixel
+// in a thousand darker than mid-grey (a form's page has 2-8% of them, a
+// scanned blank back none, its show-through and speckle being light).
+func blankPage(g *image.Gray) bool {
+	b := g.Bounds()
+	n, dark := b.Dx()*b.Dy(), 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for _, p := range g.Pix[g.PixOffset(b.Min.X, y):][:b.Dx()] {
+			if p < tickDark {
+				dark++
+			}
+		}
+	}
+	return dark*1000 < n
+}
+
 // upsideDownInk says a page's lines of print are upside down, from their
 // ink alone, before any OCR: in Latin print more ink stands above a
 // line's x-height band (capitals, ascenders) than hangs below it

@@ -338,13 +338,20 @@ func TestSearchableScanIsReadAsAScan(t *testing.T) {
 	}
 }
 
-// TestOCRSidewaysScan: a scan fed into the scanner on its side (each page a
-// quarter turn one way or the other, and no EXIF to say so) reads as the
-// upright scan. Tesseract reads such a page's lines well, every word a
-// box taller than wide, so it did not read as upside down and was never
-// turned: its second page (RAG rating, needs, plans) read as column
-// garbage, and no RAG rating.
-func TestOCRSidewaysScan(t *testing.T) {
+// TestOCRScanVariants: the scan fixture's pages as scanners and people
+// deliver them, each read as the upright scan is (every identifying field
+// right):
+//   - fed into the scanner on its side (each page a quarter turn one way or
+//     the other, no EXIF to say so). Tesseract reads such a page's lines
+//     well, every word a box taller than wide, so it did not read as upside
+//     down and was never turned: its second page (RAG rating, needs,
+//     plans) read as column garbage, and no RAG rating;
+//   - both forms scanned into one PDF on both sides, a blank back after
+//     every page, as a PDF of photos (img2pdf at 96 dpi, pages large at
+//     200): ten pages were "too many to be a DSR form", and ten large
+//     pages overran ImageMagick's limits. Blank pages are left out; fields
+//     name the attachment's pages.
+func TestOCRScanVariants(t *testing.T) {
 	o := needOCR(t)
 	if _, err := exec.LookPath("img2pdf"); err != nil {
 		t.Fatal("img2pdf is needed (scripts/install-test-deps.sh installs it)")
@@ -364,43 +371,82 @@ func TestOCRSidewaysScan(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
+	blank := filepath.Join(dir, "blank.jpg")
+	if b, err := exec.Command(o.Convert, "-size", "1654x2339", "xc:white", "-attenuate", "0.3", "+noise", "Gaussian", "-quality", "60", blank).CombinedOutput(); err != nil {
+		t.Fatalf("convert: %v: %s", err, b)
+	}
+	variants := []struct {
+		name  string
+		pages func(t *testing.T, page string) []string // a page's images as scanned
+		jpeg  bool                                     // one PDF of both forms, JPEGs without a resolution
+	}{
+		{"turned 90", turnPage("90"), false},
+		{"turned 270", turnPage("270"), false},
+		{"two-sided, blank backs", func(t *testing.T, page string) []string {
+			jpg := page + ".jpg"
+			if b, err := exec.Command(o.Convert, page, "-quality", "60", jpg).CombinedOutput(); err != nil {
+				t.Fatalf("convert: %v: %s", err, b)
+			}
+			return []string{jpg, blank}
+		}, true},
+	}
 	p := New(Options{OCR: o, Limits: Limits{OCRTimeout: 15 * time.Minute}})
-	for _, turn := range []string{"90", "270"} {
-		t.Run("turned "+turn, func(t *testing.T) {
+	for vi, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
 			var files []struct {
 				name, ctype string
 				data        []byte
 			}
+			pdfOf := func(images []string, out string) []byte {
+				args := append(images, "-o", out)
+				if !v.jpeg {
+					args = append(args, "--imgsize", "150dpi")
+				}
+				if b, err := exec.Command("img2pdf", args...).CombinedOutput(); err != nil {
+					t.Fatalf("img2pdf: %v: %s", err, b)
+				}
+				data, err := os.ReadFile(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return data
+			}
+			var all []string
 			for i, a := range sub.Attachments {
 				scan := filepath.Join(dir, fmt.Sprintf("scan%d.pdf", i))
 				if err := os.WriteFile(scan, a.Data, 0o600); err != nil {
 					t.Fatal(err)
 				}
-				prefix := filepath.Join(dir, fmt.Sprintf("t%s-%d", turn, i))
-				if b, err := exec.Command("pdftoppm", "-r", "150", "-gray", "-png", scan, prefix).CombinedOutput(); err != nil {
+				prefix := filepath.Join(dir, fmt.Sprintf("v%d-%d", vi, i))
+				dpi := "150"
+				if v.jpeg {
+					dpi = "200" // at 96 dpi in the PDF, rendered at 200: 17 MP a page
+				}
+				if b, err := exec.Command("pdftoppm", "-r", dpi, "-gray", "-png", scan, prefix).CombinedOutput(); err != nil {
 					t.Fatalf("pdftoppm: %v: %s", err, b)
 				}
-				pages, _ := filepath.Glob(prefix + "-*.png")
-				if len(pages) == 0 {
+				rendered, _ := filepath.Glob(prefix + "-*.png")
+				if len(rendered) == 0 {
 					t.Fatal("pdftoppm wrote no pages")
 				}
-				for _, pg := range pages {
-					if b, err := exec.Command(o.Convert, pg, "-rotate", turn, pg).CombinedOutput(); err != nil {
-						t.Fatalf("convert -rotate: %v: %s", err, b)
-					}
+				var images []string
+				for _, pg := range rendered {
+					images = append(images, v.pages(t, pg)...)
 				}
-				turned := prefix + ".pdf"
-				if b, err := exec.Command("img2pdf", append(pages, "-o", turned)...).CombinedOutput(); err != nil {
-					t.Fatalf("img2pdf: %v: %s", err, b)
-				}
-				data, err := os.ReadFile(turned)
-				if err != nil {
-					t.Fatal(err)
+				if v.jpeg {
+					all = append(all, images...)
+					continue
 				}
 				files = append(files, struct {
 					name, ctype string
 					data        []byte
-				}{a.Filename, "application/pdf", data})
+				}{a.Filename, "application/pdf", pdfOf(images, prefix+".pdf")})
+			}
+			if v.jpeg {
+				files = append(files, struct {
+					name, ctype string
+					data        []byte
+				}{"Scan.pdf", "application/pdf", pdfOf(all, filepath.Join(dir, "both.pdf"))})
 			}
 			got, err := p.Parse(context.Background(), emailWith(files...))
 			if err != nil {
@@ -411,6 +457,24 @@ func TestOCRSidewaysScan(t *testing.T) {
 				logOCRForms(t, got)
 				t.Errorf("%d of %d identifying fields read right, want all", right, total)
 			}
+			if v.jpeg && got.Consent != nil && got.Consent.OCR != nil {
+				// The consent's first page is the seventh of the
+				// attachment, blank backs counted.
+				if fl := got.Consent.OCR.Fields["cyp_nhs_number"]; fl.Page != 7 {
+					t.Errorf("the consent's NHS number on page %d, want 7 (the attachment's page, blank ones counted)", fl.Page)
+				}
+			}
 		})
+	}
+}
+
+// turnPage is a page scanned on its side: turned by degrees, no EXIF.
+func turnPage(degrees string) func(t *testing.T, page string) []string {
+	return func(t *testing.T, page string) []string {
+		turned := page + ".turned.png"
+		if b, err := exec.Command("convert", page, "-rotate", degrees, turned).CombinedOutput(); err != nil {
+			t.Fatalf("convert -rotate: %v: %s", err, b)
+		}
+		return []string{turned}
 	}
 }

@@ -246,3 +246,24 @@ func TestSideways(t *testing.T) {
 		}
 	}
 }
+
+func TestBlankPage(t *testing.T) {
+	page := func(inked int) *image.Gray {
+		g := image.NewGray(image.Rect(0, 0, 100, 100))
+		for i := range g.Pix {
+			g.Pix[i] = 235 // paper, and show-through and speckle lighter than ink
+		}
+		for i := range inked {
+			g.Pix[i*7] = 20
+		}
+		return g
+	}
+	for _, tc := range []struct {
+		inked int // of 10,000 pixels
+		want  bool
+	}{{0, true}, {9, true}, {10, false}, {300, false}} {
+		if got := blankPage(page(tc.inked)); got != tc.want {
+			t.Errorf("%d inked pixels of 10000: blank = %v, want %v", tc.inked, got, tc.want)
+		}
+	}
+}
