@@ -137,8 +137,11 @@ func assembleOCRForms(m *Mapping, pages []*ocrPage) []*RawForm {
 	kinds := make([]FormKind, len(pages))
 	for i, pg := range pages {
 		kinds[i] = pageKind(m, pg.pt)
-		if pg.tpl != nil && pg.tpl.page == 0 {
-			// The first page of a form, by where its labels are.
+		if pg.tpl != nil {
+			// A page of a form, by where its labels are: its later
+			// pages too, which come first in a stack scanned face down
+			// (the consent's pages, then the referral's, each last to
+			// first) and would otherwise go with the form before them.
 			kinds[i] = pg.tpl.kind
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -346,6 +347,9 @@ func TestSearchableScanIsReadAsAScan(t *testing.T) {
 //     well, every word a box taller than wide, so it did not read as upside
 //     down and was never turned: its second page (RAG rating, needs,
 //     plans) read as column garbage, and no RAG rating;
+//   - a stack scanned face down, both forms in one PDF, last page first:
+//     a form's later pages came before its first and went with the form
+//     before them (the referral read on its first page only);
 //   - both forms scanned into one PDF on both sides, a blank back after
 //     every page, as a PDF of photos (img2pdf at 96 dpi, pages large at
 //     200): ten pages were "too many to be a DSR form", and ten large
@@ -379,16 +383,19 @@ func TestOCRScanVariants(t *testing.T) {
 		name  string
 		pages func(t *testing.T, page string) []string // a page's images as scanned
 		jpeg  bool                                     // one PDF of both forms, JPEGs without a resolution
+		// facedown: one PDF of both forms, its pages last to first.
+		facedown bool
 	}{
-		{"turned 90", turnPage("90"), false},
-		{"turned 270", turnPage("270"), false},
-		{"two-sided, blank backs", func(t *testing.T, page string) []string {
+		{name: "turned 90", pages: turnPage("90")},
+		{name: "turned 270", pages: turnPage("270")},
+		{name: "a stack scanned face down", pages: func(t *testing.T, page string) []string { return []string{page} }, facedown: true},
+		{name: "two-sided, blank backs", pages: func(t *testing.T, page string) []string {
 			jpg := page + ".jpg"
 			if b, err := exec.Command(o.Convert, page, "-quality", "60", jpg).CombinedOutput(); err != nil {
 				t.Fatalf("convert: %v: %s", err, b)
 			}
 			return []string{jpg, blank}
-		}, true},
+		}, jpeg: true},
 	}
 	p := New(Options{OCR: o, Limits: Limits{OCRTimeout: 15 * time.Minute}})
 	for vi, v := range variants {
@@ -433,7 +440,7 @@ func TestOCRScanVariants(t *testing.T) {
 				for _, pg := range rendered {
 					images = append(images, v.pages(t, pg)...)
 				}
-				if v.jpeg {
+				if v.jpeg || v.facedown {
 					all = append(all, images...)
 					continue
 				}
@@ -442,7 +449,10 @@ func TestOCRScanVariants(t *testing.T) {
 					data        []byte
 				}{a.Filename, "application/pdf", pdfOf(images, prefix+".pdf")})
 			}
-			if v.jpeg {
+			if v.facedown {
+				slices.Reverse(all)
+			}
+			if v.jpeg || v.facedown {
 				files = append(files, struct {
 					name, ctype string
 					data        []byte
