@@ -262,23 +262,50 @@ func fieldValue(f pdf.Value, widgets []pdf.Value) (string, bool) {
 		}
 		return state, true
 	}
+	shown := func(s string) string { return s }
+	if ft == "Ch" {
+		shown = func(s string) string { return choiceDisplay(f, s) }
+	}
 	switch v.Kind() {
 	case pdf.String:
-		return lineBreaks.Replace(v.Text()), true
+		return shown(lineBreaks.Replace(v.Text())), true
 	case pdf.Name:
-		return v.Name(), true
+		return shown(v.Name()), true
 	case pdf.Array:
 		var parts []string
 		for i := 0; i < v.Len() && i < 1000; i++ {
 			if s := v.Index(i); s.Kind() == pdf.String {
-				parts = append(parts, lineBreaks.Replace(s.Text()))
+				parts = append(parts, shown(lineBreaks.Replace(s.Text())))
 			}
 		}
 		return strings.Join(parts, "\n"), true
 	case pdf.Integer, pdf.Real:
-		return v.String(), true
+		return shown(v.String()), true
 	}
 	return "", true
+}
+
+// choiceDisplay is the text a list or combo box shows for the value it
+// holds: its /Opt may pair each option's export value with the text shown
+// ([(R) (Red)]), and the value is then the export value, which a form
+// made in Acrobat with export values set holds ("R", "1") and the
+// referrer never saw. pdftk lists both (FieldStateOption and
+// FieldStateOptionDisplay); the text shown is the answer.
+func choiceDisplay(f pdf.Value, value string) string {
+	opt := inherited(f, "Opt")
+	for i := 0; i < opt.Len() && i < 1000; i++ {
+		o := opt.Index(i)
+		if o.Kind() != pdf.Array || o.Len() != 2 {
+			continue
+		}
+		if o.Index(0).Text() == value {
+			if d := o.Index(1).Text(); d != "" {
+				return lineBreaks.Replace(d)
+			}
+			return value
+		}
+	}
+	return value
 }
 
 // optionValue is the export value of a button's on state when the field

@@ -5,7 +5,9 @@ import (
 	"context"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -318,5 +320,39 @@ func TestChildPDFReaderKeepsMarked(t *testing.T) {
 		if forms[i].Kind != want || !forms[i].Marked {
 			t.Errorf("form %d: kind %q, marked %v; want %q, marked", i, forms[i].Kind, forms[i].Marked, want)
 		}
+	}
+}
+
+// TestChoiceExportValues: a combo box whose options pair an export value
+// with the text shown ([(3) (Amber)], as Acrobat writes a list made with
+// export values) holds the export value; the answer is the text the
+// referrer picked. pdftk lists the value as 3 and the option's display as
+// Amber; the RAG rating reads Amber, where "3" was an invalid rating.
+func TestChoiceExportValues(t *testing.T) {
+	dir := t.TempDir()
+	opt := regexp.MustCompile(`/Opt \[\s*\(Blue\)\s*\(Red\)\s*\(Amber\)\s*\(Green\)\s*\]`)
+	amber := regexp.MustCompile(`(/T \(rag_rating\)(?s:.{0,80}?))/V <feff0041006d006200650072>`)
+	data := editQDF(t, dir, pdfFixture(t, "referral-filled.pdf"), func(qdf []byte) []byte {
+		out := opt.ReplaceAll(qdf, []byte("/Opt [ [(1) (Blue)] [(2) (Red)] [(3) (Amber)] [(4) (Green)] ]"))
+		out = amber.ReplaceAll(out, []byte("$1/V (3)"))
+		if bytes.Count(out, []byte("[(3) (Amber)]")) != 1 || !bytes.Contains(out, []byte("/V (3)")) {
+			t.Fatal("the RAG rating's options and value were not rewritten")
+		}
+		return out
+	})
+	file := filepath.Join(dir, "export-values.pdf")
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(needPeer(t, "pdftk"), file, "dump_data_fields_utf8").Output()
+	if err != nil {
+		t.Fatalf("pdftk: %v", err)
+	}
+	if !bytes.Contains(out, []byte("FieldName: rag_rating\n")) || !bytes.Contains(out, []byte("FieldValue: 3\n")) || !bytes.Contains(out, []byte("FieldStateOptionDisplay: Amber\n")) {
+		t.Fatalf("pdftk does not read the export value and its display:\n%s", out)
+	}
+	got := pdfMapForms(t, data)[Referral]
+	if got == nil || got.Values["rag_rating"] != "Amber" || got.Invalid["rag_rating"] != "" {
+		t.Fatalf("rag_rating read %q (invalid %q), want Amber", got.Values["rag_rating"], got.Invalid["rag_rating"])
 	}
 }
