@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -195,6 +196,19 @@ func readScan(ctx context.Context, o *OCR, m *Mapping, data []byte, isPDF bool) 
 		pg, err := o.recognise(ctx, p, prev)
 		if err != nil {
 			return nil, fmt.Errorf("ocr page %d: %w", i+1, err)
+		}
+		if pg.tpl == nil {
+			// Turned further than a template's fit allows: deskewed, it
+			// may register.
+			if sp, ok, err := o.straighten(ctx, p, pg); err != nil {
+				return nil, fmt.Errorf("ocr page %d: %w", i+1, err)
+			} else if ok {
+				if pg2, err := o.recognise(ctx, sp, prev); err != nil {
+					return nil, fmt.Errorf("ocr page %d: %w", i+1, err)
+				} else if pg2.tpl != nil {
+					pg, pages[i], p = pg2, sp, sp
+				}
+			}
 		}
 		pg.index = p.num
 		prev = pg
@@ -396,6 +410,62 @@ func (o *OCR) readWhole(ctx context.Context, dir string, sp scanPage, rec *ocrPa
 	}
 	pg.reread = func(r image.Rectangle) (string, float64) { return o.readBox(ctx, dir, pg, r) }
 	return pg, nil
+}
+
+// straightenFrom is the turn (degrees) of a page's ruled lines from which a
+// page that did not register is straightened: nearer the 8 degrees a
+// template's fit allows than the few a flatbed scan is turned.
+const straightenFrom = 6.0
+
+// straighten turns upright a page that did not register and read
+// poorly, as a sheet fed crooked or a photo taken askew reads: a
+// template's fit allows 8 degrees, and at 9 the half-size read finds a
+// few words or none. The turn is the slope of the form's ruled lines,
+// looked for up to 15 degrees either way (ImageMagick's -deskew took 7
+// for 9, too little to read the half-size copy by); a page without them
+// is deskewed. ok is false for a page that read well enough, which
+// turning would not help, or whose rules are turned less than
+// straightenFrom.
+func (o *OCR) straighten(ctx context.Context, sp scanPage, pg *ocrPage) (scanPage, bool, error) {
+	if !upsideDown(pg.words) {
+		return sp, false, nil
+	}
+	var out string
+	if slope, ok := ruleSlopeWithin(pg.img, 0.27); ok {
+		deg := math.Atan(slope) * 180 / math.Pi
+		if math.Abs(deg) < straightenFrom {
+			// Within the fit's reach: not why it did not register.
+			return sp, false, nil
+		}
+		out = strings.TrimSuffix(pg.path, filepath.Ext(pg.path)) + "-straight.pgm"
+		// A rule sloping down to the right is a page turned clockwise:
+		// it is turned back (ImageMagick turns clockwise).
+		// Cut back to the page's size: the turn widens the canvas, and
+		// the page's width stands for the form's scale when it registers.
+		args := append(slices.Clone(imageLimits), pg.path, "-background", "white", "-rotate", strconv.FormatFloat(-deg, 'f', 2, 64),
+			"-gravity", "center", "-extent", fmt.Sprintf("%dx%d", pg.w, pg.h), "+repage", "-depth", "8", out)
+		if b, err := exec.CommandContext(ctx, o.Convert, args...).CombinedOutput(); err != nil {
+			if ctx.Err() != nil {
+				return sp, false, ctx.Err()
+			}
+			return sp, false, fmt.Errorf("convert -rotate: %w: %s", err, firstLine(b))
+		}
+	} else {
+		var err error
+		if out, err = o.deskew(ctx, pg.path); err != nil {
+			return sp, false, err
+		}
+	}
+	g, err := loadGray(out)
+	if err != nil {
+		return sp, false, err
+	}
+	small := out + ".small.pgm"
+	if err := writePGM(small, halfGray(g)); err != nil {
+		return sp, false, err
+	}
+	sp.path, sp.small, sp.rotate = out, small, pg.rotate
+	return sp, true, nil
 }
 
 // deskew straightens a page that is read whole, for Tesseract's layout

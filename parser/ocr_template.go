@@ -289,7 +289,10 @@ func (f *ocrFit) residuals() {
 // sharpest (the greatest sum of squared row counts) is the rules', as
 // long rows of ink dominate it. ok is false when no row holds a long
 // line: a page without a table.
-func ruleSlope(img *image.Gray) (float64, bool) {
+func ruleSlope(img *image.Gray) (float64, bool) { return ruleSlopeWithin(img, 0.1) }
+
+// ruleSlopeWithin is ruleSlope over the slopes up to maxSlope either way.
+func ruleSlopeWithin(img *image.Gray, maxSlope float64) (float64, bool) {
 	if img == nil {
 		return 0, false
 	}
@@ -310,7 +313,6 @@ func ruleSlope(img *image.Gray) (float64, bool) {
 	if len(ink) == 0 {
 		return 0, false
 	}
-	const maxSlope = 0.1
 	off := int(maxSlope*float64(b.Dx())) + 1
 	rows := make([]int, b.Dy()+2*off)
 	score := func(k float64) (int, int) {

@@ -347,6 +347,12 @@ func TestSearchableScanIsReadAsAScan(t *testing.T) {
 //     well, every word a box taller than wide, so it did not read as upside
 //     down and was never turned: its second page (RAG rating, needs,
 //     plans) read as column garbage, and no RAG rating;
+//   - fed crooked, every page turned 9 degrees: beyond the 8 a template's
+//     fit allows, and the half-size read finds next to no words; such a
+//     page was read whole (none of the eight read right). A page that
+//     neither registers nor reads is turned upright by its ruled lines and
+//     recognised again: seven of eight (the NHS number's box, on this
+//     noisy 150-dpi copy turned twice, is cut a few points low);
 //   - a stack scanned face down, both forms in one PDF, last page first:
 //     a form's later pages came before its first and went with the form
 //     before them (the referral read on its first page only);
@@ -385,9 +391,18 @@ func TestOCRScanVariants(t *testing.T) {
 		jpeg  bool                                     // one PDF of both forms, JPEGs without a resolution
 		// facedown: one PDF of both forms, its pages last to first.
 		facedown bool
+		// missed is how many identifying fields may be read wrong.
+		missed int
 	}{
 		{name: "turned 90", pages: turnPage("90")},
 		{name: "turned 270", pages: turnPage("270")},
+		{name: "fed crooked, 9 degrees", pages: func(t *testing.T, page string) []string {
+			turned := page + ".crooked.png"
+			if b, err := exec.Command(o.Convert, page, "-background", "white", "-rotate", "9", turned).CombinedOutput(); err != nil {
+				t.Fatalf("convert -rotate: %v: %s", err, b)
+			}
+			return []string{turned}
+		}, missed: 1},
 		{name: "a stack scanned face down", pages: func(t *testing.T, page string) []string { return []string{page} }, facedown: true},
 		{name: "two-sided, blank backs", pages: func(t *testing.T, page string) []string {
 			jpg := page + ".jpg"
@@ -463,9 +478,9 @@ func TestOCRScanVariants(t *testing.T) {
 				t.Fatal(err)
 			}
 			right, total := checkOCRForms(t, got, tc)
-			if right != total {
+			if right < total-v.missed {
 				logOCRForms(t, got)
-				t.Errorf("%d of %d identifying fields read right, want all", right, total)
+				t.Errorf("%d of %d identifying fields read right, want at least %d", right, total, total-v.missed)
 			}
 			if v.jpeg && got.Consent != nil && got.Consent.OCR != nil {
 				// The consent's first page is the seventh of the
