@@ -75,6 +75,28 @@ func ocrCases(t testing.TB) []ocrCase {
 	return cases
 }
 
+// fixtureCase is a generated scan's expectations and its email as read
+// without OCR (its scans unreadable attachments, their data kept).
+func fixtureCase(t *testing.T, name string) (ocrCase, *Submission) {
+	t.Helper()
+	for _, c := range ocrCases(t) {
+		if c.name != name {
+			continue
+		}
+		raw, err := os.ReadFile(c.eml)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub, err := New(Options{}).Parse(context.Background(), raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, sub
+	}
+	t.Fatalf("no OCR fixture %s", name)
+	return ocrCase{}, nil
+}
+
 // TestOCRScans reads every generated scan with Tesseract and counts the
 // identifying fields read right over the typed scans: at least 95% of
 // them, each form marked as read by OCR, with a confidence and a box per
@@ -207,20 +229,7 @@ func logOCRForms(t *testing.T, sub *Submission) {
 // (photo-jpeg.eml), as JPEG bytes, with what it was filled with.
 func fixturePhoto(t *testing.T) (ocrCase, []byte) {
 	t.Helper()
-	var photo ocrCase
-	for _, c := range ocrCases(t) {
-		if c.name == "photo-jpeg.eml" {
-			photo = c
-		}
-	}
-	raw, err := os.ReadFile(filepath.Join("testdata", "ocr", "photo-jpeg.eml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub, err := New(Options{}).Parse(context.Background(), raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	photo, sub := fixtureCase(t, "photo-jpeg.eml")
 	for _, a := range sub.Attachments {
 		if strings.HasSuffix(a.Filename, ".jpg") {
 			return photo, a.Data
@@ -278,20 +287,7 @@ func TestOCRHEIC(t *testing.T) {
 // reads the picture by OCR instead, and the form is marked as read by OCR.
 func TestSearchableScanIsReadAsAScan(t *testing.T) {
 	o := needOCR(t)
-	var amara ocrCase
-	for _, c := range ocrCases(t) {
-		if c.name == "amara-scan-signed.eml" {
-			amara = c
-		}
-	}
-	raw, err := os.ReadFile(filepath.Join("testdata", "ocr", "amara-scan-signed.eml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub, err := New(Options{}).Parse(context.Background(), raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	amara, sub := fixtureCase(t, "amara-scan-signed.eml")
 	dir := t.TempDir()
 	scan := filepath.Join(dir, "scan.pdf")
 	for _, a := range sub.Attachments {
@@ -366,20 +362,7 @@ func TestOCRScanVariants(t *testing.T) {
 	if _, err := exec.LookPath("img2pdf"); err != nil {
 		t.Fatal("img2pdf is needed (scripts/install-test-deps.sh installs it)")
 	}
-	var tc ocrCase
-	for _, c := range ocrCases(t) {
-		if c.name == "scan-pdf.eml" {
-			tc = c
-		}
-	}
-	raw, err := os.ReadFile(tc.eml)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub, err := New(Options{}).Parse(context.Background(), raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tc, sub := fixtureCase(t, "scan-pdf.eml")
 	dir := t.TempDir()
 	blank := filepath.Join(dir, "blank.jpg")
 	if b, err := exec.Command(o.Convert, "-size", "1654x2339", "xc:white", "-attenuate", "0.3", "+noise", "Gaussian", "-quality", "60", blank).CombinedOutput(); err != nil {
