@@ -198,8 +198,8 @@ func readScan(ctx context.Context, o *OCR, m *Mapping, data []byte, isPDF bool) 
 			return nil, fmt.Errorf("ocr page %d: %w", i+1, err)
 		}
 		if pg.tpl == nil {
-			// Turned further than a template's fit allows: deskewed, it
-			// may register.
+			// Turned further than a template's fit allows: turned
+			// upright (straighten), it may register.
 			if sp, ok, err := o.straighten(ctx, p, pg); err != nil {
 				return nil, fmt.Errorf("ocr page %d: %w", i+1, err)
 			} else if ok {
@@ -439,9 +439,9 @@ func (o *OCR) straighten(ctx context.Context, sp scanPage, pg *ocrPage) (scanPag
 		}
 		out = strings.TrimSuffix(pg.path, filepath.Ext(pg.path)) + "-straight.pgm"
 		// A rule sloping down to the right is a page turned clockwise:
-		// it is turned back (ImageMagick turns clockwise).
-		// Cut back to the page's size: the turn widens the canvas, and
-		// the page's width stands for the form's scale when it registers.
+		// it is turned back (ImageMagick turns clockwise), and cut back
+		// to the page's size, as the turn widens the canvas and the
+		// page's width stands for the form's scale when it registers.
 		args := append(slices.Clone(imageLimits), pg.path, "-background", "white", "-rotate", strconv.FormatFloat(-deg, 'f', 2, 64),
 			"-gravity", "center", "-extent", fmt.Sprintf("%dx%d", pg.w, pg.h), "+repage", "-depth", "8", out)
 		if b, err := exec.CommandContext(ctx, o.Convert, args...).CombinedOutput(); err != nil {
