@@ -38,7 +38,8 @@ type OCR struct {
 	// DPI is what an image-only PDF is rendered at (0: 200).
 	DPI int
 	// MaxPages bounds the pages read from one attachment (0: 8; a DSR
-	// referral is three pages, the consent two).
+	// referral is three pages, the consent two). Blank pages are not
+	// counted, and twice as many pages are looked at (maxRendered).
 	MaxPages int
 }
 
