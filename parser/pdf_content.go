@@ -302,6 +302,17 @@ const maxAnnots = 2000
 // daSize finds the font size in a default appearance string ("/Helv 12 Tf").
 var daSize = regexp.MustCompile(`([0-9]*\.?[0-9]+)\s+Tf`)
 
+// daFontSize is the font size a default appearance string sets, when it
+// sets a readable one (4 to 72 points; 0 means "fit the box").
+func daFontSize(da string) (float64, bool) {
+	if m := daSize.FindStringSubmatch(da); m != nil {
+		if v, err := strconv.ParseFloat(m[1], 64); err == nil && v >= 4 && v <= 72 {
+			return v, true
+		}
+	}
+	return 0, false
+}
+
 // freeText lays out the text of a page's free-text annotations where they
 // are: a referrer who did not see the form's fields, or whose viewer's
 // "Add text" tool (Edge, Preview, Acrobat's Fill & Sign) they used, typed
@@ -315,17 +326,13 @@ func (in *interp) freeText(annots pdf.Value) {
 		if a.Key("Subtype").Name() != "FreeText" || a.Key("F").Int64()&2 != 0 {
 			continue // not a text box, or a hidden one
 		}
-		r := a.Key("Rect")
-		if r.Len() != 4 {
+		x0, y0, _, y1, ok := annotRect(a)
+		if !ok {
 			continue
 		}
-		x0, y0 := min(r.Index(0).Float64(), r.Index(2).Float64()), min(r.Index(1).Float64(), r.Index(3).Float64())
-		y1 := max(r.Index(1).Float64(), r.Index(3).Float64())
-		size := 10.0
-		if m := daSize.FindStringSubmatch(a.Key("DA").Text()); m != nil {
-			if v, err := strconv.ParseFloat(m[1], 64); err == nil && v >= 4 && v <= 72 {
-				size = v
-			}
+		size, ok := daFontSize(a.Key("DA").Text())
+		if !ok {
+			size = 10
 		}
 		// The first baseline as a viewer sets it: the box's padding (2) and
 		// the font's ascent (about 0.7 of the size) below its top.

@@ -2,7 +2,6 @@ package parser
 
 import (
 	"math"
-	"strconv"
 	"strings"
 
 	"github.com/ledongthuc/pdf"
@@ -80,7 +79,7 @@ func fieldGlyphs(fs []acroField, p int) []glyph {
 		button := inherited(f.field, "FT").Name() == "Btn"
 		multiline := inherited(f.field, "Ff").Int64()&ffMultiline != 0
 		for _, wd := range f.widgets {
-			x0, y0, x1, y1, ok := widgetRect(wd)
+			x0, y0, x1, y1, ok := annotRect(wd)
 			if !ok || wd.Key("F").Int64()&2 != 0 {
 				continue // nowhere, or hidden: what a viewer does not show
 			}
@@ -120,15 +119,15 @@ func safeFieldGlyphs(fs []acroField, p int) (out []glyph) {
 	return fieldGlyphs(fs, p)
 }
 
-// widgetRect is a widget's /Rect, ordered.
-func widgetRect(wd pdf.Value) (x0, y0, x1, y1 float64, ok bool) {
-	r := wd.Key("Rect")
+// annotRect is an annotation's /Rect (a widget's, a text box's), ordered.
+func annotRect(a pdf.Value) (x0, y0, x1, y1 float64, ok bool) {
+	r := a.Key("Rect")
 	if r.Len() != 4 {
 		return 0, 0, 0, 0, false
 	}
-	a, b, c, d := r.Index(0).Float64(), r.Index(1).Float64(), r.Index(2).Float64(), r.Index(3).Float64()
-	x0, x1 = math.Min(a, c), math.Max(a, c)
-	y0, y1 = math.Min(b, d), math.Max(b, d)
+	l, b, r2, t := r.Index(0).Float64(), r.Index(1).Float64(), r.Index(2).Float64(), r.Index(3).Float64()
+	x0, x1 = math.Min(l, r2), math.Max(l, r2)
+	y0, y1 = math.Min(b, t), math.Max(b, t)
 	for _, v := range []float64{x0, y0, x1, y1} {
 		if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > 1e5 {
 			return 0, 0, 0, 0, false
@@ -145,10 +144,8 @@ func fieldFontSize(wd, field pdf.Value, height float64, multiline bool) float64 
 	if da == "" {
 		da = inherited(field, "DA").Text()
 	}
-	if m := daSize.FindStringSubmatch(da); m != nil {
-		if v, err := strconv.ParseFloat(m[1], 64); err == nil && v >= 4 && v <= 72 {
-			return v
-		}
+	if v, ok := daFontSize(da); ok {
+		return v
 	}
 	if multiline {
 		return 10
@@ -161,8 +158,7 @@ func fieldFontSize(wd, field pdf.Value, height float64, multiline bool) float64 
 // at most room glyphs.
 func appendBoxText(out []glyph, room int, x0, bottom, y, size float64, text string) []glyph {
 	limit := len(out) + room
-	text = strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(text)
-	for _, line := range strings.Split(text, "\n") {
+	for _, line := range strings.Split(lineBreaks.Replace(text), "\n") {
 		if y < bottom-size {
 			break // past the box: what the viewer would not show
 		}
