@@ -559,7 +559,7 @@ func (d *docText) text(i int) (*pageText, error) {
 	if t := d.texts[i]; t != nil {
 		return t, nil
 	}
-	t, err := d.layout(i, nil)
+	t, err := d.textWith(i, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -567,13 +567,9 @@ func (d *docText) text(i int) (*pageText, error) {
 	return t, nil
 }
 
-// textWith returns page i's text with more glyphs laid out among its own
-// (fields' values where they are shown: pdf_fieldtext.go), read again.
+// textWith reads page i's text with more glyphs laid out among its own
+// (fields' values where they are shown: pdf_fieldtext.go), not kept.
 func (d *docText) textWith(i int, extra []glyph) (*pageText, error) {
-	return d.layout(i, extra)
-}
-
-func (d *docText) layout(i int, extra []glyph) (*pageText, error) {
 	if err := d.ctx.Err(); err != nil {
 		return nil, unreadable(ReasonPDFTimeout, fmt.Errorf("read page %d: %w", i+1, err))
 	}
