@@ -423,39 +423,33 @@ const straightenFrom = 6.0
 // template's fit allows 8 degrees, and at 9 the half-size read finds a
 // few words or none. The turn is the slope of the form's ruled lines,
 // looked for up to 15 degrees either way (ImageMagick's -deskew took 7
-// for 9, too little to read the half-size copy by); a page without them
-// is deskewed. ok is false for a page that read well enough, which
-// turning would not help, or whose rules are turned less than
-// straightenFrom.
+// for 9, too little to read the half-size copy by). ok is false for a
+// page that read well enough, which turning would not help, that has no
+// ruled lines (no form of ours, which every template page has), or whose
+// rules are turned less than straightenFrom.
 func (o *OCR) straighten(ctx context.Context, sp scanPage, pg *ocrPage) (scanPage, bool, error) {
 	if !upsideDown(pg.words) {
 		return sp, false, nil
 	}
-	var out string
-	if slope, ok := ruleSlopeWithin(pg.img, 0.27); ok {
-		deg := math.Atan(slope) * 180 / math.Pi
-		if math.Abs(deg) < straightenFrom {
-			// Within the fit's reach: not why it did not register.
-			return sp, false, nil
+	slope, ok := ruleSlopeWithin(pg.img, 0.27)
+	deg := math.Atan(slope) * 180 / math.Pi
+	if !ok || math.Abs(deg) < straightenFrom {
+		// No rules, so no form of ours to register; or turned within
+		// the fit's reach, which is not why it did not register.
+		return sp, false, nil
+	}
+	out := strings.TrimSuffix(pg.path, filepath.Ext(pg.path)) + "-straight.pgm"
+	// A rule sloping down to the right is a page turned clockwise: it is
+	// turned back (ImageMagick turns clockwise), and cut back to the page's
+	// size, as the turn widens the canvas and the page's width stands for
+	// the form's scale when it registers.
+	args := append(slices.Clone(imageLimits), pg.path, "-background", "white", "-rotate", strconv.FormatFloat(-deg, 'f', 2, 64),
+		"-gravity", "center", "-extent", fmt.Sprintf("%dx%d", pg.w, pg.h), "+repage", "-depth", "8", out)
+	if b, err := exec.CommandContext(ctx, o.Convert, args...).CombinedOutput(); err != nil {
+		if ctx.Err() != nil {
+			return sp, false, ctx.Err()
 		}
-		out = strings.TrimSuffix(pg.path, filepath.Ext(pg.path)) + "-straight.pgm"
-		// A rule sloping down to the right is a page turned clockwise:
-		// it is turned back (ImageMagick turns clockwise), and cut back
-		// to the page's size, as the turn widens the canvas and the
-		// page's width stands for the form's scale when it registers.
-		args := append(slices.Clone(imageLimits), pg.path, "-background", "white", "-rotate", strconv.FormatFloat(-deg, 'f', 2, 64),
-			"-gravity", "center", "-extent", fmt.Sprintf("%dx%d", pg.w, pg.h), "+repage", "-depth", "8", out)
-		if b, err := exec.CommandContext(ctx, o.Convert, args...).CombinedOutput(); err != nil {
-			if ctx.Err() != nil {
-				return sp, false, ctx.Err()
-			}
-			return sp, false, fmt.Errorf("convert -rotate: %w: %s", err, firstLine(b))
-		}
-	} else {
-		var err error
-		if out, err = o.deskew(ctx, pg.path); err != nil {
-			return sp, false, err
-		}
+		return sp, false, fmt.Errorf("convert -rotate: %w: %s", err, firstLine(b))
 	}
 	g, err := loadGray(out)
 	if err != nil {
