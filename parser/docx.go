@@ -1175,7 +1175,14 @@ func (d *docxReader) endRow(t *docxTable) {
 		if !cells[i+1].cont {
 			value = finishValue(cells[i+1].text)
 		}
-		label := strings.ReplaceAll(cleanText(stripMarks(cells[i].text)), "\n", " ")
+		// A label cell's lines are one label, its boxes no part of it;
+		// but when the value cell is empty, the label cell is kept as it
+		// is, for an answer typed after the label (see Mapping.label)
+		// keeps its lines (an address) and its ticks.
+		label := cleanText(cells[i].text)
+		if value != "" {
+			label = strings.ReplaceAll(cleanText(stripMarks(label)), "\n", " ")
+		}
 		if !d.addPair(label, value) {
 			return
 		}

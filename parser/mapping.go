@@ -323,7 +323,7 @@ func (m *Mapping) distinctFields(rf *RawForm) map[FormKind]int {
 			}
 		}
 		for _, lv := range rf.ByLabel {
-			if canon, ok := m.labels[k][labelKey(lv.Label)]; ok && !sharedField(canon) && !m.labelOnBoth(lv.Label) {
+			if canon, label, _, ok := m.label(k, lv, rf.LabelCells()); ok && !sharedField(canon) && !m.labelOnBoth(label) {
 				seen[canon] = true
 			}
 		}
@@ -412,9 +412,66 @@ func (m *Mapping) Map(k FormKind, rf *RawForm) *Form {
 		}
 	}
 	for _, lv := range rf.ByLabel {
-		if canon, ok := m.labels[k][labelKey(lv.Label)]; ok {
-			set(canon, lv.Value)
+		if canon, _, value, ok := m.label(k, lv, rf.LabelCells()); ok {
+			set(canon, value)
 		}
 	}
 	return f
+}
+
+// maxLabelWords bounds how many words of a label cell are tried as a
+// label followed by an answer: the longest label is ten words.
+const maxLabelWords = 16
+
+// label finds the field a label-value pair fills on form k, with the
+// printed label and the value. When labels are table cells (cells), a
+// label cell holding more than a known label, its value cell empty, is a known label with the answer typed
+// after it ("Surname: Novák", or the answer on a line of its own): people
+// click into the shaded cell as often as the one beside it, and a
+// coordinator reads the answer where it stands. The longest known label
+// wins; words after it in brackets are the label's own note, and a
+// second label is another edition's layout, not an answer.
+func (m *Mapping) label(k FormKind, lv LabelValue, cells bool) (canon, label, value string, ok bool) {
+	if canon, ok := m.labels[k][labelKey(lv.Label)]; ok {
+		return canon, lv.Label, lv.Value, true
+	}
+	if !cells || lv.Value != "" {
+		return "", "", "", false
+	}
+	words := 0
+	for i, r := range lv.Label {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || i == 0 {
+			continue
+		}
+		if prev, _ := utf8.DecodeLastRuneInString(lv.Label[:i]); !unicode.IsLetter(prev) && !unicode.IsDigit(prev) && prev != ')' {
+			continue // within a run of separators: tried at its start
+		}
+		if words++; words > maxLabelWords {
+			break
+		}
+		if c, ok := m.labels[k][labelKey(lv.Label[:i])]; ok {
+			canon, label = c, lv.Label[:i]
+		}
+	}
+	if canon == "" {
+		return "", "", "", false
+	}
+	rest := strings.TrimLeft(lv.Label[len(label):], " \t\n:;.,-–—=>|")
+	if rest == "" || strings.ContainsAny(rest[:1], "([{*") || m.labelOnEither(rest) {
+		return "", "", "", false
+	}
+	// The answer is read as the value cell's would be: ticked boxes, a
+	// prompt left in place.
+	if value = finishValue(rest); value == "" {
+		return "", "", "", false
+	}
+	return canon, label, value, true
+}
+
+// labelOnEither says whether s is a label of either form.
+func (m *Mapping) labelOnEither(s string) bool {
+	k := labelKey(s)
+	_, r := m.labels[Referral][k]
+	_, c := m.labels[Consent][k]
+	return r || c
 }

@@ -136,3 +136,52 @@ func TestFastLabelKeyAgrees(t *testing.T) {
 		}
 	}
 }
+
+// An answer typed into a Word form's label cell, its value cell left
+// empty, is read after the label; what only looks like one is not.
+func TestMapAnswerInLabelCell(t *testing.T) {
+	m := DefaultMapping()
+	tests := []struct {
+		name   string
+		kind   FormKind
+		source string
+		lv     LabelValue
+		canon  string // "" when no field is filled
+		value  string // the normalised value
+	}{
+		{"after a colon", Referral, "docx", LabelValue{Label: "Surname: Novák"}, "cyp_surname", "Novák"},
+		{"after a space", Referral, "docx", LabelValue{Label: "Surname Novák"}, "cyp_surname", "Novák"},
+		{"no space after the colon", Referral, "odt", LabelValue{Label: "Surname:Novák"}, "cyp_surname", "Novák"},
+		{"a dash", Referral, "rtf", LabelValue{Label: "Postcode - BR2 9HE"}, "cyp_postcode", "BR2 9HE"},
+		{"lines of its own keep their breaks", Referral, "docx", LabelValue{Label: "Address\nFlat 12\n40 Masons Hill"}, "cyp_address", "Flat 12\n40 Masons Hill"},
+		{"a label ending in a bracket", Referral, "doc", LabelValue{Label: "First name(s) Amelia Rose"}, "cyp_first_names", "Amelia Rose"},
+		{"the longest label wins", Referral, "docx", LabelValue{Label: "Date of admission 01/11/2026"}, "admission_date", "2026-11-01"},
+		{"a date", Referral, "docx", LabelValue{Label: "Date of birth: 20/02/2014"}, "cyp_dob", "2014-02-20"},
+		{"a yes/no", Referral, "docx", LabelValue{Label: "Diagnosed autism Yes"}, "dx_autism", "true"},
+		{"a choice", Referral, "docx", LabelValue{Label: "Proposed RAG rating: Red"}, "rag_rating", "Red"},
+		{"the consent form", Consent, "docx", LabelValue{Label: "Name of child / young person: Amelia Novák"}, "cyp_full_name", "Amelia Novák"},
+		{"the label alone", Referral, "docx", LabelValue{Label: "Surname"}, "", ""},
+		{"the label and a colon", Referral, "docx", LabelValue{Label: "Surname:"}, "", ""},
+		{"a note in brackets is the label's", Referral, "docx", LabelValue{Label: "Surname (family name)"}, "", ""},
+		{"a second label is another layout", Referral, "docx", LabelValue{Label: "Surname\nKnown as"}, "", ""},
+		{"Word's prompt", Referral, "docx", LabelValue{Label: "Surname Click or tap here to enter text."}, "", ""},
+		{"a word that only begins like a label", Referral, "docx", LabelValue{Label: "Surnames of siblings"}, "", ""},
+		{"a value cell filled in", Referral, "docx", LabelValue{Label: "Surname: Novák", Value: "Nováková"}, "", ""},
+		{"a flattened PDF's text is not a cell", Referral, "pdf-text", LabelValue{Label: "Surname: Novák"}, "", ""},
+		{"a scan's text is not a cell", Referral, "", LabelValue{Label: "Surname Novák"}, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := m.Map(tt.kind, &RawForm{Source: tt.source, ByLabel: []LabelValue{tt.lv}})
+			if tt.canon == "" {
+				if len(f.Values) != 0 || len(f.Invalid) != 0 {
+					t.Errorf("values %q, invalid %q; want none", f.Values, f.Invalid)
+				}
+				return
+			}
+			if got := f.Get(tt.canon); got != tt.value || len(f.Values) != 1 {
+				t.Errorf("%s = %q (values %q), want %q alone", tt.canon, got, f.Values, tt.value)
+			}
+		})
+	}
+}

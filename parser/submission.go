@@ -157,10 +157,23 @@ type RawForm struct {
 	// with nothing filled, every one) with an empty value.
 	ByName map[string]string
 	// ByLabel holds values keyed by the printed label next to them, in
-	// the order they were found.
+	// the order they were found. A word processor's labels (docx, doc,
+	// rtf, odt) are whole table cells: see LabelCells.
 	ByLabel []LabelValue
 	// OCR is set when the form was read from a scan or photo.
 	OCR *OCRForm `json:",omitempty"`
+}
+
+// LabelCells says whether the form's labels are whole table cells, as a
+// word processor's are (the Word reader pairs a row's label cell with the
+// cell beside it), so that words after a known label in one were typed
+// there by the person filling the form in.
+func (rf *RawForm) LabelCells() bool {
+	switch rf.Source {
+	case "docx", "doc", "rtf", "odt":
+		return true
+	}
+	return false
 }
 
 // LabelValue is one printed label and the value written beside it.

@@ -1,0 +1,128 @@
+package parser
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"io"
+	"maps"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// People type their answer into a Word form's shaded label cell as often
+// as into the cell beside it. The filled forms with every answer moved
+// into its label cell, on lines of its own or after a colon, read as the
+// forms themselves.
+func TestReadDOCXAnswersInLabelCells(t *testing.T) {
+	sample := sampleAttachments(t, "03-docx-happy")
+	docs := map[string][]byte{
+		"sample referral": sample["DSR Referral Form - Amelia Novak.docx"],
+		"sample consent":  sample["DSR Consent Form - Amelia Novak.docx"],
+	}
+	// Ticks typed before each option (☒ Yes ☐ No), and Wingdings boxes.
+	for _, name := range []string{"referral-plain.docx", "consent-plain.docx", "referral-checkbox.docx", "consent-checkbox.docx", "both-forms.docx", "referral-long-dx.docx"} {
+		docs[name] = readFixture(t, name)
+	}
+	m := DefaultMapping()
+	read := func(t *testing.T, data []byte) []*Form {
+		t.Helper()
+		raws, err := readDOCX(context.Background(), data, Limits{})
+		if err != nil {
+			t.Fatalf("readDOCX: %v", err)
+		}
+		var forms []*Form
+		for _, rf := range raws {
+			forms = append(forms, m.Map(m.Classify(rf), rf))
+		}
+		return forms
+	}
+	for name, data := range docs {
+		want := read(t, data)
+		for _, colon := range []bool{false, true} {
+			t.Run(name+map[bool]string{false: ", lines of their own", true: ", after a colon"}[colon], func(t *testing.T) {
+				moved, n := answersInLabelCells(t, data, colon)
+				if n < 5 {
+					t.Fatalf("%d answers moved: not the form expected", n)
+				}
+				got := read(t, moved)
+				if len(got) != len(want) {
+					t.Fatalf("%d forms, want %d", len(got), len(want))
+				}
+				for i := range want {
+					if got[i].Kind != want[i].Kind || !maps.Equal(got[i].Values, want[i].Values) || !maps.Equal(got[i].Invalid, want[i].Invalid) {
+						t.Errorf("form %d: %s %q invalid %q\nwant %s %q invalid %q", i, got[i].Kind, got[i].Values, got[i].Invalid, want[i].Kind, want[i].Values, want[i].Invalid)
+					}
+				}
+			})
+		}
+	}
+}
+
+var (
+	rowRE  = regexp.MustCompile(`(?s)<w:tr[ >].*?</w:tr>`)
+	cellRE = regexp.MustCompile(`(?s)<w:tc>.*?</w:tc>`)
+	paraRE = regexp.MustCompile(`(?s)<w:p[ >].*?</w:p>`)
+	runRE  = regexp.MustCompile(`(?s)<w:r[ >].*?</w:r>|<w:sym [^>]*/>`)
+	textRE = regexp.MustCompile(`<w:t[ >][^<]*</w:t>`)
+)
+
+// answersInLabelCells moves the answer of each label | value row of a
+// Word document into the label cell, leaving the value cell empty: as
+// paragraphs after the label's, or after a colon in the label's last
+// paragraph. It returns the document and how many answers it moved.
+func answersInLabelCells(t *testing.T, data []byte, colon bool) ([]byte, int) {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	moved := 0
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		part, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Name == "word/document.xml" {
+			part = rowRE.ReplaceAllFunc(part, func(row []byte) []byte {
+				cells := cellRE.FindAll(row, -1)
+				if len(cells) != 2 || !textRE.Match(cells[0]) || !textRE.Match(cells[1]) {
+					return row
+				}
+				label, value := string(cells[0]), string(cells[1])
+				paras := paraRE.FindAllString(value, -1)
+				end := strings.LastIndex(label, "</w:p>")
+				var newLabel string
+				if colon {
+					runs := strings.Join(runRE.FindAllString(paras[0], -1), "")
+					newLabel = label[:end] + `<w:r><w:t xml:space="preserve">: </w:t></w:r>` + runs + "</w:p>" + strings.Join(paras[1:], "") + label[end+len("</w:p>"):]
+				} else {
+					newLabel = label[:end+len("</w:p>")] + strings.Join(paras, "") + label[end+len("</w:p>"):]
+				}
+				newValue := paraRE.ReplaceAllString(value, "")
+				newValue = strings.Replace(newValue, "</w:tc>", "<w:p/></w:tc>", 1)
+				moved++
+				return bytes.Replace(bytes.Replace(row, cells[0], []byte(newLabel), 1), cells[1], []byte(newValue), 1)
+			})
+		}
+		w, err := zw.Create(f.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(part); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), moved
+}
