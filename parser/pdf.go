@@ -198,8 +198,9 @@ func rewriteReason(data []byte, x *xrefInfo, names nameScan) string {
 // fillable form (issue 19).
 type nameScan struct {
 	// badSize is the first /Size entry (what `/Size\s+(\d{1,19})`
-	// finds) that is not a number up to the limit; nil if none. Once
-	// one is found the file is refused and the rest is not scanned.
+	// finds) that is not a number up to the limit; nil if none. It may
+	// be no count of objects (an attached file's /Params give its
+	// length in bytes as /Size): precheck asks the chain.
 	badSize []byte
 	// badIndex is the first entry over the limit of the first /Index
 	// array (what `/Index\s*\[([\d\s]*)\]` finds) that has one.
@@ -231,9 +232,10 @@ func scanNames(data []byte, maxObjs int64) nameScan {
 		// over most of a form's (/Type, /Font, /FlateDecode's "Fl" not).
 		switch uint16(data[p])<<8 | uint16(data[p+1]) {
 		case 'S'<<8 | 'i':
-			if n := sizeEntryAt(data, p); n != nil && tooManyObjs(n, maxObjs) {
-				s.badSize = n
-				return s
+			if s.badSize == nil {
+				if n := sizeEntryAt(data, p); n != nil && tooManyObjs(n, maxObjs) {
+					s.badSize = n
+				}
 			}
 		case 'I'<<8 | 'n':
 			if s.badIndex == nil {
@@ -613,7 +615,14 @@ func (r *inProcessPDF) precheck(data []byte) ([]byte, nameScan, error) {
 	maxObjs := int64(r.limits.MaxPDFObjects)
 	names := scanNames(data, maxObjs)
 	if names.badSize != nil {
-		return nil, nameScan{}, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("/Size %s", names.badSize))
+		// The library sizes its table by the /Size of the cross-reference
+		// streams it reads from startxref; any other /Size (an attached
+		// file's length in its /Params: a referral with a letter attached
+		// in Acrobat) is no count of objects. When the chain cannot be
+		// read as the library will read it, the file is refused.
+		if !chainSizesWithin(data, maxObjs) {
+			return nil, nameScan{}, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("/Size %s", names.badSize))
+		}
 	}
 	if names.badIndex != nil {
 		return nil, nameScan{}, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("/Index entry %s", names.badIndex))
@@ -622,6 +631,19 @@ func (r *inProcessPDF) precheck(data []byte) ([]byte, nameScan, error) {
 		return nil, nameScan{}, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("xref subsection %s %s", m1, m2))
 	}
 	return data, names, nil
+}
+
+// chainSizesWithin reports whether the cross-reference chain from the
+// last startxref reads (every stream's /Size within maxObjs, as
+// readSection checks) and its newest trailer's /Size is within maxObjs:
+// the counts the library reads.
+func chainSizesWithin(data []byte, maxObjs int64) bool {
+	x, err := readXrefChain(data, int(maxObjs))
+	if err != nil {
+		return false
+	}
+	n, ok := pdfInt(x.trailer["Size"])
+	return !ok || (n >= 0 && n <= maxObjs)
 }
 
 // trimPadding drops the NUL bytes and white space after a file's end: a

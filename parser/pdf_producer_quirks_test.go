@@ -353,3 +353,58 @@ func TestEncryptionWithoutLength(t *testing.T) {
 		thirdPartyPDF(t, "qpdf-bad-encryption-length.pdf")
 	})
 }
+
+// TestAttachedFileIsNoObjectCount: a file attached to a PDF (Acrobat's
+// paperclip: a letter or a care plan inside the referral) has its length
+// in bytes as /Size in its /Params, which the check for a cross-reference
+// /Size over the object limit took for a count of objects: the referral
+// was "too complex to read" where qpdf, pdftk and pdftotext read it (Apache
+// Tika's testPDF_childAttachments.pdf, a 61,440-byte Word file inside).
+// Our forms with a 60,000-byte file attached by qpdf, its objects in
+// object streams or not, read as they are; a cross-reference stream that
+// does claim more objects than the limit, a file attached or not, is
+// still refused.
+func TestAttachedFileIsNoObjectCount(t *testing.T) {
+	if _, err := exec.LookPath("qpdf"); err != nil {
+		t.Fatal("qpdf is needed (scripts/install-test-deps.sh installs it)")
+	}
+	dir := t.TempDir()
+	attachment := filepath.Join(dir, "letter.doc")
+	if err := os.WriteFile(attachment, bytes.Repeat([]byte("Letter to the GP. "), 60000/18+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	attach := func(t *testing.T, in []byte, streams string) []byte {
+		t.Helper()
+		return reprint(t, dir, "qpdf", in, func(in, out string) []string {
+			return []string{in, "--object-streams=" + streams, "--add-attachment", attachment, "--mimetype=application/msword", "--", out}
+		})
+	}
+	for _, name := range []string{"referral-filled.pdf", "consent-flat-qpdf.pdf"} {
+		for _, streams := range []string{"generate", "disable"} {
+			t.Run(name+", object streams "+streams, func(t *testing.T) {
+				data := attach(t, pdfFixture(t, name), streams)
+				if !regexp.MustCompile(`/Size 6\d{4}\b`).Match(data) {
+					t.Fatal("qpdf wrote no /Size over the limit for the attached file")
+				}
+				readsAs(t, data, cleanForm(t, name))
+			})
+		}
+	}
+	t.Run("a cross-reference stream over the limit", func(t *testing.T) {
+		data := attach(t, pdfFixture(t, "referral-filled.pdf"), "generate")
+		// The cross-reference stream is the file's last object: what
+		// follows it (its /Size) moves no object's offset.
+		at := bytes.LastIndex(data, []byte("/Size "))
+		end := at + len("/Size ")
+		for end < len(data) && data[end] >= '0' && data[end] <= '9' {
+			end++
+		}
+		if obj := bytes.LastIndex(data[:max(at, 0)], []byte(" obj")); obj < 0 || !bytes.Contains(data[obj:at], []byte("/XRef")) {
+			t.Fatal("no cross-reference stream's /Size found")
+		}
+		huge := append(append(append([]byte{}, data[:at]...), "/Size 2000000000"...), data[end:]...)
+		if _, err := quirksReader().ReadPDF(context.Background(), huge); ReasonOf(err) != ReasonPDFTooManyObjs {
+			t.Errorf("err %v, want %q", err, ReasonPDFTooManyObjs)
+		}
+	})
+}

@@ -44,8 +44,13 @@ func precheckPasses(data []byte, maxObjs int64) ([]byte, error) {
 		return err != nil || n > maxObjs
 	}
 	for _, n := range sizeEntriesPass(data) {
-		if tooMany(n) {
+		// Since: a /Size the cross-reference chain does not read (an
+		// attached file's length) is passed over when the chain reads.
+		if tooMany(n) && !chainSizesWithin(data, maxObjs) {
 			return nil, unreadable(ReasonPDFTooManyObjs, fmt.Errorf("/Size %s", n))
+		}
+		if tooMany(n) {
+			break
 		}
 	}
 	for _, m := range indexRePass.FindAllSubmatch(data, -1) {
@@ -189,7 +194,7 @@ func scanNamesOracle(data []byte, maxObjs int64) nameScan {
 	for _, n := range sizeEntriesPass(data) {
 		if tooManyObjs(n, maxObjs) {
 			s.badSize = n
-			return s
+			break
 		}
 	}
 	for _, m := range indexRePass.FindAllSubmatch(data, -1) {
@@ -210,16 +215,14 @@ func checkScanNames(t *testing.T, data []byte, maxObjs int64) {
 	if !bytes.Equal(got.badSize, want.badSize) || (got.badSize == nil) != (want.badSize == nil) {
 		t.Fatalf("scanNames(%.300q, %d): badSize %q, want %q", data, maxObjs, got.badSize, want.badSize)
 	}
-	if want.badSize == nil {
-		if !bytes.Equal(got.badIndex, want.badIndex) || (got.badIndex == nil) != (want.badIndex == nil) {
-			t.Fatalf("scanNames(%.300q, %d): badIndex %q, want %q", data, maxObjs, got.badIndex, want.badIndex)
-		}
-		if got.otherFilters != want.otherFilters {
-			t.Fatalf("scanNames(%.300q, %d): otherFilters %v, want %v", data, maxObjs, got.otherFilters, want.otherFilters)
-		}
-		if every := otherFiltersEveryName(data); got.otherFilters != every {
-			t.Fatalf("scanNames(%.300q, %d): otherFilters %v, reading every name %v", data, maxObjs, got.otherFilters, every)
-		}
+	if !bytes.Equal(got.badIndex, want.badIndex) || (got.badIndex == nil) != (want.badIndex == nil) {
+		t.Fatalf("scanNames(%.300q, %d): badIndex %q, want %q", data, maxObjs, got.badIndex, want.badIndex)
+	}
+	if got.otherFilters != want.otherFilters {
+		t.Fatalf("scanNames(%.300q, %d): otherFilters %v, want %v", data, maxObjs, got.otherFilters, want.otherFilters)
+	}
+	if every := otherFiltersEveryName(data); got.otherFilters != every {
+		t.Fatalf("scanNames(%.300q, %d): otherFilters %v, reading every name %v", data, maxObjs, got.otherFilters, every)
 	}
 	r := &inProcessPDF{limits: Limits{MaxPDFObjects: int(maxObjs)}}
 	for _, in := range [][]byte{data, append(append([]byte("%PDF-1.7\n"), data...), "\n%%EOF\n"...)} {
