@@ -157,9 +157,15 @@ func docStreams(data []byte, budget int64) (streams map[string][]byte, err error
 		if len(f.Path) != 0 || f.FileInfo().IsDir() {
 			continue
 		}
-		switch f.Name {
-		case "WordDocument", "0Table", "1Table", "Data":
-		default:
+		// Names are compared whatever their case, as a compound file's
+		// are ([MS-CFB] 2.6.4): some writers store "worddocument".
+		name := ""
+		for _, s := range []string{"WordDocument", "0Table", "1Table", "Data"} {
+			if strings.EqualFold(f.Name, s) {
+				name = s
+			}
+		}
+		if name == "" {
 			continue
 		}
 		if f.Size < 0 || f.Size > budget {
@@ -170,7 +176,7 @@ func docStreams(data []byte, budget int64) (streams map[string][]byte, err error
 		if _, err := io.ReadFull(f, b); err != nil {
 			return nil, unreadable(reasonDOCXDamaged, fmt.Errorf("doc: read %s: %w", f.Name, err))
 		}
-		streams[f.Name] = b
+		streams[name] = b
 	}
 	if streams["WordDocument"] == nil {
 		return nil, unreadable(reasonDOCXNotDOCX, errors.New("doc: no WordDocument stream"))

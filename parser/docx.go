@@ -160,7 +160,7 @@ func openPackage(data []byte, l Limits) (*docxPackage, error) {
 // packages and old .doc files are both compound files, told apart by the
 // names of their streams (UTF-16 in the directory).
 func cfbError(data []byte) error {
-	has := func(name string) bool { return bytes.Contains(data, utf16LE(name)) }
+	has := func(name string) bool { return bytes.Contains(data, utf16LE(name)) || containsFold16(data, name) }
 	switch {
 	case has("EncryptedPackage") || has("EncryptionInfo"):
 		return unreadable(reasonDOCXEncrypted, errors.New("OLE container with an encrypted package"))
@@ -168,6 +168,31 @@ func cfbError(data []byte) error {
 		return unreadable(reasonDOCXOldDoc, errors.New("OLE container with a WordDocument stream"))
 	}
 	return unreadable(reasonDOCXNotDOCX, errors.New("OLE container without a Word document"))
+}
+
+// containsFold16 reports whether data holds the ASCII name as UTF-16LE
+// whatever the case of its letters: a compound file's names are compared
+// so ([MS-CFB] 2.6.4), and some writers store Word's streams as
+// "worddocument" and "1table" (Apache Tika's casing tests), which Word
+// and POI open.
+func containsFold16(data []byte, name string) bool {
+	for i := 0; i+2*len(name) <= len(data); i++ {
+		j := 0
+		for j < len(name) && data[i+2*j+1] == 0 && lowerASCII(data[i+2*j]) == lowerASCII(name[j]) {
+			j++
+		}
+		if j == len(name) {
+			return true
+		}
+	}
+	return false
+}
+
+func lowerASCII(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 func utf16LE(s string) []byte {
