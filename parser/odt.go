@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"bytes"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -40,6 +41,9 @@ func readODT(ctx context.Context, data []byte, l Limits) ([]*RawForm, error) {
 	if f == nil {
 		return nil, unreadable(reasonDOCXDamaged, errors.New("odt: no content.xml"))
 	}
+	if odtEncrypted(ctx, p) {
+		return nil, unreadable(reasonODTEncrypted, errors.New("odt: the manifest names encryption data"))
+	}
 	var m *textModel
 	if err := p.read(ctx, f, func(r io.Reader) error {
 		var err error
@@ -49,6 +53,27 @@ func readODT(ctx context.Context, data []byte, l Limits) ([]*RawForm, error) {
 		return nil, err // classified by the package's read, as for a .docx
 	}
 	return readTextModel(ctx, m, "odt")
+}
+
+// reasonODTEncrypted: LibreOffice's "Save with password" encrypts each
+// part of the package, as its manifest says; the referrer is asked for a
+// copy without one, not for another format.
+const reasonODTEncrypted = "the LibreOffice document is password-protected"
+
+// odtEncrypted reports whether the package's manifest gives encryption
+// data for its parts (ODF 1.2 part 3, 4.8).
+func odtEncrypted(ctx context.Context, p *docxPackage) bool {
+	m := p.find("META-INF/manifest.xml")
+	if m == nil || m.UncompressedSize64 > docxMaxSmall {
+		return false
+	}
+	encrypted := false
+	_ = p.read(ctx, m, func(r io.Reader) error {
+		b, err := io.ReadAll(io.LimitReader(r, docxMaxSmall))
+		encrypted = bytes.Contains(b, []byte("encryption-data"))
+		return err
+	})
+	return encrypted
 }
 
 // odtLevel is one open table.

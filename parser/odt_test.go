@@ -3,6 +3,7 @@ package parser
 import (
 	"context"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -57,7 +58,7 @@ func odtWords(t *testing.T, data []byte) []string {
 // of our forms. None of the third-party files is a DSR form.
 func TestODTTextMatchesOdt2txt(t *testing.T) {
 	odt2txt := needPeer(t, "odt2txt")
-	third, _ := filepath.Glob(filepath.Join("..", "testdata", "thirdparty", "odt", "*.odt"))
+	third, _ := filepath.Glob(filepath.Join("..", "testdata", "thirdparty", "odt", "odftoolkit-*.odt"))
 	ours, _ := filepath.Glob(filepath.Join("testdata", "odt", "*.odt"))
 	if len(third) < 4 || len(ours) < 4 {
 		t.Fatalf("%d third-party and %d own .odt files", len(third), len(ours))
@@ -82,4 +83,26 @@ func TestODTTextMatchesOdt2txt(t *testing.T) {
 	}
 	peerWordsAgree(t, "odt2txt", append(third, ours...), odtWords, peer, differs)
 	assertNoForm(t, "Minutes", "application/vnd.oasis.opendocument.text", third)
+}
+
+// TestReadODTEncrypted: a document LibreOffice saved with a password
+// (Apache Tika's testODTEncrypted.odt: every part encrypted, as its
+// manifest says) is said to be password-protected, so the coordinator
+// asks for a copy without the password, not for the form in another
+// format (which was said, as for a damaged .odt).
+func TestReadODTEncrypted(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "thirdparty", "odt", "tika-testODTEncrypted.odt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readODT(context.Background(), data, Limits{}); ReasonOf(err) != reasonODTEncrypted {
+		t.Fatalf("readODT: %v, want %q", err, reasonODTEncrypted)
+	}
+	s, err := New(Options{}).Parse(context.Background(), rebuiltWith(t, "Referral", "application/vnd.oasis.opendocument.text", "referral.odt", data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Attachments) != 1 || s.Attachments[0].Kind != KindUnreadable || s.Attachments[0].Error != reasonODTEncrypted {
+		t.Errorf("attachments %+v, want one unreadable: %q", s.Attachments, reasonODTEncrypted)
+	}
 }

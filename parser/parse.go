@@ -530,9 +530,12 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 			a.Kind = KindUnsupported
 			a.Error = "a Rich Text (.rtf) document cannot be read: save it as Word (.docx) or PDF and send it again"
 		case detectODF:
-			// The same for LibreOffice's and OpenOffice's own format.
-			a.Kind = KindUnsupported
-			a.Error = "a LibreOffice document (.odt) cannot be read: save it as Word (.docx) or PDF and send it again"
+			// The same for LibreOffice's and OpenOffice's own format,
+			// unless a password is what stops it.
+			if a.Error != reasonODTEncrypted {
+				a.Kind = KindUnsupported
+				a.Error = "a LibreOffice document (.odt) cannot be read: save it as Word (.docx) or PDF and send it again"
+			}
 		}
 		if a.Error == reasonDOCXOldDoc {
 			// Word 97-2003's format, which the referrer can save as .docx
