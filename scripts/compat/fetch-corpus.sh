@@ -44,6 +44,7 @@ projects=(
 	"Teamwork/tnef -"
 	"Sicos1977/MSGReader -"
 	"TeamMsgExtractor/msg-extractor -"
+	"apache/tika test-documents/.*\.(eml|mbox)$"
 )
 
 rm -rf "$out"
