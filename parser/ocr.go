@@ -128,14 +128,28 @@ func withOCR(r PDFReader, o *OCR, l Limits, m *Mapping) PDFReader {
 }
 
 func (r *ocrReader) ReadPDF(ctx context.Context, data []byte) ([]*RawForm, error) {
+	c, err := r.ReadPDFFiles(ctx, data)
+	return c.Forms, err
+}
+
+// ReadPDFFiles is ReadPDF with the files attached inside the PDF, which
+// a scanned cover page (a PDF portfolio's) may carry too.
+func (r *ocrReader) ReadPDFFiles(ctx context.Context, data []byte) (pdfContent, error) {
 	if isImageMagic(data) || isHEIC(data) {
-		return r.readScan(ctx, data, false)
+		forms, err := r.readScan(ctx, data, false)
+		return pdfContent{Forms: forms}, err
 	}
-	forms, err := r.inner.ReadPDF(ctx, data)
+	var c pdfContent
+	var err error
+	if fr, ok := r.inner.(pdfFileReader); ok {
+		c, err = fr.ReadPDFFiles(ctx, data)
+	} else {
+		c.Forms, err = r.inner.ReadPDF(ctx, data)
+	}
 	if why := ReasonOf(err); err != nil && (why == ReasonPDFScan || why == ReasonPDFTextGarbled) {
-		return r.readScan(ctx, data, true)
+		c.Forms, err = r.readScan(ctx, data, true)
 	}
-	return forms, err
+	return c, err
 }
 
 // readScan reads a scan under the OCR time budget.

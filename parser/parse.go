@@ -103,7 +103,7 @@ func (p *Parser) Parse(ctx context.Context, raw []byte) (*Submission, error) {
 		// service's site, the referrer cannot send it otherwise.
 		sub.Problems = append(sub.Problems, "the email is a secure message to read on "+s+"'s site, which the intake cannot open: a coordinator can, with the mailbox's sign-in")
 	}
-	sub.Attachments = p.readAttachments(ctx, attachments)
+	sub.Attachments = p.withEmbedded(ctx, p.readAttachments(ctx, attachments), sub)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("parse: %w", err)
 	}
@@ -458,7 +458,9 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 	var err error
 	switch a.Detected {
 	case detectPDF:
-		forms, err = p.readPDF(ctx, pt.data)
+		var c pdfContent
+		c, err = p.readPDF(ctx, pt.data)
+		forms, a.embedded, a.embeddedNote = c.Forms, c.Files, c.FilesNote
 	case detectDOCX:
 		forms, err = readDOCX(ctx, pt.data, p.limits)
 	case detectOLE:
@@ -516,7 +518,9 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 			a.Error = ReasonImageNoOCR
 			return a
 		}
-		forms, err = p.readPDF(ctx, pt.data)
+		var c pdfContent
+		c, err = p.readPDF(ctx, pt.data)
+		forms = c.Forms
 	default:
 		a.Kind = KindNotForm
 		return a
@@ -564,11 +568,65 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 	return a
 }
 
-// readPDF applies the per-attachment time budget around the PDF reader.
-func (p *Parser) readPDF(ctx context.Context, data []byte) ([]*RawForm, error) {
+// readPDF applies the per-attachment time budget around the PDF reader,
+// and takes out the files attached inside the PDF when the reader can.
+func (p *Parser) readPDF(ctx context.Context, data []byte) (pdfContent, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.limits.readTimeout(p.ocr != nil))
 	defer cancel()
-	return p.pdf.ReadPDF(ctx, data)
+	if fr, ok := p.pdf.(pdfFileReader); ok {
+		return fr.ReadPDFFiles(ctx, data)
+	}
+	forms, err := p.pdf.ReadPDF(ctx, data)
+	return pdfContent{Forms: forms}, err
+}
+
+// withEmbedded puts the files attached inside the PDFs among the
+// attachments, each read as an attachment of its own right after its
+// PDF: a consent form attached to the referral in Acrobat, or the forms
+// of a PDF portfolio. One level only: files inside an attached PDF's
+// own files are not taken out. The files count against the attachment
+// limit; what is left out, or could not be taken out, is said.
+func (p *Parser) withEmbedded(ctx context.Context, as []Attachment, sub *Submission) []Attachment {
+	found := false
+	for _, a := range as {
+		found = found || len(a.embedded) > 0 || a.embeddedNote != ""
+	}
+	if !found {
+		return as
+	}
+	out := make([]Attachment, 0, len(as))
+	for i, a := range as {
+		files, note := a.embedded, a.embeddedNote
+		a.embedded, a.embeddedNote = nil, ""
+		out = append(out, a)
+		if note != "" {
+			sub.Problems = append(sub.Problems, fmt.Sprintf("%q holds files attached inside it that could not all be taken out: %s", a.Filename, note))
+		}
+		if len(files) == 0 {
+			continue
+		}
+		room := p.limits.MaxAttachments - len(out) - (len(as) - i - 1)
+		if len(files) > room {
+			sub.Problems = append(sub.Problems, fmt.Sprintf("%q holds %d files attached inside it; over the limit of %d attachments, %d were not read", a.Filename, len(files), p.limits.MaxAttachments, len(files)-max(room, 0)))
+			files = files[:max(room, 0)]
+		}
+		parts := make([]*part, len(files))
+		for i, f := range files {
+			parts[i] = &part{
+				mediaType:   typeByName(f.Name),
+				params:      map[string]string{},
+				disposition: "attachment",
+				filename:    sanitiseFilename(f.Name),
+				data:        f.Data,
+				size:        int64(len(f.Data)),
+			}
+		}
+		for _, e := range p.readAttachments(ctx, parts) {
+			e.embedded, e.embeddedNote = nil, "" // one level
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func kindOf(forms []*Form) AttachmentKind {

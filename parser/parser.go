@@ -17,6 +17,20 @@ type PDFReader interface {
 	ReadPDF(ctx context.Context, data []byte) ([]*RawForm, error)
 }
 
+// pdfFileReader is a PDFReader that also takes out the files attached
+// inside a PDF (see EmbeddedFile); every reader of this package is one.
+type pdfFileReader interface {
+	ReadPDFFiles(ctx context.Context, data []byte) (pdfContent, error)
+}
+
+// pdfContent is what one PDF holds: its forms, the files attached inside
+// it, and why some of those could not be taken out ("" when none).
+type pdfContent struct {
+	Forms     []*RawForm
+	Files     []EmbeddedFile
+	FilesNote string
+}
+
 // Options configure a Parser; zero values take safe defaults.
 type Options struct {
 	Mapping *Mapping  // nil: DefaultMapping

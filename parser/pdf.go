@@ -56,12 +56,25 @@ func NewInProcessPDFReaderWith(l Limits, m *Mapping) PDFReader {
 	return &inProcessPDF{limits: l.withDefaults(), mapping: m}
 }
 
+// ReadPDFFiles reads the forms and the files attached inside the PDF,
+// under the same deadline.
+func (r *inProcessPDF) ReadPDFFiles(ctx context.Context, data []byte) (pdfContent, error) {
+	return r.readContent(ctx, data, true)
+}
+
 func (r *inProcessPDF) ReadPDF(ctx context.Context, data []byte) ([]*RawForm, error) {
+	c, err := r.readContent(ctx, data, false)
+	return c.Forms, err
+}
+
+// readContent reads a PDF within the time limit, containing panics; with
+// files, the files attached inside it too.
+func (r *inProcessPDF) readContent(ctx context.Context, data []byte, files bool) (pdfContent, error) {
 	tctx, cancel := context.WithTimeout(ctx, r.limits.PDFTimeout)
 	defer cancel()
 	type result struct {
-		forms []*RawForm
-		err   error
+		c   pdfContent
+		err error
 	}
 	done := make(chan result, 1)
 	go func() {
@@ -70,28 +83,56 @@ func (r *inProcessPDF) ReadPDF(ctx context.Context, data []byte) ([]*RawForm, er
 				done <- result{err: unreadable(ReasonPDFDamaged, fmt.Errorf("pdf library panic: %v", x))}
 			}
 		}()
-		forms, err := r.read(tctx, data)
-		done <- result{forms, err}
+		c, err := r.read(tctx, data, files)
+		done <- result{c, err}
 	}()
 	select {
 	case res := <-done:
-		return res.forms, res.err
+		return res.c, res.err
 	case <-tctx.Done():
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("read pdf: %w", ctx.Err())
+			return pdfContent{}, fmt.Errorf("read pdf: %w", ctx.Err())
 		}
-		return nil, unreadable(ReasonPDFTimeout, fmt.Errorf("read pdf: over %s", r.limits.PDFTimeout))
+		return pdfContent{}, unreadable(ReasonPDFTimeout, fmt.Errorf("read pdf: over %s", r.limits.PDFTimeout))
 	}
 }
 
-// read does the work; it may panic (contained by ReadPDF). A file the
-// library can read is read as it is; one it cannot (see pdf_rewrite.go)
-// is rewritten first, and one it fails on is rewritten and read again.
-func (r *inProcessPDF) read(ctx context.Context, data []byte) ([]*RawForm, error) {
+// read checks a file, reads its forms and, with files, the files
+// attached inside it when its names show it may hold any.
+func (r *inProcessPDF) read(ctx context.Context, data []byte, files bool) (pdfContent, error) {
 	data, names, err := r.precheck(data)
 	if err != nil {
-		return nil, err
+		return pdfContent{}, err
 	}
+	forms, err := r.readForms(ctx, data, names)
+	c := pdfContent{Forms: forms}
+	if files && names.embeds && ctx.Err() == nil {
+		c.Files, c.FilesNote = embeddedFiles(ctx, data, r.limits)
+	}
+	return c, err
+}
+
+// embeddedFiles takes out the files attached inside a checked PDF,
+// saying why some were not; the object reader never panics, and a panic
+// would end only this.
+func embeddedFiles(ctx context.Context, data []byte, l Limits) (files []EmbeddedFile, note string) {
+	defer func() {
+		if x := recover(); x != nil {
+			files, note = nil, "the file is damaged"
+		}
+	}()
+	files, err := pdfEmbeddedFiles(ctx, data, l)
+	if err != nil {
+		note = cleanErr(err)
+	}
+	return files, note
+}
+
+// readForms does the work on a checked file; it may panic (contained by
+// readContent). A file the
+// library can read is read as it is; one it cannot (see pdf_rewrite.go)
+// is rewritten first, and one it fails on is rewritten and read again.
+func (r *inProcessPDF) readForms(ctx context.Context, data []byte, names nameScan) ([]*RawForm, error) {
 	x, xerr := readXrefChain(data, r.limits.MaxPDFObjects)
 	if errors.Is(xerr, errXrefLoop) {
 		// The library would follow the chain round for ever: only the
@@ -209,6 +250,10 @@ type nameScan struct {
 	// (abbreviated names too), or a predictor other than PNG Up (12),
 	// which it undoes only when every row uses Up.
 	otherFilters bool
+	// embeds reports a name of an embedded file (/EmbeddedFile,
+	// /EmbeddedFiles) or of a file-attachment annotation: the file may
+	// hold attached files (pdf_embedded.go).
+	embeds bool
 }
 
 // scanNames visits every '/' of data once. A name holds no '/', so what
@@ -241,6 +286,8 @@ func scanNames(data []byte, maxObjs int64) nameScan {
 			if s.badIndex == nil {
 				s.badIndex = badIndexEntryAt(data, p, maxObjs)
 			}
+		case 'E'<<8 | 'm', 'F'<<8 | 'i':
+			s.embeds = s.embeds || bytes.HasPrefix(data[p:], []byte("EmbeddedFile")) || bytes.HasPrefix(data[p:], []byte("FileAttachment"))
 		case 'A'<<8 | 'S', 'A'<<8 | 'H', 'A'<<8 | '8', 'L'<<8 | 'Z', 'R'<<8 | 'u', 'R'<<8 | 'L', 'F'<<8 | 'l', 'C'<<8 | 'r', 'P'<<8 | 'r':
 			if !s.otherFilters {
 				s.otherFilters = otherFilterAt(data, p, &skip)

@@ -23,13 +23,16 @@ import (
 
 // childResult is what the PDF child writes to stdout.
 type childResult struct {
-	Forms  []*RawForm `json:"forms,omitempty"`
-	Reason string     `json:"reason,omitempty"` // set when unreadable
-	Error  string     `json:"error,omitempty"`
+	Forms     []*RawForm     `json:"forms,omitempty"`
+	Files     []EmbeddedFile `json:"files,omitempty"`
+	FilesNote string         `json:"files_note,omitempty"`
+	Reason    string         `json:"reason,omitempty"` // set when unreadable
+	Error     string         `json:"error,omitempty"`
 }
 
-// maxChildOutput bounds what the parent reads back: forms are a few KB.
-const maxChildOutput = 8 << 20
+// maxChildOutput bounds what the parent reads back: forms are a few KB,
+// attached files at most maxEmbeddedBytes, in base64.
+const maxChildOutput = 8<<20 + maxEmbeddedBytes*4/3
 
 // childPDF reads PDFs in child processes, so that a PDF which hangs the
 // library or exhausts memory costs only that process. Starting the child
@@ -89,13 +92,25 @@ type pdfWorker struct {
 }
 
 func (c *childPDF) ReadPDF(ctx context.Context, data []byte) ([]*RawForm, error) {
+	content, err := c.ReadPDFFiles(ctx, data)
+	return content.Forms, err
+}
+
+// ReadPDFFiles reads one PDF in a child: its forms and the files
+// attached inside it, which the child takes out when there are any.
+func (c *childPDF) ReadPDFFiles(ctx context.Context, data []byte) (pdfContent, error) {
+	forms, files, note, err := c.exchangeWithChild(ctx, data)
+	return pdfContent{Forms: forms, Files: files, FilesNote: note}, err
+}
+
+func (c *childPDF) exchangeWithChild(ctx context.Context, data []byte) ([]*RawForm, []EmbeddedFile, string, error) {
 	if len(c.cmd) == 0 {
-		return nil, errors.New("pdf child: no command")
+		return nil, nil, "", errors.New("pdf child: no command")
 	}
 	select {
 	case c.slots <- struct{}{}:
 	case <-ctx.Done():
-		return nil, fmt.Errorf("read pdf in child: %w", ctx.Err())
+		return nil, nil, "", fmt.Errorf("read pdf in child: %w", ctx.Err())
 	}
 	defer func() { <-c.slots }()
 
@@ -105,7 +120,7 @@ func (c *childPDF) ReadPDF(ctx context.Context, data []byte) ([]*RawForm, error)
 	if w == nil {
 		var err error
 		if w, err = c.start(); err != nil {
-			return nil, err
+			return nil, nil, "", err
 		}
 	}
 	type answer struct {
@@ -124,32 +139,32 @@ func (c *childPDF) ReadPDF(ctx context.Context, data []byte) ([]*RawForm, error)
 		w.kill()
 		<-got
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("read pdf in child: %w", ctx.Err())
+			return nil, nil, "", fmt.Errorf("read pdf in child: %w", ctx.Err())
 		}
-		return nil, unreadable(ReasonPDFTimeout, fmt.Errorf("pdf child killed after %s", c.limits.readTimeout(c.ocr)))
+		return nil, nil, "", unreadable(ReasonPDFTimeout, fmt.Errorf("pdf child killed after %s", c.limits.readTimeout(c.ocr)))
 	}
 	if a.err != nil {
 		// The child died under this PDF (or closed its end): how it died
 		// says why.
 		w.kill()
 		if w.waitErr == nil {
-			return nil, unreadable(ReasonPDFDamaged, fmt.Errorf("pdf child: %w", a.err))
+			return nil, nil, "", unreadable(ReasonPDFDamaged, fmt.Errorf("pdf child: %w", a.err))
 		}
-		return nil, childFailure(w.waitErr, w.stderr.String())
+		return nil, nil, "", childFailure(w.waitErr, w.stderr.String())
 	}
 	w.served++
 	c.put(w)
 	var res childResult
 	if err := json.Unmarshal(a.out, &res); err != nil {
-		return nil, unreadable(ReasonPDFDamaged, fmt.Errorf("pdf child output: %w", err))
+		return nil, nil, "", unreadable(ReasonPDFDamaged, fmt.Errorf("pdf child output: %w", err))
 	}
 	if res.Reason != "" {
-		return nil, unreadable(res.Reason, errors.New(res.Error))
+		return nil, res.Files, res.FilesNote, unreadable(res.Reason, errors.New(res.Error))
 	}
 	if res.Error != "" {
-		return nil, fmt.Errorf("pdf child: %s", res.Error)
+		return nil, res.Files, res.FilesNote, fmt.Errorf("pdf child: %s", res.Error)
 	}
-	return res.Forms, nil
+	return res.Forms, res.Files, res.FilesNote, nil
 }
 
 // start runs a new child and opens the many-PDF protocol with it.
@@ -383,8 +398,14 @@ func readInChild(ctx context.Context, rd PDFReader, data []byte, readErr error, 
 	case int64(len(data)) > l.MaxAttachmentBytes:
 		res.Reason, res.Error = ReasonPDFMemory, "PDF larger than the attachment limit"
 	default:
-		forms, err := rd.ReadPDF(ctx, data)
-		res.Forms = forms
+		var c pdfContent
+		var err error
+		if fr, ok := rd.(pdfFileReader); ok {
+			c, err = fr.ReadPDFFiles(ctx, data)
+		} else {
+			c.Forms, err = rd.ReadPDF(ctx, data)
+		}
+		res.Forms, res.Files, res.FilesNote = c.Forms, c.Files, c.FilesNote
 		if err != nil {
 			res.Reason = ReasonOf(err)
 			var ue *UnreadableError

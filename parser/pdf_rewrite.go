@@ -444,6 +444,39 @@ func (st *objStm) end(i int) int64 {
 	return st.ends[i]
 }
 
+// openPDFFile reads objects of data through x, decrypting them when the
+// file is encrypted (with the empty user password, as viewers open it).
+func openPDFFile(data []byte, x *xrefInfo, budget int64) (*pdfFile, error) {
+	f := &pdfFile{data: data, x: x, objstms: map[uint32]*objStm{}, budget: budget, loading: map[uint32]bool{}}
+	enc := x.trailer["Encrypt"]
+	if enc == nil {
+		return f, nil
+	}
+	if r, ok := enc.(pdfRef); ok {
+		f.encNum = r.num
+		o, err := f.load(r.num)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errBadEncrypt, err)
+		}
+		enc = o
+	}
+	ed, ok := enc.(pdfDict)
+	if !ok {
+		return nil, fmt.Errorf("%w: not a dictionary", errBadEncrypt)
+	}
+	var id []byte
+	if ids, ok := x.trailer["ID"].(pdfArray); ok && len(ids) > 0 {
+		s, _ := ids[0].(pdfString)
+		id = []byte(s)
+	}
+	c, err := newPDFCrypt(ed, id)
+	if err != nil {
+		return nil, err
+	}
+	f.crypt = c
+	return f, nil
+}
+
 // load reads object num's newest definition, decrypted.
 func (f *pdfFile) load(num uint32) (pdfObj, error) {
 	e, ok := f.x.entries[num]
@@ -621,30 +654,9 @@ func rewritePDF(ctx context.Context, data []byte, x *xrefInfo, budget int64) ([]
 // allows (see pdf_plain.go) rather than parsing and writing them again;
 // copied reports whether it did.
 func rewriteCopying(ctx context.Context, data []byte, x *xrefInfo, budget int64, copyPlain bool) (clean []byte, copied bool, err error) {
-	f := &pdfFile{data: data, x: x, objstms: map[uint32]*objStm{}, budget: budget, loading: map[uint32]bool{}}
-	if enc := x.trailer["Encrypt"]; enc != nil {
-		if r, ok := enc.(pdfRef); ok {
-			f.encNum = r.num
-			o, err := f.load(r.num)
-			if err != nil {
-				return nil, false, fmt.Errorf("%w: %v", errBadEncrypt, err)
-			}
-			enc = o
-		}
-		ed, ok := enc.(pdfDict)
-		if !ok {
-			return nil, false, fmt.Errorf("%w: not a dictionary", errBadEncrypt)
-		}
-		var id []byte
-		if ids, ok := x.trailer["ID"].(pdfArray); ok && len(ids) > 0 {
-			s, _ := ids[0].(pdfString)
-			id = []byte(s)
-		}
-		c, err := newPDFCrypt(ed, id)
-		if err != nil {
-			return nil, false, err
-		}
-		f.crypt = c
+	f, err := openPDFFile(data, x, budget)
+	if err != nil {
+		return nil, false, err
 	}
 	nums := make([]uint32, 0, len(x.entries))
 	for n := range x.entries {

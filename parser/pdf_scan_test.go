@@ -205,6 +205,7 @@ func scanNamesOracle(data []byte, maxObjs int64) nameScan {
 		}
 	}
 	s.otherFilters = otherFiltersPass(data)
+	s.embeds = bytes.Contains(data, []byte("/EmbeddedFile")) || bytes.Contains(data, []byte("/FileAttachment"))
 	return s
 }
 
@@ -217,6 +218,9 @@ func checkScanNames(t *testing.T, data []byte, maxObjs int64) {
 	}
 	if !bytes.Equal(got.badIndex, want.badIndex) || (got.badIndex == nil) != (want.badIndex == nil) {
 		t.Fatalf("scanNames(%.300q, %d): badIndex %q, want %q", data, maxObjs, got.badIndex, want.badIndex)
+	}
+	if got.embeds != want.embeds {
+		t.Fatalf("scanNames(%.300q, %d): embeds %v, want %v", data, maxObjs, got.embeds, want.embeds)
 	}
 	if got.otherFilters != want.otherFilters {
 		t.Fatalf("scanNames(%.300q, %d): otherFilters %v, want %v", data, maxObjs, got.otherFilters, want.otherFilters)
@@ -256,6 +260,8 @@ var scanNamesCases = []string{
 	"/AS /Off", "/AP << /N 3 0 R >>", "(/Size 60000)", "stream\n/Size 60000\nendstream", "endstream /Size 70000 stream",
 	"<< /Length 9 >> stream\n/LZWDecode\nendstream", "(a string with stream in it) /RL", "/Size\xc3 1", "\xc3/Size 60000",
 	"/Index\xc3[1]", "/Index [1]\xc3/Index [60000]",
+	"/E", "/Em", "/Embedded", "/EmbeddedFil", "/EmbeddedFile", "/EmbeddedFiles 3 0 R", "/Type/EmbeddedFile", "//EmbeddedFile",
+	"/Fi", "/FileAttachmen", "/FileAttachment", "/Subtype /FileAttachment /FS 9 0 R", "(/EmbeddedFile)", "/Size 60000 /EmbeddedFile",
 	// Classic xref tables' subsection headers, and "xref" where it is not one.
 	"xref\n0 3\n0000000000 65535 f \n0000000015 00000 n \ntrailer", "xref\n0 60000\ntrailer", "xref 0 60000\ntrailer",
 	"xref\n0 60000", "xref\n0 60000\r\n", "xref\n0 60000 \t\r", "xref\n0 60000\r\r", "xref\n 59999 1\n", "xref\n59999 2",

@@ -76,6 +76,12 @@ type Attachment struct {
 	Data []byte `json:"-"`
 	// Forms found in the attachment; usually one, two for a combined PDF.
 	Forms []*Form `json:"-"`
+
+	// embedded are the files attached inside a PDF, until they are read
+	// as attachments of their own (Parser.withEmbedded); embeddedNote
+	// says why some could not be taken out.
+	embedded     []EmbeddedFile
+	embeddedNote string
 }
 
 // Form is one form's fields, normalised, by canonical name.
