@@ -45,6 +45,8 @@ projects=(
 	"Sicos1977/MSGReader -"
 	"TeamMsgExtractor/msg-extractor -"
 	"apache/tika test-documents/.*\.(eml|mbox)$"
+	"php-mime-mail-parser/php-mime-mail-parser ^tests/mails/"
+	"roundcube/roundcubemail ^tests/src/.*\.(eml|mbox|msg)$"
 )
 
 rm -rf "$out"
