@@ -285,6 +285,7 @@ const (
 	detectArchive   = "archive" // a 7-Zip or RAR archive, which is not opened
 	detectODF       = "odf"     // an OpenDocument text (LibreOffice's own format)
 	detectRTF       = "rtf"     // Rich Text Format
+	detectPages     = "pages"   // an Apple Pages document (pages.go)
 	detectOther     = "other"
 )
 
@@ -308,6 +309,8 @@ func detect(pt *part) string {
 			return detectDOCX
 		case isODFText(d):
 			return detectODF
+		case isPagesDocument(pt):
+			return detectPages
 		case isZipArchive(pt):
 			return detectZip // one whose files could not be taken out
 		}
@@ -469,6 +472,16 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 		forms, err = readRTF(ctx, pt.data, p.limits)
 	case detectODF:
 		forms, err = readODT(ctx, pt.data, p.limits)
+	case detectPages:
+		preview, perr := pagesPreview(pt.data, p.limits.MaxAttachmentBytes)
+		if perr != nil {
+			a.Kind, a.Error = KindUnsupported, reasonPages
+			p.log.Info("attachment unsupported", "type", a.Detected, "size", a.Size, "why", cleanErr(perr))
+			return a
+		}
+		var c pdfContent
+		c, err = p.readPDF(ctx, preview)
+		forms = c.Forms
 	case detectTNEF:
 		// Only a winmail.dat whose files could not be taken out is left
 		// here (the walker puts a readable one's files in its place).

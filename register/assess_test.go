@@ -685,6 +685,10 @@ func TestAssessMessagesNameTheChildAndTheForm(t *testing.T) {
 			in.Submission.Referral = nil
 			in.Submission.Attachments = []parser.Attachment{{Filename: "DSR referral.odt", Kind: parser.KindUnsupported, Detected: "odf"}}
 		}, "unsupported_attachment", []string{`"DSR referral.odt"`, "LibreOffice's own format (.odt)", "save the forms as Word (.docx) or PDF"}, []string{"Outlook"}},
+		{"a form in Apple Pages' format: export it as Word or PDF", func(in *Input) {
+			in.Submission.Referral = nil
+			in.Submission.Attachments = []parser.Attachment{{Filename: "DSR referral.pages", Kind: parser.KindUnsupported, Detected: "pages"}}
+		}, "unsupported_attachment", []string{`"DSR referral.pages"`, "Apple Pages' own format (.pages)", "export the forms as Word (.docx) or PDF"}, []string{"Outlook"}},
 		{"an unreadable form says which attachment, why, and which form it may be", func(in *Input) {
 			in.Submission.Consent = nil
 			in.Submission.Attachments = []parser.Attachment{{Filename: "consent-scan.pdf", Kind: parser.KindUnreadable, Error: "the PDF has no text layer: it looks like a scan."}}

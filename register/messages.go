@@ -226,7 +226,10 @@ func msgUnsupported(ats []parser.Attachment) string {
 		return fmt.Sprintf("We could not open %s, which is in the old Word format (.doc). Please save the forms as Word (.docx) or PDF and send them again.", names)
 	case len(formats) == 1 && formats["rtf"]:
 		return fmt.Sprintf("We could not open %s, which is in Rich Text Format (.rtf). Please save the forms as Word (.docx) or PDF and send them again.", names)
-	case formats["odf"] || formats["ole"] || formats["rtf"]:
+	case len(formats) == 1 && formats["pages"]:
+		// Pages: File > Export To > Word or PDF.
+		return fmt.Sprintf("We could not open %s, which is in Apple Pages' own format (.pages). Please export the forms as Word (.docx) or PDF and send them again.", names)
+	case formats["odf"] || formats["ole"] || formats["rtf"] || formats["pages"]:
 		return fmt.Sprintf("We could not open %s. Please send the forms again as PDF or Word (.docx) attachments.", names)
 	}
 	return fmt.Sprintf("We could not open %s. Outlook sometimes sends attachments this way. Please send the forms again as PDF or Word attachments.", names)
