@@ -277,6 +277,50 @@ func TestOCRHEIC(t *testing.T) {
 	}
 }
 
+// TestOCRWebPAndBMP: the fixtures' phone photo of the consent form as
+// WebP (Chrome's "Save image", some phones and messaging apps) and as a
+// Windows bitmap (Paint), made by ImageMagick, attached as the pictures
+// they are and as application/octet-stream, is read as the JPEG is; it
+// was "not a PDF" (image/webp) or no form at all (octet-stream).
+func TestOCRWebPAndBMP(t *testing.T) {
+	o := needOCR(t)
+	photo, jpg := fixturePhoto(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "photo.jpg")
+	if err := os.WriteFile(in, jpg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := New(Options{OCR: o, Limits: Limits{OCRTimeout: 15 * time.Minute}})
+	for _, f := range []struct{ ext, ctype string }{{"webp", "image/webp"}, {"bmp", "image/bmp"}, {"webp", "application/octet-stream"}} {
+		t.Run(f.ext+" as "+f.ctype, func(t *testing.T) {
+			out := filepath.Join(dir, "photo."+f.ext)
+			if b, err := exec.Command(o.Convert, in, "-quality", "80", out).CombinedOutput(); err != nil {
+				t.Fatalf("convert: %v: %s", err, b)
+			}
+			data, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !isImageMagic(data) {
+				t.Fatalf("ImageMagick's %s is not taken for a picture: % x", f.ext, data[:min(16, len(data))])
+			}
+			sub, err := p.Parse(context.Background(), emailWith(struct {
+				name, ctype string
+				data        []byte
+			}{"IMG_2043." + f.ext, f.ctype, data}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(sub.Attachments) != 1 || sub.Attachments[0].Kind != KindConsent || sub.Consent == nil {
+				t.Fatalf("attachments %+v", sub.Attachments)
+			}
+			if got := sub.Consent.Get("cyp_nhs_number"); got != photo.Fields[Consent]["cyp_nhs_number"] || got == "" {
+				t.Errorf("NHS number read %q from the %s photo", got, f.ext)
+			}
+		})
+	}
+}
+
 // TestSearchableScanIsReadAsAScan: a "searchable PDF", as scanners and
 // OCRmyPDF make it (the page's picture with the scanner's OCR laid under
 // it as invisible text, render mode 3; made here with Tesseract's own PDF

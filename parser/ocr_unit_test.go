@@ -267,3 +267,26 @@ func TestBlankPage(t *testing.T) {
 		}
 	}
 }
+
+// TestPictureMagic: WebP and BMP by their headers, not what only begins
+// like them (a voice note is RIFF too; a text may begin "BM").
+func TestPictureMagic(t *testing.T) {
+	tests := []struct {
+		name string
+		data string
+		want bool
+	}{
+		{"WebP", "RIFF\x24\x00\x00\x00WEBPVP8 \x18\x00\x00\x00", true},
+		{"WebP, extended", "RIFF\x86\x46\x04\x00WEBPVP8X\x0a\x00\x00\x00", true},
+		{"a WAVE recording", "RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00", false},
+		{"RIFF cut short", "RIFF\x24\x00\x00\x00WEBP", false},
+		{"BMP", "BM\x36\x00\x0c\x00\x00\x00\x00\x00\x36\x00\x00\x00\x28\x00\x00\x00\x00\x04\x00\x00\x00\x03\x00\x00\x01\x00", true},
+		{"text beginning BM", "BMW service booked for Tuesday at ten", false},
+		{"BMP header with no room for its header", "BM\x36\x00\x0c\x00\x00\x00\x00\x00\x0e\x00\x00\x00\x28\x00\x00\x00\x00\x04\x00\x00\x00\x03\x00\x00", false},
+	}
+	for _, tt := range tests {
+		if got := isImageMagic([]byte(tt.data)); got != tt.want {
+			t.Errorf("%s: isImageMagic = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -21,6 +22,8 @@ import (
 	"github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // every charset go-message knows, for bodies and headers
 	"github.com/emersion/go-message/mail"
+	_ "golang.org/x/image/bmp"  // and Windows bitmaps
+	_ "golang.org/x/image/webp" // and WebP pictures
 )
 
 // ErrTooLarge is returned for a message over Limits.MaxMessageBytes.
@@ -405,13 +408,28 @@ func head(b []byte, n int) []byte {
 	return b
 }
 
+// isImageMagic says whether d is a picture ImageMagick reads for OCR: PNG,
+// JPEG, GIF, TIFF, WebP (Chrome's "Save image", some phones and
+// messaging apps) or Windows' BMP (Paint); HEIC apart (isHEIC).
 func isImageMagic(d []byte) bool {
 	for _, m := range [][]byte{{0x89, 'P', 'N', 'G'}, {0xff, 0xd8, 0xff}, []byte("GIF8"), []byte("II*\x00"), []byte("MM\x00*")} {
 		if bytes.HasPrefix(d, m) {
 			return true
 		}
 	}
-	return false
+	return isWebP(d) || isBMP(d)
+}
+
+// isWebP: a RIFF container of WebP data (RIFF, its size, WEBP).
+func isWebP(d []byte) bool {
+	return len(d) >= 16 && string(d[:4]) == "RIFF" && string(d[8:12]) == "WEBP"
+}
+
+// isBMP: "BM", the file's size, four reserved bytes that are zero, and
+// the offset of the pixels, which follow the 14-byte file header and a
+// header of 12 bytes or more.
+func isBMP(d []byte) bool {
+	return len(d) >= 26 && string(d[:2]) == "BM" && string(d[6:10]) == "\x00\x00\x00\x00" && binary.LittleEndian.Uint32(d[10:14]) >= 26
 }
 
 // readAttachments reads the attachments at once, up to one per CPU: a
