@@ -289,6 +289,7 @@ const (
 	detectODF       = "odf"     // an OpenDocument text (LibreOffice's own format)
 	detectRTF       = "rtf"     // Rich Text Format
 	detectPages     = "pages"   // an Apple Pages document (pages.go)
+	detectXPS       = "xps"     // an XPS document, Windows' other print format (xps.go)
 	detectOther     = "other"
 )
 
@@ -314,6 +315,8 @@ func detect(pt *part) string {
 			return detectODF
 		case isPagesDocument(pt):
 			return detectPages
+		case isXPSDocument(pt):
+			return detectXPS
 		case isZipArchive(pt):
 			return detectZip // one whose files could not be taken out
 		}
@@ -490,6 +493,9 @@ func (p *Parser) readAttachment(ctx context.Context, pt *part) Attachment {
 		forms, err = readRTF(ctx, pt.data, p.limits)
 	case detectODF:
 		forms, err = readODT(ctx, pt.data, p.limits)
+	case detectXPS:
+		a.Kind, a.Error = KindUnsupported, reasonXPS
+		return a
 	case detectPages:
 		preview, perr := pagesPreview(pt.data, p.limits.MaxAttachmentBytes)
 		if perr != nil {

@@ -65,7 +65,7 @@ const (
 type Attachment struct {
 	Filename    string // sanitised; never a path
 	ContentType string // as declared, lower-cased
-	Detected    string // what the content is: "pdf", "docx", "ole", "tnef", "msg", "encrypted", "image", "zip", "odf", "rtf", "pages", "other"
+	Detected    string // what the content is: "pdf", "docx", "ole", "tnef", "msg", "encrypted", "image", "zip", "odf", "rtf", "pages", "xps", "other"
 	Size        int64  // decoded size in bytes
 	Kind        AttachmentKind
 	// Error says why an unreadable or unsupported attachment could not be

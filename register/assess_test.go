@@ -685,6 +685,10 @@ func TestAssessMessagesNameTheChildAndTheForm(t *testing.T) {
 			in.Submission.Referral = nil
 			in.Submission.Attachments = []parser.Attachment{{Filename: "DSR referral.odt", Kind: parser.KindUnsupported, Detected: "odf"}}
 		}, "unsupported_attachment", []string{`"DSR referral.odt"`, "LibreOffice's own format (.odt)", "save the forms as Word (.docx) or PDF"}, []string{"Outlook"}},
+		{"a form printed to XPS: print it to PDF", func(in *Input) {
+			in.Submission.Referral = nil
+			in.Submission.Attachments = []parser.Attachment{{Filename: "referral.oxps", Kind: parser.KindUnsupported, Detected: "xps"}}
+		}, "unsupported_attachment", []string{`"referral.oxps"`, "an XPS print (.xps)", "Microsoft Print to PDF"}, []string{"Outlook"}},
 		{"a form in Apple Pages' format: export it as Word or PDF", func(in *Input) {
 			in.Submission.Referral = nil
 			in.Submission.Attachments = []parser.Attachment{{Filename: "DSR referral.pages", Kind: parser.KindUnsupported, Detected: "pages"}}

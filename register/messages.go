@@ -229,7 +229,9 @@ func msgUnsupported(ats []parser.Attachment) string {
 	case len(formats) == 1 && formats["pages"]:
 		// Pages: File > Export To > Word or PDF.
 		return fmt.Sprintf("We could not open %s, which is in Apple Pages' own format (.pages). Please export the forms as Word (.docx) or PDF and send them again.", names)
-	case formats["odf"] || formats["ole"] || formats["rtf"] || formats["pages"]:
+	case len(formats) == 1 && formats["xps"]:
+		return fmt.Sprintf("We could not open %s, which is an XPS print (.xps). Please print the forms to PDF (\"Microsoft Print to PDF\") or save them as Word (.docx) and send them again.", names)
+	case formats["odf"] || formats["ole"] || formats["rtf"] || formats["pages"] || formats["xps"]:
 		return fmt.Sprintf("We could not open %s. Please send the forms again as PDF or Word (.docx) attachments.", names)
 	}
 	return fmt.Sprintf("We could not open %s. Outlook sometimes sends attachments this way. Please send the forms again as PDF or Word attachments.", names)
