@@ -1,10 +1,7 @@
 package parser
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
-	"io"
 	"maps"
 	"regexp"
 	"strings"
@@ -74,55 +71,26 @@ var (
 // paragraph. It returns the document and how many answers it moved.
 func answersInLabelCells(t *testing.T, data []byte, colon bool) ([]byte, int) {
 	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
+	parts := partsOf(t, data)
 	moved := 0
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
+	parts["word/document.xml"] = rowRE.ReplaceAllStringFunc(parts["word/document.xml"], func(row string) string {
+		cells := cellRE.FindAllString(row, -1)
+		if len(cells) != 2 || !textRE.MatchString(cells[0]) || !textRE.MatchString(cells[1]) {
+			return row
 		}
-		part, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
+		label, value := cells[0], cells[1]
+		paras := paraRE.FindAllString(value, -1)
+		end := strings.LastIndex(label, "</w:p>")
+		var newLabel string
+		if colon {
+			runs := strings.Join(runRE.FindAllString(paras[0], -1), "")
+			newLabel = label[:end] + `<w:r><w:t xml:space="preserve">: </w:t></w:r>` + runs + "</w:p>" + strings.Join(paras[1:], "") + label[end+len("</w:p>"):]
+		} else {
+			newLabel = label[:end+len("</w:p>")] + strings.Join(paras, "") + label[end+len("</w:p>"):]
 		}
-		if f.Name == "word/document.xml" {
-			part = rowRE.ReplaceAllFunc(part, func(row []byte) []byte {
-				cells := cellRE.FindAll(row, -1)
-				if len(cells) != 2 || !textRE.Match(cells[0]) || !textRE.Match(cells[1]) {
-					return row
-				}
-				label, value := string(cells[0]), string(cells[1])
-				paras := paraRE.FindAllString(value, -1)
-				end := strings.LastIndex(label, "</w:p>")
-				var newLabel string
-				if colon {
-					runs := strings.Join(runRE.FindAllString(paras[0], -1), "")
-					newLabel = label[:end] + `<w:r><w:t xml:space="preserve">: </w:t></w:r>` + runs + "</w:p>" + strings.Join(paras[1:], "") + label[end+len("</w:p>"):]
-				} else {
-					newLabel = label[:end+len("</w:p>")] + strings.Join(paras, "") + label[end+len("</w:p>"):]
-				}
-				newValue := paraRE.ReplaceAllString(value, "")
-				newValue = strings.Replace(newValue, "</w:tc>", "<w:p/></w:tc>", 1)
-				moved++
-				return bytes.Replace(bytes.Replace(row, cells[0], []byte(newLabel), 1), cells[1], []byte(newValue), 1)
-			})
-		}
-		w, err := zw.Create(f.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write(part); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes(), moved
+		newValue := strings.Replace(paraRE.ReplaceAllString(value, ""), "</w:tc>", "<w:p/></w:tc>", 1)
+		moved++
+		return strings.Replace(strings.Replace(row, label, newLabel, 1), value, newValue, 1)
+	})
+	return zipOf(t, parts), moved
 }

@@ -731,6 +731,29 @@ func docxOf(t testing.TB, body string) []byte {
 	})
 }
 
+// partsOf is every part of a package by name: zipOf's inverse.
+func partsOf(t testing.TB, data []byte) map[string]string {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := map[string]string{}
+	for _, zf := range zr.File {
+		rc, err := zf.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts[zf.Name] = string(b)
+	}
+	return parts
+}
+
 func zipOf(t testing.TB, parts map[string]string) []byte {
 	t.Helper()
 	var buf bytes.Buffer

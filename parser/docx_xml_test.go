@@ -197,23 +197,7 @@ func FuzzDOCXXML(f *testing.F) {
 // larger than docxWholePart.
 func TestReadDOCXEitherTokenizer(t *testing.T) {
 	orig := readFixture(t, "referral-plain.docx")
-	zr, err := zip.NewReader(bytes.NewReader(orig), int64(len(orig)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	parts := map[string]string{}
-	for _, zf := range zr.File {
-		rc, err := zf.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		parts[zf.Name] = string(b)
-	}
+	parts := partsOf(t, orig)
 	doc := parts["word/document.xml"]
 	body := strings.Index(doc, "<w:body>")
 	if body < 0 {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -23,11 +24,14 @@ const reasonPages = "an Apple Pages document cannot be read: export it as Word (
 // isPagesDocument says whether a zip part is a Pages document, by its
 // name or declared type.
 func isPagesDocument(pt *part) bool {
-	switch pt.mediaType {
-	case "application/vnd.apple.pages", "application/x-iwork-pages-sffpages":
-		return true
-	}
-	return strings.HasSuffix(strings.ToLower(pt.filename), ".pages")
+	return namedOrTyped(pt, []string{"application/vnd.apple.pages", "application/x-iwork-pages-sffpages"}, ".pages")
+}
+
+// namedOrTyped says whether a part is declared one of the media types or
+// named with one of the suffixes (in lower case).
+func namedOrTyped(pt *part, types []string, suffixes ...string) bool {
+	name := strings.ToLower(pt.filename)
+	return slices.Contains(types, pt.mediaType) || slices.ContainsFunc(suffixes, func(s string) bool { return strings.HasSuffix(name, s) })
 }
 
 // pagesPreview is the PDF print a Pages '09 document keeps of itself;

@@ -1,7 +1,6 @@
 package parser
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"os"
@@ -15,25 +14,10 @@ import (
 // page.
 func pagesBundle(t *testing.T, preview []byte) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	files := map[string][]byte{"Index/Document.iwa": {0x00, 0x8a, 0x01, 0x02}, "preview.jpg": {0xff, 0xd8, 0xff, 0xe0}}
 	if preview != nil {
-		files = map[string][]byte{"index.xml": []byte("<sl:document/>"), "QuickLook/Preview.pdf": preview}
+		return zipOf(t, map[string]string{"index.xml": "<sl:document/>", "QuickLook/Preview.pdf": string(preview)})
 	}
-	for name, b := range files {
-		w, err := zw.Create(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write(b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return zipOf(t, map[string]string{"Index/Document.iwa": "\x00\x8a\x01\x02", "preview.jpg": "\xff\xd8\xff\xe0"})
 }
 
 // TestReadPagesDocuments: a form filled in Apple's Pages and sent as a

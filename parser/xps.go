@@ -1,9 +1,6 @@
 package parser
 
-import (
-	"bytes"
-	"strings"
-)
+import "bytes"
 
 // Windows' "Microsoft XPS Document Writer" prints to an XPS document (a
 // zip of pages in XAML), offered beside "Microsoft Print to PDF": a
@@ -20,11 +17,6 @@ const reasonXPS = "an XPS document (a print by Windows' XPS printer) cannot be r
 // ("FixedDocSeq.fdseq" or "FixedDocumentSequence.fdseq") every XPS
 // package lists.
 func isXPSDocument(pt *part) bool {
-	switch pt.mediaType {
-	case "application/vnd.ms-xpsdocument", "application/oxps":
-		return true
-	}
-	name := strings.ToLower(pt.filename)
-	return strings.HasSuffix(name, ".xps") || strings.HasSuffix(name, ".oxps") ||
+	return namedOrTyped(pt, []string{"application/vnd.ms-xpsdocument", "application/oxps"}, ".xps", ".oxps") ||
 		bytes.Contains(pt.data, []byte(".fdseq"))
 }
