@@ -425,12 +425,13 @@ const maxLabelWords = 16
 
 // label finds the field a label-value pair fills on form k, with the
 // printed label and the value. When labels are table cells (cells), a
-// label cell holding more than a known label, its value cell empty, is a known label with the answer typed
-// after it ("Surname: Novák", or the answer on a line of its own): people
-// click into the shaded cell as often as the one beside it, and a
-// coordinator reads the answer where it stands. The longest known label
-// wins; words after it in brackets are the label's own note, and a
-// second label is another edition's layout, not an answer.
+// label cell holding more than a known label, its value cell empty, is
+// a known label with the answer typed after it ("Surname: Novák", or the
+// answer on a line of its own): people click into the shaded cell as
+// often as the one beside it, and a coordinator reads the answer where
+// it stands. The longest known label wins; words after it in brackets
+// are the label's own note, and a second label is another edition's
+// layout, not an answer.
 func (m *Mapping) label(k FormKind, lv LabelValue, cells bool) (canon, label, value string, ok bool) {
 	if canon, ok := m.labels[k][labelKey(lv.Label)]; ok {
 		return canon, lv.Label, lv.Value, true
@@ -456,7 +457,9 @@ func (m *Mapping) label(k FormKind, lv LabelValue, cells bool) (canon, label, va
 	if canon == "" {
 		return "", "", "", false
 	}
-	rest := strings.TrimLeft(lv.Label[len(label):], " \t\n:;.,-–—=>|")
+	// A label ending in a bracket ("First name(s)") is also found
+	// without it, so a bracket may lead what is left.
+	rest := strings.TrimLeft(lv.Label[len(label):], " \t\n:;.,-–—=>|)")
 	if rest == "" || strings.ContainsAny(rest[:1], "([{*") || m.labelOnEither(rest) {
 		return "", "", "", false
 	}

@@ -155,6 +155,7 @@ func TestMapAnswerInLabelCell(t *testing.T) {
 		{"a dash", Referral, "rtf", LabelValue{Label: "Postcode - BR2 9HE"}, "cyp_postcode", "BR2 9HE"},
 		{"lines of its own keep their breaks", Referral, "docx", LabelValue{Label: "Address\nFlat 12\n40 Masons Hill"}, "cyp_address", "Flat 12\n40 Masons Hill"},
 		{"a label ending in a bracket", Referral, "doc", LabelValue{Label: "First name(s) Amelia Rose"}, "cyp_first_names", "Amelia Rose"},
+		{"no space after the bracket", Referral, "docx", LabelValue{Label: "First name(s)Amelia"}, "cyp_first_names", "Amelia"},
 		{"the longest label wins", Referral, "docx", LabelValue{Label: "Date of admission 01/11/2026"}, "admission_date", "2026-11-01"},
 		{"a date", Referral, "docx", LabelValue{Label: "Date of birth: 20/02/2014"}, "cyp_dob", "2014-02-20"},
 		{"a yes/no", Referral, "docx", LabelValue{Label: "Diagnosed autism Yes"}, "dx_autism", "true"},
