@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -407,4 +408,51 @@ func TestAttachedFileIsNoObjectCount(t *testing.T) {
 			t.Errorf("err %v, want %q", err, ReasonPDFTooManyObjs)
 		}
 	})
+}
+
+// lengthsBroken writes a PDF again with every stream's /Length missing
+// (the key renamed) or wrong (another number of as many digits), the
+// offsets kept, as hand-made and broken producers leave them.
+func lengthsBroken(t *testing.T, dir string, in []byte, missing bool, streams string) []byte {
+	t.Helper()
+	out := reprint(t, dir, "qpdf", in, func(in, out string) []string {
+		return []string{in, "--object-streams=disable", "--stream-data=" + streams, out}
+	})
+	n := 0
+	broken := regexp.MustCompile(`/Length (\d+)`).ReplaceAllFunc(out, func(m []byte) []byte {
+		n++
+		if missing {
+			return append([]byte("/Xength"), m[len("/Length"):]...)
+		}
+		digits := m[len("/Length "):]
+		wrong := bytes.Repeat([]byte("1"), len(digits)) // 1, 11, 111...: never the length, but for one byte
+		if bytes.Equal(wrong, digits) {
+			wrong[0] = '2'
+		}
+		return append([]byte("/Length "), wrong...)
+	})
+	if n == 0 {
+		t.Fatal("no /Length to break")
+	}
+	return broken
+}
+
+// TestStreamLengthRecovered: a stream whose /Length is missing or wrong
+// is read up to its "endstream", as qpdf and poppler recover it; the
+// library read none of a stream without /Length and the wrong part of
+// one with a wrong /Length, so a page of text was read as a scan (six of
+// PDFium's test files, hello_world.pdf among them, which pdftotext reads).
+// Our forms with every stream so broken, compressed or not, read as they
+// are.
+func TestStreamLengthRecovered(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"referral-flat-qpdf.pdf", "consent-flat-pdftk.pdf", "referral-filled.pdf"} {
+		for _, missing := range []bool{true, false} {
+			for _, streams := range []string{"uncompress", "compress"} {
+				t.Run(fmt.Sprintf("%s, missing %v, %s", name, missing, streams), func(t *testing.T) {
+					readsAs(t, lengthsBroken(t, dir, pdfFixture(t, name), missing, streams), cleanForm(t, name))
+				})
+			}
+		}
+	}
 }

@@ -67,21 +67,18 @@ func (sr *streamReader) openRaw(s pdf.Value) io.ReadCloser {
 	default:
 		return nil
 	}
-	// The section the library reads: /Length bytes from the stream's
-	// start, cut at the end of the file.
-	n := s.Key("Length").Int64()
-	if n == 0 {
-		sr.src.Reset(nil)
-		sr.raw.r = &sr.src
-		return sr.raw
-	}
+	// The section the library reads, /Length bytes from the stream's
+	// start, when "endstream" follows it; otherwise up to "endstream", as
+	// qpdf and poppler recover a stream whose /Length is missing or wrong
+	// (the library reads none of the first, a wrong part of the second:
+	// a page of text read as a scan).
 	size := int64(len(sr.file))
-	start, end := min(max(off, 0), size), size
-	if n < 0 {
-		end = start
-	} else if off >= 0 && n < size-off {
-		end = off + n
+	start := min(max(off, 0), size)
+	n := int64(-1)
+	if l := s.Key("Length"); l.Kind() == pdf.Integer {
+		n = l.Int64()
 	}
+	end := streamEnd(sr.file, int(start), n)
 	sr.src.Reset(sr.file[start:end])
 	if !inflate {
 		sr.raw.r = &sr.src

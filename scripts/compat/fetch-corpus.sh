@@ -47,6 +47,7 @@ projects=(
 	"apache/tika test-documents/.*\.(eml|mbox)$"
 	"php-mime-mail-parser/php-mime-mail-parser ^tests/mails/"
 	"roundcube/roundcubemail ^tests/src/.*\.(eml|mbox|msg)$"
+	"chromium/pdfium -"
 )
 
 rm -rf "$out"
