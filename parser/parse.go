@@ -648,8 +648,8 @@ func (p *Parser) withEmbedded(ctx context.Context, as []Attachment, sub *Submiss
 			files = files[:max(room, 0)]
 		}
 		parts := make([]*part, len(files))
-		for i, f := range files {
-			parts[i] = &part{
+		for j, f := range files {
+			parts[j] = &part{
 				mediaType:   typeByName(f.Name),
 				params:      map[string]string{},
 				disposition: "attachment",
