@@ -14,16 +14,20 @@ import (
 
 // Reasons a PDF could not be read, worded for a coordinator.
 const (
-	ReasonPDFEncrypted    = "the PDF is encrypted (password-protected): ask the sender for an unprotected copy"
-	ReasonPDFScan         = "the PDF has no text layer: it looks like a scan"
-	ReasonPDFTextGarbled  = "the PDF's text cannot be read: its fonts do not say which letters they draw"
-	ReasonPDFNotPDF       = "the file is not a PDF"
-	ReasonPDFDamaged      = "the PDF is damaged and could not be read"
-	ReasonPDFTruncated    = "the PDF is incomplete (cut off)"
-	ReasonPDFTooManyPages = "the PDF has too many pages to be a DSR form"
-	ReasonPDFTooManyObjs  = "the PDF is too complex to read (too many objects)"
-	ReasonPDFTimeout      = "the PDF took too long to read"
-	ReasonPDFMemory       = "the PDF needed too much memory to read"
+	ReasonPDFEncrypted = "the PDF is encrypted (password-protected): ask the sender for an unprotected copy"
+	// ReasonPDFRightsManaged: a PDF protected by Microsoft's rights
+	// management, as a Microsoft 365 sensitivity label with encryption
+	// saves it; no password opens it, the organisation's sign-in does.
+	ReasonPDFRightsManaged = "the PDF is protected by Microsoft's rights management (a sensitivity label): a coordinator signed in to Microsoft 365 may open it"
+	ReasonPDFScan          = "the PDF has no text layer: it looks like a scan"
+	ReasonPDFTextGarbled   = "the PDF's text cannot be read: its fonts do not say which letters they draw"
+	ReasonPDFNotPDF        = "the file is not a PDF"
+	ReasonPDFDamaged       = "the PDF is damaged and could not be read"
+	ReasonPDFTruncated     = "the PDF is incomplete (cut off)"
+	ReasonPDFTooManyPages  = "the PDF has too many pages to be a DSR form"
+	ReasonPDFTooManyObjs   = "the PDF is too complex to read (too many objects)"
+	ReasonPDFTimeout       = "the PDF took too long to read"
+	ReasonPDFMemory        = "the PDF needed too much memory to read"
 )
 
 // pdfContentBudget caps the decompressed content-stream bytes read from one
@@ -201,6 +205,8 @@ func (r *inProcessPDF) readReconstructed(ctx context.Context, data []byte, chain
 // (or another security handler's key) is "encrypted".
 func rewriteError(ctx context.Context, err error) error {
 	switch {
+	case errors.Is(err, errRightsManaged):
+		return unreadable(ReasonPDFRightsManaged, err)
 	case errors.Is(err, errNeedsPassword), errors.Is(err, errUnsupportedSecurity):
 		return unreadable(ReasonPDFEncrypted, err)
 	case errors.Is(err, errDecodeBudget):

@@ -25,6 +25,11 @@ var errNeedsPassword = errors.New("the PDF needs a password to open")
 // errBadEncrypt: the encryption dictionary is broken (a damaged file).
 var errBadEncrypt = errors.New("malformed encryption dictionary")
 
+// errRightsManaged: the security handler is Microsoft's rights
+// management (Azure Information Protection, Purview sensitivity labels),
+// whose key comes from the organisation's sign-in, not a password.
+var errRightsManaged = errors.New("protected by Microsoft's rights management")
+
 // errUnsupportedSecurity: a security handler other than the standard one
 // (a certificate, a DRM plug-in): no viewer opens it without its key.
 var errUnsupportedSecurity = errors.New("unsupported security handler")
@@ -55,6 +60,9 @@ type pdfCrypt struct {
 // newPDFCrypt opens the standard security handler with the empty user
 // password. id is the first element of the trailer's /ID.
 func newPDFCrypt(enc pdfDict, id []byte) (*pdfCrypt, error) {
+	if f, _ := enc["Filter"].(pdfName); f == "MicrosoftIRMServices" {
+		return nil, fmt.Errorf("%w: /Filter /%s", errRightsManaged, f)
+	}
 	if f, _ := enc["Filter"].(pdfName); f != "Standard" {
 		return nil, fmt.Errorf("%w: /Filter /%s", errUnsupportedSecurity, f)
 	}

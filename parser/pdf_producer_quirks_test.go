@@ -456,3 +456,34 @@ func TestStreamLengthRecovered(t *testing.T) {
 		}
 	}
 }
+
+// TestRightsManagedPDF: a PDF protected by Microsoft's rights management
+// (as a Microsoft 365 sensitivity label with encryption saves it; Apache
+// Tika's testMicrosoftIRMServices.pdf carries one inside a cover PDF)
+// has /Filter /MicrosoftIRMServices, whose key comes from the
+// organisation's sign-in: said so, not "password-protected, ask the
+// sender for an unprotected copy". Made here from our form: its trailer
+// given such an encryption dictionary (Tika's, its licence XML left out).
+func TestRightsManagedPDF(t *testing.T) {
+	data := editQDF(t, t.TempDir(), pdfFixture(t, "referral-flat-qpdf.pdf"), func(q []byte) []byte {
+		trailer := bytes.LastIndex(q, []byte("trailer <<"))
+		if trailer < 0 {
+			t.Fatal("no trailer in the QDF")
+		}
+		size := regexp.MustCompile(`/Size (\d+)`).FindSubmatch(q[trailer:])
+		if size == nil {
+			t.Fatal("no /Size in the trailer")
+		}
+		num := string(size[1]) // the next object's number: fix-qdf wants them in order
+		enc := num + " 0 obj\n<< /V 5 /CF << /MicrosoftIRMServices << /CFM /None /Type /CryptFilter >> >> /Filter /MicrosoftIRMServices /StrF /MicrosoftIRMServices /StmF /MicrosoftIRMServices /EncryptMetadata true /PublishingLicense (licence) >>\nendobj\n\n"
+		xref := bytes.LastIndex(q[:trailer], []byte("xref\n"))
+		out := append(append(append([]byte{}, q[:xref]...), enc...), q[xref:]...)
+		return bytes.Replace(out, []byte("trailer <<"), []byte("trailer <<\n  /Encrypt "+num+" 0 R"), 1)
+	})
+	if !bytes.Contains(data, []byte("/Filter /MicrosoftIRMServices")) {
+		t.Fatal("the trailer names no encryption dictionary")
+	}
+	if _, err := quirksReader().ReadPDF(context.Background(), data); ReasonOf(err) != ReasonPDFRightsManaged {
+		t.Errorf("err %v, want %q", err, ReasonPDFRightsManaged)
+	}
+}
