@@ -122,12 +122,11 @@ func TestDOCTextMatchesAntiword(t *testing.T) {
 			}
 		},
 	}
-	var files []string
-	for _, f := range append(third, ours...) {
-		if !strings.Contains(f, "password") { // TestReadDOCThirdParty
-			files = append(files, f)
-		}
-	}
+	// Protected files are read in TestReadDOCThirdParty (a password) and
+	// TestRightsManagedWordDocuments (rights management).
+	protected := func(f string) bool { return strings.Contains(f, "password") || strings.Contains(f, "_drm") }
+	third = slices.DeleteFunc(third, protected)
+	files := append(slices.Clone(third), ours...)
 	peer := func(f string) []string {
 		out, err := exec.Command(antiword, "-w", "0", "-m", "UTF-8.txt", f).Output()
 		if err != nil && slices.Contains([]string{"tika-simple_lower_case.doc", "tika-simple_upper_case.doc"}, filepath.Base(f)) {
@@ -141,7 +140,7 @@ func TestDOCTextMatchesAntiword(t *testing.T) {
 	if words := peerWordsAgree(t, "antiword", files, docWords, peer, differs); words < 2000 {
 		t.Errorf("%d words in all: the files no longer test the reading", words)
 	}
-	assertNoForm(t, "Newsletter", "application/msword", slices.DeleteFunc(third, func(f string) bool { return strings.Contains(f, "password") }))
+	assertNoForm(t, "Newsletter", "application/msword", third)
 }
 
 func firstDifference(a, b []string) string {
@@ -196,5 +195,48 @@ func TestDOCFieldRunBounded(t *testing.T) {
 		case n > docMaxElems && ReasonOf(err) != reasonDOCXTooComplex:
 			t.Errorf("%d field begins: %v, want %q", n, err, reasonDOCXTooComplex)
 		}
+	}
+}
+
+// TestRightsManagedWordDocuments: a Word document protected by
+// Microsoft's rights management (a Microsoft 365 sensitivity label with
+// encryption) is said to be so. A .doc so protected (Apache Tika's
+// testWORD_protected_drm.doc) keeps its text in a "\tDRMContent" stream
+// and shows only a notice that permission is restricted, which was read
+// as a document that is no form; a .docx so protected is an encrypted
+// package whose data space is the DRM one ([MS-OFFCRYPTO] 2.2), said
+// before to be password-protected. A password-protected package stays so.
+func TestRightsManagedWordDocuments(t *testing.T) {
+	drm, err := os.ReadFile(filepath.Join("..", "testdata", "thirdparty", "doc", "tika-testWORD_protected_drm.doc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	container := func(names ...string) []byte {
+		b := append([]byte(docxCFBHeader), make([]byte, 504)...)
+		for _, n := range names {
+			b = append(append(b, utf16LE(n)...), 0, 0)
+		}
+		return b
+	}
+	tests := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"Tika's rights-managed .doc", drm, reasonDOCXRightsManaged},
+		{"a rights-managed .docx", container("EncryptedPackage", "\x06DataSpaces", "DataSpaceMap", "DRMEncryptedDataSpace"), reasonDOCXRightsManaged},
+		{"a password-protected .docx", container("EncryptedPackage", "EncryptionInfo", "\x06DataSpaces", "StrongEncryptionDataSpace"), reasonDOCXEncrypted},
+	}
+	for _, tt := range tests {
+		if _, err := readDOCX(context.Background(), tt.data, Limits{}); ReasonOf(err) != tt.want {
+			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
+		}
+	}
+	s, err := New(Options{}).Parse(context.Background(), rebuiltWith(t, "DSR referral", "application/msword", "referral.doc", drm))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Attachments) != 1 || s.Attachments[0].Kind != KindUnreadable || s.Attachments[0].Error != reasonDOCXRightsManaged {
+		t.Errorf("attachments %+v", s.Attachments)
 	}
 }

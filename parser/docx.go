@@ -19,13 +19,16 @@ import (
 
 // Reasons a Word document could not be read, in words for a coordinator.
 const (
-	reasonDOCXDamaged     = "the Word document is damaged"
-	reasonDOCXTooLarge    = "the Word document is too large when unpacked"
-	reasonDOCXTooComplex  = "the Word document is too complex to read"
-	reasonDOCXNotDOCX     = "the file is not a Word document (.docx)"
-	reasonDOCXEncrypted   = "the Word document is password-protected"
-	reasonDOCXOldDoc      = "old .doc format is not supported"
-	reasonDOCXUnsupported = "the Word document uses a feature that cannot be read"
+	reasonDOCXDamaged    = "the Word document is damaged"
+	reasonDOCXTooLarge   = "the Word document is too large when unpacked"
+	reasonDOCXTooComplex = "the Word document is too complex to read"
+	reasonDOCXNotDOCX    = "the file is not a Word document (.docx)"
+	reasonDOCXEncrypted  = "the Word document is password-protected"
+	// A Microsoft 365 sensitivity label with encryption (rights
+	// management): no password opens it, the organisation's sign-in does.
+	reasonDOCXRightsManaged = "the Word document is protected by Microsoft's rights management (a sensitivity label): a coordinator signed in to Microsoft 365 may open it"
+	reasonDOCXOldDoc        = "old .doc format is not supported"
+	reasonDOCXUnsupported   = "the Word document uses a feature that cannot be read"
 )
 
 // Bounds that do not depend on the operator's Limits: a DSR form is a few
@@ -162,6 +165,11 @@ func openPackage(data []byte, l Limits) (*docxPackage, error) {
 func cfbError(data []byte) error {
 	has := func(name string) bool { return bytes.Contains(data, utf16LE(name)) || containsFold16(data, name) }
 	switch {
+	// Rights management ([MS-OFFCRYPTO] 2.2: the DRM data space and its
+	// transform; a .doc keeps its text in a "\tDRMContent" stream and
+	// shows only a notice that permission is restricted).
+	case has("DRMEncryptedDataSpace") || has("\tDRMContent") || has("\tDRMDataSpace"):
+		return unreadable(reasonDOCXRightsManaged, errors.New("OLE container protected by rights management"))
 	case has("EncryptedPackage") || has("EncryptionInfo"):
 		return unreadable(reasonDOCXEncrypted, errors.New("OLE container with an encrypted package"))
 	case has("WordDocument"):
