@@ -99,18 +99,13 @@ func (c *childPDF) ReadPDF(ctx context.Context, data []byte) ([]*RawForm, error)
 // ReadPDFFiles reads one PDF in a child: its forms and the files
 // attached inside it, which the child takes out when there are any.
 func (c *childPDF) ReadPDFFiles(ctx context.Context, data []byte) (pdfContent, error) {
-	forms, files, note, err := c.exchangeWithChild(ctx, data)
-	return pdfContent{Forms: forms, Files: files, FilesNote: note}, err
-}
-
-func (c *childPDF) exchangeWithChild(ctx context.Context, data []byte) ([]*RawForm, []EmbeddedFile, string, error) {
 	if len(c.cmd) == 0 {
-		return nil, nil, "", errors.New("pdf child: no command")
+		return pdfContent{}, errors.New("pdf child: no command")
 	}
 	select {
 	case c.slots <- struct{}{}:
 	case <-ctx.Done():
-		return nil, nil, "", fmt.Errorf("read pdf in child: %w", ctx.Err())
+		return pdfContent{}, fmt.Errorf("read pdf in child: %w", ctx.Err())
 	}
 	defer func() { <-c.slots }()
 
@@ -120,7 +115,7 @@ func (c *childPDF) exchangeWithChild(ctx context.Context, data []byte) ([]*RawFo
 	if w == nil {
 		var err error
 		if w, err = c.start(); err != nil {
-			return nil, nil, "", err
+			return pdfContent{}, err
 		}
 	}
 	type answer struct {
@@ -139,32 +134,32 @@ func (c *childPDF) exchangeWithChild(ctx context.Context, data []byte) ([]*RawFo
 		w.kill()
 		<-got
 		if ctx.Err() != nil {
-			return nil, nil, "", fmt.Errorf("read pdf in child: %w", ctx.Err())
+			return pdfContent{}, fmt.Errorf("read pdf in child: %w", ctx.Err())
 		}
-		return nil, nil, "", unreadable(ReasonPDFTimeout, fmt.Errorf("pdf child killed after %s", c.limits.readTimeout(c.ocr)))
+		return pdfContent{}, unreadable(ReasonPDFTimeout, fmt.Errorf("pdf child killed after %s", c.limits.readTimeout(c.ocr)))
 	}
 	if a.err != nil {
 		// The child died under this PDF (or closed its end): how it died
 		// says why.
 		w.kill()
 		if w.waitErr == nil {
-			return nil, nil, "", unreadable(ReasonPDFDamaged, fmt.Errorf("pdf child: %w", a.err))
+			return pdfContent{}, unreadable(ReasonPDFDamaged, fmt.Errorf("pdf child: %w", a.err))
 		}
-		return nil, nil, "", childFailure(w.waitErr, w.stderr.String())
+		return pdfContent{}, childFailure(w.waitErr, w.stderr.String())
 	}
 	w.served++
 	c.put(w)
 	var res childResult
 	if err := json.Unmarshal(a.out, &res); err != nil {
-		return nil, nil, "", unreadable(ReasonPDFDamaged, fmt.Errorf("pdf child output: %w", err))
+		return pdfContent{}, unreadable(ReasonPDFDamaged, fmt.Errorf("pdf child output: %w", err))
 	}
 	if res.Reason != "" {
-		return nil, res.Files, res.FilesNote, unreadable(res.Reason, errors.New(res.Error))
+		return pdfContent{Files: res.Files, FilesNote: res.FilesNote}, unreadable(res.Reason, errors.New(res.Error))
 	}
 	if res.Error != "" {
-		return nil, res.Files, res.FilesNote, fmt.Errorf("pdf child: %s", res.Error)
+		return pdfContent{Files: res.Files, FilesNote: res.FilesNote}, fmt.Errorf("pdf child: %s", res.Error)
 	}
-	return res.Forms, res.Files, res.FilesNote, nil
+	return pdfContent{Forms: res.Forms, Files: res.Files, FilesNote: res.FilesNote}, nil
 }
 
 // start runs a new child and opens the many-PDF protocol with it.
