@@ -3,6 +3,7 @@ package parser
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"maps"
 	"os"
 	"os/exec"
@@ -187,5 +188,58 @@ func TestParseConsentAttachedInsideReferral(t *testing.T) {
 				t.Error("the consent's bytes are not the file attached")
 			}
 		})
+	}
+}
+
+// TestEmbeddedFilesFromOtherWriters: a file attached by another writer
+// than qpdf (pypdf's attachment.pdf, made with its test suite; its
+// /Params give a /Size over the object limit, which once refused the
+// whole PDF) is taken out as pdfdetach takes it.
+func TestEmbeddedFilesFromOtherWriters(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "thirdparty", "pdf", "pypdf-attachment.pdf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := pdfdetachFiles(t, t.TempDir(), data)
+	c, err := NewInProcessPDFReader(Limits{}).(pdfFileReader).ReadPDFFiles(context.Background(), data)
+	if err != nil || c.FilesNote != "" || len(want) == 0 || len(c.Files) != len(want) {
+		t.Fatalf("%d files (pdfdetach %d), note %q, err %v", len(c.Files), len(want), c.FilesNote, err)
+	}
+	for i := range want {
+		if c.Files[i].Name != want[i].Name || !bytes.Equal(c.Files[i].Data, want[i].Data) {
+			t.Errorf("file %q (%d bytes), pdfdetach %q (%d bytes)", c.Files[i].Name, len(c.Files[i].Data), want[i].Name, len(want[i].Data))
+		}
+	}
+}
+
+// TestEmbeddedFilesBounded: at most maxEmbeddedFiles files are taken out
+// of one PDF, and the rest are said to the coordinator; the files count
+// against the email's attachment limit, and those over it are said too.
+func TestEmbeddedFilesBounded(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string][]byte{}
+	for i := range maxEmbeddedFiles + 1 {
+		files[fmt.Sprintf("note%02d.txt", i)] = []byte(fmt.Sprintf("note %d", i))
+	}
+	data := attachInside(t, dir, pdfFixture(t, "referral-filled.pdf"), files)
+	c, err := NewInProcessPDFReader(Limits{}).(pdfFileReader).ReadPDFFiles(context.Background(), data)
+	if err != nil || len(c.Files) != maxEmbeddedFiles || !strings.Contains(c.FilesNote, "more than 16 files") {
+		t.Fatalf("%d files, note %q, err %v", len(c.Files), c.FilesNote, err)
+	}
+	email := rebuiltWith(t, "DSR referral", "application/pdf", "referral.pdf", data)
+	for _, tt := range []struct {
+		max, attachments int
+		problem          string
+	}{
+		{0, 1 + maxEmbeddedFiles, "could not all be taken out"},
+		{3, 3, "14 were not read"},
+	} {
+		s, err := New(Options{Limits: Limits{MaxAttachments: tt.max}}).Parse(context.Background(), email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.Attachments) != tt.attachments || !slices.ContainsFunc(s.Problems, func(p string) bool { return strings.Contains(p, tt.problem) }) {
+			t.Errorf("limit %d: %d attachments, problems %q; want %d and %q", tt.max, len(s.Attachments), s.Problems, tt.attachments, tt.problem)
+		}
 	}
 }
