@@ -64,8 +64,8 @@ func inflate(data []byte, limit int64) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	_, err = io.Copy(&buf, io.LimitReader(r, limit+1))
-	if errors.Is(err, io.ErrUnexpectedEOF) && buf.Len() > 0 {
-		err = nil // a missing checksum or end: keep what was inflated
+	if errors.Is(err, io.ErrUnexpectedEOF) && buf.Len() > 0 || checksumOnly(err) {
+		err = nil // a missing or wrong checksum, or no end: keep what was inflated
 	}
 	return buf.Bytes(), err
 }

@@ -5,6 +5,7 @@ import (
 	"compress/zlib"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -486,4 +487,89 @@ func TestRightsManagedPDF(t *testing.T) {
 	if _, err := quirksReader().ReadPDF(context.Background(), data); ReasonOf(err) != ReasonPDFRightsManaged {
 		t.Errorf("err %v, want %q", err, ReasonPDFRightsManaged)
 	}
+}
+
+// checksumsBroken writes a PDF again with its streams compressed (in
+// object streams or not), then makes every zlib stream's Adler-32
+// checksum wrong, the deflate data left whole, as a writer that sums the
+// wrong bytes leaves it.
+func checksumsBroken(t *testing.T, dir string, in []byte, objectStreams string) []byte {
+	t.Helper()
+	out := reprint(t, dir, "qpdf", in, func(in, out string) []string {
+		return []string{in, "--object-streams=" + objectStreams, "--stream-data=compress", out}
+	})
+	n := 0
+	for at := 0; ; {
+		i := bytes.Index(out[at:], []byte("stream"))
+		if i < 0 {
+			break
+		}
+		start := at + i + len("stream")
+		at = start
+		if bytes.HasPrefix(out[start:], []byte("\r\n")) {
+			start += 2
+		} else if bytes.HasPrefix(out[start:], []byte("\n")) {
+			start++
+		} else {
+			continue // "endstream", or the word in a string
+		}
+		src := bytes.NewReader(out[start:])
+		zr, err := zlib.NewReader(src)
+		if err != nil {
+			continue
+		}
+		if _, err := io.Copy(io.Discard, zr); err != nil {
+			continue
+		}
+		// bytes.Reader is an io.ByteReader: the inflater read no further
+		// than the checksum's last byte.
+		end := start + int(src.Size()) - src.Len()
+		out[end-1] ^= 0xff
+		n++
+	}
+	if n == 0 {
+		t.Fatal("no zlib stream to break")
+	}
+	return out
+}
+
+// TestStreamChecksumIgnored: a stream whose zlib checksum is wrong, its
+// data whole, reads as it is. Poppler does not check the sum (pdftotext
+// reads pdfminer's zen_of_python_corrupted.pdf, whose page content is
+// such a stream), where the page was "damaged" here. Our forms with
+// every stream's sum so broken, in object streams or not, read as the
+// clean forms, and pdftotext reads them as it reads the clean ones.
+func TestStreamChecksumIgnored(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"referral-flat-qpdf.pdf", "consent-flat-pdftk.pdf", "referral-filled.pdf"} {
+		for _, objectStreams := range []string{"disable", "generate"} {
+			t.Run(name+", object streams "+objectStreams, func(t *testing.T) {
+				clean := pdfFixture(t, name)
+				broken := checksumsBroken(t, dir, clean, objectStreams)
+				if peer, want := pdftotext(t, dir, broken), pdftotext(t, dir, clean); peer != want {
+					t.Fatalf("pdftotext reads the broken file otherwise:\n%q\nwant\n%q", peer, want)
+				}
+				readsAs(t, broken, cleanForm(t, name))
+			})
+		}
+	}
+}
+
+// pdftotext is poppler's text of data, a peer's reading.
+func pdftotext(t *testing.T, dir string, data []byte) string {
+	t.Helper()
+	tool := needPeer(t, "pdftotext")
+	f, err := os.CreateTemp(dir, "peer-*.pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	out, err := exec.Command(tool, f.Name(), "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	return string(out)
 }

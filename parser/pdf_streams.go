@@ -20,7 +20,8 @@ import (
 // read here from the file's bytes, inflated by one zlib reader reset for
 // each stream; any other (or when the stream's place in the file cannot
 // be told) is read by the library, as before. The bytes and errors are
-// the library's: the same section of the file, the same inflater.
+// the library's (the same section of the file, the same inflater), but
+// for a wrong checksum (checksumOnly).
 type streamReader struct {
 	// file is what the library opened, nil when the library must read
 	// every stream itself (an encrypted file's streams need its key).
@@ -115,7 +116,7 @@ func (sr *streamReader) appendStream(dst []byte, s pdf.Value, limit int64) ([]by
 		n, err := rd.Read(room)
 		dst = dst[:len(dst)+n]
 		limit -= int64(n)
-		if errors.Is(err, io.EOF) {
+		if errors.Is(err, io.EOF) || checksumOnly(err) {
 			return dst, nil
 		}
 		if err != nil {
@@ -129,8 +130,21 @@ func (sr *streamReader) appendStream(dst []byte, s pdf.Value, limit int64) ([]by
 func (sr *streamReader) countStream(s pdf.Value, limit int64) (int64, error) {
 	rd := sr.open(s)
 	defer rd.Close()
-	return io.Copy(io.Discard, io.LimitReader(rd, max(limit, 0)))
+	n, err := io.Copy(io.Discard, io.LimitReader(rd, max(limit, 0)))
+	if checksumOnly(err) {
+		err = nil
+	}
+	return n, err
 }
+
+// checksumOnly reports whether err says no more than that a stream's
+// Adler-32 checksum is wrong: the deflate data ended where it says it
+// ends, so what was inflated is the whole stream. Poppler does not check
+// the sum (pdftotext reads pdfminer's zen_of_python_corrupted.pdf, whose
+// page is such a stream), and a writer that gets it wrong loses nothing
+// a reader needs; the library stops there with an error, which made the
+// page "damaged".
+func checksumOnly(err error) bool { return errors.Is(err, zlib.ErrChecksum) }
 
 // streamOffset is where a stream's data starts in the file, kept by the
 // library in an unexported field (as objID reads the object's number);
