@@ -579,7 +579,7 @@ func decodeWords(s string) string {
 			s = d
 		}
 	}
-	if !utf8.ValidString(s) {
+	if !utf8.ValidString(s) && !mostlyUTF8(s) {
 		// Raw 8-bit text in a header: most often Windows-1252.
 		if r, err := charset.Reader("windows-1252", strings.NewReader(s)); err == nil {
 			if b, err := io.ReadAll(r); err == nil {
@@ -588,6 +588,30 @@ func decodeWords(s string) string {
 		}
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// mostlyUTF8 reports whether raw 8-bit header text that is not valid
+// UTF-8 is UTF-8 all the same, damaged in a few places: more well-formed
+// multi-byte sequences than stray bytes. A mailer that cuts a long name
+// at a byte count cuts its last letter in two (mailgun/flanker's
+// russian-attachment-yahoo.eml: Yahoo's 80 Cyrillic letters, the last
+// one half there), which read as Windows-1252 was 160 letters of noise;
+// Python's email reads the name, its last letter U+FFFD, and so do we.
+// Windows-1252 text almost never forms a multi-byte sequence (an accented
+// letter is one byte, followed by ASCII), so it still goes that way.
+func mostlyUTF8(s string) bool {
+	multi, stray := 0, 0
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			stray++
+		case n > 1:
+			multi++
+		}
+		i += n
+	}
+	return multi > stray
 }
 
 // sanitiseFilename makes a file name safe to show and store: no path, no

@@ -285,3 +285,24 @@ func FuzzBase64Reader(f *testing.F) {
 		}
 	})
 }
+
+// TestRaw8BitHeaderText: raw 8-bit text in a header is UTF-8 when it
+// mostly is, even cut in the middle of a letter (Yahoo cut a Cyrillic
+// name at a byte count: mailgun/flanker's russian-attachment-yahoo.eml,
+// where Python's email reads the name and its last letter U+FFFD), and
+// Windows-1252 otherwise.
+func TestRaw8BitHeaderText(t *testing.T) {
+	cyrillic := "Картинка с очень длинным именем"
+	tests := []struct{ in, want string }{
+		{cyrillic + ".png", cyrillic + ".png"},
+		{cyrillic[:len(cyrillic)-1], strings.TrimSuffix(cyrillic, "м") + "\uFFFD"},
+		{"R\xe9f\xe9rence \x96 L.C..pdf", "Référence – L.C..pdf"},
+		{"caf\xe9 \xd0\x9a", "café Ðš"}, // one stray byte, one sequence: not mostly UTF-8
+		{"na\xefve.pdf", "naïve.pdf"},
+	}
+	for _, tt := range tests {
+		if got := decodeWords(tt.in); got != tt.want {
+			t.Errorf("decodeWords(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
