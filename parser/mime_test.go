@@ -415,6 +415,25 @@ func TestAutoReplies(t *testing.T) {
 			t.Error("a DSN was not recognised")
 		}
 	})
+	// A status part sent as the whole email (mailgun/flanker's
+	// delayed-broken.eml, MIT: a delay warning with no From or Subject;
+	// Python's email reads it as one message/delivery-status part too).
+	t.Run("a status part as the whole email", func(t *testing.T) {
+		raw, err := os.ReadFile(filepath.Join("..", "testdata", "thirdparty", "email", "flanker-delayed-broken.eml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := p.Parse(context.Background(), raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !s.AutoReply || s.AutoReplyReason != "delivery status notification" {
+			t.Errorf("auto %v (%s), want a delivery status notification", s.AutoReply, s.AutoReplyReason)
+		}
+		if s.Undelivered != nil {
+			t.Errorf("undelivered %q from a delay warning", s.Undelivered)
+		}
+	})
 	t.Run("an abuse desk's feedback report", func(t *testing.T) {
 		raw := msg([]string{"From: staff@hotmail.example", "Subject: complaint about message from 192.0.2.222", "MIME-Version: 1.0",
 			`Content-Type: multipart/report; report-type=feedback-report; boundary="f"`},

@@ -207,8 +207,20 @@ func isDaemon(addr string) bool {
 // desks' feedback reports (ARF) and DMARC's failure reports are
 // multipart/report too (sisimai's corpus has them from Hotmail, Yahoo,
 // Amazon SES): none is a referrer writing, and none is to be queried.
+//
+// A report's status part may also come as the whole email, with no
+// multipart/report around it (mailgun/flanker's delayed-broken.eml, a
+// mail system's delay warning with no From and no Subject, was queried
+// for its missing forms): what such a part says is a machine's too.
 func reportKind(h message.Header) string {
 	mt, params, _ := h.ContentType()
+	switch strings.ToLower(mt) {
+	case "message/delivery-status", "message/global-delivery-status",
+		"message/disposition-notification", "message/global-disposition-notification":
+		return "delivery status notification"
+	case "message/feedback-report":
+		return "automatic report (feedback-report)"
+	}
 	if !strings.EqualFold(mt, "multipart/report") {
 		return ""
 	}
