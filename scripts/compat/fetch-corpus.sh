@@ -48,6 +48,17 @@ projects=(
 	"php-mime-mail-parser/php-mime-mail-parser ^tests/mails/"
 	"roundcube/roundcubemail ^tests/src/.*\.(eml|mbox|msg)$"
 	"chromium/pdfium -"
+	"apache/pdfbox -"
+	"jsvine/pdfplumber -"
+	"pdfminer/pdfminer.six -"
+	"py-pdf/sample-files -"
+	"rspamd/rspamd ^test/functional/messages/.*\.eml$"
+	"mnako/letters ^tests/.*\.txt$"
+	"mailgun/flanker ^tests/fixtures/messages/.*\.eml$"
+	"Hopding/pdf-lib -"
+	"pikepdf/pikepdf -"
+	"axllent/mailpit ^internal/storage/testdata/.*\.eml$"
+	"notmuch/notmuch ^test/corpora/(attachment|broken|crypto|default|protected-headers)/"
 )
 
 rm -rf "$out"
