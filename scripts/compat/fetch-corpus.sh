@@ -59,6 +59,9 @@ projects=(
 	"pikepdf/pikepdf -"
 	"axllent/mailpit ^internal/storage/testdata/.*\.eml$"
 	"notmuch/notmuch ^test/corpora/(attachment|broken|crypto|default|protected-headers)/"
+	"OfficeDev/Open-XML-SDK -"
+	"mwilliamson/mammoth.js -"
+	"plutext/docx4j -"
 )
 
 rm -rf "$out"
