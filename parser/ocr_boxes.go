@@ -259,7 +259,17 @@ func bilinear(img *image.Gray, b image.Rectangle, x, y float64) color.Gray {
 
 // clearRules whitens the rows and columns of r that are mostly ink: a
 // box's border that the cut caught, which OCR reads as | or _.
+//
+// A row of text can be mostly ink too: the tops of a long line's small
+// letters, thickened by a phone photo's blur, ran over half the width,
+// and the row cleared cut the line in two, which Tesseract read as two
+// lines of half-letters ("FSYCNOUC SYMPLOMS" for "Psychotic symptoms").
+// A band of rows over half ink is a rule when it is nearly solid (a
+// straight border) or when there is paper on both its sides (ruleSide
+// rows away: a border a little slanted, a thin band); one with letters
+// on a side is the top or foot of a line of text.
 func clearRules(g *image.Gray, r image.Rectangle) {
+	frac := make([]float64, r.Dy())
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		n := 0
 		for x := r.Min.X; x < r.Max.X; x++ {
@@ -267,11 +277,32 @@ func clearRules(g *image.Gray, r image.Rectangle) {
 				n++
 			}
 		}
-		if n*2 > r.Dx() {
-			for x := r.Min.X; x < r.Max.X; x++ {
-				g.Pix[y*g.Stride+x] = 255
+		frac[y-r.Min.Y] = float64(n) / float64(r.Dx())
+	}
+	at := func(i int) float64 {
+		if i < 0 || i >= len(frac) {
+			return 0
+		}
+		return frac[i]
+	}
+	for a := 0; a < len(frac); {
+		if frac[a] <= 0.5 {
+			a++
+			continue
+		}
+		b := a
+		for b+1 < len(frac) && frac[b+1] > 0.5 {
+			b++
+		}
+		dense := slices.Max(frac[a : b+1])
+		if dense > solidRule || at(a-ruleSide) < textInk && at(b+ruleSide) < textInk {
+			for y := r.Min.Y + a; y <= r.Min.Y+b; y++ {
+				for x := r.Min.X; x < r.Max.X; x++ {
+					g.Pix[y*g.Stride+x] = 255
+				}
 			}
 		}
+		a = b + 1
 	}
 	for x := r.Min.X; x < r.Max.X; x++ {
 		n := 0
@@ -287,6 +318,16 @@ func clearRules(g *image.Gray, r image.Rectangle) {
 		}
 	}
 }
+
+// ruleSide is how many rows beside a dense band clearRules looks for
+// paper, and textInk the share of ink there that is letters, not paper:
+// a line's letters are 28-43% ink across it in a phone photo of a long
+// typed answer, a rule's sides a few percent (a scan's speckle).
+const (
+	ruleSide  = 3
+	textInk   = 0.2
+	solidRule = 0.8 // a row so inked is a rule whatever is beside it
+)
 
 // blank says a cut box has no writing: a few dark specks at most.
 func blank(g *image.Gray) bool {
@@ -325,23 +366,59 @@ func median3(g *image.Gray) *image.Gray {
 	return out
 }
 
-// inkedAt is the share of ink in the middle half of a template
-// rectangle (a tick box or an option's circle), away from its outline.
+// inkedAt is the share of ink in the middle half of a template tick
+// box, away from its outline. The box is where the fit puts it, moved
+// (by at most optionSearch points) to where the most ink lies on its
+// printed square, as optionInks finds a row of option buttons: a fit a
+// few points off (a photo's turn, pinned by labels in one column) put the
+// middle half of an empty box on its own outline, read as a tick.
 func (pg *ocrPage) inkedAt(f *ocrFit, r [4]float64) float64 {
-	w, h := r[2]-r[0], r[3]-r[1]
-	in := f.mapRect([4]float64{r[0] + w/4, r[1] + h/4, r[2] - w/4, r[3] - h/4}).Intersect(pg.img.Bounds())
-	if in.Empty() {
+	box := f.mapRect(r)
+	if box.Empty() {
 		return 0
 	}
-	dark := 0
-	for y := in.Min.Y; y < in.Max.Y; y++ {
-		for x := in.Min.X; x < in.Max.X; x++ {
-			if pg.img.GrayAt(x, y).Y < tickDark {
-				dark++
+	img, bounds := pg.img, pg.img.Bounds()
+	dark := func(x, y int) bool {
+		return image.Pt(x, y).In(bounds) && img.Pix[img.PixOffset(x, y)] < tickDark
+	}
+	// The square's outline: points from 0.8 to 1.08 of its half size
+	// from its centre, in the larger of the two directions.
+	cx, cy := float64(box.Min.X+box.Max.X)/2, float64(box.Min.Y+box.Max.Y)/2
+	hw, hh := float64(box.Dx())/2, float64(box.Dy())/2
+	var ring, inside []image.Point
+	for y := int(math.Floor(-1.08 * hh)); y <= int(math.Ceil(1.08*hh)); y++ {
+		for x := int(math.Floor(-1.08 * hw)); x <= int(math.Ceil(1.08*hw)); x++ {
+			switch d := math.Max(math.Abs(float64(x)+0.5)/hw, math.Abs(float64(y)+0.5)/hh); {
+			case d <= 0.5:
+				inside = append(inside, image.Pt(int(cx)+x, int(cy)+y))
+			case d >= 0.8 && d <= 1.08:
+				ring = append(ring, image.Pt(int(cx)+x, int(cy)+y))
 			}
 		}
 	}
-	return float64(dark) / float64(in.Dx()*in.Dy())
+	if len(inside) == 0 {
+		return 0
+	}
+	count := func(pts []image.Point, dx, dy int) int {
+		n := 0
+		for _, p := range pts {
+			if dark(p.X+dx, p.Y+dy) {
+				n++
+			}
+		}
+		return n
+	}
+	search := int(math.Round(optionSearch * f.scale))
+	bestDX, bestDY, best := 0, 0, count(ring, 0, 0)
+	for dy := -search; dy <= search; dy++ {
+		for dx := -search; dx <= search; dx++ {
+			// Ties go to the offset nearer the fit's.
+			if n := count(ring, dx, dy); n > best || n == best && dx*dx+dy*dy < bestDX*bestDX+bestDY*bestDY {
+				bestDX, bestDY, best = dx, dy, n
+			}
+		}
+	}
+	return float64(count(inside, bestDX, bestDY)) / float64(len(inside))
 }
 
 // templateBoxes cuts a registered page's text boxes out for reading, and

@@ -140,11 +140,19 @@ func fitSimilarity(pairs []fitPair, pxPerPt float64, minAnchors int) (*ocrFit, b
 		}
 		// The anchors that correct boxes locally: those the fit agrees
 		// with, and those a phone photo's perspective puts further off
-		// but not so far as to be another line.
+		// but not so far as to be another line, when their neighbours
+		// are off the same way.
+		var far []fitPair
 		for _, p := range pairs {
 			x, y := f.apply(p.tx, p.ty)
 			p.rx, p.ry = p.ix-x, p.iy-y
 			if d := math.Hypot(p.rx, p.ry); d > maxAnchorResidual*pxPerPt && d <= maxAnchorCorrection*pxPerPt {
+				far = append(far, p)
+			}
+		}
+		all := append(slices.Clone(ps), far...)
+		for _, p := range far {
+			if agreesWithNeighbours(p, all, maxAnchorResidual*pxPerPt) {
 				ps = append(ps, p)
 			}
 		}
@@ -152,6 +160,34 @@ func fitSimilarity(pairs []fitPair, pxPerPt float64, minAnchors int) (*ocrFit, b
 		return f, true
 	}
 	return nil, false
+}
+
+// agreesWithNeighbours says whether anchor p is off as the anchors
+// nearest it are (within tol pixels of their median residual): a
+// perspective moves a part of the page together, a misread anchor alone.
+// A label matched to a word of another line or column (the consent
+// form's "Group" to a word 17 points to its right) was taken as
+// perspective, and moved the tick boxes near it onto their outlines:
+// an empty box read as ticked, both Yes and No read as marked.
+func agreesWithNeighbours(p fitPair, all []fitPair, tol float64) bool {
+	type near struct{ d, rx, ry float64 }
+	var ns []near
+	for _, q := range all {
+		if q.tx == p.tx && q.ty == p.ty {
+			continue
+		}
+		ns = append(ns, near{math.Hypot(q.tx-p.tx, q.ty-p.ty), q.rx, q.ry})
+	}
+	if len(ns) < 3 {
+		return false
+	}
+	slices.SortFunc(ns, func(a, b near) int { return cmp.Compare(a.d, b.d) })
+	ns = ns[:3]
+	rx := []float64{ns[0].rx, ns[1].rx, ns[2].rx}
+	ry := []float64{ns[0].ry, ns[1].ry, ns[2].ry}
+	slices.Sort(rx)
+	slices.Sort(ry)
+	return math.Hypot(p.rx-rx[1], p.ry-ry[1]) <= tol
 }
 
 // solveSimilarity is the least-squares similarity transform of the pairs

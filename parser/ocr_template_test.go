@@ -145,3 +145,41 @@ func TestCutBoxFarFromFit(t *testing.T) {
 		t.Errorf("%d rows of writing in the cut, want both lines' 28", rows)
 	}
 }
+
+// TestFitCorrectionAnchors: anchors a phone photo's perspective puts
+// further off than the fit allows correct the boxes near them when their
+// neighbours are off the same way; one misread alone (a label read against
+// a word 17 points to its right, as on a photo of the consent form) does
+// not, or the tick boxes near it are read on their outlines.
+func TestFitCorrectionAnchors(t *testing.T) {
+	const s = 2.78
+	var pairs []fitPair
+	for i, ty := range []float64{40, 120, 200, 280, 360, 440, 520, 600, 680, 760} {
+		for _, tx := range []float64{100, 300} {
+			ix, iy := s*tx+30, s*ty+20
+			if ty >= 600 && tx == 300 {
+				ix += 30 // the bottom right stretched as a photo's perspective does
+			}
+			if i == 5 && tx == 100 {
+				ix += 17 * s // misread: another word of the line
+			}
+			pairs = append(pairs, fitPair{tx: tx, ty: ty, ix: ix, iy: iy})
+		}
+	}
+	f, ok := fitSimilarity(pairs, s, minRegisterLabels)
+	if !ok {
+		t.Fatal("no fit")
+	}
+	kept := map[[2]float64]bool{}
+	for _, p := range f.anchors {
+		kept[[2]float64{p.tx, p.ty}] = true
+	}
+	if kept[[2]float64{100, 440}] {
+		t.Error("the misread anchor corrects the boxes near it")
+	}
+	for _, ty := range []float64{600, 680, 760} {
+		if !kept[[2]float64{300, ty}] {
+			t.Errorf("the stretched anchor at 300,%v was dropped", ty)
+		}
+	}
+}

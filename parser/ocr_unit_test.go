@@ -290,3 +290,64 @@ func TestPictureMagic(t *testing.T) {
 		}
 	}
 }
+
+// TestTickBoxOffFit: a tick box the fit puts a few points from where it
+// is printed (a photo turned 2 degrees, the fit pinned by labels in one
+// column) is read where its printed square is: empty is empty, not its
+// own outline read as a tick, and a tick is a tick.
+func TestTickBoxOffFit(t *testing.T) {
+	const s = 2.78
+	for _, ticked := range []bool{false, true} {
+		img, ink := greyPage(300, 200)
+		// Printed at x 110..135, y 60..85; the fit says 100..125, 63..88.
+		ink(image.Rect(110, 60, 135, 63), 40)
+		ink(image.Rect(110, 82, 135, 85), 40)
+		ink(image.Rect(110, 60, 113, 85), 40)
+		ink(image.Rect(132, 60, 135, 85), 40)
+		ink(image.Rect(60, 0, 62, 200), 40) // the table's rule left of it
+		if ticked {
+			for d := range 10 {
+				ink(image.Rect(116+d, 78-d, 119+d, 81-d), 30)
+			}
+		}
+		pg := &ocrPage{img: img, w: 300, h: 200, fit: &ocrFit{a: s, e: s, scale: s}}
+		r := pg.inkedAt(pg.fit, [4]float64{100 / s, 63 / s, 125 / s, 88 / s})
+		if ticked && r < tickInked || !ticked && r >= tickInked {
+			t.Errorf("ticked %v: %.3f of the inside inked (a mark from %.2f)", ticked, r, tickInked)
+		}
+	}
+}
+
+// TestClearRulesKeepsText: clearRules whitens a box's border, solid or a
+// thin band with paper on both sides, but not the row of a long line of
+// text that is over half ink (its small letters' tops, blurred), which
+// cut the line in two for Tesseract.
+func TestClearRulesKeepsText(t *testing.T) {
+	img, ink := greyPage(400, 80)
+	for i := range img.Pix {
+		img.Pix[i] = 255
+	}
+	ink(image.Rect(0, 5, 400, 7), 30) // the border: solid
+	for x := 10; x < 390; x += 12 {   // a line of letters: bodies 14 rows, tops one dense row
+		ink(image.Rect(x, 30, x+3, 44), 40)
+		ink(image.Rect(x+7, 30, x+10, 44), 40)
+		ink(image.Rect(x, 30, x+10, 31), 40)
+	}
+	ink(image.Rect(0, 70, 260, 71), 60) // a thin band, paper either side
+	clearRules(img, img.Bounds())
+	row := func(y int) int {
+		n := 0
+		for x := range 400 {
+			if img.Pix[y*img.Stride+x] < tickDark {
+				n++
+			}
+		}
+		return n
+	}
+	if row(5) != 0 || row(6) != 0 || row(70) != 0 {
+		t.Errorf("rules left: %d %d %d", row(5), row(6), row(70))
+	}
+	if row(30) == 0 {
+		t.Error("the letters' top row was cleared as a rule")
+	}
+}
