@@ -70,6 +70,11 @@ const boxLeft = 8.0
 // box may be.
 const boxGrow = 6.0
 
+// boxPerspective is the share of its height a printed box may lose or
+// gain to a phone photo's perspective (one end of a page 3-6% smaller
+// than the other).
+const boxPerspective = 0.06
+
 // cutBox samples a value box's inside from the page, straight, with a
 // white margin around. The fit puts the box within a few points; the
 // box's own printed border puts it exactly: a strip around it is cut
@@ -139,12 +144,17 @@ func (pg *ocrPage) cutBox(f *ocrFit, r [4]float64) *image.Gray {
 		// The border's top and bottom: two long rows of ink about the
 		// box's height apart. The printed box is a little larger than
 		// the widget (the form draws it around the field), the table's
-		// rules around it further apart still.
+		// rules around it further apart still; a phone photo's
+		// perspective makes it a few percent smaller or larger than the
+		// fit's scale says where the page is further from or nearer to
+		// the camera (boxPerspective): without that, the border pair was
+		// not allowed there, and the dense row of a first line of text
+		// was taken for the top or the foot, the line cut in half.
 		for t := 0; t <= int(2*m); t++ {
 			if float64(rows[t]) < 0.4*w {
 				continue
 			}
-			for bt := t + int(h) - 2; bt < min(sh, t+int(h+boxGrow*s)); bt++ {
+			for bt := t + int(h*(1-boxPerspective)) - 2; bt < min(sh, t+int(h*(1+boxPerspective)+boxGrow*s)); bt++ {
 				if float64(rows[bt]) < 0.4*w {
 					continue
 				}
