@@ -601,8 +601,11 @@ func (pg *ocrPage) optionInks(opts []*ocrTemplateBox) []float64 {
 }
 
 // optionSearch is how far (points) around where the fit puts an option
-// button's row its printed rings are looked for.
-const optionSearch = 6.0
+// button's row (or a tick box) its printed rings (or square) are looked
+// for. At 6, a photo tilted back 8% (the page's top that much narrower)
+// had two Yes/No questions' rows out of reach; the buttons of a row are
+// 20 points apart and the rows 16, so 8 finds no neighbour's.
+const optionSearch = 8.0
 
 // setField records a field read from the template's box, with the crop
 // a coordinator confirms it by.
