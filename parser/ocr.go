@@ -363,6 +363,7 @@ func (o *OCR) pageImages(ctx context.Context, dir string, data []byte, isPDF boo
 		if len(pages) == o.maxPages() {
 			return nil, unreadable(ReasonScanTooMany, fmt.Errorf("more than %d pages with something on them", o.maxPages()))
 		}
+		g = photoPage(g) // the page, not the desk it was photographed on
 		normaliseGray(g)
 		rotate := 0
 		if upside, sure := upsideDownInk(g); upside && sure {

@@ -351,3 +351,64 @@ func TestClearRulesKeepsText(t *testing.T) {
 		t.Error("the letters' top row was cleared as a rule")
 	}
 }
+
+// TestPhotoPage: a page photographed on a dark desk is cut out of the
+// photo and the desk in its corners made white; a scan that fills the
+// frame, even with a dark band printed across its top, and a page on a
+// light table, are left whole.
+func TestPhotoPage(t *testing.T) {
+	page := func(bg uint8, band bool) *image.Gray {
+		img, ink := greyPage(1000, 1400)
+		ink(img.Bounds(), bg)
+		ink(image.Rect(150, 180, 850, 1220), 235) // the page
+		for y := 260; y < 1160; y += 40 {         // its lines of print
+			for x := 200; x < 800; x += 14 {
+				ink(image.Rect(x, y, x+8, y+10), 30)
+			}
+		}
+		ink(image.Rect(150, 1190, 170, 1220), bg) // a corner of desk in the page's box
+		if band {
+			ink(image.Rect(0, 0, 1000, 60), 20)
+		}
+		return img
+	}
+	t.Run("on a dark desk", func(t *testing.T) {
+		img := page(70, false)
+		r, _, _ := findPage(img)
+		got := photoPage(img)
+		if !r.In(image.Rect(150-2*deskCell, 180-2*deskCell, 850+2*deskCell, 1220+2*deskCell)) || !image.Rect(150, 180, 850, 1220).In(r) {
+			t.Fatalf("cut %v, want the page's 150,180-850,1220 and at most two cells of desk around it", r)
+		}
+		if got.Bounds().Size() != r.Size() {
+			t.Fatalf("cut image %v, want %v", got.Bounds(), r.Size())
+		}
+		// Nothing dark but the print: the desk in the page's box is white.
+		print := image.Rect(200, 260, 800, 1160)
+		for y := range r.Dy() {
+			for x := range r.Dx() {
+				if got.GrayAt(x, y).Y < tickDark && !r.Min.Add(image.Pt(x, y)).In(print) {
+					t.Fatalf("desk left at %v of the photo", r.Min.Add(image.Pt(x, y)))
+				}
+			}
+		}
+		if blankPage(got) {
+			t.Error("the page's print was lost")
+		}
+	})
+	for _, tc := range []struct {
+		name string
+		img  *image.Gray
+	}{
+		{"a scan filling the frame, a dark band across its top", func() *image.Gray {
+			img := page(235, true)
+			return img
+		}()},
+		{"on a light table", page(200, false)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := photoPage(tc.img); got != tc.img {
+				t.Errorf("cut to %v, want the whole %v", got.Bounds(), tc.img.Bounds())
+			}
+		})
+	}
+}
