@@ -387,10 +387,6 @@ func (pg *ocrPage) inkedAt(f *ocrFit, r [4]float64) float64 {
 	if box.Empty() {
 		return 0
 	}
-	img, bounds := pg.img, pg.img.Bounds()
-	dark := func(x, y int) bool {
-		return image.Pt(x, y).In(bounds) && img.Pix[img.PixOffset(x, y)] < tickDark
-	}
 	// The square's outline: points from 0.8 to 1.08 of its half size
 	// from its centre, in the larger of the two directions.
 	cx, cy := float64(box.Min.X+box.Max.X)/2, float64(box.Min.Y+box.Max.Y)/2
@@ -409,26 +405,38 @@ func (pg *ocrPage) inkedAt(f *ocrFit, r [4]float64) float64 {
 	if len(inside) == 0 {
 		return 0
 	}
-	count := func(pts []image.Point, dx, dy int) int {
-		n := 0
-		for _, p := range pts {
-			if dark(p.X+dx, p.Y+dy) {
-				n++
-			}
+	at := pg.outlineOffset(ring, f.scale)
+	return float64(pg.darkAt(inside, at)) / float64(len(inside))
+}
+
+// darkAt counts the points of pts, moved by off, that are ink on the page.
+func (pg *ocrPage) darkAt(pts []image.Point, off image.Point) int {
+	img, bounds := pg.img, pg.img.Bounds()
+	n := 0
+	for _, p := range pts {
+		if q := p.Add(off); q.In(bounds) && img.Pix[img.PixOffset(q.X, q.Y)] < tickDark {
+			n++
 		}
-		return n
 	}
-	search := int(math.Round(optionSearch * f.scale))
-	bestDX, bestDY, best := 0, 0, count(ring, 0, 0)
+	return n
+}
+
+// outlineOffset is how far (at most optionSearch points) from where the
+// fit puts them a mark's printed outline points lie: the move that puts
+// the most ink on them, ties going to the move nearest the fit's. A tick
+// box's square and a row of option buttons' rings are read there.
+func (pg *ocrPage) outlineOffset(outline []image.Point, scale float64) image.Point {
+	search := int(math.Round(optionSearch * scale))
+	best, bestN := image.Point{}, pg.darkAt(outline, image.Point{})
 	for dy := -search; dy <= search; dy++ {
 		for dx := -search; dx <= search; dx++ {
-			// Ties go to the offset nearer the fit's.
-			if n := count(ring, dx, dy); n > best || n == best && dx*dx+dy*dy < bestDX*bestDX+bestDY*bestDY {
-				bestDX, bestDY, best = dx, dy, n
+			d := image.Pt(dx, dy)
+			if n := pg.darkAt(outline, d); n > bestN || n == bestN && dx*dx+dy*dy < best.X*best.X+best.Y*best.Y {
+				best, bestN = d, n
 			}
 		}
 	}
-	return float64(count(inside, bestDX, bestDY)) / float64(len(inside))
+	return best
 }
 
 // templateBoxes cuts a registered page's text boxes out for reading, and
@@ -540,61 +548,32 @@ func (pg *ocrPage) optionInks(opts []*ocrTemplateBox) []float64 {
 		m := pg.fit.mapRect(b.rect)
 		bs = append(bs, button{float64(m.Min.X+m.Max.X) / 2, float64(m.Min.Y+m.Max.Y) / 2, float64(min(m.Dx(), m.Dy())) / 2})
 	}
-	img, bounds := pg.img, pg.img.Bounds()
-	dark := func(x, y int) bool {
-		return image.Pt(x, y).In(bounds) && img.Pix[img.PixOffset(x, y)] < tickDark
-	}
-	// ring counts the inked pixels of each button's ring (0.75 to 1.05
-	// of its radius) with the row moved by dx, dy.
-	rings := make([][]image.Point, len(bs))
-	for i, b := range bs {
+	// Each button's ring (0.75 to 1.05 of its radius), the row's outline.
+	var rings []image.Point
+	for _, b := range bs {
 		r := int(math.Ceil(1.05 * b.r))
 		for y := -r; y <= r; y++ {
 			for x := -r; x <= r; x++ {
 				if d := math.Hypot(float64(x), float64(y)); d >= 0.75*b.r && d <= 1.05*b.r {
-					rings[i] = append(rings[i], image.Pt(int(b.cx)+x, int(b.cy)+y))
+					rings = append(rings, image.Pt(int(b.cx)+x, int(b.cy)+y))
 				}
 			}
 		}
 	}
-	ring := func(dx, dy int) int {
-		n := 0
-		for _, pts := range rings {
-			for _, p := range pts {
-				if dark(p.X+dx, p.Y+dy) {
-					n++
-				}
-			}
-		}
-		return n
-	}
-	search := int(math.Round(optionSearch * pg.fit.scale))
-	bestDX, bestDY, best := 0, 0, ring(0, 0)
-	for dy := -search; dy <= search; dy++ {
-		for dx := -search; dx <= search; dx++ {
-			// Ties go to the offset nearer the fit's.
-			if n := ring(dx, dy); n > best || n == best && dx*dx+dy*dy < bestDX*bestDX+bestDY*bestDY {
-				bestDX, bestDY, best = dx, dy, n
-			}
-		}
-	}
+	at := pg.outlineOffset(rings, pg.fit.scale)
 	inks := make([]float64, len(bs))
 	for i, b := range bs {
-		in, all := 0, 0
+		var inside []image.Point
 		r := int(0.55 * b.r)
 		for y := -r; y <= r; y++ {
 			for x := -r; x <= r; x++ {
-				if math.Hypot(float64(x), float64(y)) > 0.55*b.r {
-					continue
-				}
-				all++
-				if dark(int(b.cx)+bestDX+x, int(b.cy)+bestDY+y) {
-					in++
+				if math.Hypot(float64(x), float64(y)) <= 0.55*b.r {
+					inside = append(inside, image.Pt(int(b.cx)+x, int(b.cy)+y))
 				}
 			}
 		}
-		if all > 0 {
-			inks[i] = float64(in) / float64(all)
+		if len(inside) > 0 {
+			inks[i] = float64(pg.darkAt(inside, at)) / float64(len(inside))
 		}
 	}
 	return inks
