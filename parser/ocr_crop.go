@@ -46,36 +46,20 @@ func findPage(g *image.Gray) (image.Rectangle, []bool, int) {
 		return b, nil, 0
 	}
 	// The largest 4-connected region above the threshold.
-	label := make([]int32, sw*sh)
-	var stack []int
+	bright := func(k int) bool { return int(small[k]) > t }
+	seen := make([]bool, sw*sh)
 	bestN := 0
 	var bestBox image.Rectangle
-	next := int32(0)
-	for i, v := range small {
-		if label[i] != 0 || int(v) <= t {
+	for i := range small {
+		if seen[i] || !bright(i) {
 			continue
 		}
-		next++
-		label[i] = next
-		stack = append(stack[:0], i)
 		n := 0
 		box := image.Rect(i%sw, i/sw, i%sw+1, i/sw+1)
-		for len(stack) > 0 {
-			j := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
+		floodCells(sw, seen, []int{i}, bright, func(j int) {
 			n++
-			x, y := j%sw, j/sw
-			box = box.Union(image.Rect(x, y, x+1, y+1))
-			for _, k := range [4]int{j - 1, j + 1, j - sw, j + sw} {
-				if k < 0 || k >= len(small) || (k == j-1 && x == 0) || (k == j+1 && x == sw-1) {
-					continue
-				}
-				if label[k] == 0 && int(small[k]) > t {
-					label[k] = next
-					stack = append(stack, k)
-				}
-			}
-		}
+			box = box.Union(image.Rect(j%sw, j/sw, j%sw+1, j/sw+1))
+		})
 		if n > bestN {
 			bestN, bestBox = n, box
 		}
@@ -110,30 +94,44 @@ func findPage(g *image.Gray) (image.Rectangle, []bool, int) {
 	}
 	// The desk: dark cells joined to the frame's edge.
 	desk := make([]bool, sw*sh)
-	stack = stack[:0]
+	var edge []int
 	for i := range small {
-		if x, y := i%sw, i/sw; (x == 0 || y == 0 || x == sw-1 || y == sh-1) && int(small[i]) <= t {
-			desk[i] = true
+		if x, y := i%sw, i/sw; (x == 0 || y == 0 || x == sw-1 || y == sh-1) && !bright(i) {
+			edge = append(edge, i)
+		}
+	}
+	floodCells(sw, desk, edge, func(k int) bool { return !bright(k) }, func(int) {})
+	// Back to the photo's pixels, with a cell of desk around the page.
+	r := image.Rect(b.Min.X+(bestBox.Min.X-1)*f, b.Min.Y+(bestBox.Min.Y-1)*f, b.Min.X+(bestBox.Max.X+1)*f, b.Min.Y+(bestBox.Max.Y+1)*f)
+	return r.Intersect(b), desk, t
+}
+
+// floodCells marks in seen every cell of a grid sw cells wide (seen's
+// length its size) joined to the seeds through cells that in accepts, the
+// seeds with them, 4-connected, and calls visit on each it marks.
+func floodCells(sw int, seen []bool, seeds []int, in func(k int) bool, visit func(j int)) {
+	stack := make([]int, 0, len(seeds))
+	for _, i := range seeds {
+		if !seen[i] {
+			seen[i] = true
 			stack = append(stack, i)
 		}
 	}
 	for len(stack) > 0 {
 		j := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
+		visit(j)
 		x := j % sw
 		for _, k := range [4]int{j - 1, j + 1, j - sw, j + sw} {
-			if k < 0 || k >= len(small) || (k == j-1 && x == 0) || (k == j+1 && x == sw-1) {
+			if k < 0 || k >= len(seen) || (k == j-1 && x == 0) || (k == j+1 && x == sw-1) {
 				continue
 			}
-			if !desk[k] && int(small[k]) <= t {
-				desk[k] = true
+			if !seen[k] && in(k) {
+				seen[k] = true
 				stack = append(stack, k)
 			}
 		}
 	}
-	// Back to the photo's pixels, with a cell of desk around the page.
-	r := image.Rect(b.Min.X+(bestBox.Min.X-1)*f, b.Min.Y+(bestBox.Min.Y-1)*f, b.Min.X+(bestBox.Max.X+1)*f, b.Min.Y+(bestBox.Max.Y+1)*f)
-	return r.Intersect(b), desk, t
 }
 
 // photoPage is the page of a photo taken on a desk (findPage), the desk
