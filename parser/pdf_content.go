@@ -634,6 +634,13 @@ type fontInfo struct {
 	mapOnly bool
 	// What the font drew in this document (pdf_garbled.go).
 	drawn runeCounts
+	// identity is whether a Type 0 font's ToUnicode map is an identity
+	// (identityToUnicode), worked out from toUnicode on the first two-byte
+	// code that decodes to nothing: 0 not yet, 1 yes, -1 no. sr is the
+	// extractor's, which outlives its fonts.
+	identity  int8
+	toUnicode pdf.Value
+	sr        *streamReader
 }
 
 // byteTexts is the text of each one-byte code of a font, once worked out.
@@ -681,6 +688,7 @@ func newFontInfo(v pdf.Value, sr *streamReader) *fontInfo {
 	}
 	if v.Key("Subtype").Name() == "Type0" {
 		f.twoByte = true
+		f.toUnicode, f.sr = v.Key("ToUnicode"), sr
 		desc := v.Key("DescendantFonts").Index(0)
 		if dw := desc.Key("DW"); dw.Kind() == pdf.Integer || dw.Kind() == pdf.Real {
 			f.dw = dw.Float64()
@@ -824,7 +832,21 @@ func (f *fontInfo) decodeCode(code string) string {
 	if t == "" && f.mapOnly && len(code) == 1 {
 		t = textOnly(string(charmap.Windows1252.DecodeByte(code[0])))
 	}
+	if f.twoByte && len(code) == 2 && (t == "" || f.toUnicode.Kind() == pdf.Name) && f.identityMap() {
+		t = textOnly(utf16Code([]byte(code)))
+	}
 	return t
+}
+
+// identityMap reports whether f's ToUnicode map is an identity, read once.
+func (f *fontInfo) identityMap() bool {
+	if f.identity == 0 {
+		f.identity = -1
+		if identityToUnicode(f.sr, f.toUnicode) {
+			f.identity = 1
+		}
+	}
+	return f.identity == 1
 }
 
 // textOnly drops what is not text from a decoded code: control codes,

@@ -590,3 +590,87 @@ func pdftotext(t *testing.T, dir string, data []byte) string {
 	}
 	return string(out)
 }
+
+// identityCMap is Adobe's Identity-H CMap resource as some writers give it
+// for a Type 0 font's ToUnicode map (cut to what a reader reads: it maps
+// codes to CIDs and names no character).
+const identityCMap = `%!PS-Adobe-3.0 Resource-CMap
+%%BeginResource: CMap (Identity-H)
+/CIDInit /ProcSet findresource begin
+12 dict begin
+begincmap
+/CIDSystemInfo 3 dict dup begin
+  /Registry (Adobe) def
+  /Ordering (Identity) def
+  /Supplement 0 def
+end def
+/CMapName /Identity-H def
+/CMapVersion 1.000 def
+/CMapType 1 def
+/WMode 0 def
+1 begincodespacerange
+<0000> <FFFF>
+endcodespacerange
+1 begincidrange
+<0000> <FFFF> 0
+endcidrange
+endcmap
+CMapName currentdict /CMap defineresource pop
+end
+end
+%%EndResource
+%%EOF
+`
+
+// TestIdentityToUnicode: a Type 0 font whose codes are the characters'
+// own numbers, with the Identity-H CMap for its ToUnicode map (by name,
+// or as a copy of Adobe's resource, which maps codes to CIDs and names no
+// character), read as no text at all: "a scan". pdftotext and PDFBox read
+// such a map as the identity it claims, and so does dsr now. PDFBox's
+// PDFBOX-4322 (a Calibri name field) reads as they read it; our Type 0
+// referral with such a map reads as with its real map, and pdftotext
+// reads it so too. A map with entries stays the map.
+func TestIdentityToUnicode(t *testing.T) {
+	dir := t.TempDir()
+	t.Run("PDFBox's PDFBOX-4322-Empty-ToUnicode-reduced.pdf", func(t *testing.T) {
+		data := thirdPartyPDF(t, "pdfbox-PDFBOX-4322-Empty-ToUnicode-reduced.pdf")
+		peer := strings.Fields(pdftotext(t, dir, data))
+		// PDFBox's own expected text (the .pdf.txt beside it) is "Justin".
+		if want := []string{"Justin"}; !slices.Equal(peer, want) {
+			t.Fatalf("pdftotext reads %q, PDFBox %q", peer, want)
+		}
+		if ours := pdfWords(t, data); !slices.Equal(ours, peer) {
+			t.Errorf("read %q, pdftotext %q", ours, peer)
+		}
+	})
+	clean := pdfFixture(t, "type0-table.pdf")
+	want := cleanForm(t, "type0-table.pdf")
+	toUnicode := regexp.MustCompile(`(?s)(/ToUnicode )(\d+) 0 R`)
+	for _, tc := range []struct {
+		name string
+		edit func(qdf []byte) []byte
+	}{
+		{"the name /Identity-H", func(qdf []byte) []byte {
+			return toUnicode.ReplaceAll(qdf, []byte("${1}/Identity-H"))
+		}},
+		{"Adobe's Identity-H resource", func(qdf []byte) []byte {
+			m := toUnicode.FindSubmatch(qdf)
+			if m == nil {
+				t.Fatal("no ToUnicode map")
+			}
+			stream := regexp.MustCompile(`(?s)(\n` + string(m[2]) + ` 0 obj\n<<\n  /Length \d+ 0 R\n>>\nstream\n)(.*?)(\nendstream)`)
+			if !stream.Match(qdf) {
+				t.Fatal("the ToUnicode map is not a plain stream")
+			}
+			return stream.ReplaceAll(qdf, []byte("${1}"+identityCMap+"${3}")) // the map has no "$"
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			edited := editQDF(t, dir, clean, tc.edit)
+			if peer, clean := pdftotext(t, dir, edited), pdftotext(t, dir, clean); peer != clean {
+				t.Fatalf("pdftotext reads the edited file otherwise:\n%q\nwant\n%q", peer, clean)
+			}
+			readsAs(t, edited, want)
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"io"
+	"strings"
 	"unicode/utf16"
 
 	"github.com/ledongthuc/pdf"
@@ -37,19 +38,7 @@ func readToUnicode(sr *streamReader, s pdf.Value) (m map[string]string) {
 	if s.Kind() != pdf.Stream {
 		return m
 	}
-	data, _ := sr.appendStream(nil, s, maxToUnicodeBytes)
-	if s.Key("Filter").Kind() == pdf.Null && zlibHeader(data) {
-		// A map compressed without its /Filter saying so (pdf.js's
-		// issue19802.pdf): a CMap is text, never zlib's header.
-		if zr, err := zlib.NewReader(bytes.NewReader(data)); err == nil {
-			// Taken only when it inflates whole: two bytes of text
-			// can look like zlib's header ("x^" does).
-			if inflated, err := io.ReadAll(io.LimitReader(zr, maxToUnicodeBytes)); err == nil {
-				data = inflated
-			}
-		}
-	}
-	l := pdfLexer{data: data}
+	l := pdfLexer{data: toUnicodeData(sr, s)}
 	str := func() (pdfString, bool) {
 		s, ok := l.token().(pdfString)
 		return s, ok
@@ -112,6 +101,73 @@ func readToUnicode(sr *streamReader, s pdf.Value) (m map[string]string) {
 		}
 	}
 	return m
+}
+
+// toUnicodeData is the decoded CMap of ToUnicode stream s.
+func toUnicodeData(sr *streamReader, s pdf.Value) []byte {
+	data, _ := sr.appendStream(nil, s, maxToUnicodeBytes)
+	if s.Key("Filter").Kind() == pdf.Null && zlibHeader(data) {
+		// A map compressed without its /Filter saying so (pdf.js's
+		// issue19802.pdf): a CMap is text, never zlib's header.
+		if zr, err := zlib.NewReader(bytes.NewReader(data)); err == nil {
+			// Taken only when it inflates whole: two bytes of text
+			// can look like zlib's header ("x^" does).
+			if inflated, err := io.ReadAll(io.LimitReader(zr, maxToUnicodeBytes)); err == nil {
+				data = inflated
+			}
+		}
+	}
+	return data
+}
+
+// Some writers give a Type 0 font whose two-byte codes are UTF-16 (its
+// CIDs the characters' own numbers, a CIDToGIDMap finding the glyphs) the
+// Identity-H CMap as its ToUnicode map: as the name /Identity-H, or as a
+// copy of Adobe's Identity-H resource, which maps codes to CIDs and says
+// nothing of Unicode (PDFBox's PDFBOX-4322: a Calibri name field). Every
+// code then decoded to nothing, and the page read as "a scan". pdftotext
+// and PDFBox read such a map as what it claims, identity: the code is the
+// character. So do we, for such a map only; a map with any bfchar or
+// bfrange entry is a real map.
+
+// identityToUnicode reports whether a Type 0 font's ToUnicode entry tu is
+// the Identity-H or Identity-V CMap, by name or as a stream named so that
+// maps no code to text.
+func identityToUnicode(sr *streamReader, tu pdf.Value) (identity bool) {
+	switch tu.Kind() {
+	case pdf.Name:
+		return strings.HasPrefix(tu.Name(), "Identity-")
+	case pdf.Stream:
+	default:
+		return false
+	}
+	defer func() {
+		if recover() != nil {
+			identity = false // the library panicked reading the stream
+		}
+	}()
+	l := pdfLexer{data: toUnicodeData(sr, tu)}
+	for {
+		switch tok := l.token(); tok {
+		case nil:
+			return identity
+		case pdfKeyword("beginbfchar"), pdfKeyword("beginbfrange"):
+			return false
+		case pdfName("CMapName"):
+			name, ok := l.token().(pdfName)
+			identity = ok && strings.HasPrefix(string(name), "Identity-")
+		}
+	}
+}
+
+// utf16Code is a two-byte code read as the UTF-16 unit it is in a font
+// whose ToUnicode map is an identity (identityToUnicode).
+func utf16Code(code []byte) string {
+	r := rune(code[0])<<8 | rune(code[1])
+	if utf16.IsSurrogate(r) {
+		return ""
+	}
+	return string(r)
 }
 
 // zlibHeader reports whether data begins as a zlib stream does (RFC
