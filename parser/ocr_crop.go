@@ -18,12 +18,12 @@ const deskCell = 8
 // means 60 grey levels apart at least, and the region's surround darker
 // than the threshold on every side it has one), the region is a quarter
 // of the frame or more and leaves a margin of 3% at least on two sides.
-func findPage(g *image.Gray) (image.Rectangle, []bool, int) {
+func findPage(g *image.Gray) *deskPhoto {
 	b := g.Bounds()
 	const f = deskCell
 	sw, sh := b.Dx()/f, b.Dy()/f
 	if sw < 20 || sh < 20 {
-		return b, nil, 0
+		return nil
 	}
 	small := make([]uint8, sw*sh)
 	var hist [256]int
@@ -43,12 +43,12 @@ func findPage(g *image.Gray) (image.Rectangle, []bool, int) {
 	}
 	t, darkMean, brightMean := otsu(hist[:], sw*sh)
 	if brightMean-darkMean < 60 {
-		return b, nil, 0
+		return nil
 	}
 	// The largest 4-connected region above the threshold.
 	bright := func(k int) bool { return int(small[k]) > t }
 	seen := make([]bool, sw*sh)
-	bestN := 0
+	bestN, bestSeed := 0, 0
 	var bestBox image.Rectangle
 	for i := range small {
 		if seen[i] || !bright(i) {
@@ -61,11 +61,11 @@ func findPage(g *image.Gray) (image.Rectangle, []bool, int) {
 			box = box.Union(image.Rect(j%sw, j/sw, j%sw+1, j/sw+1))
 		})
 		if n > bestN {
-			bestN, bestBox = n, box
+			bestN, bestBox, bestSeed = n, box, i
 		}
 	}
 	if bestN == 0 || bestBox.Dx()*bestBox.Dy()*4 < sw*sh {
-		return b, nil, 0
+		return nil
 	}
 	// The surround, side by side: each side with a margin must be dark.
 	margins := 0
@@ -83,14 +83,14 @@ func findPage(g *image.Gray) (image.Rectangle, []bool, int) {
 			}
 		}
 		if sum/(side.Dx()*side.Dy()) > t {
-			return b, nil, 0
+			return nil
 		}
 		if side.Dx()*100 >= 3*sw && side.Dy() == sh || side.Dy()*100 >= 3*sh && side.Dx() == sw {
 			margins++
 		}
 	}
 	if margins < 2 {
-		return b, nil, 0
+		return nil
 	}
 	// The desk: dark cells joined to the frame's edge.
 	desk := make([]bool, sw*sh)
@@ -101,9 +101,61 @@ func findPage(g *image.Gray) (image.Rectangle, []bool, int) {
 		}
 	}
 	floodCells(sw, desk, edge, func(k int) bool { return !bright(k) }, func(int) {})
+	page := make([]bool, sw*sh)
+	floodCells(sw, page, []int{bestSeed}, bright, func(int) {})
+	// The page's cells and the print on it: all in its box but desk.
+	cells := 0
+	for y := bestBox.Min.Y; y < bestBox.Max.Y; y++ {
+		for x := bestBox.Min.X; x < bestBox.Max.X; x++ {
+			if !desk[y*sw+x] {
+				cells++
+			}
+		}
+	}
 	// Back to the photo's pixels, with a cell of desk around the page.
 	r := image.Rect(b.Min.X+(bestBox.Min.X-1)*f, b.Min.Y+(bestBox.Min.Y-1)*f, b.Min.X+(bestBox.Max.X+1)*f, b.Min.Y+(bestBox.Max.Y+1)*f)
-	return r.Intersect(b), desk, t
+	return &deskPhoto{crop: r.Intersect(b), box: bestBox, desk: desk, page: page, cells: cells,
+		small: small, sw: sw, sh: sh, t: t, dark: darkMean, bright: brightMean}
+}
+
+// deskPhoto is what findPage finds of a page photographed on a desk, on
+// its grid of cells deskCell pixels square.
+type deskPhoto struct {
+	crop   image.Rectangle // the page's box in the photo, a cell of desk around it
+	box    image.Rectangle // the page's box in cells
+	desk   []bool          // cells that are desk
+	page   []bool          // cells of the page's region
+	cells  int             // the cells of the page and of print on it: its box's but the desk's
+	small  []uint8         // each cell's mean grey
+	sw, sh int             // the grid's size
+	t      int             // the grey that splits page from desk
+	dark   int             // the desk's mean grey
+	bright int             // the page's
+}
+
+// isDesk reports whether cell cx, cy is desk; no cell outside the grid is.
+func (p *deskPhoto) isDesk(cx, cy int) bool {
+	return cx >= 0 && cy >= 0 && cx < p.sw && cy < p.sh && p.desk[cy*p.sw+cx]
+}
+
+// deskPixel reports whether a pixel of grey v in cell cx, cy is desk: the
+// cell is, or it is dark beside one (a cell the page's edge crosses: its
+// desk part; a page's margin holds no print this near its edge).
+func (p *deskPhoto) deskPixel(cx, cy int, v uint8) bool {
+	if p.isDesk(cx, cy) {
+		return true
+	}
+	if int(v) > p.t {
+		return false
+	}
+	for dy := -1; dy <= 1; dy++ {
+		for dx := -1; dx <= 1; dx++ {
+			if p.isDesk(cx+dx, cy+dy) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // floodCells marks in seen every cell of a grid sw cells wide (seen's
@@ -134,9 +186,11 @@ func floodCells(sw int, seen []bool, seeds []int, in func(k int) bool, visit fun
 	}
 }
 
-// photoPage is the page of a photo taken on a desk (findPage), the desk
-// left in its corners made white; g itself when the whole image is the
-// page. Photographed with 12% of the frame's width of desk on each side
+// photoPage is the page of a photo taken on a desk (findPage): mapped
+// from the quadrilateral its edges make onto an upright rectangle
+// (ocr_perspective.go), or where they make none, cut out by its box with
+// the desk left in its corners made white; g itself when the whole image
+// is the page. Photographed with 12% of the frame's width of desk on each side
 // of the page and turned 3 degrees, sample 02 read 25 of its 52 values
 // wrong or not at all: the page was three quarters of a frame scaled to
 // A4 at 200 dpi, Tesseract was told the frame's resolution, and the
@@ -146,37 +200,21 @@ func floodCells(sw int, seen []bool, seeds []int, in func(k int) bool, visit fun
 // was measured (the consent's second page read with its rows level, the
 // signature's date cut blank).
 func photoPage(g *image.Gray) *image.Gray {
-	r, desk, t := findPage(g)
-	if desk == nil {
+	p := findPage(g)
+	if p == nil {
 		return g
 	}
+	if q, ok := p.quad(); ok {
+		return p.warp(g, q)
+	}
+	r := p.crop
 	out := cropGray(g, r)
 	b := g.Bounds()
-	sw, sh := b.Dx()/deskCell, b.Dy()/deskCell
-	isDesk := func(cx, cy int) bool {
-		return cx >= 0 && cy >= 0 && cx < sw && cy < sh && desk[cy*sw+cx]
-	}
-	nearDesk := func(cx, cy int) bool {
-		for dy := -1; dy <= 1; dy++ {
-			for dx := -1; dx <= 1; dx++ {
-				if isDesk(cx+dx, cy+dy) {
-					return true
-				}
-			}
-		}
-		return false
-	}
 	for y := range r.Dy() {
 		cy := (r.Min.Y - b.Min.Y + y) / deskCell
 		row := out.Pix[y*out.Stride:][:r.Dx()]
 		for x := range row {
-			cx := (r.Min.X - b.Min.X + x) / deskCell
-			switch {
-			case isDesk(cx, cy):
-				row[x] = 255
-			case int(row[x]) <= t && nearDesk(cx, cy):
-				// A cell the page's edge crosses: its desk part (a
-				// page's margin holds no print this near its edge).
+			if p.deskPixel((r.Min.X-b.Min.X+x)/deskCell, cy, row[x]) {
 				row[x] = 255
 			}
 		}

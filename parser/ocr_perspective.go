@@ -1,0 +1,306 @@
+package parser
+
+import (
+	"image"
+	"math"
+)
+
+// A phone held over a form on a desk sees the page as a quadrilateral:
+// turned, and narrower at the top when the phone is tilted back. Cut out
+// by its box (photoPage), such a page kept its turn and its taper, and the
+// template fit, which allows a page a scale and a turn but no taper,
+// placed the boxes at the page's foot or head off their answers: tilted
+// 10% and turned 3 degrees, sample 02 read 16 of its 52 values wrong or
+// not at all, and with the desk showing in a turned page's corners the
+// consent's signature and date were lost even untilted. The page's four
+// edges are found on the cells findPage sorted into page and desk, and
+// the page is mapped from the quadrilateral they make onto a rectangle,
+// as a document-scanning app does.
+
+// quadPoint is a point of the photo, in pixels.
+type quadPoint struct{ x, y float64 }
+
+// edgeLine is a straight edge of the page, in cells: y = k*x + c for the
+// top and foot, x = k*y + c for the sides.
+type edgeLine struct{ k, c float64 }
+
+// quad is the page's corners in the photo (top left, top right, bottom
+// right, bottom left), from straight lines fitted to its four edges; ok
+// is false where the edges are not straight or the quadrilateral they make
+// is not the page's region (a corner folded or held by a hand, the page
+// running out of the frame), and the page is then cut out by its box.
+func (p *deskPhoto) quad() ([4]quadPoint, bool) {
+	var q [4]quadPoint
+	// Where the page's region begins, in cell units and with a part of a
+	// cell, along each row or column of the middle of a side (its ends
+	// are the corners, rounded or dog-eared). The edge crosses the two
+	// cells either side of where the region begins: each is page by as
+	// much as its grey is the paper's two cells inside rather than the
+	// desk's two cells outside (the light falls off across a photo).
+	grey := func(i, fallback int) float64 {
+		if i < 0 {
+			return float64(fallback)
+		}
+		return float64(p.small[i])
+	}
+	// edgeAt is the edge's place across a row or column (cell gives a
+	// cell's index by its place across, -1 off the grid) whose region
+	// begins (leading) or ends at cell c.
+	edgeAt := func(cell func(c int) int, c int, leading bool) float64 {
+		out := 1 // the way out of the page
+		if leading {
+			out = -1
+		}
+		desk, paper := grey(cell(c+2*out), p.dark), grey(cell(c-2*out), p.bright)
+		if paper-desk < 30 {
+			desk, paper = float64(p.dark), float64(p.bright)
+		}
+		part := func(c int) float64 {
+			return math.Min(math.Max((grey(cell(c), p.dark)-desk)/(paper-desk), 0), 1)
+		}
+		reach := part(c) + part(c+out) // how much of the two cells is page
+		if leading {
+			return float64(c+1) - reach
+		}
+		return float64(c) + reach
+	}
+	// side fits the edge met first (leading) or last going across the
+	// grid, along the cells from lo to hi; cell is a cell's index, -1 off
+	// the grid.
+	side := func(lo, hi, across int, cell func(along, across int) int, leading bool) (edgeLine, bool) {
+		lo, hi = lo+(hi-lo)/10, hi-(hi-lo)/10
+		var xs, ys []float64
+		for a := lo; a < hi; a++ {
+			first, last := -1, -1
+			for c := range across {
+				if p.page[cell(a, c)] {
+					if first < 0 {
+						first = c
+					}
+					last = c
+				}
+			}
+			if first < 0 {
+				continue
+			}
+			line := func(c int) int { return cell(a, c) }
+			e := edgeAt(line, last, false)
+			if leading {
+				e = edgeAt(line, first, true)
+			}
+			xs, ys = append(xs, float64(a)+0.5), append(ys, e)
+		}
+		return fitEdge(xs, ys)
+	}
+	inRows := func(x, y int) int { // along a row: x along, y across
+		if x < 0 || x >= p.sw || y < 0 || y >= p.sh {
+			return -1
+		}
+		return y*p.sw + x
+	}
+	inCols := func(y, x int) int { return inRows(x, y) }
+	// Each edge runs between two corners, and is fitted between them
+	// only: on a turned page, the first cell down a column near the
+	// box's side is on the page's side, not its top. The corners, to
+	// within a cell or two, are the region's cells furthest out
+	// diagonally (a page turned less than 45 degrees).
+	var tl, tr, br, bl image.Point
+	first := true
+	for i, in := range p.page {
+		if !in {
+			continue
+		}
+		c := image.Pt(i%p.sw, i/p.sw)
+		if first {
+			tl, tr, br, bl, first = c, c, c, c, false
+		}
+		if c.X+c.Y < tl.X+tl.Y {
+			tl = c
+		}
+		if c.X-c.Y > tr.X-tr.Y {
+			tr = c
+		}
+		if c.X+c.Y > br.X+br.Y {
+			br = c
+		}
+		if c.X-c.Y < bl.X-bl.Y {
+			bl = c
+		}
+	}
+	top, ok1 := side(tl.X, tr.X+1, p.sh, inRows, true)
+	foot, ok2 := side(bl.X, br.X+1, p.sh, inRows, false)
+	left, ok3 := side(tl.Y, bl.Y+1, p.sw, inCols, true)
+	right, ok4 := side(tr.Y, br.Y+1, p.sw, inCols, false)
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		return q, false
+	}
+	for i, pair := range [4][2]edgeLine{{top, left}, {top, right}, {foot, right}, {foot, left}} {
+		c, ok := crossing(pair[0], pair[1])
+		if !ok {
+			return q, false
+		}
+		q[i] = c
+	}
+	// The quadrilateral must be the region: convex, within the frame, and
+	// as large as the region's cells within a few in a hundred.
+	area := 0.0
+	for i := range q {
+		a, b, c := q[i], q[(i+1)%4], q[(i+2)%4]
+		if (b.x-a.x)*(c.y-b.y)-(b.y-a.y)*(c.x-b.x) <= 0 {
+			return q, false // not convex, or not clockwise as the image's y runs down
+		}
+		if a.x < -1 || a.y < -1 || a.x > float64(p.sw)+1 || a.y > float64(p.sh)+1 {
+			return q, false
+		}
+		area += a.x*b.y - b.x*a.y
+	}
+	area /= 2
+	if math.Abs(area-float64(p.cells)) > 0.05*float64(p.cells) {
+		return q, false
+	}
+	for i := range q {
+		q[i].x *= deskCell
+		q[i].y *= deskCell
+	}
+	return q, true
+}
+
+// fitEdge fits a straight line ys = k*xs + c to an edge's points by least
+// squares, once more without the points more than a cell and a half off
+// the first fit (a corner's tab, a shadow), and reports whether there were
+// enough points and they lie on it (a page's edge is straight: its
+// points' spread within a cell).
+func fitEdge(xs, ys []float64) (edgeLine, bool) {
+	fit := func(keep func(i int) bool) (edgeLine, int) {
+		var n, sx, sy, sxx, sxy float64
+		for i := range xs {
+			if keep(i) {
+				n++
+				sx += xs[i]
+				sy += ys[i]
+				sxx += xs[i] * xs[i]
+				sxy += xs[i] * ys[i]
+			}
+		}
+		d := n*sxx - sx*sx
+		if n < 2 || d == 0 {
+			return edgeLine{}, 0
+		}
+		k := (n*sxy - sx*sy) / d
+		return edgeLine{k: k, c: (sy - k*sx) / n}, int(n)
+	}
+	if len(xs) < 20 {
+		return edgeLine{}, false
+	}
+	l, _ := fit(func(int) bool { return true })
+	off := func(l edgeLine, i int) float64 { return math.Abs(ys[i] - l.k*xs[i] - l.c) }
+	l, n := fit(func(i int) bool { return off(l, i) <= 1.5 })
+	if n*10 < len(xs)*8 {
+		return l, false // a fifth of the edge off the line: not straight
+	}
+	var ss float64
+	for i := range xs {
+		if d := off(l, i); d <= 1.5 {
+			ss += d * d
+		}
+	}
+	return l, math.Sqrt(ss/float64(n)) <= 0.75 && math.Abs(l.k) < 0.3
+}
+
+// crossing is where a top or foot edge (y = k*x + c) meets a side (x =
+// k*y + c).
+func crossing(h, v edgeLine) (quadPoint, bool) {
+	d := 1 - h.k*v.k
+	if math.Abs(d) < 1e-9 {
+		return quadPoint{}, false
+	}
+	y := (h.k*v.c + h.c) / d
+	return quadPoint{x: v.k*y + v.c, y: y}, true
+}
+
+// warp maps the page's quadrilateral q in photo g onto an upright
+// rectangle as wide as its longer top or foot and as tall as its longer
+// side, sampling g between its pixels; what the page's edges leave of the
+// desk is made white.
+func (p *deskPhoto) warp(g *image.Gray, q [4]quadPoint) *image.Gray {
+	dist := func(a, b quadPoint) float64 { return math.Hypot(a.x-b.x, a.y-b.y) }
+	w := int(math.Round(math.Max(dist(q[0], q[1]), dist(q[3], q[2]))))
+	h := int(math.Round(math.Max(dist(q[0], q[3]), dist(q[1], q[2]))))
+	// A page tilted away is foreshortened along its length as well as
+	// narrowed: one nearly A4's shape (a form is A4) is given A4's.
+	for _, r := range []float64{math.Sqrt2, 1 / math.Sqrt2} {
+		if ratio := float64(h) / float64(w); math.Abs(ratio/r-1) < 0.08 {
+			h = int(math.Round(float64(w) * r))
+		}
+	}
+	if w < warpWidth && h < warpWidth*2 {
+		// Read at the resolution of a page scanned (A4 at 200 dpi
+		// across), not of the part of the frame the page filled: three
+		// quarters of it, and Tesseract misread the small print.
+		h = int(math.Round(float64(h) * warpWidth / float64(w)))
+		w = warpWidth
+	}
+	// A page's print keeps clear of its edges: the edges' last pixels,
+	// desk blurred into paper, are made white.
+	rim := w / 100
+	out := image.NewGray(image.Rect(0, 0, w, h))
+	m := squareToQuad(q)
+	b := g.Bounds()
+	gw, gh := b.Dx(), b.Dy()
+	for v := range h {
+		t := (float64(v) + 0.5) / float64(h)
+		row := out.Pix[v*out.Stride:][:w]
+		for u := range row {
+			if u < rim || v < rim || u >= w-rim || v >= h-rim {
+				row[u] = 255
+				continue
+			}
+			x, y := m.at((float64(u)+0.5)/float64(w), t)
+			x, y = x-0.5, y-0.5 // pixel centres
+			x0, y0 := int(math.Floor(x)), int(math.Floor(y))
+			if x0 < 0 || y0 < 0 || x0+1 >= gw || y0+1 >= gh {
+				row[u] = 255
+				continue
+			}
+			fx, fy := x-float64(x0), y-float64(y0)
+			i := g.PixOffset(b.Min.X+x0, b.Min.Y+y0)
+			top := float64(g.Pix[i])*(1-fx) + float64(g.Pix[i+1])*fx
+			bot := float64(g.Pix[i+g.Stride])*(1-fx) + float64(g.Pix[i+g.Stride+1])*fx
+			val := uint8(top*(1-fy) + bot*fy + 0.5)
+			if p.deskPixel(x0/deskCell, y0/deskCell, val) {
+				val = 255
+			}
+			row[u] = val
+		}
+	}
+	return out
+}
+
+// warpWidth is the width a page photographed on a desk is read at: A4's
+// at 200 dpi.
+const warpWidth = 1654
+
+// projective maps the unit square onto a quadrilateral: x = (a*s + b*t +
+// c) / (g*s + h*t + 1), y = (d*s + e*t + f) / (g*s + h*t + 1).
+type projective struct{ a, b, c, d, e, f, g, h float64 }
+
+func (m projective) at(s, t float64) (x, y float64) {
+	z := m.g*s + m.h*t + 1
+	return (m.a*s + m.b*t + m.c) / z, (m.d*s + m.e*t + m.f) / z
+}
+
+// squareToQuad is the projective map of the unit square's corners (0,0),
+// (1,0), (1,1), (0,1) onto q's (Heckbert, "Fundamentals of Texture
+// Mapping and Image Warping", 1989, 2.2.3).
+func squareToQuad(q [4]quadPoint) projective {
+	x0, y0, x1, y1, x2, y2, x3, y3 := q[0].x, q[0].y, q[1].x, q[1].y, q[2].x, q[2].y, q[3].x, q[3].y
+	sx, sy := x0-x1+x2-x3, y0-y1+y2-y3
+	if math.Abs(sx) < 1e-9 && math.Abs(sy) < 1e-9 {
+		return projective{a: x1 - x0, b: x3 - x0, c: x0, d: y1 - y0, e: y3 - y0, f: y0}
+	}
+	dx1, dx2, dy1, dy2 := x1-x2, x3-x2, y1-y2, y3-y2
+	det := dx1*dy2 - dx2*dy1
+	g := (sx*dy2 - dx2*sy) / det
+	h := (dx1*sy - sx*dy1) / det
+	return projective{a: x1 - x0 + g*x1, b: x3 - x0 + h*x3, c: x0, d: y1 - y0 + g*y1, e: y3 - y0 + h*y3, f: y0, g: g, h: h}
+}
