@@ -21,25 +21,13 @@ const deskCell = 8
 func findPage(g *image.Gray) *deskPhoto {
 	b := g.Bounds()
 	const f = deskCell
-	sw, sh := b.Dx()/f, b.Dy()/f
-	if sw < 20 || sh < 20 {
+	small, sw, sh := cellGreys(g)
+	if small == nil {
 		return nil
 	}
-	small := make([]uint8, sw*sh)
 	var hist [256]int
-	for y := range sh {
-		for x := range sw {
-			sum := 0
-			for dy := range f {
-				row := g.Pix[g.PixOffset(b.Min.X+x*f, b.Min.Y+y*f+dy):]
-				for dx := range f {
-					sum += int(row[dx])
-				}
-			}
-			v := uint8(sum / (f * f))
-			small[y*sw+x] = v
-			hist[v]++
-		}
+	for _, v := range small {
+		hist[v]++
 	}
 	t, darkMean, brightMean := otsu(hist[:], sw*sh)
 	if brightMean-darkMean < 60 {
@@ -158,6 +146,32 @@ func (p *deskPhoto) deskPixel(cx, cy int, v uint8) bool {
 	return false
 }
 
+// cellGreys is the mean grey of each cell deskCell pixels square of g,
+// row by row, and the grid's size; nil for an image of fewer than 20 by
+// 20 cells.
+func cellGreys(g *image.Gray) ([]uint8, int, int) {
+	b := g.Bounds()
+	const f = deskCell
+	sw, sh := b.Dx()/f, b.Dy()/f
+	if sw < 20 || sh < 20 {
+		return nil, 0, 0
+	}
+	small := make([]uint8, sw*sh)
+	for y := range sh {
+		for x := range sw {
+			sum := 0
+			for dy := range f {
+				row := g.Pix[g.PixOffset(b.Min.X+x*f, b.Min.Y+y*f+dy):]
+				for dx := range f {
+					sum += int(row[dx])
+				}
+			}
+			small[y*sw+x] = uint8(sum / (f * f))
+		}
+	}
+	return small, sw, sh
+}
+
 // floodCells marks in seen every cell of a grid sw cells wide (seen's
 // length its size) joined to the seeds through cells that in accepts, the
 // seeds with them, 4-connected, and calls visit on each it marks.
@@ -202,6 +216,9 @@ func floodCells(sw int, seen []bool, seeds []int, in func(k int) bool, visit fun
 func photoPage(g *image.Gray) *image.Gray {
 	p := findPage(g)
 	if p == nil {
+		if q, ok := edgeQuad(g); ok {
+			return warpQuad(g, q, nil) // a light desk: no desk cells to whiten
+		}
 		return g
 	}
 	if q, ok := p.quad(); ok {

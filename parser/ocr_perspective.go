@@ -143,19 +143,8 @@ func (p *deskPhoto) quad() ([4]quadPoint, bool) {
 	}
 	// The quadrilateral must be the region: convex, within the frame, and
 	// as large as the region's cells within a few in a hundred.
-	area := 0.0
-	for i := range q {
-		a, b, c := q[i], q[(i+1)%4], q[(i+2)%4]
-		if (b.x-a.x)*(c.y-b.y)-(b.y-a.y)*(c.x-b.x) <= 0 {
-			return q, false // not convex, or not clockwise as the image's y runs down
-		}
-		if a.x < -1 || a.y < -1 || a.x > float64(p.sw)+1 || a.y > float64(p.sh)+1 {
-			return q, false
-		}
-		area += a.x*b.y - b.x*a.y
-	}
-	area /= 2
-	if math.Abs(area-float64(p.cells)) > 0.05*float64(p.cells) {
+	area, ok := quadArea(q, p.sw, p.sh)
+	if !ok || math.Abs(area-float64(p.cells)) > 0.05*float64(p.cells) {
 		return q, false
 	}
 	for i := range q {
@@ -165,12 +154,36 @@ func (p *deskPhoto) quad() ([4]quadPoint, bool) {
 	return q, true
 }
 
+// quadArea is the area of quadrilateral q (corners clockwise from the
+// top left, in cells), and whether it is convex and within a grid sw by
+// sh cells (a cell over allowed).
+func quadArea(q [4]quadPoint, sw, sh int) (float64, bool) {
+	area := 0.0
+	for i := range q {
+		a, b, c := q[i], q[(i+1)%4], q[(i+2)%4]
+		if (b.x-a.x)*(c.y-b.y)-(b.y-a.y)*(c.x-b.x) <= 0 {
+			return 0, false // not convex, or not clockwise as the image's y runs down
+		}
+		if a.x < -1 || a.y < -1 || a.x > float64(sw)+1 || a.y > float64(sh)+1 {
+			return 0, false
+		}
+		area += a.x*b.y - b.x*a.y
+	}
+	return area / 2, true
+}
+
 // fitEdge fits a straight line ys = k*xs + c to an edge's points by least
 // squares, once more without the points more than a cell and a half off
 // the first fit (a corner's tab, a shadow), and reports whether there were
 // enough points and they lie on it (a page's edge is straight: its
 // points' spread within a cell).
 func fitEdge(xs, ys []float64) (edgeLine, bool) {
+	return fitEdgeWith(xs, ys, 0.8, 0.75)
+}
+
+// fitEdgeWith is fitEdge keeping a line that the share inliers of the
+// points lie on, their spread about it within rms cells.
+func fitEdgeWith(xs, ys []float64, inliers, rms float64) (edgeLine, bool) {
 	fit := func(keep func(i int) bool) (edgeLine, int) {
 		var n, sx, sy, sxx, sxy float64
 		for i := range xs {
@@ -195,8 +208,8 @@ func fitEdge(xs, ys []float64) (edgeLine, bool) {
 	l, _ := fit(func(int) bool { return true })
 	off := func(l edgeLine, i int) float64 { return math.Abs(ys[i] - l.k*xs[i] - l.c) }
 	l, n := fit(func(i int) bool { return off(l, i) <= 1.5 })
-	if n*10 < len(xs)*8 {
-		return l, false // a fifth of the edge off the line: not straight
+	if float64(n) < inliers*float64(len(xs)) {
+		return l, false // too much of the edge off the line: not straight
 	}
 	var ss float64
 	for i := range xs {
@@ -204,7 +217,7 @@ func fitEdge(xs, ys []float64) (edgeLine, bool) {
 			ss += d * d
 		}
 	}
-	return l, math.Sqrt(ss/float64(n)) <= 0.75 && math.Abs(l.k) < 0.3
+	return l, math.Sqrt(ss/float64(n)) <= rms && math.Abs(l.k) < 0.3
 }
 
 // crossing is where a top or foot edge (y = k*x + c) meets a side (x =
@@ -218,11 +231,18 @@ func crossing(h, v edgeLine) (quadPoint, bool) {
 	return quadPoint{x: v.k*y + v.c, y: y}, true
 }
 
-// warp maps the page's quadrilateral q in photo g onto an upright
-// rectangle as wide as its longer top or foot and as tall as its longer
-// side, sampling g between its pixels; what the page's edges leave of the
-// desk is made white.
+// warp maps the page's quadrilateral q in photo g onto an upright page
+// (warpQuad), making white what the page's edges leave of the desk.
 func (p *deskPhoto) warp(g *image.Gray, q [4]quadPoint) *image.Gray {
+	return warpQuad(g, q, func(x, y int, v uint8) bool { return p.deskPixel(x/deskCell, y/deskCell, v) })
+}
+
+// warpQuad maps the page's quadrilateral q in photo g onto an upright
+// rectangle as wide as its longer top or foot and as tall as its longer
+// side (A4's shape when nearly so, and A4's width at 200 dpi when
+// smaller), sampling g between its pixels; a pixel that desk (nil for
+// none) says is desk, by where it is in g and its grey, is made white.
+func warpQuad(g *image.Gray, q [4]quadPoint, desk func(x, y int, v uint8) bool) *image.Gray {
 	dist := func(a, b quadPoint) float64 { return math.Hypot(a.x-b.x, a.y-b.y) }
 	w := int(math.Round(math.Max(dist(q[0], q[1]), dist(q[3], q[2]))))
 	h := int(math.Round(math.Max(dist(q[0], q[3]), dist(q[1], q[2]))))
@@ -267,7 +287,7 @@ func (p *deskPhoto) warp(g *image.Gray, q [4]quadPoint) *image.Gray {
 			top := float64(g.Pix[i])*(1-fx) + float64(g.Pix[i+1])*fx
 			bot := float64(g.Pix[i+g.Stride])*(1-fx) + float64(g.Pix[i+g.Stride+1])*fx
 			val := uint8(top*(1-fy) + bot*fy + 0.5)
-			if p.deskPixel(x0/deskCell, y0/deskCell, val) {
+			if desk != nil && desk(x0, y0, val) {
 				val = 255
 			}
 			row[u] = val
@@ -303,4 +323,158 @@ func squareToQuad(q [4]quadPoint) projective {
 	g := (sx*dy2 - dx2*sy) / det
 	h := (dx1*sy - sx*dy1) / det
 	return projective{a: x1 - x0 + g*x1, b: x3 - x0 + h*x3, c: x0, d: y1 - y0 + g*y1, e: y3 - y0 + h*y3, f: y0, g: g, h: h}
+}
+
+// A page on a light desk (pale wood, a white table) is not split from it
+// by one grey: the light falling off across a photo makes the paper in
+// one corner darker than the desk in the other, and findPage finds no
+// page. The whole frame was then read as the page, the page at three
+// quarters of its resolution and with its turn and taper: photographed so
+// (the desk at 75% grey), sample 02 read 44 of its 52 values wrong. The
+// page's edge is still a step up in grey from the desk beside it, wherever
+// it is: edgeQuad looks for that step in from each side of the frame.
+
+// Bounds of a page found on a light desk by its edges.
+const (
+	edgeStep    = 12   // the least rise in grey, desk to paper
+	edgeMinArea = 0.25 // of the frame: a page photographed, not a label
+	edgeMaxArea = 0.95 // a page that fills the frame has no desk to find
+	edgeA4      = 0.12 // how far from A4's shape its sides may be
+)
+
+// edgeQuad is the corners of a page photographed on a desk lighter than
+// findPage tells apart, found by its edges, in pixels; ok is false where
+// one of its four edges is not found in from its side of the frame (a
+// scan, or a page that fills the frame), or the edges found make no page
+// of about A4's shape.
+func edgeQuad(g *image.Gray) ([4]quadPoint, bool) {
+	var q [4]quadPoint
+	small, sw, sh := cellGreys(g)
+	if small == nil {
+		return q, false
+	}
+	// Each side of the frame in turn: lines across it (a, from lo to hi)
+	// walked in from its edge (c), the grey at each cell smoothed with
+	// the cells beside it along the edge.
+	type side struct {
+		n, depth int                     // lines, and how far in to walk
+		grey     func(a, c int) float64  // the grey at line a, c in from the frame's edge
+		at       func(c float64) float64 // c in from the edge, in the frame's cells
+	}
+	cell := func(x, y int) float64 {
+		x, y = min(max(x, 0), sw-1), min(max(y, 0), sh-1)
+		return float64(small[y*sw+x])
+	}
+	sides := [4]side{
+		{sw, sh / 2, func(a, c int) float64 { return (cell(a-1, c) + cell(a, c) + cell(a+1, c)) / 3 }, func(c float64) float64 { return c }},
+		{sw, sh / 2, func(a, c int) float64 { return (cell(a-1, sh-1-c) + cell(a, sh-1-c) + cell(a+1, sh-1-c)) / 3 }, func(c float64) float64 { return float64(sh) - c }},
+		{sh, sw / 2, func(a, c int) float64 { return (cell(c, a-1) + cell(c, a) + cell(c, a+1)) / 3 }, func(c float64) float64 { return c }},
+		{sh, sw / 2, func(a, c int) float64 { return (cell(sw-1-c, a-1) + cell(sw-1-c, a) + cell(sw-1-c, a+1)) / 3 }, func(c float64) float64 { return float64(sw) - c }},
+	}
+	// step is where line a first rises edgeStep or more from a desk that
+	// runs from the frame's edge (no brighter than the foot of the rise),
+	// in cells from the edge and a part of one; -1 where it does not.
+	step := func(s side, a int) float64 {
+		outside := math.Inf(1)
+		for c := 2; c+2 < s.depth; c++ {
+			lo := (s.grey(a, c-2) + s.grey(a, c-1)) / 2
+			hi := (s.grey(a, c+1) + s.grey(a, c+2)) / 2
+			outside = math.Min(outside, s.grey(a, c-2))
+			if hi-lo < edgeStep {
+				continue
+			}
+			// The desk from the frame's edge to here, no paper: a page's
+			// print's edge has paper outside it.
+			desk := true
+			for k := 0; k < c-1 && desk; k++ {
+				desk = s.grey(a, k) <= lo+edgeStep/2
+			}
+			if !desk {
+				return -1
+			}
+			// Where the grey crosses halfway from the desk before the
+			// rise to the paper after it, between cell centres: the rise
+			// is first seen at its foot, and a blurred edge spans cells.
+			base, top := s.grey(a, c-2), hi
+			for k := c + 1; k <= c+4 && k < s.depth; k++ {
+				top = math.Max(top, s.grey(a, k))
+			}
+			mid := (base + top) / 2
+			for k := c - 1; k <= c+4 && k < s.depth; k++ {
+				if v, prev := s.grey(a, k), s.grey(a, k-1); v >= mid && v > prev {
+					return float64(k) - 0.5 + (mid-prev)/(v-prev)
+				}
+			}
+			return float64(c)
+		}
+		return -1
+	}
+	// Each edge fitted twice: on every line where it is found, allowing
+	// the lines near the corners that meet a side of a turned page
+	// instead; then between the corners the first fits make.
+	var points [4][2][]float64
+	var lines [4]edgeLine
+	for i, s := range sides {
+		for a := 1; a < s.n-1; a++ {
+			if c := step(s, a); c >= 0 {
+				points[i][0] = append(points[i][0], float64(a)+0.5)
+				points[i][1] = append(points[i][1], s.at(c))
+			}
+		}
+		l, ok := fitEdgeWith(points[i][0], points[i][1], 0.5, math.Inf(1))
+		if !ok {
+			return q, false
+		}
+		lines[i] = l
+	}
+	corners := func() bool {
+		for i, pair := range [4][2]int{{0, 2}, {0, 3}, {1, 3}, {1, 2}} {
+			c, ok := crossing(lines[pair[0]], lines[pair[1]])
+			if !ok {
+				return false
+			}
+			q[i] = c
+		}
+		return true
+	}
+	if !corners() {
+		return q, false
+	}
+	// Between the corners: the top from the top left's x to the top
+	// right's, the right side from the top right's y to the bottom
+	// right's, and so on.
+	spans := [4][2]float64{{q[0].x, q[1].x}, {q[3].x, q[2].x}, {q[0].y, q[3].y}, {q[1].y, q[2].y}}
+	for i := range sides {
+		lo, hi := spans[i][0], spans[i][1]
+		lo, hi = lo+(hi-lo)/10, hi-(hi-lo)/10
+		var xs, ys []float64
+		for j, a := range points[i][0] {
+			if a >= lo && a <= hi {
+				xs, ys = append(xs, a), append(ys, points[i][1][j])
+			}
+		}
+		// The step is smaller than a dark desk's, its place less sure.
+		l, ok := fitEdgeWith(xs, ys, 0.8, 1)
+		if !ok {
+			return q, false
+		}
+		lines[i] = l
+	}
+	if !corners() {
+		return q, false
+	}
+	area, ok := quadArea(q, sw, sh)
+	if frame := float64(sw * sh); !ok || area < edgeMinArea*frame || area > edgeMaxArea*frame {
+		return q, false
+	}
+	dist := func(a, b quadPoint) float64 { return math.Hypot(a.x-b.x, a.y-b.y) }
+	ratio := (dist(q[0], q[3]) + dist(q[1], q[2])) / (dist(q[0], q[1]) + dist(q[3], q[2]))
+	if math.Abs(ratio/math.Sqrt2-1) > edgeA4 && math.Abs(ratio*math.Sqrt2-1) > edgeA4 {
+		return q, false
+	}
+	for i := range q {
+		q[i].x *= deskCell
+		q[i].y *= deskCell
+	}
+	return q, true
 }
