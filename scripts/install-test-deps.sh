@@ -14,12 +14,14 @@
 # (poppler's pdftocairo prints them as Cairo does), and openssl, which signs
 # the sample emails with S/MIME and takes out what it signed as the peer of
 # the reader of opaque signatures, and antiword and odt2txt, the peers of
-# the Word 97-2003 (.doc) and OpenDocument (.odt) readers' text. Idempotent and quiet:
+# the Word 97-2003 (.doc) and OpenDocument (.odt) readers' text, and mail
+# programs that write the emails parser.TestMailersWriteReferrals reads:
+# mutt, s-nail, mpack, and Perl's MIME::Lite and Email::MIME. Idempotent and quiet:
 # does nothing
 # when everything is already installed.
 set -eu
 
-PACKAGES="dovecot-imapd chromium qpdf tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils imagemagick img2pdf libheif-examples tnef libemail-outlook-message-perl libemail-address-perl zip unzip ghostscript openssl antiword odt2txt fonts-liberation fonts-dejavu-core mupdf-tools"
+PACKAGES="dovecot-imapd chromium qpdf tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils imagemagick img2pdf libheif-examples tnef libemail-outlook-message-perl libemail-address-perl zip unzip ghostscript openssl antiword odt2txt fonts-liberation fonts-dejavu-core mupdf-tools mutt s-nail mpack libmime-lite-perl libmime-types-perl libemail-mime-perl"
 
 missing=""
 for p in $PACKAGES; do
