@@ -640,6 +640,7 @@ type fontInfo struct {
 	// extractor's, which outlives its fonts.
 	identity  int8
 	toUnicode pdf.Value
+	cidToGID  pdf.Value // the descendant font's CIDToGIDMap
 	sr        *streamReader
 }
 
@@ -688,8 +689,8 @@ func newFontInfo(v pdf.Value, sr *streamReader) *fontInfo {
 	}
 	if v.Key("Subtype").Name() == "Type0" {
 		f.twoByte = true
-		f.toUnicode, f.sr = v.Key("ToUnicode"), sr
 		desc := v.Key("DescendantFonts").Index(0)
+		f.toUnicode, f.cidToGID, f.sr = v.Key("ToUnicode"), desc.Key("CIDToGIDMap"), sr
 		if dw := desc.Key("DW"); dw.Kind() == pdf.Integer || dw.Kind() == pdf.Real {
 			f.dw = dw.Float64()
 		}
@@ -842,7 +843,7 @@ func (f *fontInfo) decodeCode(code string) string {
 func (f *fontInfo) identityMap() bool {
 	if f.identity == 0 {
 		f.identity = -1
-		if identityToUnicode(f.sr, f.toUnicode) {
+		if identityToUnicode(f.sr, f.toUnicode, f.cidToGID) {
 			f.identity = 1
 		}
 	}

@@ -625,11 +625,14 @@ end
 // TestIdentityToUnicode: a Type 0 font whose codes are the characters'
 // own numbers, with the Identity-H CMap for its ToUnicode map (by name,
 // or as a copy of Adobe's resource, which maps codes to CIDs and names no
-// character), read as no text at all: "a scan". pdftotext and PDFBox read
-// such a map as the identity it claims, and so does dsr now. PDFBox's
-// PDFBOX-4322 (a Calibri name field) reads as they read it; our Type 0
-// referral with such a map reads as with its real map, and pdftotext
-// reads it so too. A map with entries stays the map.
+// character, beside a CIDToGIDMap that finds the glyphs), read as no text
+// at all: "a scan". pdftotext and PDFBox read such a map as the identity
+// it claims, and so does dsr now. PDFBox's PDFBOX-4322 (a Calibri name
+// field) reads as they read it; our Type 0 referral with such a map reads
+// as with its real map, and pdftotext reads it so too. Where the font
+// has no CIDToGIDMap, its CIDs are glyph numbers, not characters (pdf.js's
+// issue5801.pdf), and the page is left to OCR as before, where pdftotext
+// reads noise. A map with entries stays the map.
 func TestIdentityToUnicode(t *testing.T) {
 	dir := t.TempDir()
 	t.Run("PDFBox's PDFBOX-4322-Empty-ToUnicode-reduced.pdf", func(t *testing.T) {
@@ -643,9 +646,57 @@ func TestIdentityToUnicode(t *testing.T) {
 			t.Errorf("read %q, pdftotext %q", ours, peer)
 		}
 	})
+	t.Run("pdf.js's issue5801.pdf: glyph numbers, no CIDToGIDMap", func(t *testing.T) {
+		data, err := os.ReadFile(filepath.Join("..", "testdata", "thirdparty", "pdf", "pdfjs-issue5801.pdf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Polish weekdays drawn in Arial Black's glyph numbers, three
+		// below the letters': pdftotext's "SLĈWHN" is "piątek".
+		if peer := pdftotext(t, dir, data); !strings.Contains(peer, "SLĈWHN") {
+			t.Fatalf("pdftotext reads %q: not the noise expected", peer)
+		}
+		if _, err := quirksReader().ReadPDF(context.Background(), data); ReasonOf(err) != ReasonPDFScan {
+			t.Errorf("read: %v; want %q, for OCR", err, ReasonPDFScan)
+		}
+	})
 	clean := pdfFixture(t, "type0-table.pdf")
 	want := cleanForm(t, "type0-table.pdf")
 	toUnicode := regexp.MustCompile(`(?s)(/ToUnicode )(\d+) 0 R`)
+	// resource puts Adobe's Identity-H resource for the ToUnicode map.
+	resource := func(qdf []byte) []byte {
+		m := toUnicode.FindSubmatch(qdf)
+		if m == nil {
+			t.Fatal("no ToUnicode map")
+		}
+		stream := regexp.MustCompile(`(?s)(\n` + string(m[2]) + ` 0 obj\n<<\n  /Length \d+ 0 R\n>>\nstream\n)(.*?)(\nendstream)`)
+		if !stream.Match(qdf) {
+			t.Fatal("the ToUnicode map is not a plain stream")
+		}
+		return stream.ReplaceAll(qdf, []byte("${1}"+identityCMap+"${3}")) // the map has no "$"
+	}
+	// cidToGID gives the descendant font a CIDToGIDMap stream (CID n to
+	// glyph n, up to the ballot boxes' U+2612), as new objects 10 and 11:
+	// the fixture has nine.
+	cidToGID := func(qdf []byte) []byte {
+		if !bytes.Contains(qdf, []byte("\n9 0 obj\n")) || bytes.Contains(qdf, []byte("\n10 0 obj\n")) {
+			t.Fatal("the fixture's objects are not the nine expected")
+		}
+		qdf = bytes.Replace(qdf, []byte("/Subtype /CIDFontType2\n"), []byte("/CIDToGIDMap 10 0 R\n  /Subtype /CIDFontType2\n"), 1)
+		var hex strings.Builder
+		for c := range 0x2613 {
+			fmt.Fprintf(&hex, "%04X", c)
+		}
+		obj := "10 0 obj\n<<\n  /Filter /ASCIIHexDecode\n  /Length 11 0 R\n>>\nstream\n" + hex.String() + ">\nendstream\nendobj\n\n11 0 obj\n0\nendobj\n\n"
+		i := bytes.LastIndex(qdf, []byte("\nxref\n"))
+		return append(append(bytes.Clone(qdf[:i+1]), obj...), qdf[i+1:]...)
+	}
+	t.Run("Adobe's Identity-H resource, no CIDToGIDMap", func(t *testing.T) {
+		edited := editQDF(t, dir, clean, resource)
+		if _, err := quirksReader().ReadPDF(context.Background(), edited); ReasonOf(err) != ReasonPDFScan {
+			t.Errorf("read: %v; want %q, for OCR", err, ReasonPDFScan)
+		}
+	})
 	for _, tc := range []struct {
 		name string
 		edit func(qdf []byte) []byte
@@ -653,17 +704,7 @@ func TestIdentityToUnicode(t *testing.T) {
 		{"the name /Identity-H", func(qdf []byte) []byte {
 			return toUnicode.ReplaceAll(qdf, []byte("${1}/Identity-H"))
 		}},
-		{"Adobe's Identity-H resource", func(qdf []byte) []byte {
-			m := toUnicode.FindSubmatch(qdf)
-			if m == nil {
-				t.Fatal("no ToUnicode map")
-			}
-			stream := regexp.MustCompile(`(?s)(\n` + string(m[2]) + ` 0 obj\n<<\n  /Length \d+ 0 R\n>>\nstream\n)(.*?)(\nendstream)`)
-			if !stream.Match(qdf) {
-				t.Fatal("the ToUnicode map is not a plain stream")
-			}
-			return stream.ReplaceAll(qdf, []byte("${1}"+identityCMap+"${3}")) // the map has no "$"
-		}},
+		{"Adobe's Identity-H resource and a CIDToGIDMap", func(qdf []byte) []byte { return cidToGID(resource(qdf)) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			edited := editQDF(t, dir, clean, tc.edit)

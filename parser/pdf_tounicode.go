@@ -127,17 +127,26 @@ func toUnicodeData(sr *streamReader, s pdf.Value) []byte {
 // nothing of Unicode (PDFBox's PDFBOX-4322: a Calibri name field). Every
 // code then decoded to nothing, and the page read as "a scan". pdftotext
 // and PDFBox read such a map as what it claims, identity: the code is the
-// character. So do we, for such a map only; a map with any bfchar or
-// bfrange entry is a real map.
+// character. So do we, for the name, and for a copy of the resource where
+// the font maps its CIDs to glyphs by a CIDToGIDMap stream. Without one,
+// the CIDs are the glyphs' own numbers, not characters (pdf.js's
+// issue5801.pdf: Arial Black's glyphs, "piątek" drawn as codes that read
+// "SLĈWHN"): pdftotext reads that noise; we leave the page to OCR, which
+// reads what it shows. A map with any bfchar or bfrange entry is a real
+// map.
 
 // identityToUnicode reports whether a Type 0 font's ToUnicode entry tu is
-// the Identity-H or Identity-V CMap, by name or as a stream named so that
-// maps no code to text.
-func identityToUnicode(sr *streamReader, tu pdf.Value) (identity bool) {
+// the Identity-H or Identity-V CMap: by name, or as a stream named so
+// that maps no code to text, for a font whose descendant maps its CIDs to
+// glyphs by the stream cidToGID.
+func identityToUnicode(sr *streamReader, tu, cidToGID pdf.Value) (identity bool) {
 	switch tu.Kind() {
 	case pdf.Name:
 		return strings.HasPrefix(tu.Name(), "Identity-")
 	case pdf.Stream:
+		if cidToGID.Kind() != pdf.Stream {
+			return false
+		}
 	default:
 		return false
 	}
