@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // SourceOCR is the Form.Source of a form read from a scan or photo.
@@ -434,13 +435,22 @@ func editDistance(a, b string, limit int) int {
 	return prev[len(b)]
 }
 
+// closingQuotes are the marks that close each opening quote mark, as
+// typed or as OCR reads them.
+var closingQuotes = map[rune]string{'‘': "’'", '“': "”\"", '\'': "'’", '"': "\"”", '`': "'’`"}
+
 // cleanOCRValue drops what OCR makes of the value box's edges and of
-// empty tick boxes.
+// empty tick boxes: bars and brackets at a line's ends, and an opening
+// quote mark before a line that never closes it (a sliver of the box's
+// left border, read "‘Father" or "“English").
 func cleanOCRValue(v string) string {
 	lines := strings.Split(v, "\n")
 	out := lines[:0]
 	for _, l := range lines {
 		l = strings.TrimFunc(l, func(r rune) bool { return unicode.IsSpace(r) || strings.ContainsRune("|[]{}_", r) })
+		if r, n := utf8.DecodeRuneInString(l); strings.ContainsRune("‘“'\"`", r) && !strings.ContainsAny(l[n:], closingQuotes[r]) {
+			l = strings.TrimLeftFunc(l[n:], unicode.IsSpace)
+		}
 		if l != "" {
 			out = append(out, l)
 		}

@@ -609,3 +609,25 @@ func TestEdgeQuad(t *testing.T) {
 		})
 	}
 }
+
+// TestCleanOCRValue: what OCR reads of a value box's edges goes, the
+// value stays: bars and brackets at a line's ends, and an opening quote
+// mark that nothing closes (a sliver of the box's left border); a quote
+// that is closed, or inside a name, stays.
+func TestCleanOCRValue(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"| Father |", "Father"},
+		{"‘Father", "Father"},
+		{"“English", "English"},
+		{"' Chidi Okoro", "Chidi Okoro"},
+		{"“Hearing voices” at night", "“Hearing voices” at night"},
+		{"'Safe' space", "'Safe' space"},
+		{"O'Brien", "O'Brien"},
+		{"6 Rectory Lane\n‘Beckenham\n[ ]", "6 Rectory Lane\nBeckenham"},
+		{"‘", ""},
+	} {
+		if got := cleanOCRValue(tc.in); got != tc.want {
+			t.Errorf("cleanOCRValue(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
