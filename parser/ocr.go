@@ -322,6 +322,20 @@ func (o *OCR) pageImages(ctx context.Context, dir string, data []byte, isPDF boo
 		return nil
 	}
 	switch {
+	case !isPDF && !isTIFF(data):
+		// A photo: also kept at up to photoPixels (b-NN.pgm), for its page
+		// to be found on the desk and mapped upright from there, at the
+		// camera's resolution rather than the copy's (photoPage).
+		args := append(slices.Clone(imageLimits), srcs...)
+		args = append(args, "-auto-orient", "-colorspace", "Gray", "-depth", "8",
+			"(", "-clone", "0--1", "-resize", pageBound, "+repage", "-write", filepath.Join(dir, "p-%02d.pgm"), "-delete", "0--1", ")",
+			"-resize", photoBound, "+repage", filepath.Join(dir, "b-%02d.pgm"))
+		if out, err := exec.CommandContext(ctx, o.Convert, args...).CombinedOutput(); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, unreadable(ReasonScanUnreadable, fmt.Errorf("convert: %w: %s", err, firstLine(out)))
+		}
 	case !isPDF:
 		if err := shrink(srcs, filepath.Join(dir, "p-%02d.pgm")); err != nil {
 			return nil, err
@@ -363,7 +377,17 @@ func (o *OCR) pageImages(ctx context.Context, dir string, data []byte, isPDF boo
 		if len(pages) == o.maxPages() {
 			return nil, unreadable(ReasonScanTooMany, fmt.Errorf("more than %d pages with something on them", o.maxPages()))
 		}
-		g = photoPage(g) // the page, not the desk it was photographed on
+		// The page, not the desk it was photographed on: mapped from the
+		// photo at its own resolution where found there.
+		mapped := false
+		if big, err := loadGray(filepath.Join(dir, "b-"+strings.TrimPrefix(filepath.Base(p), "p-"))); err == nil {
+			if m, ok := pagePhoto(big); ok {
+				g, mapped = m, true
+			}
+		}
+		if !mapped {
+			g = photoPage(g)
+		}
 		normaliseGray(g)
 		rotate := 0
 		if upside, sure := upsideDownInk(g); upside && sure {
@@ -393,6 +417,9 @@ func (o *OCR) pageImages(ctx context.Context, dir string, data []byte, isPDF boo
 const (
 	pagePixels = 1700 * 2400
 	pageBound  = "4080000@>"
+	// photoBound is what a photo is scaled down to for its page to be
+	// found in: a phone's 12 MP photo whole, a 48 MP one at a third.
+	photoBound = "16000000@>"
 )
 
 // oversize says a rendered page has more pixels than A4 at about 200 dpi,

@@ -214,15 +214,22 @@ func floodCells(sw int, seen []bool, seeds []int, in func(k int) bool, visit fun
 // was measured (the consent's second page read with its rows level, the
 // signature's date cut blank).
 func photoPage(g *image.Gray) *image.Gray {
+	out, _ := pagePhoto(g)
+	return out
+}
+
+// pagePhoto is photoPage's page, and whether it was mapped from its
+// quadrilateral (not cut out by its box, nor the whole image).
+func pagePhoto(g *image.Gray) (*image.Gray, bool) {
 	p := findPage(g)
 	if p == nil {
 		if q, ok := edgeQuad(g); ok {
-			return warpQuad(g, q, nil) // a light desk: no desk cells to whiten
+			return warpQuad(g, q, nil), true // a light desk: no desk cells to whiten
 		}
-		return g
+		return g, false
 	}
 	if q, ok := p.quad(); ok {
-		return p.warp(g, q)
+		return p.warp(g, q), true
 	}
 	r := p.crop
 	out := cropGray(g, r)
@@ -236,7 +243,7 @@ func photoPage(g *image.Gray) *image.Gray {
 			}
 		}
 	}
-	return out
+	return out, false
 }
 
 // otsu is the grey level that best splits a histogram of n values in two

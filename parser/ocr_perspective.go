@@ -267,30 +267,56 @@ func warpQuad(g *image.Gray, q [4]quadPoint, desk func(x, y int, v uint8) bool) 
 	m := squareToQuad(q)
 	b := g.Bounds()
 	gw, gh := b.Dx(), b.Dy()
+	// bilinear is g's grey between its pixels at x, y (pixel centres at
+	// the halves), and the pixel it falls in; ok is false off the photo.
+	bilinear := func(x, y float64) (v float64, x0, y0 int, ok bool) {
+		x, y = x-0.5, y-0.5
+		x0, y0 = int(math.Floor(x)), int(math.Floor(y))
+		if x0 < 0 || y0 < 0 || x0+1 >= gw || y0+1 >= gh {
+			return 0, x0, y0, false
+		}
+		fx, fy := x-float64(x0), y-float64(y0)
+		i := g.PixOffset(b.Min.X+x0, b.Min.Y+y0)
+		top := float64(g.Pix[i])*(1-fx) + float64(g.Pix[i+1])*fx
+		bot := float64(g.Pix[i+g.Stride])*(1-fx) + float64(g.Pix[i+g.Stride+1])*fx
+		return top*(1-fy) + bot*fy, x0, y0, true
+	}
+	// A page larger in the photo than the page image is sampled n by n
+	// times a pixel and averaged: at one sample a pixel, parts of thin
+	// strokes fall between the samples.
+	n := int(math.Round(math.Max(dist(q[0], q[1]), dist(q[3], q[2])) / float64(w)))
+	n = min(max(n, 1), 4)
 	for v := range h {
-		t := (float64(v) + 0.5) / float64(h)
 		row := out.Pix[v*out.Stride:][:w]
 		for u := range row {
 			if u < rim || v < rim || u >= w-rim || v >= h-rim {
 				row[u] = 255
 				continue
 			}
-			x, y := m.at((float64(u)+0.5)/float64(w), t)
-			x, y = x-0.5, y-0.5 // pixel centres
-			x0, y0 := int(math.Floor(x)), int(math.Floor(y))
-			if x0 < 0 || y0 < 0 || x0+1 >= gw || y0+1 >= gh {
+			x, y := m.at((float64(u)+0.5)/float64(w), (float64(v)+0.5)/float64(h))
+			val, x0, y0, ok := bilinear(x, y)
+			if !ok {
 				row[u] = 255
 				continue
 			}
-			fx, fy := x-float64(x0), y-float64(y0)
-			i := g.PixOffset(b.Min.X+x0, b.Min.Y+y0)
-			top := float64(g.Pix[i])*(1-fx) + float64(g.Pix[i+1])*fx
-			bot := float64(g.Pix[i+g.Stride])*(1-fx) + float64(g.Pix[i+g.Stride+1])*fx
-			val := uint8(top*(1-fy) + bot*fy + 0.5)
-			if desk != nil && desk(x0, y0, val) {
-				val = 255
+			if n > 1 {
+				sum, k := 0.0, 0
+				for j := range n {
+					t := (float64(v) + (float64(j)+0.5)/float64(n)) / float64(h)
+					for i := range n {
+						if sv, _, _, ok := bilinear(m.at((float64(u)+(float64(i)+0.5)/float64(n))/float64(w), t)); ok {
+							sum += sv
+							k++
+						}
+					}
+				}
+				val = sum / float64(k)
 			}
-			row[u] = val
+			grey := uint8(val + 0.5)
+			if desk != nil && desk(x0, y0, grey) {
+				grey = 255
+			}
+			row[u] = grey
 		}
 	}
 	return out
