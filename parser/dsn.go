@@ -3,6 +3,7 @@ package parser
 import (
 	"bufio"
 	"bytes"
+	"html"
 	"io"
 	"regexp"
 	"slices"
@@ -138,11 +139,23 @@ func plainBounce(h message.Header, w *walker) (ids []string, failed bool) {
 			warned = true
 		}
 	}
+	// A mail system that writes its bounce in HTML alone (no text/plain
+	// part) is read from the HTML's text: its words passed unread, the
+	// message it returned was given up silently.
+	htmlOnly := !slices.ContainsFunc(w.parts, func(p *part) bool { return !p.inMessage && p.mediaType == "text/plain" && isBody(p) })
 	for _, p := range w.parts {
-		if p.inMessage || p.mediaType != "text/plain" || p.truncated || p.err != "" {
+		if p.inMessage || p.truncated || p.err != "" {
 			continue
 		}
-		text := p.data[:min(len(p.data), maxBounceText)]
+		var text []byte
+		switch {
+		case p.mediaType == "text/plain":
+			text = p.data[:min(len(p.data), maxBounceText)]
+		case p.mediaType == "text/html" && htmlOnly && isBody(p):
+			text = htmlText(p.data[:min(len(p.data), maxBounceText)])
+		default:
+			continue
+		}
 		// What the mail system wrote ends where the copy begins; the
 		// copy's words (ours) say nothing about the delivery.
 		own, id := text, ""
@@ -260,3 +273,14 @@ var (
 		"unzustellbar", "nicht zugestellt", "n'a pas pu être remis", "non remis",
 	}
 )
+
+// htmlText is the text of an HTML body, line by line: a line break or a
+// block's end is a line end (a pasted header keeps its lines), any other
+// tag a blank, entities decoded.
+func htmlText(b []byte) []byte {
+	s := htmlBreaks.ReplaceAllString(string(b), "\n")
+	return []byte(html.UnescapeString(tagPattern.ReplaceAllString(s, " ")))
+}
+
+// htmlBreaks are the tags that end a line of an HTML body's text.
+var htmlBreaks = regexp.MustCompile(`(?i)<br\s*/?>|</(p|div|tr|li|h[1-6]|pre|table)\s*>`)

@@ -105,6 +105,22 @@ func TestDeliveryReports(t *testing.T) {
 			"Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx.school.example.org\nArrival-Date: Mon, 23 Nov 2026 10:00:01 +0000\n",
 			"Content-Type: message/rfc822\n\nFrom: bromley.dsr@nhs.net\nMessage-ID: <q-17@dsr.example>\nSubject: x\n\nbody")), []string{"q-17@dsr.example"}},
 		{"SendGrid's expired", report("expired", "q-18@dsr.example"), []string{"q-18@dsr.example"}},
+		// A bounce in HTML alone: read from its text, as a plain one is.
+		{"a bounce in HTML alone, the header pasted in", msg([]string{"Return-Path: <>", "From: Mail Delivery System <postmaster@mx.school.example.org>",
+			"Subject: Undeliverable: DSR referral", "MIME-Version: 1.0", "Content-Type: text/html; charset=utf-8"},
+			"<html><body><p><b>Your message to referrer@school.example.org couldn&#8217;t be delivered.</b></p>\n<p>referrer wasn&#39;t found at school.example.org.</p>"+
+				"<p>Original message headers:</p><pre>From: bromley.dsr@nhs.net<br>Message-ID: &lt;q-21@dsr.example&gt;<br>Subject: x</pre></body></html>\n"), []string{"q-21@dsr.example"}},
+		{"a bounce in HTML alone returning nothing: the message it answers", msg([]string{"From: MAILER-DAEMON@mx.school.example.org", "In-Reply-To: <q-22@dsr.example>",
+			"Subject: failure notice", "MIME-Version: 1.0", "Content-Type: text/html"},
+			"<div>I'm afraid I wasn't able to deliver your message.</div><div>550 5.1.1 User unknown</div>"), []string{"q-22@dsr.example"}},
+		{"an out-of-office reply in HTML from the null sender", msg([]string{"Return-Path: <>", "From: Out of Office <postmaster@school.example.org>", "Subject: Away",
+			"In-Reply-To: <q-23@dsr.example>", "MIME-Version: 1.0", "Content-Type: text/html"},
+			"<p>I am away until Monday.</p>"), nil},
+		// With a text part beside it, the HTML is not read twice.
+		{"a bounce in text and HTML", msg([]string{"From: MAILER-DAEMON@mx.school.example.org", "Subject: failure notice", "MIME-Version: 1.0",
+			`Content-Type: multipart/alternative; boundary="a1"`}, multipartBody("a1",
+			"Content-Type: text/plain\n\nYour message could not be delivered.\n\nMessage-ID: <q-24@dsr.example>\n",
+			"Content-Type: text/html\n\n<p>Your message could not be delivered.</p><p>Message-ID: &lt;q-24@dsr.example&gt;</p>")), []string{"q-24@dsr.example"}},
 		{"a forwarded email", msg(withHeaders(`Content-Type: multipart/mixed; boundary="b1"`), multipartBody("b1",
 			"Content-Type: text/plain\n\nSee below.",
 			"Content-Type: message/rfc822\n\nFrom: a@nhs.net\nMessage-ID: <fwd-1@nhs.net>\nSubject: x\n\nbody")), nil},
