@@ -323,7 +323,7 @@ func (o *OCR) pageImages(ctx context.Context, dir string, data []byte, isPDF boo
 	}
 	switch {
 	case !isPDF && !isTIFF(data):
-		// A photo: also kept at up to photoPixels (b-NN.pgm), for its page
+		// A photo: also kept at up to photoBound (b-NN.pgm), for its page
 		// to be found on the desk and mapped upright from there, at the
 		// camera's resolution rather than the copy's (photoPage).
 		args := append(slices.Clone(imageLimits), srcs...)
