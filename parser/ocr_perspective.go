@@ -238,9 +238,9 @@ func (p *deskPhoto) warp(g *image.Gray, q [4]quadPoint) *image.Gray {
 }
 
 // warpQuad maps the page's quadrilateral q in photo g onto an upright
-// rectangle as wide as its longer top or foot and as tall as its longer
-// side (A4's shape when nearly so, and A4's width at 200 dpi when
-// smaller), sampling g between its pixels; a pixel that desk (nil for
+// rectangle of the shape of its longer top or foot and its longer side
+// (A4's when nearly so), its short side A4's at 200 dpi, sampling g
+// between its pixels; a pixel that desk (nil for
 // none) says is desk, by where it is in g and its grey, is made white.
 func warpQuad(g *image.Gray, q [4]quadPoint, desk func(x, y int, v uint8) bool) *image.Gray {
 	dist := func(a, b quadPoint) float64 { return math.Hypot(a.x-b.x, a.y-b.y) }
@@ -253,12 +253,15 @@ func warpQuad(g *image.Gray, q [4]quadPoint, desk func(x, y int, v uint8) bool) 
 			h = int(math.Round(float64(w) * r))
 		}
 	}
-	if w < warpWidth && h < warpWidth*2 {
-		// Read at the resolution of a page scanned (A4 at 200 dpi
-		// across), not of the part of the frame the page filled: three
-		// quarters of it, and Tesseract misread the small print.
-		h = int(math.Round(float64(h) * warpWidth / float64(w)))
-		w = warpWidth
+	// Read at the resolution of a page scanned, A4 at 200 dpi, its short
+	// side warpWidth: not at the part of the frame the page filled (three
+	// quarters of a 4 MP copy, and Tesseract misread the small print), nor
+	// at a 12 MP camera's (twice the pixels to read, and past what the
+	// rest of the reading is sized for). A page photographed sideways is
+	// turned later, at the same resolution.
+	if short := min(w, h); short > 0 {
+		w = int(math.Round(float64(w) * warpWidth / float64(short)))
+		h = int(math.Round(float64(h) * warpWidth / float64(short)))
 	}
 	// A page's print keeps clear of its edges: the edges' last pixels,
 	// desk blurred into paper, are made white.
@@ -284,7 +287,7 @@ func warpQuad(g *image.Gray, q [4]quadPoint, desk func(x, y int, v uint8) bool) 
 	// A page larger in the photo than the page image is sampled n by n
 	// times a pixel and averaged: at one sample a pixel, parts of thin
 	// strokes fall between the samples.
-	n := int(math.Round(math.Max(dist(q[0], q[1]), dist(q[3], q[2])) / float64(w)))
+	n := int(math.Ceil(math.Max(dist(q[0], q[1]), dist(q[3], q[2]))/float64(w) - 0.25))
 	n = min(max(n, 1), 4)
 	for v := range h {
 		row := out.Pix[v*out.Stride:][:w]
@@ -322,8 +325,8 @@ func warpQuad(g *image.Gray, q [4]quadPoint, desk func(x, y int, v uint8) bool) 
 	return out
 }
 
-// warpWidth is the width a page photographed on a desk is read at: A4's
-// at 200 dpi.
+// warpWidth is the short side a page photographed on a desk is read at:
+// A4's at 200 dpi.
 const warpWidth = 1654
 
 // projective maps the unit square onto a quadrilateral: x = (a*s + b*t +

@@ -419,11 +419,11 @@ func deskQuad(w, h int, q [4]quadPoint, rows int, desk uint8) *image.Gray {
 	img, ink := greyPage(w, h)
 	ink(img.Bounds(), desk)
 	m := squareToQuad(q)
-	const n = 3000 // steps across and down: finer than the pixels
+	n := 2 * max(w, h) // steps across and down: finer than the pixels
 	for j := range n {
-		t := (float64(j) + 0.5) / n
+		t := (float64(j) + 0.5) / float64(n)
 		for i := range n {
-			s := (float64(i) + 0.5) / n
+			s := (float64(i) + 0.5) / float64(n)
 			v := uint8(235)
 			if r := t * float64(rows+1); r > 1 && r < float64(rows)+0.6 && r-math.Floor(r) < 0.25 && s > 0.1 && s < 0.9 && int(s*60)%2 == 0 {
 				v = 30
@@ -464,6 +464,22 @@ func TestPhotoPageQuadrilateral(t *testing.T) {
 			upright(t, photoPage(img), 12)
 		})
 	}
+	t.Run("at a 12 MP camera's resolution", func(t *testing.T) {
+		// A page 2,300 pixels across, turned 4 degrees: read at A4's
+		// 200 dpi, as a scan is, not at the camera's.
+		img := deskQuad(3000, 4000, [4]quadPoint{{400, 300}, {2694, 460}, {2467, 3705}, {173, 3545}}, 12, 70)
+		upright(t, photoPage(img), 12)
+	})
+	t.Run("photographed sideways", func(t *testing.T) {
+		// The frame held landscape, the page on its side: mapped at
+		// A4's resolution on its side (turned upright later), its
+		// rows of print running down the page image.
+		img := deskQuad(1800, 1400, [4]quadPoint{{1554, 250}, {1640, 1240}, {246, 1360}, {160, 370}}, 12, 70)
+		got := photoPage(img)
+		if got.Bounds().Dy() != warpWidth || math.Abs(float64(got.Bounds().Dx())/warpWidth-math.Sqrt2) > 0.01 {
+			t.Fatalf("page image %v, want A4 on its side, %d high", got.Bounds(), warpWidth)
+		}
+	})
 	t.Run("a hand across a third of the page", func(t *testing.T) {
 		img := deskQuad(1400, 1800, [4]quadPoint{{250, 160}, {1240, 246}, {1120, 1640}, {130, 1554}}, 12, 70)
 		for y := 900; y < 1800; y++ {
