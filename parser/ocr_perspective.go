@@ -134,12 +134,9 @@ func (p *deskPhoto) quad() ([4]quadPoint, bool) {
 	if !ok1 || !ok2 || !ok3 || !ok4 {
 		return q, false
 	}
-	for i, pair := range [4][2]edgeLine{{top, left}, {top, right}, {foot, right}, {foot, left}} {
-		c, ok := crossing(pair[0], pair[1])
-		if !ok {
-			return q, false
-		}
-		q[i] = c
+	q, ok := quadCorners(top, foot, left, right)
+	if !ok {
+		return q, false
 	}
 	// The quadrilateral must be the region: convex, within the frame, and
 	// as large as the region's cells within a few in a hundred.
@@ -147,12 +144,34 @@ func (p *deskPhoto) quad() ([4]quadPoint, bool) {
 	if !ok || math.Abs(area-float64(p.cells)) > 0.05*float64(p.cells) {
 		return q, false
 	}
+	return inPixels(q), true
+}
+
+// quadCorners is where the page's four edges meet: top left, top right,
+// bottom right, bottom left.
+func quadCorners(top, foot, left, right edgeLine) ([4]quadPoint, bool) {
+	var q [4]quadPoint
+	for i, pair := range [4][2]edgeLine{{top, left}, {top, right}, {foot, right}, {foot, left}} {
+		c, ok := crossing(pair[0], pair[1])
+		if !ok {
+			return q, false
+		}
+		q[i] = c
+	}
+	return q, true
+}
+
+// inPixels is q, in cells, in the photo's pixels.
+func inPixels(q [4]quadPoint) [4]quadPoint {
 	for i := range q {
 		q[i].x *= deskCell
 		q[i].y *= deskCell
 	}
-	return q, true
+	return q
 }
+
+// pointDist is the distance between a and b.
+func pointDist(a, b quadPoint) float64 { return math.Hypot(a.x-b.x, a.y-b.y) }
 
 // quadArea is the area of quadrilateral q (corners clockwise from the
 // top left, in cells), and whether it is convex and within a grid sw by
@@ -243,7 +262,7 @@ func (p *deskPhoto) warp(g *image.Gray, q [4]quadPoint) *image.Gray {
 // between its pixels; a pixel that desk (nil for
 // none) says is desk, by where it is in g and its grey, is made white.
 func warpQuad(g *image.Gray, q [4]quadPoint, desk func(x, y int, v uint8) bool) *image.Gray {
-	dist := func(a, b quadPoint) float64 { return math.Hypot(a.x-b.x, a.y-b.y) }
+	dist := pointDist
 	w := int(math.Round(math.Max(dist(q[0], q[1]), dist(q[3], q[2]))))
 	h := int(math.Round(math.Max(dist(q[0], q[3]), dist(q[1], q[2]))))
 	// A page tilted away is foreshortened along its length as well as
@@ -456,17 +475,8 @@ func edgeQuad(g *image.Gray) ([4]quadPoint, bool) {
 		}
 		lines[i] = l
 	}
-	corners := func() bool {
-		for i, pair := range [4][2]int{{0, 2}, {0, 3}, {1, 3}, {1, 2}} {
-			c, ok := crossing(lines[pair[0]], lines[pair[1]])
-			if !ok {
-				return false
-			}
-			q[i] = c
-		}
-		return true
-	}
-	if !corners() {
+	q, ok := quadCorners(lines[0], lines[1], lines[2], lines[3])
+	if !ok {
 		return q, false
 	}
 	// Between the corners: the top from the top left's x to the top
@@ -489,21 +499,16 @@ func edgeQuad(g *image.Gray) ([4]quadPoint, bool) {
 		}
 		lines[i] = l
 	}
-	if !corners() {
+	if q, ok = quadCorners(lines[0], lines[1], lines[2], lines[3]); !ok {
 		return q, false
 	}
 	area, ok := quadArea(q, sw, sh)
 	if frame := float64(sw * sh); !ok || area < edgeMinArea*frame || area > edgeMaxArea*frame {
 		return q, false
 	}
-	dist := func(a, b quadPoint) float64 { return math.Hypot(a.x-b.x, a.y-b.y) }
-	ratio := (dist(q[0], q[3]) + dist(q[1], q[2])) / (dist(q[0], q[1]) + dist(q[3], q[2]))
+	ratio := (pointDist(q[0], q[3]) + pointDist(q[1], q[2])) / (pointDist(q[0], q[1]) + pointDist(q[3], q[2]))
 	if math.Abs(ratio/math.Sqrt2-1) > edgeA4 && math.Abs(ratio*math.Sqrt2-1) > edgeA4 {
 		return q, false
 	}
-	for i := range q {
-		q[i].x *= deskCell
-		q[i].y *= deskCell
-	}
-	return q, true
+	return inPixels(q), true
 }
