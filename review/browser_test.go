@@ -2,13 +2,17 @@ package review
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"dsr-intake/internal/harness"
@@ -90,17 +94,19 @@ func screenshot(t *testing.T, ctx context.Context, dir, name string) {
 
 // visit opens url and waits for sel, each try within a minute, three
 // tries. A visit is a GET with no side effect, so trying it again is
-// safe; and on a loaded CI machine chromedp has once waited for a page's
-// load event, or for its DOM, until the whole browser's deadline ended
-// the test (CI, stop 26: the admin's accounts page, which the same test
-// had opened in seconds a moment before as a coordinator). A page the
-// server never serves still fails, after three tries.
+// safe. It does not wait through chromedp's own load and DOM events
+// (chromedp.Navigate, chromedp.WaitVisible): on a loaded machine those
+// have missed a page that had loaded (CI, stops 26 and 32; once in four
+// runs here beside the parser's tests: the tab showed /records, its
+// document complete, while the wait went on for the minute). It asks the
+// page itself, by evaluation, which answered throughout: see opened. A
+// page the server never serves still fails, after three tries.
 func visit(t *testing.T, ctx context.Context, url, sel string) context.Context {
 	t.Helper()
 	var err error
 	for try := 1; try <= 3; try++ {
 		tctx, cancel := context.WithTimeout(ctx, time.Minute)
-		err = chromedp.Do(tctx, chromedp.Navigate(url), chromedp.WaitVisible(sel))
+		err = open(tctx, url, sel)
 		cancel()
 		if err == nil {
 			return ctx
@@ -109,6 +115,7 @@ func visit(t *testing.T, ctx context.Context, url, sel string) context.Context {
 			break
 		}
 		t.Logf("open %s, try %d: %v", url, try, err)
+		stuck(t, ctx, url, try)
 		// A tab whose page never loads stays stuck (CI saw three tries in
 		// one tab fail alike): the next try opens a new tab of the same
 		// browser, signed in as the same person, and the test goes on in
@@ -119,6 +126,73 @@ func visit(t *testing.T, ctx context.Context, url, sel string) context.Context {
 	}
 	t.Fatalf("open %s and wait for %s: %v", url, sel, err)
 	return ctx
+}
+
+// open starts the navigation to url and waits until the tab holds a new
+// document, loaded, showing sel. The old document is marked first, so
+// that it never passes for the new one (the same URL opened again
+// included).
+func open(ctx context.Context, url, sel string) error {
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("window.dsrOldPage = true")); err != nil {
+		return fmt.Errorf("mark the old page: %w", err)
+	}
+	nav := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		res, err := cdp.Call(ctx, t, cdppage.Navigate, cdppage.NavigateParams{URL: url})
+		if err == nil && res.ErrorText != "" {
+			err = errors.New(res.ErrorText)
+		}
+		return err
+	})
+	if err := chromedp.Do(ctx, nav); err != nil {
+		return fmt.Errorf("navigate: %w", err)
+	}
+	return opened(ctx, sel)
+}
+
+// opened waits until the tab holds a document other than the one marked
+// old, loaded, with sel visible; each look is bounded, because an
+// evaluation caught by a navigation on a loaded machine has been seen
+// never to return.
+func opened(ctx context.Context, sel string) error {
+	js := fmt.Sprintf(`window.dsrOldPage === undefined && document.readyState === "complete" &&
+		((e) => e !== null && e.getClientRects().length > 0)(document.querySelector(%q))`, sel)
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		ok, err := chromedp.Run(pctx, chromedp.Evaluate[bool](js))
+		cancel()
+		if err == nil && ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %s: %w (last look: %v)", sel, ctx.Err(), err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// stuck records, for a visit that timed out, what the page and the
+// server were doing: where the tab was and what it had loaded, and this
+// process's goroutines (the test's server runs in it), so that a visit
+// that never loads says whether the server or the browser held it.
+func stuck(t *testing.T, ctx context.Context, url string, try int) {
+	t.Helper()
+	ectx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	state, err := chromedp.Run(ectx, chromedp.Evaluate[string](`location.href + " " + document.readyState`))
+	cancel()
+	t.Logf("the tab after try %d: %q (%v)", try, state, err)
+	var dump strings.Builder
+	if err := pprof.Lookup("goroutine").WriteTo(&dump, 2); err == nil {
+		name := filepath.Join(artifactsDir(t), fmt.Sprintf("goroutines-%s-try%d.txt", t.Name(), try))
+		if err := os.WriteFile(name, []byte(dump.String()), 0o644); err == nil {
+			t.Logf("goroutines written to %s", name)
+		}
+		for _, g := range strings.Split(dump.String(), "\n\n") {
+			if strings.Contains(g, "dsr-intake/review.(*Server)") {
+				t.Logf("a server goroutine:\n%s", g)
+			}
+		}
+	}
 }
 
 func text(t *testing.T, ctx context.Context) string {

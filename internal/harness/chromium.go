@@ -49,6 +49,7 @@ func NewBrowser(t testing.TB, timeout time.Duration) context.Context {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.UserDataDir(t.TempDir()),
+		chromedp.CombinedOutput(chromeLog(t)),
 		chromedp.WindowSize(1280, 900),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -59,4 +60,26 @@ func NewBrowser(t testing.TB, timeout time.Duration) context.Context {
 		t.Fatalf("start chromium: %v", err)
 	}
 	return ctx
+}
+
+// chromeLog is where Chromium's own output goes: a file kept in
+// $DSR_ARTIFACTS (or the test's temporary directory), named in the test's
+// log when the test fails, so that a browser that stalls says why.
+func chromeLog(t testing.TB) *os.File {
+	t.Helper()
+	dir := os.Getenv("DSR_ARTIFACTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	f, err := os.CreateTemp(dir, "chromium-*.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		f.Close()
+		if t.Failed() {
+			t.Logf("chromium's output is in %s", f.Name())
+		}
+	})
+	return f
 }
