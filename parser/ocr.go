@@ -327,6 +327,14 @@ func (o *OCR) pageImages(ctx context.Context, dir string, data []byte, isPDF boo
 		// to be found on the desk and mapped upright from there, at the
 		// camera's resolution rather than the copy's (photoPage).
 		args := append(slices.Clone(imageLimits), srcs...)
+		if bytes.HasPrefix(data, []byte("GIF8")) || isWebP(data) {
+			// An animation's frames after the first (a GIF's, a WebP's,
+			// as ImageMagick and browsers save pages) are only the part
+			// that changed, on the first's canvas: each is made the
+			// whole page it shows. Only for the formats that animate: a
+			// JPEG photo coalesced read a postcode otherwise.
+			args = append(args, "-coalesce")
+		}
 		args = append(args, "-auto-orient", "-colorspace", "Gray", "-depth", "8",
 			"(", "-clone", "0--1", "-resize", pageBound, "+repage", "-write", filepath.Join(dir, "p-%02d.pgm"), "-delete", "0--1", ")",
 			"-resize", photoBound, "+repage", filepath.Join(dir, "b-%02d.pgm"))
@@ -362,6 +370,10 @@ func (o *OCR) pageImages(ctx context.Context, dir string, data []byte, isPDF boo
 	if len(outs) > o.maxRendered() {
 		return nil, unreadable(ReasonScanTooMany, fmt.Errorf("more than %d pages", o.maxRendered()))
 	}
+	// A picture (not a PDF's page, rendered at 200 dpi, nor a scanner's
+	// TIFF) may be smaller than A4 at 200 dpi: a scanner's JPEG at 150
+	// dpi, a photo cut down by a messaging app.
+	photo := !isPDF && !isTIFF(data)
 	var pages []scanPage
 	for num, p := range outs {
 		// Contrast stretched and a half-size copy written in Go, one
@@ -387,6 +399,9 @@ func (o *OCR) pageImages(ctx context.Context, dir string, data []byte, isPDF boo
 		}
 		if !mapped {
 			g = photoPage(g)
+			if photo {
+				g = enlargeGray(g)
+			}
 		}
 		normaliseGray(g)
 		rotate := 0

@@ -211,3 +211,52 @@ func TestCropOfGrainyPhoto(t *testing.T) {
 		}
 	}
 }
+
+// TestEnlargeGray: a picture of a page at under about 160 dpi is enlarged
+// to about A4 at 200 dpi, by at most twice its width; one nearer 200 dpi,
+// or larger, is left as it is; what is drawn keeps its place.
+func TestEnlargeGray(t *testing.T) {
+	for _, c := range []struct {
+		w, h         int
+		wantW, wantH int
+	}{
+		{1273, 1778, 1709, 2387}, // a scanner's 154 ppi JPEG of A4
+		{1241, 1754, 1699, 2401}, // 150 dpi
+		{1654, 2339, 1654, 2339}, // 200 dpi: as it is
+		{1450, 2050, 1450, 2050}, // about 175 dpi: as it is
+		{2480, 3508, 2480, 3508}, // 300 dpi: as it is (shrinking is ImageMagick's)
+		{400, 300, 800, 600},     // a thumbnail: twice, no more
+		{0, 0, 0, 0},
+	} {
+		g := image.NewGray(image.Rect(0, 0, c.w, c.h))
+		for i := range g.Pix {
+			g.Pix[i] = 255
+		}
+		if c.w > 0 {
+			// A black square in the middle fifth.
+			for y := 2 * c.h / 5; y < 3*c.h/5; y++ {
+				for x := 2 * c.w / 5; x < 3*c.w/5; x++ {
+					g.SetGray(x, y, color.Gray{})
+				}
+			}
+		}
+		out := enlargeGray(g)
+		b := out.Bounds()
+		if b.Dx() != c.wantW || b.Dy() != c.wantH {
+			t.Errorf("%dx%d enlarged to %dx%d, want %dx%d", c.w, c.h, b.Dx(), b.Dy(), c.wantW, c.wantH)
+			continue
+		}
+		if c.w == 0 {
+			continue
+		}
+		if (c.w == c.wantW) != (out == g) {
+			t.Errorf("%dx%d: a new image %v, want one only when enlarged", c.w, c.h, out != g)
+		}
+		if got := out.GrayAt(b.Dx()/2, b.Dy()/2).Y; got != 0 {
+			t.Errorf("%dx%d: the middle is %d, want black", c.w, c.h, got)
+		}
+		if got := out.GrayAt(b.Dx()/4, b.Dy()/4).Y; got != 255 {
+			t.Errorf("%dx%d: a quarter in is %d, want white", c.w, c.h, got)
+		}
+	}
+}

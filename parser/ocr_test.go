@@ -530,3 +530,120 @@ func turnPage(degrees string) func(t *testing.T, page string) []string {
 		return []string{turned}
 	}
 }
+
+// TestOCRPicturesOfAScan: the fixtures' scanned referral (three pages, a
+// scanner's 154 ppi JPEGs in a PDF, sofia-scan-png.eml) sent as pictures
+// instead, each read as the PDF is read, field for field (the PDF's
+// reading by OCR is the oracle: the same scans):
+//   - its first page alone as a PNG at the scanner's resolution: read at
+//     154 ppi, the postcode, address, ethnicity, local authority and
+//     practice were misread; a picture is now read at A4's 200 dpi, as
+//     the PDF's page is rendered;
+//   - the three pages as an animated GIF and an animated WebP, as
+//     ImageMagick saves them (each frame after the first only the part
+//     that changed, on the first's canvas): the later frames were read
+//     as those parts, and 11 (WebP) and 23 (GIF) of the 39 values were
+//     lost or wrong.
+//
+// A value may still differ where OCR reads the other picture otherwise
+// (GIF holds 32 greys): at most three.
+func TestOCRPicturesOfAScan(t *testing.T) {
+	o := needOCR(t)
+	_, plain := fixtureCase(t, "sofia-scan-png.eml")
+	var scan []byte
+	for _, a := range plain.Attachments {
+		if strings.HasSuffix(a.Filename, ".pdf") {
+			scan = a.Data
+		}
+	}
+	if scan == nil {
+		t.Fatal("no scanned PDF in the fixture")
+	}
+	dir := t.TempDir()
+	pdf := filepath.Join(dir, "referral.pdf")
+	if err := os.WriteFile(pdf, scan, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := exec.Command("pdfimages", "-j", pdf, filepath.Join(dir, "scan")).CombinedOutput(); err != nil {
+		t.Fatalf("pdfimages: %v: %s", err, b)
+	}
+	scans, _ := filepath.Glob(filepath.Join(dir, "scan-*.jpg"))
+	if len(scans) != 3 {
+		t.Fatalf("pdfimages wrote %v", scans)
+	}
+	p := New(Options{OCR: o, Limits: Limits{OCRTimeout: 15 * time.Minute}})
+	read := func(t *testing.T, name, ctype string, data []byte) *Form {
+		t.Helper()
+		sub, err := p.Parse(context.Background(), emailWith(struct {
+			name, ctype string
+			data        []byte
+		}{name, ctype, data}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sub.Referral == nil {
+			t.Fatalf("no referral read from %s: %+v", name, summary(sub))
+		}
+		return sub.Referral
+	}
+	want := read(t, "referral.pdf", "application/pdf", scan)
+	if len(want.Values) < 30 {
+		t.Fatalf("the PDF's reading has only %d values: %v", len(want.Values), want.Values)
+	}
+	for _, c := range []struct {
+		name, ctype string
+		args        []string
+		frames      int
+		pageOne     bool // only the first page's fields are compared
+	}{
+		{"page1.png", "image/png", []string{scans[0]}, 1, true},
+		{"referral.gif", "image/gif", append(slices.Clone(scans), "-layers", "optimize"), 3, false},
+		{"referral.webp", "image/webp", append(slices.Clone(scans), "-define", "webp:lossless=true"), 3, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(dir, c.name)
+			if b, err := exec.Command(o.Convert, append(c.args, out)...).CombinedOutput(); err != nil {
+				t.Fatalf("convert: %v: %s", err, b)
+			}
+			// The animations are what this reads: frames after the first
+			// smaller than their canvas.
+			geo, err := exec.Command("identify", "-format", "%w %W;", out).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			frames := strings.Split(strings.TrimSuffix(string(geo), ";"), ";")
+			if len(frames) != c.frames {
+				t.Fatalf("%d frames: %q", len(frames), geo)
+			}
+			for _, f := range frames[1:] {
+				var w, canvas int
+				if _, err := fmt.Sscan(f, &w, &canvas); err != nil || w >= canvas {
+					t.Fatalf("a frame after the first is whole (%q): the test would not test", geo)
+				}
+			}
+			data, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := read(t, c.name, c.ctype, data)
+			var differ []string
+			for k, v := range want.Values {
+				if c.pageOne && got.Values[k] == "" {
+					continue // on another page
+				}
+				if got.Values[k] != v {
+					differ = append(differ, fmt.Sprintf("%s: %q, the PDF %q", k, got.Values[k], v))
+				}
+			}
+			if c.pageOne && len(got.Values) < 12 {
+				t.Errorf("only %d values read from the first page: %v", len(got.Values), got.Values)
+			}
+			slices.Sort(differ)
+			if len(differ) > 3 {
+				t.Errorf("%d values read otherwise than from the PDF:\n%s", len(differ), strings.Join(differ, "\n"))
+			} else if len(differ) > 0 {
+				t.Logf("read otherwise than from the PDF: %s", strings.Join(differ, "; "))
+			}
+		})
+	}
+}
