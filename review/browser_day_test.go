@@ -42,47 +42,30 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 		screenshot(t, ctx, dir, "day-"+name)
 		axeCheck(t, ctx, name)
 	}
-	// poll evaluates js once, within 10 seconds: an evaluation caught by a
-	// navigation on a loaded machine has been seen never to return.
-	poll := func(js string) (bool, error) {
-		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		return chromedp.Run(pctx, chromedp.Evaluate[bool](js))
-	}
 	// waitText waits for the page to say s: after a form on a page that
 	// already shows a notice, the old notice would satisfy a wait for one.
 	waitText := func(what, s string) {
 		t.Helper()
+		wctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
 		js := fmt.Sprintf("document.body !== null && document.body.innerText.includes(%q)", s)
-		// Evaluated again and again: a navigation ends any one evaluation.
-		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-			ok, err := poll(js)
-			if err == nil && ok {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: the page never said %q (%v)", what, s, err)
-			}
+		if err := waitFor(wctx, js); err != nil {
+			t.Fatalf("%s: the page never said %q: %v", what, s, err)
 		}
 	}
 	// submit clicks a form's button and waits for the page the form
-	// leads to: a wait for an element, or a check, made while the old page
-	// is still showing would be satisfied by the old page (on a loaded
-	// machine the C(E)TR's check read the record page as it was before).
+	// leads to, not the old one (on a loaded machine the C(E)TR's check
+	// read the record page as it was before).
 	submit := func(what, sel string) {
 		t.Helper()
-		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("window.dsrOldPage = true")); err != nil {
+		if err := markOld(ctx); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
 		run(what, chromedp.Click(sel))
-		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-			ok, err := poll("window.dsrOldPage === undefined && document.readyState === 'complete'")
-			if err == nil && ok {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: no new page (%v)", what, err)
-			}
+		wctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if err := waitFor(wctx, newPage("body")); err != nil {
+			t.Fatalf("%s: no new page: %v", what, err)
 		}
 	}
 	signin := func(name, pass string) {

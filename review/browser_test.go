@@ -99,7 +99,7 @@ func screenshot(t *testing.T, ctx context.Context, dir, name string) {
 // have missed a page that had loaded (CI, stops 26 and 32; once in four
 // runs here beside the parser's tests: the tab showed /records, its
 // document complete, while the wait went on for the minute). It asks the
-// page itself, by evaluation, which answered throughout: see opened. A
+// page itself, by evaluation, which answered throughout: see waitFor. A
 // page the server never serves still fails, after three tries.
 func visit(t *testing.T, ctx context.Context, url, sel string) context.Context {
 	t.Helper()
@@ -129,12 +129,10 @@ func visit(t *testing.T, ctx context.Context, url, sel string) context.Context {
 }
 
 // open starts the navigation to url and waits until the tab holds a new
-// document, loaded, showing sel. The old document is marked first, so
-// that it never passes for the new one (the same URL opened again
-// included).
+// document, loaded, showing sel.
 func open(ctx context.Context, url, sel string) error {
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("window.dsrOldPage = true")); err != nil {
-		return fmt.Errorf("mark the old page: %w", err)
+	if err := markOld(ctx); err != nil {
+		return err
 	}
 	nav := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		res, err := cdp.Call(ctx, t, cdppage.Navigate, cdppage.NavigateParams{URL: url})
@@ -146,16 +144,33 @@ func open(ctx context.Context, url, sel string) error {
 	if err := chromedp.Do(ctx, nav); err != nil {
 		return fmt.Errorf("navigate: %w", err)
 	}
-	return opened(ctx, sel)
+	return waitFor(ctx, newPage(sel))
 }
 
-// opened waits until the tab holds a document other than the one marked
-// old, loaded, with sel visible; each look is bounded, because an
-// evaluation caught by a navigation on a loaded machine has been seen
-// never to return.
-func opened(ctx context.Context, sel string) error {
-	js := fmt.Sprintf(`window.dsrOldPage === undefined && document.readyState === "complete" &&
+// markOld marks the tab's document, so that newPage never takes it for
+// the one a navigation or a form leads to (the same URL opened again
+// included): a wait made while the old page still shows would be
+// satisfied by it.
+func markOld(ctx context.Context) error {
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("window.dsrOldPage = true")); err != nil {
+		return fmt.Errorf("mark the old page: %w", err)
+	}
+	return nil
+}
+
+// newPage is the check that the tab holds a document markOld did not
+// mark, loaded, with sel visible.
+func newPage(sel string) string {
+	return fmt.Sprintf(`window.dsrOldPage === undefined && document.readyState === "complete" &&
 		((e) => e !== null && e.getClientRects().length > 0)(document.querySelector(%q))`, sel)
+}
+
+// waitFor evaluates js in the tab until it is true or ctx ends. It asks
+// the page itself rather than waiting for chromedp's load and DOM
+// events, which have missed a page that loaded; each look is bounded,
+// because an evaluation caught by a navigation on a loaded machine has
+// been seen never to return.
+func waitFor(ctx context.Context, js string) error {
 	for {
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		ok, err := chromedp.Run(pctx, chromedp.Evaluate[bool](js))
@@ -165,7 +180,7 @@ func opened(ctx context.Context, sel string) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("wait for %s: %w (last look: %v)", sel, ctx.Err(), err)
+			return fmt.Errorf("%w (last look: %v)", ctx.Err(), err)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,13 +63,16 @@ func NewBrowser(t testing.TB, timeout time.Duration) context.Context {
 	return ctx
 }
 
-// chromeLog is where Chromium's own output goes: a file kept in
-// $DSR_ARTIFACTS (or the test's temporary directory), named in the test's
-// log when the test fails, so that a browser that stalls says why.
+// chromeLog is where Chromium's own output goes: a file in
+// $DSR_ARTIFACTS, kept and named in the test's log when the test fails,
+// or in the test's temporary directory, removed with it, so that a
+// failed test logs the output's end itself (CI sets no DSR_ARTIFACTS),
+// and a browser that stalled says why.
 func chromeLog(t testing.TB) *os.File {
 	t.Helper()
 	dir := os.Getenv("DSR_ARTIFACTS")
-	if dir == "" {
+	kept := dir != ""
+	if !kept {
 		dir = t.TempDir()
 	}
 	f, err := os.CreateTemp(dir, "chromium-*.log")
@@ -77,9 +81,28 @@ func chromeLog(t testing.TB) *os.File {
 	}
 	t.Cleanup(func() {
 		f.Close()
-		if t.Failed() {
-			t.Logf("chromium's output is in %s", f.Name())
+		if !t.Failed() {
+			return
 		}
+		if kept {
+			t.Logf("chromium's output is in %s", f.Name())
+			return
+		}
+		out, err := os.ReadFile(f.Name())
+		if err != nil {
+			t.Logf("chromium's output: %v", err)
+			return
+		}
+		// Every start complains of the D-Bus a container does not run:
+		// those lines say nothing.
+		var lines []string
+		for _, l := range strings.Split(string(out), "\n") {
+			if !strings.Contains(l, ":ERROR:dbus/") {
+				lines = append(lines, l)
+			}
+		}
+		lines = lines[max(0, len(lines)-40):]
+		t.Logf("the end of chromium's output, D-Bus's complaints left out:\n%s", strings.Join(lines, "\n"))
 	})
 	return f
 }
