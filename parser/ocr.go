@@ -321,18 +321,23 @@ func (o *OCR) pageImages(ctx context.Context, dir string, data []byte, isPDF boo
 		}
 		return nil
 	}
+	// A picture (not a PDF's page, rendered at 200 dpi, nor a scanner's
+	// TIFF): a photo, or a scan saved as JPEG or PNG, perhaps smaller
+	// than A4 at 200 dpi (a scanner's JPEG at 150, a photo cut down by a
+	// messaging app).
+	photo := !isPDF && !isTIFF(data)
 	switch {
-	case !isPDF && !isTIFF(data):
+	case photo:
 		// A photo: also kept at up to photoBound (b-NN.pgm), for its page
 		// to be found on the desk and mapped upright from there, at the
 		// camera's resolution rather than the copy's (photoPage).
 		args := append(slices.Clone(imageLimits), srcs...)
-		if bytes.HasPrefix(data, []byte("GIF8")) || isWebP(data) {
-			// An animation's frames after the first (a GIF's, a WebP's,
-			// as ImageMagick and browsers save pages) are only the part
-			// that changed, on the first's canvas: each is made the
-			// whole page it shows. Only for the formats that animate: a
-			// JPEG photo coalesced read a postcode otherwise.
+		if bytes.HasPrefix(data, []byte("GIF8")) {
+			// An optimised GIF's frames after the first are only the
+			// pixels that changed, the rest transparent: each is made
+			// the whole page it shows. Not other formats: ImageMagick
+			// composes an animated WebP's frames itself, and a JPEG
+			// photo coalesced read a postcode otherwise.
 			args = append(args, "-coalesce")
 		}
 		args = append(args, "-auto-orient", "-colorspace", "Gray", "-depth", "8",
@@ -370,10 +375,6 @@ func (o *OCR) pageImages(ctx context.Context, dir string, data []byte, isPDF boo
 	if len(outs) > o.maxRendered() {
 		return nil, unreadable(ReasonScanTooMany, fmt.Errorf("more than %d pages", o.maxRendered()))
 	}
-	// A picture (not a PDF's page, rendered at 200 dpi, nor a scanner's
-	// TIFF) may be smaller than A4 at 200 dpi: a scanner's JPEG at 150
-	// dpi, a photo cut down by a messaging app.
-	photo := !isPDF && !isTIFF(data)
 	var pages []scanPage
 	for num, p := range outs {
 		// Contrast stretched and a half-size copy written in Go, one

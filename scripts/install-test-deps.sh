@@ -5,7 +5,8 @@
 # parser/pdf_rewrite_test.go checks its PDF rewrite; and the OCR tools that
 # read scanned forms (Tesseract with its English and orientation data,
 # ImageMagick, poppler's pdftoppm, img2pdf for the fixtures' generator,
-# libheif's heif-enc for the HEIC test), and the peers the readers of
+# libheif's heif-enc for the HEIC test, gifsicle and libwebp's img2webp
+# for animations written outside ImageMagick), and the peers the readers of
 # Outlook's wrappers are compared with: Debian's tnef (winmail.dat) and
 # msgconvert (.msg items; it needs Email::Address, which the package only
 # recommends), and Info-ZIP's zip and unzip (zip files of forms are made
@@ -21,7 +22,7 @@
 # when everything is already installed.
 set -eu
 
-PACKAGES="dovecot-imapd chromium qpdf tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils imagemagick img2pdf libheif-examples tnef libemail-outlook-message-perl libemail-address-perl zip unzip ghostscript openssl antiword odt2txt fonts-liberation fonts-dejavu-core mupdf-tools mutt s-nail mpack libmime-lite-perl libmime-types-perl libemail-mime-perl"
+PACKAGES="dovecot-imapd chromium qpdf tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils imagemagick img2pdf libheif-examples tnef libemail-outlook-message-perl libemail-address-perl zip unzip ghostscript openssl antiword odt2txt fonts-liberation fonts-dejavu-core mupdf-tools mutt s-nail mpack libmime-lite-perl libmime-types-perl libemail-mime-perl gifsicle webp"
 
 missing=""
 for p in $PACKAGES; do
