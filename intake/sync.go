@@ -14,13 +14,15 @@ import (
 
 // Sync handles every message in the mailbox once. Three things overlap:
 // this goroutine, which owns the IMAP connection, fetches the messages in
-// UID order, several per command, and moves committed ones in batches;
-// the fetched messages are looked up and parsed in parallel (up to
-// inHandPerWorker per worker in hand, parsingPerWorker of them parsed at
-// once, within inHandBytes); and a committer goroutine decides and
-// commits them, in UID order, on the database. A message is moved only
-// after its decision is committed and durable (Store.Barrier), so a crash
-// anywhere leaves it in the inbox or decided, never lost or decided
+// UID order, several per command; the fetched messages are looked up and
+// parsed in parallel (up to inHandPerWorker per worker in hand,
+// parsingPerWorker of them parsed at once, within inHandBytes); and a
+// committer goroutine decides and commits them, in UID order, on the
+// database. Committed messages are moved in batches: by the fetcher
+// between its fetches, or, in a sync of more than one batch, by a mover
+// goroutine on a second connection (see dialMover). A message is moved
+// only after its decision is committed and durable (Store.Barrier), so a
+// crash anywhere leaves it in the inbox or decided, never lost or decided
 // twice. The stages are syncRun's methods.
 func (d *Daemon) Sync(ctx context.Context, mb *mailbox.Mailbox) error {
 	d.defaults()
@@ -31,6 +33,10 @@ func (d *Daemon) Sync(ctx context.Context, mb *mailbox.Mailbox) error {
 	d.Health.FetchOK(d.now())
 	started := time.Now()
 	r := newSyncRun(ctx, d, mb)
+	if mv := d.dialMover(ctx, mb, infos); mv != nil {
+		defer mv.Close()
+		r.moveOn(mv)
+	}
 	commitErr := make(chan error, 1)
 	go func() { commitErr <- r.commitAll() }()
 	r.fetchAll(infos)
@@ -38,10 +44,11 @@ func (d *Daemon) Sync(ctx context.Context, mb *mailbox.Mailbox) error {
 	cerr := <-commitErr
 	st := &r.st
 	if st.messages > 0 {
-		// Where a sync's time went, for tuning (make bench): fetching and
-		// moving on one goroutine, waiting for parses and committing on
-		// the other.
+		// Where a sync's time went, for tuning (make bench): fetching,
+		// moving (on the fetcher or the mover), waiting for parses and
+		// committing (on the committer).
 		d.Log.Info("sync done", "messages", st.messages, "took", time.Since(started).Round(time.Millisecond),
+			"second_connection", r.mover != r.mb,
 			"fetch", st.fetch.Round(time.Millisecond), "move", st.move.Round(time.Millisecond),
 			"wait_parse", st.waitParse.Round(time.Millisecond),
 			"apply", st.apply.Round(time.Millisecond), "hand_back", st.handBack.Round(time.Millisecond))
@@ -56,17 +63,60 @@ func (d *Daemon) Sync(ctx context.Context, mb *mailbox.Mailbox) error {
 	return nil
 }
 
+// dialMover opens a second connection to the watched mailbox for the
+// moves of a sync of more messages than one move batch, or returns nil:
+// the fetcher then moves between its fetches. The daemon's usual sync, a
+// few messages IDLE woke it for, does not pay for a second login. A
+// server that refuses the connection (a limit on connections per user)
+// or whose mailbox no longer has mb's UIDVALIDITY (the UIDs would mean
+// other messages) gets its moves on mb, as before.
+func (d *Daemon) dialMover(ctx context.Context, mb *mailbox.Mailbox, infos []mailbox.MessageInfo) *mailbox.Mailbox {
+	n := 0
+	for _, info := range infos {
+		if !info.Deleted {
+			n++
+		}
+	}
+	if n <= maxMoveBatch {
+		return nil
+	}
+	dctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	mv, err := mailbox.DialIMAP(dctx, d.IMAP)
+	if err != nil {
+		d.Log.Warn("second connection for moves failed; moving on the first", "err", err)
+		return nil
+	}
+	if mv.UIDValidity() != mb.UIDValidity() {
+		_ = mv.Close()
+		d.Log.Warn("second connection sees another UIDVALIDITY; moving on the first",
+			"uidvalidity", mb.UIDValidity(), "second", mv.UIDValidity())
+		return nil
+	}
+	return mv
+}
+
 // syncRun is one Sync. The fetcher (the goroutine that called Sync, which
-// owns the IMAP connection) runs fetchAll, hand, move and finish; the
-// committer goroutine runs commitAll and commit. They share only the
-// channels and abandon; st's fetch and move are the fetcher's, the rest
-// the committer's, and Sync reads them once the committer has returned.
+// owns the IMAP connection) runs fetchAll, hand and finish, and move
+// unless a mover goroutine runs moveAll; the committer goroutine runs
+// commitAll and commit. They share only the channels, abandon and
+// moveFailed; st's fetch is the fetcher's, move the mover's (or the
+// fetcher's), the rest the committer's, and Sync reads them once all
+// have returned.
 type syncRun struct {
 	d          *Daemon
 	ctx        context.Context
 	mb         *mailbox.Mailbox
 	quarantine string // the quarantine folder
 	st         syncStages
+
+	// mover is the connection moves are made on: mb, or a second one
+	// with a goroutine of its own (moveOn). fetcherMoves is toMove when
+	// the fetcher moves, and nil (never ready) when the mover does.
+	mover        *mailbox.Mailbox
+	fetcherMoves chan *moveBatch
+	moverDone    chan struct{} // closed when the mover goroutine returns
+	moveFailed   atomic.Bool   // a move failed: moveErr is set
 
 	// Messages in hand (fetched, not yet committed) are bounded in number
 	// and in bytes; a message larger than the byte budget is taken alone.
@@ -83,27 +133,41 @@ type syncRun struct {
 	nInHand  int          // messages in hand
 	movesDue []*moveBatch // handed back while the connection was mid-fetch
 	fetchErr error
-	moveErr  error
+
+	moveErr error // the mover's (or the fetcher's), read once both are done
 }
 
 func newSyncRun(ctx context.Context, d *Daemon, mb *mailbox.Mailbox) *syncRun {
 	perWorker := func(n int) int { return n * max(d.Workers, 1) }
 	maxInHand := perWorker(inHandPerWorker)
+	toMove := make(chan *moveBatch, 1)
 	return &syncRun{
 		d: d, ctx: ctx, mb: mb, quarantine: mb.Folders().Quarantine,
+		mover: mb, fetcherMoves: toMove,
 		maxInHand: maxInHand,
 		parsing:   make(chan struct{}, perWorker(parsingPerWorker)),
 		toCommit:  make(chan *inHand, maxInHand),
 		released:  make(chan int64, maxInHand),
-		toMove:    make(chan *moveBatch, 1),
+		toMove:    toMove,
 	}
 }
 
+// moveOn hands the moves to a goroutine of their own on mv, a second
+// connection to the same mailbox, so that the fetcher never waits for a
+// move (a UID MOVE is a round trip and, on Dovecot, an fsync; the
+// barrier before it waits for the disk) and fetching goes on meanwhile.
+func (r *syncRun) moveOn(mv *mailbox.Mailbox) {
+	r.mover, r.fetcherMoves = mv, nil
+	r.moverDone = make(chan struct{})
+	go r.moveAll()
+}
+
 // stop reports whether the fetcher should fetch no more: ctx ended, a
-// move failed (the connection is suspect), or the committer or a fetch
-// failed and abandoned the messages in hand.
+// move failed (the server or the connection is suspect: what is committed
+// stays decided in the inbox for the next sync), or the committer or a
+// fetch failed and abandoned the messages in hand.
 func (r *syncRun) stop() bool {
-	return r.ctx.Err() != nil || r.moveErr != nil || r.abandon.Load()
+	return r.ctx.Err() != nil || r.moveFailed.Load() || r.abandon.Load()
 }
 
 // fail records a fetch failure: the messages in hand are abandoned (they
@@ -115,8 +179,9 @@ func (r *syncRun) fail(err error) {
 
 // fetchAll is the fetch stage: it fetches infos in UID order, a run of
 // them per command, handing each message to the committer as it arrives,
-// and between runs moves the batches the committer handed back. It never
-// decides anything: a message leaves the inbox only through move.
+// and between runs moves the batches the committer handed back (unless
+// the mover does). It never decides anything: a message leaves the inbox
+// only through move.
 func (r *syncRun) fetchAll(infos []mailbox.MessageInfo) {
 	for i := 0; i < len(infos) && !r.stop(); {
 		for _, b := range r.movesDue {
@@ -124,7 +189,7 @@ func (r *syncRun) fetchAll(infos []mailbox.MessageInfo) {
 		}
 		r.movesDue = nil
 		select {
-		case b := <-r.toMove:
+		case b := <-r.fetcherMoves:
 			r.move(b)
 		default:
 		}
@@ -228,7 +293,7 @@ func (r *syncRun) hand(j *inHand) {
 		case n := <-r.released:
 			r.held -= n
 			r.nInHand--
-		case b := <-r.toMove:
+		case b := <-r.fetcherMoves:
 			r.movesDue = append(r.movesDue, b)
 		}
 	}
@@ -249,26 +314,43 @@ func (r *syncRun) move(b *moveBatch) {
 		return // the connection failed: the next sync moves them
 	}
 	t := time.Now()
-	r.moveErr = r.d.flushMoves(r.ctx, r.mb, b)
+	r.moveErr = r.d.flushMoves(r.ctx, r.mover, b)
 	r.st.move += time.Since(t)
+	if r.moveErr != nil {
+		r.moveFailed.Store(true)
+	}
+}
+
+// moveAll is the mover goroutine's: it moves the batches the committer
+// hands back until it closes toMove.
+func (r *syncRun) moveAll() {
+	defer close(r.moverDone)
+	for b := range r.toMove {
+		r.move(b)
+	}
 }
 
 // finish moves what is still due, tells the committer there is no more,
-// and moves the batches it hands back until it closes toMove: whatever
-// was committed is moved, even after a failure.
+// and moves the batches it hands back until it closes toMove (or waits
+// for the mover to): whatever was committed is moved, even after a
+// failure.
 func (r *syncRun) finish() {
 	for _, b := range r.movesDue {
 		r.move(b)
 	}
 	r.movesDue = nil
 	close(r.toCommit)
+	if r.moverDone != nil {
+		<-r.moverDone
+		return
+	}
 	for b := range r.toMove {
 		r.move(b)
 	}
 }
 
-// syncStages is the time one sync spent in each stage: fetch and move are
-// the IMAP goroutine's; waitParse (for the look-up and the parse), apply
+// syncStages is the time one sync spent in each stage: fetch is the
+// fetcher's, move the mover's (or the fetcher's); waitParse (for the look-up and the parse), apply
 // and handBack (waiting to hand a batch to be moved) the committer's.
 type syncStages struct {
 	messages                   int

@@ -43,6 +43,7 @@ type options struct {
 	ocrDir                            string
 	keep                              bool
 	cpuProfile, memProfile            string
+	rtt                               time.Duration
 }
 
 func main() {
@@ -63,6 +64,7 @@ func main() {
 	flag.StringVar(&o.ocrDir, "ocr-dir", "parser/testdata/ocr", "scanned emails `dir` (*.eml) for the OCR part")
 	flag.IntVar(&o.ocrN, "ocr-n", 0, "scanned emails in the OCR mailbox, cycled (0: each of -ocr-dir once)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the working directory")
+	flag.DurationVar(&o.rtt, "rtt", 0, "add this round-trip time between the IMAP clients (mbsync and dsr) and Dovecot, as to a distant server")
 	flag.StringVar(&o.memProfile, "memprofile", "", "write the allocations of the one-large-email `dsr run --once` to `FILE`")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each timed `dsr run --once` to `PREFIX`-<driver>.prof (the last run's is kept)")
 	flag.Parse()
@@ -79,6 +81,7 @@ type bench struct {
 	dsr     string
 	work    string
 	dc      *harness.Dovecot
+	imap    string // the address mbsync and dsr reach Dovecot at (-rtt: a delay proxy's)
 	samples []sample
 	report  strings.Builder
 }
@@ -126,9 +129,18 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer dc.Stop()
-	b := &bench{o: o, dsr: dsr, work: work, dc: dc, samples: samples}
+	b := &bench{o: o, dsr: dsr, work: work, dc: dc, imap: dc.Addr, samples: samples}
 	b.printf("## Figures (%s)\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	b.printf("Machine: %s\n\n", machine())
+	if o.rtt > 0 {
+		p, err := startDelayProxy(dc.Addr, o.rtt)
+		if err != nil {
+			return fmt.Errorf("delay proxy: %w", err)
+		}
+		defer p.Close()
+		b.imap = p.Addr()
+		b.printf("IMAP round trip: %s added between the clients (mbsync and dsr) and Dovecot.\n\n", o.rtt)
+	}
 	parts := strings.Split(o.only, ",")
 	for _, p := range []struct {
 		name string
@@ -248,7 +260,7 @@ max_message_mb = %d
 [log]
 format = "json"
 level = "info"
-`, b.dc.Addr, b.dc.CAFile, b.dc.User, pwFile, driver, dsn, keyFile, maxMessageMB, strings.Join(limits, "\n"))
+`, b.imap, b.dc.CAFile, b.dc.User, pwFile, driver, dsn, keyFile, maxMessageMB, strings.Join(limits, "\n"))
 	path := filepath.Join(dir, "dsr.toml")
 	return path, os.WriteFile(path, []byte(cfg), 0o600)
 }
@@ -408,7 +420,7 @@ Near :local:INBOX
 Sync Pull
 Create Near
 SyncState *
-`, portOf(b.dc.Addr), b.dc.User, b.dc.Password, b.dc.CAFile, dir, dir)
+`, portOf(b.imap), b.dc.User, b.dc.Password, b.dc.CAFile, dir, dir)
 	if err := os.Mkdir(filepath.Join(dir, "mail"), 0o700); err != nil {
 		return procResult{}, err
 	}

@@ -144,6 +144,7 @@ type Dovecot struct {
 	MailUID, MailGID int
 
 	dir, conf, logFile string
+	extraConf          string // appended to the configuration (LimitConnections)
 	bin                string
 	cmd                *exec.Cmd
 	exited             chan struct{}
@@ -323,7 +324,35 @@ service imap-login {
   }
 }
 `, dir, imapsPort, d.PKI.CertFile, d.PKI.KeyFile, uid, gid, imapPort, imapsPort)
-	return os.WriteFile(d.conf, []byte(conf), 0o644)
+	return os.WriteFile(d.conf, []byte(conf+d.extraConf), 0o644)
+}
+
+// LimitConnections restarts Dovecot allowing the user at most n IMAP
+// connections at once from one address (mail_max_userip_connections, 10
+// by default): one more is refused at login, as a provider's limit on
+// connections per mailbox refuses it.
+func (d *Dovecot) LimitConnections(t testing.TB, n int) {
+	t.Helper()
+	d.extraConf = fmt.Sprintf("protocol imap {\n  mail_max_userip_connections = %d\n}\n", n)
+	_, imapPort, _ := net.SplitHostPort(d.StartTLSAddr)
+	_, imapsPort, _ := net.SplitHostPort(d.Addr)
+	p1, _ := strconv.Atoi(imapPort)
+	p2, _ := strconv.Atoi(imapsPort)
+	if err := d.configure(p1, p2); err != nil {
+		t.Fatal(err)
+	}
+	d.Restart(t)
+}
+
+// Logins is how many IMAP logins Dovecot has logged: the number of
+// connections a client made, read from the server's side.
+func (d *Dovecot) Logins(t testing.TB) int {
+	t.Helper()
+	b, err := os.ReadFile(d.logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Count(b, []byte("imap-login: Info: Login: "))
 }
 
 // MailDir is the user's Maildir; INBOX is its root.

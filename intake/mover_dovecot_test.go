@@ -1,0 +1,132 @@
+package intake
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"dsr-intake/parser"
+	"dsr-intake/register/store"
+)
+
+// fillInbox puts n unique copies of the samples in the inbox and returns
+// the folder each should end in, by Message-ID (not by hash: the server
+// stores a sample with bare LF line ends with CRLF).
+func fillInbox(t *testing.T, inbox testInbox, n int, prefix string) map[string]string {
+	t.Helper()
+	folderOf := map[string]string{"register": "Processed", "query": "Queried", "review": "Review", "ignore": "Ignored"}
+	names := sampleNames(t)
+	want := map[string]string{}
+	for i := range n {
+		name := names[i%len(names)]
+		id := fmt.Sprintf("%s-%03d@test.example", prefix, i)
+		inbox.Append(t, "INBOX", uniqueCopy(readSample(t, name), id))
+		want[id] = folderOf[expectedOutcome(t, name)]
+	}
+	return want
+}
+
+// checkAllMoved checks that the inbox is empty and every email is in its
+// outcome's folder, recorded in the store as moved there.
+func checkAllMoved(t *testing.T, e *e2e, want map[string]string) {
+	t.Helper()
+	ctx := context.Background()
+	if n := len(e.inbox.Messages(t, "INBOX")); n != 0 {
+		t.Errorf("%d left in the inbox", n)
+	}
+	found := 0
+	for _, folder := range []string{"Processed", "Queried", "Review", "Ignored", "Quarantine"} {
+		for _, m := range e.inbox.Messages(t, folder) {
+			first, _, _ := strings.Cut(string(m.Raw), "\r\n")
+			w, ok := want[strings.Trim(strings.TrimPrefix(first, "Message-ID: "), "<>")]
+			if !ok {
+				continue // another test's email
+			}
+			found++
+			if w != folder {
+				t.Errorf("an email for %s is in %s", w, folder)
+			}
+			st, err := e.store.MessageState(ctx, parser.Hash(m.Raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.State != store.MessageMoved || st.Mailbox != folder {
+				t.Errorf("an email in %s is recorded as %q in %q", folder, st.State, st.Mailbox)
+			}
+		}
+	}
+	if found != len(want) {
+		t.Errorf("%d of %d emails found in the outcome folders", found, len(want))
+	}
+}
+
+// loginsAfter waits for Dovecot to log at least want logins since
+// before (its log is written by another process), then a moment more for
+// any extra, and returns how many it logged.
+func loginsAfter(t *testing.T, e *e2e, before, want int) int {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for e.dc.Logins(t)-before < want && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	return e.dc.Logins(t) - before
+}
+
+// TestMovesOnASecondConnectionDovecot: a sync of more emails than one
+// move batch moves them on a second connection (Dovecot logs two logins
+// for the run), so the fetcher never waits for a move; every email still
+// ends in its outcome's folder, recorded as moved. A sync of one batch or
+// fewer, the daemon's usual one, logs in once.
+func TestMovesOnASecondConnectionDovecot(t *testing.T) {
+	e := newE2E(t)
+	ctx := context.Background()
+	want := fillInbox(t, e.inbox, maxMoveBatch+16, "mover")
+	before := e.dc.Logins(t)
+	if err := e.daemon.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := loginsAfter(t, e, before, 2); n != 2 {
+		t.Errorf("a sync of %d emails logged in %d times, want 2 (the fetcher's connection and the mover's)", len(want), n)
+	}
+	if !strings.Contains(e.logs.String(), "second_connection=true") {
+		t.Error(`the sync did not report "second_connection=true"`)
+	}
+	checkAllMoved(t, e, want)
+
+	small := fillInbox(t, e.inbox, maxMoveBatch, "small")
+	before = e.dc.Logins(t)
+	if err := e.daemon.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := loginsAfter(t, e, before, 1); n != 1 {
+		t.Errorf("a sync of %d emails logged in %d times, want 1", len(small), n)
+	}
+	checkAllMoved(t, e, small)
+}
+
+// TestMovesWhenASecondConnectionIsRefusedDovecot: a server that allows
+// one connection per user (as a provider's limit on connections can)
+// refuses the mover's login; the sync moves on its one connection, as
+// before, and says so.
+func TestMovesWhenASecondConnectionIsRefusedDovecot(t *testing.T) {
+	e := newE2E(t)
+	e.dc.LimitConnections(t, 1)
+	ctx := context.Background()
+	want := fillInbox(t, e.inbox, maxMoveBatch+16, "limit")
+	if err := e.daemon.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(e.logs.String(), "second connection for moves failed; moving on the first") {
+		t.Error("the refused second connection was not reported")
+	}
+	if !strings.Contains(e.logs.String(), "second_connection=false") {
+		t.Error(`the sync did not report "second_connection=false"`)
+	}
+	// The daemon's connection may still count against the limit for a
+	// moment after its logout.
+	time.Sleep(500 * time.Millisecond)
+	checkAllMoved(t, e, want)
+}
