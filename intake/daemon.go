@@ -58,6 +58,8 @@ type Daemon struct {
 	// onInHand, when set, is told how many messages are in hand each time
 	// one more is handed over (tests of the bound).
 	onInHand func(n int)
+	// fetchSilence, when set, replaces the const of that name (tests).
+	fetchSilence time.Duration
 
 	// unfound are rows reconcile looked for and did not find (a person
 	// moved or deleted the message): not looked for again until restart.

@@ -244,8 +244,13 @@ func (r *syncRun) fetch(run []uint32) {
 	// The server has fetchSilence for each message of the run; the time
 	// the run waits for room in hand is not the server's (a run of scans
 	// waits minutes for their OCR).
+	wait := fetchSilence
+	if d.fetchSilence > 0 {
+		wait = d.fetchSilence
+	}
 	fetchCtx, cancel := context.WithCancel(context.WithoutCancel(r.ctx))
-	silence := time.AfterFunc(fetchSilence, cancel)
+	var silent atomic.Bool
+	silence := time.AfterFunc(wait, func() { silent.Store(true); cancel() })
 	err := r.mb.FetchEach(fetchCtx, run, d.MaxMessageBytes, func(f mailbox.Fetched) error {
 		if r.stop() {
 			return errStopFetch
@@ -260,7 +265,7 @@ func (r *syncRun) fetch(run []uint32) {
 		j.ctx, j.cancel = work, cancel
 		silence.Stop()
 		r.hand(j)
-		silence.Reset(fetchSilence)
+		silence.Reset(wait)
 		t = time.Now()
 		return nil
 	})
@@ -268,6 +273,9 @@ func (r *syncRun) fetch(run []uint32) {
 	cancel()
 	r.st.fetch += time.Since(t)
 	if err != nil && !errors.Is(err, errStopFetch) {
+		if silent.Load() {
+			err = fmt.Errorf("the server sent nothing for %s: %w", wait, err)
+		}
 		r.fail(fmt.Errorf("fetch: %w", err))
 		return
 	}
