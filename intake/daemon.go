@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -51,10 +52,12 @@ type Daemon struct {
 	// OnProcessed, when set, is told of every message handled (progress).
 	OnProcessed func(register.Outcome)
 	// OnMoved, when set, is told how many messages were moved out of the
-	// inbox to folder, and OnReconciled how many moved ones whose move had
-	// not been recorded were found (the --once summary).
+	// inbox to folder (never by two goroutines at once), and OnReconciled
+	// how many moved ones whose move had not been recorded were found (the
+	// --once summary).
 	OnMoved      func(folder string, n int)
 	OnReconciled func(n int)
+	movedMu      sync.Mutex
 	// onInHand, when set, is told how many messages are in hand each time
 	// one more is handed over (tests of the bound).
 	onInHand func(n int)
@@ -367,8 +370,12 @@ func (d *Daemon) move(ctx context.Context, mb *mailbox.Mailbox, uid uint32, hash
 	return nil
 }
 
+// moved tells OnMoved, one call at a time: the fetcher quarantines an
+// oversize email on its connection while the mover moves on its own.
 func (d *Daemon) moved(folder string, n int) {
 	if d.OnMoved != nil {
+		d.movedMu.Lock()
+		defer d.movedMu.Unlock()
 		d.OnMoved(folder, n)
 	}
 }

@@ -78,23 +78,43 @@ func loginsAfter(t *testing.T, e *e2e, before, want int) int {
 // TestMovesOnASecondConnectionDovecot: a sync of more emails than one
 // move batch moves them on a second connection (Dovecot logs two logins
 // for the run), so the fetcher never waits for a move; every email still
-// ends in its outcome's folder, recorded as moved. A sync of one batch or
-// fewer, the daemon's usual one, logs in once.
+// ends in its outcome's folder, recorded as moved. Oversize emails after
+// the first batch are quarantined by the fetcher, on its connection,
+// while the mover moves on its own: OnMoved hears of every move. A sync
+// of one batch or fewer, the daemon's usual one, logs in once.
 func TestMovesOnASecondConnectionDovecot(t *testing.T) {
 	e := newE2E(t)
 	ctx := context.Background()
 	want := fillInbox(t, e.inbox, maxMoveBatch+16, "mover")
+	const oversize = 3
+	e.daemon.MaxMessageBytes = 512 << 10
+	for i := range oversize {
+		big := uniqueCopy(readSample(t, "04-missing-consent-form"), fmt.Sprintf("mover-big-%d@test.example", i))
+		e.inbox.Append(t, "INBOX", append(big, strings.Repeat(strings.Repeat("x", 998)+"\r\n", 600)...))
+	}
+	moved := map[string]int{}
+	e.daemon.OnMoved = func(folder string, n int) { moved[folder] += n }
 	before := e.dc.Logins(t)
 	if err := e.daemon.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := loginsAfter(t, e, before, 2); n != 2 {
-		t.Errorf("a sync of %d emails logged in %d times, want 2 (the fetcher's connection and the mover's)", len(want), n)
+		t.Errorf("a sync of %d emails logged in %d times, want 2 (the fetcher's connection and the mover's)", len(want)+oversize, n)
 	}
 	if !strings.Contains(e.logs.String(), "second_connection=true") {
 		t.Error(`the sync did not report "second_connection=true"`)
 	}
 	checkAllMoved(t, e, want)
+	total := 0
+	for _, n := range moved {
+		total += n
+	}
+	if total != len(want)+oversize || moved["Quarantine"] != oversize {
+		t.Errorf("OnMoved heard of %d moves, %d to Quarantine; want %d and %d", total, moved["Quarantine"], len(want)+oversize, oversize)
+	}
+	if n := len(e.inbox.Messages(t, "Quarantine")); n != oversize {
+		t.Errorf("%d in Quarantine, want the %d oversize emails", n, oversize)
+	}
 
 	small := fillInbox(t, e.inbox, maxMoveBatch, "small")
 	before = e.dc.Logins(t)
