@@ -19,7 +19,8 @@ import (
 // turned 2 degrees, tilted (the page's top 6% narrower), and on a desk (a
 // tenth to a seventh of the frame's width of it each side of the page,
 // showing in a turned page's corners; dark, light or pale), turned up to
-// 10 degrees, tilted back up to 12% or sideways. Every field, ticks and
+// 10 degrees, tilted back up to 12% or sideways, or on its side in a
+// landscape frame (the phone held landscape). Every field, ticks and
 // free text too, must read as the forms' text layer reads (line breaks
 // aside). Before, on these photos:
 //   - the reasons and needs read as garbage ("SYMPLOMS WIL OF AQMISSION"
@@ -105,6 +106,9 @@ func TestOCRPhonePhotos(t *testing.T) {
 		sideways bool
 		// deskGrey is the desk's grey, in per cent: 35 when not set.
 		deskGrey int
+		// landscape: the phone held landscape, the page on its side in
+		// the frame (no orientation tag).
+		landscape bool
 	}{
 		{name: "flat", turn: "0"},
 		{name: "turned 2 degrees", turn: "-2"},
@@ -117,6 +121,7 @@ func TestOCRPhonePhotos(t *testing.T) {
 		{name: "on a desk a fifth of the frame each side, tilted 10%, turned 5 degrees the other way", turn: "5", keystone: 0.10, desk: 0.20, seed: 47},
 		{name: "on a light desk, tilted, the top 10% narrower, turned 3 degrees", turn: "-3", keystone: 0.10, desk: 0.12, deskGrey: 75},
 		{name: "on a pale desk, tilted, the top 12% narrower, turned 6 degrees the other way", turn: "6", keystone: 0.12, desk: 0.12, deskGrey: 80, seed: 61},
+		{name: "the phone held landscape, on a desk, tilted 6%, turned 3 degrees", turn: "3", keystone: 0.06, desk: 0.12, landscape: true, seed: 53},
 	} {
 		t.Run(v.name, func(t *testing.T) {
 			var files []struct {
@@ -152,6 +157,9 @@ func TestOCRPhonePhotos(t *testing.T) {
 					w, h := int(1654/(1-2*v.desk)), int(2339/(1-2*v.desk))
 					args = append([]string{"-size", fmt.Sprintf("%dx%d", w, h), fmt.Sprintf("xc:gray(%d%%)", cmp.Or(v.deskGrey, 35)), "-attenuate", "0.6", "+noise", "Gaussian", "("},
 						append(args, ")", "-gravity", "center", "-composite")...)
+				}
+				if v.landscape {
+					args = append(args, "-rotate", "90")
 				}
 				// The seed first: the desk's noise is made before the
 				// page is read, and unseeded it differed run to run.
