@@ -10,6 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"dsr-intake/internal/harness"
 	"dsr-intake/register/store"
 )
 
@@ -49,7 +50,7 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 		wctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
 		js := fmt.Sprintf("document.body !== null && document.body.innerText.includes(%q)", s)
-		if err := waitFor(wctx, js); err != nil {
+		if err := harness.WaitFor(wctx, js); err != nil {
 			t.Fatalf("%s: the page never said %q: %v", what, s, err)
 		}
 	}
@@ -58,13 +59,13 @@ func TestBrowserCoordinatorDay(t *testing.T) {
 	// read the record page as it was before).
 	submit := func(what, sel string) {
 		t.Helper()
-		if err := markOld(ctx); err != nil {
+		if err := harness.MarkOld(ctx); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
 		run(what, chromedp.Click(sel))
 		wctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		if err := waitFor(wctx, newPage("body")); err != nil {
+		if err := harness.WaitFor(wctx, harness.NewPage("body")); err != nil {
 			t.Fatalf("%s: no new page: %v", what, err)
 		}
 	}

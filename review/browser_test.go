@@ -2,7 +2,6 @@ package review
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"dsr-intake/internal/harness"
@@ -106,7 +103,7 @@ func visit(t *testing.T, ctx context.Context, url, sel string) context.Context {
 	var err error
 	for try := 1; try <= 3; try++ {
 		tctx, cancel := context.WithTimeout(ctx, time.Minute)
-		err = open(tctx, url, sel)
+		err = harness.Open(tctx, url, sel)
 		cancel()
 		if err == nil {
 			return ctx
@@ -126,64 +123,6 @@ func visit(t *testing.T, ctx context.Context, url, sel string) context.Context {
 	}
 	t.Fatalf("open %s and wait for %s: %v", url, sel, err)
 	return ctx
-}
-
-// open starts the navigation to url and waits until the tab holds a new
-// document, loaded, showing sel.
-func open(ctx context.Context, url, sel string) error {
-	if err := markOld(ctx); err != nil {
-		return err
-	}
-	nav := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		res, err := cdp.Call(ctx, t, cdppage.Navigate, cdppage.NavigateParams{URL: url})
-		if err == nil && res.ErrorText != "" {
-			err = errors.New(res.ErrorText)
-		}
-		return err
-	})
-	if err := chromedp.Do(ctx, nav); err != nil {
-		return fmt.Errorf("navigate: %w", err)
-	}
-	return waitFor(ctx, newPage(sel))
-}
-
-// markOld marks the tab's document, so that newPage never takes it for
-// the one a navigation or a form leads to (the same URL opened again
-// included): a wait made while the old page still shows would be
-// satisfied by it.
-func markOld(ctx context.Context) error {
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("window.dsrOldPage = true")); err != nil {
-		return fmt.Errorf("mark the old page: %w", err)
-	}
-	return nil
-}
-
-// newPage is the check that the tab holds a document markOld did not
-// mark, loaded, with sel visible.
-func newPage(sel string) string {
-	return fmt.Sprintf(`window.dsrOldPage === undefined && document.readyState === "complete" &&
-		((e) => e !== null && e.getClientRects().length > 0)(document.querySelector(%q))`, sel)
-}
-
-// waitFor evaluates js in the tab until it is true or ctx ends. It asks
-// the page itself rather than waiting for chromedp's load and DOM
-// events, which have missed a page that loaded; each look is bounded,
-// because an evaluation caught by a navigation on a loaded machine has
-// been seen never to return.
-func waitFor(ctx context.Context, js string) error {
-	for {
-		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		ok, err := chromedp.Run(pctx, chromedp.Evaluate[bool](js))
-		cancel()
-		if err == nil && ok {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (last look: %v)", ctx.Err(), err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
 
 // stuck records, for a visit that timed out, what the page and the

@@ -56,21 +56,38 @@ func TestDemoInChromium(t *testing.T) {
 	bctx := harness.NewBrowser(t, 2*time.Minute)
 
 	base := "http://" + d.webAddr
-	if err := chromedp.Do(bctx,
-		chromedp.Navigate(base+"/signin"),
-		chromedp.SendKeys(chromedp.CSS("#name"), d.user),
-		chromedp.SendKeys(chromedp.CSS("#password"), d.password),
-		chromedp.Submit(chromedp.CSS("#password")),
-		// The sign-in page has a <main> too: wait for a page only a signed-in
-		// coordinator sees, or the next Navigate aborts the form's redirect
-		// (net::ERR_ABORTED, most runs).
-		chromedp.WaitReady(chromedp.CSS(`form[action="/signout"]`)),
-	); err != nil {
+	// Each page is waited for by asking it (harness.Open, harness.WaitFor),
+	// not through chromedp's load events, which have missed a page that
+	// loaded on a busy machine.
+	signin := func() error {
+		ctx, cancel := context.WithTimeout(bctx, time.Minute)
+		defer cancel()
+		if err := harness.Open(ctx, base+"/signin", "#password"); err != nil {
+			return err
+		}
+		if err := chromedp.Do(ctx,
+			chromedp.SendKeys(chromedp.CSS("#name"), d.user),
+			chromedp.SendKeys(chromedp.CSS("#password"), d.password)); err != nil {
+			return err
+		}
+		if err := harness.MarkOld(ctx); err != nil {
+			return err
+		}
+		if err := chromedp.Do(ctx, chromedp.Submit(chromedp.CSS("#password"))); err != nil {
+			return err
+		}
+		// The sign-in page has a <main> too: wait for a page only a
+		// signed-in coordinator sees.
+		return harness.WaitFor(ctx, harness.NewPage(`form[action="/signout"]`))
+	}
+	if err := signin(); err != nil {
 		t.Fatalf("sign in to the demo: %v", err)
 	}
 	page := func(path string) (string, []byte) {
 		t.Helper()
-		if err := chromedp.Do(bctx, chromedp.Navigate(base+path), chromedp.WaitVisible(chromedp.CSS("main"))); err != nil {
+		ctx, cancel := context.WithTimeout(bctx, time.Minute)
+		defer cancel()
+		if err := harness.Open(ctx, base+path, "main"); err != nil {
 			t.Fatalf("open %s: %v", path, err)
 		}
 		text, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("main")))

@@ -2,12 +2,16 @@ package harness
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -105,4 +109,64 @@ func chromeLog(t testing.TB) *os.File {
 		t.Logf("the end of chromium's output, D-Bus's complaints left out:\n%s", strings.Join(lines, "\n"))
 	})
 	return f
+}
+
+// Open loads url in the tab and waits until the new page has loaded with
+// sel visible. It sends Page.navigate itself and asks the page whether
+// it has loaded (WaitFor) rather than waiting for chromedp's load events,
+// which have missed a page that loaded.
+func Open(ctx context.Context, url, sel string) error {
+	if err := MarkOld(ctx); err != nil {
+		return err
+	}
+	nav := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		res, err := cdp.Call(ctx, t, cdppage.Navigate, cdppage.NavigateParams{URL: url})
+		if err == nil && res.ErrorText != "" {
+			err = errors.New(res.ErrorText)
+		}
+		return err
+	})
+	if err := chromedp.Do(ctx, nav); err != nil {
+		return fmt.Errorf("navigate: %w", err)
+	}
+	return WaitFor(ctx, NewPage(sel))
+}
+
+// MarkOld marks the tab's document, so that NewPage never takes it for
+// the one a navigation or a form leads to (the same URL opened again
+// included): a wait made while the old page still shows would be
+// satisfied by it.
+func MarkOld(ctx context.Context) error {
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("window.dsrOldPage = true")); err != nil {
+		return fmt.Errorf("mark the old page: %w", err)
+	}
+	return nil
+}
+
+// NewPage is the check that the tab holds a document MarkOld did not
+// mark, loaded, with sel visible.
+func NewPage(sel string) string {
+	return fmt.Sprintf(`window.dsrOldPage === undefined && document.readyState === "complete" &&
+		((e) => e !== null && e.getClientRects().length > 0)(document.querySelector(%q))`, sel)
+}
+
+// WaitFor evaluates js in the tab until it is true or ctx ends. It asks
+// the page itself rather than waiting for chromedp's load and DOM
+// events, which have missed a page that loaded; each look is bounded,
+// because an evaluation caught by a navigation on a loaded machine has
+// been seen never to return.
+func WaitFor(ctx context.Context, js string) error {
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		ok, err := chromedp.Run(pctx, chromedp.Evaluate[bool](js))
+		cancel()
+		if err == nil && ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last look: %v)", ctx.Err(), err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
