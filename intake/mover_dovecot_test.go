@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"dsr-intake/parser"
+	"dsr-intake/register"
 	"dsr-intake/register/store"
 )
 
@@ -149,4 +151,64 @@ func TestMovesWhenASecondConnectionIsRefusedDovecot(t *testing.T) {
 	// moment after its logout.
 	time.Sleep(500 * time.Millisecond)
 	checkAllMoved(t, e, want)
+}
+
+// TestRestartWhileMovingOnASecondConnectionDovecot: Dovecot is restarted
+// while the daemon works through a backlog with its mover connected (the
+// first emails already moved, most still in the inbox), which drops both
+// connections mid-sync. The daemon reconnects and finishes: every email
+// in its outcome's folder, recorded as moved, each decided once.
+func TestRestartWhileMovingOnASecondConnectionDovecot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restart test: skipped with -short")
+	}
+	e := newE2E(t)
+	want := fillInbox(t, e.inbox, 3*maxMoveBatch, "restart-mover")
+	var decided atomic.Int32
+	e.daemon.OnProcessed = func(register.Outcome) { decided.Add(1) }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = e.daemon.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if n, err := e.dc.Count("Processed"); err == nil && n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("nothing was moved in two minutes")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	left, err := e.dc.Count("INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.dc.Restart(t)
+	t.Logf("restarted with %d of %d emails in the inbox", left, len(want))
+	if left <= maxMoveBatch {
+		t.Logf("the sync had got further than wanted before the restart (%d left): the mover may already be gone", left)
+	}
+	for {
+		if n, err := e.dc.Count("INBOX"); err == nil && n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the inbox was not emptied after the restart")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if got := decided.Load(); got != int32(len(want)) {
+		t.Errorf("%d decisions, want %d: each email once", got, len(want))
+	}
+	checkAllMoved(t, e, want)
+	if !strings.Contains(e.logs.String(), "second_connection=true") {
+		t.Error("no sync moved on a second connection")
+	}
+	if !strings.Contains(e.logs.String(), "imap connection lost") {
+		t.Error("the daemon did not see its connection drop: the restart came after the sync")
+	}
 }
