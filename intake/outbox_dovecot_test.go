@@ -44,16 +44,12 @@ func (p *daemonProc) kill(sig syscall.Signal) {
 	_ = p.cmd.Wait()
 }
 
-// appendSamples puts n unique copies of the samples in the inbox and
-// returns the Message-IDs of those that will be queried.
+// appendSamples puts n unique copies of the samples in the inbox
+// (fillInbox) and returns the Message-IDs of those that will be queried.
 func appendSamples(t *testing.T, dc *harness.Dovecot, n int, prefix string) (queried []string) {
 	t.Helper()
-	names := sampleNames(t)
-	for i := 0; i < n; i++ {
-		name := names[i%len(names)]
-		id := fmt.Sprintf("%s-%03d@test.example", prefix, i)
-		dc.Append(t, "INBOX", uniqueCopy(readSample(t, name), id))
-		if expectedOutcome(t, name) == "query" {
+	for id, folder := range fillInbox(t, dc, n, prefix) {
+		if folder == "Queried" {
 			queried = append(queried, id)
 		}
 	}
