@@ -2,6 +2,7 @@ package intake
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -13,17 +14,65 @@ import (
 	"dsr-intake/register"
 )
 
-// moveFailSession answers NO to every MOVE when fail is set.
-type moveFailSession struct {
+// quirkSession is one connection of the in-memory server with a quirk:
+// failMoves answers NO to every MOVE; shiftValidity reports a UIDVALIDITY
+// one higher than the mailbox's, as if, to this client, the mailbox had
+// been recreated and the UIDs the first connection fetched named other
+// messages.
+type quirkSession struct {
 	imapserver.Session
-	fail bool
+	failMoves, shiftValidity bool
 }
 
-func (s *moveFailSession) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) error {
-	if s.fail {
+func (s *quirkSession) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) error {
+	if s.failMoves {
 		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeServerBug, Text: "move refused (test)"}
 	}
 	return s.Session.(imapserver.SessionMove).Move(w, numSet, dest)
+}
+
+func (s *quirkSession) Select(name string, options *imap.SelectOptions) (*imap.SelectData, error) {
+	data, err := s.Session.Select(name, options)
+	if err == nil && s.shiftValidity {
+		data.UIDValidity++
+	}
+	return data, err
+}
+
+// TestMovesOnTheFirstWhenTheSecondSeesAnotherUIDValidityMemIMAP: a second
+// connection whose mailbox has another UIDVALIDITY than the fetcher's is
+// closed unused, and the sync moves on its one connection: every email is
+// decided once and ends in its outcome's folder, and the log says why.
+func TestMovesOnTheFirstWhenTheSecondSeesAnotherUIDValidityMemIMAP(t *testing.T) {
+	var sessions atomic.Int32
+	var armed atomic.Bool
+	s := harness.NewMemIMAP(t, memServers["move"], func(sess imapserver.Session) imapserver.Session {
+		return &quirkSession{Session: sess, shiftValidity: armed.Load() && sessions.Add(1) == 2}
+	})
+	cfg := mailbox.IMAPConfig{Addr: s.Addr, TLS: mailbox.TLSInsecure, Username: s.Username, Auth: mailbox.PasswordAuth(s.Password)}
+	e := newE2EOn(t, cfg, memInbox{s})
+	want := fillInbox(t, e.inbox, maxMoveBatch+16, "validity")
+	var decided atomic.Int32
+	e.daemon.OnProcessed = func(register.Outcome) { decided.Add(1) }
+
+	armed.Store(true)
+	if err := e.daemon.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	armed.Store(false)
+	if n := sessions.Load(); n < 2 {
+		t.Fatalf("%d connection(s) in the sync, want the second one dialled for a sync of %d", n, len(want))
+	}
+	if !strings.Contains(e.logs.String(), "second connection sees another UIDVALIDITY; moving on the first") {
+		t.Error("the log does not say why the second connection went unused")
+	}
+	if !strings.Contains(e.logs.String(), "second_connection=false") {
+		t.Error("the sync's log line does not say it moved on one connection")
+	}
+	if got := decided.Load(); got != int32(len(want)) {
+		t.Errorf("%d decisions, want %d: each email once", got, len(want))
+	}
+	checkAllMoved(t, e, want)
 }
 
 // TestFailedMoveOnTheSecondConnectionMemIMAP: when the mover's connection
@@ -35,7 +84,7 @@ func TestFailedMoveOnTheSecondConnectionMemIMAP(t *testing.T) {
 	var armed atomic.Bool
 	s := harness.NewMemIMAP(t, memServers["move"], func(sess imapserver.Session) imapserver.Session {
 		// The second connection of the armed sync is its mover's.
-		return &moveFailSession{Session: sess, fail: armed.Load() && sessions.Add(1) == 2}
+		return &quirkSession{Session: sess, failMoves: armed.Load() && sessions.Add(1) == 2}
 	})
 	cfg := mailbox.IMAPConfig{Addr: s.Addr, TLS: mailbox.TLSInsecure, Username: s.Username, Auth: mailbox.PasswordAuth(s.Password)}
 	e := newE2EOn(t, cfg, memInbox{s})
