@@ -84,7 +84,10 @@ func (d *Daemon) dialMover(ctx context.Context, mb *mailbox.Mailbox, infos []mai
 	defer cancel()
 	mv, err := mailbox.DialIMAP(dctx, d.IMAP)
 	if err != nil {
-		d.Log.Warn("second connection for moves failed; moving on the first", "err", err)
+		// A daemon stopping during the dial is no fault of the server's.
+		if ctx.Err() == nil {
+			d.Log.Warn("second connection for moves failed; moving on the first", "err", err)
+		}
 		return nil
 	}
 	if mv.UIDValidity() != mb.UIDValidity() {
