@@ -231,6 +231,15 @@ func ParseYesNo(s string) (value, blank bool, err error) {
 // and punctuation ("parental responsibility" alone does not match: the
 // whole option must be named).
 func matchChoice(v string, choices []string) (string, error) {
+	// Boxes printed before the options, as a Word form printed to PDF
+	// shows them ("☒ Young person (16 or over, with capacity) ☐ Person
+	// with parental responsibility ☐ ..."): the one ticked answers.
+	if marked := markCheckboxes(v); marked != v &&
+		strings.Count(marked, string(docxCheckedMark)) == 1 && strings.ContainsRune(marked, docxEmptyMark) {
+		if opt, ok := tickedOption(marked); ok {
+			return matchChoice(opt, choices)
+		}
+	}
 	key := choiceKey(v)
 	for _, c := range choices {
 		if choiceKey(c) == key {

@@ -604,14 +604,14 @@ func (in *interp) font(res *resources, nameBytes []byte) *fontInfo {
 
 // fontInfo is what text extraction needs of a font, read once.
 type fontInfo struct {
-	enc      pdf.TextEncoding
-	twoByte  bool
-	first    int
-	widths   []float64
-	cidW     map[int]float64
-	dw       float64
-	symbol   map[byte]string // Dingbats/Wingdings codes without a ToUnicode map
-	puaShift bool            // Wingdings mapped to U+F0xx by its ToUnicode
+	enc     pdf.TextEncoding
+	twoByte bool
+	first   int
+	widths  []float64
+	cidW    map[int]float64
+	dw      float64
+	symbol  map[byte]string // Dingbats/Wingdings codes without a ToUnicode map
+	pua     map[byte]string // boxes of a symbol font its ToUnicode maps to U+F0xx
 	// dingbatsAsText is set for a Dingbats font whose ToUnicode map
 	// gives the codes as the letters and digits they are in WinAnsi (as
 	// Cairo writes it for the Dingbats it substitutes): a tick drawn as
@@ -660,6 +660,9 @@ func isDingbats(base string) bool {
 var (
 	dingbatsTicks  = map[byte]string{'3': "✓", '4': "✓", '7': "✘", '8': "✘", 'n': "■", 'l': "●", 'o': "☐", 'q': "☐"}
 	wingdingsTicks = map[byte]string{0xFC: "✓", 0xFB: "✘", 0xFD: "☒", 0xFE: "☑", 0xA8: "☐", 0x6F: "☐", 0x71: "☐", 0x78: "☒"}
+	// OpenSymbol stands in for Symbol too, whose 0x6F, 0x71 and 0x78 are
+	// Greek letters: only Wingdings' codes that are no letter in Symbol.
+	openSymbolTicks = map[byte]string{0xFC: "✓", 0xFB: "✘", 0xFD: "☒", 0xFE: "☑", 0xA8: "☐"}
 )
 
 func newFontInfo(v pdf.Value, sr *streamReader) *fontInfo {
@@ -685,7 +688,11 @@ func newFontInfo(v pdf.Value, sr *streamReader) *fontInfo {
 	case strings.Contains(base, "wingdings") && !hasToUnicode:
 		f.symbol = wingdingsTicks
 	case strings.Contains(base, "wingdings"):
-		f.puaShift = true
+		f.pua = wingdingsTicks
+	case strings.Contains(base, "opensymbol") && hasToUnicode:
+		// LibreOffice draws a Wingdings box with OpenSymbol where Wingdings
+		// is not installed, keeping its code as U+F0xx.
+		f.pua = openSymbolTicks
 	}
 	if v.Key("Subtype").Name() == "Type0" {
 		f.twoByte = true
@@ -816,11 +823,11 @@ func (f *fontInfo) decodeCode(code string) string {
 			s = t
 		}
 	}
-	if f.puaShift {
+	if f.pua != nil {
 		var b strings.Builder
 		for _, r := range s {
 			if r >= 0xF000 && r <= 0xF0FF {
-				if t, ok := wingdingsTicks[byte(r-0xF000)]; ok {
+				if t, ok := f.pua[byte(r-0xF000)]; ok {
 					b.WriteString(t)
 				}
 				continue
