@@ -3,6 +3,8 @@ package parser
 import (
 	"context"
 	"maps"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -43,6 +45,10 @@ func TestReadDOCXAnswersInLabelCells(t *testing.T) {
 				if n < 5 {
 					t.Fatalf("%d answers moved: not the form expected", n)
 				}
+				// scripts/make-word-printed-fixtures.sh prints these to PDF.
+				if dir := os.Getenv("DSR_WRITE_LABELCELL_DIR"); dir != "" {
+					writeLabelCellDocs(t, dir, name, data, moved, colon)
+				}
 				got := read(t, moved)
 				if len(got) != len(want) {
 					t.Fatalf("%d forms, want %d", len(got), len(want))
@@ -64,6 +70,20 @@ var (
 	runRE  = regexp.MustCompile(`(?s)<w:r[ >].*?</w:r>|<w:sym [^>]*/>`)
 	textRE = regexp.MustCompile(`<w:t[ >][^<]*</w:t>`)
 )
+
+// writeLabelCellDocs writes a document as filled and with its answers
+// moved, named for the fixture it is ("referral-plain.docx" with its
+// answers after a colon: referral-plain-colon.docx).
+func writeLabelCellDocs(t *testing.T, dir, name string, orig, moved []byte, colon bool) {
+	t.Helper()
+	base := strings.ReplaceAll(strings.TrimSuffix(name, ".docx"), " ", "-")
+	variant := map[bool]string{false: "-lines", true: "-colon"}[colon]
+	for file, data := range map[string][]byte{base + "-orig.docx": orig, base + variant + ".docx": moved} {
+		if err := os.WriteFile(filepath.Join(dir, file), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
 
 // answersInLabelCells moves the answer of each label | value row of a
 // Word document into the label cell, leaving the value cell empty: as

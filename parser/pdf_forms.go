@@ -188,9 +188,23 @@ func assembleForms(m *Mapping, trailer pdf.Value, kinds []FormKind, d *docText, 
 			if s.kind == "" {
 				labels = unionLabels(m)
 			}
+			var tail *labelTail
 			for _, p := range s.pages {
-				d.texts[p].textRight = pageRight(d.pages[p]) - 72
-				rf.ByLabel = append(rf.ByLabel, findLabelValues(d.texts[p], labels)...)
+				pt := d.texts[p]
+				pt.textRight = pageRight(d.pages[p]) - 72
+				lvs := findLabelValues(pt, labels)
+				if tail != nil {
+					if v := continuedAnswer(pt, tail, labels); v != "" {
+						rf.ByLabel[tail.at].Value = v
+					}
+				}
+				tail = nil
+				if pt.tail != nil {
+					t := *pt.tail
+					t.at += len(rf.ByLabel)
+					tail = &t
+				}
+				rf.ByLabel = append(rf.ByLabel, lvs...)
 			}
 		}
 		if rf.Kind == "" && len(rf.ByName) == 0 && !anyValue(rf.ByLabel) {

@@ -3,6 +3,7 @@ package parser
 import (
 	"cmp"
 	"math"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -33,6 +34,20 @@ type pageText struct {
 	// textRight is the least the page's text area is taken to reach: an
 	// inch in from the page's right edge (0 when not known). See joinLines.
 	textRight float64
+	// tail is set by findLabelValues when the page's last label may have
+	// its answer on the next page (continuedAnswer).
+	tail *labelTail
+}
+
+// labelTail is a page's last label, with no answer on its page, on a page
+// whose answers are typed in the labels' cells: a table row that Word
+// broke across pages puts the answer at the top of the next.
+type labelTail struct {
+	at       int          // its index among the page's label values
+	x0, size float64      // where its cell's lines start, their type size
+	right    float64      // the right edge its lines are judged by (joinLines)
+	lines    []*valueLine // its answer's lines on its page (after its colon)
+	base     float64      // the baseline of its page's last line
 }
 
 // layoutPage groups glyphs into chunks: rows by baseline, split at gaps
@@ -336,7 +351,10 @@ func findLabelValues(pt *pageText, labels map[string]string) []LabelValue {
 	// Inline "Label: value" chunks are split first.
 	var chunks []*chunk
 	for _, c := range pt.chunks {
-		if !isLabel(c.text) {
+		// A label with a box after it is a label and its answer: "fact
+		// sheet: ☒", which a label's key, blind to punctuation, reads
+		// as the label alone.
+		if !isLabel(c.text) || strings.ContainsFunc(c.text, func(r rune) bool { return checkboxRune(r) != 0 }) {
 			if l, v := splitInlineLabel(c, isLabel); l != nil {
 				chunks = append(chunks, l, v)
 				continue
@@ -374,6 +392,7 @@ func findLabelValues(pt *pageText, labels map[string]string) []LabelValue {
 		// The longest label over up to three lines wins, so "Share with:
 		// SELECT key worker" + "programme" is one label.
 		text, parts, found := c.text, []*chunk{c}, 0
+		var after *chunk // an answer after the colon on the label's last line
 		if isLabel(text) {
 			found = 1
 		}
@@ -381,6 +400,19 @@ func findLabelValues(pt *pageText, labels map[string]string) []LabelValue {
 			d := below(cur)
 			if d == nil || isLabel(d.text) {
 				break
+			}
+			// A label's last line with the answer after a colon, typed
+			// into a Word form's label cell: "At high risk of admission
+			// to a mental" / "health hospital: Yes".
+			if !isLabel(text + " " + d.text) {
+				head := text
+				if l, v := splitInlineLabel(d, func(s string) bool { return isLabel(head + " " + s) }); l != nil {
+					used[d] = true
+					parts = append(parts, l)
+					found = len(parts)
+					after = v
+					break
+				}
 			}
 			text += " " + d.text
 			parts = append(parts, d)
@@ -404,6 +436,12 @@ func findLabelValues(pt *pageText, labels map[string]string) []LabelValue {
 		}
 		b.text = strings.Join(texts, " ")
 		boxes = append(boxes, b)
+		if after != nil && found == len(parts) {
+			// Its own line: the label's wider first line would keep the
+			// answer from reading as beside it.
+			b.lines = append(b.lines, &valueLine{chunks: []*chunk{after}, x0: after.x0, top: after.top(),
+				bottom: after.bottom(), base: after.base, size: after.size, anchor: b})
+		}
 	}
 	if len(boxes) == 0 {
 		return nil
@@ -604,13 +642,186 @@ func findLabelValues(pt *pageText, labels map[string]string) []LabelValue {
 			}
 		}
 	}
+	cellRight := labelCellAnswers(boxes, rest, lines, isLabel)
 	right := pt.textRight
 	for _, c := range pt.chunks {
 		right = math.Max(right, c.x1)
 	}
 	out := make([]LabelValue, 0, len(boxes))
+	var last *labelBox
 	for _, b := range boxes {
-		out = append(out, LabelValue{Label: b.text, Value: cleanValue(joinLines(b.lines, right))})
+		r := right
+		if cr, ok := cellRight[b]; ok {
+			r = cr
+		}
+		out = append(out, LabelValue{Label: b.text, Value: cleanValue(joinLines(b.lines, r))})
+		if last == nil || b.bottom < last.bottom {
+			last = b
+		}
+	}
+	pt.tail = nil
+	inLabel := true // its answer, if any, in its cell: after its colon or under it
+	for _, l := range last.lines {
+		inLabel = inLabel && (math.Abs(l.x0-last.x0) <= 3 || l.x0-last.x1 < 1.5*last.size)
+	}
+	if len(cellRight) > 0 && inLabel {
+		lowest := true // nothing under it in its column but its answer
+		for _, c := range rest {
+			mine := slices.ContainsFunc(last.lines, func(l *valueLine) bool { return slices.Contains(l.chunks, c) })
+			lowest = lowest && (mine || c.base > last.bottom || c.x1 < last.x0-3 || c.x0 > last.x1)
+		}
+		cr := 0.0
+		for _, r := range cellRight {
+			cr = math.Max(cr, r)
+		}
+		if lowest {
+			pt.tail = &labelTail{at: slices.Index(boxes, last), x0: last.x0, size: last.size, right: cr,
+				base: last.bottom + 0.25*last.size}
+			for _, l := range last.lines {
+				c := *l
+				c.x0 = last.x0 // the cell's lines, for joinLines
+				pt.tail.lines = append(pt.tail.lines, &c)
+				pt.tail.base = l.base
+			}
+		}
+	}
+	return out
+}
+
+// continuedAnswer is the answer of the previous page's last label (t) at
+// the top of this page: the lines at its cell's indent above everything
+// else there, one line spacing apart, up to a label (over up to three of
+// them) or a section's heading. It is "" when there is none.
+func continuedAnswer(pt *pageText, t *labelTail, labels map[string]string) string {
+	var col []*chunk
+	for _, c := range pt.chunks { // top to bottom
+		if len(col) == 0 {
+			if c.x0 < t.x0-3 && c.x1 > t.x0 {
+				return "" // a line across the column above it: a header
+			}
+			if math.Abs(c.x0-t.x0) <= 3 {
+				col = append(col, c)
+			}
+			continue
+		}
+		gap := col[len(col)-1].base - c.base
+		if gap > 1.35*t.size {
+			break
+		}
+		if gap > 0.5*t.size && math.Abs(c.x0-t.x0) <= 3 {
+			col = append(col, c)
+		}
+	}
+	var lines []*valueLine
+	base := t.base
+	for i, c := range col {
+		text := ""
+		for _, d := range col[i:min(i+3, len(col))] {
+			text = strings.TrimSpace(text + " " + d.text)
+			if _, ok := labels[labelKey(text)]; ok {
+				return joinAnswer(t, lines)
+			}
+		}
+		if sectionHeading.MatchString(c.text) {
+			break
+		}
+		// Set one line under the last, as if the page had not broken.
+		base -= 1.15 * t.size
+		lines = append(lines, &valueLine{chunks: []*chunk{c}, x0: c.x0, top: base + 0.8*c.size, bottom: base - 0.25*c.size, base: base, size: c.size})
+	}
+	return joinAnswer(t, lines)
+}
+
+// joinAnswer is the label's answer with lines from the next page.
+func joinAnswer(t *labelTail, more []*valueLine) string {
+	if len(more) == 0 {
+		return ""
+	}
+	return cleanValue(joinLines(append(slices.Clip(t.lines), more...), t.right))
+}
+
+// sectionHeading is a form's section heading, which a page may start with.
+var sectionHeading = regexp.MustCompile(`^(?i:section|part)\s+\d+\b`)
+
+// labelCellAnswers gives a label the lines under it at its indent, each
+// one line spacing below the last and none a label: the answer typed
+// into a Word form's label cell, on lines of its own or wrapped after a
+// colon, with the value cell left empty, as the form printed to PDF
+// shows it. A label with value lines under its own (a value box's) gets
+// none. Rows of a form's table are further apart than the lines of one
+// cell, so a heading or the next row does not follow. It returns the
+// right edge to judge those labels' wrapped lines by (joinLines): the
+// widest text of their column, the cell's width being unknown.
+func labelCellAnswers(boxes []*labelBox, rest []*chunk, lines []*valueLine, isLabel func(string) bool) map[*labelBox]float64 {
+	taken := map[*chunk]bool{}
+	for _, l := range lines {
+		for _, c := range l.chunks {
+			taken[c] = true
+		}
+	}
+	var out map[*labelBox]float64
+	for _, b := range boxes {
+		lastBase := b.bottom + 0.25*b.size // the baseline of the label's last line
+		under := false
+		for _, l := range b.lines {
+			under = under || l.base < lastBase-0.5*b.size
+		}
+		if under {
+			continue
+		}
+		cur := lastBase
+		for {
+			var next *chunk
+			for _, c := range rest {
+				gap := cur - c.base
+				if taken[c] || math.Abs(c.x0-b.x0) > 3 || gap <= 0.5*b.size || gap > 1.35*b.size {
+					continue
+				}
+				if next == nil || c.base > next.base {
+					next = c
+				}
+			}
+			if next == nil || isLabel(next.text) {
+				break
+			}
+			taken[next] = true
+			b.lines = append(b.lines, &valueLine{chunks: []*chunk{next}, x0: next.x0, top: next.top(), bottom: next.bottom(),
+				base: next.base, size: next.size, anchor: b})
+			cur = next.base
+			if out == nil {
+				out = map[*labelBox]float64{}
+			}
+			out[b] = 0
+		}
+	}
+	// An answer's first line after the label's colon starts the cell's
+	// lines, for joinLines to see the lines under it as its wraps.
+	for b := range out {
+		for _, l := range b.lines {
+			if l.x0 > b.x0 && l.x0-b.x1 < 1.5*b.size {
+				l.x0 = b.x0
+			}
+		}
+	}
+	// The column's right edge: its widest label or line of an answer.
+	for b := range out {
+		right := 0.0
+		for _, o := range boxes {
+			if math.Abs(o.x0-b.x0) > 3 {
+				continue
+			}
+			right = math.Max(right, o.x1)
+			for _, l := range o.lines {
+				for _, c := range l.chunks {
+					// In the label's cell: under it, or after its colon
+					// (a value cell's text starts further off).
+					if math.Abs(c.x0-o.x0) <= 3 || c.x0-o.x1 < 1.5*o.size {
+						right = math.Max(right, c.x1)
+					}
+				}
+			}
+		}
+		out[b] = right + 0.6*b.size // joinLines takes a cell's padding off
 	}
 	return out
 }

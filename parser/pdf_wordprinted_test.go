@@ -1,0 +1,90 @@
+package parser
+
+import (
+	"context"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Our Word forms printed to PDF (scripts/make-word-printed-fixtures.sh:
+// LibreOffice's PDF export) read as the Word documents themselves: with
+// the answers in their value cells; in the label cells under the labels
+// or after a colon, the value cells left empty (as people type into a
+// Word form as often as not); with the box glyphs of ticked options (one
+// drawn with OpenSymbol for Wingdings, as LibreOffice does where Windows'
+// fonts are not installed); and with answers broken across a page with
+// their table rows.
+func TestReadWordPrintedPDFs(t *testing.T) {
+	sample := sampleAttachments(t, "03-docx-happy")
+	source := func(t *testing.T, base string) []byte {
+		switch base {
+		case "sample-referral":
+			return sample["DSR Referral Form - Amelia Novak.docx"]
+		case "sample-consent":
+			return sample["DSR Consent Form - Amelia Novak.docx"]
+		}
+		return readFixture(t, base+".docx")
+	}
+	m := DefaultMapping()
+	mapAll := func(raws []*RawForm) []*Form {
+		var forms []*Form
+		for _, rf := range raws {
+			if k := m.Classify(rf); k != "" {
+				forms = append(forms, m.Map(k, rf))
+			}
+		}
+		return forms
+	}
+	files, err := filepath.Glob(filepath.Join("testdata", "pdf", "word-printed", "*.pdf"))
+	if err != nil || len(files) < 9 {
+		t.Fatalf("%d fixtures (%v): run scripts/make-word-printed-fixtures.sh", len(files), err)
+	}
+	r := NewInProcessPDFReader(Limits{})
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".pdf")
+		t.Run(name, func(t *testing.T) {
+			base := name[:strings.LastIndexByte(name, '-')]
+			raws, err := readDOCX(context.Background(), source(t, base), Limits{})
+			if err != nil {
+				t.Fatalf("readDOCX: %v", err)
+			}
+			want := mapAll(raws)
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raws, err = r.ReadPDF(context.Background(), data)
+			if err != nil {
+				t.Fatalf("ReadPDF: %v", err)
+			}
+			got := mapAll(raws)
+			if len(got) != len(want) || len(want) == 0 {
+				t.Fatalf("%d forms read from the PDF, %d from the Word document", len(got), len(want))
+			}
+			for i := range want {
+				if len(want[i].Values) < 10 {
+					t.Fatalf("the Word document's form %d has %d answers: not the form expected", i, len(want[i].Values))
+				}
+				if got[i].Kind != want[i].Kind {
+					t.Errorf("form %d is a %s, want %s", i, got[i].Kind, want[i].Kind)
+				}
+				for k, v := range want[i].Values {
+					if got[i].Values[k] != v {
+						t.Errorf("form %d %s = %q, want %q", i, k, got[i].Values[k], v)
+					}
+				}
+				for k, v := range got[i].Values {
+					if _, ok := want[i].Values[k]; !ok {
+						t.Errorf("form %d %s = %q, not in the Word document", i, k, v)
+					}
+				}
+				if !maps.Equal(got[i].Invalid, want[i].Invalid) {
+					t.Errorf("form %d invalid %q, want %q", i, got[i].Invalid, want[i].Invalid)
+				}
+			}
+		})
+	}
+}
