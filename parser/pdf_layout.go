@@ -285,6 +285,18 @@ type labelBox struct {
 
 func (l *labelBox) center() float64 { return (l.top + l.bottom) / 2 }
 
+// lineDistance is how far y is from the middle of the label's nearest
+// line: a label over two lines is as near a value as its nearer line (a
+// tall box's text, set at its top, sits by the label's first line, not
+// its middle, and nearer an empty row's label above than the middle).
+func (l *labelBox) lineDistance(y float64) float64 {
+	first, last := l.top-0.525*l.size, l.bottom+0.525*l.size
+	if y <= first && y >= last {
+		return 0
+	}
+	return math.Min(math.Abs(y-first), math.Abs(y-last))
+}
+
 // valueLine is a line of value text beside the labels.
 type valueLine struct {
 	chunks          []*chunk
@@ -611,6 +623,7 @@ func findLabelValues(pt *pageText, labels map[string]string) []LabelValue {
 				if d > (top-bottom)/2+(b.top-b.bottom)/2+2.5*b.size {
 					continue
 				}
+				d = math.Min(d, b.lineDistance(center))
 				if b.anchored {
 					d *= 2
 				}

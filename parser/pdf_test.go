@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -102,6 +103,10 @@ func TestReadPDFFixtures(t *testing.T) {
 		{"referral-flat-qpdf.pdf", []want{{Referral, "pdf-text", referralFlat, refAbsent}}},
 		{"consent-flat-pdftk.pdf", []want{{Consent, "pdf-text", consentValues, conAbsent}}},
 		{"consent-flat-qpdf.pdf", []want{{Consent, "pdf-text", consentValues, conAbsent}}},
+		// The reason's one line, at the top of its tall box, is nearer the
+		// blank date's label than its own two-line label's middle.
+		{"consent-flat-no-bid-date.pdf", []want{{Consent, "pdf-text", pdfMerge(consentValues, map[string]string{"bid_date": "", "bid_reason": "Parents decline consent; risk of admission is high."}),
+			append(slices.Clip(conAbsent), "bid_date")}}},
 		{"combined-filled.pdf", []want{
 			{Referral, "acroform", referralFilled, nil},
 			{Consent, "acroform", consentValues, conAbsent},

@@ -99,6 +99,12 @@ pdftk "$ref" fill_form "$work/referral.xfdf" output "$out/referral-flat-pdftk.pd
 pdftk "$con" fill_form "$work/consent.xfdf" output "$out/consent-flat-pdftk.pdf" flatten
 qpdf --generate-appearances --flatten-annotations=all "$out/referral-filled.pdf" "$out/referral-flat-qpdf.pdf"
 qpdf --generate-appearances --flatten-annotations=all "$out/consent-filled.pdf" "$out/consent-flat-qpdf.pdf"
+# The decision's date left blank, its reason on one line: the reason's
+# tall box, its text at its top, is nearer the empty date's label than
+# its own two-line label's middle.
+grep -v -e 'name="bid_date"' -e '^A DSR review' "$work/consent.xfdf" |
+	sed 's#is high\.$#is high.</value></field>#' >"$work/consent-no-date.xfdf"
+pdftk "$con" fill_form "$work/consent-no-date.xfdf" output "$out/consent-flat-no-bid-date.pdf" flatten
 
 # Both forms in one PDF: pdftk renames the consent's cyp_dob/cyp_nhs_number.
 pdftk "$out/referral-filled.pdf" "$out/consent-filled.pdf" cat output "$out/combined-filled.pdf"
