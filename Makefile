@@ -5,7 +5,7 @@ FUZZTIME ?= 8s
 BIN     := bin/dsr
 export DSR_TEST_POSTGRES ?=
 
-.PHONY: all build demo test test-short fuzz vet fmt bench compat clean assets
+.PHONY: all build demo test test-short fuzz vet fmt bench compat oracle clean assets
 
 all: build
 
@@ -46,6 +46,10 @@ bench:
 ## compat: peer agreement on the third-party corpus (scripts/compat/fetch-corpus.sh builds it); local only, not CI
 compat:
 	bash scripts/compat/run.sh
+
+## oracle: dsr check against an independent reading of the rules, on ~380 generated emails (scripts/oracle); local only, not CI
+oracle:
+	bash scripts/oracle/run.sh
 
 clean:
 	rm -rf bin
