@@ -19,6 +19,14 @@ func Normalise(spec FieldSpec, raw string) (string, error) {
 	if v == "" {
 		return "", nil
 	}
+	// One unticked box alone, as a Word form's check box prints: a Yes/No
+	// made as a single box is No; any other field is blank.
+	if v == "☐" {
+		if spec.Type == YesNo {
+			return "false", nil
+		}
+		return "", nil
+	}
 	switch spec.Type {
 	case Date:
 		t, err := ParseDate(v)

@@ -909,10 +909,16 @@ func wrapped(prev, next *valueLine, limit, space float64) bool {
 	return x1+space+word > limit
 }
 
-// cleanValue drops a value that is only empty check boxes: an unticked
-// box reads as blank, as on a form whose unticked boxes print nothing.
+// cleanValue drops a value that is only empty check boxes (an unticked
+// pair reads as blank, as on a form whose unticked boxes print nothing),
+// but not one box alone, which Normalise reads as a single check box.
 func cleanValue(v string) string {
-	if strings.Trim(v, "☐ \n") == "" {
+	if strings.Trim(v, "☐ \n") == "" && strings.TrimSpace(v) != "☐" {
+		return ""
+	}
+	// An empty content control of a Word form printed to PDF shows its
+	// placeholder ("Click or tap here to enter text."): no answer.
+	if len(v) < 64 && isPrompt(strings.Join(strings.Fields(v), " ")) {
 		return ""
 	}
 	return v

@@ -22,6 +22,9 @@ import (
 // in Chromium's own fonts, is left out here: it splits a word at a change
 // of font (Liberation Sans to DejaVu Sans for "ễ") and draws OpenSymbol's
 // boxes in another font, neither of which a real print of the PDF does.
+// A form of content controls prints an empty control's placeholder text
+// ("Click or tap here to enter text."), which is no answer, and a single
+// unticked box, which is No.
 func TestReadWordPrintedPDFs(t *testing.T) {
 	sample := sampleAttachments(t, "03-docx-happy")
 	source := func(t *testing.T, base string) []byte {
@@ -81,6 +84,9 @@ func TestReadWordPrintedPDFs(t *testing.T) {
 						t.Errorf("form %d is a %s, want %s", i, got[i].Kind, want[i].Kind)
 					}
 					for k, v := range want[i].Values {
+						if lost, ok := printerLosses[name+"/"+k]; ok {
+							v = lost(v)
+						}
 						if got[i].Values[k] != v {
 							t.Errorf("form %d %s = %q, want %q", i, k, got[i].Values[k], v)
 						}
@@ -97,4 +103,12 @@ func TestReadWordPrintedPDFs(t *testing.T) {
 			})
 		}
 	}
+}
+
+// printerLosses is what LibreOffice's print leaves out of a Word document,
+// by fixture and field: the PDF holds it so (pdftotext reads the same).
+var printerLosses = map[string]func(string) string{
+	// The line breaks inside a plain-text content control: Writer draws
+	// "Flat 3, Willow Court12 High StreetBeckenham" on one line.
+	"referral-sdt-orig/cyp_address": func(v string) string { return strings.ReplaceAll(v, "\n", "") },
 }

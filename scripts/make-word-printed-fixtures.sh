@@ -20,12 +20,18 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/docx" "$out"
 DSR_WRITE_LABELCELL_DIR="$tmp/docx" go test -count=1 -run TestReadDOCXAnswersInLabelCells ./parser >/dev/null
+# The forms made of content controls, some left empty (their placeholder
+# text printed), their check boxes ☒ and ☐.
+for f in referral-sdt consent-sdt; do
+	cp "parser/testdata/docx/$f.docx" "$tmp/docx/$f-orig.docx"
+done
 # A private profile: LibreOffice refuses to start twice on one profile.
 soffice -env:UserInstallation="file://$tmp/profile" --headless --convert-to pdf \
 	--outdir "$tmp/pdf" "$tmp"/docx/*.docx >/dev/null
 for f in referral-plain-orig referral-plain-lines referral-plain-colon \
 	consent-checkbox-orig consent-checkbox-lines consent-checkbox-colon \
-	referral-long-dx-lines sample-referral-colon sample-consent-lines; do
+	referral-long-dx-lines sample-referral-colon sample-consent-lines \
+	referral-sdt-orig consent-sdt-orig; do
 	cp "$tmp/pdf/$f.pdf" "$out/$f.pdf"
 done
 ls -l "$out"
