@@ -12,7 +12,8 @@ import (
 
 // People type their answer into a Word form's shaded label cell as often
 // as into the cell beside it. The filled forms with every answer moved
-// into its label cell, on lines of its own or after a colon, read as the
+// into its label cell, on lines of its own, after a colon or after a
+// space, read as the
 // forms themselves.
 func TestReadDOCXAnswersInLabelCells(t *testing.T) {
 	sample := sampleAttachments(t, "03-docx-happy")
@@ -39,15 +40,15 @@ func TestReadDOCXAnswersInLabelCells(t *testing.T) {
 	}
 	for name, data := range docs {
 		want := read(t, data)
-		for _, colon := range []bool{false, true} {
-			t.Run(name+map[bool]string{false: ", lines of their own", true: ", after a colon"}[colon], func(t *testing.T) {
-				moved, n := answersInLabelCells(t, data, colon)
+		for _, how := range []string{"lines", "colon", "space"} {
+			t.Run(name+", "+how, func(t *testing.T) {
+				moved, n := answersInLabelCells(t, data, how)
 				if n < 5 {
 					t.Fatalf("%d answers moved: not the form expected", n)
 				}
 				// scripts/make-word-printed-fixtures.sh prints these to PDF.
 				if dir := os.Getenv("DSR_WRITE_LABELCELL_DIR"); dir != "" {
-					writeLabelCellDocs(t, dir, name, data, moved, colon)
+					writeLabelCellDocs(t, dir, name, data, moved, how)
 				}
 				got := read(t, moved)
 				if len(got) != len(want) {
@@ -74,10 +75,10 @@ var (
 // writeLabelCellDocs writes a document as filled and with its answers
 // moved, named for the fixture it is ("referral-plain.docx" with its
 // answers after a colon: referral-plain-colon.docx).
-func writeLabelCellDocs(t *testing.T, dir, name string, orig, moved []byte, colon bool) {
+func writeLabelCellDocs(t *testing.T, dir, name string, orig, moved []byte, how string) {
 	t.Helper()
 	base := strings.ReplaceAll(strings.TrimSuffix(name, ".docx"), " ", "-")
-	variant := map[bool]string{false: "-lines", true: "-colon"}[colon]
+	variant := "-" + how
 	for file, data := range map[string][]byte{base + "-orig.docx": orig, base + variant + ".docx": moved} {
 		if err := os.WriteFile(filepath.Join(dir, file), data, 0o644); err != nil {
 			t.Fatal(err)
@@ -87,9 +88,10 @@ func writeLabelCellDocs(t *testing.T, dir, name string, orig, moved []byte, colo
 
 // answersInLabelCells moves the answer of each label | value row of a
 // Word document into the label cell, leaving the value cell empty: as
-// paragraphs after the label's, or after a colon in the label's last
-// paragraph. It returns the document and how many answers it moved.
-func answersInLabelCells(t *testing.T, data []byte, colon bool) ([]byte, int) {
+// paragraphs after the label's ("lines"), or after a colon ("colon") or a
+// space ("space") in the label's last paragraph. It returns the document
+// and how many answers it moved.
+func answersInLabelCells(t *testing.T, data []byte, how string) ([]byte, int) {
 	t.Helper()
 	parts := partsOf(t, data)
 	moved := 0
@@ -102,9 +104,9 @@ func answersInLabelCells(t *testing.T, data []byte, colon bool) ([]byte, int) {
 		paras := paraRE.FindAllString(value, -1)
 		end := strings.LastIndex(label, "</w:p>")
 		var newLabel string
-		if colon {
+		if sep := map[string]string{"colon": ": ", "space": " "}[how]; sep != "" {
 			runs := strings.Join(runRE.FindAllString(paras[0], -1), "")
-			newLabel = label[:end] + `<w:r><w:t xml:space="preserve">: </w:t></w:r>` + runs + "</w:p>" + strings.Join(paras[1:], "") + label[end+len("</w:p>"):]
+			newLabel = label[:end] + `<w:r><w:t xml:space="preserve">` + sep + `</w:t></w:r>` + runs + "</w:p>" + strings.Join(paras[1:], "") + label[end+len("</w:p>"):]
 		} else {
 			newLabel = label[:end+len("</w:p>")] + strings.Join(paras, "") + label[end+len("</w:p>"):]
 		}

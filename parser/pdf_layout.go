@@ -362,17 +362,44 @@ func findLabelValues(pt *pageText, labels map[string]string) []LabelValue {
 	var rest []*chunk
 	// Inline "Label: value" chunks are split first.
 	var chunks []*chunk
-	for _, c := range pt.chunks {
+	var spaced map[*chunk][2]*chunk
+	for i, c := range pt.chunks {
 		// A label with a box after it is a label and its answer: "fact
 		// sheet: ☒", which a label's key, blind to punctuation, reads
 		// as the label alone.
-		if !isLabel(c.text) || strings.ContainsFunc(c.text, func(r rune) bool { return checkboxRune(r) != 0 }) {
+		boxed := strings.ContainsFunc(c.text, func(r rune) bool { return checkboxRune(r) != 0 })
+		if !isLabel(c.text) || boxed {
 			if l, v := splitInlineLabel(c, isLabel); l != nil {
 				chunks = append(chunks, l, v)
 				continue
 			}
+			alone := (i == 0 || math.Abs(pt.chunks[i-1].base-c.base) > 0.3*c.size) &&
+				(i+1 == len(pt.chunks) || math.Abs(pt.chunks[i+1].base-c.base) > 0.3*c.size)
+			if alone {
+				if l, v := splitAtSpace(c, isLabel); l != nil {
+					if spaced == nil {
+						spaced = map[*chunk][2]*chunk{}
+					}
+					spaced[c] = [2]*chunk{l, v}
+				}
+			}
 		}
 		chunks = append(chunks, c)
+	}
+	// A Word form whose answers were typed into its label cells after a
+	// space ("Surname Nguyễn"), printed: only where several lines of the
+	// page read so, not a paragraph that happens to start with a label.
+	spacedPage := len(spaced) >= minSpacedAnswers
+	if spacedPage {
+		split := make([]*chunk, 0, len(chunks)+len(spaced))
+		for _, c := range chunks {
+			if lv, ok := spaced[c]; ok {
+				split = append(split, lv[0], lv[1])
+				continue
+			}
+			split = append(split, c)
+		}
+		chunks = split
 	}
 	sort.SliceStable(chunks, func(i, j int) bool {
 		if math.Abs(chunks[i].base-chunks[j].base) > 0.3*chunks[i].size {
@@ -418,7 +445,12 @@ func findLabelValues(pt *pageText, labels map[string]string) []LabelValue {
 			// to a mental" / "health hospital: Yes".
 			if !isLabel(text + " " + d.text) {
 				head := text
-				if l, v := splitInlineLabel(d, func(s string) bool { return isLabel(head + " " + s) }); l != nil {
+				pred := func(s string) bool { return isLabel(head + " " + s) }
+				l, v := splitInlineLabel(d, pred)
+				if l == nil && spacedPage {
+					l, v = splitAtSpace(d, pred)
+				}
+				if l != nil {
 					used[d] = true
 					parts = append(parts, l)
 					found = len(parts)
@@ -931,6 +963,48 @@ func containsBox(bs []*labelBox, b *labelBox) bool {
 		}
 	}
 	return false
+}
+
+// minSpacedAnswers is how many lines of a page must read as a label, a
+// space and an answer for such lines to be split there (splitAtSpace).
+const minSpacedAnswers = 3
+
+// splitAtSpace splits "Surname Nguyễn" into a label chunk and a value
+// chunk at the space after the longest known label it starts with, up to
+// maxLabelWords words; what follows must not be in brackets (the label's
+// own note) or a label itself, as the Word reader reads a label cell.
+func splitAtSpace(c *chunk, isLabel func(string) bool) (label, value *chunk) {
+	text := c.text
+	if !utf8.ValidString(text) || utf8.RuneCountInString(text) != len(c.runeX) {
+		return nil, nil
+	}
+	var at []int // byte offsets of the spaces, at most maxLabelWords
+	for i := 0; i < len(text) && len(at) < maxLabelWords; i++ {
+		if text[i] == ' ' {
+			at = append(at, i)
+		}
+	}
+	for k := len(at) - 1; k >= 0; k-- {
+		off := at[k]
+		// A label ends in a word: "fact sheet ☒" keys as the label, its
+		// box being no letter, but the box is the answer's.
+		if r, _ := utf8.DecodeLastRuneInString(text[:off]); !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != ')' {
+			continue
+		}
+		if !isLabel(text[:off]) {
+			continue
+		}
+		rest := strings.TrimLeft(text[off:], " ")
+		if rest == "" || strings.ContainsAny(rest[:1], "([{*") || isLabel(rest) {
+			return nil, nil
+		}
+		i := utf8.RuneCountInString(text[:off])                 // the space's rune index
+		j := utf8.RuneCountInString(text[:len(text)-len(rest)]) // the answer's
+		label = &chunk{x0: c.x0, x1: c.runeX[i], base: c.base, size: c.size, text: text[:off], runeX: c.runeX[:i]}
+		value = &chunk{x0: c.runeX[j], x1: c.x1, base: c.base, size: c.size, text: rest, runeX: c.runeX[j:]}
+		return label, value
+	}
+	return nil, nil
 }
 
 // splitInlineLabel splits "Surname: Okoro" into a label chunk and a value

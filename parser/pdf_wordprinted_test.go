@@ -12,7 +12,7 @@ import (
 // Our Word forms printed to PDF (scripts/make-word-printed-fixtures.sh:
 // LibreOffice's PDF export) read as the Word documents themselves: with
 // the answers in their value cells; in the label cells under the labels
-// or after a colon, the value cells left empty (as people type into a
+// or after a colon or a space, the value cells left empty (as people type into a
 // Word form as often as not); with the box glyphs of ticked options (one
 // drawn with OpenSymbol for Wingdings, as LibreOffice does where Windows'
 // fonts are not installed); and with answers broken across a page with
@@ -47,7 +47,7 @@ func TestReadWordPrintedPDFs(t *testing.T) {
 		return forms
 	}
 	files, err := filepath.Glob(filepath.Join("testdata", "pdf", "word-printed", "*.pdf"))
-	if err != nil || len(files) < 9 {
+	if err != nil || len(files) < 13 {
 		t.Fatalf("%d fixtures (%v): run scripts/make-word-printed-fixtures.sh", len(files), err)
 	}
 	r := NewInProcessPDFReader(Limits{})

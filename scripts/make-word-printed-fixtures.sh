@@ -3,9 +3,10 @@
 # printed to PDF by LibreOffice (Writer's PDF export, as "Save as PDF" or
 # a PDF printer makes them), as typed in their value cells (-orig) and
 # with every answer typed into its label cell instead, on lines of its
-# own (-lines) or after a colon (-colon), the value cell left empty. The
-# label-cell documents are those parser.TestReadDOCXAnswersInLabelCells
-# makes; parser.TestReadWordPrintedPDFs reads each PDF against its Word
+# own (-lines), after a colon (-colon) or after a space (-space), the
+# value cell left empty. The label-cell documents are those
+# parser.TestReadDOCXAnswersInLabelCells makes;
+# parser.TestReadWordPrintedPDFs reads each PDF against its Word
 # document. Rows Word or Writer break across pages put some answers at
 # the top of the next page.
 #
@@ -30,6 +31,7 @@ soffice -env:UserInstallation="file://$tmp/profile" --headless --convert-to pdf 
 	--outdir "$tmp/pdf" "$tmp"/docx/*.docx >/dev/null
 for f in referral-plain-orig referral-plain-lines referral-plain-colon \
 	consent-checkbox-orig consent-checkbox-lines consent-checkbox-colon \
+	referral-plain-space consent-checkbox-space \
 	referral-long-dx-lines sample-referral-colon sample-consent-lines \
 	referral-sdt-orig consent-sdt-orig; do
 	cp "$tmp/pdf/$f.pdf" "$out/$f.pdf"
