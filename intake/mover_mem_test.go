@@ -39,28 +39,45 @@ func (s *quirkSession) Select(name string, options *imap.SelectOptions) (*imap.S
 	return data, err
 }
 
+// quirkyMover is an e2e on the in-memory server holding one move batch
+// and more, whose second connection while armed (the mover's, in a sync
+// that large) has quirk's quirks; decided counts the decisions.
+type quirkyMover struct {
+	e        *e2e
+	want     map[string]string // Message-ID -> outcome folder
+	armed    atomic.Bool
+	sessions atomic.Int32
+	decided  atomic.Int32
+}
+
+func newQuirkyMover(t *testing.T, quirk quirkSession, prefix string) *quirkyMover {
+	t.Helper()
+	q := &quirkyMover{}
+	s := harness.NewMemIMAP(t, memServers["move"], func(sess imapserver.Session) imapserver.Session {
+		mover := q.armed.Load() && q.sessions.Add(1) == 2
+		return &quirkSession{Session: sess, failMoves: mover && quirk.failMoves, shiftValidity: mover && quirk.shiftValidity}
+	})
+	cfg := mailbox.IMAPConfig{Addr: s.Addr, TLS: mailbox.TLSInsecure, Username: s.Username, Auth: mailbox.PasswordAuth(s.Password)}
+	q.e = newE2EOn(t, cfg, memInbox{s})
+	q.want = fillInbox(t, q.e.inbox, maxMoveBatch+16, prefix)
+	q.e.daemon.OnProcessed = func(register.Outcome) { q.decided.Add(1) }
+	return q
+}
+
 // TestMovesOnTheFirstWhenTheSecondSeesAnotherUIDValidityMemIMAP: a second
 // connection whose mailbox has another UIDVALIDITY than the fetcher's is
 // closed unused, and the sync moves on its one connection: every email is
 // decided once and ends in its outcome's folder, and the log says why.
 func TestMovesOnTheFirstWhenTheSecondSeesAnotherUIDValidityMemIMAP(t *testing.T) {
-	var sessions atomic.Int32
-	var armed atomic.Bool
-	s := harness.NewMemIMAP(t, memServers["move"], func(sess imapserver.Session) imapserver.Session {
-		return &quirkSession{Session: sess, shiftValidity: armed.Load() && sessions.Add(1) == 2}
-	})
-	cfg := mailbox.IMAPConfig{Addr: s.Addr, TLS: mailbox.TLSInsecure, Username: s.Username, Auth: mailbox.PasswordAuth(s.Password)}
-	e := newE2EOn(t, cfg, memInbox{s})
-	want := fillInbox(t, e.inbox, maxMoveBatch+16, "validity")
-	var decided atomic.Int32
-	e.daemon.OnProcessed = func(register.Outcome) { decided.Add(1) }
+	q := newQuirkyMover(t, quirkSession{shiftValidity: true}, "validity")
+	e, want := q.e, q.want
 
-	armed.Store(true)
+	q.armed.Store(true)
 	if err := e.daemon.RunOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	armed.Store(false)
-	if n := sessions.Load(); n < 2 {
+	q.armed.Store(false)
+	if n := q.sessions.Load(); n < 2 {
 		t.Fatalf("%d connection(s) in the sync, want the second one dialled for a sync of %d", n, len(want))
 	}
 	if !strings.Contains(e.logs.String(), "second connection sees another UIDVALIDITY; moving on the first") {
@@ -69,7 +86,7 @@ func TestMovesOnTheFirstWhenTheSecondSeesAnotherUIDValidityMemIMAP(t *testing.T)
 	if !strings.Contains(e.logs.String(), "second_connection=false") {
 		t.Error("the sync's log line does not say it moved on one connection")
 	}
-	if got := decided.Load(); got != int32(len(want)) {
+	if got := q.decided.Load(); got != int32(len(want)) {
 		t.Errorf("%d decisions, want %d: each email once", got, len(want))
 	}
 	checkAllMoved(t, e, want)
@@ -80,27 +97,18 @@ func TestMovesOnTheFirstWhenTheSecondSeesAnotherUIDValidityMemIMAP(t *testing.T)
 // committed stays decided in the inbox, and the next sync only moves it.
 // Every email is decided exactly once and ends in its outcome's folder.
 func TestFailedMoveOnTheSecondConnectionMemIMAP(t *testing.T) {
-	var sessions atomic.Int32
-	var armed atomic.Bool
-	s := harness.NewMemIMAP(t, memServers["move"], func(sess imapserver.Session) imapserver.Session {
-		// The second connection of the armed sync is its mover's.
-		return &quirkSession{Session: sess, failMoves: armed.Load() && sessions.Add(1) == 2}
-	})
-	cfg := mailbox.IMAPConfig{Addr: s.Addr, TLS: mailbox.TLSInsecure, Username: s.Username, Auth: mailbox.PasswordAuth(s.Password)}
-	e := newE2EOn(t, cfg, memInbox{s})
-	want := fillInbox(t, e.inbox, maxMoveBatch+16, "movefail")
-	var decided atomic.Int32
-	e.daemon.OnProcessed = func(register.Outcome) { decided.Add(1) }
+	q := newQuirkyMover(t, quirkSession{failMoves: true}, "movefail")
+	e, want := q.e, q.want
 	ctx := context.Background()
 
-	armed.Store(true)
+	q.armed.Store(true)
 	err := e.daemon.RunOnce(ctx)
-	armed.Store(false)
+	q.armed.Store(false)
 	if err == nil {
 		t.Fatal("a sync whose moves failed reported no error")
 	}
 	t.Logf("first sync: %v", err)
-	first := decided.Load()
+	first := q.decided.Load()
 	if first == 0 {
 		t.Fatal("nothing was decided before the move failed")
 	}
@@ -111,7 +119,7 @@ func TestFailedMoveOnTheSecondConnectionMemIMAP(t *testing.T) {
 	if err := e.daemon.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := decided.Load(); got != int32(len(want)) {
+	if got := q.decided.Load(); got != int32(len(want)) {
 		t.Errorf("%d decisions over the two syncs (%d in the first), want %d: each email once", got, first, len(want))
 	}
 	checkAllMoved(t, e, want)
