@@ -363,6 +363,21 @@ func findLabelValues(pt *pageText, labels map[string]string) []LabelValue {
 	// Inline "Label: value" chunks are split first.
 	var chunks []*chunk
 	var spaced map[*chunk][2]*chunk
+	// startsLikeLabel: the text's first word is some label's, before the
+	// longer look splitAtSpace takes at every line of a page.
+	var starts map[string]bool
+	startsLikeLabel := func(text string) bool {
+		if starts == nil {
+			starts = make(map[string]bool, len(labels))
+			for k := range labels {
+				first, _, _ := strings.Cut(k, " ")
+				starts[first] = true
+			}
+		}
+		word, _, _ := strings.Cut(text, " ")
+		first, _, _ := strings.Cut(labelKey(word), " ")
+		return starts[first]
+	}
 	for i, c := range pt.chunks {
 		// A label with a box after it is a label and its answer: "fact
 		// sheet: ☒", which a label's key, blind to punctuation, reads
@@ -375,7 +390,7 @@ func findLabelValues(pt *pageText, labels map[string]string) []LabelValue {
 			}
 			alone := (i == 0 || math.Abs(pt.chunks[i-1].base-c.base) > 0.3*c.size) &&
 				(i+1 == len(pt.chunks) || math.Abs(pt.chunks[i+1].base-c.base) > 0.3*c.size)
-			if alone {
+			if alone && startsLikeLabel(c.text) {
 				if l, v := splitAtSpace(c, isLabel); l != nil {
 					if spaced == nil {
 						spaced = map[*chunk][2]*chunk{}
