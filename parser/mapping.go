@@ -439,36 +439,51 @@ func (m *Mapping) label(k FormKind, lv LabelValue, cells bool) (canon, label, va
 	if !cells || lv.Value != "" {
 		return "", "", "", false
 	}
-	words := 0
-	for i, r := range lv.Label {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) || i == 0 {
-			continue
-		}
-		if prev, _ := utf8.DecodeLastRuneInString(lv.Label[:i]); !unicode.IsLetter(prev) && !unicode.IsDigit(prev) && prev != ')' {
-			continue // within a run of separators: tried at its start
-		}
-		if words++; words > maxLabelWords {
-			break
-		}
-		if c, ok := m.labels[k][labelKey(lv.Label[:i])]; ok {
-			canon, label = c, lv.Label[:i]
-		}
-	}
-	if canon == "" {
+	label, rest, ok := labelHead(lv.Label, func(p string) bool { _, ok := m.labels[k][labelKey(p)]; return ok })
+	if !ok || m.labelOnEither(rest) {
 		return "", "", "", false
 	}
-	// A label ending in a bracket ("First name(s)") is also found
-	// without it, so a bracket may lead what is left.
-	rest := strings.TrimLeft(lv.Label[len(label):], " \t\n:;.,-–—=>|)")
-	if rest == "" || strings.ContainsAny(rest[:1], "([{*") || m.labelOnEither(rest) {
-		return "", "", "", false
-	}
+	canon = m.labels[k][labelKey(label)]
 	// The answer is read as the value cell's would be: ticked boxes, a
 	// prompt left in place.
 	if value = finishValue(rest); value == "" {
 		return "", "", "", false
 	}
 	return canon, label, value, true
+}
+
+// labelHead reads a label cell holding a label and the answer typed after
+// it: the longest known label (isLabel) that s starts with, ending at a
+// word within maxLabelWords words, and what follows it, the separators
+// between taken off. ok is false when no label leads, nothing follows, or
+// what follows is in brackets (the label's own note). The Word reader's
+// cells (Mapping.label) and a printed form's lines (splitAtSpace) read so.
+func labelHead(s string, isLabel func(string) bool) (label, rest string, ok bool) {
+	words := 0
+	for i, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || i == 0 {
+			continue
+		}
+		if prev, _ := utf8.DecodeLastRuneInString(s[:i]); !unicode.IsLetter(prev) && !unicode.IsDigit(prev) && prev != ')' {
+			continue // within a run of separators: tried at its start
+		}
+		if words++; words > maxLabelWords {
+			break
+		}
+		if isLabel(s[:i]) {
+			label = s[:i]
+		}
+	}
+	if label == "" {
+		return "", "", false
+	}
+	// A label ending in a bracket ("First name(s)") is also found
+	// without it, so a bracket may lead what is left.
+	rest = strings.TrimLeft(s[len(label):], " \t\n:;.,-–—=>|)")
+	if rest == "" || strings.ContainsAny(rest[:1], "([{*") {
+		return "", "", false
+	}
+	return label, rest, true
 }
 
 // labelOnEither says whether s is a label of either form.

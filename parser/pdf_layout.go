@@ -985,41 +985,22 @@ func containsBox(bs []*labelBox, b *labelBox) bool {
 const minSpacedAnswers = 3
 
 // splitAtSpace splits "Surname Nguyễn" into a label chunk and a value
-// chunk at the space after the longest known label it starts with, up to
-// maxLabelWords words; what follows must not be in brackets (the label's
-// own note) or a label itself, as the Word reader reads a label cell.
+// chunk after the longest known label it starts with, as the Word reader
+// reads a label cell (labelHead); what follows must not be a label itself.
 func splitAtSpace(c *chunk, isLabel func(string) bool) (label, value *chunk) {
 	text := c.text
 	if !utf8.ValidString(text) || utf8.RuneCountInString(text) != len(c.runeX) {
 		return nil, nil
 	}
-	var at []int // byte offsets of the spaces, at most maxLabelWords
-	for i := 0; i < len(text) && len(at) < maxLabelWords; i++ {
-		if text[i] == ' ' {
-			at = append(at, i)
-		}
+	head, rest, ok := labelHead(text, isLabel)
+	if !ok || isLabel(rest) {
+		return nil, nil
 	}
-	for k := len(at) - 1; k >= 0; k-- {
-		off := at[k]
-		// A label ends in a word: "fact sheet ☒" keys as the label, its
-		// box being no letter, but the box is the answer's.
-		if r, _ := utf8.DecodeLastRuneInString(text[:off]); !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != ')' {
-			continue
-		}
-		if !isLabel(text[:off]) {
-			continue
-		}
-		rest := strings.TrimLeft(text[off:], " ")
-		if rest == "" || strings.ContainsAny(rest[:1], "([{*") || isLabel(rest) {
-			return nil, nil
-		}
-		i := utf8.RuneCountInString(text[:off])                 // the space's rune index
-		j := utf8.RuneCountInString(text[:len(text)-len(rest)]) // the answer's
-		label = &chunk{x0: c.x0, x1: c.runeX[i], base: c.base, size: c.size, text: text[:off], runeX: c.runeX[:i]}
-		value = &chunk{x0: c.runeX[j], x1: c.x1, base: c.base, size: c.size, text: rest, runeX: c.runeX[j:]}
-		return label, value
-	}
-	return nil, nil
+	i := utf8.RuneCountInString(head)                       // the label's end, in runes
+	j := utf8.RuneCountInString(text[:len(text)-len(rest)]) // the answer's start
+	label = &chunk{x0: c.x0, x1: c.runeX[i], base: c.base, size: c.size, text: head, runeX: c.runeX[:i]}
+	value = &chunk{x0: c.runeX[j], x1: c.x1, base: c.base, size: c.size, text: rest, runeX: c.runeX[j:]}
+	return label, value
 }
 
 // splitInlineLabel splits "Surname: Okoro" into a label chunk and a value
