@@ -191,7 +191,8 @@ func assembleOCRForms(m *Mapping, pages []*ocrPage) []*RawForm {
 			}
 			used := map[int]bool{}
 			snapLabels(pg.pt, labels)
-			for _, lv := range findLabelValues(pg.pt, labels) {
+			found, _ := findLabelValues(pg.pt, labels)
+			for _, lv := range found {
 				canon := labels[labelKey(lv.Label)]
 				fl, value := pg.locate(lv, canon, kindOrBoth(s.kind, canon), used)
 				lv.Value = value

@@ -43,7 +43,8 @@ func unnamedFieldValues(m *Mapping, s segment, d *docText, fields []acroField) (
 			return nil, err
 		}
 		pt.textRight = pageRight(d.pages[p]) - 72
-		lvs = append(lvs, findLabelValues(pt, labels)...)
+		found, _ := findLabelValues(pt, labels)
+		lvs = append(lvs, found...)
 	}
 	return lvs, nil
 }

@@ -192,17 +192,14 @@ func assembleForms(m *Mapping, trailer pdf.Value, kinds []FormKind, d *docText, 
 			for _, p := range s.pages {
 				pt := d.texts[p]
 				pt.textRight = pageRight(d.pages[p]) - 72
-				lvs := findLabelValues(pt, labels)
+				lvs, next := findLabelValues(pt, labels)
 				if tail != nil {
 					if v := continuedAnswer(pt, tail, labels); v != "" {
 						rf.ByLabel[tail.at].Value = v
 					}
 				}
-				tail = nil
-				if pt.tail != nil {
-					t := *pt.tail
-					t.at += len(rf.ByLabel)
-					tail = &t
+				if tail = next; tail != nil {
+					tail.at += len(rf.ByLabel)
 				}
 				rf.ByLabel = append(rf.ByLabel, lvs...)
 			}

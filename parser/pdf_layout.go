@@ -34,9 +34,6 @@ type pageText struct {
 	// textRight is the least the page's text area is taken to reach: an
 	// inch in from the page's right edge (0 when not known). See joinLines.
 	textRight float64
-	// tail is set by findLabelValues when the page's last label may have
-	// its answer on the next page (continuedAnswer).
-	tail *labelTail
 }
 
 // labelTail is a page's last label, with no answer on its page, on a page
@@ -305,6 +302,11 @@ type valueLine struct {
 	anchor          *labelBox
 }
 
+// lineOf is a value line of one chunk, beside anchor (nil: none).
+func lineOf(c *chunk, anchor *labelBox) *valueLine {
+	return &valueLine{chunks: []*chunk{c}, x0: c.x0, top: c.top(), bottom: c.bottom(), base: c.base, size: c.size, anchor: anchor}
+}
+
 func (v *valueLine) text() string {
 	sort.SliceStable(v.chunks, func(i, j int) bool { return v.chunks[i].x0 < v.chunks[j].x0 })
 	parts := make([]string, len(v.chunks))
@@ -329,10 +331,12 @@ func overlap(top1, bot1, top2, bot2 float64) float64 {
 // here knows the template's coordinates: labels are found by their text,
 // values are the text to their right, grouped into blocks by line spacing
 // and alignment, and each block goes to the label on its line or, failing
-// that, the nearest label vertically.
-func findLabelValues(pt *pageText, labels map[string]string) []LabelValue {
+// that, the nearest label vertically. The tail is the page's last label
+// when its answer may go on at the top of the next page (continuedAnswer);
+// nil otherwise.
+func findLabelValues(pt *pageText, labels map[string]string) ([]LabelValue, *labelTail) {
 	if len(pt.chunks) > maxFormChunks {
-		return nil // not a form page, and the pairing below is quadratic
+		return nil, nil // not a form page, and the pairing below is quadratic
 	}
 	// The same texts are asked about many times (each chunk, and the
 	// lines under it joined to it). Most are keyed without normalising
@@ -498,12 +502,11 @@ func findLabelValues(pt *pageText, labels map[string]string) []LabelValue {
 		if after != nil && found == len(parts) {
 			// Its own line: the label's wider first line would keep the
 			// answer from reading as beside it.
-			b.lines = append(b.lines, &valueLine{chunks: []*chunk{after}, x0: after.x0, top: after.top(),
-				bottom: after.bottom(), base: after.base, size: after.size, anchor: b})
+			b.lines = append(b.lines, lineOf(after, b))
 		}
 	}
 	if len(boxes) == 0 {
-		return nil
+		return nil, nil
 	}
 	minLabelX := math.Inf(1)
 	for _, b := range boxes {
@@ -618,8 +621,8 @@ func findLabelValues(pt *pageText, labels map[string]string) []LabelValue {
 			}
 		}
 		if line == nil {
-			line = &valueLine{x0: c.x0, top: c.top(), bottom: c.bottom(), base: c.base, size: c.size, anchor: cd.anchor}
-			lines = append(lines, line)
+			lines = append(lines, lineOf(c, cd.anchor))
+			continue
 		}
 		line.chunks = append(line.chunks, c)
 		line.x0 = math.Min(line.x0, c.x0)
@@ -719,7 +722,7 @@ func findLabelValues(pt *pageText, labels map[string]string) []LabelValue {
 			last = b
 		}
 	}
-	pt.tail = nil
+	var tail *labelTail
 	inLabel := true // its answer, if any, in its cell: after its colon or under it
 	for _, l := range last.lines {
 		inLabel = inLabel && (math.Abs(l.x0-last.x0) <= 3 || l.x0-last.x1 < 1.5*last.size)
@@ -735,17 +738,17 @@ func findLabelValues(pt *pageText, labels map[string]string) []LabelValue {
 			cr = math.Max(cr, r)
 		}
 		if lowest {
-			pt.tail = &labelTail{at: slices.Index(boxes, last), x0: last.x0, size: last.size, right: cr,
+			tail = &labelTail{at: slices.Index(boxes, last), x0: last.x0, size: last.size, right: cr,
 				base: last.bottom + 0.25*last.size}
 			for _, l := range last.lines {
 				c := *l
 				c.x0 = last.x0 // the cell's lines, for joinLines
-				pt.tail.lines = append(pt.tail.lines, &c)
-				pt.tail.base = l.base
+				tail.lines = append(tail.lines, &c)
+				tail.base = l.base
 			}
 		}
 	}
-	return out
+	return out, tail
 }
 
 // continuedAnswer is the answer of the previous page's last label (t) at
@@ -787,7 +790,9 @@ func continuedAnswer(pt *pageText, t *labelTail, labels map[string]string) strin
 		}
 		// Set one line under the last, as if the page had not broken.
 		base -= 1.15 * t.size
-		lines = append(lines, &valueLine{chunks: []*chunk{c}, x0: c.x0, top: base + 0.8*c.size, bottom: base - 0.25*c.size, base: base, size: c.size})
+		moved := *c
+		moved.base = base
+		lines = append(lines, lineOf(&moved, nil))
 	}
 	return joinAnswer(t, lines)
 }
@@ -845,8 +850,7 @@ func labelCellAnswers(boxes []*labelBox, rest []*chunk, lines []*valueLine, isLa
 				break
 			}
 			taken[next] = true
-			b.lines = append(b.lines, &valueLine{chunks: []*chunk{next}, x0: next.x0, top: next.top(), bottom: next.bottom(),
-				base: next.base, size: next.size, anchor: b})
+			b.lines = append(b.lines, lineOf(next, b))
 			cur = next.base
 			if out == nil {
 				out = map[*labelBox]float64{}
