@@ -1,0 +1,118 @@
+package parser
+
+import (
+	"strings"
+	"testing"
+)
+
+// printedLine is a line of 10-point text at x on a baseline, each letter
+// 5 points wide: what a printed form's content stream gives layoutPage.
+type printedLine struct {
+	x, base float64
+	text    string
+}
+
+func printedPage(lines ...printedLine) *pageText {
+	var gs []glyph
+	for _, l := range lines {
+		x := l.x
+		for _, r := range l.text {
+			gs = append(gs, glyph{x: x, y: l.base, w: 5, size: 10, s: string(r)})
+			x += 5
+		}
+	}
+	return layoutPage(gs)
+}
+
+// valueOf is the value read for label, and whether the label was found.
+func valueOf(lvs []LabelValue, label string) (string, bool) {
+	for _, lv := range lvs {
+		if lv.Label == label {
+			return lv.Value, true
+		}
+	}
+	return "", false
+}
+
+// A label-cell answer broken over a page goes on at the next page's top
+// only where nothing else is above it there, and only up to a label (over
+// up to three lines), a section heading or a wider gap than a cell's
+// lines have; a page whose answers are in a value column carries nothing.
+func TestLabelCellAnswerOverAPageBreak(t *testing.T) {
+	labels := DefaultMapping().Labels(Referral)
+	// Page one: answers under their labels, the last label's answer gone
+	// on to the next page.
+	first := printedPage(
+		printedLine{60, 700, "Surname"}, printedLine{60, 688.5, "Nguyen"},
+		printedLine{60, 671, "Known as"}, printedLine{60, 659.5, "Zoe"},
+		printedLine{60, 642, "Mental health concern"},
+	)
+	lvs, tail := findLabelValues(first, labels)
+	if v, _ := valueOf(lvs, "Surname"); v != "Nguyen" {
+		t.Fatalf("Surname = %q on its page, want Nguyen: %+v", v, lvs)
+	}
+	if tail == nil {
+		t.Fatal("no tail for a last label left without its answer on a page of label-cell answers")
+	}
+	for _, tc := range []struct {
+		name string
+		next []printedLine
+		want string // words
+	}{
+		{"two lines, then a label", []printedLine{{60, 800, "Self-harm since September;"}, {60, 788.5, "two A&E attendances."}, {60, 771, "Proposed RAG rating"}},
+			"Self-harm since September; two A&E attendances."},
+		{"a header line across the column above it", []printedLine{{40, 810, "OFFICIAL-SENSITIVE when completed"}, {60, 795, "Self-harm since September;"}}, ""},
+		{"a section heading", []printedLine{{60, 800, "Section 4: Proposed RAG rating"}, {60, 782, "Proposed RAG rating"}}, ""},
+		{"a label over two lines", []printedLine{{60, 800, "At high risk of admission to a mental"}, {60, 788.5, "health hospital"}}, ""},
+		{"a row's gap after one line", []printedLine{{60, 800, "Self-harm since September."}, {60, 770, "Red"}}, "Self-harm since September."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := continuedAnswer(printedPage(tc.next...), tail, labels)
+			if strings.Join(strings.Fields(got), " ") != tc.want {
+				t.Errorf("carried %q, want %q", got, tc.want)
+			}
+		})
+	}
+
+	// The same last label on a page whose answers stand in a value column.
+	column := printedPage(
+		printedLine{60, 700, "Surname"}, printedLine{250, 700, "Nguyen"},
+		printedLine{60, 682, "Known as"}, printedLine{250, 682, "Zoe"},
+		printedLine{60, 664, "Mental health concern"},
+	)
+	lvs, tail = findLabelValues(column, labels)
+	if v, _ := valueOf(lvs, "Known as"); v != "Zoe" {
+		t.Fatalf("Known as = %q, want Zoe: %+v", v, lvs)
+	}
+	if tail != nil {
+		t.Errorf("a page of value-column answers carries its last label to the next page: %+v", tail)
+	}
+}
+
+// Answers typed after a space in a label's cell ("Surname Nguyen") are
+// split off where three or more lines of a page read so; one such line
+// is taken for a paragraph that starts with a label's words.
+func TestSpacedLabelCellAnswersNeedSeveralLines(t *testing.T) {
+	labels := DefaultMapping().Labels(Referral)
+	lvs, _ := findLabelValues(printedPage(
+		printedLine{60, 700, "Surname Nguyen"},
+		printedLine{60, 682, "Known as Zoe"},
+		printedLine{60, 664, "Postcode BR3 1AW"},
+	), labels)
+	for label, want := range map[string]string{"Surname": "Nguyen", "Known as": "Zoe", "Postcode": "BR3 1AW"} {
+		if got, _ := valueOf(lvs, label); got != want {
+			t.Errorf("%s = %q, want %q (%+v)", label, got, want, lvs)
+		}
+	}
+	lvs, _ = findLabelValues(printedPage(
+		printedLine{60, 700, "Surname Nguyen is known to the team"},
+		printedLine{60, 682, "Known as"}, printedLine{250, 682, "Zoe"},
+		printedLine{60, 664, "Postcode"}, printedLine{250, 664, "BR3 1AW"},
+	), labels)
+	if v, found := valueOf(lvs, "Surname"); found {
+		t.Errorf("one line starting with a label read as that label's answer: Surname = %q", v)
+	}
+	if got, _ := valueOf(lvs, "Known as"); got != "Zoe" {
+		t.Errorf("Known as = %q, want Zoe", got)
+	}
+}
