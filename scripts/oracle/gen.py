@@ -280,13 +280,20 @@ def m_consent_age(ref, con, ctx):
     return 'age %d on both dates, basis %s, capacity %r' % (age, basis, cap)
 
 
-def m_turn16(ref, con, ctx):
-    # signed at 15, 16 by the referral date
+def birthday_after_signing(con, ctx):
+    """Signs the consent 4-19 days before the referral and returns a day
+    after the signing, up to the referral date, for a birthday."""
     ref_date = ctx['ref_date']
     signed = ref_date - datetime.timedelta(days=R.randrange(4, 20))
     ctx['signed'] = signed
     con['signed_date'] = fmt_date(signed)
-    bday = signed + datetime.timedelta(days=R.randrange(1, (ref_date - signed).days + 1))
+    return signed + datetime.timedelta(days=R.randrange(1, (ref_date - signed).days + 1))
+
+
+def m_turn16(ref, con, ctx):
+    # signed at 15, 16 by the referral date
+    bday = birthday_after_signing(con, ctx)
+    signed, ref_date = ctx['signed'], ctx['ref_date']
     dob = years_before(bday, 16, 0)
     set_dob(ref, con, ctx, dob)
     basis = R.choice(['self', 'pr'])
@@ -316,7 +323,7 @@ def m_birthday_edge(ref, con, ctx):
         make_self(ref, con, ctx, 'Yes')
         return '18th birthday the day after referral (17, self-consent)'
     dob = years_before(ctx['signed'], 16, -1)
-    if dob + datetime.timedelta(0) and birthday(dob, 16) <= ctx['ref_date']:
+    if birthday(dob, 16) <= ctx['ref_date']:
         # ensure still 15 on the referral date too
         ctx['ref_date'] = ctx['signed']
         ref['referral_date'] = fmt_date(ctx['signed'])
@@ -326,11 +333,7 @@ def m_birthday_edge(ref, con, ctx):
 
 
 def m_turn18(ref, con, ctx):
-    ref_date = ctx['ref_date']
-    signed = ref_date - datetime.timedelta(days=R.randrange(4, 20))
-    ctx['signed'] = signed
-    con['signed_date'] = fmt_date(signed)
-    bday = signed + datetime.timedelta(days=R.randrange(1, (ref_date - signed).days + 1))
+    bday = birthday_after_signing(con, ctx)
     set_dob(ref, con, ctx, years_before(bday, 18, 0))
     make_self(ref, con, ctx, 'Yes')
     return 'turned 18 between signing and referral (self-consent)'
