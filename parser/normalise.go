@@ -205,6 +205,12 @@ func ParseYesNo(s string) (value, blank bool, err error) {
 			mark, lw = string(r[0]), string(r[1:])
 		}
 		ticked := len([]rune(mark)) == 1 && strings.ContainsRune("✓✔☑☒✗✘■⊠xX", []rune(mark)[0])
+		if opt, ok := gluedOption(strings.Trim(w, ".:")); ok && lw != "yes" && lw != "no" {
+			// A mark OCR read as a letter and glued to its option
+			// ("MNo" for "☑No"): which mark it was is not known, but
+			// the option is there.
+			lw, ticked = opt, false
+		}
 		switch lw {
 		case "yes":
 			sawYes = true
@@ -314,4 +320,18 @@ func NormaliseNHSNumber(s string) (string, error) {
 		}
 	}
 	return b.String(), nil
+}
+
+// gluedOption reads a word that is one character, then an option as a
+// form prints it ("MNo", "&Yes"): a box OCR read as a letter, with no
+// space before its option. option is "yes" or "no".
+func gluedOption(w string) (option string, ok bool) {
+	_, n := utf8.DecodeRuneInString(w)
+	switch w[n:] {
+	case "Yes":
+		return "yes", n > 0
+	case "No":
+		return "no", n > 0
+	}
+	return "", false
 }

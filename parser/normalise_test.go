@@ -79,6 +79,12 @@ func TestParseYesNo(t *testing.T) {
 		{"Not known", false, false, true},
 		{"Nobody has assessed", false, false, true},
 		{"Yes and no", false, true, false}, // both: no answer
+		// OCR of "☐ Yes ☑ No" with the tick read as a letter and glued
+		// to its option: both options are there, the answer is not known
+		// (read as the first word, it was Yes).
+		{"Yes MNo", false, true, false},
+		{"&Yes © No", false, true, false},
+		{"Yes. Nobody objects", true, false, false},
 	}
 	for _, tt := range tests {
 		v, blank, err := ParseYesNo(tt.in)

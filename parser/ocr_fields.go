@@ -2,6 +2,7 @@ package parser
 
 import (
 	"bytes"
+	"cmp"
 	"image"
 	"image/png"
 	"maps"
@@ -489,6 +490,35 @@ func (pg *ocrPage) readTick(lab image.Rectangle) (value string, conf float64, bo
 			}
 		}
 	}
+	if yes != nil && no != nil && !sameRow(yes, no) {
+		// Typed answers of two rows (a table's rows closer than the
+		// label is tall), not a pair of options: the label's own is
+		// the one nearer its middle.
+		mid := (lab.Min.Y + lab.Max.Y) / 2
+		if abs((yes.y0+yes.y1)/2-mid) < abs((no.y0+no.y1)/2-mid) {
+			no = nil
+		} else {
+			yes = nil
+		}
+	}
+	if w := cmp.Or(yes, no); w != nil && (yes == nil || no == nil) {
+		// One word, Yes or No: with no box before it, an answer typed
+		// in, read as text (a letter of it, "N", is no box); with a
+		// box, that option, ticked or not.
+		r, ink, ok := pg.markBefore(w, row)
+		if !ok {
+			return "", 0, box, false
+		}
+		box = rectBox(r)
+		if ink >= tickInked {
+			v := "No"
+			if yes != nil {
+				v = "Yes"
+			}
+			return v, math.Round(100*math.Min(1, ink/(2*tickInked))) / 100, box, true
+		}
+		return "", math.Round(100*(1-ink/tickInked)) / 100, box, true
+	}
 	if yes != nil && no != nil {
 		yb, yr, yok := pg.markBefore(yes, row)
 		nb, nr, nok := pg.markBefore(no, row)
@@ -524,6 +554,13 @@ func (pg *ocrPage) readTick(lab image.Rectangle) (value string, conf float64, bo
 		return "", math.Round(100*(1-r/tickInked)) / 100, box, true
 	}
 	return "", 0, box, false
+}
+
+// sameRow says two words are on one line: each one's middle within the
+// other's height.
+func sameRow(a, b *ocrWord) bool {
+	ma, mb := (a.y0+a.y1)/2, (b.y0+b.y1)/2
+	return ma >= b.y0 && ma <= b.y1 && mb >= a.y0 && mb <= a.y1
 }
 
 // markBefore finds the circle or box just before an option's word and

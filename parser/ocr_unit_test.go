@@ -158,6 +158,49 @@ func TestReadTick(t *testing.T) {
 	}
 }
 
+// TestReadTickTypedAnswers: a Yes/No typed into a table's cell (the form
+// typed into Word, printed and scanned) is an answer read as text, not a
+// mark: the letter "N" of "No" is about a box's size and inked in the
+// middle, and the lone-box reading took it for a ticked box, No read as
+// Yes. An empty box before this row's "No" is read as no answer, whatever
+// is ticked on the row below, which a label's row reaches into.
+func TestReadTickTypedAnswers(t *testing.T) {
+	label := image.Rect(10, 40, 300, 60)
+	no := ocrWord{x0: 400, y0: 41, x1: 432, y1: 60, conf: 95, text: "No"}
+	yesBelow := ocrWord{x0: 400, y0: 61, x1: 440, y1: 80, conf: 95, text: "Yes"}
+	for _, tc := range []struct {
+		name  string
+		words []ocrWord
+		boxes map[int]bool // a box before word i, ticked or not
+		found bool
+	}{
+		{"typed No", []ocrWord{no}, nil, false},
+		{"an empty box before No, a ticked one before Yes on the row below", []ocrWord{no, yesBelow}, map[int]bool{0: false, 1: true}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img := image.NewGray(image.Rect(0, 0, 1000, 100))
+			for i := range img.Pix {
+				img.Pix[i] = 255
+			}
+			for i, w := range tc.words {
+				h := w.y1 - w.y0
+				if ticked, ok := tc.boxes[i]; ok {
+					drawBox(img, w.x0-h-4, w.y0, h, ticked)
+				} else {
+					// The letters as the image has them: an "N" is
+					// box-shaped and inked across its middle.
+					drawBox(img, w.x0, w.y0, h, true)
+				}
+			}
+			pg := &ocrPage{img: img, w: 1000, h: 100, words: tc.words}
+			v, _, _, ok := pg.readTick(label)
+			if ok != tc.found || v != "" {
+				t.Errorf("readTick = %q, found %v; want %q, found %v", v, ok, "", tc.found)
+			}
+		})
+	}
+}
+
 // TestReadTemplateOptionsOffFit: a row of Yes/No buttons (printed rings,
 // one with a check mark inside, a word printed beside each) 5 pixels right
 // of and 8 below where the fit puts them, as far from the labels a fit
