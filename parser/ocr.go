@@ -228,8 +228,17 @@ func readScan(ctx context.Context, o *OCR, m *Mapping, data []byte, isPDF bool) 
 		pg.index = p.num
 		prev = pg
 		if pg.tpl != nil {
-			boxes = append(boxes, pg.templateBoxes()...)
-		} else if pg, err = o.readWhole(ctx, dir, p, pg); err != nil {
+			if reads := pg.templateBoxes(); pg.showsTemplate() {
+				boxes = append(boxes, reads...)
+				read = append(read, pg)
+				continue
+			}
+			// Its labels where the form has them, its boxes not: a
+			// form laid out otherwise (typed into Word and printed),
+			// whose values are not where the form's boxes are.
+			pg.unregister()
+		}
+		if pg, err = o.readWhole(ctx, dir, p, pg); err != nil {
 			return nil, fmt.Errorf("ocr page %d: %w", i+1, err)
 		}
 		read = append(read, pg)

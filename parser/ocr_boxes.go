@@ -66,6 +66,10 @@ const boxSearch = 8.0
 // boxLeft is how far (points) left of its widget a value box is cut.
 const boxLeft = 8.0
 
+// edgeSearch is how far (points) from where the fit puts a box's side
+// its printed line is looked for.
+const edgeSearch = 4.0
+
 // boxGrow is how much taller (points) than its widget a printed value
 // box may be.
 const boxGrow = 6.0
@@ -80,12 +84,13 @@ const boxPerspective = 0.06
 // box's own printed border puts it exactly: a strip around it is cut
 // straight by the fit, and the border's top and bottom lines (long rows
 // of ink, found over a range of slopes, the turn the fit left) and its
-// left and right edges say where the inside is.
-func (pg *ocrPage) cutBox(f *ocrFit, r [4]float64) *image.Gray {
+// left and right edges say where the inside is. framed reports whether
+// the border was found: its top and bottom, and a side.
+func (pg *ocrPage) cutBox(f *ocrFit, r [4]float64) (_ *image.Gray, framed bool) {
 	s := f.scale
 	w, h := (r[2]-r[0])*s, (r[3]-r[1])*s
 	if w <= 0 || h <= 0 || w*h > 4<<20 {
-		return nil
+		return nil, false
 	}
 	cx, cy := f.correction((r[0]+r[2])/2, (r[1]+r[3])/2)
 	// at maps a point of the strip (pixels from the rectangle's top left
@@ -164,6 +169,28 @@ func (pg *ocrPage) cutBox(f *ocrFit, r [4]float64) *image.Gray {
 			}
 		}
 	}
+	if bestScore >= 0 {
+		// A printed box has sides where its top and bottom end; a
+		// table's row (the form typed into Word, laid out otherwise)
+		// has a rule above and below every cell, and sides only where
+		// its columns happen to be.
+		top, bot := int(bestTop)+2, int(bestBot)-2
+		for _, x := range []float64{m, m + w} {
+			best := 0
+			for u := max(0, int(x-edgeSearch*s)); u <= min(sw-1, int(x+edgeSearch*s)); u++ {
+				n := 0
+				for v := top; v < bot; v++ {
+					if rv := int(math.Round(float64(v) + bestK*(float64(u)-uc))); rv >= 0 && rv < sh && strip[rv*sw+u] {
+						n++
+					}
+				}
+				best = max(best, n)
+			}
+			if bot > top && float64(best) >= 0.8*float64(bot-top) {
+				framed = true
+			}
+		}
+	}
 	// Left and right: where the fit puts them, wider on the left by
 	// boxLeft. A search for the border's columns, as for its rows, took
 	// a letter's stroke for the edge; a low-resolution scan's fit can be
@@ -174,7 +201,7 @@ func (pg *ocrPage) cutBox(f *ocrFit, r [4]float64) *image.Gray {
 	x0, x1, y0, y1 := left-in, right+in, bestTop+in, bestBot-in
 	ow, oh := int(x1-x0), int(y1-y0)
 	if ow <= 0 || oh <= 0 {
-		return nil
+		return nil, false
 	}
 	out := image.NewGray(image.Rect(0, 0, ow+2*boxPad, oh+2*boxPad))
 	for i := range out.Pix {
@@ -195,7 +222,7 @@ func (pg *ocrPage) cutBox(f *ocrFit, r [4]float64) *image.Gray {
 	// What is left of the border (a side the cut caught, slanted or
 	// blurred past clearRules) is read as "|" or as a letter's stroke.
 	clearLines(out, inner, false)
-	return whitenTrim(out, 255)
+	return whitenTrim(out, 255), framed
 }
 
 // whitenTrim makes a cut box's paper white (a scan's grey, a photo's
@@ -462,7 +489,12 @@ func (pg *ocrPage) templateBoxes() []*boxRead {
 			br.label = image.Rectangle{}
 		}
 		pg.values[b.field] = ""
-		if br.crop = pg.cutBox(pg.fit, b.rect); br.crop == nil || blank(br.crop) {
+		var framed bool
+		if br.crop, framed = pg.cutBox(pg.fit, b.rect); framed {
+			pg.framed++
+		}
+		pg.textBoxes++
+		if br.crop == nil || blank(br.crop) {
 			// A required date, number or name found blank may be a box
 			// cut a line off: it is looked for again (rereadPoorBoxes).
 			if spec.Required && decisive(spec) {
@@ -477,6 +509,28 @@ func (pg *ocrPage) templateBoxes() []*boxRead {
 		pg.readTemplateOptions(name, options[name])
 	}
 	return reads
+}
+
+// minFramedShare is the share of a registered page's text boxes that
+// must show their printed border where the fit puts them. On the scans,
+// faxes and photos of the form at least 11 in 15 do; on the form typed
+// into Word and printed, whose labels fit the form's as well (27 of a
+// consent page's 29), none does: its table's rows are rules above and
+// below, with the sides elsewhere.
+const minFramedShare = 0.5
+
+// showsTemplate reports whether the page, registered by its labels, also
+// shows the template's boxes: whether it is that form, not another
+// laid out with the same labels.
+func (pg *ocrPage) showsTemplate() bool {
+	return float64(pg.framed) >= minFramedShare*float64(pg.textBoxes)
+}
+
+// unregister undoes registerPage and templateBoxes: the page is read
+// whole.
+func (pg *ocrPage) unregister() {
+	pg.tpl, pg.fit, pg.fields, pg.values = nil, nil, nil, nil
+	pg.textBoxes, pg.framed = 0, 0
 }
 
 // readTemplateTick reads a check box from its ink: ticked is "Yes",

@@ -79,7 +79,7 @@ func TestCutBoxFindsBorder(t *testing.T) {
 	}
 	pg := &ocrPage{img: img, w: 600, h: 200}
 	f := &ocrFit{a: s, e: s, scale: s}
-	g := pg.cutBox(f, [4]float64{40, 20, 200, 35.2})
+	g, _ := pg.cutBox(f, [4]float64{40, 20, 200, 35.2})
 	if g == nil {
 		t.Fatal("no cut")
 	}
@@ -128,7 +128,7 @@ func TestCutBoxFarFromFit(t *testing.T) {
 	}
 	pg := &ocrPage{img: img, w: 600, h: 300}
 	f := &ocrFit{a: s, e: s, scale: s}
-	g := pg.cutBox(f, [4]float64{40, 20, 200, 60})
+	g, _ := pg.cutBox(f, [4]float64{40, 20, 200, 60})
 	if g == nil {
 		t.Fatal("no cut")
 	}
