@@ -1356,7 +1356,9 @@ func finishValue(s string) string {
 		return s
 	}
 	if ticks == 0 && empties == 1 && s == string(docxEmptyMark) {
-		return "No"
+		// A lone unticked box: No for a Yes/No field, blank for any
+		// other, as Normalise reads it from a printed form too.
+		return s
 	}
 	if ticks == 1 && empties >= 1 {
 		if opt, ok := tickedOption(s); ok {

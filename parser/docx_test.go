@@ -385,6 +385,30 @@ func TestSniffDOCX(t *testing.T) {
 	}
 }
 
+// TestReadDOCXLoneBox: a cell holding one unticked box (☐ typed, or a
+// check box control printed as one) is No for a Yes/No field and no answer
+// for any other, as Normalise reads the same box from a printed form: the
+// Word reader made every such cell "No", so "Other services" read "No"
+// from the document and blank from its print.
+func TestReadDOCXLoneBox(t *testing.T) {
+	cell := func(label string) string {
+		return "<w:tr><w:tc><w:p><w:r><w:t>" + label + "</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>☐</w:t></w:r></w:p></w:tc></w:tr>"
+	}
+	body := "<w:tbl>" + cell("First name(s)") + "<w:tr><w:tc><w:p><w:r><w:t>Surname</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>Lee</w:t></w:r></w:p></w:tc></w:tr>" +
+		cell("Other services") + cell("Diagnosed autism") + "</w:tbl>"
+	raws, err := readDOCX(context.Background(), docxOf(t, body), Limits{})
+	if err != nil || len(raws) != 1 {
+		t.Fatalf("readDOCX: %d forms, %v", len(raws), err)
+	}
+	m := DefaultMapping()
+	f := m.Map(Referral, raws[0])
+	for name, want := range map[string]string{"cyp_first_names": "", "svc_other": "", "dx_autism": "false", "cyp_surname": "Lee"} {
+		if got := f.Values[name]; got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+}
+
 // TestReadDOCXMarkup covers WordprocessingML details the fixtures do not:
 // each body is a small document read on its own.
 func TestReadDOCXMarkup(t *testing.T) {
@@ -445,13 +469,13 @@ func TestReadDOCXMarkup(t *testing.T) {
 			byName: map[string]string{"cyp_address": "1 Main St\nOrpington"},
 		},
 		{
-			name: "checkbox controls: ticked is a tick, unticked a lone box is No",
+			name: "checkbox controls: ticked is a tick, unticked a lone box",
 			body: table(
 				row("Share with: Health", p(`<w:sdt><w:sdtPr><w:tag w:val="share_health"/><w14:checkbox><w14:checked w14:val="1"/></w14:checkbox></w:sdtPr><w:sdtContent>`+r(`<w:t>☐</w:t>`)+`</w:sdtContent></w:sdt>`)),
 				row("Share with: Education", p(`<w:sdt><w:sdtPr><w:tag w:val="share_education"/><w14:checkbox><w14:checked w14:val="0"/></w14:checkbox></w:sdtPr><w:sdtContent>`+r(`<w:t>☒</w:t>`)+`</w:sdtContent></w:sdt>`)),
 			),
 			// The control's state wins over a stale glyph.
-			labels: map[string]string{"Share with: Health": "✓", "Share with: Education": "No"},
+			labels: map[string]string{"Share with: Health": "✓", "Share with: Education": "☐"},
 			byName: map[string]string{"share_health": "Yes", "share_education": "No"},
 		},
 		{
@@ -636,13 +660,15 @@ func TestReadDOCXPackageVariants(t *testing.T) {
 func TestFinishValue(t *testing.T) {
 	tests := []struct {
 		in, want string
-		yesNo    string // what ParseYesNo makes of the result: "true", "false", "blank"; "" when not a yes/no
+		yesNo    string // what the result is as a Yes/No field's: "true", "false", "blank"; "" when not a yes/no
 	}{
 		{"✓ Yes ☐ No", "✓ Yes No", "true"},
 		{"☐ Yes ✓ No", "Yes ✓ No", "false"},
 		{"☐ Yes ☐ No", "Yes No", "blank"},
 		{"✓", "✓", "true"},
-		{"☐", "No", "false"},
+		// A lone box: No as a Yes/No field's, blank as any other's
+		// (TestNormalise), as from a printed form.
+		{"☐", "☐", "false"},
 		{"☐ Blue\n✓ Red\n☐ Amber", "Red", ""},
 		{"Consent is given by: ☐ Young person (16 or over, with capacity) ✓ Best interest decision", "Best interest decision", ""},
 		{"✓ Health ✓ Education ☐ Social Care", "✓ Health ✓ Education Social Care", ""},
@@ -659,18 +685,15 @@ func TestFinishValue(t *testing.T) {
 		if tt.yesNo == "" {
 			continue
 		}
-		v, blank, err := ParseYesNo(got)
-		res := "false"
+		res, err := Normalise(FieldSpec{Type: YesNo}, got)
 		switch {
 		case err != nil:
 			res = "error"
-		case blank:
+		case res == "":
 			res = "blank"
-		case v:
-			res = "true"
 		}
 		if res != tt.yesNo {
-			t.Errorf("ParseYesNo(%q) = %s, want %s", got, res, tt.yesNo)
+			t.Errorf("Normalise(Yes/No, %q) = %s, want %s", got, res, tt.yesNo)
 		}
 	}
 }

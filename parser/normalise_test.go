@@ -130,6 +130,10 @@ func TestNormalise(t *testing.T) {
 		{spec(Referral, "cyp_address"), "  31 Kingsway \r\n  Petts   Wood\r\n\r\n", "31 Kingsway\nPetts Wood", false},
 		{spec(Referral, "cyp_dob"), "   ", "", false},
 		{spec(Referral, "dx_autism"), "Yes   No", "", false}, // an unticked pair is blank
+		// A lone unticked box, from a Word form or its print: No for a
+		// Yes/No field, no answer for any other.
+		{spec(Consent, "share_education"), "☐", "false", false},
+		{spec(Referral, "svc_other"), "☐", "", false},
 	}
 	for _, tt := range tests {
 		got, err := Normalise(tt.spec, tt.in)
