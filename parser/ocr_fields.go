@@ -288,7 +288,41 @@ func (pg *ocrPage) locate(lv LabelValue, canon string, k FormKind, used map[int]
 		fl.Confidence = math.Round(sum/float64(n)) / 100
 		fl.Box = [4]int{box.Min.X, box.Min.Y, box.Dx(), box.Dy()}
 	}
+	if n > 0 && n == len(strings.Fields(value)) && noise(spec, value, fl.Confidence) {
+		fl = OCRField{Page: fl.Page, label: lab}
+		value = ""
+	}
 	return pg.rereadBox(fl, spec, lab, value)
+}
+
+// minNoiseConf is the confidence (0..1) under which a value of a few
+// short words is taken to be noise: an empty table cell's shading and
+// rules read as "ee", "re" or "ame" at 0.31-0.53, where the typed words of
+// a scan read at 0.9 and more.
+const minNoiseConf = 0.6
+
+// noise says a value read is no answer: words of at most three letters
+// and no digit, read with little confidence. A signature's box is
+// another matter: a pen's scribble reads as such words, and is there.
+func noise(spec FieldSpec, v string, conf float64) bool {
+	if v == "" || conf >= minNoiseConf || spec.Name == "signature" {
+		return false
+	}
+	for _, w := range strings.Fields(v) {
+		letters := 0
+		for _, r := range w {
+			if unicode.IsDigit(r) {
+				return false
+			}
+			if unicode.IsLetter(r) {
+				letters++
+			}
+		}
+		if letters > 3 {
+			return false
+		}
+	}
+	return true
 }
 
 // rereadBox reads a short value's box again on its own when the whole
@@ -329,7 +363,7 @@ func (pg *ocrPage) rereadBox(fl OCRField, spec FieldSpec, lab image.Rectangle, v
 	band := image.Rect(lab.Max.X+lh, lab.Min.Y-lh/2, min(pg.w*19/20, lab.Max.X+pg.w*11/20), lab.Max.Y+lh/2)
 	v, conf := pg.reread(band)
 	v = fixOCRValue(spec, cleanOCRValue(v))
-	if v == "" {
+	if v == "" || noise(spec, v, conf) {
 		return fl, value
 	}
 	if _, verr := Normalise(spec, v); verr != nil || (err == nil && value != "" && conf <= fl.Confidence) {

@@ -690,3 +690,35 @@ func TestCleanOCRValue(t *testing.T) {
 		}
 	}
 }
+
+// TestOCRNoise: a value of a few short words read with little confidence
+// is an empty cell's shading or rules, not an answer; a signature's is a
+// scribble, and is kept.
+func TestOCRNoise(t *testing.T) {
+	spec := func(k FormKind, name string) FieldSpec {
+		s, ok := Spec(k, name)
+		if !ok {
+			t.Fatalf("no field %s", name)
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		spec  FieldSpec
+		v     string
+		conf  float64
+		noise bool
+	}{
+		{spec(Referral, "parent_relationship"), "ee", 0.38, true},
+		{spec(Referral, "referrer_role"), "ame", 0.53, true},
+		{spec(Referral, "cyp_known_as"), "re a", 0.31, true},
+		{spec(Referral, "parent_relationship"), "Mum", 0.92, false},    // read well
+		{spec(Referral, "cyp_first_language"), "English", 0.41, false}, // a word, if a poor read
+		{spec(Referral, "parent_phone"), "07", 0.40, false},            // digits
+		{spec(Consent, "signature"), "ae ee", 0.35, false},             // a scribble is a signature
+		{spec(Referral, "svc_other"), "", 0, false},
+	} {
+		if got := noise(tc.spec, tc.v, tc.conf); got != tc.noise {
+			t.Errorf("noise(%s, %q, %.2f) = %v, want %v", tc.spec.Name, tc.v, tc.conf, got, tc.noise)
+		}
+	}
+}

@@ -22,7 +22,7 @@ import (
 // read as their opposite. No page may now be taken for the PDF form, as
 // it does not show the form's boxes; the page is read by its labels, and
 // at least 70% of the answers the Word documents hold must be read right
-// (118 of 156 when this was written), with no Yes/No read as its opposite
+// (124 of 156 when this was written), with no Yes/No read as its opposite
 // and the child's date of birth and NHS number read exactly or not at all
 // (blank, a coordinator types them in: answers typed under the labels,
 // in the label's cell, are read poorly from a scan). Names are
