@@ -116,3 +116,21 @@ func TestSpacedLabelCellAnswersNeedSeveralLines(t *testing.T) {
 		t.Errorf("Known as = %q, want Zoe", got)
 	}
 }
+
+// A section heading one cell's line spacing under a label, at its indent
+// (OCR reads a heading's band so, close under the last row), is not the
+// label's answer typed into its cell: the value read beside the label
+// stands alone.
+func TestSectionHeadingEndsALabelCellAnswer(t *testing.T) {
+	labels := DefaultMapping().Labels(Referral)
+	page := printedPage(
+		printedLine{60, 700, "Responsible local authority"}, printedLine{250, 700, "London Borough of Bromley"},
+		printedLine{60, 686, "GP practice"}, printedLine{250, 686, "Eden Park Surgery"},
+		printedLine{60, 673, "Section 3: Diagnosis and eligibility"},
+		printedLine{60, 656, "Diagnosed autism"}, printedLine{250, 656, "Yes"},
+	)
+	lvs, _ := findLabelValues(page, labels)
+	if v, _ := valueOf(lvs, "GP practice"); v != "Eden Park Surgery" {
+		t.Errorf("GP practice = %q, want %q", v, "Eden Park Surgery")
+	}
+}

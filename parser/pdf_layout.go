@@ -846,7 +846,9 @@ func labelCellAnswers(boxes []*labelBox, rest []*chunk, lines []*valueLine, isLa
 					next = c
 				}
 			}
-			if next == nil || isLabel(next.text) {
+			if next == nil || isLabel(next.text) || sectionHeading.MatchString(next.text) {
+				// The next row's label, or the next section's heading
+				// (read by OCR from its band, at the labels' indent).
 				break
 			}
 			taken[next] = true
