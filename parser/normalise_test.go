@@ -94,14 +94,18 @@ func TestParseYesNo(t *testing.T) {
 	}
 }
 
-func TestNormalise(t *testing.T) {
-	spec := func(k FormKind, name string) FieldSpec {
-		s, ok := Spec(k, name)
-		if !ok {
-			t.Fatalf("no field %s", name)
-		}
-		return s
+// mustSpec is a form's field, which a test names.
+func mustSpec(t *testing.T, k FormKind, name string) FieldSpec {
+	t.Helper()
+	s, ok := Spec(k, name)
+	if !ok {
+		t.Fatalf("no field %s", name)
 	}
+	return s
+}
+
+func TestNormalise(t *testing.T) {
+	spec := func(k FormKind, name string) FieldSpec { return mustSpec(t, k, name) }
 	tests := []struct {
 		spec    FieldSpec
 		in      string

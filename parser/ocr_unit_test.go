@@ -695,13 +695,7 @@ func TestCleanOCRValue(t *testing.T) {
 // is an empty cell's shading or rules, not an answer; a signature's is a
 // scribble, and is kept.
 func TestOCRNoise(t *testing.T) {
-	spec := func(k FormKind, name string) FieldSpec {
-		s, ok := Spec(k, name)
-		if !ok {
-			t.Fatalf("no field %s", name)
-		}
-		return s
-	}
+	spec := func(k FormKind, name string) FieldSpec { return mustSpec(t, k, name) }
 	for _, tc := range []struct {
 		spec  FieldSpec
 		v     string
