@@ -539,14 +539,8 @@ func (pg *ocrPage) readTemplateTick(b *ocrTemplateBox) {
 	r := pg.inkedAt(pg.fit, b.rect)
 	box := pg.fit.mapRect(b.rect)
 	fl := OCRField{Page: pg.index + 1, Tick: true, Box: rectBox(box), label: pg.fit.mapRect(b.label)}
-	v := ""
-	if r >= tickInked {
-		v, fl.Confidence = b.export, math.Round(100*math.Min(1, r/(2*tickInked)))/100
-	} else {
-		fl.Confidence = math.Round(100*(1-r/tickInked)) / 100
-	}
-	fl.Text = v
-	pg.setField(b.field, v, fl)
+	fl.Text, fl.Confidence = tickValue(r, b.export)
+	pg.setField(b.field, fl.Text, fl)
 }
 
 // readTemplateOptions reads a yes/no field from its options' circles:

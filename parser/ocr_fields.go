@@ -309,16 +309,7 @@ func noise(spec FieldSpec, v string, conf float64) bool {
 		return false
 	}
 	for _, w := range strings.Fields(v) {
-		letters := 0
-		for _, r := range w {
-			if unicode.IsDigit(r) {
-				return false
-			}
-			if unicode.IsLetter(r) {
-				letters++
-			}
-		}
-		if letters > 3 {
+		if strings.ContainsFunc(w, unicode.IsDigit) || letterCount(w) > 3 {
 			return false
 		}
 	}
@@ -543,15 +534,12 @@ func (pg *ocrPage) readTick(lab image.Rectangle) (value string, conf float64, bo
 		if !ok {
 			return "", 0, box, false
 		}
-		box = rectBox(r)
-		if ink >= tickInked {
-			v := "No"
-			if yes != nil {
-				v = "Yes"
-			}
-			return v, math.Round(100*math.Min(1, ink/(2*tickInked))) / 100, box, true
+		option := "No"
+		if yes != nil {
+			option = "Yes"
 		}
-		return "", math.Round(100*(1-ink/tickInked)) / 100, box, true
+		v, conf := tickValue(ink, option)
+		return v, conf, rectBox(r), true
 	}
 	if yes != nil && no != nil {
 		yb, yr, yok := pg.markBefore(yes, row)
@@ -579,15 +567,20 @@ func (pg *ocrPage) readTick(lab image.Rectangle) (value string, conf float64, bo
 		if !boxShaped(c, lh) {
 			continue
 		}
-		r := pg.inked(c)
-		box = [4]int{c.Min.X, c.Min.Y, c.Dx(), c.Dy()}
-		if r >= tickInked {
-			return "Yes", math.Round(100*math.Min(1, r/(2*tickInked))) / 100, box, true
-		}
-		// Unticked reads as blank, as on a flattened form.
-		return "", math.Round(100*(1-r/tickInked)) / 100, box, true
+		v, conf := tickValue(pg.inked(c), "Yes")
+		return v, conf, rectBox(c), true
 	}
 	return "", 0, box, false
+}
+
+// tickValue reads one box from the ink inside it: ticked is the value it
+// stands for, unticked blank, as on a flattened form; conf is how far the
+// ink is from the line between them.
+func tickValue(ink float64, ticked string) (v string, conf float64) {
+	if ink >= tickInked {
+		return ticked, math.Round(100*math.Min(1, ink/(2*tickInked))) / 100
+	}
+	return "", math.Round(100*(1-ink/tickInked)) / 100
 }
 
 // sameRow says two words are on one line: each one's middle within the

@@ -163,7 +163,8 @@ func TestReadTick(t *testing.T) {
 // mark: the letter "N" of "No" is about a box's size and inked in the
 // middle, and the lone-box reading took it for a ticked box, No read as
 // Yes. An empty box before this row's "No" is read as no answer, whatever
-// is ticked on the row below, which a label's row reaches into.
+// is ticked on the row below, which a label's row reaches into; a ticked
+// one as No (the lone-box reading made every ticked box Yes).
 func TestReadTickTypedAnswers(t *testing.T) {
 	label := image.Rect(10, 40, 300, 60)
 	no := ocrWord{x0: 400, y0: 41, x1: 432, y1: 60, conf: 95, text: "No"}
@@ -173,9 +174,11 @@ func TestReadTickTypedAnswers(t *testing.T) {
 		words []ocrWord
 		boxes map[int]bool // a box before word i, ticked or not
 		found bool
+		want  string
 	}{
-		{"typed No", []ocrWord{no}, nil, false},
-		{"an empty box before No, a ticked one before Yes on the row below", []ocrWord{no, yesBelow}, map[int]bool{0: false, 1: true}, true},
+		{"typed No", []ocrWord{no}, nil, false, ""},
+		{"an empty box before No, a ticked one before Yes on the row below", []ocrWord{no, yesBelow}, map[int]bool{0: false, 1: true}, true, ""},
+		{"a ticked box before a lone No", []ocrWord{no}, map[int]bool{0: true}, true, "No"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			img := image.NewGray(image.Rect(0, 0, 1000, 100))
@@ -194,8 +197,8 @@ func TestReadTickTypedAnswers(t *testing.T) {
 			}
 			pg := &ocrPage{img: img, w: 1000, h: 100, words: tc.words}
 			v, _, _, ok := pg.readTick(label)
-			if ok != tc.found || v != "" {
-				t.Errorf("readTick = %q, found %v; want %q, found %v", v, ok, "", tc.found)
+			if ok != tc.found || v != tc.want {
+				t.Errorf("readTick = %q, found %v; want %q, found %v", v, ok, tc.want, tc.found)
 			}
 		})
 	}
