@@ -228,7 +228,7 @@ func readScan(ctx context.Context, o *OCR, m *Mapping, data []byte, isPDF bool) 
 		pg.index = p.num
 		prev = pg
 		if pg.tpl != nil {
-			if reads := pg.templateBoxes(); pg.showsTemplate() {
+			if reads, shows := pg.templateBoxes(); shows {
 				boxes = append(boxes, reads...)
 				read = append(read, pg)
 				continue

@@ -467,9 +467,10 @@ func (pg *ocrPage) outlineOffset(outline []image.Point, scale float64) image.Poi
 }
 
 // templateBoxes cuts a registered page's text boxes out for reading, and
-// reads its tick boxes and options from their ink.
-func (pg *ocrPage) templateBoxes() []*boxRead {
-	var reads []*boxRead
+// reads its tick boxes and options from their ink. shows is whether the
+// page shows the template's boxes where the fit puts them (showsTemplate).
+func (pg *ocrPage) templateBoxes() (reads []*boxRead, shows bool) {
+	framed, textBoxes := 0, 0
 	pg.fields = map[string]OCRField{}
 	pg.values = map[string]string{}
 	options := map[string][]*ocrTemplateBox{}
@@ -489,11 +490,11 @@ func (pg *ocrPage) templateBoxes() []*boxRead {
 			br.label = image.Rectangle{}
 		}
 		pg.values[b.field] = ""
-		var framed bool
-		if br.crop, framed = pg.cutBox(pg.fit, b.rect); framed {
-			pg.framed++
+		var isFramed bool
+		if br.crop, isFramed = pg.cutBox(pg.fit, b.rect); isFramed {
+			framed++
 		}
-		pg.textBoxes++
+		textBoxes++
 		if br.crop == nil || blank(br.crop) {
 			// A required date, number or name found blank may be a box
 			// cut a line off: it is looked for again (rereadPoorBoxes).
@@ -508,7 +509,7 @@ func (pg *ocrPage) templateBoxes() []*boxRead {
 	for _, name := range slices.Sorted(maps.Keys(options)) {
 		pg.readTemplateOptions(name, options[name])
 	}
-	return reads
+	return reads, showsTemplate(framed, textBoxes)
 }
 
 // minFramedShare is the share of a registered page's text boxes that
@@ -519,18 +520,17 @@ func (pg *ocrPage) templateBoxes() []*boxRead {
 // below, with the sides elsewhere.
 const minFramedShare = 0.5
 
-// showsTemplate reports whether the page, registered by its labels, also
-// shows the template's boxes: whether it is that form, not another
-// laid out with the same labels.
-func (pg *ocrPage) showsTemplate() bool {
-	return float64(pg.framed) >= minFramedShare*float64(pg.textBoxes)
+// showsTemplate reports whether a page, registered by its labels, also
+// shows the template's boxes (framed of its textBoxes): whether it is
+// that form, not another laid out with the same labels.
+func showsTemplate(framed, textBoxes int) bool {
+	return float64(framed) >= minFramedShare*float64(textBoxes)
 }
 
 // unregister undoes registerPage and templateBoxes: the page is read
 // whole.
 func (pg *ocrPage) unregister() {
 	pg.tpl, pg.fit, pg.fields, pg.values = nil, nil, nil, nil
-	pg.textBoxes, pg.framed = 0, 0
 }
 
 // readTemplateTick reads a check box from its ink: ticked is "Yes",

@@ -33,7 +33,8 @@ func TestOCRWhyWhole(t *testing.T) {
 			pg.index = i
 			pgs = append(pgs, pg)
 			if pg.tpl != nil {
-				reads = append(reads, pg.templateBoxes()...)
+				r, _ := pg.templateBoxes()
+				reads = append(reads, r...)
 			}
 		}
 		if d := os.Getenv("DSR_OCR_WHY_DIR"); d != "" {

@@ -48,9 +48,6 @@ type ocrPage struct {
 	// (blank, not valid, or not confidently) even from its median-filtered
 	// cut: the page may be registered a line off, and is read whole.
 	poor bool
-	// textBoxes is how many of the template's text boxes were cut out,
-	// framed how many showed their printed border where the fit put it.
-	textBoxes, framed int
 }
 
 // minWordConf is below what a word is taken to be noise: speckle, a box's
