@@ -719,3 +719,23 @@ func TestOCRNoise(t *testing.T) {
 		}
 	}
 }
+
+// TestRereadNoise: a required field found blank is read again from its
+// label's row; what that read gives is an answer only if it is not an
+// empty cell's noise.
+func TestRereadNoise(t *testing.T) {
+	lab := image.Rect(10, 40, 300, 60)
+	for _, tc := range []struct {
+		read string
+		conf float64
+		want string
+	}{
+		{"ee", 0.40, ""},
+		{"Lee", 0.93, "Lee"},
+	} {
+		pg := &ocrPage{w: 1000, h: 100, reread: func(image.Rectangle) (string, float64) { return tc.read, tc.conf }}
+		if _, v := pg.rereadBox(OCRField{}, mustSpec(t, Referral, "cyp_surname"), lab, ""); v != tc.want {
+			t.Errorf("reread %q at %.2f: value %q, want %q", tc.read, tc.conf, v, tc.want)
+		}
+	}
+}
