@@ -164,6 +164,7 @@ func assembleOCRForms(m *Mapping, pages []*ocrPage) []*RawForm {
 		if s.kind == "" {
 			labels = unionLabels(m)
 		}
+		var tail *labelTail
 		for _, p := range s.pages {
 			pg := pages[p]
 			if rf.Title == "" && len(pg.pt.big) > 0 {
@@ -173,6 +174,7 @@ func assembleOCRForms(m *Mapping, pages []*ocrPage) []*RawForm {
 				}
 			}
 			if pg.tpl != nil && (s.kind == "" || s.kind == pg.tpl.kind) {
+				tail = nil
 				// Registered to the blank form: the values are what its
 				// boxes read, by field name, as from a fillable form.
 				if rf.ByName == nil {
@@ -192,7 +194,21 @@ func assembleOCRForms(m *Mapping, pages []*ocrPage) []*RawForm {
 			}
 			used := map[int]bool{}
 			snapLabels(pg.pt, labels)
-			found, _ := findLabelValues(pg.pt, labels)
+			found, next := findLabelValues(pg.pt, labels)
+			if tail != nil {
+				// The previous page's last label, its answer typed
+				// under it in its cell, the row broken across pages.
+				if v := continuedAnswer(pg.pt, tail, labels); v != "" {
+					rf.ByLabel[tail.at].Value = v
+					canon := labels[labelKey(rf.ByLabel[tail.at].Label)]
+					fl := pg.topAnswer(v, tail.x0, used)
+					fl.Crop = pg.crop(fl.Box, image.Rectangle{})
+					rf.OCR.Fields[canon] = fl
+				}
+			}
+			if tail = next; tail != nil {
+				tail.at += len(rf.ByLabel)
+			}
 			for _, lv := range found {
 				canon := labels[labelKey(lv.Label)]
 				fl, value := pg.locate(lv, canon, kindOrBoth(s.kind, canon), used)
@@ -211,6 +227,46 @@ func assembleOCRForms(m *Mapping, pages []*ocrPage) []*RawForm {
 		forms = append(forms, rf)
 	}
 	return forms
+}
+
+// topAnswer is the field of an answer continued at the top of a page,
+// in the column starting x0 points from the page's left: its words
+// there, the first of each of its words from the top.
+func (pg *ocrPage) topAnswer(value string, x0 float64, used map[int]bool) OCRField {
+	fl := OCRField{Page: pg.index + 1, Text: value}
+	col := int(x0 / pg.scale)
+	var box image.Rectangle
+	var sum float64
+	n := 0
+	for _, tok := range strings.Fields(value) {
+		best := -1
+		for i, w := range pg.words {
+			if used[i] || w.text != tok || w.x0 < col-pg.w/50 || w.y0 > pg.h/3 {
+				continue
+			}
+			if best < 0 || w.y0 < pg.words[best].y0 {
+				best = i
+			}
+		}
+		if best < 0 {
+			continue
+		}
+		used[best] = true
+		w := pg.words[best]
+		r := image.Rect(w.x0, w.y0, w.x1, w.y1)
+		if n == 0 {
+			box = r
+		} else {
+			box = box.Union(r)
+		}
+		sum += w.conf
+		n++
+	}
+	if n > 0 {
+		fl.Confidence = math.Round(sum/float64(n)) / 100
+		fl.Box = [4]int{box.Min.X, box.Min.Y, box.Dx(), box.Dy()}
+	}
+	return fl
 }
 
 func anyName(vs map[string]string) bool {
@@ -262,10 +318,14 @@ func (pg *ocrPage) locate(lv LabelValue, canon string, k FormKind, used map[int]
 	for _, tok := range strings.Fields(value) {
 		best, bestD := -1, math.Inf(1)
 		for i, w := range pg.words {
-			if used[i] || w.text != tok || w.x0 < lab.Max.X-lh || w.y1 < lab.Min.Y-2*lh || w.y0 > lab.Max.Y+6*lh {
+			// Right of the label, or under it in its cell (an answer
+			// typed on lines of its own under a Word form's label).
+			right := w.x0 >= lab.Max.X-lh
+			under := w.x0 >= lab.Min.X-lh && w.y0 >= lab.Max.Y-lh/2
+			if used[i] || w.text != tok || !(right || under) || w.y1 < lab.Min.Y-2*lh || w.y0 > lab.Max.Y+6*lh {
 				continue
 			}
-			d := math.Abs(float64((w.y0+w.y1)/2-(lab.Min.Y+lab.Max.Y)/2)) + 0.1*float64(w.x0-lab.Max.X)
+			d := math.Abs(float64((w.y0+w.y1)/2-(lab.Min.Y+lab.Max.Y)/2)) + 0.1*math.Abs(float64(w.x0-lab.Max.X))
 			if d < bestD {
 				best, bestD = i, d
 			}
@@ -402,16 +462,19 @@ func (pg *ocrPage) labelWords(label string, used map[int]bool) (image.Rectangle,
 	return image.Rectangle{}, false
 }
 
+// labelSpelling is a label's key, and the key without its spaces (OCR
+// drops and adds spaces between a label's words).
+type labelSpelling struct{ key, squashed string }
+
 // snapLabels puts right what OCR misread in a printed label ("Name of
 // child I young person", "Dateof birth"): a chunk within a few letters of
 // a label, spaces aside, is taken to be that label.
 func snapLabels(pt *pageText, labels map[string]string) {
-	type known struct{ key, squashed string }
-	var ks []known
+	var ks []labelSpelling
 	for k := range labels {
-		ks = append(ks, known{k, strings.ReplaceAll(k, " ", "")})
+		ks = append(ks, labelSpelling{k, strings.ReplaceAll(k, " ", "")})
 	}
-	slices.SortFunc(ks, func(a, b known) int { return strings.Compare(a.key, b.key) })
+	slices.SortFunc(ks, func(a, b labelSpelling) int { return strings.Compare(a.key, b.key) })
 	for _, c := range pt.chunks {
 		k := labelKey(c.text)
 		if _, ok := labels[k]; ok || len(k) < 6 || len(k) > 80 {
@@ -428,11 +491,58 @@ func snapLabels(pt *pageText, labels map[string]string) {
 				best, bestD = l.key, d
 			}
 		}
+		if best == "" {
+			best = labelLineFor(k, ks)
+		}
 		if best != "" {
 			c.text = best
 			c.runeX = nil
 		}
 	}
+}
+
+// minLabelLine is the fewest letters a label's first line must have to
+// be put right on its own: "at high risk of" begins two labels.
+const minLabelLine = 15
+
+// labelLineFor is the first line of a label printed over two or more
+// lines that a chunk's key is within a few letters of, spaces aside ("at
+// high riskof admission to a mental", of "... a mental health
+// hospital"), as a label's first words up to a space; the lines are
+// joined into the label later, as any label over lines is. It is "" when
+// no label begins so, when the key already reads as one, or when two
+// labels' lines fit it as well.
+func labelLineFor(key string, ks []labelSpelling) string {
+	squashed := strings.ReplaceAll(key, " ", "")
+	best, bestD, tie := "", 0, false
+	for _, l := range ks {
+		for i := 0; i < len(l.key); i++ {
+			if l.key[i] != ' ' {
+				continue
+			}
+			line := l.key[:i]
+			if line == key {
+				return ""
+			}
+			lsq := strings.ReplaceAll(line, " ", "")
+			limit := max(1, len(lsq)/8)
+			if len(lsq) < minLabelLine || abs(len(lsq)-len(squashed)) > limit {
+				continue
+			}
+			d := editDistance(squashed, lsq, limit)
+			switch {
+			case d > limit:
+			case best == "" || d < bestD:
+				best, bestD, tie = line, d, false
+			case d == bestD && line != best:
+				tie = true
+			}
+		}
+	}
+	if tie {
+		return ""
+	}
+	return best
 }
 
 // editDistance is the Levenshtein distance of a and b (bytes), or

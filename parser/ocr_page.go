@@ -116,7 +116,7 @@ func (o *OCR) readPage(ctx context.Context, dir string, sp scanPage) (*ocrPage, 
 			}
 		}
 	}
-	pg.words = words
+	pg.words = textWords(words)
 	pg.scale = 595.0 / float64(pg.w)
 	pg.pt = layoutPage(pg.glyphs())
 	return pg, nil
@@ -164,7 +164,7 @@ func (o *OCR) recognise(ctx context.Context, sp scanPage, prev *ocrPage) (*ocrPa
 			}
 		}
 	}
-	pg.words = words
+	pg.words = textWords(words)
 	pg.scale = 595.0 / float64(pg.w)
 	pg.pt = layoutPage(pg.glyphs())
 	pg.tpl, pg.fit = registerPage(pg, ocrTemplates, prev)
@@ -249,6 +249,34 @@ func goodWords(ws []ocrWord) int {
 		}
 	}
 	return n
+}
+
+// textWords leaves out the words of an upright page that cannot be
+// text by their size beside its body text: a column of check boxes or a
+// ruled line read as one "word" ("08", four rows tall and narrow), whose
+// height would make the layout join the rows it spans into one line,
+// and a speck read as a letter a third of a letter's height. Words are
+// judged against the median height of the words with two or more
+// letters; a page with few of those is left as it is. Only after the
+// page is turned upright: on a page on its side every word is tall.
+func textWords(ws []ocrWord) []ocrWord {
+	var hs []int
+	for _, w := range ws {
+		if letterCount(w.text) >= 2 {
+			hs = append(hs, w.y1-w.y0)
+		}
+	}
+	if len(hs) < minGoodWords {
+		return ws
+	}
+	slices.Sort(hs)
+	body := hs[len(hs)/2]
+	return slices.DeleteFunc(slices.Clone(ws), func(w ocrWord) bool {
+		h, wd := w.y1-w.y0, w.x1-w.x0
+		column := h > 4*body && h > 2*wd
+		speck := 3*h < body && wd < body && letterCount(w.text) > 0
+		return column || speck
+	})
 }
 
 func letterCount(s string) int {

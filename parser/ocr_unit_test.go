@@ -4,6 +4,8 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -737,5 +739,115 @@ func TestRereadNoise(t *testing.T) {
 		if _, v := pg.rereadBox(OCRField{}, mustSpec(t, Referral, "cyp_surname"), lab, ""); v != tc.want {
 			t.Errorf("reread %q at %.2f: value %q, want %q", tc.read, tc.conf, v, tc.want)
 		}
+	}
+}
+
+// TestTextWords: Tesseract reads a column of check boxes as one tall
+// "word" ("08", four rows tall), which joined the rows it spans into one
+// line of the layout, and a speck as a letter; both are left out of an
+// upright page's words, and the page's text is not.
+func TestTextWords(t *testing.T) {
+	var ws []ocrWord
+	for i := range minGoodWords {
+		ws = append(ws, ocrWord{x0: 100, y0: 40 * i, x1: 180, y1: 40*i + 21, conf: 95, text: "Surname"})
+	}
+	body := len(ws)
+	column := ocrWord{x0: 770, y0: 488, x1: 790, y1: 652, conf: 53, text: "08"}
+	speck := ocrWord{x0: 1570, y0: 1281, x1: 1578, y1: 1285, conf: 86, text: "L"}
+	kept := []ocrWord{
+		{x0: 700, y0: 100, x1: 760, y1: 145, conf: 90, text: "Petra"},  // a signature, twice the text's height
+		{x0: 300, y0: 100, x1: 304, y1: 104, conf: 90, text: "."},      // a full stop: no letter
+		{x0: 800, y0: 300, x1: 1200, y1: 400, conf: 60, text: "Novak"}, // tall but wider still
+		{x0: 100, y0: 900, x1: 112, y1: 908, conf: 80, text: "18"},     // footnote digits: over a third
+	}
+	got := textWords(slices.Concat(ws, []ocrWord{column, speck}, kept))
+	if len(got) != body+len(kept) || slices.ContainsFunc(got, func(w ocrWord) bool { return w == column || w == speck }) {
+		t.Errorf("kept %d words, want the %d words of text and the signature, stop, wide word and footnote: %+v", len(got), body+len(kept), got[body:])
+	}
+	// On its side every word is tall: a page with few words of two or
+	// more letters (before it is turned) is left as it is.
+	few := []ocrWord{column, speck, {x0: 100, y0: 40, x1: 120, y1: 200, conf: 90, text: "Surname"}}
+	if got := textWords(few); len(got) != len(few) {
+		t.Errorf("a page of %d words lost %d", len(few), len(few)-len(got))
+	}
+}
+
+// TestSnapLabelFirstLine: the first line of a label printed over two,
+// read by OCR with two of its words run together, is put right, so the
+// two lines make the label; a line that could begin two labels as well,
+// or that already reads right, is left as it is.
+func TestSnapLabelFirstLine(t *testing.T) {
+	labels := DefaultMapping().Labels(Referral)
+	for _, tc := range []struct{ line, want string }{
+		{"At high riskof admission to a mental", "at high risk of admission to a mental"},
+		{"At high risk of admision to a mental", "at high risk of admission to a mental"},
+		{"At high risk of admission to a mental", "At high risk of admission to a mental"},
+		{"At high riskof", "At high riskof"},
+		{"Self-harm and food refusal since September", "Self-harm and food refusal since September"},
+	} {
+		pt := printedPage(printedLine{60, 700, tc.line}, printedLine{60, 688.5, "health hospital"})
+		snapLabels(pt, labels)
+		if got := pt.chunks[0].text; got != tc.want {
+			t.Errorf("%q snapped to %q, want %q", tc.line, got, tc.want)
+		}
+	}
+	pt := printedPage(printedLine{60, 700, "At high riskof admission to a mental"}, printedLine{60, 688.5, "health hospital"},
+		printedLine{300, 700, "Yes"})
+	snapLabels(pt, labels)
+	lvs, _ := findLabelValues(pt, labels)
+	if v, ok := valueOf(lvs, "at high risk of admission to a mental health hospital"); !ok || v != "Yes" {
+		t.Errorf("the label over two lines: %q (found %v), want Yes: %+v", v, ok, lvs)
+	}
+}
+
+// ocrWordsOf gives a page laid out by ocrLinePage its words in pixels, one
+// pixel a point (scale 1), each word as wide as its letters.
+func ocrWordsOf(h int, lines ...ocrLine) []ocrWord {
+	var ws []ocrWord
+	for _, l := range lines {
+		x := l.x
+		for _, w := range strings.Fields(l.text) {
+			wd := float64(len([]rune(w))) * l.size / 2
+			ws = append(ws, ocrWord{x0: int(x), y0: h - int(l.base+0.8*l.size), x1: int(x + wd), y1: h - int(l.base), conf: 96, text: w})
+			x += wd + l.size/2
+		}
+	}
+	return ws
+}
+
+// TestOCRLabelCellAnswers: on a scan of the Word form with answers typed
+// under their labels, an answer's field has its words' place and
+// confidence (they were looked for right of the label only, and a
+// coordinator was shown a blank box at no confidence), and the last
+// label's answer, its row broken across pages, is read from the top of
+// the next page.
+func TestOCRLabelCellAnswers(t *testing.T) {
+	first := []ocrLine{
+		{60, 700, 10, "Surname"}, {60, 688.5, 10, "Nguyen"},
+		{60, 671, 10, "Known as"}, {60, 659.5, 10, "Zoe"},
+		{60, 642, 10, "Mental health concern"},
+	}
+	second := []ocrLine{{60, 800, 10, "Self-harm since September;"}, {60, 788.5, 10, "two A&E attendances."}, {60, 771, 10, "Proposed RAG rating"}, {250, 771, 10, "Red"}}
+	var pages []*ocrPage
+	for i, lines := range [][]ocrLine{first, second} {
+		img := image.NewGray(image.Rect(0, 0, 595, 842))
+		for i := range img.Pix {
+			img.Pix[i] = 255
+		}
+		pages = append(pages, &ocrPage{index: i, w: 595, h: 842, scale: 1, img: img, pt: ocrLinePage(lines...), words: ocrWordsOf(842, lines...)})
+	}
+	forms := assembleOCRForms(DefaultMapping(), pages)
+	if len(forms) != 1 {
+		t.Fatalf("%d forms, want the referral", len(forms))
+	}
+	f := forms[0]
+	if v, _ := valueOf(f.ByLabel, "Mental health concern"); strings.Join(strings.Fields(v), " ") != "Self-harm since September; two A&E attendances." {
+		t.Errorf("Mental health concern = %q, want the answer at the next page's top: %+v", v, f.ByLabel)
+	}
+	if fl := f.OCR.Fields["mh_concern"]; fl.Page != 2 || fl.Confidence != 0.96 || fl.Box[1] > 60 {
+		t.Errorf("mh_concern's field %+v, want page 2, confidence 0.96, at the page's top", fl)
+	}
+	if fl := f.OCR.Fields["cyp_surname"]; fl.Text != "Nguyen" || fl.Confidence != 0.96 || fl.Box[2] == 0 {
+		t.Errorf("cyp_surname's field %+v, want Nguyen at 0.96 where its word is", fl)
 	}
 }

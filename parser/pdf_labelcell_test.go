@@ -134,3 +134,60 @@ func TestSectionHeadingEndsALabelCellAnswer(t *testing.T) {
 		t.Errorf("GP practice = %q, want %q", v, "Eden Park Surgery")
 	}
 }
+
+// ocrLine is a line of text as OCR lays it out: each line sized by its
+// words' height, so a date's slashes or a name's descenders make it look
+// larger than the label above it, and its baseline lower.
+type ocrLine struct {
+	x, base, size float64
+	text          string
+}
+
+func ocrLinePage(lines ...ocrLine) *pageText {
+	var gs []glyph
+	for _, l := range lines {
+		x := l.x
+		for _, r := range l.text {
+			gs = append(gs, glyph{x: x, y: l.base, w: l.size / 2, size: l.size, s: string(r)})
+			x += l.size / 2
+		}
+	}
+	return layoutPage(gs)
+}
+
+// Answers under their labels in a scan of a Word form: the sizes and
+// baselines OCR gives them (measured on the scanned prints of
+// TestOCRWordPrintedScans) are read as the printed page's are. Each gap
+// here was outside the bounds a printed page's lines keep: a line larger
+// than its label, further below it than the label's leading; a label
+// read larger than its answer, nearer it than half the label's size; a
+// label whose first letter and space OCR lost, starting right of its
+// answer.
+func TestLabelCellAnswersAtOCRSizes(t *testing.T) {
+	for _, tc := range []struct {
+		kind  FormKind
+		lines []ocrLine
+		want  map[string]string
+	}{
+		{Referral, []ocrLine{
+			{77, 463, 8.7, "Date of birth"}, {78, 449, 15.2, "14/03/2012"},
+			{77, 436, 8.7, "NHS number"}, {77, 425, 8.7, "999 314 9586"},
+			{77, 517, 9.1, "Surname"}, {77, 505, 13.0, "Nguyen"},
+		}, map[string]string{"Date of birth": "14/03/2012", "NHS number": "999 314 9586", "Surname": "Nguyen"}},
+		{Consent, []ocrLine{
+			{77, 747, 10.8, "Signature (typed name accepted)"}, {78, 738, 9.1, "Petra Novakova"},
+			{76, 718, 14.7, "Date"}, {77, 711, 8.7, "21/11/2026"},
+			{77, 678, 9.1, "Best interest decision made by (name)"},
+			{84, 299, 14.7, "I have been given the DSR fact sheet"}, {78, 291, 8.2, "Yes"},
+			{77, 275, 9.1, "Share with: Health"}, {78, 264, 8.2, "Yes"},
+		}, map[string]string{"Signature (typed name accepted)": "Petra Novakova", "Date": "21/11/2026",
+			"I have been given the DSR fact sheet": "Yes", "Share with: Health": "Yes"}},
+	} {
+		lvs, _ := findLabelValues(ocrLinePage(tc.lines...), DefaultMapping().Labels(tc.kind))
+		for label, want := range tc.want {
+			if got, ok := valueOf(lvs, label); !ok || got != want {
+				t.Errorf("%s: %q (label found %v), want %q", label, got, ok, want)
+			}
+		}
+	}
+}

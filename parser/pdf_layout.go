@@ -834,12 +834,21 @@ func labelCellAnswers(boxes []*labelBox, rest []*chunk, lines []*valueLine, isLa
 		if under {
 			continue
 		}
-		cur := lastBase
+		// The line above an answer's line is the label's last, then the
+		// answer's line before it. The gap allowed is from half the
+		// smaller line's size to the larger line's leading: OCR sizes a
+		// line by its words' height, and a date's slashes or a name's
+		// descenders ("Nguyen") make it look larger and sit lower than
+		// the label's line. The line starts where the label does, or
+		// left of it by a letter and a space that OCR lost from the
+		// label ("have been given ...", of "I have been given ...").
+		cur, curSize := lastBase, b.size
 		for {
 			var next *chunk
 			for _, c := range rest {
 				gap := cur - c.base
-				if taken[c] || math.Abs(c.x0-b.x0) > 3 || gap <= 0.5*b.size || gap > 1.35*b.size {
+				if taken[c] || c.x0 > b.x0+3 || c.x0 < b.x0-3-0.8*b.size ||
+					gap <= 0.5*math.Min(curSize, c.size) || gap > 1.35*math.Max(curSize, c.size) {
 					continue
 				}
 				if next == nil || c.base > next.base {
@@ -853,7 +862,7 @@ func labelCellAnswers(boxes []*labelBox, rest []*chunk, lines []*valueLine, isLa
 			}
 			taken[next] = true
 			b.lines = append(b.lines, lineOf(next, b))
-			cur = next.base
+			cur, curSize = next.base, next.size
 			if out == nil {
 				out = map[*labelBox]float64{}
 			}
