@@ -609,12 +609,25 @@ func (pg *ocrPage) readTick(lab image.Rectangle) (value string, conf float64, bo
 	lh := lab.Dy()
 	row := image.Rect(lab.Max.X, lab.Min.Y-lh/3, pg.w, lab.Max.Y+lh/3)
 	var yes, no *ocrWord
+	glued := map[*ocrWord]bool{}
 	for i := range pg.words {
 		w := &pg.words[i]
 		if w.x0 < lab.Max.X || w.y1 < row.Min.Y || w.y0 > row.Max.Y || w.x0 > lab.Max.X+pg.w/2 {
 			continue
 		}
-		switch strings.ToLower(strings.Trim(w.text, ".,;:")) {
+		opt := strings.ToLower(strings.Trim(w.text, ".,;:"))
+		if g, ok := gluedOption(strings.Trim(w.text, ".,;:")); ok && opt != "yes" && opt != "no" {
+			// The box read as a letter glued to its option ("ONo"):
+			// the box is the word's first letter.
+			opt = g
+			glued[w] = true
+		}
+		if opt == "yes" || opt == "no" {
+			// Or read as nothing, in a word a letter wider than its
+			// text: the box is where the word begins.
+			glued[w] = glued[w] || w.x1-w.x0 > (utf8.RuneCountInString(w.text)+1)*(w.y1-w.y0)*3/4
+		}
+		switch opt {
 		case "yes":
 			if yes == nil {
 				yes = w
@@ -636,40 +649,58 @@ func (pg *ocrPage) readTick(lab image.Rectangle) (value string, conf float64, bo
 			yes = nil
 		}
 	}
-	if w := cmp.Or(yes, no); w != nil && (yes == nil || no == nil) {
+	if yes != nil && no != nil {
+		yb, yr, yok := pg.markBefore(yes, row, glued[yes])
+		nb, nr, nok := pg.markBefore(no, row, glued[no])
+		switch {
+		case yok && nok:
+			all := yb.Union(nb)
+			box = [4]int{all.Min.X, all.Min.Y, all.Dx(), all.Dy()}
+			hi, lo := math.Max(yr, nr), math.Min(yr, nr)
+			conf = math.Round(100*math.Min(1, (hi-lo)/(2*tickInked))) / 100
+			switch {
+			case hi < tickInked:
+				return "", 1 - math.Round(100*hi/tickInked)/100, box, true
+			case yr > nr && yr > 1.5*nr:
+				return "Yes", conf, box, true
+			case nr > yr && nr > 1.5*yr:
+				return "No", conf, box, true
+			}
+			return "Yes and No both marked", conf, box, true
+		case yok && glued[no]:
+			// The box glued to the other option too faint to be
+			// found as ink: this option's box alone tells.
+			no = nil
+		case nok && glued[yes]:
+			yes = nil
+		default:
+			return "", 0, box, false
+		}
+	}
+	if w := cmp.Or(yes, no); w != nil {
 		// One word, Yes or No: with no box before it, an answer typed
 		// in, read as text (a letter of it, "N", is no box); with a
 		// box, that option, ticked or not.
-		r, ink, ok := pg.markBefore(w, row)
+		r, ink, ok := pg.markBefore(w, row, glued[w])
 		if !ok {
 			return "", 0, box, false
 		}
 		option := "No"
 		if yes != nil {
 			option = "Yes"
+			if ink < tickInked {
+				// "☐ Yes ☑ No" with its No unread (a tick box OCR
+				// makes nothing of takes its word with it): the box
+				// after Yes, like Yes's own, is No's.
+				if nb, ok := pg.boxAfter(yes, r, row); ok {
+					if v, conf := tickValue(pg.inked(nb), "No"); v != "" {
+						return v, conf, rectBox(r.Union(nb)), true
+					}
+				}
+			}
 		}
 		v, conf := tickValue(ink, option)
 		return v, conf, rectBox(r), true
-	}
-	if yes != nil && no != nil {
-		yb, yr, yok := pg.markBefore(yes, row)
-		nb, nr, nok := pg.markBefore(no, row)
-		if !yok || !nok {
-			return "", 0, box, false
-		}
-		all := yb.Union(nb)
-		box = [4]int{all.Min.X, all.Min.Y, all.Dx(), all.Dy()}
-		hi, lo := math.Max(yr, nr), math.Min(yr, nr)
-		conf = math.Round(100*math.Min(1, (hi-lo)/(2*tickInked))) / 100
-		switch {
-		case hi < tickInked:
-			return "", 1 - math.Round(100*hi/tickInked)/100, box, true
-		case yr > nr && yr > 1.5*nr:
-			return "Yes", conf, box, true
-		case nr > yr && nr > 1.5*yr:
-			return "No", conf, box, true
-		}
-		return "Yes and No both marked", conf, box, true
 	}
 	// A lone check box: the first box-shaped mark right of the label.
 	search := image.Rect(lab.Max.X+lh/2, row.Min.Y, min(pg.w, lab.Max.X+pg.w/2), row.Max.Y)
@@ -678,10 +709,20 @@ func (pg *ocrPage) readTick(lab image.Rectangle) (value string, conf float64, bo
 			continue
 		}
 		v, conf := tickValue(pg.inked(c), "Yes")
+		if v == "" && conf >= minEmptyConf {
+			// A single box is Yes ticked and No not (the forms'
+			// rule, and the Word form's ☐): No when plainly empty.
+			v = "No"
+		}
 		return v, conf, rectBox(c), true
 	}
 	return "", 0, box, false
 }
+
+// minEmptyConf is how plainly empty (tickValue's confidence) a lone box
+// on a page read whole must be to be read as No: a tenth of a mark's
+// ink, where a tick drawn through the box's middle is far more.
+const minEmptyConf = 0.9
 
 // tickValue reads one box from the ink inside it: ticked is the value it
 // stands for, unticked blank, as on a flattened form; conf is how far the
@@ -701,10 +742,18 @@ func sameRow(a, b *ocrWord) bool {
 }
 
 // markBefore finds the circle or box just before an option's word and
-// how inked its inside is.
-func (pg *ocrPage) markBefore(w *ocrWord, row image.Rectangle) (image.Rectangle, float64, bool) {
+// how inked its inside is; glued: the word begins with it, a box OCR
+// read as a letter of the word.
+func (pg *ocrPage) markBefore(w *ocrWord, row image.Rectangle, glued bool) (image.Rectangle, float64, bool) {
 	h := w.y1 - w.y0
 	search := image.Rect(w.x0-3*h, row.Min.Y, w.x0-1, row.Max.Y)
+	if glued {
+		// Where the word begins, by its first letter's width, about
+		// its height: the option's own letters, after it, are cut off
+		// short of a box's width, and the words before it are not
+		// looked at (their letters are box-shaped too).
+		search.Min.X, search.Max.X = w.x0-h/4, w.x0+h+h/4
+	}
 	var best image.Rectangle
 	found := false
 	for _, c := range pg.components(search) {
@@ -716,6 +765,21 @@ func (pg *ocrPage) markBefore(w *ocrWord, row image.Rectangle) (image.Rectangle,
 		return best, 0, false
 	}
 	return best, pg.inked(best), true
+}
+
+// boxAfter finds the next box after an option's word, as big and as
+// square as the box before it (a letter, "N", is narrower than tall).
+func (pg *ocrPage) boxAfter(w *ocrWord, before image.Rectangle, row image.Rectangle) (image.Rectangle, bool) {
+	h := w.y1 - w.y0
+	search := image.Rect(w.x1+1, row.Min.Y, w.x1+3*h, row.Max.Y)
+	for _, c := range pg.components(search) {
+		ratio := float64(c.Dx()) / float64(c.Dy())
+		size := float64(c.Dy()) / float64(before.Dy())
+		if ratio > 0.8 && ratio < 1.25 && size > 0.8 && size < 1.25 {
+			return c, true
+		}
+	}
+	return image.Rectangle{}, false
 }
 
 // boxShaped: roughly square, about the size of the text beside it.

@@ -138,7 +138,9 @@ func TestReadTick(t *testing.T) {
 		{"neither", false, false, true, "", true, 90},
 		{"both", true, true, true, "Yes and No both marked", true, 0},
 		{"lone box ticked", true, false, false, "Yes", true, 90},
-		{"lone box empty", false, false, false, "", true, 90},
+		// A single box is Yes ticked and No not, as the Word form's ☐
+		// reads: plainly empty, it is No.
+		{"lone box empty", false, false, false, "No", true, 90},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pg := blank()
@@ -155,6 +157,95 @@ func TestReadTick(t *testing.T) {
 			}
 			if box[2] < 20 || box[3] < 20 {
 				t.Errorf("box %v does not cover the mark", box)
+			}
+		})
+	}
+}
+
+// TestReadTickLoneBoxSmudged: a lone box with a little ink inside it (a
+// smudge, a faint mark, less than a tick's) is neither Yes nor No: only a
+// plainly empty box is read as No.
+func TestReadTickLoneBoxSmudged(t *testing.T) {
+	img := image.NewGray(image.Rect(0, 0, 1000, 100))
+	for i := range img.Pix {
+		img.Pix[i] = 255
+	}
+	drawBox(img, 400, 40, 20, false)
+	for x := 407; x < 413; x++ { // 6 of the middle's 100 pixels: under a tick's 7%
+		img.SetGray(x, 50, color.Gray{})
+	}
+	pg := &ocrPage{img: img, w: 1000, h: 100}
+	v, conf, _, ok := pg.readTick(image.Rect(10, 40, 300, 60))
+	if !ok || v != "" {
+		t.Errorf("readTick = %q %.2f %v, want no answer", v, conf, ok)
+	}
+}
+
+// TestReadTickBoxInTheWord: a box OCR read into its option's word, as a
+// letter ("ONo", "&Yes") or as nothing in a word a letter too wide
+// ("Yes" over "☒ Yes"), is read where the word begins, and the words
+// before it are not taken for its box; a box after Yes whose No OCR
+// dropped is No's. A letter after Yes ("N", narrower than tall) is no box.
+func TestReadTickBoxInTheWord(t *testing.T) {
+	label := image.Rect(10, 40, 300, 60)
+	letter := func(img *image.Gray, x int) { // a letter's ink: 12 wide, 20 tall, inked through
+		for y := 40; y < 60; y++ {
+			for dx := range 12 {
+				img.SetGray(x+dx, y, color.Gray{})
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		draw func(img *image.Gray)
+		ws   []ocrWord
+		want string
+	}{
+		{"☐ Yes ☒No read as Yes ONo", func(img *image.Gray) {
+			drawBox(img, 376, 40, 20, false)
+			letter(img, 400)
+			letter(img, 414)
+			drawBox(img, 470, 40, 20, true)
+			letter(img, 494)
+		}, []ocrWord{{x0: 400, y0: 40, x1: 440, y1: 60, conf: 90, text: "Yes"}, {x0: 470, y0: 40, x1: 520, y1: 60, conf: 60, text: "ONo"}}, "No"},
+		{"☒ Yes with its box in the word, ☐ No", func(img *image.Gray) {
+			drawBox(img, 400, 40, 20, true)
+			letter(img, 425)
+			letter(img, 439)
+			drawBox(img, 470, 40, 20, false)
+			letter(img, 494)
+		}, []ocrWord{{x0: 400, y0: 40, x1: 466, y1: 60, conf: 50, text: "Yes"}, {x0: 494, y0: 40, x1: 520, y1: 60, conf: 90, text: "No"}}, "Yes"},
+		{"☒ Yes, its No's glued box too faint to find", func(img *image.Gray) {
+			drawBox(img, 376, 40, 20, true)
+			letter(img, 400)
+			for y := 45; y < 60; y++ { // an "e", as wide as tall
+				for x := 446; x < 461; x++ {
+					img.SetGray(x, y, color.Gray{})
+				}
+			}
+			letter(img, 494)
+		}, []ocrWord{{x0: 400, y0: 40, x1: 440, y1: 60, conf: 90, text: "Yes"}, {x0: 470, y0: 40, x1: 520, y1: 60, conf: 60, text: "ONo"}}, "Yes"},
+		{"☐ Yes ☒ with No unread", func(img *image.Gray) {
+			drawBox(img, 376, 40, 20, false)
+			letter(img, 400)
+			drawBox(img, 450, 40, 20, true)
+		}, []ocrWord{{x0: 400, y0: 40, x1: 440, y1: 60, conf: 90, text: "Yes"}}, "No"},
+		{"☐ Yes and a letter after it", func(img *image.Gray) {
+			drawBox(img, 376, 40, 20, false)
+			letter(img, 400)
+			letter(img, 450)
+		}, []ocrWord{{x0: 400, y0: 40, x1: 440, y1: 60, conf: 90, text: "Yes"}}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img := image.NewGray(image.Rect(0, 0, 1000, 100))
+			for i := range img.Pix {
+				img.Pix[i] = 255
+			}
+			tc.draw(img)
+			pg := &ocrPage{img: img, w: 1000, h: 100, words: tc.ws}
+			v, conf, _, ok := pg.readTick(label)
+			if !ok || v != tc.want {
+				t.Errorf("readTick = %q %.2f %v, want %q", v, conf, ok, tc.want)
 			}
 		})
 	}
