@@ -305,6 +305,21 @@ func (pg *ocrPage) locate(lv LabelValue, canon string, k FormKind, used map[int]
 			fl.Text, fl.Confidence, fl.Box, fl.Tick = v, conf, box, true
 			return fl, v
 		}
+		if row, ok := pg.lineUnder(lab); ok && lv.Value != "" {
+			// The options under the label, in its cell (the Word
+			// form's answers typed on lines of their own): read on
+			// their line as beside a label there.
+			if v, conf, box, ok := pg.readMarks(row, false); ok {
+				fl.Text, fl.Confidence, fl.Box, fl.Tick = v, conf, box, true
+				return fl, v
+			}
+		}
+	}
+	if spec.Type == Choice {
+		if v, conf, box, ok := pg.readChoiceMarks(spec, lab); ok {
+			fl.Text, fl.Confidence, fl.Box, fl.Tick = v, conf, box, true
+			return fl, v
+		}
 	}
 	value := fixOCRValue(spec, cleanOCRValue(lv.Value))
 	fl.Text = value
@@ -353,6 +368,99 @@ func (pg *ocrPage) locate(lv LabelValue, canon string, k FormKind, used map[int]
 		value = ""
 	}
 	return pg.rereadBox(fl, spec, lab, value)
+}
+
+// readChoiceMarks reads a choice whose options are printed with a box
+// before each ("☒ Young person ... ☐ Person with parental
+// responsibility", the Word form's consent basis): by the ink in the
+// boxes, as OCR reads the boxes as any letter ("©", "&", "O"). Only for
+// choices whose options are all two words or more, found by their first
+// two words right of the label or under it. ok is false unless boxes
+// were found before two options or more; with some options not found,
+// the answer is not confident.
+func (pg *ocrPage) readChoiceMarks(spec FieldSpec, lab image.Rectangle) (value string, conf float64, box [4]int, ok bool) {
+	lh := lab.Dy()
+	type mark struct {
+		choice string
+		r      image.Rectangle
+		ink    float64
+	}
+	var marks []mark
+	for _, c := range spec.Choices {
+		if len(strings.Fields(c)) < 2 {
+			return "", 0, box, false
+		}
+	}
+	for _, c := range spec.Choices {
+		first := strings.Fields(c)
+		for i := range pg.words {
+			w := &pg.words[i]
+			right := w.x0 >= lab.Max.X-lh
+			under := w.x0 >= lab.Min.X-lh && w.y0 >= lab.Max.Y-lh/2
+			if !(right || under) || w.y1 < lab.Min.Y-lh || w.y0 > lab.Max.Y+6*lh ||
+				i+1 >= len(pg.words) || pg.words[i+1].line != w.line ||
+				!strings.EqualFold(w.text, first[0]) || !strings.EqualFold(strings.Trim(pg.words[i+1].text, ",;:"), first[1]) {
+				continue
+			}
+			row := image.Rect(w.x0, w.y0-(w.y1-w.y0)/3, pg.w, w.y1+(w.y1-w.y0)/3)
+			wide := w.x1-w.x0 > (utf8.RuneCountInString(w.text)+1)*(w.y1-w.y0)*3/4
+			if r, ink, found := pg.markBefore(w, row, wide); found {
+				marks = append(marks, mark{c, r, ink})
+			}
+			break
+		}
+	}
+	if len(marks) < 2 {
+		return "", 0, box, false
+	}
+	all := marks[0].r
+	var ticked []mark
+	hi, next := 0.0, 0.0
+	for _, m := range marks {
+		all = all.Union(m.r)
+		if m.ink >= tickInked {
+			ticked = append(ticked, m)
+		}
+		if m.ink > hi {
+			hi, next = m.ink, hi
+		} else if m.ink > next {
+			next = m.ink
+		}
+	}
+	box = rectBox(all)
+	switch len(ticked) {
+	case 0:
+		return "", math.Round(100*(1-hi/tickInked)) / 100, box, true
+	case 1:
+		conf = math.Round(100*math.Min(1, (hi-next)/(2*tickInked))) / 100
+		if len(marks) < len(spec.Choices) {
+			conf = min(conf, unsureConf)
+		}
+		return ticked[0].choice, conf, box, true
+	}
+	return "", 0, box, true // more than one ticked: a coordinator's to read
+}
+
+// lineUnder is the line of words just under a label, in its column, as
+// a label readTick reads beside: a sliver of the line's height ending a
+// label's height left of the column, so that a box at the line's start
+// is right of it.
+func (pg *ocrPage) lineUnder(lab image.Rectangle) (image.Rectangle, bool) {
+	lh := lab.Dy()
+	var first *ocrWord
+	for i := range pg.words {
+		w := &pg.words[i]
+		if w.y0 < lab.Max.Y-lh/2 || w.y0 > lab.Max.Y+lh || w.x0 < lab.Min.X-lh || w.x0 > lab.Min.X+3*lh {
+			continue
+		}
+		if first == nil || w.y0 < first.y0 || (w.y0 == first.y0 && w.x0 < first.x0) {
+			first = w
+		}
+	}
+	if first == nil {
+		return image.Rectangle{}, false
+	}
+	return image.Rect(lab.Min.X-2*lh, first.y0, lab.Min.X-lh, first.y1), true
 }
 
 // minNoiseConf is the confidence (0..1) under which a value of a few
@@ -453,13 +561,40 @@ func (pg *ocrPage) labelWords(label string, used map[int]bool) (image.Rectangle,
 	}
 	for i, c := range pg.pt.chunks {
 		k := labelKey(c.text)
-		if used[-1-i] || k == "" || (k != want && (strings.Count(k, " ") < 1 || !strings.HasPrefix(want, k+" "))) {
+		if used[-1-i] || k == "" {
 			continue
 		}
+		x1 := c.x1
+		if k != want && (strings.Count(k, " ") < 1 || !strings.HasPrefix(want, k+" ")) {
+			// "Label: answer" on one line (a Word form's answer typed
+			// after the label's colon): the label ends at its colon.
+			end, ok := colonAfter(c, want)
+			if !ok {
+				continue
+			}
+			x1 = end
+		}
 		used[-1-i] = true
-		return image.Rect(int(c.x0/pg.scale), pg.h-int(c.top()/pg.scale), int(c.x1/pg.scale)+1, pg.h-int(c.bottom()/pg.scale)+1), true
+		return image.Rect(int(c.x0/pg.scale), pg.h-int(c.top()/pg.scale), int(x1/pg.scale)+1, pg.h-int(c.bottom()/pg.scale)+1), true
 	}
 	return image.Rectangle{}, false
+}
+
+// colonAfter is where a chunk's label ends when the chunk is the label
+// (key want), a colon and more: the colon's right edge.
+func colonAfter(c *chunk, want string) (float64, bool) {
+	runes := utf8.RuneCountInString(c.text)
+	n := 0
+	for i, r := range c.text {
+		if r == ':' && labelKey(c.text[:i]) == want {
+			if n+1 < len(c.runeX) {
+				return c.runeX[n+1], true
+			}
+			return c.x0 + (c.x1-c.x0)*float64(n+1)/float64(runes), true
+		}
+		n++
+	}
+	return 0, false
 }
 
 // labelSpelling is a label's key, and the key without its spaces (OCR
@@ -606,6 +741,13 @@ const (
 // and "No" on the label's row, or a lone check box right of the label.
 // ok is false when no box was found.
 func (pg *ocrPage) readTick(lab image.Rectangle) (value string, conf float64, box [4]int, ok bool) {
+	return pg.readMarks(lab, true)
+}
+
+// readMarks is readTick, with the lone check box looked for only when
+// lone is set: beside a line that is no label, the first box-shaped ink
+// may be a letter.
+func (pg *ocrPage) readMarks(lab image.Rectangle, lone bool) (value string, conf float64, box [4]int, ok bool) {
 	lh := lab.Dy()
 	row := image.Rect(lab.Max.X, lab.Min.Y-lh/3, pg.w, lab.Max.Y+lh/3)
 	var yes, no *ocrWord
@@ -685,22 +827,27 @@ func (pg *ocrPage) readTick(lab image.Rectangle) (value string, conf float64, bo
 		if !ok {
 			return "", 0, box, false
 		}
-		option := "No"
+		option, other := "No", "Yes"
 		if yes != nil {
-			option = "Yes"
-			if ink < tickInked {
-				// "☐ Yes ☑ No" with its No unread (a tick box OCR
-				// makes nothing of takes its word with it): the box
-				// after Yes, like Yes's own, is No's.
-				if nb, ok := pg.boxAfter(yes, r, row); ok {
-					if v, conf := tickValue(pg.inked(nb), "No"); v != "" {
-						return v, conf, rectBox(r.Union(nb)), true
-					}
+			option, other = "Yes", "No"
+		}
+		if ink < tickInked {
+			// "☐ Yes ☑ No" with its No unread, or "☒ Yes ☐ No" with
+			// its Yes (a tick box OCR makes nothing of takes its word
+			// with it, or the word runs into the label's): the other
+			// box, as big and as square as this one's, is the other
+			// option's.
+			if ob, ok := pg.otherBox(w, r, row, yes != nil); ok {
+				if v, conf := tickValue(pg.inked(ob), other); v != "" {
+					return v, min(conf, unsureConf), rectBox(r.Union(ob)), true
 				}
 			}
 		}
 		v, conf := tickValue(ink, option)
 		return v, conf, rectBox(r), true
+	}
+	if !lone {
+		return "", 0, box, false
 	}
 	// A lone check box: the first box-shaped mark right of the label.
 	search := image.Rect(lab.Max.X+lh/2, row.Min.Y, min(pg.w, lab.Max.X+pg.w/2), row.Max.Y)
@@ -711,13 +858,23 @@ func (pg *ocrPage) readTick(lab image.Rectangle) (value string, conf float64, bo
 		v, conf := tickValue(pg.inked(c), "Yes")
 		if v == "" && conf >= minEmptyConf {
 			// A single box is Yes ticked and No not (the forms'
-			// rule, and the Word form's ☐): No when plainly empty.
-			v = "No"
+			// rule, and the Word form's ☐): No when plainly empty,
+			// but never confidently: a pen's tick too pale to count
+			// as ink leaves a box as empty, and a No read so must go
+			// to a coordinator, not to the referrer as a query.
+			v, conf = "No", unsureConf
 		}
 		return v, conf, rectBox(c), true
 	}
 	return "", 0, box, false
 }
+
+// unsureConf is the confidence of an answer read from a box alone, with
+// nothing on the page to confirm it: a No from an empty lone box, an
+// option from a box whose word OCR dropped. It is under
+// OCRMinConfidence, so that the rules take such an answer for what the
+// scan may have caused (a coordinator's review, never a query).
+const unsureConf = OCRMinConfidence - 0.05
 
 // minEmptyConf is how plainly empty (tickValue's confidence) a lone box
 // on a page read whole must be to be read as No: a tenth of a mark's
@@ -767,19 +924,29 @@ func (pg *ocrPage) markBefore(w *ocrWord, row image.Rectangle, glued bool) (imag
 	return best, pg.inked(best), true
 }
 
-// boxAfter finds the next box after an option's word, as big and as
-// square as the box before it (a letter, "N", is narrower than tall).
-func (pg *ocrPage) boxAfter(w *ocrWord, before image.Rectangle, row image.Rectangle) (image.Rectangle, bool) {
+// otherBox finds the other option's box beside an option's word and its
+// box (r): the first after the word for Yes (after is set), the last
+// before the box for No, as big and as square as r (a letter, "N" or
+// "Y", is narrower or smaller).
+func (pg *ocrPage) otherBox(w *ocrWord, r image.Rectangle, row image.Rectangle, after bool) (image.Rectangle, bool) {
 	h := w.y1 - w.y0
-	search := image.Rect(w.x1+1, row.Min.Y, w.x1+3*h, row.Max.Y)
+	search := image.Rect(r.Min.X-5*h, row.Min.Y, r.Min.X-1, row.Max.Y)
+	if after {
+		search = image.Rect(w.x1+1, row.Min.Y, w.x1+3*h, row.Max.Y)
+	}
+	var found image.Rectangle
+	ok := false
 	for _, c := range pg.components(search) {
 		ratio := float64(c.Dx()) / float64(c.Dy())
-		size := float64(c.Dy()) / float64(before.Dy())
+		size := float64(c.Dy()) / float64(r.Dy())
 		if ratio > 0.8 && ratio < 1.25 && size > 0.8 && size < 1.25 {
-			return c, true
+			found, ok = c, true
+			if after {
+				break // the first after the word
+			}
 		}
 	}
-	return image.Rectangle{}, false
+	return found, ok
 }
 
 // boxShaped: roughly square, about the size of the text beside it.

@@ -139,8 +139,9 @@ func TestReadTick(t *testing.T) {
 		{"both", true, true, true, "Yes and No both marked", true, 0},
 		{"lone box ticked", true, false, false, "Yes", true, 90},
 		// A single box is Yes ticked and No not, as the Word form's ☐
-		// reads: plainly empty, it is No.
-		{"lone box empty", false, false, false, "No", true, 90},
+		// reads: plainly empty, it is No, below OCRMinConfidence (a pale
+		// tick leaves a box as empty: checked below).
+		{"lone box empty", false, false, false, "No", true, 70},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pg := blank()
@@ -154,6 +155,9 @@ func TestReadTick(t *testing.T) {
 			v, conf, box, ok := pg.readTick(label)
 			if ok != tc.wantFound || v != tc.want || int(conf*100) < tc.minConfPct {
 				t.Errorf("readTick = %q %.2f %v, want %q (confidence at least %d%%)", v, conf, ok, tc.want, tc.minConfPct)
+			}
+			if !tc.options && v == "No" && conf >= OCRMinConfidence {
+				t.Errorf("an empty lone box read as No at %.2f: a confident No is a query to the referrer", conf)
 			}
 			if box[2] < 20 || box[3] < 20 {
 				t.Errorf("box %v does not cover the mark", box)
@@ -185,7 +189,9 @@ func TestReadTickLoneBoxSmudged(t *testing.T) {
 // letter ("ONo", "&Yes") or as nothing in a word a letter too wide
 // ("Yes" over "☒ Yes"), is read where the word begins, and the words
 // before it are not taken for its box; a box after Yes whose No OCR
-// dropped is No's. A letter after Yes ("N", narrower than tall) is no box.
+// dropped is No's, and a box before No's whose Yes it dropped is Yes's.
+// A letter after Yes ("N", narrower than tall) or before No (a capital,
+// smaller than the box) is no box.
 func TestReadTickBoxInTheWord(t *testing.T) {
 	label := image.Rect(10, 40, 300, 60)
 	letter := func(img *image.Gray, x int) { // a letter's ink: 12 wide, 20 tall, inked through
@@ -230,6 +236,20 @@ func TestReadTickBoxInTheWord(t *testing.T) {
 			letter(img, 400)
 			drawBox(img, 450, 40, 20, true)
 		}, []ocrWord{{x0: 400, y0: 40, x1: 440, y1: 60, conf: 90, text: "Yes"}}, "No"},
+		{"☒ with Yes unread, ☐ No", func(img *image.Gray) {
+			drawBox(img, 376, 40, 20, true)
+			drawBox(img, 450, 40, 20, false)
+			letter(img, 474)
+		}, []ocrWord{{x0: 474, y0: 40, x1: 500, y1: 60, conf: 90, text: "No"}}, "Yes"},
+		{"a capital before ☐ No", func(img *image.Gray) {
+			for y := 45; y < 60; y++ { // "Y": cap height, three quarters of the box's
+				for x := 420; x < 434; x++ {
+					img.SetGray(x, y, color.Gray{})
+				}
+			}
+			drawBox(img, 450, 40, 20, false)
+			letter(img, 474)
+		}, []ocrWord{{x0: 474, y0: 40, x1: 500, y1: 60, conf: 90, text: "No"}}, ""},
 		{"☐ Yes and a letter after it", func(img *image.Gray) {
 			drawBox(img, 376, 40, 20, false)
 			letter(img, 400)
@@ -246,6 +266,9 @@ func TestReadTickBoxInTheWord(t *testing.T) {
 			v, conf, _, ok := pg.readTick(label)
 			if !ok || v != tc.want {
 				t.Errorf("readTick = %q %.2f %v, want %q", v, conf, ok, tc.want)
+			}
+			if strings.Contains(tc.name, "unread") && conf >= OCRMinConfidence {
+				t.Errorf("read at %.2f from a box without its word: a confident answer may be a query to the referrer", conf)
 			}
 		})
 	}
@@ -940,5 +963,102 @@ func TestOCRLabelCellAnswers(t *testing.T) {
 	}
 	if fl := f.OCR.Fields["cyp_surname"]; fl.Text != "Nguyen" || fl.Confidence != 0.96 || fl.Box[2] == 0 {
 		t.Errorf("cyp_surname's field %+v, want Nguyen at 0.96 where its word is", fl)
+	}
+}
+
+// TestOCRYesNoUnderLabel: a Word form's Yes/No answered under its label
+// (its options on a line of their own, or typed) or after its colon on
+// the label's line is read from its boxes there; a typed "No" stays the
+// text it is, and the line under a label is not searched for a lone box
+// (the next label's first letter is box-shaped and inked).
+func TestOCRYesNoUnderLabel(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		lines []ocrLine
+		value string
+		boxes map[float64]bool // a box left of the word at this x, ticked or not
+		want  string
+	}{
+		{"options under the label, Yes ticked", []ocrLine{{60, 700, 20, "Share with: Health"}, {84, 676, 20, "Yes"}, {144, 676, 20, "No"}},
+			"Yes No", map[float64]bool{84: true, 144: false}, "Yes"},
+		{"options under the label, No ticked", []ocrLine{{60, 700, 20, "Share with: Health"}, {84, 676, 20, "Yes"}, {144, 676, 20, "No"}},
+			"Yes No", map[float64]bool{84: false, 144: true}, "No"},
+		{"typed No under the label", []ocrLine{{60, 700, 20, "Share with: Health"}, {60, 676, 20, "No"}},
+			"No", nil, "No"},
+		{"typed No beside the label, the next label under it", []ocrLine{{60, 700, 20, "Share with: Health"}, {300, 700, 20, "No"}, {60, 676, 20, "Share with: Education"}},
+			"No", nil, "No"},
+		{"options after the label's colon", []ocrLine{{60, 700, 20, "Share with: Health: Yes No"}},
+			"Yes No", map[float64]bool{260: false, 300: true}, "No"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img := image.NewGray(image.Rect(0, 0, 595, 842))
+			for i := range img.Pix {
+				img.Pix[i] = 255
+			}
+			ws := ocrWordsOf(842, tc.lines...)
+			for _, w := range ws {
+				ticked, ok := tc.boxes[float64(w.x0)]
+				if ok {
+					drawBox(img, w.x0-24, w.y0, 16, ticked)
+				}
+				drawBox(img, w.x0, w.y0, 14, true) // its first letter: box-shaped, inked
+			}
+			pg := &ocrPage{w: 595, h: 842, scale: 1, img: img, pt: ocrLinePage(tc.lines...), words: ws}
+			fl, v := pg.locate(LabelValue{Label: "Share with: Health", Value: tc.value}, "share_health", Consent, map[int]bool{})
+			if got, blank, err := ParseYesNo(v); err != nil || blank || (got && tc.want != "Yes") || (!got && tc.want != "No") {
+				t.Errorf("read %q (tick %v, %+v), want %s", v, fl.Tick, fl.Box, tc.want)
+			}
+		})
+	}
+}
+
+// TestReadChoiceMarks: the Word form's consent basis, each option with a
+// box before it that OCR reads as any letter ("©", "&"), is read by the
+// ink in the boxes; an option typed alone, with no boxes before the
+// others, is left to the text.
+func TestReadChoiceMarks(t *testing.T) {
+	spec := mustSpec(t, Consent, "consent_basis")
+	label := ocrLine{60, 700, 20, "Consent is given by"}
+	options := []ocrLine{{330, 700, 20, "Young person (16 or over, with capacity)"}, {330, 676, 20, "Person with parental responsibility"}, {330, 652, 20, "Best interest decision"}}
+	for _, tc := range []struct {
+		name   string
+		lines  []ocrLine
+		ticked map[int]bool // a box before option line i (of lines after the label), ticked or not
+		want   string
+		ok     bool
+	}{
+		{"the first ticked", options, map[int]bool{0: true, 1: false, 2: false}, "Young person (16 or over, with capacity)", true},
+		{"the last ticked", options, map[int]bool{0: false, 1: false, 2: true}, "Best interest decision", true},
+		{"none ticked", options, map[int]bool{0: false, 1: false, 2: false}, "", true},
+		{"one option typed, no boxes", options[:1], nil, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lines := append([]ocrLine{label}, tc.lines...)
+			img := image.NewGray(image.Rect(0, 0, 595, 842))
+			for i := range img.Pix {
+				img.Pix[i] = 255
+			}
+			ws := ocrWordsOf(842, lines...)
+			for i := range ws {
+				ws[i].line = 842 - ws[i].y1                // one line a baseline
+				drawBox(img, ws[i].x0, ws[i].y0, 14, true) // its first letter: box-shaped, inked
+			}
+			for i, ticked := range tc.ticked {
+				l := tc.lines[i]
+				drawBox(img, int(l.x)-24, 842-int(l.base+0.8*l.size), 16, ticked)
+			}
+			pg := &ocrPage{w: 595, h: 842, scale: 1, img: img, pt: ocrLinePage(lines...), words: ws}
+			lab, _ := pg.labelWords(label.text, map[int]bool{})
+			v, conf, _, ok := pg.readChoiceMarks(spec, lab)
+			if ok != tc.ok || v != tc.want {
+				t.Errorf("readChoiceMarks = %q %.2f %v, want %q %v", v, conf, ok, tc.want, tc.ok)
+			}
+			// As the page's fields are read: the text OCR made of the
+			// last option, its box read as "©", is not the answer.
+			pg.words = ws
+			if fl, v := pg.locate(LabelValue{Label: label.text, Value: "© Best interest decision"}, spec.Name, Consent, map[int]bool{}); ok && v != tc.want {
+				t.Errorf("located %q (%+v), want %q", v, fl, tc.want)
+			}
+		})
 	}
 }
