@@ -235,17 +235,27 @@ func assembleOCRForms(m *Mapping, pages []*ocrPage) []*RawForm {
 func (pg *ocrPage) topAnswer(value string, x0 float64, used map[int]bool) OCRField {
 	fl := OCRField{Page: pg.index + 1, Text: value}
 	col := int(x0 / pg.scale)
-	var box image.Rectangle
+	fl.Confidence, fl.Box, _ = pg.valueWords(value, used, func(w ocrWord) (float64, bool) {
+		return float64(w.y0), w.x0 >= col-pg.w/50 && w.y0 <= pg.h/3
+	})
+	return fl
+}
+
+// valueWords finds a value's words on the page, each token the unused
+// word of its text that place accepts with the least score, and marks
+// them used: their mean confidence (0..1), the box around them, and how
+// many were found.
+func (pg *ocrPage) valueWords(value string, used map[int]bool, place func(w ocrWord) (score float64, ok bool)) (conf float64, box [4]int, n int) {
+	var all image.Rectangle
 	var sum float64
-	n := 0
 	for _, tok := range strings.Fields(value) {
-		best := -1
+		best, bestScore := -1, math.Inf(1)
 		for i, w := range pg.words {
-			if used[i] || w.text != tok || w.x0 < col-pg.w/50 || w.y0 > pg.h/3 {
+			if used[i] || w.text != tok {
 				continue
 			}
-			if best < 0 || w.y0 < pg.words[best].y0 {
-				best = i
+			if score, ok := place(w); ok && score < bestScore {
+				best, bestScore = i, score
 			}
 		}
 		if best < 0 {
@@ -255,18 +265,17 @@ func (pg *ocrPage) topAnswer(value string, x0 float64, used map[int]bool) OCRFie
 		w := pg.words[best]
 		r := image.Rect(w.x0, w.y0, w.x1, w.y1)
 		if n == 0 {
-			box = r
+			all = r
 		} else {
-			box = box.Union(r)
+			all = all.Union(r)
 		}
 		sum += w.conf
 		n++
 	}
-	if n > 0 {
-		fl.Confidence = math.Round(sum/float64(n)) / 100
-		fl.Box = [4]int{box.Min.X, box.Min.Y, box.Dx(), box.Dy()}
+	if n == 0 {
+		return 0, box, 0
 	}
-	return fl
+	return math.Round(sum/float64(n)) / 100, rectBox(all), n
 }
 
 func anyName(vs map[string]string) bool {
@@ -327,47 +336,24 @@ func (pg *ocrPage) locate(lv LabelValue, canon string, k FormKind, used map[int]
 		return pg.rereadBox(fl, spec, lab, value)
 	}
 	lh := lab.Max.Y - lab.Min.Y
-	var box image.Rectangle
-	var sum float64
-	n := 0
-	for _, tok := range strings.Fields(value) {
-		best, bestD := -1, math.Inf(1)
-		for i, w := range pg.words {
-			// Right of the label, or under it in its cell (an answer
-			// typed on lines of its own under a Word form's label).
-			right := w.x0 >= lab.Max.X-lh
-			under := w.x0 >= lab.Min.X-lh && w.y0 >= lab.Max.Y-lh/2
-			if used[i] || w.text != tok || !(right || under) || w.y1 < lab.Min.Y-2*lh || w.y0 > lab.Max.Y+6*lh {
-				continue
-			}
-			d := math.Abs(float64((w.y0+w.y1)/2-(lab.Min.Y+lab.Max.Y)/2)) + 0.1*math.Abs(float64(w.x0-lab.Max.X))
-			if d < bestD {
-				best, bestD = i, d
-			}
-		}
-		if best < 0 {
-			continue
-		}
-		used[best] = true
-		w := pg.words[best]
-		r := image.Rect(w.x0, w.y0, w.x1, w.y1)
-		if n == 0 {
-			box = r
-		} else {
-			box = box.Union(r)
-		}
-		sum += w.conf
-		n++
-	}
-	if n > 0 {
-		fl.Confidence = math.Round(sum/float64(n)) / 100
-		fl.Box = [4]int{box.Min.X, box.Min.Y, box.Dx(), box.Dy()}
-	}
+	var n int
+	fl.Confidence, fl.Box, n = pg.valueWords(value, used, func(w ocrWord) (float64, bool) {
+		d := math.Abs(float64((w.y0+w.y1)/2-(lab.Min.Y+lab.Max.Y)/2)) + 0.1*math.Abs(float64(w.x0-lab.Max.X))
+		return d, answerSide(w, lab) && w.y1 >= lab.Min.Y-2*lh && w.y0 <= lab.Max.Y+6*lh
+	})
 	if n > 0 && n == len(strings.Fields(value)) && noise(spec, value, fl.Confidence) {
 		fl = OCRField{Page: fl.Page, label: lab}
 		value = ""
 	}
 	return pg.rereadBox(fl, spec, lab, value)
+}
+
+// answerSide says a word stands where a label's answer may: right of
+// the label, or under it in its cell (an answer typed on lines of its
+// own under a Word form's label).
+func answerSide(w ocrWord, lab image.Rectangle) bool {
+	lh := lab.Dy()
+	return w.x0 >= lab.Max.X-lh || (w.x0 >= lab.Min.X-lh && w.y0 >= lab.Max.Y-lh/2)
 }
 
 // readChoiceMarks reads a choice whose options are printed with a box
@@ -395,9 +381,7 @@ func (pg *ocrPage) readChoiceMarks(spec FieldSpec, lab image.Rectangle) (value s
 		first := strings.Fields(c)
 		for i := range pg.words {
 			w := &pg.words[i]
-			right := w.x0 >= lab.Max.X-lh
-			under := w.x0 >= lab.Min.X-lh && w.y0 >= lab.Max.Y-lh/2
-			if !(right || under) || w.y1 < lab.Min.Y-lh || w.y0 > lab.Max.Y+6*lh ||
+			if !answerSide(*w, lab) || w.y1 < lab.Min.Y-lh || w.y0 > lab.Max.Y+6*lh ||
 				i+1 >= len(pg.words) || pg.words[i+1].line != w.line ||
 				!strings.EqualFold(w.text, first[0]) || !strings.EqualFold(strings.Trim(pg.words[i+1].text, ",;:"), first[1]) {
 				continue

@@ -3,6 +3,7 @@ package parser
 import (
 	"image"
 	"image/color"
+	"image/draw"
 	"math"
 	"slices"
 	"strings"
@@ -194,13 +195,10 @@ func TestReadTickLoneBoxSmudged(t *testing.T) {
 // smaller than the box) is no box.
 func TestReadTickBoxInTheWord(t *testing.T) {
 	label := image.Rect(10, 40, 300, 60)
-	letter := func(img *image.Gray, x int) { // a letter's ink: 12 wide, 20 tall, inked through
-		for y := 40; y < 60; y++ {
-			for dx := range 12 {
-				img.SetGray(x+dx, y, color.Gray{})
-			}
-		}
+	ink := func(img *image.Gray, r image.Rectangle) { // a letter's ink, inked through
+		draw.Draw(img, r, image.Black, image.Point{}, draw.Src)
 	}
+	letter := func(img *image.Gray, x int) { ink(img, image.Rect(x, 40, x+12, 60)) } // 12 wide, 20 tall
 	for _, tc := range []struct {
 		name string
 		draw func(img *image.Gray)
@@ -224,11 +222,7 @@ func TestReadTickBoxInTheWord(t *testing.T) {
 		{"☒ Yes, its No's glued box too faint to find", func(img *image.Gray) {
 			drawBox(img, 376, 40, 20, true)
 			letter(img, 400)
-			for y := 45; y < 60; y++ { // an "e", as wide as tall
-				for x := 446; x < 461; x++ {
-					img.SetGray(x, y, color.Gray{})
-				}
-			}
+			ink(img, image.Rect(446, 45, 461, 60)) // an "e", as wide as tall
 			letter(img, 494)
 		}, []ocrWord{{x0: 400, y0: 40, x1: 440, y1: 60, conf: 90, text: "Yes"}, {x0: 470, y0: 40, x1: 520, y1: 60, conf: 60, text: "ONo"}}, "Yes"},
 		{"☐ Yes ☒ with No unread", func(img *image.Gray) {
@@ -242,11 +236,7 @@ func TestReadTickBoxInTheWord(t *testing.T) {
 			letter(img, 474)
 		}, []ocrWord{{x0: 474, y0: 40, x1: 500, y1: 60, conf: 90, text: "No"}}, "Yes"},
 		{"a capital before ☐ No", func(img *image.Gray) {
-			for y := 45; y < 60; y++ { // "Y": cap height, three quarters of the box's
-				for x := 420; x < 434; x++ {
-					img.SetGray(x, y, color.Gray{})
-				}
-			}
+			ink(img, image.Rect(420, 45, 434, 60)) // "Y": cap height, three quarters of the box's
 			drawBox(img, 450, 40, 20, false)
 			letter(img, 474)
 		}, []ocrWord{{x0: 474, y0: 40, x1: 500, y1: 60, conf: 90, text: "No"}}, ""},

@@ -13,15 +13,11 @@ type printedLine struct {
 }
 
 func printedPage(lines ...printedLine) *pageText {
-	var gs []glyph
-	for _, l := range lines {
-		x := l.x
-		for _, r := range l.text {
-			gs = append(gs, glyph{x: x, y: l.base, w: 5, size: 10, s: string(r)})
-			x += 5
-		}
+	sized := make([]ocrLine, len(lines))
+	for i, l := range lines {
+		sized[i] = ocrLine{l.x, l.base, 10, l.text}
 	}
-	return layoutPage(gs)
+	return ocrLinePage(sized...)
 }
 
 // valueOf is the value read for label, and whether the label was found.
@@ -135,9 +131,10 @@ func TestSectionHeadingEndsALabelCellAnswer(t *testing.T) {
 	}
 }
 
-// ocrLine is a line of text as OCR lays it out: each line sized by its
-// words' height, so a date's slashes or a name's descenders make it look
-// larger than the label above it, and its baseline lower.
+// ocrLine is a line of text of its own size, each letter half as wide:
+// as OCR lays a page out, each line sized by its words' height, so a
+// date's slashes or a name's descenders make it look larger than the
+// label above it, and its baseline lower.
 type ocrLine struct {
 	x, base, size float64
 	text          string
