@@ -543,38 +543,53 @@ func (pg *ocrPage) labelWords(label string, used map[int]bool) (image.Rectangle,
 	if want == "" {
 		return image.Rectangle{}, false
 	}
-	for i, c := range pg.pt.chunks {
-		k := labelKey(c.text)
-		if used[-1-i] || k == "" {
-			continue
-		}
-		x1 := c.x1
-		if k != want && (strings.Count(k, " ") < 1 || !strings.HasPrefix(want, k+" ")) {
-			// "Label: answer" on one line (a Word form's answer typed
-			// after the label's colon): the label ends at its colon.
-			end, ok := colonAfter(c, want)
-			if !ok {
+	// The label's own line first (or its first line), then a line that
+	// is the label with its answer after a colon or a space ("Label:
+	// answer", "Label answer", as a Word form's answer may be typed):
+	// "Date" is not taken from "Date of birth" while a line of its own
+	// is there.
+	for _, inline := range []bool{false, true} {
+		for i, c := range pg.pt.chunks {
+			k := labelKey(c.text)
+			if used[-1-i] || k == "" {
 				continue
 			}
-			x1 = end
+			own := k == want || (strings.Count(k, " ") >= 1 && strings.HasPrefix(want, k+" "))
+			x1 := c.x1
+			if inline {
+				end, ok := labelEnd(c, want)
+				if own || !ok {
+					continue
+				}
+				x1 = end
+			} else if !own {
+				continue
+			}
+			used[-1-i] = true
+			return image.Rect(int(c.x0/pg.scale), pg.h-int(c.top()/pg.scale), int(x1/pg.scale)+1, pg.h-int(c.bottom()/pg.scale)+1), true
 		}
-		used[-1-i] = true
-		return image.Rect(int(c.x0/pg.scale), pg.h-int(c.top()/pg.scale), int(x1/pg.scale)+1, pg.h-int(c.bottom()/pg.scale)+1), true
 	}
 	return image.Rectangle{}, false
 }
 
-// colonAfter is where a chunk's label ends when the chunk is the label
-// (key want), a colon and more: the colon's right edge.
-func colonAfter(c *chunk, want string) (float64, bool) {
+// labelEnd is where a chunk's label ends when the chunk is the label
+// (key want), then a colon or a space, and more: the colon's right edge,
+// or the space's left.
+func labelEnd(c *chunk, want string) (float64, bool) {
 	runes := utf8.RuneCountInString(c.text)
+	x := func(n int) float64 { // the left edge of rune n
+		if n < len(c.runeX) {
+			return c.runeX[n]
+		}
+		return c.x0 + (c.x1-c.x0)*float64(n)/float64(runes)
+	}
 	n := 0
 	for i, r := range c.text {
-		if r == ':' && labelKey(c.text[:i]) == want {
-			if n+1 < len(c.runeX) {
-				return c.runeX[n+1], true
+		if (r == ':' || r == ' ') && labelKey(c.text[:i]) == want {
+			if r == ':' {
+				return x(n + 1), true
 			}
-			return c.x0 + (c.x1-c.x0)*float64(n+1)/float64(runes), true
+			return x(n), true
 		}
 		n++
 	}

@@ -957,8 +957,8 @@ func TestOCRLabelCellAnswers(t *testing.T) {
 }
 
 // TestOCRYesNoUnderLabel: a Word form's Yes/No answered under its label
-// (its options on a line of their own, or typed) or after its colon on
-// the label's line is read from its boxes there; a typed "No" stays the
+// (its options on a line of their own, or typed) or after its colon or a
+// space on the label's line is read from its boxes there; a typed "No" stays the
 // text it is, and the line under a label is not searched for a lone box
 // (the next label's first letter is box-shaped and inked).
 func TestOCRYesNoUnderLabel(t *testing.T) {
@@ -979,6 +979,8 @@ func TestOCRYesNoUnderLabel(t *testing.T) {
 			"No", nil, "No"},
 		{"options after the label's colon", []ocrLine{{60, 700, 20, "Share with: Health: Yes No"}},
 			"Yes No", map[float64]bool{260: false, 300: true}, "No"},
+		{"options after the label and a space", []ocrLine{{60, 700, 20, "Share with: Health Yes No"}},
+			"Yes No", map[float64]bool{250: true, 290: false}, "Yes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			img := image.NewGray(image.Rect(0, 0, 595, 842))
@@ -1050,5 +1052,22 @@ func TestReadChoiceMarks(t *testing.T) {
 				t.Errorf("located %q (%+v), want %q", v, fl, tc.want)
 			}
 		})
+	}
+}
+
+// TestLabelWordsOwnLineFirst: a label is found on a line of its own
+// before a line that begins with its words and goes on ("Date" is not
+// the start of "Date of birth 01/07/2010"), and on a line with its
+// answer after a space only where it has no line of its own.
+func TestLabelWordsOwnLineFirst(t *testing.T) {
+	lines := []ocrLine{{60, 700, 20, "Date of birth 01/07/2010"}, {60, 600, 20, "Date"}, {330, 600, 20, "09/11/2026"}}
+	pg := &ocrPage{w: 595, h: 842, scale: 1, pt: ocrLinePage(lines...)}
+	used := map[int]bool{}
+	if r, ok := pg.labelWords("Date", used); !ok || r.Max.Y < 842-600 {
+		t.Errorf("Date found at %v (%v), want its own line at baseline 600", r, ok)
+	}
+	r, ok := pg.labelWords("Date of birth", used)
+	if !ok || r.Max.Y > 842-690 || r.Max.X > 60+13*10+2 {
+		t.Errorf("Date of birth found at %v (%v), want the first line up to its answer", r, ok)
 	}
 }
