@@ -387,8 +387,7 @@ func (pg *ocrPage) readChoiceMarks(spec FieldSpec, lab image.Rectangle) (value s
 				continue
 			}
 			row := image.Rect(w.x0, w.y0-(w.y1-w.y0)/3, pg.w, w.y1+(w.y1-w.y0)/3)
-			wide := w.x1-w.x0 > (utf8.RuneCountInString(w.text)+1)*(w.y1-w.y0)*3/4
-			if r, ink, found := pg.markBefore(w, row, wide); found {
+			if r, ink, found := pg.markBefore(w, row, boxInWord(w)); found {
 				marks = append(marks, mark{c, r, ink})
 			}
 			break
@@ -557,8 +556,11 @@ func (pg *ocrPage) labelWords(label string, used map[int]bool) (image.Rectangle,
 			own := k == want || (strings.Count(k, " ") >= 1 && strings.HasPrefix(want, k+" "))
 			x1 := c.x1
 			if inline {
+				if own || !strings.HasPrefix(k, want+" ") {
+					continue // not the label's words, then more
+				}
 				end, ok := labelEnd(c, want)
-				if own || !ok {
+				if !ok {
 					continue
 				}
 				x1 = end
@@ -764,9 +766,7 @@ func (pg *ocrPage) readMarks(lab image.Rectangle, lone bool) (value string, conf
 			glued[w] = true
 		}
 		if opt == "yes" || opt == "no" {
-			// Or read as nothing, in a word a letter wider than its
-			// text: the box is where the word begins.
-			glued[w] = glued[w] || w.x1-w.x0 > (utf8.RuneCountInString(w.text)+1)*(w.y1-w.y0)*3/4
+			glued[w] = glued[w] || boxInWord(w)
 		}
 		switch opt {
 		case "yes":
@@ -895,6 +895,13 @@ func tickValue(ink float64, ticked string) (v string, conf float64) {
 func sameRow(a, b *ocrWord) bool {
 	ma, mb := (a.y0+a.y1)/2, (b.y0+b.y1)/2
 	return ma >= b.y0 && ma <= b.y1 && mb >= a.y0 && mb <= a.y1
+}
+
+// boxInWord says a word is a letter wider than its text: a box OCR
+// took into the word without reading it as a letter ("Yes" over
+// "☒ Yes"), where the word begins.
+func boxInWord(w *ocrWord) bool {
+	return w.x1-w.x0 > (utf8.RuneCountInString(w.text)+1)*(w.y1-w.y0)*3/4
 }
 
 // markBefore finds the circle or box just before an option's word and

@@ -1023,6 +1023,7 @@ func TestReadChoiceMarks(t *testing.T) {
 		{"the last ticked", options, map[int]bool{0: false, 1: false, 2: true}, "Best interest decision", true},
 		{"none ticked", options, map[int]bool{0: false, 1: false, 2: false}, "", true},
 		{"one option typed, no boxes", options[:1], nil, "", false},
+		{"two of three options found, the first ticked", options[:2], map[int]bool{0: true, 1: false}, "Young person (16 or over, with capacity)", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			lines := append([]ocrLine{label}, tc.lines...)
@@ -1044,6 +1045,9 @@ func TestReadChoiceMarks(t *testing.T) {
 			v, conf, _, ok := pg.readChoiceMarks(spec, lab)
 			if ok != tc.ok || v != tc.want {
 				t.Errorf("readChoiceMarks = %q %.2f %v, want %q %v", v, conf, ok, tc.want, tc.ok)
+			}
+			if v != "" && len(tc.ticked) < len(spec.Choices) && conf >= OCRMinConfidence {
+				t.Errorf("read at %.2f with an option not found: a confident answer may be a query to the referrer", conf)
 			}
 			// As the page's fields are read: the text OCR made of the
 			// last option, its box read as "©", is not the answer.
