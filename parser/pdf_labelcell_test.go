@@ -188,3 +188,26 @@ func TestLabelCellAnswersAtOCRSizes(t *testing.T) {
 		}
 	}
 }
+
+// The answer carried over a page break at OCR's sizes: its second line
+// read larger, and further below the first than the first line's
+// leading, is the answer's still (nextCellLine, as under the label).
+func TestContinuedAnswerAtOCRSizes(t *testing.T) {
+	labels := DefaultMapping().Labels(Referral)
+	_, tail := findLabelValues(ocrLinePage(
+		ocrLine{77, 517, 9.1, "Surname"}, ocrLine{77, 505, 9.1, "Nguyen"},
+		ocrLine{77, 490, 8.7, "Known as"}, ocrLine{77, 480, 8.7, "Zoe"},
+		ocrLine{77, 62, 9.1, "Mental health concern"},
+	), labels)
+	if tail == nil {
+		t.Fatal("no tail for the page's last label")
+	}
+	got := continuedAnswer(ocrLinePage(
+		ocrLine{78, 765, 8.7, "Self-harm and food refusal since"},
+		ocrLine{78, 751, 13.0, "September; two A&E attendances."},
+		ocrLine{77, 735, 9.1, "At high risk of admission to a mental"}, ocrLine{77, 725, 11.3, "health hospital"},
+	), tail, labels)
+	if want := "Self-harm and food refusal since September; two A&E attendances."; strings.Join(strings.Fields(got), " ") != want {
+		t.Errorf("carried %q, want %q", got, want)
+	}
+}

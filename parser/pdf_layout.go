@@ -767,11 +767,12 @@ func continuedAnswer(pt *pageText, t *labelTail, labels map[string]string) strin
 			}
 			continue
 		}
-		gap := col[len(col)-1].base - c.base
-		if gap > 1.35*t.size {
+		above := col[len(col)-1]
+		gap := above.base - c.base
+		if gap > 1.35*math.Max(above.size, c.size) {
 			break
 		}
-		if gap > 0.5*t.size && math.Abs(c.x0-t.x0) <= 3 {
+		if nextCellLine(gap, above.size, c.size) && math.Abs(c.x0-t.x0) <= 3 {
 			col = append(col, c)
 		}
 	}
@@ -835,20 +836,16 @@ func labelCellAnswers(boxes []*labelBox, rest []*chunk, lines []*valueLine, isLa
 			continue
 		}
 		// The line above an answer's line is the label's last, then the
-		// answer's line before it. The gap allowed is from half the
-		// smaller line's size to the larger line's leading: OCR sizes a
-		// line by its words' height, and a date's slashes or a name's
-		// descenders ("Nguyen") make it look larger and sit lower than
-		// the label's line. The line starts where the label does, or
-		// left of it by a letter and a space that OCR lost from the
-		// label ("have been given ...", of "I have been given ...").
+		// answer's line before it (nextCellLine). The line starts where
+		// the label does, or left of it by a letter and a space that OCR
+		// lost from the label ("have been given ...", of "I have been
+		// given ...").
 		cur, curSize := lastBase, b.size
 		for {
 			var next *chunk
 			for _, c := range rest {
 				gap := cur - c.base
-				if taken[c] || c.x0 > b.x0+3 || c.x0 < b.x0-3-0.8*b.size ||
-					gap <= 0.5*math.Min(curSize, c.size) || gap > 1.35*math.Max(curSize, c.size) {
+				if taken[c] || c.x0 > b.x0+3 || c.x0 < b.x0-3-0.8*b.size || !nextCellLine(gap, curSize, c.size) {
 					continue
 				}
 				if next == nil || c.base > next.base {
@@ -899,6 +896,16 @@ func labelCellAnswers(boxes []*labelBox, rest []*chunk, lines []*valueLine, isLa
 		out[b] = right + 0.6*b.size // joinLines takes a cell's padding off
 	}
 	return out
+}
+
+// nextCellLine says a line gap below a line of one size down to a line
+// of another is a table cell's next line: from half the smaller line's
+// size to the larger line's leading. OCR sizes a line by its words'
+// height, so a date's slashes or a name's descenders make a line look
+// larger and sit lower than the line above it; printed text has one
+// size and one leading.
+func nextCellLine(gap, above, below float64) bool {
+	return gap > 0.5*math.Min(above, below) && gap <= 1.35*math.Max(above, below)
 }
 
 // joinLines joins a label's value lines: a line that a box or table cell
